@@ -1,0 +1,23 @@
+/// Rule thresholds; defaults are documented in `config/fuelwarden.example.yaml` (`detect.*`).
+public struct DetectionThresholds: Hashable, Sendable, Codable {
+    /// Daily book-vs-gauge variance allowed, as a percentage of the day's sales (40 CFR 280.43 uses 1%).
+    public var reconciliationPercent: Double = 1.0
+    /// Plus this many litres a day (gauge resolution, delivery tolerance).
+    public var reconciliationFixedL: Double = 130
+    /// A per-reading rise (net of sales since the reading before) above this starts a delivery episode.
+    public var riseStepL: Double = 10
+    /// An episode that adds at least this many litres with no delivery record is an undeclared delivery.
+    public var undeclaredMinL: Double = 150
+    /// A delivery record whose window lies within this many minutes of the rise explains it.
+    public var deliveryMatchMinutes: Double = 90
+    /// Data-time minutes to wait for the delivery record after the rise ends before raising.
+    public var undeclaredGraceMinutes: Double = 30
+    /// Flow allowed above a nozzle's rated maximum before a sale is impossible.
+    public var flowTolerancePercent: Double = 5
+    /// Tolerance on the price ceiling in yuan (rounding of posted prices).
+    public var priceToleranceYuan: Double = 0.005
+    /// Data-time seconds a seq gap may stay open before it is flagged (concurrent pushes reorder).
+    public var seqGapGraceSeconds: Double = 600
+
+    public init() {}
+}

@@ -1,0 +1,56 @@
+import FuelModel
+
+/// All detection for one station, as a pure state machine: feed it the station's committed ledger
+/// entries in chain order and it answers with alert events. Its state is `Codable` so the daemon
+/// persists it with its cursor and a restart neither loses nor repeats a condition.
+public struct StationDetector: Hashable, Sendable, Codable {
+    public private(set) var station: String
+    /// Last chain position observed.
+    public private(set) var cursor: Int64 = 0
+    /// Latest data time seen (the station's data clock).
+    public private(set) var dataClock: Timestamp?
+
+    var tanks = TankTracker()
+    var reconciliation = ReconciliationRule()
+    var undeclared = UndeclaredDeliveryRule()
+    var impossibleSale = ImpossibleSaleRule()
+    var price = PriceCeilingRule()
+    var seqGap = SeqGapRule()
+
+    public init(station: String) { self.station = station }
+
+    public mutating func observe(_ entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds) -> [DetectorEvent] {
+        guard entry.chainSeq > cursor else { return [] }  // already seen: replay after a restart
+        cursor = entry.chainSeq
+        var events: [DetectorEvent] = []
+        let at = entry.record.at
+        if dataClock.map({ at > $0 }) ?? true { dataClock = at }
+
+        if entry.source == .push {
+            seqGap.observe(seq: entry.sourceSeq, at: at, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+        }
+        switch entry.record {
+        case .sale(let s):
+            tanks.sale(s, profile: profile)
+            impossibleSale.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+            price.price(grade: s.grade, unitPrice: s.unitPrice, at: s.endedAt, what: "sale on \(s.nozzle)",
+                        chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+        case .delivery(let d):
+            reconciliation.delivery(d)
+            undeclared.delivery(d, profile: profile, thresholds: thresholds, emit: &events)
+        case .tankReading(let r):
+            let step = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
+            reconciliation.step(step, profile: profile, thresholds: thresholds, emit: &events)
+            undeclared.step(step, profile: profile, thresholds: thresholds, emit: &events)
+        case .priceChange(let p):
+            price.price(grade: p.grade, unitPrice: p.unitPrice, at: p.effectiveAt, what: "posted price",
+                        chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+        case .totalizerReading, .vapourReading, .deviceStatus:
+            break
+        }
+        if let now = dataClock {
+            undeclared.check(now: now, profile: profile, thresholds: thresholds, emit: &events)
+        }
+        return events
+    }
+}

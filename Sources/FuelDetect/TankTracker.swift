@@ -1,0 +1,47 @@
+import FuelModel
+
+/// A gauge reading reduced to what the rules compare: volume at 20 °C and where it sits in the ledger.
+public struct GaugePoint: Hashable, Sendable, Codable {
+    public var at: Timestamp
+    /// Volume at 20 °C (the gauge's own figure, or corrected from its temperature).
+    public var tcVolumeL: Double
+    public var temperatureC: Double?
+    public var chainSeq: Int64
+}
+
+/// Consecutive readings of one tank and the sales (at 20 °C) metered between them.
+public struct GaugeStep: Hashable, Sendable {
+    public var tank: String
+    public var previous: GaugePoint?
+    public var current: GaugePoint
+    /// Sales from this tank's nozzles recorded since `previous`, corrected to 20 °C.
+    public var salesTCL: Double
+
+    /// Fuel that entered the tank between the readings (negative when it lost more than it sold).
+    public var netInflowL: Double {
+        guard let p = previous else { return 0 }
+        return current.tcVolumeL - p.tcVolumeL + salesTCL
+    }
+}
+
+/// Follows each tank's gauge and attributes sales to tanks through the nozzle map.
+struct TankTracker: Hashable, Sendable, Codable {
+    var last: [String: GaugePoint] = [:]
+    var salesSince: [String: Double] = [:]
+
+    mutating func sale(_ s: Sale, profile: StationProfile) {
+        guard let tank = profile.tankOf(nozzle: s.nozzle) else { return }
+        let temp = last[tank.id]?.temperatureC ?? 20
+        salesSince[tank.id, default: 0] += VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
+    }
+
+    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile) -> GaugeStep {
+        let grade = profile.station.tank(r.tank)?.grade ?? ""
+        let tc = r.tcVolumeL ?? r.temperatureC.map { VolumeCorrection.to20C(volumeL: r.volumeL, temperatureC: $0, grade: grade) } ?? r.volumeL
+        let point = GaugePoint(at: r.at, tcVolumeL: tc, temperatureC: r.temperatureC, chainSeq: chainSeq)
+        let step = GaugeStep(tank: r.tank, previous: last[r.tank], current: point, salesTCL: salesSince[r.tank] ?? 0)
+        last[r.tank] = point
+        salesSince[r.tank] = 0
+        return step
+    }
+}

@@ -1,0 +1,45 @@
+/// A field value in a record's flat wire form.
+public enum FieldValue: Hashable, Sendable {
+    case string(String)
+    case number(Double)
+    case integer(Int64)
+    case strings([String])
+}
+
+extension Record {
+    /// The record's fields under their wire names (the push contract), `kind` first, absent
+    /// optionals omitted. The NDJSON codec and the ledger's canonical encoding both read this,
+    /// so a field has one name everywhere.
+    public var fields: [(name: String, value: FieldValue)] {
+        var out: [(String, FieldValue)] = [("kind", .string(kind.rawValue))]
+        func s(_ n: String, _ v: String?) { if let v { out.append((n, .string(v))) } }
+        func d(_ n: String, _ v: Double?) { if let v { out.append((n, .number(v))) } }
+        func t(_ n: String, _ v: Timestamp) { out.append((n, .string(v.rfc3339))) }
+        switch self {
+        case .sale(let x):
+            s("nozzle", x.nozzle); s("grade", x.grade); d("volume_l", x.volumeL); d("unit_price", x.unitPrice)
+            d("amount", x.amount); t("started_at", x.startedAt); t("ended_at", x.endedAt)
+            d("totalizer_start_l", x.totalizerStartL); d("totalizer_end_l", x.totalizerEndL); s("receipt_no", x.receiptNo)
+        case .delivery(let x):
+            s("tank", x.tank); s("supplier", x.supplier); s("batch", x.batch); s("bill_no", x.billNo)
+            s("grade", x.grade); d("declared_volume_l", x.declaredVolumeL); d("density_kg_m3", x.densityKgM3)
+            s("vehicle", x.vehicle); t("started_at", x.startedAt); t("ended_at", x.endedAt)
+        case .tankReading(let x):
+            s("tank", x.tank); t("at", x.at); d("volume_l", x.volumeL); d("tc_volume_l", x.tcVolumeL)
+            d("height_mm", x.heightMM); d("ullage_l", x.ullageL); d("water_mm", x.waterMM)
+            d("temperature_c", x.temperatureC)
+            if let st = x.status { out.append(("status", .integer(Int64(st)))) }
+        case .totalizerReading(let x):
+            s("nozzle", x.nozzle); t("at", x.at); d("volume_total_l", x.volumeTotalL); d("amount_total", x.amountTotal)
+        case .vapourReading(let x):
+            s("nozzle", x.nozzle); s("tank", x.tank); t("at", x.at); d("al_ratio", x.alRatio)
+            d("pressure_pa", x.pressurePa); d("concentration_g_m3", x.concentrationGM3)
+        case .deviceStatus(let x):
+            s("device", x.device); t("at", x.at); s("state", x.state.rawValue)
+            out.append(("codes", .strings(x.codes)))
+        case .priceChange(let x):
+            s("grade", x.grade); d("unit_price", x.unitPrice); t("effective_at", x.effectiveAt)
+        }
+        return out
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Thermal volume correction of petroleum products to the 20 °C reference (GB/T 1885, after
+/// ASTM D1250 tables 54B/60B): `VCF = exp(-α·ΔT·(1 + 0.8·α·ΔT))` with `α = K0/ρ² + K1/ρ`.
+public enum VolumeCorrection {
+    /// Density at 20 °C typical of a grade when a delivery does not state one (kg/m³).
+    public static func typicalDensity(grade: String) -> Double {
+        isDiesel(grade) ? 835 : 740
+    }
+
+    public static func isDiesel(_ grade: String) -> Bool {
+        let g = grade.lowercased()
+        return g.hasPrefix("0") || g.hasPrefix("-") || g.contains("diesel") || g.contains("柴")
+    }
+
+    /// Thermal expansion coefficient per °C at the reference temperature.
+    public static func alpha(densityKgM3 rho: Double, diesel: Bool) -> Double {
+        let (k0, k1) = diesel ? (186.9696, 0.4862) : (346.4228, 0.4388)
+        return k0 / (rho * rho) + k1 / rho
+    }
+
+    /// Factor that turns a volume at `temperatureC` into the volume at 20 °C.
+    public static func factor(temperatureC: Double, grade: String, densityKgM3: Double? = nil) -> Double {
+        let diesel = isDiesel(grade)
+        let a = alpha(densityKgM3: densityKgM3 ?? typicalDensity(grade: grade), diesel: diesel)
+        let dt = temperatureC - 20
+        return exp(-a * dt * (1 + 0.8 * a * dt))
+    }
+
+    /// Volume at 20 °C of `volumeL` measured at `temperatureC`.
+    public static func to20C(volumeL: Double, temperatureC: Double, grade: String, densityKgM3: Double? = nil) -> Double {
+        volumeL * factor(temperatureC: temperatureC, grade: grade, densityKgM3: densityKgM3)
+    }
+}

@@ -1,0 +1,204 @@
+import FuelDetect
+import FuelModel
+import Foundation
+import Logging
+import PostgresNIO
+
+/// An alert as regulators see it.
+public struct AlertRecord: Sendable, Hashable {
+    public var id: Int64
+    public var fingerprint: String
+    public var rule: String
+    public var station: String
+    public var city: String?
+    public var subject: String
+    public var severity: String
+    public var status: String
+    public var openedAt: Date
+    public var raisedAt: Date
+    public var updatedAt: Date
+    public var occurrences: Int
+    /// Evidence as JSON text.
+    public var evidenceJSON: String
+    public var seqFrom: Int64?
+    public var seqTo: Int64?
+    public var acknowledgedAt: Date?
+    public var acknowledgedBy: String?
+    public var ackNote: String?
+    public var resolvedAt: Date?
+    public var resolvedBy: String?
+    public var resolutionNote: String?
+}
+
+/// Filters of `GET /v1/alerts`.
+public struct AlertFilter: Sendable, Hashable {
+    public enum Status: String, Sendable, CaseIterable {
+        case open, acknowledged, resolved
+        /// Open or acknowledged.
+        case active
+        case all
+    }
+    public var status: Status = .active
+    public var station: String?
+    public var rule: String?
+    public var city: String?
+    public var severity: String?
+    /// Only alerts whose condition was established at or after this time.
+    public var since: Date?
+    public var limit: Int = 500
+
+    public init() {}
+}
+
+public enum AlertTransition: String, Sendable {
+    case acknowledge = "ack"
+    case resolve
+}
+
+/// Alert persistence: dedup by fingerprint, lifecycle open → acknowledged → resolved.
+public struct AlertStore: Sendable {
+    public let database: FuelDatabase
+
+    public init(database: FuelDatabase) { self.database = database }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    /// Opens an alert, or updates the unresolved one with the same fingerprint. Returns its id and
+    /// whether it is new.
+    static func raise(_ s: AlertSignal, on conn: PostgresConnection, logger: Logger) async throws -> (id: Int64, isNew: Bool) {
+        let evidence = String(decoding: try encoder.encode(s.evidence), as: UTF8.self)
+        let row = try await conn.query("""
+            INSERT INTO alerts (fingerprint, rule, station, subject, severity, status, opened_at, evidence, seq_from, seq_to)
+            VALUES (\(s.fingerprint), \(s.rule.rawValue), \(s.station), \(s.subject), \(s.severity.rawValue), 'open',
+                    \(s.openedAt.date), \(evidence)::jsonb, \(s.seqFrom), \(s.seqTo))
+            ON CONFLICT (fingerprint) WHERE status <> 'resolved' DO UPDATE SET
+                evidence = EXCLUDED.evidence,
+                seq_to = GREATEST(alerts.seq_to, EXCLUDED.seq_to),
+                severity = CASE WHEN EXCLUDED.severity = 'critical' OR alerts.severity = 'info'
+                                THEN EXCLUDED.severity ELSE alerts.severity END,
+                occurrences = alerts.occurrences + 1,
+                updated_at = now()
+            RETURNING id, (xmax = 0)
+            """, logger: logger).collect().first
+        guard let row else { throw StoreError.conflict("alert \(s.fingerprint) was not stored") }
+        let (id, isNew) = try row.decode((Int64, Bool).self)
+        return (id, isNew)
+    }
+
+    /// Resolves the unresolved alert with this fingerprint because its condition cleared.
+    static func clear(fingerprint: String, reason: String, on conn: PostgresConnection, logger: Logger) async throws -> Int64? {
+        try await conn.query("""
+            UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = 'fuelwarden (condition cleared)',
+                resolution_note = \(reason), updated_at = now()
+            WHERE fingerprint = \(fingerprint) AND status <> 'resolved'
+            RETURNING id
+            """, logger: logger).collect().first?.decode(Int64.self)
+    }
+
+    static let columns = """
+        a.id, a.fingerprint, a.rule, a.station, s.city, a.subject, a.severity, a.status, a.opened_at, a.raised_at,
+        a.updated_at, a.occurrences, a.evidence::text, a.seq_from, a.seq_to, a.acknowledged_at, a.acknowledged_by,
+        a.ack_note, a.resolved_at, a.resolved_by, a.resolution_note
+        """
+
+    static func decode(_ row: PostgresRow) throws -> AlertRecord {
+        let r = row.makeRandomAccess()
+        return AlertRecord(
+            id: try r[0].decode(Int64.self), fingerprint: try r[1].decode(String.self), rule: try r[2].decode(String.self),
+            station: try r[3].decode(String.self), city: try r[4].decode(String?.self), subject: try r[5].decode(String.self),
+            severity: try r[6].decode(String.self), status: try r[7].decode(String.self), openedAt: try r[8].decode(Date.self),
+            raisedAt: try r[9].decode(Date.self), updatedAt: try r[10].decode(Date.self), occurrences: try r[11].decode(Int.self),
+            evidenceJSON: try r[12].decode(String.self), seqFrom: try r[13].decode(Int64?.self), seqTo: try r[14].decode(Int64?.self),
+            acknowledgedAt: try r[15].decode(Date?.self), acknowledgedBy: try r[16].decode(String?.self),
+            ackNote: try r[17].decode(String?.self), resolvedAt: try r[18].decode(Date?.self),
+            resolvedBy: try r[19].decode(String?.self), resolutionNote: try r[20].decode(String?.self))
+    }
+
+    public func list(_ f: AlertFilter) async throws -> [AlertRecord] {
+        let logger = database.logger
+        let statuses: [String] = switch f.status {
+        case .open: ["open"]
+        case .acknowledged: ["acknowledged"]
+        case .resolved: ["resolved"]
+        case .active: ["open", "acknowledged"]
+        case .all: ["open", "acknowledged", "resolved"]
+        }
+        let limit = max(1, min(f.limit, 5000))
+        return try await database.connection("list alerts") { conn in
+            let rows = try await conn.query("""
+                SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station
+                WHERE a.status = ANY(\(statuses))
+                  AND (\(f.station)::text IS NULL OR a.station = \(f.station))
+                  AND (\(f.rule)::text IS NULL OR a.rule = \(f.rule))
+                  AND (\(f.city)::text IS NULL OR s.city = \(f.city))
+                  AND (\(f.severity)::text IS NULL OR a.severity = \(f.severity))
+                  AND (\(f.since)::timestamptz IS NULL OR a.opened_at >= \(f.since))
+                ORDER BY a.raised_at DESC, a.id DESC LIMIT \(limit)
+                """, logger: logger)
+            var out: [AlertRecord] = []
+            for try await row in rows { out.append(try Self.decode(row)) }
+            return out
+        }
+    }
+
+    public func get(id: Int64) async throws -> AlertRecord? {
+        let logger = database.logger
+        return try await database.connection("get alert") { conn in
+            guard let row = try await conn.query(
+                "SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station WHERE a.id = \(id)",
+                logger: logger).collect().first else { return nil }
+            return try Self.decode(row)
+        }
+    }
+
+    /// Acknowledges or resolves an alert by hand, recording the action in the audit chain.
+    public func transition(id: Int64, _ t: AlertTransition, note: String, actor: String) async throws -> AlertRecord {
+        let logger = database.logger
+        return try await database.transaction("\(t.rawValue) alert") { tx in
+            guard let status = try await tx.query("SELECT status FROM alerts WHERE id = \(id) FOR UPDATE", logger: logger)
+                .collect().first?.decode(String.self) else {
+                throw StoreError.notFound("alert \(id) does not exist")
+            }
+            switch (t, status) {
+            case (_, "resolved"):
+                throw StoreError.conflict("alert \(id) is already resolved")
+            case (.acknowledge, "acknowledged"):
+                throw StoreError.conflict("alert \(id) is already acknowledged")
+            case (.acknowledge, _):
+                try await tx.query("""
+                    UPDATE alerts SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = \(actor),
+                        ack_note = \(note), updated_at = now() WHERE id = \(id)
+                    """, logger: logger)
+            case (.resolve, _):
+                try await tx.query("""
+                    UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = \(actor),
+                        resolution_note = \(note), updated_at = now() WHERE id = \(id)
+                    """, logger: logger)
+            }
+            try await AuditLog.append(
+                actor: actor, action: "alert.\(t.rawValue)",
+                fields: [("alert", .integer(id)), ("note", .string(note)), ("previous_status", .string(status))],
+                on: tx, logger: logger)
+            guard let row = try await tx.query(
+                "SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station WHERE a.id = \(id)",
+                logger: logger).collect().first else { throw StoreError.notFound("alert \(id) does not exist") }
+            return try Self.decode(row)
+        }
+    }
+
+    /// Open alerts by rule (for metrics).
+    public func openCounts() async throws -> [String: Int] {
+        let logger = database.logger
+        return try await database.connection("count alerts") { conn in
+            var out: [String: Int] = [:]
+            for try await (rule, n) in try await conn.query(
+                "SELECT rule, count(*)::bigint FROM alerts WHERE status <> 'resolved' GROUP BY rule", logger: logger
+            ).decode((String, Int64).self) { out[rule] = Int(n) }
+            return out
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+import PostgresNIO
+
+/// The daemon's database: a connection pool and the logger to log queries under.
+///
+/// Run ``client`` (`PostgresClient.run()`) in the service group before anything queries, and list
+/// it first so it stops last.
+public struct FuelDatabase: Sendable {
+    public let client: PostgresClient
+    public let url: DatabaseURL
+    public let logger: Logger
+    /// Deadline for a request's database work; past it the request answers 503.
+    public var requestDeadlineSeconds: Double
+
+    public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadlineSeconds: Double = 5, logger: Logger) {
+        var config = url.clientConfiguration
+        config.options.maximumConnections = maxConnections
+        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.url = url
+        self.logger = logger
+        self.requestDeadlineSeconds = requestDeadlineSeconds
+    }
+
+    /// Answers whether the database responds within `seconds`.
+    public func ping(seconds: Double = 2) async -> Bool {
+        let client = self.client
+        do {
+            return try await withDeadline(seconds: seconds, "ping") {
+                let rows = try await client.query("SELECT 1")
+                for try await _ in rows {}
+                return true
+            }
+        } catch {
+            return false
+        }
+    }
+
+    /// Runs `body` in one transaction, within the request deadline.
+    public func transaction<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let client = self.client, logger = self.logger
+        return try await withDeadline(seconds: requestDeadlineSeconds, what) {
+            try await client.withConnection { conn in
+                try await conn.withTransaction(logger: logger) { tx in try await body(tx) }
+            }
+        }
+    }
+
+    /// Runs `body` on a leased connection, within the request deadline.
+    public func connection<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let client = self.client
+        return try await withDeadline(seconds: requestDeadlineSeconds, what) {
+            try await client.withConnection { conn in try await body(conn) }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import FuelDetect
+import FuelLedger
+import FuelModel
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// A decoded, validated record on its way into the ledger.
+public struct IncomingRecord: Sendable {
+    /// 1-based line in the request (or packet number of a feed).
+    public var line: Int
+    public var raw: String
+    public var source: RecordSource
+    public var sourceSeq: Int64
+    public var record: Record
+
+    public init(line: Int, raw: String, source: RecordSource, sourceSeq: Int64, record: Record) {
+        self.line = line
+        self.raw = raw
+        self.source = source
+        self.sourceSeq = sourceSeq
+        self.record = record
+    }
+}
+
+/// Input that could not be decoded or validated; it goes to quarantine with the reason.
+public struct RejectedInput: Sendable {
+    public var line: Int
+    public var raw: String
+    public var seq: Int64?
+    public var reason: String
+
+    public init(line: Int, raw: String, seq: Int64?, reason: String) {
+        self.line = line
+        self.raw = raw
+        self.seq = seq
+        self.reason = reason
+    }
+}
+
+/// What one append committed.
+public struct AppendOutcome: Sendable {
+    public var accepted: Int = 0
+    public var duplicates: Int = 0
+    /// Rejections in line order: the caller's own plus the conflicts found here.
+    public var rejected: [RejectedInput] = []
+    /// Seq conflicts (same source sequence, other content) found in this append.
+    public var conflicts: Int = 0
+    /// The new chain head after the append.
+    public var headSeq: Int64 = 0
+    /// Counts by kind of what was appended (for metrics).
+    public var appendedByKind: [RecordKind: Int] = [:]
+}
+
+/// Appends a station's records to its hash chain.
+public struct LedgerStore: Sendable {
+    public let database: FuelDatabase
+
+    public init(database: FuelDatabase) { self.database = database }
+
+    /// Appends `records` to `station`'s chain in one transaction: idempotent on (source, source_seq),
+    /// conflicting content rejected, quarantined and alerted, rejected input quarantined; one
+    /// multi-row insert for all rows. When this returns, everything it reports is committed.
+    public func append(station: String, records: [IncomingRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
+        let logger = database.logger
+        return try await database.transaction("append to \(station)") { tx in
+            try await Self.append(station: station, records: records, rejected: rejected, on: tx, logger: logger)
+        }
+    }
+
+    static func append(
+        station: String, records: [IncomingRecord], rejected: [RejectedInput], on tx: PostgresConnection, logger: Logger
+    ) async throws -> AppendOutcome {
+        guard let head = try await tx.query(
+            "SELECT head_seq, head_hash, max_push_seq FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger
+        ).collect().first else {
+            throw StoreError.notFound("station \(station) is not in the registry")
+        }
+        let (headSeq, headHashBuffer, maxPushSeq) = try head.decode((Int64, ByteBuffer, Int64?).self)
+        var appender = ChainAppender(headPosition: headSeq, headHash: Array(buffer: headHashBuffer))
+
+        // Bodies and content hashes, then the existing content of any source sequence already seen.
+        let bodies = records.map { CanonicalEncoding.encode(station: station, source: $0.source, sourceSeq: $0.sourceSeq, record: $0.record) }
+        let contents = bodies.map { HashChain.contentHash($0) }
+        var existing: [String: Digest32] = [:]
+        for src in Set(records.map(\.source)) {
+            let seqs = records.filter { $0.source == src && (src != .push || $0.sourceSeq <= (maxPushSeq ?? -1)) }.map(\.sourceSeq)
+            guard !seqs.isEmpty else { continue }
+            let rows = try await tx.query(
+                "SELECT source_seq, content_hash FROM ledger WHERE station = \(station) AND source = \(src.rawValue) AND source_seq = ANY(\(seqs))",
+                logger: logger)
+            for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
+                existing["\(src.rawValue)/\(seq)"] = Array(buffer: hash)
+            }
+        }
+
+        var outcome = AppendOutcome()
+        var rejects = rejected
+        var conflictSignals: [(IncomingRecord, Digest32)] = []
+        var chainSeqs: [Int64] = [], sources: [String] = [], sourceSeqs: [Int64] = [], kinds: [String] = []
+        var ats: [Date] = [], texts: [String] = [], contentHashes: [ByteBuffer] = [], prevs: [ByteBuffer] = [], hashes: [ByteBuffer] = []
+        var maxAt: Date?
+        var newMaxPush = maxPushSeq
+        for (i, r) in records.enumerated() {
+            let key = "\(r.source.rawValue)/\(r.sourceSeq)"
+            if let prior = existing[key] {
+                if prior == contents[i] {
+                    outcome.duplicates += 1
+                } else {
+                    outcome.conflicts += 1
+                    conflictSignals.append((r, prior))
+                    rejects.append(RejectedInput(
+                        line: r.line, raw: r.raw, seq: r.sourceSeq,
+                        reason: "seq: \(r.sourceSeq) is already recorded with different content (seq conflict)"))
+                }
+                continue
+            }
+            existing[key] = contents[i]
+            let link = appender.append(body: bodies[i])
+            chainSeqs.append(link.position)
+            sources.append(r.source.rawValue)
+            sourceSeqs.append(r.sourceSeq)
+            kinds.append(r.record.kind.rawValue)
+            let at = r.record.at.date
+            ats.append(at)
+            maxAt = max(maxAt ?? at, at)
+            texts.append(String(decoding: bodies[i], as: UTF8.self))
+            contentHashes.append(ByteBuffer(bytes: contents[i]))
+            prevs.append(ByteBuffer(bytes: link.previous))
+            hashes.append(ByteBuffer(bytes: link.hash))
+            outcome.appendedByKind[r.record.kind, default: 0] += 1
+            if r.source == .push { newMaxPush = max(newMaxPush ?? r.sourceSeq, r.sourceSeq) }
+        }
+        outcome.accepted = chainSeqs.count
+
+        if !chainSeqs.isEmpty {
+            try await tx.query("""
+                INSERT INTO ledger (station, chain_seq, source, source_seq, kind, at, body, content_hash, prev_hash, hash)
+                SELECT \(station), * FROM UNNEST(\(chainSeqs)::bigint[], \(sources)::text[], \(sourceSeqs)::bigint[],
+                    \(kinds)::text[], \(ats)::timestamptz[], \(texts)::text[], \(contentHashes)::bytea[],
+                    \(prevs)::bytea[], \(hashes)::bytea[])
+                """, logger: logger)
+            let headHash = ByteBuffer(bytes: appender.headHash)
+            try await tx.query("""
+                UPDATE chain_heads SET head_seq = \(appender.headPosition), head_hash = \(headHash),
+                    max_push_seq = \(newMaxPush), last_record_at = GREATEST(last_record_at, \(maxAt)),
+                    last_received_at = now()
+                WHERE station = \(station)
+                """, logger: logger)
+        }
+        outcome.headSeq = appender.headPosition
+
+        if !rejects.isEmpty {
+            rejects.sort { $0.line < $1.line }
+            try await QuarantineStore.insert(station: station, source: records.first?.source ?? .push, rejects, on: tx, logger: logger)
+        }
+        outcome.rejected = rejects
+
+        for (r, prior) in conflictSignals {
+            let signal = AlertSignal(
+                rule: .seqConflict, station: station, subject: r.source.rawValue, severity: .warning, openedAt: r.record.at,
+                evidence: [
+                    "source_seq": .integer(r.sourceSeq),
+                    "line": .integer(Int64(r.line)),
+                    "recorded_content_sha256": .text(prior.hexString),
+                    "offered_content_sha256": .text(HashChain.contentHash(CanonicalEncoding.encode(
+                        station: station, source: r.source, sourceSeq: r.sourceSeq, record: r.record)).hexString),
+                ],
+                seqFrom: appender.headPosition, seqTo: appender.headPosition)
+            _ = try await AlertStore.raise(signal, on: tx, logger: logger)
+        }
+        return outcome
+    }
+
+    /// A station's committed entries after `cursor`, in chain order, as stored bodies.
+    public func entries(station: String, after cursor: Int64, limit: Int) async throws -> [StoredEntry] {
+        let logger = database.logger
+        return try await database.connection("read \(station)") { conn in
+            var out: [StoredEntry] = []
+            let rows = try await conn.query("""
+                SELECT chain_seq, source, source_seq, body FROM ledger
+                WHERE station = \(station) AND chain_seq > \(cursor) ORDER BY chain_seq LIMIT \(limit)
+                """, logger: logger)
+            for try await (seq, source, sourceSeq, body) in rows.decode((Int64, String, Int64, String).self) {
+                out.append(StoredEntry(chainSeq: seq, source: RecordSource(rawValue: source) ?? .push, sourceSeq: sourceSeq, body: body))
+            }
+            return out
+        }
+    }
+}
+
+/// A ledger row as stored: the canonical body still to be decoded.
+public struct StoredEntry: Sendable, Hashable {
+    public var chainSeq: Int64
+    public var source: RecordSource
+    public var sourceSeq: Int64
+    public var body: String
+}
+
+/// Rejected input, kept with its raw text and the reason.
+public enum QuarantineStore {
+    static func insert(station: String?, source: RecordSource, _ rejects: [RejectedInput], on conn: PostgresConnection, logger: Logger) async throws {
+        let lines = rejects.map { Int32(clamping: $0.line) }
+        let seqs = rejects.map { $0.seq ?? -1 }
+        // Keep raw input bounded: a quarantined line is evidence of what arrived, not a blob store.
+        let raws = rejects.map { String($0.raw.prefix(65_536)) }
+        let reasons = rejects.map(\.reason)
+        try await conn.query("""
+            INSERT INTO quarantine (station, source, line, seq, raw, reason)
+            SELECT \(station), \(source.rawValue), l, NULLIF(s, -1), r, why
+            FROM UNNEST(\(lines)::integer[], \(seqs)::bigint[], \(raws)::text[], \(reasons)::text[]) AS u(l, s, r, why)
+            """, logger: logger)
+    }
+
+    /// Quarantines input that never reached a station's chain (e.g. an unparsable request).
+    public static func record(_ database: FuelDatabase, station: String?, source: RecordSource, _ rejects: [RejectedInput]) async throws {
+        let logger = database.logger
+        try await database.connection("quarantine") { conn in
+            try await insert(station: station, source: source, rejects, on: conn, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import PostgresNIO
+
+/// Errors of the store, with messages meant for an operator.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case invalidConfiguration(String)
+    /// The database did not answer within the deadline.
+    case unavailable(String)
+    case migration(String)
+    case notFound(String)
+    case conflict(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let m): m
+        case .unavailable(let m): "database unavailable: \(m)"
+        case .migration(let m): "migration failed: \(m)"
+        case .notFound(let m): m
+        case .conflict(let m): m
+        case .invalid(let m): m
+        }
+    }
+}
+
+/// A readable description of any database error: `PSQLError.description` hides the server's
+/// message on purpose, so take the SQLSTATE and message from the server info.
+public func describeDatabaseError(_ error: any Error) -> String {
+    if let e = error as? PSQLError {
+        if let info = e.serverInfo {
+            let state = info[.sqlState] ?? "?"
+            let message = info[.message] ?? ""
+            let detail = info[.detail].map { " (\($0))" } ?? ""
+            return "SQLSTATE \(state): \(message)\(detail)"
+        }
+        return "\(e.code)"
+    }
+    if let e = error as? StoreError { return e.description }
+    return String(reflecting: error)
+}
+
+/// Runs `body`, failing with ``StoreError/unavailable(_:)`` when it takes longer than `seconds`.
+/// postgres-nio waits for a connection without limit; every request path goes through this.
+public func withDeadline<T: Sendable>(
+    seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+        guard let first = try await group.next() else { throw StoreError.unavailable(what) }
+        group.cancelAll()
+        guard let value = first else { throw StoreError.unavailable("\(what) took longer than \(seconds) s") }
+        return value
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private PostgreSQL server in a temporary directory, for the demo, the benchmarks and the
+/// tests: `initdb`, `pg_ctl start` on 127.0.0.1 and a free port, `stop()` removes everything.
+/// PostgreSQL refuses to run as root, so as root the server runs as the `postgres` OS user.
+public final class ThrowawayCluster: Sendable {
+    public let directory: String
+    public let port: Int
+    public let binDirectory: String
+    private let runAsPostgres: Bool
+
+    /// Server binaries: `$FUELWARDEN_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`.
+    public static func findBinaries() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["FUELWARDEN_PG_BIN"], !env.isEmpty { return env }
+        let base = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
+            .compactMap { Int($0) }.sorted(by: >)
+        for v in versions where FileManager.default.isExecutableFile(atPath: "\(base)/\(v)/bin/initdb") {
+            return "\(base)/\(v)/bin"
+        }
+        throw ClusterError("no PostgreSQL server binaries found under \(base); install postgresql or set FUELWARDEN_PG_BIN")
+    }
+
+    /// Creates and starts a cluster. `durable: false` turns off fsync and synchronous commit (tests).
+    public init(durable: Bool = false) throws {
+        self.binDirectory = try Self.findBinaries()
+        self.runAsPostgres = getuid() == 0
+        var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ClusterError("cannot create a temporary directory") }
+        self.directory = String(cString: made)
+        self.port = try Self.freePort()
+        if runAsPostgres {
+            guard let pw = getpwnam("postgres") else {
+                throw ClusterError("running as root needs the postgres OS user (apt-get install postgresql)")
+            }
+            guard chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else { throw ClusterError("cannot chown \(directory) to postgres") }
+        }
+        do {
+            try run("initdb", ["-D", "\(directory)/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+            var options = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
+            if !durable { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
+            try run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", options, "-w", "-t", "60", "start"])
+        } catch {
+            let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: directory)
+            throw ClusterError("\(error)\n\(log.suffix(2000))")
+        }
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/DATABASE`
+    public func url(database: String = "postgres") -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)" }
+
+    /// Creates a database (name: letters, digits, underscores).
+    public func createDatabase(_ name: String) throws {
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw ClusterError("bad database name \(name)") }
+        try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                         "-q", "-c", "CREATE DATABASE \(name)"])
+    }
+
+    /// Runs SQL through psql as the superuser (used to show tampering in tests and demos).
+    @discardableResult
+    public func psql(database: String, _ sql: String) throws -> String {
+        try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1",
+                         "-At", "-c", sql])
+    }
+
+    /// Stops the server and removes its directory.
+    public func stop() {
+        _ = try? run("pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @discardableResult
+    private func run(_ tool: String, _ args: [String]) throws -> String {
+        let p = Process()
+        let path = "\(binDirectory)/\(tool)"
+        let exe = FileManager.default.isExecutableFile(atPath: path) ? path : "/usr/bin/\(tool)"
+        if runAsPostgres {
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            p.arguments = ["-u", "postgres", "--", exe] + args
+        } else {
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+        }
+        p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0 else { throw ClusterError("\(tool) failed (\(p.terminationStatus)): \(text)") }
+        return text
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClusterError("socket() failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw ClusterError("cannot find a free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+public struct ClusterError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
