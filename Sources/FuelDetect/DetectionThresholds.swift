@@ -4,7 +4,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var reconciliationPercent: Double = 1.0
     /// Plus this many litres a day (gauge resolution, delivery tolerance).
     public var reconciliationFixedL: Double = 130
-    /// A per-reading rise (net of sales since the reading before) above this starts a delivery episode.
+    /// A per-reading gauge rise (at 20 °C) above this starts or extends a delivery episode.
     public var riseStepL: Double = 10
     /// An episode that adds at least this many litres with no delivery record is an undeclared delivery.
     public var undeclaredMinL: Double = 150

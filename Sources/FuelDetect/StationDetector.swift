@@ -54,3 +54,11 @@ public struct StationDetector: Hashable, Sendable, Codable {
         return events
     }
 }
+
+extension StationDetector {
+    /// Moves the cursor past entries that could not be observed (an undecodable body), so detection
+    /// does not stall on them.
+    public mutating func skip(to chainSeq: Int64) {
+        if chainSeq > cursor { cursor = chainSeq }
+    }
+}

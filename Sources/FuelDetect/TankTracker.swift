@@ -17,6 +17,12 @@ public struct GaugeStep: Hashable, Sendable {
     /// Sales from this tank's nozzles recorded since `previous`, corrected to 20 °C.
     public var salesTCL: Double
 
+    /// The gauge's own change between the readings.
+    public var gaugeChangeL: Double {
+        guard let p = previous else { return 0 }
+        return current.tcVolumeL - p.tcVolumeL
+    }
+
     /// Fuel that entered the tank between the readings (negative when it lost more than it sold).
     public var netInflowL: Double {
         guard let p = previous else { return 0 }

@@ -1,8 +1,9 @@
 import FuelModel
 
 /// A gauge rise with no delivery record: fuel of unknown origin (Veeder-Root alarm 28, "missing
-/// delivery ticket"). Consecutive readings whose net inflow (rise plus sales in between) exceeds
-/// a step form an episode; an episode of at least `undeclaredMinL` must be matched by a delivery
+/// delivery ticket"). Consecutive readings where the gauge itself rises by more than a step form
+/// an episode (sales alone never raise a gauge, however late their records arrive); the episode's
+/// inflow adds back the sales metered meanwhile. an episode of at least `undeclaredMinL` must be matched by a delivery
 /// record for the tank within the match window, or it is raised once the grace period has passed
 /// in data time. A delivery record that arrives later resolves it.
 struct UndeclaredDeliveryRule: Hashable, Sendable, Codable {
@@ -38,7 +39,7 @@ struct UndeclaredDeliveryRule: Hashable, Sendable, Codable {
 
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let inflow = s.netInflowL
-        if inflow > thresholds.riseStepL, let prev = s.previous {
+        if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
             if var e = open[s.tank] {
                 e.end = s.current
                 e.inflowL += inflow

@@ -48,11 +48,19 @@ public struct DetectionStore: Sendable {
         public var cleared = 0
     }
 
-    /// Writes the detector's state and the alert events it produced in one transaction.
-    public func commit(_ detector: StationDetector, events: [DetectorEvent]) async throws -> Applied {
+    /// Writes the detector's state and the alert events it produced in one transaction. When the
+    /// stored cursor is no longer `previousCursor` another replica got there first: nothing is
+    /// written and ``StoreError/conflict(_:)`` is thrown.
+    public func commit(_ detector: StationDetector, previousCursor: Int64, events: [DetectorEvent]) async throws -> Applied {
         let logger = database.logger
         let state = String(decoding: try JSONEncoder().encode(detector), as: UTF8.self)
         return try await database.transaction("commit detection") { tx in
+            let stored = try await tx.query(
+                "SELECT cursor FROM detector_state WHERE station = \(detector.station) FOR UPDATE", logger: logger
+            ).collect().first?.decode(Int64.self) ?? 0
+            guard stored == previousCursor else {
+                throw StoreError.conflict("detector of \(detector.station) moved from \(previousCursor) to \(stored) elsewhere")
+            }
             var applied = Applied()
             for e in events {
                 switch e {

@@ -1,5 +1,15 @@
 import Logging
 import PostgresNIO
+import Synchronization
+
+/// Database operations in flight, read by the metrics endpoint.
+public final class InFlightCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    public init() {}
+    public var value: Int { count.load(ordering: .relaxed) }
+    func enter() { count.add(1, ordering: .relaxed) }
+    func leave() { count.subtract(1, ordering: .relaxed) }
+}
 
 /// The daemon's database: a connection pool and the logger to log queries under.
 ///
@@ -11,6 +21,7 @@ public struct FuelDatabase: Sendable {
     public let logger: Logger
     /// Deadline for a request's database work; past it the request answers 503.
     public var requestDeadlineSeconds: Double
+    public let inFlight = InFlightCounter()
 
     public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadlineSeconds: Double = 5, logger: Logger) {
         var config = url.clientConfiguration
@@ -39,9 +50,11 @@ public struct FuelDatabase: Sendable {
     public func transaction<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let client = self.client, logger = self.logger
+        let client = self.client, logger = self.logger, inFlight = self.inFlight
         return try await withDeadline(seconds: requestDeadlineSeconds, what) {
-            try await client.withConnection { conn in
+            inFlight.enter()
+            defer { inFlight.leave() }
+            return try await client.withConnection { conn in
                 try await conn.withTransaction(logger: logger) { tx in try await body(tx) }
             }
         }
@@ -51,9 +64,11 @@ public struct FuelDatabase: Sendable {
     public func connection<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let client = self.client
+        let client = self.client, inFlight = self.inFlight
         return try await withDeadline(seconds: requestDeadlineSeconds, what) {
-            try await client.withConnection { conn in try await body(conn) }
+            inFlight.enter()
+            defer { inFlight.leave() }
+            return try await client.withConnection { conn in try await body(conn) }
         }
     }
 }

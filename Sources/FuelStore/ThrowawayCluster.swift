@@ -76,26 +76,39 @@ public final class ThrowawayCluster: Sendable {
 
     @discardableResult
     private func run(_ tool: String, _ args: [String]) throws -> String {
-        let p = Process()
         let path = "\(binDirectory)/\(tool)"
         let exe = FileManager.default.isExecutableFile(atPath: path) ? path : "/usr/bin/\(tool)"
-        if runAsPostgres {
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            p.arguments = ["-u", "postgres", "--", exe] + args
-        } else {
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-        }
-        p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw ClusterError("\(tool) failed (\(p.terminationStatus)): \(text)") }
+        let argv = runAsPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", exe] + args : [exe] + args
+        // Output goes to a file, not a pipe: the server pg_ctl starts inherits the descriptors and
+        // would hold a pipe open forever.
+        let outPath = "\(directory)/\(tool)-\(UInt32.random(in: 0...UInt32.max)).out"
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        let status = try Self.spawnAndWait(argv, output: outPath)
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw ClusterError("\(tool) failed (\(status)): \(text)") }
         return text
+    }
+
+    /// posix_spawn + waitpid: Foundation's `Process.waitUntilExit` was seen to hang here once
+    /// the child had started a daemon.
+    static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+        guard rc == 0 else { throw ClusterError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw ClusterError("waitpid failed for \(argv[0])") }
+        }
+        // WIFEXITED / WEXITSTATUS by hand (macros are not imported).
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     private static func freePort() throws -> Int {

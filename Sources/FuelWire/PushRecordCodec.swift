@@ -11,17 +11,54 @@ public struct PushLine: Hashable, Sendable {
     }
 }
 
+/// A line that is not a valid record, with its `seq` when it could be read.
+public struct PushLineError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var seq: Int64?
+    public var error: FieldError
+    public init(seq: Int64?, error: FieldError) {
+        self.seq = seq
+        self.error = error
+    }
+    public var description: String { error.description }
+}
+
 /// The push contract's NDJSON line format (`POST /v1/stations/{station}/records`).
 ///
 /// Field names are those of ``FuelModel/Record/fields``. Unknown fields are ignored so that a
 /// station's collector may send more than the contract asks; a known field of the wrong type,
 /// a missing required field or an unparsable time is a ``FieldError`` naming `kind.field`.
 public enum PushRecordCodec {
-    /// Decodes one line (without its newline).
-    public static func decode(_ line: some Collection<UInt8>) throws(FieldError) -> PushLine {
+    /// Decodes one line (without its newline). The error carries the line's `seq` when it had one.
+    public static func decode(_ line: some Collection<UInt8>) throws(PushLineError) -> PushLine {
+        var obj: FieldReader
+        do {
+            obj = try fields(line)
+        } catch {
+            throw PushLineError(seq: nil, error: error)
+        }
+        let seq: Int64
+        do {
+            seq = try obj.seq()
+        } catch {
+            throw PushLineError(seq: nil, error: error)
+        }
+        do {
+            return PushLine(seq: seq, record: try record(&obj))
+        } catch {
+            throw PushLineError(seq: seq, error: error)
+        }
+    }
+
+    /// Decodes a ledger body (the canonical form: the record's fields plus station and source).
+    public static func decodeBody(_ body: some Collection<UInt8>) throws(FieldError) -> Record {
+        var obj = try fields(body)
+        return try record(&obj)
+    }
+
+    private static func fields(_ bytes: some Collection<UInt8>) throws(FieldError) -> FieldReader {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(line)
+            value = try JSONParser.parse(bytes)
         } catch {
             throw FieldError("line", error.description)
         }
@@ -30,7 +67,10 @@ public enum PushRecordCodec {
         for (k, v) in pairs {
             guard obj.values.updateValue(v, forKey: k) == nil else { throw FieldError("record.\(k)", "appears twice") }
         }
-        let seq = try obj.seq()
+        return obj
+    }
+
+    private static func record(_ obj: inout FieldReader) throws(FieldError) -> Record {
         let kindText = try obj.string("kind")
         guard let kind = RecordKind(rawValue: kindText) else {
             throw FieldError("kind", "unknown kind \"\(kindText)\" (expected one of \(RecordKind.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -82,7 +122,7 @@ public enum PushRecordCodec {
                 grade: try obj.string("grade"), unitPrice: try obj.number("unit_price"),
                 effectiveAt: try obj.time("effective_at")))
         }
-        return PushLine(seq: seq, record: record)
+        return record
     }
 
     /// Encodes a line as the push contract expects it (no trailing newline).

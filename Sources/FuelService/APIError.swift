@@ -1,0 +1,68 @@
+import FuelModel
+import FuelStore
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// An error answered as `{"error":"…"}` with its status (and headers such as Retry-After).
+public struct APIError: HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    public var description: String { "\(status.code) \(message)" }
+
+    /// 503 with Retry-After: the database could not take the request in time.
+    public static func unavailable(_ message: String, retryAfterSeconds: Int = 2) -> APIError {
+        APIError(.serviceUnavailable, message, headers: [.retryAfter: "\(retryAfterSeconds)"])
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var body = "{\"error\":"
+        JSONText.appendString(message, to: &body)
+        body += "}"
+        var h = headers
+        h[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// Turns every error into a JSON answer: Hummingbird would otherwise answer a non-HTTP error
+/// with an empty 500 and log it only at debug level.
+public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as APIError {
+            return try e.response(from: request, context: context)
+        } catch let e as any HTTPResponseError {
+            throw e
+        } catch let e as StoreError {
+            let api: APIError = switch e {
+            case .unavailable(let m): .unavailable(m)
+            case .notFound(let m): APIError(.notFound, m)
+            case .conflict(let m): APIError(.conflict, m)
+            case .invalid(let m), .invalidConfiguration(let m): APIError(.badRequest, m)
+            case .migration(let m): .unavailable("schema not ready: \(m)")
+            }
+            if case .unavailable = e { context.logger.warning("database unavailable", metadata: ["error": "\(e)"]) }
+            return try api.response(from: request, context: context)
+        } catch let e as PSQLError {
+            // The database failed the request (connection lost, server restarting): retryable.
+            context.logger.error("database error", metadata: ["error": "\(describeDatabaseError(e))", "path": "\(request.uri.path)"])
+            return try APIError.unavailable("the database could not complete the request; retry later").response(from: request, context: context)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return try APIError(.internalServerError, "internal error").response(from: request, context: context)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import FuelDetect
+import FuelModel
+import FuelStore
+import Foundation
+import Hummingbird
+
+/// An alert as the API returns it.
+struct AlertDTO: Encodable {
+    var id: Int64
+    var rule: String
+    var station: String
+    var city: String?
+    var subject: String
+    var severity: String
+    var status: String
+    var openedAt: Date
+    var raisedAt: Date
+    var updatedAt: Date
+    var occurrences: Int
+    var evidence: [String: EvidenceValue]
+    var seqFrom: Int64?
+    var seqTo: Int64?
+    var acknowledgedAt: Date?
+    var acknowledgedBy: String?
+    var ackNote: String?
+    var resolvedAt: Date?
+    var resolvedBy: String?
+    var resolutionNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, rule, station, city, subject, severity, status, occurrences, evidence
+        case openedAt = "opened_at", raisedAt = "raised_at", updatedAt = "updated_at"
+        case seqFrom = "seq_from", seqTo = "seq_to"
+        case acknowledgedAt = "acknowledged_at", acknowledgedBy = "acknowledged_by", ackNote = "ack_note"
+        case resolvedAt = "resolved_at", resolvedBy = "resolved_by", resolutionNote = "resolution_note"
+    }
+
+    init(_ a: AlertRecord) {
+        id = a.id; rule = a.rule; station = a.station; city = a.city; subject = a.subject; severity = a.severity
+        status = a.status; openedAt = a.openedAt; raisedAt = a.raisedAt; updatedAt = a.updatedAt
+        occurrences = a.occurrences
+        evidence = (try? JSONDecoder().decode([String: EvidenceValue].self, from: Data(a.evidenceJSON.utf8))) ?? [:]
+        seqFrom = a.seqFrom; seqTo = a.seqTo; acknowledgedAt = a.acknowledgedAt; acknowledgedBy = a.acknowledgedBy
+        ackNote = a.ackNote; resolvedAt = a.resolvedAt; resolvedBy = a.resolvedBy; resolutionNote = a.resolutionNote
+    }
+}
+
+struct AlertListDTO: Encodable {
+    var alerts: [AlertDTO]
+}
+
+/// `GET /v1/alerts`, `GET /v1/alerts/{id}`, `POST /v1/alerts/{id}/ack`, `POST /v1/alerts/{id}/resolve`.
+public struct AlertsController: Sendable {
+    let alerts: AlertStore
+
+    public init(alerts: AlertStore) { self.alerts = alerts }
+
+    public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
+        group.get("alerts", use: list)
+        group.get("alerts/{id}", use: get)
+        group.post("alerts/{id}/ack") { try await transition($0, $1, .acknowledge) }
+        group.post("alerts/{id}/resolve") { try await transition($0, $1, .resolve) }
+    }
+
+    @Sendable func list(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        _ = try context.requireRegulator(.viewer)
+        let q = request.uri.queryParameters
+        var f = AlertFilter()
+        if let s = q.get("status") {
+            guard let status = AlertFilter.Status(rawValue: s) else {
+                throw APIError(.badRequest, "status: expected one of \(AlertFilter.Status.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(s)\"")
+            }
+            f.status = status
+        }
+        f.station = q.get("station")
+        f.rule = q.get("rule")
+        if let rule = f.rule, AlertRule(rawValue: rule) == nil {
+            throw APIError(.badRequest, "rule: unknown rule \"\(rule)\" (one of \(AlertRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        f.city = q.get("city")
+        f.severity = q.get("severity")
+        if let sev = f.severity, Severity(rawValue: sev) == nil {
+            throw APIError(.badRequest, "severity: expected info, warning or critical, got \"\(sev)\"")
+        }
+        if let since = q.get("since") {
+            guard let t = Timestamp(rfc3339: since) else { throw APIError(.badRequest, "since: \"\(since)\" is not an RFC 3339 time") }
+            f.since = t.date
+        }
+        if let limit = q.get("limit") {
+            guard let n = Int(limit), (1...5000).contains(n) else { throw APIError(.badRequest, "limit: expected 1…5000, got \"\(limit)\"") }
+            f.limit = n
+        }
+        return try JSONResponse.make(AlertListDTO(alerts: try await alerts.list(f).map(AlertDTO.init)))
+    }
+
+    @Sendable func get(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        _ = try context.requireRegulator(.viewer)
+        let id = try alertID(context)
+        guard let a = try await alerts.get(id: id) else { throw APIError(.notFound, "alert \(id) does not exist") }
+        return try JSONResponse.make(AlertDTO(a))
+    }
+
+    struct NoteBody: Decodable {
+        var note: String
+    }
+
+    func transition(_ request: Request, _ context: FuelRequestContext, _ t: AlertTransition) async throws -> Response {
+        let principal = try context.requireRegulator(.inspector)
+        let id = try alertID(context)
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let note: String
+        do {
+            note = try JSONDecoder().decode(NoteBody.self, from: Data(body.readableBytesView)).note
+        } catch {
+            throw APIError(.badRequest, "body: expected {\"note\":\"…\"}")
+        }
+        let trimmed = note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw APIError(.badRequest, "note: must not be empty") }
+        guard trimmed.count <= 2000 else { throw APIError(.badRequest, "note: at most 2000 characters") }
+        let updated = try await alerts.transition(id: id, t, note: trimmed, actor: principal.actor)
+        return try JSONResponse.make(AlertDTO(updated))
+    }
+
+    func alertID(_ context: FuelRequestContext) throws -> Int64 {
+        let text = try context.parameters.require("id")
+        guard let id = Int64(text), id > 0 else { throw APIError(.badRequest, "alert id must be a positive integer, got \"\(text)\"") }
+        return id
+    }
+}

@@ -1,0 +1,112 @@
+import AsyncAlgorithms
+import FuelDetect
+import FuelModel
+import Prometheus
+import FuelStore
+import FuelWire
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Wakes the detection loop when records were committed (a hint only: the loop also polls).
+public final class DetectionSignal: Sendable {
+    private let stream: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+
+    public init() {
+        (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func notify(_ station: String) { continuation.yield(station) }
+    var wakeups: AsyncStream<String> { stream }
+}
+
+/// Runs the detectors over committed ledger records: finds stations whose chain head is past
+/// their detector cursor, feeds the new entries to the station's state machine, and commits the
+/// alert events together with the new state and cursor. Because the cursor and state commit
+/// together, a restart resumes exactly there.
+public struct DetectionService: Service {
+    let ledger: LedgerStore
+    let store: DetectionStore
+    let registry: RegistryCache
+    let thresholds: DetectionThresholds
+    let signal: DetectionSignal
+    let metrics: FuelMetrics
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+
+    public init(
+        ledger: LedgerStore, store: DetectionStore, registry: RegistryCache, thresholds: DetectionThresholds,
+        signal: DetectionSignal, metrics: FuelMetrics, interval: Duration, batchSize: Int, logger: Logger
+    ) {
+        self.ledger = ledger
+        self.store = store
+        self.registry = registry
+        self.thresholds = thresholds
+        self.signal = signal
+        self.metrics = metrics
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let ticks = AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in "" }
+        for await _ in merge(ticks, signal.wakeups).cancelOnGracefulShutdown() {
+            do {
+                try await runOnce()
+            } catch {
+                logger.warning("detection pass failed", metadata: ["error": "\(describeDatabaseError(error))"])
+            }
+        }
+    }
+
+    /// One pass over every station with unprocessed records. Returns the number of entries processed.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let backlog = try await store.backlog()
+        metrics.backlog.set(Double(backlog.count))
+        var processed = 0
+        for item in backlog {
+            guard let profile = try await registry.profileReloadingIfUnknown(item.station) else { continue }
+            var detector = try await store.loadState(station: item.station) ?? StationDetector(station: item.station)
+            // A state that no longer decodes (format change) restarts from the stored cursor.
+            detector.skip(to: item.cursor)
+            var cursor = item.cursor
+            while cursor < item.headSeq {
+                let entries = try await ledger.entries(station: item.station, after: cursor, limit: batchSize)
+                guard let last = entries.last else { break }
+                var events: [DetectorEvent] = []
+                for e in entries {
+                    let record: Record
+                    do {
+                        record = try PushRecordCodec.decodeBody(Array(e.body.utf8))
+                    } catch {
+                        logger.error("ledger body does not decode", metadata: ["station": "\(item.station)", "seq": "\(e.chainSeq)", "error": "\(error)"])
+                        continue
+                    }
+                    let entry = LedgerEntry(station: item.station, chainSeq: e.chainSeq, source: e.source, sourceSeq: e.sourceSeq, record: record)
+                    events += detector.observe(entry, profile: profile, thresholds: thresholds)
+                }
+                if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }
+                let applied: DetectionStore.Applied
+                do {
+                    applied = try await store.commit(detector, previousCursor: cursor, events: events)
+                } catch StoreError.conflict {
+                    break  // another replica processed this station; pick it up next pass
+                }
+                for (id, s) in applied.raisedNew {
+                    metrics.alertRaised(rule: s.rule.rawValue)
+                    logger.notice("alert raised", metadata: [
+                        "id": "\(id)", "rule": "\(s.rule.rawValue)", "station": "\(s.station)", "subject": "\(s.subject)",
+                        "severity": "\(s.severity.rawValue)",
+                    ])
+                }
+                processed += entries.count
+                cursor = last.chainSeq
+            }
+        }
+        return processed
+    }
+}

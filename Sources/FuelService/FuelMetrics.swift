@@ -1,0 +1,68 @@
+import FuelModel
+import Prometheus
+
+/// Every Prometheus metric of the daemon, registered here and nowhere else (the registry traps
+/// when one name is registered with two types or help texts).
+public final class FuelMetrics: Sendable {
+    // MetricNameDescriptor is a plain value without a Sendable conformance; these are never mutated.
+    public let registry: PrometheusCollectorRegistry
+
+    nonisolated(unsafe) private static let records = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "records", unitName: "total",
+        helpText: "Records received, by kind and verdict (accepted, duplicate, rejected).")
+    nonisolated(unsafe) private static let ingestLatency = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "ingest_duration", unitName: "seconds",
+        helpText: "Time to answer a push request, from first byte read to the verdict.")
+    nonisolated(unsafe) private static let openAlerts = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "alerts_open", unitName: "",
+        helpText: "Unresolved alerts by rule.")
+    nonisolated(unsafe) private static let poolConnections = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "db_connections_max", unitName: "",
+        helpText: "Configured maximum of the PostgreSQL connection pool.")
+    nonisolated(unsafe) private static let poolInUse = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "db_requests_in_flight", unitName: "",
+        helpText: "Database operations in flight (leased pool connections).")
+    nonisolated(unsafe) private static let detectionLag = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "detection_backlog_stations", unitName: "",
+        helpText: "Stations with committed records the detectors have not processed yet.")
+    nonisolated(unsafe) private static let alertsRaised = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "alerts_raised", unitName: "total",
+        helpText: "Alerts opened, by rule.")
+
+    public let ingestHistogram: DurationHistogram
+    public let inFlight: Gauge
+    public let backlog: Gauge
+
+    public init(poolMax: Int) {
+        registry = PrometheusCollectorRegistry()
+        ingestHistogram = registry.makeDurationHistogram(
+            descriptor: Self.ingestLatency, labels: [],
+            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)])
+        inFlight = registry.makeGauge(descriptor: Self.poolInUse, labels: [])
+        backlog = registry.makeGauge(descriptor: Self.detectionLag, labels: [])
+        registry.makeGauge(descriptor: Self.poolConnections, labels: []).set(Double(poolMax))
+        for kind in RecordKind.allCases {
+            for verdict in ["accepted", "duplicate", "rejected"] {
+                _ = registry.makeCounter(descriptor: Self.records, labels: [("kind", kind.rawValue), ("verdict", verdict)])
+            }
+        }
+    }
+
+    public func count(kind: String, verdict: String, _ n: Int) {
+        guard n > 0 else { return }
+        registry.makeCounter(descriptor: Self.records, labels: [("kind", kind), ("verdict", verdict)]).increment(by: Int64(n))
+    }
+
+    public func alertRaised(rule: String) {
+        registry.makeCounter(descriptor: Self.alertsRaised, labels: [("rule", rule)]).increment()
+    }
+
+    public func setOpenAlerts(_ byRule: [String: Int], rules: [String]) {
+        for rule in Set(rules).union(byRule.keys) {
+            registry.makeGauge(descriptor: Self.openAlerts, labels: [("rule", rule)]).set(Double(byRule[rule] ?? 0))
+        }
+    }
+
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

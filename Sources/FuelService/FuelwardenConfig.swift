@@ -1,0 +1,153 @@
+import Configuration
+import FuelDetect
+import FuelModel
+import FuelStore
+import Foundation
+import Logging
+import SystemPackage
+
+/// Everything the daemon reads from configuration. Keys are documented in
+/// `config/fuelwarden.example.yaml`; each key `a.b_c` is also `FUELWARDEN_A_B_C` in the
+/// environment and, for the common ones, a command-line flag. Precedence: flags, environment,
+/// file, built-in defaults.
+public struct FuelwardenConfig: Sendable {
+    public var databaseURL: String?
+    public var databaseMaxConnections = 20
+    public var databaseRequestDeadlineSeconds = 5.0
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8080
+    public var ingestMaxBodyBytes = 8 * 1024 * 1024
+    public var ingestMaxLines = 20_000
+    public var authCacheSeconds = 30.0
+    public var registryRefreshSeconds = 30.0
+    public var detectIntervalSeconds = 1.0
+    public var detectBatchSize = 5_000
+    public var thresholds = DetectionThresholds()
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// The database URL, or an error naming the three ways to give it.
+    public func requireDatabaseURL() throws -> DatabaseURL {
+        guard let text = databaseURL, !text.isEmpty else {
+            throw ConfigurationError(key: "database.url", message: "is not set (config file database.url, FUELWARDEN_DATABASE_URL, or --database-url)")
+        }
+        do {
+            return try DatabaseURL(text)
+        } catch {
+            throw ConfigurationError(key: "database.url", message: "\(error)")
+        }
+    }
+}
+
+/// A configuration value that cannot be used; startup stops with this message.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var message: String
+    public init(key: String, message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { "configuration \(key): \(message)" }
+}
+
+/// Builds a ``FuelwardenConfig`` from flags, environment and file with swift-configuration.
+public enum ConfigLoader {
+    /// Environment variables with the `FUELWARDEN_` prefix, as keys without it.
+    static func prefixedEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in env where k.hasPrefix("FUELWARDEN_") && k != "FUELWARDEN_CONFIG" {
+            out[String(k.dropFirst("FUELWARDEN_".count))] = v
+        }
+        return out
+    }
+
+    /// - Parameters:
+    ///   - file: configuration file path (`--config` or `FUELWARDEN_CONFIG`); a missing file is an error
+    ///     only when the path was given explicitly.
+    ///   - overrides: values from command-line flags, by key.
+    public static func load(
+        file: String?, overrides: [String: String] = [:], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> FuelwardenConfig {
+        var providers: [any ConfigProvider] = []
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (k, v) in overrides { flagValues[AbsoluteConfigKey(k.split(separator: ".").map(String.init))] = .init(.string(v), isSecret: k.contains("url")) }
+        providers.append(InMemoryProvider(name: "flags", values: flagValues))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: prefixedEnvironment(environment),
+                                                      secretsSpecifier: .dynamic { k, _ in k.contains("URL") }))
+        let path = file ?? environment["FUELWARDEN_CONFIG"]
+        if let path {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigurationError(key: "config", message: "file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw ConfigurationError(key: "config", message: "cannot read \(path): \(error)")
+            }
+        }
+        return try resolve(ConfigReader(providers: providers))
+    }
+
+    static func resolve(_ r: ConfigReader) throws -> FuelwardenConfig {
+        var c = FuelwardenConfig()
+        let v = Values(reader: r)
+        c.databaseURL = v.string("database.url", secret: true)
+        c.databaseMaxConnections = try v.int("database.max_connections", c.databaseMaxConnections, 1...500)
+        c.databaseRequestDeadlineSeconds = try v.double("database.request_deadline_seconds", c.databaseRequestDeadlineSeconds, 0.1...120)
+        c.httpHost = v.string("http.host") ?? c.httpHost
+        c.httpPort = try v.int("http.port", c.httpPort, 0...65535)
+        c.ingestMaxBodyBytes = try v.int("ingest.max_body_bytes", c.ingestMaxBodyBytes, 1024...(256 * 1024 * 1024))
+        c.ingestMaxLines = try v.int("ingest.max_lines", c.ingestMaxLines, 1...1_000_000)
+        c.authCacheSeconds = try v.double("auth.cache_seconds", c.authCacheSeconds, 0...3600)
+        c.registryRefreshSeconds = try v.double("registry.refresh_seconds", c.registryRefreshSeconds, 1...86_400)
+        c.detectIntervalSeconds = try v.double("detect.interval_seconds", c.detectIntervalSeconds, 0.05...3600)
+        c.detectBatchSize = try v.int("detect.batch_size", c.detectBatchSize, 1...1_000_000)
+        var t = DetectionThresholds()
+        t.reconciliationPercent = try v.double("detect.reconciliation.percent", t.reconciliationPercent, 0...100)
+        t.reconciliationFixedL = try v.double("detect.reconciliation.fixed_l", t.reconciliationFixedL, 0...100_000)
+        t.riseStepL = try v.double("detect.undeclared_delivery.rise_step_l", t.riseStepL, 0...10_000)
+        t.undeclaredMinL = try v.double("detect.undeclared_delivery.min_l", t.undeclaredMinL, 1...100_000)
+        t.deliveryMatchMinutes = try v.double("detect.undeclared_delivery.match_minutes", t.deliveryMatchMinutes, 0...1440)
+        t.undeclaredGraceMinutes = try v.double("detect.undeclared_delivery.grace_minutes", t.undeclaredGraceMinutes, 0...1440)
+        t.flowTolerancePercent = try v.double("detect.impossible_sale.flow_tolerance_percent", t.flowTolerancePercent, 0...100)
+        t.priceToleranceYuan = try v.double("detect.price.tolerance_yuan", t.priceToleranceYuan, 0...10)
+        t.seqGapGraceSeconds = try v.double("detect.seq_gap.grace_seconds", t.seqGapGraceSeconds, 0...604_800)
+        c.thresholds = t
+        if let level = v.string("log.level") {
+            guard let l = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError(key: "log.level", message: "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(level)\"")
+            }
+            c.logLevel = l
+        }
+        return c
+    }
+
+    /// Reads every key as text and parses it here, so a bad value is an error naming the key
+    /// instead of a silent fall-back to the default.
+    struct Values {
+        var reader: ConfigReader
+
+        func string(_ key: String, secret: Bool = false) -> String? {
+            guard let s = reader.string(forKey: ConfigKey(key), isSecret: secret) else { return nil }
+            let t = s.trimmingCharacters(in: .whitespaces)
+            return t.isEmpty ? nil : t
+        }
+
+        func int(_ key: String, _ def: Int, _ range: ClosedRange<Int>) throws -> Int {
+            guard let s = string(key) else { return def }
+            guard let i = Int(s), range.contains(i) else {
+                throw ConfigurationError(key: key, message: "expected an integer in \(range.lowerBound)…\(range.upperBound), got \"\(s)\"")
+            }
+            return i
+        }
+
+        func double(_ key: String, _ def: Double, _ range: ClosedRange<Double>) throws -> Double {
+            guard let s = string(key) else { return def }
+            guard let d = Double(s), d.isFinite, range.contains(d) else {
+                throw ConfigurationError(key: key, message: "expected a number in \(JSONText.number(range.lowerBound))…\(JSONText.number(range.upperBound)), got \"\(s)\"")
+            }
+            return d
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import FuelStore
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The daemon's parts, wired once: stores, caches, controllers, background services.
+public struct FuelwardenComponents: Sendable {
+    public let config: FuelwardenConfig
+    public let database: FuelDatabase
+    public let registry: RegistryCache
+    public let metrics: FuelMetrics
+    public let detection: DetectionService
+    public let signal: DetectionSignal
+    public let migrator: Migrator
+
+    public init(config: FuelwardenConfig, logger: Logger) throws {
+        let url = try config.requireDatabaseURL()
+        self.config = config
+        database = FuelDatabase(url: url, maxConnections: config.databaseMaxConnections,
+                                requestDeadlineSeconds: config.databaseRequestDeadlineSeconds, logger: logger)
+        registry = RegistryCache(store: RegistryStore(database: database))
+        metrics = FuelMetrics(poolMax: config.databaseMaxConnections)
+        signal = DetectionSignal()
+        migrator = try Migrator(database: database)
+        detection = DetectionService(
+            ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
+            thresholds: config.thresholds, signal: signal, metrics: metrics,
+            interval: .milliseconds(Int64(config.detectIntervalSeconds * 1000)), batchSize: config.detectBatchSize,
+            logger: logger)
+    }
+
+    /// The HTTP router: open probes, then every `/v1` route behind bearer authentication.
+    public func router() -> Router<FuelRequestContext> {
+        let router = Router(context: FuelRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        HealthController(database: database, migrator: migrator, alerts: AlertStore(database: database), metrics: metrics)
+            .addRoutes(to: router)
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: TokenCache(
+            store: TokenStore(database: database), ttlSeconds: config.authCacheSeconds)))
+        IngestController(
+            ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal,
+            maxBodyBytes: config.ingestMaxBodyBytes, maxLines: config.ingestMaxLines
+        ).addRoutes(to: v1)
+        AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
+        StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
+        return router
+    }
+}
+
+/// Runs Fuelwarden: waits for the database, checks the schema, loads the registry, then serves HTTP
+/// and runs detection and registry refresh until graceful shutdown (SIGTERM), which lets in-flight
+/// requests finish. Run it in a ServiceGroup after the PostgresClient, so the pool stops last.
+public struct FuelwardenDaemon: Service {
+    public let components: FuelwardenComponents
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+    /// Seconds to wait for the database at startup before giving up with a clear error.
+    let startupDeadlineSeconds: Double
+
+    public init(components: FuelwardenComponents, logger: Logger, startupDeadlineSeconds: Double = 15,
+                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.components = components
+        self.logger = logger
+        self.onListening = onListening
+        self.startupDeadlineSeconds = startupDeadlineSeconds
+    }
+
+    public func run() async throws {
+        let c = components
+        try await waitForDatabase()
+        let status = try await c.migrator.status()
+        guard status.isCurrent else {
+            throw ConfigurationError(
+                key: "database.url",
+                message: "schema of \(c.database.url) is at version \(status.applied.last ?? 0) but this build needs \(status.latest): run `fuelwarden migrate`")
+        }
+        try await c.registry.reload()
+        logger.info("registry loaded", metadata: ["stations": "\(c.registry.snapshot.registry.stations.count)"])
+
+        let onListening = self.onListening, logger = self.logger
+        let app = Application(
+            router: c.router(),
+            configuration: .init(address: .hostname(c.config.httpHost, port: c.config.httpPort), serverName: "fuelwarden"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.notice("listening", metadata: ["address": "http://\(c.config.httpHost):\(port)"])
+                await onListening(port)
+            },
+            logger: logger)
+        let refresh = RegistryRefreshService(
+            cache: c.registry, interval: .milliseconds(Int64(c.config.registryRefreshSeconds * 1000)), logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await app.runService() }
+            group.addTask { try await c.detection.run() }
+            group.addTask { try await refresh.run() }
+        }
+    }
+
+    private func waitForDatabase() async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(startupDeadlineSeconds * 1000))
+        while ContinuousClock.now < deadline {
+            if await components.database.ping(seconds: 2) { return }
+            logger.warning("database not answering yet", metadata: ["url": "\(components.database.url)"])
+            try await Task.sleep(for: .seconds(1))
+        }
+        throw StoreError.unavailable("\(components.database.url) did not answer within \(startupDeadlineSeconds) s (check database.url, that the server runs and the database exists)")
+    }
+
+    /// The service group of `fuelwarden serve`: the pool first (so it stops last), then the daemon.
+    public static func serviceGroup(components: FuelwardenComponents, logger: Logger,
+                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
+        ServiceGroup(configuration: .init(
+            services: [
+                .init(service: PostgresClientService(client: components.database.client)),
+                .init(service: FuelwardenDaemon(components: components, logger: logger, onListening: onListening),
+                      successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    }
+}
+
+/// PostgresClient as a service: its `run()` returns only when cancelled, so graceful shutdown
+/// (which reaches it last) cancels it.
+public struct PostgresClientService: Service {
+    let client: PostgresClient
+    public init(client: PostgresClient) { self.client = client }
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+}

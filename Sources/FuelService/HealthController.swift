@@ -1,0 +1,57 @@
+import FuelDetect
+import FuelStore
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// Open endpoints for probes and scrapers: `/healthz`, `/readyz`, `/metrics`.
+public struct HealthController: Sendable {
+    let database: FuelDatabase
+    let migrator: Migrator
+    let alerts: AlertStore
+    let metrics: FuelMetrics
+
+    public init(database: FuelDatabase, migrator: Migrator, alerts: AlertStore, metrics: FuelMetrics) {
+        self.database = database
+        self.migrator = migrator
+        self.alerts = alerts
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to router: Router<FuelRequestContext>) {
+        router.get("healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("readyz", use: ready)
+        router.get("metrics", use: scrape)
+    }
+
+    @Sendable func ready(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        var problems: [String] = []
+        if await database.ping(seconds: 1) {
+            do {
+                let migrator = self.migrator
+                let status = try await withDeadline(seconds: 1, "migration status") { try await migrator.status() }
+                if !status.isCurrent {
+                    problems.append("schema at \(status.applied.last ?? 0), package ships \(status.latest): run fuelwarden migrate")
+                }
+            } catch {
+                problems.append("migration status unknown: \(describeDatabaseError(error))")
+            }
+        } else {
+            problems.append("database \(database.url) does not answer")
+        }
+        if problems.isEmpty { return try JSONResponse.make(["status": "ready"]) }
+        var r = try JSONResponse.make(["status": "not ready", "reason": problems.joined(separator: "; ")], status: .serviceUnavailable)
+        r.headers[.retryAfter] = "2"
+        return r
+    }
+
+    @Sendable func scrape(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        let alerts = self.alerts
+        if let counts = try? await withDeadline(seconds: 1, "open alerts", { try await alerts.openCounts() }) {
+            metrics.setOpenAlerts(counts, rules: AlertRule.allCases.map(\.rawValue))
+        }
+        metrics.inFlight.set(Double(database.inFlight.value))
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+    }
+}

@@ -1,0 +1,116 @@
+import FuelDetect
+import FuelModel
+import Prometheus
+import FuelStore
+import FuelWire
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /v1/stations/{station}/records`: the push contract of the design brief.
+///
+/// One station per request, one JSON record per line. Each line is decoded and validated against
+/// the registry; good lines are appended to the station's chain in one transaction (multi-row
+/// insert), bad lines are quarantined with the reason, and the answer (200, a verdict per line)
+/// is sent only after the commit. A request that could not be committed answers 503 with
+/// Retry-After and commits nothing.
+public struct IngestController: Sendable {
+    let ledger: LedgerStore
+    let registry: RegistryCache
+    let metrics: FuelMetrics
+    let detection: DetectionSignal
+    let maxBodyBytes: Int
+    let maxLines: Int
+
+    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, maxBodyBytes: Int, maxLines: Int) {
+        self.ledger = ledger
+        self.registry = registry
+        self.metrics = metrics
+        self.detection = detection
+        self.maxBodyBytes = maxBodyBytes
+        self.maxLines = maxLines
+    }
+
+    public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
+        group.post("stations/{station}/records", use: push)
+    }
+
+    @Sendable func push(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let station = try context.parameters.require("station")
+        let principal = try context.requirePrincipal()
+        guard principal.role == .station else { throw APIError(.forbidden, "only a station key may push records") }
+        guard principal.station == station else {
+            throw APIError(.forbidden, "this key belongs to station \(principal.station ?? "?"), not \(station)")
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
+            throw APIError(.contentTooLarge, "body of \(length) bytes is over the limit of \(maxBodyBytes) bytes; split the push")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "body is over the limit of \(maxBodyBytes) bytes; split the push")
+        }
+        guard let profile = try await registry.profileReloadingIfUnknown(station) else {
+            throw APIError(.notFound, "station \(station) is not in the registry")
+        }
+
+        let (records, rejected) = try decode(body, station: profile.station)
+        let outcome = try await ledger.append(station: station, records: records, rejected: rejected)
+
+        for (kind, n) in outcome.appendedByKind { metrics.count(kind: kind.rawValue, verdict: "accepted", n) }
+        metrics.count(kind: "any", verdict: "duplicate", outcome.duplicates)
+        metrics.count(kind: "any", verdict: "rejected", outcome.rejected.count)
+        if outcome.accepted > 0 || outcome.conflicts > 0 { detection.notify(station) }
+        if !outcome.rejected.isEmpty {
+            context.logger.info("push lines rejected", metadata: [
+                "station": "\(station)", "rejected": "\(outcome.rejected.count)", "first": "\(outcome.rejected[0].reason)",
+            ])
+        }
+
+        let verdict = PushVerdict(
+            accepted: outcome.accepted, duplicates: outcome.duplicates,
+            rejected: outcome.rejected.map { PushVerdict.Rejection(line: $0.line, seq: $0.seq, error: $0.reason) })
+        metrics.ingestHistogram.record(ContinuousClock.now - started)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: verdict.jsonText)))
+    }
+
+    /// Splits the body into lines and decodes and validates each.
+    func decode(_ body: ByteBuffer, station: Station) throws -> ([IncomingRecord], [RejectedInput]) {
+        var records: [IncomingRecord] = []
+        var rejected: [RejectedInput] = []
+        let bytes = body.readableBytesView
+        var lineNo = 0
+        var start = bytes.startIndex
+        var nonEmpty = 0
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            var line = bytes[start..<end]
+            start = end < bytes.endIndex ? bytes.index(after: end) : end
+            lineNo += 1
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            nonEmpty += 1
+            guard nonEmpty <= maxLines else {
+                throw APIError(.contentTooLarge, "more than \(maxLines) records in one push; split the push")
+            }
+            let raw = String(decoding: line, as: UTF8.self)
+            do throws(PushLineError) {
+                let decoded = try PushRecordCodec.decode(line)
+                do {
+                    try RecordValidator.validate(decoded.record, station: station)
+                } catch {
+                    throw PushLineError(seq: decoded.seq, error: error)
+                }
+                records.append(IncomingRecord(line: lineNo, raw: raw, source: .push, sourceSeq: decoded.seq, record: decoded.record))
+            } catch {
+                rejected.append(RejectedInput(line: lineNo, raw: raw, seq: error.seq, reason: error.description))
+            }
+        }
+        guard nonEmpty > 0 else { throw APIError(.badRequest, "empty body: send one JSON record per line") }
+        return (records, rejected)
+    }
+}

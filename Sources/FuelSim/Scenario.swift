@@ -1,0 +1,55 @@
+import FuelModel
+
+/// A fault injected into a simulated station, with what it is and when it starts.
+public enum InjectedFault: Hashable, Sendable, Codable {
+    /// The tank loses fuel continuously from `from`.
+    case leak(tank: String, litresPerHour: Double, from: Timestamp)
+    /// Fuel enters the tank over ten minutes from `at` with no delivery record.
+    case undeclaredDelivery(tank: String, litres: Double, at: Timestamp)
+    /// The grade sells at `unitPrice` from `from` to `until`.
+    case priceAboveCeiling(grade: String, unitPrice: Double, from: Timestamp, until: Timestamp)
+
+    /// The rule a detector should raise for it.
+    public var expectedRule: String {
+        switch self {
+        case .leak: "reconciliation_variance"
+        case .undeclaredDelivery: "undeclared_delivery"
+        case .priceAboveCeiling: "price_above_ceiling"
+        }
+    }
+
+    public var subject: String {
+        switch self {
+        case .leak(let tank, _, _), .undeclaredDelivery(let tank, _, _): tank
+        case .priceAboveCeiling(let grade, _, _, _): grade
+        }
+    }
+
+    public var start: Timestamp {
+        switch self {
+        case .leak(_, _, let t), .undeclaredDelivery(_, _, let t), .priceAboveCeiling(_, _, let t, _): t
+        }
+    }
+}
+
+/// What a simulated station should do, and the ground truth of what went wrong.
+public struct StationScenario: Sendable {
+    public var station: Station
+    public var seed: UInt64
+    public var start: Timestamp
+    public var days: Double
+    public var fillsPerDay: Double = 200
+    public var readingIntervalSeconds: Double = 300
+    /// Posted prices per grade (must be at or below the ceilings for a clean run).
+    public var prices: [String: Double]
+    public var faults: [InjectedFault] = []
+
+    public init(station: Station, seed: UInt64, start: Timestamp, days: Double, prices: [String: Double], faults: [InjectedFault] = []) {
+        self.station = station
+        self.seed = seed
+        self.start = start
+        self.days = days
+        self.prices = prices
+        self.faults = faults
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import FuelModel
+import FuelService
+import FuelStore
+import FuelWire
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon: push API, detection, admin endpoint.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Listen address (http.host).") var host: String?
+    @Option(help: "Listen port (http.port).") var port: Int?
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        if let host { extra["http.host"] = host }
+        if let port { extra["http.port"] = String(port) }
+        let config = try await options.load(extra: extra)
+        let logger = makeLogger(config.logLevel)
+        let components = try FuelwardenComponents(config: config, logger: logger)
+        try await FuelwardenDaemon.serviceGroup(components: components, logger: logger).run()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the schema migrations shipped with this build (safe to run concurrently).")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let config = try await options.load()
+        let logger = makeLogger(config.logLevel)
+        try await withDatabase(config, logger) { db in
+            let applied = try await Migrator(database: db).migrate()
+            print(applied.isEmpty ? "schema is current" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+        }
+    }
+}
+
+struct RegistryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "registry", abstract: "Registry (master data) commands.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Import cities, suppliers, stations, tanks, nozzles and price ceilings from a YAML file.")
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "Registry file (YAML).") var file: String
+
+        func run() async throws {
+            let config = try await options.load()
+            let logger = makeLogger(config.logLevel)
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { fail("cannot read \(file)") }
+            let registry: Registry
+            do {
+                registry = try RegistryFileDecoder.decode(yaml: text)
+            } catch {
+                fail("\(file): \(error)")
+            }
+            try await withDatabase(config, logger) { db in
+                let summary = try await RegistryStore(database: db).importRegistry(
+                    registry, sourceDigest: TokenStore.hash(text).hexString, actor: "cli:\(NSUserName())")
+                print("imported \(summary)")
+            }
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Station keys and regulator tokens.", subcommands: [Issue.self, Revoke.self])
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a station key (--station) or a regulator token (--role). Prints the secret alone, once.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "Station the key pushes for.") var station: String?
+        @Option(help: "Regulator role: viewer, inspector or admin.") var role: String?
+        @Option(help: "Who or what holds the token.") var name: String?
+
+        func run() async throws {
+            let config = try await options.load()
+            let logger = makeLogger(config.logLevel)
+            let accessRole: AccessRole
+            switch (station, role) {
+            case (.some, nil): accessRole = .station
+            case (nil, .some(let r)):
+                guard let parsed = AccessRole(rawValue: r), parsed != .station else { fail("--role must be viewer, inspector or admin, got \"\(r)\"") }
+                accessRole = parsed
+            default: fail("give either --station STATION or --role viewer|inspector|admin")
+            }
+            try await withDatabase(config, logger) { db in
+                let secret = try await TokenStore(database: db).issue(
+                    role: accessRole, station: station, name: name ?? station ?? accessRole.rawValue, actor: "cli:\(NSUserName())")
+                print(secret)
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by its id.")
+        @OptionGroup var options: CommonOptions
+        @Argument var id: Int64
+
+        func run() async throws {
+            let config = try await options.load()
+            try await withDatabase(config, makeLogger(config.logLevel)) { db in
+                try await TokenStore(database: db).revoke(id: id, actor: "cli:\(NSUserName())")
+                print("revoked token \(id)")
+            }
+        }
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recompute every station's hash chain and the audit chain; exit 1 naming the first broken station and seq.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Verify one station only.") var station: String?
+
+    func run() async throws {
+        let config = try await options.load()
+        let logger = makeLogger(config.logLevel)
+        let report = try await withDatabase(config, logger) { db in try await ChainAudit(database: db).verify(station: station) }
+        if let (chain, b) = report.firstBreak {
+            fail(chain == "audit" ? "audit chain broken at \(b)" : "chain of station \(chain) broken at \(b)")
+        }
+        print("verified \(report.stationsChecked) station chains (\(report.recordsChecked) records) and \(report.auditEntriesChecked) audit entries: intact")
+    }
+}
+
+/// Runs `body` with a connected database (the pool runs for the body's duration), failing fast
+/// with a clear message when the database does not answer.
+func withDatabase<T: Sendable>(_ config: FuelwardenConfig, _ logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
+    let url: DatabaseURL
+    do { url = try config.requireDatabaseURL() } catch { fail("\(error)") }
+    let db = FuelDatabase(url: url, maxConnections: 4, requestDeadlineSeconds: 60, logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { await db.client.run(); return nil }
+        defer { group.cancelAll() }
+        guard await db.ping(seconds: 5) else { fail("database \(url) does not answer (is the server running and the database created?)") }
+        do {
+            return try await body(db)
+        } catch {
+            fail(describeDatabaseError(error))
+        }
+    }
+}

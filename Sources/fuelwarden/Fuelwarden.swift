@@ -1,0 +1,12 @@
+import ArgumentParser
+import FuelService
+
+@main
+struct Fuelwarden: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuelwarden",
+        abstract: "Tamper-evident monitoring of retail fuel stations.",
+        subcommands: [
+            Serve.self, Migrate.self, RegistryCommand.self, TokenCommand.self, Verify.self, Demo.self, Bench.self,
+        ])
+}
