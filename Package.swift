@@ -108,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FuelDetectTests",
-            dependencies: ["FuelDetect", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["FuelDetect", "FuelSim", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

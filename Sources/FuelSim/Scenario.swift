@@ -18,6 +18,15 @@ public enum InjectedFault: Hashable, Sendable, Codable {
         }
     }
 
+    /// Every rule this fault legitimately triggers on its subject: an undeclared delivery is also
+    /// a reconciliation gain that day.
+    public var explainedRules: Set<String> {
+        switch self {
+        case .undeclaredDelivery: ["undeclared_delivery", "reconciliation_variance"]
+        default: [expectedRule]
+        }
+    }
+
     public var subject: String {
         switch self {
         case .leak(let tank, _, _), .undeclaredDelivery(let tank, _, _): tank
