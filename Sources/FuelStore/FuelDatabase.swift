@@ -55,7 +55,12 @@ public struct FuelDatabase: Sendable {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in
-                try await conn.withTransaction(logger: logger) { tx in try await body(tx) }
+                do {
+                    return try await conn.withTransaction(logger: logger) { tx in try await body(tx) }
+                } catch let e as PostgresTransactionError {
+                    // The transaction was rolled back; answer with what went wrong inside it.
+                    throw e.closureError ?? e.commitError ?? e.beginError ?? e
+                }
             }
         }
     }

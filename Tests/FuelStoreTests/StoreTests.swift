@@ -1,0 +1,176 @@
+import FuelDetect
+import FuelLedger
+import FuelModel
+import FuelStore
+import FuelTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func migratesOnceEvenWhenTwoStartTogether() async throws {
+        try await TestPostgres.withDatabase(migrated: false) { db in
+            let a = try Migrator(database: db), b = try Migrator(database: db)
+            async let first = a.migrate()
+            async let second = b.migrate()
+            let applied = try await [first, second]
+            let latest = try Migration.bundled().map(\.version)
+            #expect(applied.flatMap { $0 }.sorted() == latest)  // each version applied exactly once
+            #expect(try await a.migrate().isEmpty)
+            #expect(try await a.status().isCurrent)
+        }
+    }
+
+    @Test func statusOfAnEmptyDatabaseIsBehind() async throws {
+        try await TestPostgres.withDatabase(migrated: false) { db in
+            let s = try await Migrator(database: db).status()
+            #expect(!s.isCurrent && s.applied.isEmpty)
+        }
+    }
+}
+
+@Suite struct LedgerStoreTests {
+    @Test func appendsDuplicatesAndConflicts() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let ledger = LedgerStore(database: db)
+            let first = try await ledger.append(station: "S1", records: (1...5).map { Fixtures.reading($0) }, rejected: [])
+            #expect(first.accepted == 5 && first.headSeq == 5 && first.duplicates == 0)
+
+            // The same batch again is all duplicates; a changed record under a known seq is a conflict.
+            let again = try await ledger.append(station: "S1", records: (1...5).map { Fixtures.reading($0) }, rejected: [])
+            #expect(again.accepted == 0 && again.duplicates == 5 && again.headSeq == 5)
+            let conflict = try await ledger.append(
+                station: "S1", records: [Fixtures.reading(3, volume: 1), Fixtures.reading(6)],
+                rejected: [RejectedInput(line: 9, raw: "{bad", seq: nil, reason: "line: invalid JSON")])
+            #expect(conflict.accepted == 1 && conflict.conflicts == 1 && conflict.headSeq == 6)
+            #expect(conflict.rejected.map(\.line) == [3, 9])
+            #expect(conflict.rejected.first?.reason.contains("seq conflict") == true)
+
+            let quarantined = try await db.client.query("SELECT line, raw, reason FROM quarantine WHERE station = 'S1' ORDER BY line")
+                .collect().map { try $0.decode((Int, String, String).self) }
+            #expect(quarantined.map(\.0) == [3, 9] && quarantined[1].1 == "{bad")
+            let alerts = try await AlertStore(database: db).list(AlertFilter())
+            #expect(alerts.map(\.rule) == ["seq_conflict"] && alerts.first?.station == "S1")
+
+            // Another station's chain is independent.
+            let other = try await ledger.append(station: "S2", records: [Fixtures.reading(1)], rejected: [])
+            #expect(other.headSeq == 1)
+            await #expect(throws: StoreError.self) { try await ledger.append(station: "NOPE", records: [Fixtures.reading(1)], rejected: []) }
+        }
+    }
+
+    @Test func ledgerRefusesUpdateAndDelete() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            _ = try await LedgerStore(database: db).append(station: "S1", records: [Fixtures.reading(1)], rejected: [])
+            for sql in ["UPDATE ledger SET body = 'x'", "DELETE FROM ledger", "TRUNCATE ledger"] {
+                do {
+                    try await TestPostgres.superuser(db, sql)
+                    Issue.record("\(sql) was allowed")
+                } catch {
+                    #expect(describeDatabaseError(error).contains("append-only"), "\(describeDatabaseError(error))")
+                }
+            }
+        }
+    }
+
+    @Test func verifyNamesTheTamperedStationAndSeq() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let ledger = LedgerStore(database: db)
+            _ = try await ledger.append(station: "S1", records: (1...10).map { Fixtures.reading($0) }, rejected: [])
+            _ = try await ledger.append(station: "S2", records: (1...3).map { Fixtures.reading($0) }, rejected: [])
+            let audit = ChainAudit(database: db)
+            let clean = try await audit.verify()
+            #expect(clean.isIntact && clean.recordsChecked == 13 && clean.stationsChecked == 2 && clean.auditEntriesChecked == 1)
+
+            try await TestPostgres.superuser(db, """
+                ALTER TABLE ledger DISABLE TRIGGER ledger_append_only;
+                UPDATE ledger SET body = replace(body, '"volume_l":18000', '"volume_l":17000') WHERE station = 'S1' AND chain_seq = 7;
+                ALTER TABLE ledger ENABLE TRIGGER ledger_append_only
+                """)
+            let report = try await audit.verify()
+            #expect(report.firstBreak?.chain == "S1")
+            #expect(report.firstBreak?.breakAt.position == 7)
+        }
+    }
+}
+
+@Suite struct RegistryAndTokenTests {
+    @Test func registryRoundTrips() async throws {
+        try await TestPostgres.withDatabase { db in
+            let store = RegistryStore(database: db)
+            let summary = try await store.importRegistry(Fixtures.registry, sourceDigest: "d", actor: "test")
+            #expect(summary.stations == 2 && summary.tanks == 2)
+            #expect(try await store.load() == Fixtures.registry)
+            // Re-importing is an update, not a duplicate.
+            _ = try await store.importRegistry(Fixtures.registry, sourceDigest: "d", actor: "test")
+            #expect(try await store.load().stations.count == 2)
+        }
+    }
+
+    @Test func tokensAreStoredHashedAndCanBeRevoked() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let tokens = TokenStore(database: db)
+            let key = try await tokens.issue(role: .station, station: "S1", name: "collector")
+            let admin = try await tokens.issue(role: .admin, station: nil, name: "ops")
+            #expect(key.hasPrefix("fw_") && key.count == 67)
+            let p = try #require(try await tokens.authenticate(secret: key))
+            #expect(p.role == .station && p.station == "S1")
+            #expect(try await tokens.authenticate(secret: admin)?.role == .admin)
+            #expect(try await tokens.authenticate(secret: key + "x") == nil)
+            // Nothing in the table equals the secret.
+            let stored = try await db.client.query("SELECT count(*) FROM api_tokens WHERE encode(token_hash, 'escape') LIKE '%fw_%'")
+                .collect().first?.decode(Int.self)
+            #expect(stored == 0)
+            try await tokens.revoke(id: p.tokenID)
+            #expect(try await tokens.authenticate(secret: key) == nil)
+            await #expect(throws: StoreError.self) { try await tokens.issue(role: .station, station: "NOPE", name: "x") }
+        }
+    }
+}
+
+@Suite struct AlertStoreTests {
+    @Test func dedupLifecycleAndAuditChain() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let signal = AlertSignal(rule: .undeclaredDelivery, station: "S1", subject: "T1", severity: .critical,
+                                     openedAt: Fixtures.t0, evidence: ["inflow_l": .number(800)], seqFrom: 1, seqTo: 4)
+            let store = DetectionStore(database: db)
+            var detector = StationDetector(station: "S1")
+            detector.skip(to: 4)
+            let a = try await store.commit(detector, previousCursor: 0, events: [.raise(signal)])
+            detector.skip(to: 5)
+            let b = try await store.commit(detector, previousCursor: 4, events: [.raise(signal)])
+            #expect(a.raisedNew.count == 1 && b.raisedNew.isEmpty && b.updated == 1)
+            // A stale cursor means another replica committed first.
+            await #expect(throws: StoreError.self) { try await store.commit(detector, previousCursor: 4, events: []) }
+
+            let alerts = AlertStore(database: db)
+            var list = try await alerts.list(AlertFilter())
+            #expect(list.count == 1 && list[0].occurrences == 2 && list[0].status == "open" && list[0].city == "210100")
+            let id = list[0].id
+            let acked = try await alerts.transition(id: id, .acknowledge, note: "inspector on the way", actor: "inspector:li")
+            #expect(acked.status == "acknowledged" && acked.ackNote == "inspector on the way")
+            await #expect(throws: StoreError.self) { try await alerts.transition(id: id, .acknowledge, note: "again", actor: "x") }
+            let resolved = try await alerts.transition(id: id, .resolve, note: "ticket found", actor: "inspector:li")
+            #expect(resolved.status == "resolved" && resolved.resolvedBy == "inspector:li")
+            await #expect(throws: StoreError.self) { try await alerts.transition(id: id, .resolve, note: "again", actor: "x") }
+
+            // Raising again after resolution opens a new alert.
+            _ = try await store.commit(detector, previousCursor: 5, events: [.raise(signal)])
+            var f = AlertFilter()
+            f.status = .all
+            list = try await alerts.list(f)
+            #expect(list.map(\.status).sorted() == ["open", "resolved"])
+            f.status = .open
+            f.city = "999999"
+            #expect(try await alerts.list(f).isEmpty)
+
+            let report = try await ChainAudit(database: db).verify()
+            #expect(report.isIntact && report.auditEntriesChecked == 3)  // import, ack, resolve
+        }
+    }
+}
