@@ -132,7 +132,10 @@ struct Verify: AsyncParsableCommand {
 func withDatabase<T: Sendable>(_ config: FuelwardenConfig, _ logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
     let url: DatabaseURL
     do { url = try config.requireDatabaseURL() } catch { fail("\(error)") }
-    let db = FuelDatabase(url: url, maxConnections: 4, requestDeadlineSeconds: 60, logger: logger)
+    // The pool logs every failed connection attempt at info; a one-shot command reports the outcome itself.
+    var poolLogger = logger
+    if poolLogger.logLevel >= .info { poolLogger.logLevel = .warning }
+    let db = FuelDatabase(url: url, maxConnections: 4, requestDeadlineSeconds: 60, logger: poolLogger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await db.client.run(); return nil }
         defer { group.cancelAll() }
