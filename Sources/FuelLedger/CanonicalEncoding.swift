@@ -8,7 +8,9 @@ import FuelModel
 /// have the same bytes whatever spelling (offsets, `20000.0`) the station sent.
 public enum CanonicalEncoding {
     public static func encode(station: String, source: RecordSource, sourceSeq: Int64, record: Record) -> [UInt8] {
-        var out = "{\"station\":"
+        var out = ""
+        out.reserveCapacity(512)
+        out += "{\"station\":"
         JSONText.appendString(station, to: &out)
         out += ",\"source\":\"\(source.rawValue)\",\"source_seq\":\(sourceSeq)"
         for (name, value) in record.fields {

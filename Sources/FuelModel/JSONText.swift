@@ -3,6 +3,13 @@
 public enum JSONText {
     /// Appends `s` as a JSON string literal (RFC 8259 escaping).
     public static func appendString(_ s: String, to out: inout String) {
+        // Most strings need no escaping: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {

@@ -28,6 +28,31 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
         let (secs, micros) = microseconds.floorDivided(by: 1_000_000)
         let (days, secOfDay) = secs.floorDivided(by: 86_400)
         let civil = CivilDate(daysSinceEpoch: days)
+        guard (0...9999).contains(civil.year) else { return slowRFC3339(civil, secOfDay, micros) }
+        // Written digit by digit: this runs for every record the ledger encodes.
+        var b = [UInt8](repeating: 0, count: 27)
+        func put(_ v: Int, _ at: Int, _ width: Int) {
+            var v = v
+            for i in stride(from: at + width - 1, through: at, by: -1) {
+                b[i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+        }
+        put(civil.year, 0, 4); b[4] = 45; put(civil.month, 5, 2); b[7] = 45; put(civil.day, 8, 2); b[10] = 84
+        put(Int(secOfDay / 3600), 11, 2); b[13] = 58; put(Int(secOfDay % 3600 / 60), 14, 2); b[16] = 58
+        put(Int(secOfDay % 60), 17, 2)
+        var n = 19
+        if micros != 0 {
+            b[19] = 46
+            put(Int(micros), 20, 6)
+            n = 26
+            while b[n - 1] == 48 { n -= 1 }
+        }
+        b[n] = 90
+        return String(decoding: b[0...n], as: UTF8.self)
+    }
+
+    private func slowRFC3339(_ civil: CivilDate, _ secOfDay: Int64, _ micros: Int64) -> String {
         let h = secOfDay / 3600, m = (secOfDay % 3600) / 60, s = secOfDay % 60
         var out = "\(pad(civil.year, 4))-\(pad(civil.month, 2))-\(pad(civil.day, 2))T\(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2))"
         if micros != 0 {

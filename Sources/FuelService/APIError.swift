@@ -48,7 +48,7 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw e
         } catch let e as StoreError {
             let api: APIError = switch e {
-            case .unavailable(let m): .unavailable(m)
+            case .unavailable: .unavailable(e.description)
             case .notFound(let m): APIError(.notFound, m)
             case .conflict(let m): APIError(.conflict, m)
             case .invalid(let m), .invalidConfiguration(let m): APIError(.badRequest, m)

@@ -20,6 +20,7 @@ public struct FuelwardenConfig: Sendable {
     public var ingestMaxLines = 20_000
     public var authCacheSeconds = 30.0
     public var registryRefreshSeconds = 30.0
+    public var detectEnabled = true
     public var detectIntervalSeconds = 1.0
     public var detectBatchSize = 5_000
     public var thresholds = DetectionThresholds()
@@ -101,6 +102,7 @@ public enum ConfigLoader {
         c.ingestMaxLines = try v.int("ingest.max_lines", c.ingestMaxLines, 1...1_000_000)
         c.authCacheSeconds = try v.double("auth.cache_seconds", c.authCacheSeconds, 0...3600)
         c.registryRefreshSeconds = try v.double("registry.refresh_seconds", c.registryRefreshSeconds, 1...86_400)
+        c.detectEnabled = try v.bool("detect.enabled", c.detectEnabled)
         c.detectIntervalSeconds = try v.double("detect.interval_seconds", c.detectIntervalSeconds, 0.05...3600)
         c.detectBatchSize = try v.int("detect.batch_size", c.detectBatchSize, 1...1_000_000)
         var t = DetectionThresholds()
@@ -140,6 +142,15 @@ public enum ConfigLoader {
                 throw ConfigurationError(key: key, message: "expected an integer in \(range.lowerBound)…\(range.upperBound), got \"\(s)\"")
             }
             return i
+        }
+
+        func bool(_ key: String, _ def: Bool) throws -> Bool {
+            guard let s = string(key) else { return def }
+            switch s.lowercased() {
+            case "true", "yes", "1", "on": return true
+            case "false", "no", "0", "off": return false
+            default: throw ConfigurationError(key: key, message: "expected true or false, got \"\(s)\"")
+            }
         }
 
         func double(_ key: String, _ def: Double, _ range: ClosedRange<Double>) throws -> Double {

@@ -93,7 +93,7 @@ public struct FuelwardenDaemon: Service {
             cache: c.registry, interval: .milliseconds(Int64(c.config.registryRefreshSeconds * 1000)), logger: logger)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await app.runService() }
-            group.addTask { try await c.detection.run() }
+            if c.config.detectEnabled { group.addTask { try await c.detection.run() } }
             group.addTask { try await refresh.run() }
         }
     }

@@ -98,9 +98,11 @@ public struct LedgerStore: Sendable {
         var outcome = AppendOutcome()
         var rejects = rejected
         var conflictSignals: [(IncomingRecord, Digest32)] = []
-        var chainSeqs: [Int64] = [], sources: [String] = [], sourceSeqs: [Int64] = [], kinds: [String] = []
-        var ats: [Date] = [], texts: [String] = [], contentHashes: [ByteBuffer] = [], prevs: [ByteBuffer] = [], hashes: [ByteBuffer] = []
-        var maxAt: Date?
+        // Rows go in with COPY (text format) inside the transaction: the fastest bulk path PostgreSQL
+        // has, so the chain costs little more than the raw insert.
+        var copy = ByteBuffer()
+        var appended = 0
+        var maxAt: Timestamp?
         var newMaxPush = maxPushSeq
         for (i, r) in records.enumerated() {
             let key = "\(r.source.rawValue)/\(r.sourceSeq)"
@@ -118,33 +120,26 @@ public struct LedgerStore: Sendable {
             }
             existing[key] = contents[i]
             let link = appender.append(body: bodies[i])
-            chainSeqs.append(link.position)
-            sources.append(r.source.rawValue)
-            sourceSeqs.append(r.sourceSeq)
-            kinds.append(r.record.kind.rawValue)
-            let at = r.record.at.date
-            ats.append(at)
+            let at = r.record.at
             maxAt = max(maxAt ?? at, at)
-            texts.append(String(decoding: bodies[i], as: UTF8.self))
-            contentHashes.append(ByteBuffer(bytes: contents[i]))
-            prevs.append(ByteBuffer(bytes: link.previous))
-            hashes.append(ByteBuffer(bytes: link.hash))
+            CopyText.row(
+                into: &copy, station: station, chainSeq: link.position, source: r.source.rawValue, sourceSeq: r.sourceSeq,
+                kind: r.record.kind.rawValue, at: at.rfc3339, body: bodies[i], contentHash: contents[i],
+                previous: link.previous, hash: link.hash)
+            appended += 1
             outcome.appendedByKind[r.record.kind, default: 0] += 1
             if r.source == .push { newMaxPush = max(newMaxPush ?? r.sourceSeq, r.sourceSeq) }
         }
-        outcome.accepted = chainSeqs.count
+        outcome.accepted = appended
 
-        if !chainSeqs.isEmpty {
-            try await tx.query("""
-                INSERT INTO ledger (station, chain_seq, source, source_seq, kind, at, body, content_hash, prev_hash, hash)
-                SELECT \(station), * FROM UNNEST(\(chainSeqs)::bigint[], \(sources)::text[], \(sourceSeqs)::bigint[],
-                    \(kinds)::text[], \(ats)::timestamptz[], \(texts)::text[], \(contentHashes)::bytea[],
-                    \(prevs)::bytea[], \(hashes)::bytea[])
-                """, logger: logger)
+        if appended > 0 {
+            try await tx.copyFrom(table: "ledger", columns: CopyText.ledgerColumns, logger: logger) { writer in
+                try await writer.write(copy)
+            }
             let headHash = ByteBuffer(bytes: appender.headHash)
             try await tx.query("""
                 UPDATE chain_heads SET head_seq = \(appender.headPosition), head_hash = \(headHash),
-                    max_push_seq = \(newMaxPush), last_record_at = GREATEST(last_record_at, \(maxAt)),
+                    max_push_seq = \(newMaxPush), last_record_at = GREATEST(last_record_at, \(maxAt?.date)),
                     last_received_at = now()
                 WHERE station = \(station)
                 """, logger: logger)
@@ -218,6 +213,56 @@ public enum QuarantineStore {
         let logger = database.logger
         try await database.connection("quarantine") { conn in
             try await insert(station: station, source: source, rejects, on: conn, logger: logger)
+        }
+    }
+}
+
+/// PostgreSQL COPY text format for ledger rows.
+enum CopyText {
+    static let ledgerColumns = ["station", "chain_seq", "source", "source_seq", "kind", "at", "body", "content_hash", "prev_hash", "hash"]
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func row(
+        into buf: inout ByteBuffer, station: String, chainSeq: Int64, source: String, sourceSeq: Int64, kind: String,
+        at: String, body: [UInt8], contentHash: [UInt8], previous: [UInt8], hash: [UInt8]
+    ) {
+        text(station, into: &buf)
+        buf.writeString("\t\(chainSeq)\t")
+        text(source, into: &buf)
+        buf.writeString("\t\(sourceSeq)\t")
+        text(kind, into: &buf)
+        buf.writeInteger(UInt8(ascii: "\t"))
+        buf.writeString(at)
+        buf.writeInteger(UInt8(ascii: "\t"))
+        escaped(body, into: &buf)
+        for h in [contentHash, previous, hash] {
+            buf.writeInteger(UInt8(ascii: "\t"))
+            bytea(h, into: &buf)
+        }
+        buf.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    static func text(_ s: String, into buf: inout ByteBuffer) { escaped(Array(s.utf8), into: &buf) }
+
+    /// Backslash, tab, newline and carriage return are the characters COPY text gives meaning to.
+    static func escaped(_ bytes: [UInt8], into buf: inout ByteBuffer) {
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\\"): buf.writeStaticString("\\\\")
+            case UInt8(ascii: "\t"): buf.writeStaticString("\\t")
+            case UInt8(ascii: "\n"): buf.writeStaticString("\\n")
+            case UInt8(ascii: "\r"): buf.writeStaticString("\\r")
+            default: buf.writeInteger(b)
+            }
+        }
+    }
+
+    /// `\\x` + hex: the bytea hex format, with its backslash escaped for COPY.
+    static func bytea(_ bytes: [UInt8], into buf: inout ByteBuffer) {
+        buf.writeStaticString("\\\\x")
+        for b in bytes {
+            buf.writeInteger(hexDigits[Int(b >> 4)])
+            buf.writeInteger(hexDigits[Int(b & 0x0F)])
         }
     }
 }
