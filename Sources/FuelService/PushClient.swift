@@ -21,12 +21,19 @@ public struct FuelwardenClient: Sendable {
         public var description: String { "HTTP \(status): \(body)" }
     }
 
-    /// Pushes NDJSON lines for a station; returns the verdict, or throws on a non-200 answer.
-    public func push(station: String, key: String, lines: [String]) async throws -> PushVerdict {
-        let (status, body) = try await send(.POST, "/v1/stations/\(station)/records", token: key,
-                                            body: lines.joined(separator: "\n") + "\n", contentType: "application/x-ndjson")
-        guard status == 200 else { throw Failure(status: status, body: body) }
-        return try PushVerdict(jsonText: body)
+    /// Pushes NDJSON lines for a station and returns the verdict. A 503 (nothing committed) is
+    /// retried after a pause, as the contract allows: pushes are idempotent on seq.
+    public func push(station: String, key: String, lines: [String], attempts: Int = 6) async throws -> PushVerdict {
+        let body = lines.joined(separator: "\n") + "\n"
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (status, text) = try await send(.POST, "/v1/stations/\(station)/records", token: key, body: body,
+                                                contentType: "application/x-ndjson")
+            if status == 200 { return try PushVerdict(jsonText: text) }
+            guard status == 503, attempt < attempts else { throw Failure(status: status, body: text) }
+            try await Task.sleep(for: .seconds(min(attempt, 5)))
+        }
     }
 
     /// A raw request: status and body text.
