@@ -246,6 +246,11 @@ enum CopyText {
 
     /// Backslash, tab, newline and carriage return are the characters COPY text gives meaning to.
     static func escaped(_ bytes: [UInt8], into buf: inout ByteBuffer) {
+        // Canonical bodies are JSON: tabs and newlines never occur raw, backslashes rarely.
+        if !bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+            buf.writeBytes(bytes)
+            return
+        }
         for b in bytes {
             switch b {
             case UInt8(ascii: "\\"): buf.writeStaticString("\\\\")
@@ -260,9 +265,12 @@ enum CopyText {
     /// `\\x` + hex: the bytea hex format, with its backslash escaped for COPY.
     static func bytea(_ bytes: [UInt8], into buf: inout ByteBuffer) {
         buf.writeStaticString("\\\\x")
-        for b in bytes {
-            buf.writeInteger(hexDigits[Int(b >> 4)])
-            buf.writeInteger(hexDigits[Int(b & 0x0F)])
+        buf.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = hexDigits[Int(b >> 4)]
+                out[2 * i + 1] = hexDigits[Int(b & 0x0F)]
+            }
+            return bytes.count * 2
         }
     }
 }
