@@ -1,5 +1,6 @@
 import FuelDetect
 import FuelStore
+import Foundation
 import Hummingbird
 import NIOCore
 import Synchronization
@@ -22,6 +23,11 @@ public struct HealthController: Sendable {
         router.get("healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
         router.get("readyz", use: ready)
         router.get("metrics", use: scrape)
+        router.get("openapi.yaml") { _, _ in
+            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+                  let data = try? Data(contentsOf: url) else { throw APIError(.notFound, "the OpenAPI document is not installed") }
+            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
     }
 
     @Sendable func ready(_ request: Request, context: FuelRequestContext) async throws -> Response {

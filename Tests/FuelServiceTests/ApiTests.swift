@@ -124,6 +124,8 @@ import Testing
             #expect(text.contains(#"fuelwarden_records_total{kind="tank_reading",verdict="accepted"} 1"#))
             #expect(text.contains("fuelwarden_ingest_duration_seconds_bucket"))
             #expect(text.contains(#"fuelwarden_alerts_open{rule="undeclared_delivery"}"#))
+            let (o, spec) = try await d.client.send(.GET, "/openapi.yaml", token: nil)
+            #expect(o == 200 && spec.contains("/v1/stations/{station}/records:"))
         }
     }
 }
