@@ -120,8 +120,8 @@ let package = Package(
         .testTarget(
             name: "FuelServiceTests",
             dependencies: [
-                "FuelService", "FuelTestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "FuelService", "FuelTestSupport", "FuelSim",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

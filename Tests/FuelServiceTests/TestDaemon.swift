@@ -13,6 +13,8 @@ struct TestDaemon: Sendable {
     let db: FuelDatabase
     let components: FuelwardenComponents
     let registry: Registry
+    /// Starts graceful shutdown, as SIGTERM does.
+    let shutdown: @Sendable () async -> Void
 
     static func with(
         stations: Int = 3, tweak: @escaping @Sendable (inout FuelwardenConfig) -> Void = { _ in },
@@ -37,7 +39,7 @@ struct TestDaemon: Sendable {
                 var it = ports.makeAsyncIterator()
                 guard let port = await it.next() else { throw StoreError.unavailable("daemon did not start") }
                 let daemon = TestDaemon(client: FuelwardenClient(baseURL: "http://127.0.0.1:\(port)"), db: db,
-                                        components: components, registry: registry)
+                                        components: components, registry: registry, shutdown: { await group.triggerGracefulShutdown() })
                 do {
                     try await body(daemon)
                 } catch {
