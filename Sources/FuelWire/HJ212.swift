@@ -1,0 +1,192 @@
+import Foundation
+
+/// HJ 212-2017 (环境监测数据传输标准) packets: framing, CRC, key/value parsing and replies.
+///
+/// Wire form: `##` + 4-digit decimal length of the data segment + data segment + 4 hex CRC + CRLF.
+/// The data segment is `QN=…;ST=…;CN=…;PW=…;MN=…;Flag=…;[PNUM=…;PNO=…;]CP=&&…&&` with the header
+/// fields in any order. The codec is versioned (`HJ212.Version`) because HJ 212-2025 succeeds it.
+public enum HJ212 {
+    public enum Version: String, Sendable, Hashable {
+        case v2017 = "HJ212-2017"
+    }
+
+    /// Largest data segment the length field can announce.
+    public static let maxDataLength = 9999
+
+    /// CRC16 of appendix A ("CRC16_Checkout"): start 0xFFFF; per byte `crc = (crc >> 8) ^ byte`,
+    /// then eight shifts with polynomial 0xA001. Not CRC-16/MODBUS.
+    public static func crc(_ data: some Sequence<UInt8>) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        for b in data {
+            crc = (crc >> 8) ^ UInt16(b)
+            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
+    }
+
+    /// Why a frame is not a valid packet; `code` follows the standard's reply codes where one fits.
+    public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Hashable, Sendable {
+            case header, length, crc, truncated, field
+        }
+        public var kind: Kind
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// A decoded packet.
+    public struct Packet: Hashable, Sendable {
+        public var version: Version = .v2017
+        /// Header fields in the order received (QN, ST, CN, PW, MN, Flag, PNUM, PNO, …).
+        public var header: [(String, String)]
+        /// CP: groups (`;`) of items (`,`), each `key=value`, in the order received.
+        public var data: [[(String, String)]]
+
+        public static func == (a: Packet, b: Packet) -> Bool {
+            a.version == b.version && a.header.elementsEqual(b.header, by: ==) && a.data.count == b.data.count
+                && zip(a.data, b.data).allSatisfy { $0.elementsEqual($1, by: ==) }
+        }
+        public func hash(into h: inout Hasher) {
+            for (k, v) in header { h.combine(k); h.combine(v) }
+        }
+
+        public func field(_ name: String) -> String? { header.first { $0.0 == name }?.1 }
+        public var qn: String? { field("QN") }
+        public var st: String? { field("ST") }
+        public var cn: String? { field("CN") }
+        public var password: String? { field("PW") }
+        public var mn: String? { field("MN") }
+        public var flag: Int? { field("Flag").flatMap { Int($0) } }
+        /// Flag bit 0: the sender wants an answer.
+        public var wantsReply: Bool { (flag ?? 0) & 1 == 1 }
+        public var packetCount: Int? { field("PNUM").flatMap { Int($0) } }
+        public var packetNumber: Int? { field("PNO").flatMap { Int($0) } }
+
+        /// Every CP item in order.
+        public var items: [(String, String)] { data.flatMap { $0 } }
+        public func item(_ key: String) -> String? { items.first { $0.0 == key }?.1 }
+        /// `DataTime` (yyyyMMddHHmmss, optionally with milliseconds).
+        public var dataTime: String? { item("DataTime") }
+
+        /// Factor readings: code → suffix (`Rtd`, `Avg`, `Min`, `Max`, `Flag`, …) → value.
+        public var factors: [String: [String: String]] {
+            var out: [String: [String: String]] = [:]
+            for (k, v) in items {
+                guard let dash = k.lastIndex(of: "-"), dash != k.startIndex else { continue }
+                out[String(k[..<dash]), default: [:]][String(k[k.index(after: dash)...])] = v
+            }
+            return out
+        }
+    }
+
+    /// Decodes one frame (with or without its trailing CRLF). Lower-case CRC hex is accepted.
+    public static func decode(_ frame: some Collection<UInt8>) throws(DecodeError) -> Packet {
+        var b = Array(frame)
+        if b.count >= 2, b[b.count - 2] == 0x0D, b[b.count - 1] == 0x0A { b.removeLast(2) }
+        guard b.count >= 2, b[0] == UInt8(ascii: "#"), b[1] == UInt8(ascii: "#") else {
+            throw DecodeError(kind: .header, message: "frame does not start with ##")
+        }
+        guard b.count >= 6, let length = decimal(b[2..<6]) else {
+            throw DecodeError(kind: .length, message: "length field is not 4 decimal digits")
+        }
+        guard b.count == 6 + length + 4 else {
+            throw DecodeError(kind: b.count < 6 + length + 4 ? .truncated : .length,
+                              message: "length field says \(length) data bytes, frame carries \(max(0, b.count - 10))")
+        }
+        let data = b[6..<(6 + length)]
+        guard let sent = hex16(b[(6 + length)...]) else { throw DecodeError(kind: .crc, message: "CRC field is not 4 hex digits") }
+        let computed = crc(data)
+        guard sent == computed else {
+            throw DecodeError(kind: .crc, message: "CRC \(hex(sent)) does not match the data (computed \(hex(computed)))")
+        }
+        return try parseDataSegment(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Parses a data segment (the part the CRC covers).
+    public static func parseDataSegment(_ text: String) throws(DecodeError) -> Packet {
+        guard let cpRange = text.range(of: "CP=&&") else { throw DecodeError(kind: .field, message: "no CP=&& field") }
+        var header: [(String, String)] = []
+        for part in text[..<cpRange.lowerBound].split(separator: ";", omittingEmptySubsequences: true) {
+            guard let eq = part.firstIndex(of: "=") else { throw DecodeError(kind: .field, message: "header field \"\(part)\" has no =") }
+            header.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
+        }
+        var cp = text[cpRange.upperBound...]
+        guard let end = cp.range(of: "&&", options: .backwards) else { throw DecodeError(kind: .field, message: "CP is not closed with &&") }
+        // Anything after the closing && (some devices put header fields there) is header too.
+        for part in cp[end.upperBound...].split(separator: ";") where part.contains("=") {
+            let eq = part.firstIndex(of: "=")!
+            header.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
+        }
+        cp = cp[..<end.lowerBound]
+        for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
+            throw DecodeError(kind: .field, message: "header field \(required) is missing")
+        }
+        var groups: [[(String, String)]] = []
+        for group in cp.split(separator: ";", omittingEmptySubsequences: true) {
+            var items: [(String, String)] = []
+            for item in group.split(separator: ",", omittingEmptySubsequences: true) {
+                guard let eq = item.firstIndex(of: "=") else { throw DecodeError(kind: .field, message: "CP item \"\(item)\" has no =") }
+                items.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+            }
+            groups.append(items)
+        }
+        return Packet(header: header, data: groups)
+    }
+
+    /// Frames a data segment: `##LLLL…CCCC\r\n`.
+    public static func frame(dataSegment: String) -> [UInt8] {
+        let data = Array(dataSegment.utf8)
+        var out = Array("##".utf8) + Array(String(format4(data.count)).utf8) + data
+        out += Array(hex(crc(data)).utf8) + [0x0D, 0x0A]
+        return out
+    }
+
+    /// The platform's answer to a packet whose Flag asks for one: 9014 (data answer) for uploads,
+    /// 9011 (request answer, `QnRtn`) for commands. `accepted` false answers QnRtn=3 (rejected).
+    public static func reply(to p: Packet, accepted: Bool = true) -> [UInt8] {
+        let cn = Int(p.cn ?? "") ?? 0
+        let isUpload = (2000..<3000).contains(cn) || (3000..<4000).contains(cn)
+        var fields = ["QN=\(p.qn ?? "")", "ST=91"]
+        fields.append("CN=\(isUpload && accepted ? "9014" : "9011")")
+        fields.append("PW=\(p.password ?? "")")
+        fields.append("MN=\(p.mn ?? "")")
+        fields.append("Flag=4")
+        let cp = isUpload && accepted ? "CP=&&&&" : "CP=&&QnRtn=\(accepted ? 1 : 3)&&"
+        return frame(dataSegment: fields.joined(separator: ";") + ";" + cp)
+    }
+
+    static func decimal(_ s: ArraySlice<UInt8>) -> Int? {
+        var v = 0
+        for c in s {
+            guard c >= 48, c <= 57 else { return nil }
+            v = v * 10 + Int(c - 48)
+        }
+        return v
+    }
+
+    static func hex16(_ s: ArraySlice<UInt8>) -> UInt16? {
+        guard s.count == 4 else { return nil }
+        var v: UInt16 = 0
+        for c in s {
+            let d: UInt16
+            switch c {
+            case 48...57: d = UInt16(c - 48)
+            case 65...70: d = UInt16(c - 55)
+            case 97...102: d = UInt16(c - 87)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    static func hex(_ v: UInt16) -> String {
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - s.count) + s
+    }
+
+    static func format4(_ n: Int) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, 4 - s.count)) + s
+    }
+}

@@ -1,0 +1,73 @@
+import FuelWire
+import Foundation
+import PropertyBased
+import Testing
+
+/// HJ 212-2017 against the real packets in `../shared/testdata/hj212/vectors.txt`.
+@Suite struct HJ212Tests {
+    static let vectors: (valid: [String], bad: [String]) = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/testdata/hj212/vectors.txt").path
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let lines = text.split(separator: "\n").map(String.init)
+        return (lines.filter { $0.hasPrefix("##") }, lines.filter { $0.hasPrefix("BAD ##") }.map { String($0.dropFirst(4)) })
+    }()
+
+    @Test func everyValidVectorDecodesWithItsCRC() throws {
+        #expect(Self.vectors.valid.count == 30)
+        for line in Self.vectors.valid {
+            let p = try HJ212.decode(Array((line + "\r\n").utf8))
+            #expect(p.cn != nil && p.mn != nil, "\(line.prefix(60))")
+        }
+    }
+
+    @Test func everyBadVectorIsRejected() {
+        #expect(Self.vectors.bad.count == 8)
+        for line in Self.vectors.bad {
+            #expect(throws: HJ212.DecodeError.self, "\(line.prefix(60))") { try HJ212.decode(Array(line.utf8)) }
+        }
+    }
+
+    @Test func standardExampleFields() throws {
+        let p = try HJ212.decode(Array("##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n".utf8))
+        #expect(p.qn == "20160801085857223" && p.st == "32" && p.cn == "1062" && p.password == "100000")
+        #expect(p.flag == 5 && p.wantsReply)
+        #expect(p.item("RtdInterval") == "30")
+        #expect(HJ212.crc(Array("QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&".utf8)) == 0x1C80)
+    }
+
+    @Test func factorsAndDataTime() throws {
+        let line = try #require(Self.vectors.valid.first { $0.contains("CN=2061") })
+        let p = try HJ212.decode(Array(line.utf8))
+        #expect(p.dataTime == "20190924220000")
+        #expect(p.factors["a34006"]?["Avg"] == "2.69700" && p.factors["a34006"]?["Flag"] == "N")
+    }
+
+    @Test func lowerCaseCRCAndEmptyCP() throws {
+        let p = try HJ212.decode(Array("##0087QN=20201015123632010;ST=91;CN=9014;PW=123456;MN=410183160889201000212505;Flag=4;CP=&&&&f001".utf8))
+        #expect(p.cn == "9014" && p.items.isEmpty)
+    }
+
+    @Test(arguments: ["#0101QN=1", "##01x1QN=1;CP=&&&&0000", "##0010ST=1;CN=2;CP=&&&&FFFF", "##0004ST=1"])
+    func malformedFramesAreRejected(text: String) {
+        #expect(throws: HJ212.DecodeError.self) { try HJ212.decode(Array(text.utf8)) }
+    }
+
+    @Test func replyAnswersUploadsWith9014() throws {
+        let up = try HJ212.decode(Array(try #require(Self.vectors.valid.first { $0.contains("CN=2061") }).utf8))
+        let reply = try HJ212.decode(HJ212.reply(to: up))
+        #expect(reply.cn == "9014" && reply.qn == up.qn && reply.mn == up.mn && reply.st == "91")
+        let rejected = try HJ212.decode(HJ212.reply(to: up, accepted: false))
+        #expect(rejected.cn == "9011" && rejected.item("QnRtn") == "3")
+    }
+
+    /// Framing then decoding is the identity; flipping any byte of the data breaks the CRC or the parse.
+    @Test func frameRoundTripAndCorruption() async {
+        await propertyCheck(input: Gen.int(in: 0...999_999), Gen.int(in: 0...40), Gen.int(in: 1...255)) { value, pos, mask in
+            let segment = "QN=20260101000000000;ST=22;CN=2011;PW=123456;MN=FW\(value);Flag=5;CP=&&DataTime=20260101000000;a01-Rtd=\(value)&&"
+            var frame = HJ212.frame(dataSegment: segment)
+            #expect((try? HJ212.decode(frame))?.factors["a01"]?["Rtd"] == "\(value)")
+            frame[6 + pos] ^= UInt8(mask)
+            #expect((try? HJ212.decode(frame)) == nil)
+        }
+    }
+}
