@@ -1,0 +1,157 @@
+import FuelModel
+
+/// Veeder-Root TLS-3xx/4xx serial protocol (computer format), as spoken over TCP (port 10001).
+///
+/// Command: SOH, optional 6-character security code, function code (`i201` computer format,
+/// `I201` display format), 2-digit tank (`00` = all), optional data. Computer-format reply: SOH,
+/// the echoed function code and tank, `YYMMDDHHmm`, data, `&&`, 4 hex checksum digits, ETX. The
+/// checksum is the two's complement of the 16-bit sum of every byte from SOH through `&&`.
+public enum VeederRootTLS {
+    public static let soh: UInt8 = 0x01
+    public static let etx: UInt8 = 0x03
+
+    /// Encodes a command, e.g. `command("i201", tank: 0)` → `SOH i20100`.
+    public static func command(_ function: String, tank: Int = 0, securityCode: String? = nil) -> [UInt8] {
+        var out: [UInt8] = [soh]
+        if let securityCode { out += Array(securityCode.utf8) }
+        out += Array(function.utf8)
+        out += Array((tank < 10 ? "0\(tank)" : "\(tank % 100)").utf8)
+        return out
+    }
+
+    public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt16 {
+        var sum: UInt16 = 0
+        for b in bytes { sum &+= UInt16(b) }
+        return ~sum &+ 1
+    }
+
+    public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// A framed computer-format reply.
+    public enum Reply: Hashable, Sendable {
+        /// `9999FF1B`: the console does not know the command.
+        case unknownCommand
+        /// Function code with tank (`i20100`), the console's time (`YYMMDDHHmm`) and the data.
+        case data(function: String, time: String, body: [UInt8])
+    }
+
+    /// Decodes one reply from SOH to ETX, checking framing and checksum.
+    public static func decodeReply(_ frame: some Collection<UInt8>) throws(DecodeError) -> Reply {
+        let b = Array(frame)
+        guard b.first == soh, b.last == etx else { throw DecodeError(message: "reply is not framed by SOH … ETX") }
+        let inner = b[1..<(b.count - 1)]
+        if Array(inner) == Array("9999FF1B".utf8) { return .unknownCommand }
+        guard inner.count >= 6 + 10 + 6 else { throw DecodeError(message: "reply of \(b.count) bytes is too short") }
+        let end = b.count - 1
+        guard b[end - 6] == UInt8(ascii: "&"), b[end - 5] == UInt8(ascii: "&") else {
+            throw DecodeError(message: "reply does not end with && and a checksum")
+        }
+        guard let sent = hex16(b[(end - 4)..<end]) else { throw DecodeError(message: "checksum is not 4 hex digits") }
+        let computed = checksum(b[0..<(end - 4)])
+        guard sent == computed else {
+            throw DecodeError(message: "checksum \(hex(sent)) does not match the reply (computed \(hex(computed)))")
+        }
+        let function = String(decoding: b[1..<7], as: UTF8.self)
+        guard function.first == "i" || function.first == "I" else {
+            throw DecodeError(message: "function code \(function) is not a computer-format (i) reply")
+        }
+        let time = String(decoding: b[7..<17], as: UTF8.self)
+        guard time.allSatisfy(\.isNumber) else { throw DecodeError(message: "time field \(time) is not YYMMDDHHmm") }
+        return .data(function: function, time: time, body: Array(b[17..<(end - 6)]))
+    }
+
+    /// Frames a reply body with its checksum (used by the emulator and tests).
+    public static func encodeReply(function: String, time: String, body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [soh] + Array(function.utf8) + Array(time.utf8) + body + Array("&&".utf8)
+        out += Array(hex(checksum(out)).utf8)
+        out.append(etx)
+        return out
+    }
+
+    /// Units a console is set up to report in.
+    public enum Units: String, Sendable, Hashable, Codable {
+        /// Gallons, inches, °F.
+        case usCustomary = "us"
+        /// Litres, millimetres, °C.
+        case metric
+    }
+
+    /// One tank of an `i201` in-tank inventory reply, converted to litres, mm and °C.
+    public struct Inventory: Hashable, Sendable {
+        public var tank: Int
+        public var product: Character
+        /// Status bits, least significant first: delivery in progress, leak test in progress, invalid height.
+        public var status: UInt16
+        public var volumeL: Double?
+        public var tcVolumeL: Double?
+        public var ullageL: Double?
+        public var heightMM: Double?
+        public var waterMM: Double?
+        public var temperatureC: Double?
+        public var waterVolumeL: Double?
+
+        public var deliveryInProgress: Bool { status & 1 != 0 }
+        public var leakTestInProgress: Bool { status & 2 != 0 }
+        public var invalidHeight: Bool { status & 4 != 0 }
+    }
+
+    /// Parses an `i201` body: per tank `TT` `p` `SSSS` `NN` and NN IEEE-754 floats in 8 hex digits
+    /// (volume, TC volume, ullage, height, water, temperature, water volume).
+    public static func parseInventory(_ body: [UInt8], units: Units) throws(DecodeError) -> [Inventory] {
+        var i = 0
+        var out: [Inventory] = []
+        func take(_ n: Int) throws(DecodeError) -> ArraySlice<UInt8> {
+            guard i + n <= body.count else { throw DecodeError(message: "i201 data truncated at byte \(i)") }
+            defer { i += n }
+            return body[i..<(i + n)]
+        }
+        while i < body.count {
+            guard let tank = Int(String(decoding: try take(2), as: UTF8.self)) else { throw DecodeError(message: "i201 tank number at byte \(i - 2)") }
+            let product = Character(Unicode.Scalar(try take(1).first!))
+            guard let status = hex16(try take(4)) else { throw DecodeError(message: "i201 status of tank \(tank) is not hex") }
+            guard let count = Int(String(decoding: try take(2), as: UTF8.self), radix: 16) else {
+                throw DecodeError(message: "i201 field count of tank \(tank) is not hex")
+            }
+            var values: [Double?] = []
+            for _ in 0..<count {
+                guard let bits = hex32(try take(8)) else { throw DecodeError(message: "i201 value of tank \(tank) is not 8 hex digits") }
+                let f = Float(bitPattern: bits)
+                values.append(f.isFinite ? Double(f) : nil)  // FF800000 (−∞) and NaN mean "no value"
+            }
+            func v(_ k: Int) -> Double? { k < values.count ? values[k] : nil }
+            let vol: (Double?) -> Double? = { $0.map { units == .usCustomary ? $0 * 3.785411784 : $0 } }
+            let len: (Double?) -> Double? = { $0.map { units == .usCustomary ? $0 * 25.4 : $0 } }
+            let temp: (Double?) -> Double? = { $0.map { units == .usCustomary ? ($0 - 32) * 5 / 9 : $0 } }
+            out.append(Inventory(tank: tank, product: product, status: status, volumeL: vol(v(0)), tcVolumeL: vol(v(1)),
+                                 ullageL: vol(v(2)), heightMM: len(v(3)), waterMM: len(v(4)), temperatureC: temp(v(5)),
+                                 waterVolumeL: vol(v(6))))
+        }
+        return out
+    }
+
+    static func hex16(_ s: ArraySlice<UInt8>) -> UInt16? { hex32(s).flatMap { s.count == 4 ? UInt16($0) : nil } }
+
+    static func hex32(_ s: ArraySlice<UInt8>) -> UInt32? {
+        guard !s.isEmpty, s.count <= 8 else { return nil }
+        var v: UInt32 = 0
+        for c in s {
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    static func hex(_ v: UInt16) -> String {
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - s.count) + s
+    }
+}
