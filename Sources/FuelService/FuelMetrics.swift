@@ -42,9 +42,9 @@ public final class FuelMetrics: Sendable {
         inFlight = registry.makeGauge(descriptor: Self.poolInUse, labels: [])
         backlog = registry.makeGauge(descriptor: Self.detectionLag, labels: [])
         registry.makeGauge(descriptor: Self.poolConnections, labels: []).set(Double(poolMax))
-        for kind in RecordKind.allCases {
+        for kind in RecordKind.allCases.map(\.rawValue) + ["unknown"] {
             for verdict in ["accepted", "duplicate", "rejected"] {
-                _ = registry.makeCounter(descriptor: Self.records, labels: [("kind", kind.rawValue), ("verdict", verdict)])
+                _ = registry.makeCounter(descriptor: Self.records, labels: [("kind", kind), ("verdict", verdict)])
             }
         }
     }

@@ -60,8 +60,10 @@ public struct IngestController: Sendable {
         let outcome = try await ledger.append(station: station, records: records, rejected: rejected)
 
         for (kind, n) in outcome.appendedByKind { metrics.count(kind: kind.rawValue, verdict: "accepted", n) }
-        metrics.count(kind: "any", verdict: "duplicate", outcome.duplicates)
-        metrics.count(kind: "any", verdict: "rejected", outcome.rejected.count)
+        for (kind, n) in outcome.duplicatesByKind { metrics.count(kind: kind.rawValue, verdict: "duplicate", n) }
+        for (kind, n) in Dictionary(grouping: outcome.rejected, by: { Self.kindLabel(ofRaw: $0.raw) }).mapValues(\.count) {
+            metrics.count(kind: kind, verdict: "rejected", n)
+        }
         if outcome.accepted > 0 || outcome.conflicts > 0 { detection.notify(station) }
         if !outcome.rejected.isEmpty {
             context.logger.info("push lines rejected", metadata: [
@@ -76,6 +78,12 @@ public struct IngestController: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: verdict.jsonText)))
+    }
+
+    /// The `kind` of a rejected line for metrics: the declared kind when it is a known one, else `unknown`.
+    static func kindLabel(ofRaw raw: String) -> String {
+        for kind in RecordKind.allCases where raw.contains("\"kind\":\"\(kind.rawValue)\"") { return kind.rawValue }
+        return "unknown"
     }
 
     /// Splits the body into lines and decodes and validates each.

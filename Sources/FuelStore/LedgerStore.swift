@@ -49,8 +49,9 @@ public struct AppendOutcome: Sendable {
     public var conflicts: Int = 0
     /// The new chain head after the append.
     public var headSeq: Int64 = 0
-    /// Counts by kind of what was appended (for metrics).
+    /// Counts by kind of what was appended and what was a duplicate (for metrics).
     public var appendedByKind: [RecordKind: Int] = [:]
+    public var duplicatesByKind: [RecordKind: Int] = [:]
 }
 
 /// Appends a station's records to its hash chain.
@@ -109,6 +110,7 @@ public struct LedgerStore: Sendable {
             if let prior = existing[key] {
                 if prior == contents[i] {
                     outcome.duplicates += 1
+                    outcome.duplicatesByKind[r.record.kind, default: 0] += 1
                 } else {
                     outcome.conflicts += 1
                     conflictSignals.append((r, prior))

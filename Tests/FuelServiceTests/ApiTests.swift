@@ -119,9 +119,13 @@ import Testing
             let s = d.registry.stations[0].id
             let key = try await d.token(.station, station: s)
             _ = try await d.client.push(station: s, key: key, lines: [Self.line])
+            _ = try await d.client.push(station: s, key: key, lines: [Self.line, #"{"seq":2,"kind":"sale"}"#, "{"])
             let (m, text) = try await d.client.send(.GET, "/metrics", token: nil)
             #expect(m == 200)
             #expect(text.contains(#"fuelwarden_records_total{kind="tank_reading",verdict="accepted"} 1"#))
+            #expect(text.contains(#"fuelwarden_records_total{kind="tank_reading",verdict="duplicate"} 1"#))
+            #expect(text.contains(#"fuelwarden_records_total{kind="sale",verdict="rejected"} 1"#))
+            #expect(text.contains(#"fuelwarden_records_total{kind="unknown",verdict="rejected"} 1"#))
             #expect(text.contains("fuelwarden_ingest_duration_seconds_bucket"))
             #expect(text.contains(#"fuelwarden_alerts_open{rule="undeclared_delivery"}"#))
             let (o, spec) = try await d.client.send(.GET, "/openapi.yaml", token: nil)
