@@ -8,6 +8,10 @@ public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case priceAboveCeiling = "price_above_ceiling"
     case seqGap = "seq_gap"
     case seqConflict = "seq_conflict"
+    case afterHoursSale = "after_hours_sale"
+    case tankSafety = "tank_safety"
+    case totalizerAnomaly = "totalizer_anomaly"
+    case telemetryGap = "telemetry_gap"
 }
 
 public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {

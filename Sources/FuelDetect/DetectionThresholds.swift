@@ -19,5 +19,16 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// Data-time seconds a seq gap may stay open before it is flagged (concurrent pushes reorder).
     public var seqGapGraceSeconds: Double = 600
 
+    /// Water in a tank above this height (mm) is flagged.
+    public var waterMaxMM: Double = 50
+    /// A tank filled above this share of its capacity (%) is flagged (overfill risk).
+    public var overfillPercent: Double = 95
+    /// Volume above calibrated capacity (%, with gauge tolerance) suggests a hidden or re-strapped tank.
+    public var overCapacityPercent: Double = 101
+    /// Totalizer disagreement tolerated (litres, plus 0.5 % of the sale).
+    public var totalizerToleranceL: Double = 0.05
+    /// A tank whose readings stop this long (data time) while the station's other records go on is flagged.
+    public var readingGapMinutes: Double = 30
+
     public init() {}
 }

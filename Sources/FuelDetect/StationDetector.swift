@@ -16,6 +16,10 @@ public struct StationDetector: Hashable, Sendable, Codable {
     var impossibleSale = ImpossibleSaleRule()
     var price = PriceCeilingRule()
     var seqGap = SeqGapRule()
+    var afterHours = AfterHoursRule()
+    var tankSafety = TankSafetyRule()
+    var totalizer = TotalizerRule()
+    var telemetry = TelemetryGapRule()
 
     public init(station: String) { self.station = station }
 
@@ -33,6 +37,8 @@ public struct StationDetector: Hashable, Sendable, Codable {
         case .sale(let s):
             tanks.sale(s, profile: profile)
             impossibleSale.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+            afterHours.sale(s, chainSeq: entry.chainSeq, profile: profile, emit: &events)
+            totalizer.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
             price.price(grade: s.grade, unitPrice: s.unitPrice, at: s.endedAt, what: "sale on \(s.nozzle)",
                         chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         case .delivery(let d):
@@ -42,14 +48,19 @@ public struct StationDetector: Hashable, Sendable, Codable {
             let step = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
             reconciliation.step(step, profile: profile, thresholds: thresholds, emit: &events)
             undeclared.step(step, profile: profile, thresholds: thresholds, emit: &events)
+            tankSafety.reading(r, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+            telemetry.reading(r, chainSeq: entry.chainSeq, profile: profile, emit: &events)
         case .priceChange(let p):
             price.price(grade: p.grade, unitPrice: p.unitPrice, at: p.effectiveAt, what: "posted price",
                         chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        case .totalizerReading, .vapourReading, .deviceStatus:
+        case .deviceStatus(let d):
+            telemetry.device(d, chainSeq: entry.chainSeq, profile: profile, emit: &events)
+        case .totalizerReading, .vapourReading:
             break
         }
         if let now = dataClock {
             undeclared.check(now: now, profile: profile, thresholds: thresholds, emit: &events)
+            telemetry.check(now: now, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         }
         return events
     }

@@ -115,6 +115,11 @@ public enum ConfigLoader {
         t.flowTolerancePercent = try v.double("detect.impossible_sale.flow_tolerance_percent", t.flowTolerancePercent, 0...100)
         t.priceToleranceYuan = try v.double("detect.price.tolerance_yuan", t.priceToleranceYuan, 0...10)
         t.seqGapGraceSeconds = try v.double("detect.seq_gap.grace_seconds", t.seqGapGraceSeconds, 0...604_800)
+        t.waterMaxMM = try v.double("detect.tank_safety.water_max_mm", t.waterMaxMM, 0...10_000)
+        t.overfillPercent = try v.double("detect.tank_safety.overfill_percent", t.overfillPercent, 1...200)
+        t.overCapacityPercent = try v.double("detect.tank_safety.over_capacity_percent", t.overCapacityPercent, 1...200)
+        t.totalizerToleranceL = try v.double("detect.totalizer.tolerance_l", t.totalizerToleranceL, 0...1000)
+        t.readingGapMinutes = try v.double("detect.telemetry.reading_gap_minutes", t.readingGapMinutes, 1...100_000)
         c.thresholds = t
         if let level = v.string("log.level") {
             guard let l = Logger.Level(rawValue: level.lowercased()) else {

@@ -31,6 +31,8 @@ public struct StationSimulator: Sendable {
         var tanks = s.tanks.map { TankState(tank: $0, tcL: $0.capacityL * (0.55 + 0.25 * rng.uniform())) }
         let meterError = Dictionary(uniqueKeysWithValues: s.nozzles.map { ($0.id, rng.normal(sd: 0.0008)) })
         var totalizer = Dictionary(uniqueKeysWithValues: s.nozzles.map { ($0.id, 100_000 + rng.uniform() * 50_000) })
+        // A nozzle serves one customer at a time; its fills follow each other on its totalizer.
+        var busyUntil: [String: Timestamp] = [:]
         var out: [(Timestamp, Int, Record)] = []
         var order = 0
         func emit(_ t: Timestamp, _ r: Record) {
@@ -91,7 +93,10 @@ public struct StationSimulator: Sendable {
                 let diurnal = 0.35 + 0.65 * max(0, sin((hour - 5) / 17 * .pi))
                 let lambda = scenario.fillsPerDay / 1440 * diurnal * 1.6
                 for _ in 0..<rng.poisson(lambda) {
-                    let nozzle = s.nozzles[Int(rng.uniform() * Double(s.nozzles.count)) % s.nozzles.count]
+                    let first = Int(rng.uniform() * Double(s.nozzles.count)) % s.nozzles.count
+                    let free = (0..<s.nozzles.count).map { s.nozzles[(first + $0) % s.nozzles.count] }
+                        .first { (busyUntil[$0.id] ?? now) <= now }
+                    guard let nozzle = free else { continue }  // every nozzle busy: the customer drives on
                     guard let ti = tanks.firstIndex(where: { $0.tank.id == nozzle.tank }) else { continue }
                     let grade = tanks[ti].tank.grade
                     let tcVolume = min(120, max(5, exp(rng.normal(mean: log(32), sd: 0.45))))
@@ -102,6 +107,7 @@ public struct StationSimulator: Sendable {
                     let flow = min(nozzle.maxFlowLPM * 0.9, 25 + rng.uniform() * 15)
                     let started = now.adding(seconds: rng.uniform() * 20)
                     let ended = started.adding(seconds: (metered / flow * 60).rounded())
+                    busyUntil[nozzle.id] = ended.adding(seconds: 30)
                     var price = scenario.prices[grade] ?? 7.5
                     for f in scenario.faults {
                         if case .priceAboveCeiling(let g, let p, let from, let until) = f, g == grade, ended >= from, ended < until { price = p }

@@ -121,6 +121,7 @@ import Testing
 
     @Test func reconciliationFlagsALossDayAndClearsOnACleanDay() {
         var f = Feed()
+        f.thresholds.readingGapMinutes = 24 * 60  // this feed reads the gauge hourly
         // Day 1 (local 2026-11-01): sells 2000 L, gauge agrees. Day 2: sells 2000 L but loses 600 L more.
         var stock = 20_000.0
         func day(_ start: Timestamp, loss: Double) {

@@ -44,6 +44,7 @@ import Testing
                 falseAlarms += extra.count
             } else {
                 cleanStations += 1
+                for x in raised { print("false alarm at clean \(station.id): \(x.rule) \(x.subject) \(x.evidence)") }
                 falseAlarms += raised.count
             }
         }

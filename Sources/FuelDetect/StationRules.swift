@@ -1,0 +1,158 @@
+import FuelModel
+
+/// Sales that start outside the station's licensed opening hours (local time; a fill begun just
+/// before closing is legal) or while it is suspended or revoked. Clears once a later local day
+/// has gone by with sales only inside the hours.
+struct AfterHoursRule: Hashable, Sendable, Codable {
+    var lastViolationDay: CivilDate?
+    var count = 0
+
+    mutating func sale(_ s: Sale, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
+        let st = profile.station
+        let minute = profile.clock.minuteOfDay(s.startedAt)
+        let day = profile.clock.day(of: s.startedAt)
+        let outside = !st.hours.isOpen(minuteOfDay: minute)
+        let closed = st.status != .active
+        let fp = AlertSignal.fingerprint(rule: .afterHoursSale, station: st.id, subject: "station")
+        guard outside || closed else {
+            if let last = lastViolationDay, day > last.adding(days: 1) {
+                lastViolationDay = nil
+                count = 0
+                emit.append(.clear(fingerprint: fp, at: s.endedAt, reason: "sales since \(last.adding(days: 1)) are within licensed hours"))
+            }
+            return
+        }
+        lastViolationDay = day
+        count += 1
+        let local = "\(pad2(minute / 60)):\(pad2(minute % 60))"
+        emit.append(.raise(AlertSignal(
+            rule: .afterHoursSale, station: st.id, subject: "station", severity: closed ? .critical : .warning, openedAt: s.endedAt,
+            evidence: [
+                "reason": .text(closed ? "station is \(st.status.rawValue)" : "outside licensed hours \(st.hours)"),
+                "sale_started_local": .text(local), "sale_started_at": .text(s.startedAt.rfc3339), "nozzle": .text(s.nozzle),
+                "volume_l": .number(s.volumeL), "occurrences": .integer(Int64(count)),
+            ],
+            seqFrom: chainSeq, seqTo: chainSeq)))
+    }
+}
+
+/// Tank safety from gauge readings: water above a height, level above the overfill share of
+/// capacity, volume above the calibrated capacity (a hidden or re-strapped tank). Each condition is
+/// its own alert (subject `T1:water`, `T1:level`, `T1:capacity`) and clears on a reading without it.
+struct TankSafetyRule: Hashable, Sendable, Codable {
+    var alerting: Set<String> = []
+
+    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        guard let tank = profile.station.tank(r.tank) else { return }
+        let share = r.volumeL / tank.capacityL * 100
+        let conditions: [(String, Bool, Severity, Evidence)] = [
+            ("water", (r.waterMM ?? 0) > thresholds.waterMaxMM, .warning,
+             ["water_mm": .number(r.waterMM ?? 0), "limit_mm": .number(thresholds.waterMaxMM)]),
+            ("level", share > thresholds.overfillPercent && share <= thresholds.overCapacityPercent, .warning,
+             ["volume_l": .number(r.volumeL), "capacity_l": .number(tank.capacityL), "percent": .number(share)]),
+            ("capacity", share > thresholds.overCapacityPercent, .critical,
+             ["volume_l": .number(r.volumeL), "capacity_l": .number(tank.capacityL), "percent": .number(share)]),
+        ]
+        for (what, holds, severity, evidence) in conditions {
+            let subject = "\(r.tank):\(what)"
+            let fp = AlertSignal.fingerprint(rule: .tankSafety, station: profile.station.id, subject: subject)
+            if holds {
+                guard alerting.insert(subject).inserted else { continue }  // one raise per episode
+                var e = evidence
+                e["reading_at"] = .text(r.at.rfc3339)
+                emit.append(.raise(AlertSignal(
+                    rule: .tankSafety, station: profile.station.id, subject: subject, severity: severity, openedAt: r.at,
+                    evidence: e, seqFrom: chainSeq, seqTo: chainSeq)))
+            } else if alerting.remove(subject) != nil {
+                emit.append(.clear(fingerprint: fp, at: r.at, reason: "\(what) back within limits"))
+            }
+        }
+    }
+}
+
+/// Electronic totalizers that disagree with the sales: a sale's totalizer span unlike its volume,
+/// a totalizer that went backwards, or one that jumped (fuel dispensed without a sale record).
+/// Clears after 20 consistent sales on the nozzle.
+struct TotalizerRule: Hashable, Sendable, Codable {
+    var lastEnd: [String: Double] = [:]
+    var cleanSince: [String: Int] = [:]
+    var alerting: Set<String> = []
+
+    mutating func sale(_ s: Sale, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        guard let start = s.totalizerStartL, let end = s.totalizerEndL else { return }
+        let tolerance = thresholds.totalizerToleranceL + s.volumeL * 0.005
+        var problem: (String, Evidence)?
+        if abs((end - start) - s.volumeL) > tolerance {
+            problem = ("totalizer span differs from the sale volume",
+                       ["totalizer_span_l": .number(end - start), "volume_l": .number(s.volumeL)])
+        } else if let previous = lastEnd[s.nozzle], start < previous - tolerance {
+            problem = ("totalizer went backwards", ["previous_end_l": .number(previous), "start_l": .number(start)])
+        } else if let previous = lastEnd[s.nozzle], start > previous + tolerance {
+            problem = ("totalizer jumped: fuel dispensed without a sale record",
+                       ["previous_end_l": .number(previous), "start_l": .number(start), "unrecorded_l": .number(start - previous)])
+        }
+        lastEnd[s.nozzle] = end  // follow the totalizer as reported, so one fault is one finding
+        let fp = AlertSignal.fingerprint(rule: .totalizerAnomaly, station: profile.station.id, subject: s.nozzle)
+        if let (what, evidence) = problem {
+            cleanSince[s.nozzle] = 0
+            alerting.insert(s.nozzle)
+            var e = evidence
+            e["finding"] = .text(what)
+            e["sale_ended_at"] = .text(s.endedAt.rfc3339)
+            emit.append(.raise(AlertSignal(
+                rule: .totalizerAnomaly, station: profile.station.id, subject: s.nozzle, severity: .critical, openedAt: s.endedAt,
+                evidence: e, seqFrom: chainSeq, seqTo: chainSeq)))
+        } else if alerting.contains(s.nozzle) {
+            cleanSince[s.nozzle, default: 0] += 1
+            if cleanSince[s.nozzle, default: 0] >= 20 {
+                alerting.remove(s.nozzle)
+                emit.append(.clear(fingerprint: fp, at: s.endedAt, reason: "20 consecutive sales consistent with the totalizer"))
+            }
+        }
+    }
+}
+
+/// Feeds that stop: a tank whose readings cease for `readingGapMinutes` of the station's data
+/// time (its other records go on), and devices reporting offline. Clears when data resumes.
+struct TelemetryGapRule: Hashable, Sendable, Codable {
+    var lastReading: [String: Timestamp] = [:]
+    var lastReadingSeq: [String: Int64] = [:]
+    var alerting: Set<String> = []
+
+    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
+        lastReading[r.tank] = max(lastReading[r.tank] ?? r.at, r.at)
+        lastReadingSeq[r.tank] = chainSeq
+        if alerting.remove("tank \(r.tank)") != nil {
+            emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .telemetryGap, station: profile.station.id, subject: "tank \(r.tank)"),
+                               at: r.at, reason: "readings resumed"))
+        }
+    }
+
+    mutating func device(_ d: DeviceStatus, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
+        let subject = "device \(d.device)"
+        let fp = AlertSignal.fingerprint(rule: .telemetryGap, station: profile.station.id, subject: subject)
+        if d.state == .offline {
+            guard alerting.insert(subject).inserted else { return }
+            emit.append(.raise(AlertSignal(
+                rule: .telemetryGap, station: profile.station.id, subject: subject, severity: .warning, openedAt: d.at,
+                evidence: ["state": .text(d.state.rawValue), "codes": .text(d.codes.joined(separator: ","))],
+                seqFrom: chainSeq, seqTo: chainSeq)))
+        } else if d.state == .online, alerting.remove(subject) != nil {
+            emit.append(.clear(fingerprint: fp, at: d.at, reason: "device back online"))
+        }
+    }
+
+    /// Checks every tank against the station's data clock.
+    mutating func check(now: Timestamp, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        for (tank, last) in lastReading where last.seconds(to: now) > thresholds.readingGapMinutes * 60 {
+            let subject = "tank \(tank)"
+            guard alerting.insert(subject).inserted else { continue }
+            emit.append(.raise(AlertSignal(
+                rule: .telemetryGap, station: profile.station.id, subject: subject, severity: .warning, openedAt: now,
+                evidence: ["last_reading_at": .text(last.rfc3339), "silent_minutes": .number(last.seconds(to: now) / 60)],
+                seqFrom: lastReadingSeq[tank] ?? chainSeq, seqTo: chainSeq)))
+        }
+    }
+}
+
+private func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
