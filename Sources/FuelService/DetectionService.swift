@@ -34,12 +34,15 @@ public struct DetectionService: Service {
     let metrics: FuelMetrics
     let interval: Duration
     let batchSize: Int
+    let staleFeedMinutes: Double
     let logger: Logger
 
     public init(
         ledger: LedgerStore, store: DetectionStore, registry: RegistryCache, thresholds: DetectionThresholds,
-        signal: DetectionSignal, metrics: FuelMetrics, interval: Duration, batchSize: Int, logger: Logger
+        signal: DetectionSignal, metrics: FuelMetrics, interval: Duration, batchSize: Int, staleFeedMinutes: Double = 15,
+        logger: Logger
     ) {
+        self.staleFeedMinutes = staleFeedMinutes
         self.ledger = ledger
         self.store = store
         self.registry = registry
@@ -53,13 +56,28 @@ public struct DetectionService: Service {
 
     public func run() async throws {
         let ticks = AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in "" }
+        var lastSweep: ContinuousClock.Instant?
         for await _ in merge(ticks, signal.wakeups).cancelOnGracefulShutdown() {
             do {
                 try await runOnce()
+                try await sweepIfDue(last: &lastSweep)
             } catch {
                 logger.warning("detection pass failed", metadata: ["error": "\(describeDatabaseError(error))"])
             }
         }
+    }
+
+    /// The stale-feed sweep, at most every quarter of the threshold (and at least every minute).
+    func sweepIfDue(last: inout ContinuousClock.Instant?) async throws {
+        let every = Duration.milliseconds(Int64(min(60, staleFeedMinutes * 15) * 1000))
+        guard last.map({ ContinuousClock.now - $0 >= every }) ?? true else { return }
+        last = .now
+        let (raised, cleared) = try await store.sweepStaleFeeds(minutes: staleFeedMinutes)
+        for (id, s, isNew) in raised where isNew {
+            metrics.alertRaised(rule: s.rule.rawValue)
+            logger.notice("alert raised", metadata: ["id": "\(id)", "rule": "telemetry_gap", "station": "\(s.station)", "subject": "feed"])
+        }
+        if cleared > 0 { logger.info("stale feeds back", metadata: ["resolved": "\(cleared)"]) }
     }
 
     /// One pass over every station with unprocessed records. Returns the number of entries processed.

@@ -23,6 +23,8 @@ public struct FuelwardenConfig: Sendable {
     public var detectEnabled = true
     public var detectIntervalSeconds = 1.0
     public var detectBatchSize = 5_000
+    /// Minutes without any record (wall clock) before a station's feed is flagged stale.
+    public var staleFeedMinutes = 15.0
     public var thresholds = DetectionThresholds()
     public var logLevel: Logger.Level = .info
 
@@ -105,6 +107,7 @@ public enum ConfigLoader {
         c.detectEnabled = try v.bool("detect.enabled", c.detectEnabled)
         c.detectIntervalSeconds = try v.double("detect.interval_seconds", c.detectIntervalSeconds, 0.05...3600)
         c.detectBatchSize = try v.int("detect.batch_size", c.detectBatchSize, 1...1_000_000)
+        c.staleFeedMinutes = try v.double("detect.telemetry.stale_feed_minutes", c.staleFeedMinutes, 0.01...100_000)
         var t = DetectionThresholds()
         t.reconciliationPercent = try v.double("detect.reconciliation.percent", t.reconciliationPercent, 0...100)
         t.reconciliationFixedL = try v.double("detect.reconciliation.fixed_l", t.reconciliationFixedL, 0...100_000)

@@ -28,7 +28,7 @@ public struct FuelwardenComponents: Sendable {
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
             thresholds: config.thresholds, signal: signal, metrics: metrics,
             interval: .milliseconds(Int64(config.detectIntervalSeconds * 1000)), batchSize: config.detectBatchSize,
-            logger: logger)
+            staleFeedMinutes: config.staleFeedMinutes, logger: logger)
     }
 
     /// The HTTP router: open probes, then every `/v1` route behind bearer authentication.

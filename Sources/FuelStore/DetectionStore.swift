@@ -1,4 +1,5 @@
 import FuelDetect
+import FuelModel
 import Foundation
 import Logging
 import PostgresNIO
@@ -76,6 +77,43 @@ public struct DetectionStore: Sendable {
                 ON CONFLICT (station) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state, updated_at = now()
                 """, logger: logger)
             return applied
+        }
+    }
+
+    /// Wall-clock staleness: stations that have pushed before but nothing for `minutes` get a
+    /// `telemetry_gap` alert on subject `feed`; stations whose feed is back get theirs resolved.
+    /// Returns how many alerts were raised (new or updated) and resolved.
+    public func sweepStaleFeeds(minutes: Double) async throws -> (raised: [(id: Int64, signal: AlertSignal, isNew: Bool)], cleared: Int) {
+        let logger = database.logger
+        let seconds = minutes * 60
+        return try await database.transaction("sweep stale feeds") { tx in
+            var stale: [(String, Date)] = []
+            for try await (station, last) in try await tx.query("""
+                SELECT h.station, h.last_received_at FROM chain_heads h JOIN stations s ON s.id = h.station
+                WHERE s.status = 'active' AND h.last_received_at < now() - make_interval(secs => \(seconds))
+                  AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.rule = 'telemetry_gap' AND a.station = h.station
+                                  AND a.subject = 'feed' AND a.status <> 'resolved')
+                """, logger: logger).decode((String, Date).self) { stale.append((station, last)) }
+            var raised: [(Int64, AlertSignal, Bool)] = []
+            let now = Date()
+            for (station, last) in stale {
+                let signal = AlertSignal(
+                    rule: .telemetryGap, station: station, subject: "feed", severity: .warning, openedAt: Timestamp(now),
+                    evidence: ["last_received_at": .text(Timestamp(last).rfc3339),
+                               "silent_minutes": .number(now.timeIntervalSince(last) / 60)],
+                    seqFrom: 0, seqTo: 0)
+                let (id, isNew) = try await AlertStore.raise(signal, on: tx, logger: logger)
+                raised.append((id, signal, isNew))
+            }
+            let cleared = try await tx.query("""
+                UPDATE alerts a SET status = 'resolved', resolved_at = now(), resolved_by = 'fuelwarden (condition cleared)',
+                    resolution_note = 'records are arriving again', updated_at = now()
+                FROM chain_heads h
+                WHERE a.rule = 'telemetry_gap' AND a.subject = 'feed' AND a.status <> 'resolved' AND h.station = a.station
+                  AND h.last_received_at >= now() - make_interval(secs => \(seconds))
+                RETURNING a.id
+                """, logger: logger).collect().count
+            return (raised, cleared)
         }
     }
 }

@@ -145,6 +145,9 @@ public struct LedgerStore: Sendable {
                     last_received_at = now()
                 WHERE station = \(station)
                 """, logger: logger)
+        } else if !records.isEmpty {
+            // Only duplicates or conflicts: the feed is alive all the same.
+            try await tx.query("UPDATE chain_heads SET last_received_at = now() WHERE station = \(station)", logger: logger)
         }
         outcome.headSeq = appender.headPosition
 

@@ -165,3 +165,37 @@ import Testing
         #expect(throws: ConfigurationError.self) { try c.requireDatabaseURL() }
     }
 }
+
+@Suite struct StaleFeedTests {
+    /// A station that stops pushing gets a `telemetry_gap` alert on its feed (wall clock), resolved
+    /// by itself when records arrive again.
+    @Test func silentStationIsFlaggedAndClears() async throws {
+        try await TestDaemon.with(tweak: { $0.staleFeedMinutes = 1.0 / 60 }) { d in
+            let s = d.registry.stations[0].id, quiet = d.registry.stations[1].id
+            let key = try await d.token(.station, station: s)
+            let viewer = try await d.token(.viewer)
+            _ = try await d.client.push(station: s, key: key, lines: [ApiTests.line])
+            func feedAlerts(_ status: String) async throws -> String {
+                try await d.client.send(.GET, "/v1/alerts?status=\(status)&rule=telemetry_gap", token: viewer).1
+            }
+            var open = ""
+            for _ in 0..<50 {
+                open = try await feedAlerts("open")
+                if open.contains(#""subject":"feed""#) { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(open.contains(#""station":"\#(s)""#) && open.contains(#""subject":"feed""#))
+            #expect(!open.contains(quiet))  // never pushed: an inspection gap, not a stale feed
+            let line2 = ApiTests.line.replacingOccurrences(of: #""seq":1"#, with: #""seq":2"#)
+            _ = try await d.client.push(station: s, key: key, lines: [line2])
+            var resolved = ""
+            for _ in 0..<50 {
+                resolved = try await feedAlerts("resolved")
+                if resolved.contains(#""subject":"feed""#) { break }
+                _ = try await d.client.push(station: s, key: key, lines: [line2])
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(resolved.contains(#""resolution_note":"records are arriving again""#))
+        }
+    }
+}
