@@ -94,10 +94,10 @@ public enum HJ212 {
                               message: "length field says \(length) data bytes, frame carries \(max(0, b.count - 10))")
         }
         let data = b[6..<(6 + length)]
-        guard let sent = hex16(b[(6 + length)...]) else { throw DecodeError(kind: .crc, message: "CRC field is not 4 hex digits") }
+        guard let sent = Hex.uint16(b[(6 + length)...]) else { throw DecodeError(kind: .crc, message: "CRC field is not 4 hex digits") }
         let computed = crc(data)
         guard sent == computed else {
-            throw DecodeError(kind: .crc, message: "CRC \(hex(sent)) does not match the data (computed \(hex(computed)))")
+            throw DecodeError(kind: .crc, message: "CRC \(Hex.text(sent)) does not match the data (computed \(Hex.text(computed)))")
         }
         return try parseDataSegment(String(decoding: data, as: UTF8.self))
     }
@@ -137,7 +137,7 @@ public enum HJ212 {
     public static func frame(dataSegment: String) -> [UInt8] {
         let data = Array(dataSegment.utf8)
         var out = Array("##".utf8) + Array(String(format4(data.count)).utf8) + data
-        out += Array(hex(crc(data)).utf8) + [0x0D, 0x0A]
+        out += Array(Hex.text(crc(data)).utf8) + [0x0D, 0x0A]
         return out
     }
 
@@ -162,27 +162,6 @@ public enum HJ212 {
             v = v * 10 + Int(c - 48)
         }
         return v
-    }
-
-    static func hex16(_ s: ArraySlice<UInt8>) -> UInt16? {
-        guard s.count == 4 else { return nil }
-        var v: UInt16 = 0
-        for c in s {
-            let d: UInt16
-            switch c {
-            case 48...57: d = UInt16(c - 48)
-            case 65...70: d = UInt16(c - 55)
-            case 97...102: d = UInt16(c - 87)
-            default: return nil
-            }
-            v = v << 4 | d
-        }
-        return v
-    }
-
-    static func hex(_ v: UInt16) -> String {
-        let s = String(v, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 4 - s.count) + s
     }
 
     static func format4(_ n: Int) -> String {

@@ -49,10 +49,10 @@ public enum VeederRootTLS {
         guard b[end - 6] == UInt8(ascii: "&"), b[end - 5] == UInt8(ascii: "&") else {
             throw DecodeError(message: "reply does not end with && and a checksum")
         }
-        guard let sent = hex16(b[(end - 4)..<end]) else { throw DecodeError(message: "checksum is not 4 hex digits") }
+        guard let sent = Hex.uint16(b[(end - 4)..<end]) else { throw DecodeError(message: "checksum is not 4 hex digits") }
         let computed = checksum(b[0..<(end - 4)])
         guard sent == computed else {
-            throw DecodeError(message: "checksum \(hex(sent)) does not match the reply (computed \(hex(computed)))")
+            throw DecodeError(message: "checksum \(Hex.text(sent)) does not match the reply (computed \(Hex.text(computed)))")
         }
         let function = String(decoding: b[1..<7], as: UTF8.self)
         guard function.first == "i" || function.first == "I" else {
@@ -66,7 +66,7 @@ public enum VeederRootTLS {
     /// Frames a reply body with its checksum (used by the emulator and tests).
     public static func encodeReply(function: String, time: String, body: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [soh] + Array(function.utf8) + Array(time.utf8) + body + Array("&&".utf8)
-        out += Array(hex(checksum(out)).utf8)
+        out += Array(Hex.text(checksum(out)).utf8)
         out.append(etx)
         return out
     }
@@ -111,13 +111,13 @@ public enum VeederRootTLS {
         while i < body.count {
             guard let tank = Int(String(decoding: try take(2), as: UTF8.self)) else { throw DecodeError(message: "i201 tank number at byte \(i - 2)") }
             let product = Character(Unicode.Scalar(try take(1).first!))
-            guard let status = hex16(try take(4)) else { throw DecodeError(message: "i201 status of tank \(tank) is not hex") }
+            guard let status = Hex.uint16(try take(4)) else { throw DecodeError(message: "i201 status of tank \(tank) is not hex") }
             guard let count = Int(String(decoding: try take(2), as: UTF8.self), radix: 16) else {
                 throw DecodeError(message: "i201 field count of tank \(tank) is not hex")
             }
             var values: [Double?] = []
             for _ in 0..<count {
-                guard let bits = hex32(try take(8)) else { throw DecodeError(message: "i201 value of tank \(tank) is not 8 hex digits") }
+                guard let bits = Hex.value(try take(8)) else { throw DecodeError(message: "i201 value of tank \(tank) is not 8 hex digits") }
                 let f = Float(bitPattern: bits)
                 values.append(f.isFinite ? Double(f) : nil)  // FF800000 (−∞) and NaN mean "no value"
             }
@@ -130,28 +130,5 @@ public enum VeederRootTLS {
                                  waterVolumeL: vol(v(6))))
         }
         return out
-    }
-
-    static func hex16(_ s: ArraySlice<UInt8>) -> UInt16? { hex32(s).flatMap { s.count == 4 ? UInt16($0) : nil } }
-
-    static func hex32(_ s: ArraySlice<UInt8>) -> UInt32? {
-        guard !s.isEmpty, s.count <= 8 else { return nil }
-        var v: UInt32 = 0
-        for c in s {
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 65...70: d = UInt32(c - 55)
-            case 97...102: d = UInt32(c - 87)
-            default: return nil
-            }
-            v = v << 4 | d
-        }
-        return v
-    }
-
-    static func hex(_ v: UInt16) -> String {
-        let s = String(v, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 4 - s.count) + s
     }
 }

@@ -1,0 +1,31 @@
+/// Hex digits as the device protocols write them (either case), shared by the HJ 212 and TLS codecs.
+enum Hex {
+    /// The value of 1…8 hex digits, or nil.
+    static func value(_ s: some Collection<UInt8>) -> UInt32? {
+        guard !s.isEmpty, s.count <= 8 else { return nil }
+        var v: UInt32 = 0
+        for c in s {
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    /// Exactly four hex digits.
+    static func uint16(_ s: some Collection<UInt8>) -> UInt16? {
+        guard s.count == 4 else { return nil }
+        return value(s).map { UInt16($0) }
+    }
+
+    /// Four upper-case hex digits.
+    static func text(_ v: UInt16) -> String {
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - s.count) + s
+    }
+}
