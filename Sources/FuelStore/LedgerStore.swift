@@ -98,7 +98,7 @@ public struct LedgerStore: Sendable {
 
         var outcome = AppendOutcome()
         var rejects = rejected
-        var conflictSignals: [(IncomingRecord, Digest32)] = []
+        var conflictSignals: [(record: IncomingRecord, recorded: Digest32, offered: Digest32)] = []
         // Rows go in with COPY (text format) inside the transaction: the fastest bulk path PostgreSQL
         // has, so the chain costs little more than the raw insert.
         var copy = ByteBuffer()
@@ -113,7 +113,7 @@ public struct LedgerStore: Sendable {
                     outcome.duplicatesByKind[r.record.kind, default: 0] += 1
                 } else {
                     outcome.conflicts += 1
-                    conflictSignals.append((r, prior))
+                    conflictSignals.append((r, prior, contents[i]))
                     rejects.append(RejectedInput(
                         line: r.line, raw: r.raw, seq: r.sourceSeq,
                         reason: "seq: \(r.sourceSeq) is already recorded with different content (seq conflict)"))
@@ -157,15 +157,14 @@ public struct LedgerStore: Sendable {
         }
         outcome.rejected = rejects
 
-        for (r, prior) in conflictSignals {
+        for (r, prior, offered) in conflictSignals {
             let signal = AlertSignal(
                 rule: .seqConflict, station: station, subject: r.source.rawValue, severity: .warning, openedAt: r.record.at,
                 evidence: [
                     "source_seq": .integer(r.sourceSeq),
                     "line": .integer(Int64(r.line)),
                     "recorded_content_sha256": .text(prior.hexString),
-                    "offered_content_sha256": .text(HashChain.contentHash(CanonicalEncoding.encode(
-                        station: station, source: r.source, sourceSeq: r.sourceSeq, record: r.record)).hexString),
+                    "offered_content_sha256": .text(offered.hexString),
                 ],
                 seqFrom: appender.headPosition, seqTo: appender.headPosition)
             _ = try await AlertStore.raise(signal, on: tx, logger: logger)
