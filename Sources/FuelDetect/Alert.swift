@@ -4,6 +4,7 @@ import FuelModel
 public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case reconciliationVariance = "reconciliation_variance"
     case undeclaredDelivery = "undeclared_delivery"
+    case deliveryMismatch = "delivery_mismatch"
     case impossibleSale = "impossible_sale"
     case priceAboveCeiling = "price_above_ceiling"
     case seqGap = "seq_gap"

@@ -12,6 +12,11 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var deliveryMatchMinutes: Double = 90
     /// Data-time minutes to wait for the delivery record after the rise ends before raising.
     public var undeclaredGraceMinutes: Double = 30
+    /// Declared vs gauged delivery volume may differ by this share of the declared volume (%) …
+    public var deliveryTolerancePercent: Double = 1.0
+    /// … or by these litres, whichever is larger. Fills in progress when the delivery starts and
+    /// ends are metered after the gauge saw them leave: up to ~100 L at a busy tank.
+    public var deliveryToleranceL: Double = 150
     /// Flow allowed above a nozzle's rated maximum before a sale is impossible.
     public var flowTolerancePercent: Double = 5
     /// Tolerance on the price ceiling in yuan (rounding of posted prices).

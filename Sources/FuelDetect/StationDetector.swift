@@ -12,7 +12,7 @@ public struct StationDetector: Hashable, Sendable, Codable {
 
     var tanks = TankTracker()
     var reconciliation = ReconciliationRule()
-    var undeclared = UndeclaredDeliveryRule()
+    var deliveries = DeliveryRule()
     var impossibleSale = ImpossibleSaleRule()
     var price = PriceCeilingRule()
     var seqGap = SeqGapRule()
@@ -43,11 +43,11 @@ public struct StationDetector: Hashable, Sendable, Codable {
                         chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         case .delivery(let d):
             reconciliation.delivery(d)
-            undeclared.delivery(d, profile: profile, thresholds: thresholds, emit: &events)
+            deliveries.delivery(d, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         case .tankReading(let r):
             let step = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
             reconciliation.step(step, profile: profile, thresholds: thresholds, emit: &events)
-            undeclared.step(step, profile: profile, thresholds: thresholds, emit: &events)
+            deliveries.step(step, profile: profile, thresholds: thresholds, emit: &events)
             tankSafety.reading(r, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
             telemetry.reading(r, chainSeq: entry.chainSeq, profile: profile, emit: &events)
         case .priceChange(let p):
@@ -59,7 +59,7 @@ public struct StationDetector: Hashable, Sendable, Codable {
             break
         }
         if let now = dataClock {
-            undeclared.check(now: now, profile: profile, thresholds: thresholds, emit: &events)
+            deliveries.check(now: now, profile: profile, thresholds: thresholds, emit: &events)
             telemetry.check(now: now, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         }
         return events

@@ -115,6 +115,8 @@ public enum ConfigLoader {
         t.undeclaredMinL = try v.double("detect.undeclared_delivery.min_l", t.undeclaredMinL, 1...100_000)
         t.deliveryMatchMinutes = try v.double("detect.undeclared_delivery.match_minutes", t.deliveryMatchMinutes, 0...1440)
         t.undeclaredGraceMinutes = try v.double("detect.undeclared_delivery.grace_minutes", t.undeclaredGraceMinutes, 0...1440)
+        t.deliveryTolerancePercent = try v.double("detect.delivery.tolerance_percent", t.deliveryTolerancePercent, 0...100)
+        t.deliveryToleranceL = try v.double("detect.delivery.tolerance_l", t.deliveryToleranceL, 0...100_000)
         t.flowTolerancePercent = try v.double("detect.impossible_sale.flow_tolerance_percent", t.flowTolerancePercent, 0...100)
         t.priceToleranceYuan = try v.double("detect.price.tolerance_yuan", t.priceToleranceYuan, 0...10)
         t.seqGapGraceSeconds = try v.double("detect.seq_gap.grace_seconds", t.seqGapGraceSeconds, 0...604_800)

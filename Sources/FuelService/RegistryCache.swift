@@ -27,7 +27,7 @@ public final class RegistryCache: Sendable {
     public func reload() async throws {
         let r = try await store.load()
         var profiles: [String: StationProfile] = [:]
-        for s in r.stations { profiles[s.id] = StationProfile(station: s, ceilings: r.priceCeilings) }
+        for s in r.stations { profiles[s.id] = StationProfile(station: s, ceilings: r.priceCeilings, suppliers: r.suppliers) }
         current.withLock { $0 = Snapshot(registry: r, profiles: profiles) }
         lastReload.withLock { $0 = .now }
     }

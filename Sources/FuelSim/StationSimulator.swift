@@ -28,7 +28,10 @@ public struct StationSimulator: Sendable {
     public mutating func records() -> [Record] {
         let s = scenario.station
         let clock = LocalClock(timezone: s.timezone)
-        var tanks = s.tanks.map { TankState(tank: $0, tcL: $0.capacityL * (0.55 + 0.25 * rng.uniform())) }
+        var tanks = s.tanks.map { t in
+            let random = 0.55 + 0.25 * rng.uniform()
+            return TankState(tank: t, tcL: t.capacityL * (scenario.initialLevels[t.id] ?? random))
+        }
         let meterError = Dictionary(uniqueKeysWithValues: s.nozzles.map { ($0.id, rng.normal(sd: 0.0008)) })
         var totalizer = Dictionary(uniqueKeysWithValues: s.nozzles.map { ($0.id, 100_000 + rng.uniform() * 50_000) })
         // A nozzle serves one customer at a time; its fills follow each other on its totalizer.
@@ -56,6 +59,12 @@ public struct StationSimulator: Sendable {
                         tanks[i].tcL -= rate / 60
                     case .undeclaredDelivery(let tank, let litres, let at) where tank == tanks[i].tank.id && now == at.floorToMinute:
                         tanks[i].undeclaredRemainingL = litres
+                    case .phantomDelivery(let tank, let litres, let at) where tank == tanks[i].tank.id && now == at.floorToMinute:
+                        deliveryNo += 1
+                        emit(now.adding(seconds: 1800), .delivery(Delivery(
+                            tank: tank, supplier: "SUP-001", batch: "LH-\(s.id)-\(deliveryNo)", billNo: "BL-\(s.id)-\(deliveryNo)",
+                            grade: tanks[i].tank.grade, declaredVolumeL: litres, vehicle: "辽A\(10000 + deliveryNo)",
+                            startedAt: now, endedAt: now.adding(seconds: 1800))))
                     default: break
                     }
                 }
@@ -81,7 +90,11 @@ public struct StationSimulator: Sendable {
                     let declared = ((tanks[i].tank.capacityL * 0.9 - tanks[i].tcL) / 1000).rounded(.down) * 1000
                     if declared >= 1000 {
                         tanks[i].declaredL = declared
-                        tanks[i].deliveryRemainingL = declared * (1 + rng.normal(sd: 0.001))
+                        var fraction = 1.0
+                        for f in scenario.faults {
+                            if case .shortDelivery(let tank, let fr, let from) = f, tank == tanks[i].tank.id, now >= from { fraction = fr }
+                        }
+                        tanks[i].deliveryRemainingL = declared * fraction * (1 + rng.normal(sd: 0.001))
                         tanks[i].deliveryRatePerMin = 700
                         tanks[i].deliveryStart = now
                     }

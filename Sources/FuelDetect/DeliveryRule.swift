@@ -1,0 +1,166 @@
+import FuelModel
+
+/// Deliveries against the gauge.
+///
+/// Consecutive readings where the gauge itself rises by more than a step form an episode (sales
+/// alone never raise a gauge, however late their records arrive); the episode's inflow adds back
+/// the sales metered meanwhile.
+/// - An episode of at least `undeclaredMinL` with no delivery record for the tank within the match
+///   window is an **undeclared delivery** (Veeder-Root alarm 28, "missing delivery ticket"), raised
+///   once the grace period has passed in data time; a delivery record that arrives later resolves it.
+/// - A delivery record whose matched inflow differs from the declared volume (both at 20 °C) beyond
+///   tolerance is a **delivery mismatch** (short or over delivery); one with no inflow at all is a
+///   phantom delivery (a ticket without fuel). Judged once the delivery has settled (grace after
+///   its end); a later delivery to the tank that reconciles clears it.
+/// - A delivery from a supplier that is unknown, unlicensed at the delivery date, or without a
+///   batch number is a delivery mismatch on subject `T1:supplier`.
+struct DeliveryRule: Hashable, Sendable, Codable {
+    struct Episode: Hashable, Sendable, Codable {
+        var tank: String
+        var start: GaugePoint
+        var end: GaugePoint
+        var inflowL: Double
+        var raised = false
+    }
+    struct Declared: Hashable, Sendable, Codable {
+        var tank: String
+        var from: Timestamp
+        var to: Timestamp
+        var billNo: String
+        var volumeL: Double
+        var chainSeq: Int64
+        var gaugedL = 0.0
+        var settled = false
+    }
+
+    var open: [String: Episode] = [:]
+    var pending: [Episode] = []
+    var declared: [Declared] = []
+    var mismatched: Set<String> = []
+
+    mutating func delivery(_ d: Delivery, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        var w = Declared(tank: d.tank, from: d.startedAt, to: d.endedAt, billNo: d.billNo, volumeL: d.declaredVolumeL, chainSeq: chainSeq)
+        let explained = pending.filter { matches($0, w, thresholds) }
+        pending = pending.filter { !matches($0, w, thresholds) }
+        for e in explained {
+            w.gaugedL += e.inflowL
+            if e.raised {
+                emit.append(.clear(fingerprint: fingerprint(.undeclaredDelivery, e.tank, profile), at: d.endedAt,
+                                   reason: "delivery \(d.billNo) declared for the rise"))
+            }
+        }
+        declared.append(w)
+        if declared.count > 64 { declared.removeFirst(declared.count - 64) }
+        supplier(d, chainSeq: chainSeq, profile: profile, emit: &emit)
+    }
+
+    mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        let inflow = s.netInflowL
+        if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
+            if var e = open[s.tank] {
+                e.end = s.current
+                e.inflowL += inflow
+                open[s.tank] = e
+            } else {
+                open[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
+            }
+        } else if let e = open.removeValue(forKey: s.tank) {
+            if let i = declared.lastIndex(where: { matches(e, $0, thresholds) }) {
+                declared[i].gaugedL += e.inflowL
+            } else if e.inflowL >= thresholds.undeclaredMinL {
+                pending.append(e)
+            }
+        }
+        check(now: s.current.at, profile: profile, thresholds: thresholds, emit: &emit)
+    }
+
+    /// Raises pending episodes whose grace period has passed at data time `now`, and judges
+    /// deliveries that have settled.
+    mutating func check(now: Timestamp, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        let grace = thresholds.undeclaredGraceMinutes * 60
+        for i in pending.indices where !pending[i].raised {
+            let e = pending[i]
+            guard e.end.at.seconds(to: now) >= grace else { continue }
+            pending[i].raised = true
+            emit.append(.raise(AlertSignal(
+                rule: .undeclaredDelivery, station: profile.station.id, subject: e.tank, severity: .critical,
+                openedAt: e.end.at,
+                evidence: [
+                    "inflow_l": .number(e.inflowL),
+                    "gauge_before_tc_l": .number(e.start.tcVolumeL),
+                    "gauge_after_tc_l": .number(e.end.tcVolumeL),
+                    "rise_from": .text(e.start.at.rfc3339),
+                    "rise_to": .text(e.end.at.rfc3339),
+                ],
+                seqFrom: e.start.chainSeq, seqTo: e.end.chainSeq)))
+        }
+        for i in declared.indices where !declared[i].settled {
+            let w = declared[i]
+            guard w.to.seconds(to: now) >= grace, open[w.tank] == nil else { continue }
+            declared[i].settled = true
+            judge(w, at: now, profile: profile, thresholds: thresholds, emit: &emit)
+        }
+        // Raised episodes stay until a late delivery record explains them or for a week of data time.
+        pending.removeAll { $0.raised && $0.end.at.seconds(to: now) > 7 * 86_400 }
+        declared.removeAll { $0.settled && $0.to.seconds(to: now) > 3 * 86_400 }
+    }
+
+    private mutating func judge(_ w: Declared, at now: Timestamp, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        let difference = w.gaugedL - w.volumeL
+        let tolerance = max(w.volumeL * thresholds.deliveryTolerancePercent / 100, thresholds.deliveryToleranceL)
+        let fp = fingerprint(.deliveryMismatch, w.tank, profile)
+        guard abs(difference) > tolerance else {
+            if mismatched.remove(w.tank) != nil {
+                emit.append(.clear(fingerprint: fp, at: w.to, reason: "delivery \(w.billNo) matched the gauge"))
+            }
+            return
+        }
+        mismatched.insert(w.tank)
+        let finding = w.gaugedL < thresholds.riseStepL ? "no fuel arrived (phantom delivery)" : difference < 0 ? "short delivery" : "more fuel than declared"
+        emit.append(.raise(AlertSignal(
+            rule: .deliveryMismatch, station: profile.station.id, subject: w.tank,
+            severity: w.gaugedL < thresholds.riseStepL || abs(difference) > 4 * tolerance ? .critical : .warning, openedAt: w.to,
+            evidence: [
+                "finding": .text(finding), "bill_no": .text(w.billNo), "declared_l": .number(w.volumeL),
+                "gauged_l": .number(w.gaugedL), "difference_l": .number(difference), "tolerance_l": .number(tolerance),
+            ],
+            seqFrom: w.chainSeq, seqTo: w.chainSeq)))
+    }
+
+    private mutating func supplier(_ d: Delivery, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
+        let subject = "\(d.tank):supplier"
+        let fp = AlertSignal.fingerprint(rule: .deliveryMismatch, station: profile.station.id, subject: subject)
+        let day = profile.clock.day(of: d.startedAt)
+        var problem: String?
+        if let s = profile.suppliers[d.supplier] {
+            if let l = s.licence {
+                if l.state == .revoked { problem = "supplier \(d.supplier)'s licence \(l.number) is revoked" }
+                else if let exp = l.expires, exp < day { problem = "supplier \(d.supplier)'s licence \(l.number) expired on \(exp)" }
+            } else {
+                problem = "supplier \(d.supplier) has no wholesale licence on record"
+            }
+        } else if !profile.suppliers.isEmpty {
+            problem = "supplier \(d.supplier) is not a registered wholesaler"
+        }
+        if problem == nil, d.batch == nil { problem = "delivery carries no batch / quality-certificate number" }
+        if let problem {
+            mismatched.insert(subject)
+            emit.append(.raise(AlertSignal(
+                rule: .deliveryMismatch, station: profile.station.id, subject: subject, severity: .critical, openedAt: d.endedAt,
+                evidence: ["finding": .text(problem), "bill_no": .text(d.billNo), "supplier": .text(d.supplier),
+                           "batch": .text(d.batch ?? "")],
+                seqFrom: chainSeq, seqTo: chainSeq)))
+        } else if mismatched.remove(subject) != nil {
+            emit.append(.clear(fingerprint: fp, at: d.endedAt, reason: "delivery \(d.billNo) from a licensed supplier with a batch"))
+        }
+    }
+
+    private func matches(_ e: Episode, _ w: Declared, _ t: DetectionThresholds) -> Bool {
+        let slack = t.deliveryMatchMinutes * 60
+        return e.tank == w.tank && w.from.adding(seconds: -slack) <= e.end.at && e.start.at <= w.to.adding(seconds: slack)
+    }
+
+    private func fingerprint(_ rule: AlertRule, _ tank: String, _ p: StationProfile) -> String {
+        AlertSignal.fingerprint(rule: rule, station: p.station.id, subject: tank)
+    }
+}

@@ -1,0 +1,79 @@
+import FuelDetect
+import FuelModel
+import Testing
+
+/// Declared deliveries against the gauge and the supplier registry.
+@Suite struct DeliveryRuleTests {
+    static let profile = StationProfile(
+        station: Station(id: "S1", name: "站", city: "210100", tanks: [Tank(id: "T1", grade: "92", capacityL: 30000)],
+                         nozzles: [Nozzle(id: "N1", tank: "T1", maxFlowLPM: 50)]),
+        ceilings: [],
+        suppliers: [
+            Supplier(id: "SUP-001", name: "ok", licence: Licence(number: "L1", expires: CivilDate(year: 2027, month: 12, day: 31))),
+            Supplier(id: "SUP-OLD", name: "expired", licence: Licence(number: "L2", expires: CivilDate(year: 2026, month: 10, day: 1))),
+        ])
+    let t0 = Timestamp(rfc3339: "2026-11-01T02:00:00Z")!
+
+    struct Feed {
+        var detector = StationDetector(station: "S1")
+        var seq: Int64 = 0
+        var events: [DetectorEvent] = []
+        var raised: [AlertSignal] { events.compactMap { if case .raise(let s) = $0 { s } else { nil } } }
+        var cleared: [String] { events.compactMap { if case .clear(let fp, _, _) = $0 { fp } else { nil } } }
+        mutating func add(_ r: Record) {
+            seq += 1
+            events += detector.observe(LedgerEntry(station: "S1", chainSeq: seq, source: .push, sourceSeq: seq, record: r),
+                                       profile: DeliveryRuleTests.profile, thresholds: DetectionThresholds())
+        }
+    }
+
+    func reading(_ t: Timestamp, _ tc: Double) -> Record {
+        .tankReading(TankReading(tank: "T1", at: t, volumeL: tc, tcVolumeL: tc, temperatureC: 20))
+    }
+
+    func delivery(_ from: Timestamp, _ minutes: Double, _ litres: Double, supplier: String = "SUP-001", batch: String? = "B1") -> Record {
+        .delivery(Delivery(tank: "T1", supplier: supplier, batch: batch, billNo: "BL-1", grade: "92", declaredVolumeL: litres,
+                           startedAt: from, endedAt: from.adding(seconds: minutes * 60)))
+    }
+
+    /// Readings every 5 min; the delivery adds `delivered` litres over the first three intervals.
+    func run(declared: Double, delivered: Double, supplier: String = "SUP-001", batch: String? = "B1") -> Feed {
+        var f = Feed()
+        var stock = 8_000.0
+        var t = t0
+        f.add(reading(t, stock))
+        for i in 1...20 {
+            t = t.adding(seconds: 300)
+            if i <= 3 { stock += delivered / 3 }
+            f.add(reading(t, stock))
+            if i == 3 { f.add(delivery(t0, 15, declared, supplier: supplier, batch: batch)) }
+        }
+        return f
+    }
+
+    @Test func matchingDeliveryIsQuiet() {
+        #expect(run(declared: 12_000, delivered: 12_020).raised.isEmpty)
+        #expect(run(declared: 12_000, delivered: 11_860).raised.isEmpty)  // within 150 L
+    }
+
+    @Test func shortDeliveryIsFlagged() {
+        let f = run(declared: 12_000, delivered: 11_500)  // 4.2 % short
+        #expect(f.raised.map(\.rule) == [.deliveryMismatch])
+        #expect(f.raised.first?.evidence["finding"] == .text("short delivery"))
+        #expect(f.raised.first?.evidence["difference_l"] == .number(-500))
+    }
+
+    @Test func phantomDeliveryIsCritical() {
+        let f = run(declared: 12_000, delivered: 0)
+        #expect(f.raised.first?.evidence["finding"] == .text("no fuel arrived (phantom delivery)"))
+        #expect(f.raised.first?.severity == .critical)
+    }
+
+    @Test func unlicensedSupplierAndMissingBatch() {
+        #expect(run(declared: 12_000, delivered: 12_000, supplier: "SUP-OLD").raised.first?.evidence["finding"]
+            == .text("supplier SUP-OLD's licence L2 expired on 2026-10-01"))
+        #expect(run(declared: 12_000, delivered: 12_000, supplier: "NOBODY").raised.first?.subject == "T1:supplier")
+        #expect(run(declared: 12_000, delivered: 12_000, batch: nil).raised.first?.evidence["finding"]
+            == .text("delivery carries no batch / quality-certificate number"))
+    }
+}
