@@ -14,19 +14,6 @@ import Testing
         ])
     let t0 = Timestamp(rfc3339: "2026-11-01T02:00:00Z")!
 
-    struct Feed {
-        var detector = StationDetector(station: "S1")
-        var seq: Int64 = 0
-        var events: [DetectorEvent] = []
-        var raised: [AlertSignal] { events.compactMap { if case .raise(let s) = $0 { s } else { nil } } }
-        var cleared: [String] { events.compactMap { if case .clear(let fp, _, _) = $0 { fp } else { nil } } }
-        mutating func add(_ r: Record) {
-            seq += 1
-            events += detector.observe(LedgerEntry(station: "S1", chainSeq: seq, source: .push, sourceSeq: seq, record: r),
-                                       profile: DeliveryRuleTests.profile, thresholds: DetectionThresholds())
-        }
-    }
-
     func reading(_ t: Timestamp, _ tc: Double) -> Record {
         .tankReading(TankReading(tank: "T1", at: t, volumeL: tc, tcVolumeL: tc, temperatureC: 20))
     }
@@ -37,8 +24,8 @@ import Testing
     }
 
     /// Readings every 5 min; the delivery adds `delivered` litres over the first three intervals.
-    func run(declared: Double, delivered: Double, supplier: String = "SUP-001", batch: String? = "B1") -> Feed {
-        var f = Feed()
+    func run(declared: Double, delivered: Double, supplier: String = "SUP-001", batch: String? = "B1") -> DetectorFeed {
+        var f = DetectorFeed(profile: Self.profile)
         var stock = 8_000.0
         var t = t0
         f.add(reading(t, stock))

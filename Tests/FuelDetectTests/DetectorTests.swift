@@ -13,23 +13,7 @@ import Testing
         ceilings: [PriceCeiling(region: "210000", grade: "92", unitPrice: 8.05, from: CivilDate(year: 2026, month: 11, day: 1))])
     let t0 = Timestamp(rfc3339: "2026-11-01T02:00:00Z")!  // 10:00 local
 
-    struct Feed {
-        var detector = StationDetector(station: "S1")
-        var seq: Int64 = 0
-        var events: [DetectorEvent] = []
-        var thresholds = DetectionThresholds()
-
-        mutating func add(_ r: Record, pushSeq: Int64? = nil) -> [DetectorEvent] {
-            seq += 1
-            let e = detector.observe(LedgerEntry(station: "S1", chainSeq: seq, source: .push, sourceSeq: pushSeq ?? seq, record: r),
-                                     profile: DetectorTests.profile, thresholds: thresholds)
-            events += e
-            return e
-        }
-
-        var raised: [AlertSignal] { events.compactMap { if case .raise(let s) = $0 { s } else { nil } } }
-        var cleared: [String] { events.compactMap { if case .clear(let fp, _, _) = $0 { fp } else { nil } } }
-    }
+    func feed() -> DetectorFeed { DetectorFeed(profile: Self.profile) }
 
     func sale(_ t: Timestamp, volume: Double = 30, seconds: Double = 60, price: Double = 7.9) -> Record {
         .sale(Sale(nozzle: "N1", grade: "92", volumeL: volume, unitPrice: price, amount: volume * price,
@@ -46,7 +30,7 @@ import Testing
     }
 
     @Test func impossibleSaleAboveMaxFlow() {
-        var f = Feed()
+        var f = feed()
         #expect(f.add(sale(t0, volume: 50, seconds: 60)).isEmpty)  // exactly 50 L/min
         #expect(f.add(sale(t0, volume: 52, seconds: 60)).isEmpty)  // within 5 % tolerance
         let e = f.add(sale(t0, volume: 60, seconds: 60))
@@ -58,7 +42,7 @@ import Testing
     }
 
     @Test func priceAboveCeilingRaisesAndClears() {
-        var f = Feed()
+        var f = feed()
         #expect(f.add(sale(t0, price: 8.05)).isEmpty)
         _ = f.add(sale(t0.adding(seconds: 60), price: 8.06))
         #expect(f.raised.map(\.rule) == [.priceAboveCeiling])
@@ -66,12 +50,12 @@ import Testing
         _ = f.add(sale(t0.adding(seconds: 120), price: 7.99))
         #expect(f.cleared == ["price_above_ceiling/S1/92"])
         // No ceiling in force before its date: nothing to compare.
-        var g = Feed()
+        var g = feed()
         #expect(g.add(sale(Timestamp(rfc3339: "2026-10-31T02:00:00Z")!, price: 99)).isEmpty)
     }
 
     @Test func undeclaredDeliveryRaisedAfterGrace() {
-        var f = Feed()
+        var f = feed()
         var t = t0
         _ = f.add(reading(t, 10_000))
         for tc in [10_000.0, 10_300, 10_600, 10_600, 10_600] {
@@ -91,7 +75,7 @@ import Testing
     }
 
     @Test func declaredDeliveryIsNotFlagged() {
-        var f = Feed()
+        var f = feed()
         var t = t0
         _ = f.add(reading(t, 10_000))
         for tc in [10_500.0, 11_000, 11_000] {
@@ -107,7 +91,7 @@ import Testing
     }
 
     @Test func smallRisesAndLateSaleRecordsAreNotDeliveries() {
-        var f = Feed()
+        var f = feed()
         var t = t0
         _ = f.add(reading(t, 10_000))
         for _ in 0..<20 {
@@ -120,7 +104,7 @@ import Testing
     }
 
     @Test func reconciliationFlagsALossDayAndClearsOnACleanDay() {
-        var f = Feed()
+        var f = feed()
         f.thresholds.readingGapMinutes = 24 * 60  // this feed reads the gauge hourly
         // Day 1 (local 2026-11-01): sells 2000 L, gauge agrees. Day 2: sells 2000 L but loses 600 L more.
         var stock = 20_000.0
@@ -145,7 +129,7 @@ import Testing
     }
 
     @Test func seqGapAfterGraceThenClearedWhenFilled() {
-        var f = Feed()
+        var f = feed()
         var t = t0
         _ = f.add(reading(t, 10_000), pushSeq: 1)
         _ = f.add(reading(t, 10_000), pushSeq: 5)  // 2–4 missing
@@ -161,7 +145,7 @@ import Testing
     }
 
     @Test func stateSurvivesEncodingMidCondition() throws {
-        var f = Feed()
+        var f = feed()
         var t = t0
         _ = f.add(reading(t, 10_000))
         for tc in [10_400.0, 10_800, 10_800] {

@@ -12,21 +12,6 @@ import Testing
             ceilings: [])
     }
 
-    struct Feed {
-        var profile: StationProfile
-        var detector = StationDetector(station: "S1")
-        var seq: Int64 = 0
-        var events: [DetectorEvent] = []
-        var raised: [AlertSignal] { events.compactMap { if case .raise(let s) = $0 { s } else { nil } } }
-        var cleared: [String] { events.compactMap { if case .clear(let fp, _, _) = $0 { fp } else { nil } } }
-
-        mutating func add(_ r: Record) {
-            seq += 1
-            events += detector.observe(LedgerEntry(station: "S1", chainSeq: seq, source: .push, sourceSeq: seq, record: r),
-                                       profile: profile, thresholds: DetectionThresholds())
-        }
-    }
-
     /// Local (UTC+8) time on a day of November 2026.
     func local(_ day: Int, _ hhmm: String) -> Timestamp { Timestamp(rfc3339: "2026-11-\(day < 10 ? "0" : "")\(day)T\(hhmm):00+08:00")! }
 
@@ -40,7 +25,7 @@ import Testing
     }
 
     @Test func afterHoursAndSuspended() {
-        var f = Feed(profile: Self.profile())
+        var f = DetectorFeed(profile: Self.profile())
         f.add(sale(local(1, "21:59")))  // starts inside hours, ends after closing: legal
         #expect(f.raised.isEmpty)
         f.add(sale(local(1, "23:10")))
@@ -51,13 +36,13 @@ import Testing
         f.add(sale(local(3, "08:00")))
         #expect(f.cleared == ["after_hours_sale/S1/station"])
 
-        var g = Feed(profile: Self.profile(hours: "24h", status: .suspended))
+        var g = DetectorFeed(profile: Self.profile(hours: "24h", status: .suspended))
         g.add(sale(local(1, "12:00")))
         #expect(g.raised.first?.severity == .critical)
     }
 
     @Test func tankSafetyConditionsRaiseOnceAndClear() {
-        var f = Feed(profile: Self.profile())
+        var f = DetectorFeed(profile: Self.profile())
         f.add(reading(local(1, "08:00"), volume: 9_400, water: 60))
         f.add(reading(local(1, "08:05"), volume: 9_450, water: 61))
         #expect(Set(f.raised.map(\.subject)) == ["T1:water"])
@@ -70,7 +55,7 @@ import Testing
     }
 
     @Test func totalizerBackwardsJumpAndSpan() {
-        var f = Feed(profile: Self.profile(hours: "24h"))
+        var f = DetectorFeed(profile: Self.profile(hours: "24h"))
         f.add(sale(local(1, "08:00"), start: 1000, end: 1030))
         f.add(sale(local(1, "08:05"), start: 1030, end: 1060))
         #expect(f.raised.isEmpty)
@@ -90,7 +75,7 @@ import Testing
     }
 
     @Test func readingGapAndDeviceOffline() {
-        var f = Feed(profile: Self.profile(hours: "24h"))
+        var f = DetectorFeed(profile: Self.profile(hours: "24h"))
         f.add(reading(local(1, "08:00")))
         f.add(sale(local(1, "08:20")))
         #expect(f.raised.isEmpty)
