@@ -17,18 +17,7 @@ public enum CanonicalEncoding {
             out += ","
             JSONText.appendString(name, to: &out)
             out += ":"
-            switch value {
-            case .string(let s): JSONText.appendString(s, to: &out)
-            case .number(let d): out += JSONText.number(d)
-            case .integer(let i): out += String(i)
-            case .strings(let a):
-                out += "["
-                for (n, s) in a.enumerated() {
-                    if n > 0 { out += "," }
-                    JSONText.appendString(s, to: &out)
-                }
-                out += "]"
-            }
+            value.appendJSON(to: &out)
         }
         out += "}"
         return Array(out.utf8)

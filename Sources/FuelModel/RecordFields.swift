@@ -6,6 +6,24 @@ public enum FieldValue: Hashable, Sendable {
     case strings([String])
 }
 
+extension FieldValue {
+    /// Appends the value as compact JSON (the canonical spelling of strings and numbers).
+    public func appendJSON(to out: inout String) {
+        switch self {
+        case .string(let s): JSONText.appendString(s, to: &out)
+        case .number(let d): out += JSONText.number(d)
+        case .integer(let i): out += String(i)
+        case .strings(let a):
+            out += "["
+            for (n, s) in a.enumerated() {
+                if n > 0 { out += "," }
+                JSONText.appendString(s, to: &out)
+            }
+            out += "]"
+        }
+    }
+}
+
 extension Record {
     /// The record's fields under their wire names (the push contract), `kind` first, absent
     /// optionals omitted. The NDJSON codec and the ledger's canonical encoding both read this,

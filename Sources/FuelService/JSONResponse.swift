@@ -1,3 +1,4 @@
+import FuelModel
 import Foundation
 import Hummingbird
 import NIOCore
@@ -8,7 +9,7 @@ enum JSONResponse {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .custom { date, encoder in
             var c = encoder.singleValueContainer()
-            try c.encode(Timestamp8601.format(date))
+            try c.encode(Timestamp(date).rfc3339)
         }
         e.outputFormatting = [.withoutEscapingSlashes]
         return e
@@ -18,14 +19,5 @@ enum JSONResponse {
         let data = try encoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-enum Timestamp8601 {
-    /// RFC 3339 in UTC with milliseconds when present.
-    static func format(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
     }
 }

@@ -24,13 +24,7 @@ public enum AuditLog {
             body += ","
             JSONText.appendString(k, to: &body)
             body += ":"
-            switch v {
-            case .string(let s): JSONText.appendString(s, to: &body)
-            case .number(let d): body += JSONText.number(d)
-            case .integer(let i): body += String(i)
-            case .strings(let a):
-                body += "[" + a.map { var o = ""; JSONText.appendString($0, to: &o); return o }.joined(separator: ",") + "]"
-            }
+            v.appendJSON(to: &body)
         }
         body += "}"
         var appender = ChainAppender(headPosition: seq, headHash: Array(buffer: hash))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits a SQL script into statements. The extended query protocol that postgres-nio speaks takes
 /// one statement at a time, so migration files are split on `;` outside comments, quoted strings,
 /// quoted identifiers and dollar-quoted bodies.
@@ -8,7 +10,7 @@ enum SQLScript {
         var current = String.UnicodeScalarView()
         var i = 0
         func flush() {
-            let text = String(current).trimmingCharacters()
+            let text = String(current).trimmingCharacters(in: .whitespacesAndNewlines)
             if !text.isEmpty { out.append(text) }
             current = String.UnicodeScalarView()
         }
@@ -67,14 +69,5 @@ enum SQLScript {
         }
         flush()
         return out
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var sub = Substring(self)
-        while let f = sub.first, f.isWhitespace { sub.removeFirst() }
-        while let l = sub.last, l.isWhitespace { sub.removeLast() }
-        return String(sub)
     }
 }

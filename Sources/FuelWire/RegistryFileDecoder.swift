@@ -110,7 +110,7 @@ public enum RegistryValidator {
             guard isIdentifier(s.id) else { throw FieldError("\(p).id", "use letters, digits, '-' and '_' only (at most 64)") }
             guard stationIDs.insert(s.id).inserted else { throw FieldError("\(p).id", "appears twice") }
             guard cityCodes.contains(s.city) else { throw FieldError("\(p).city", "unknown city \(s.city)") }
-            guard LocalClockCheck.isKnown(s.timezone) else { throw FieldError("\(p).timezone", "unknown time zone \(s.timezone)") }
+            guard knownZone(s.timezone) else { throw FieldError("\(p).timezone", "unknown time zone \(s.timezone)") }
             var tankIDs = Set<String>()
             for (j, t) in s.tanks.enumerated() {
                 guard isIdentifier(t.id) else { throw FieldError("\(p).tanks[\(j)].id", "use letters, digits, '-' and '_' only") }
@@ -131,10 +131,6 @@ public enum RegistryValidator {
             ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" || $0 == "_"
         }
     }
-}
-
-enum LocalClockCheck {
-    static func isKnown(_ tz: String) -> Bool { knownZone(tz) }
 }
 
 /// A YAML node with the path used in error messages.
