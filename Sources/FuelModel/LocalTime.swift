@@ -23,6 +23,14 @@ public struct LocalClock: Hashable, Sendable {
         return CivilDate(daysSinceEpoch: local.floorDivided(by: 86_400).0)
     }
 
+    /// The instant a local wall-clock time names (the earlier one when a clock change repeats it).
+    public func instant(_ date: CivilDate, hour: Int, minute: Int, second: Int = 0, microsecond: Int64 = 0) -> Timestamp {
+        let local = date.daysSinceEpoch * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        let guess = Timestamp(seconds: local - Int64(offsetSeconds(at: Timestamp(seconds: local))))
+        let secs = local - Int64(offsetSeconds(at: guess))
+        return Timestamp(microseconds: secs * 1_000_000 + microsecond)
+    }
+
     /// Minutes after local midnight.
     public func minuteOfDay(_ t: Timestamp) -> Int {
         let local = t.microseconds / 1_000_000 + Int64(offsetSeconds(at: t))

@@ -50,8 +50,9 @@ extension Record {
         case .totalizerReading(let x):
             s("nozzle", x.nozzle); t("at", x.at); d("volume_total_l", x.volumeTotalL); d("amount_total", x.amountTotal)
         case .vapourReading(let x):
-            s("nozzle", x.nozzle); s("tank", x.tank); t("at", x.at); d("al_ratio", x.alRatio)
+            s("nozzle", x.nozzle); s("tank", x.tank); s("device", x.device); t("at", x.at); d("al_ratio", x.alRatio)
             d("pressure_pa", x.pressurePa); d("concentration_g_m3", x.concentrationGM3)
+            if !x.factors.isEmpty { out.append(("factors", .strings(x.factors))) }
         case .deviceStatus(let x):
             s("device", x.device); t("at", x.at); s("state", x.state.rawValue)
             out.append(("codes", .strings(x.codes)))

@@ -78,9 +78,11 @@ public enum RecordValidator {
         case .vapourReading(let r):
             if let n = r.nozzle { _ = try nozzle(n) }
             if let t = r.tank { try tank(t) }
-            guard r.nozzle != nil || r.tank != nil else { throw FieldError(f("nozzle"), "a nozzle or a tank is required") }
-            guard r.alRatio != nil || r.pressurePa != nil || r.concentrationGM3 != nil else {
-                throw FieldError(f("al_ratio"), "one of al_ratio, pressure_pa, concentration_g_m3 is required")
+            guard r.nozzle != nil || r.tank != nil || r.device != nil else {
+                throw FieldError(f("nozzle"), "a nozzle, a tank or a device is required")
+            }
+            guard r.alRatio != nil || r.pressurePa != nil || r.concentrationGM3 != nil || !r.factors.isEmpty else {
+                throw FieldError(f("al_ratio"), "one of al_ratio, pressure_pa, concentration_g_m3 or factors is required")
             }
             try nonNegative(r.alRatio, "al_ratio")
             try finite(r.pressurePa, "pressure_pa")

@@ -124,24 +124,30 @@ public struct TotalizerReading: Hashable, Codable, Sendable {
 }
 
 /// Vapour-recovery monitoring: A/L ratio per fill, or tank pressure / processing-device concentration.
+/// Readings from an HJ 212 device name it (`device`, its MN) and keep factor codes that map to none
+/// of the fields as `code-Suffix=value` text in `factors`.
 public struct VapourReading: Hashable, Codable, Sendable {
     public var nozzle: String?
     public var tank: String?
+    public var device: String?
     public var at: Timestamp
     public var alRatio: Double?
     public var pressurePa: Double?
     public var concentrationGM3: Double?
+    public var factors: [String]
 
     public init(
-        nozzle: String? = nil, tank: String? = nil, at: Timestamp, alRatio: Double? = nil, pressurePa: Double? = nil,
-        concentrationGM3: Double? = nil
+        nozzle: String? = nil, tank: String? = nil, device: String? = nil, at: Timestamp, alRatio: Double? = nil,
+        pressurePa: Double? = nil, concentrationGM3: Double? = nil, factors: [String] = []
     ) {
         self.nozzle = nozzle
         self.tank = tank
+        self.device = device
         self.at = at
         self.alRatio = alRatio
         self.pressurePa = pressurePa
         self.concentrationGM3 = concentrationGM3
+        self.factors = factors
     }
 }
 

@@ -107,9 +107,11 @@ public enum PushRecordCodec {
                 amountTotal: try obj.optionalNumber("amount_total")))
         case .vapourReading:
             record = .vapourReading(VapourReading(
-                nozzle: try obj.optionalString("nozzle"), tank: try obj.optionalString("tank"), at: try obj.time("at"),
+                nozzle: try obj.optionalString("nozzle"), tank: try obj.optionalString("tank"),
+                device: try obj.optionalString("device"), at: try obj.time("at"),
                 alRatio: try obj.optionalNumber("al_ratio"), pressurePa: try obj.optionalNumber("pressure_pa"),
-                concentrationGM3: try obj.optionalNumber("concentration_g_m3")))
+                concentrationGM3: try obj.optionalNumber("concentration_g_m3"),
+                factors: try obj.strings("factors")))
         case .deviceStatus:
             let stateText = try obj.string("state")
             guard let state = DeviceStatus.State(rawValue: stateText) else {

@@ -101,33 +101,20 @@ public enum VeederRootTLS {
     /// Parses an `i201` body: per tank `TT` `p` `SSSS` `NN` and NN IEEE-754 floats in 8 hex digits
     /// (volume, TC volume, ullage, height, water, temperature, water volume).
     public static func parseInventory(_ body: [UInt8], units: Units) throws(DecodeError) -> [Inventory] {
-        var i = 0
+        var r = BodyReader(body: body, function: "i201")
+        let u = UnitConversion(units: units)
         var out: [Inventory] = []
-        func take(_ n: Int) throws(DecodeError) -> ArraySlice<UInt8> {
-            guard i + n <= body.count else { throw DecodeError(message: "i201 data truncated at byte \(i)") }
-            defer { i += n }
-            return body[i..<(i + n)]
-        }
-        while i < body.count {
-            guard let tank = Int(String(decoding: try take(2), as: UTF8.self)) else { throw DecodeError(message: "i201 tank number at byte \(i - 2)") }
-            let product = Character(Unicode.Scalar(try take(1).first!))
-            guard let status = Hex.uint16(try take(4)) else { throw DecodeError(message: "i201 status of tank \(tank) is not hex") }
-            guard let count = Int(String(decoding: try take(2), as: UTF8.self), radix: 16) else {
-                throw DecodeError(message: "i201 field count of tank \(tank) is not hex")
-            }
+        while !r.atEnd {
+            let tank = try r.decimal(2, "tank number")
+            let product = Character(Unicode.Scalar(try r.take(1, "product code of tank \(tank)").first!))
+            let status = try r.hex(4, "status of tank \(tank)")
+            let count = try r.hex(2, "field count of tank \(tank)")
             var values: [Double?] = []
-            for _ in 0..<count {
-                guard let bits = Hex.value(try take(8)) else { throw DecodeError(message: "i201 value of tank \(tank) is not 8 hex digits") }
-                let f = Float(bitPattern: bits)
-                values.append(f.isFinite ? Double(f) : nil)  // FF800000 (−∞) and NaN mean "no value"
-            }
+            for f in 0..<count { values.append(try r.float("value \(f + 1) of tank \(tank)")) }
             func v(_ k: Int) -> Double? { k < values.count ? values[k] : nil }
-            let vol: (Double?) -> Double? = { $0.map { units == .usCustomary ? $0 * 3.785411784 : $0 } }
-            let len: (Double?) -> Double? = { $0.map { units == .usCustomary ? $0 * 25.4 : $0 } }
-            let temp: (Double?) -> Double? = { $0.map { units == .usCustomary ? ($0 - 32) * 5 / 9 : $0 } }
-            out.append(Inventory(tank: tank, product: product, status: status, volumeL: vol(v(0)), tcVolumeL: vol(v(1)),
-                                 ullageL: vol(v(2)), heightMM: len(v(3)), waterMM: len(v(4)), temperatureC: temp(v(5)),
-                                 waterVolumeL: vol(v(6))))
+            out.append(Inventory(tank: tank, product: product, status: UInt16(status), volumeL: u.volume(v(0)),
+                                 tcVolumeL: u.volume(v(1)), ullageL: u.volume(v(2)), heightMM: u.length(v(3)),
+                                 waterMM: u.length(v(4)), temperatureC: u.temperature(v(5)), waterVolumeL: u.volume(v(6))))
         }
         return out
     }

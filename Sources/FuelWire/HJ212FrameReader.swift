@@ -1,0 +1,60 @@
+/// Cuts a TCP byte stream from HJ 212 devices into packets (`##LLLL…CCCC\r\n`).
+///
+/// Packets split across reads are reassembled and several packets in one read are separated. The
+/// length field tells where a packet ends, so a packet is taken whole even when its data contains
+/// `##`. Bytes that cannot start a packet are reported as junk and skipped up to the next `##`; a
+/// length field above `maxDataLength` is refused without waiting for that many bytes.
+public struct HJ212FrameReader: Sendable {
+    public enum Item: Hashable, Sendable {
+        /// One packet, `##` through the CRC (the CRLF is consumed, not included).
+        case frame([UInt8])
+        /// Bytes that are not a packet, with the reason.
+        case junk([UInt8], reason: String)
+    }
+
+    public let maxDataLength: Int
+    private var buffer: [UInt8] = []
+
+    public init(maxDataLength: Int = HJ212.maxDataLength) { self.maxDataLength = maxDataLength }
+
+    public var pending: Int { buffer.count }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+
+    public mutating func next() -> Item? {
+        // Skip line ends left between packets.
+        var lead = 0
+        while lead < buffer.count, buffer[lead] == 0x0D || buffer[lead] == 0x0A { lead += 1 }
+        if lead > 0 { buffer.removeFirst(lead) }
+        guard !buffer.isEmpty else { return nil }
+        let hash = UInt8(ascii: "#")
+        guard buffer[0] == hash, buffer.count < 2 || buffer[1] == hash else {
+            return skipToNextStart(reason: "bytes before ## are not a packet")
+        }
+        guard buffer.count >= 6 else { return nil }
+        guard let length = HJ212.decimal(buffer[2..<6]) else {
+            return skipToNextStart(from: 2, reason: "length field \(String(decoding: buffer[2..<6], as: UTF8.self).debugDescription) is not 4 decimal digits")
+        }
+        guard length <= maxDataLength else {
+            return skipToNextStart(from: 2, reason: "length field \(length) exceeds the limit of \(maxDataLength)")
+        }
+        let total = 6 + length + 4
+        guard buffer.count >= total else { return nil }
+        // Some devices omit the CRLF: take the packet at its length and skip a CRLF that follows.
+        var end = total
+        if buffer.count >= total + 2, buffer[total] == 0x0D, buffer[total + 1] == 0x0A { end = total + 2 }
+        let frame = Array(buffer[..<total])
+        buffer.removeFirst(end)
+        return .frame(frame)
+    }
+
+    /// Drops bytes up to the next `##` after `from` (or everything, keeping a trailing `#`).
+    private mutating func skipToNextStart(from: Int = 1, reason: String) -> Item {
+        var i = max(1, from)
+        while i + 1 < buffer.count, !(buffer[i] == UInt8(ascii: "#") && buffer[i + 1] == UInt8(ascii: "#")) { i += 1 }
+        if i + 1 >= buffer.count, buffer.last != UInt8(ascii: "#") { i = buffer.count }
+        let dropped = Array(buffer[..<i])
+        buffer.removeFirst(i)
+        return .junk(dropped, reason: reason)
+    }
+}

@@ -1,0 +1,131 @@
+import FuelModel
+
+/// How one HJ 212 device's factor codes map onto a station's vapour-recovery readings.
+///
+/// Vapour-recovery monitors use device-specific factor codes for A/L ratio and tank pressure, so
+/// those come from configuration per device. Processing-device concentration defaults to `a24088`
+/// (non-methane hydrocarbons, mg/m³ in HJ 212-2017). Codes not mapped are kept as raw values.
+public struct HJ212FactorMap: Hashable, Sendable {
+    /// Factor code → nozzle whose A/L ratio it reports.
+    public var alRatio: [String: String]
+    /// Factor code → tank whose pressure (Pa) it reports.
+    public var tankPressure: [String: String]
+    /// Factor code → multiplier to g/m³ of a processing-device concentration.
+    public var concentration: [String: Double]
+
+    public init(alRatio: [String: String] = [:], tankPressure: [String: String] = [:], concentration: [String: Double] = ["a24088": 0.001]) {
+        self.alRatio = alRatio
+        self.tankPressure = tankPressure
+        self.concentration = concentration
+    }
+}
+
+extension HJ212 {
+    /// Command numbers that carry monitoring data (real-time, minute, hour, day, status).
+    public static let dataCommands: Set<String> = ["2011", "2051", "2061", "2031", "2021", "2041"]
+
+    /// `yyyyMMddHHmmss` with optional milliseconds, read in the device's local zone.
+    public static func time(_ text: String, clock: LocalClock) -> Timestamp? {
+        let b = Array(text.utf8)
+        guard b.count == 14 || b.count == 17 else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int? { decimal(b[from..<(from + len)]) }
+        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(8, 2), let mi = num(10, 2), let s = num(12, 2),
+              (1...12).contains(mo), d >= 1, d <= CivilDate.daysIn(month: mo, year: y), h < 24, mi < 60, s < 60
+        else { return nil }
+        let ms = b.count == 17 ? (num(14, 3) ?? 0) : 0
+        return clock.instant(CivilDate(year: y, month: mo, day: d), hour: h, minute: mi, second: s, microsecond: Int64(ms) * 1000)
+    }
+
+    /// The vapour-recovery readings a data packet carries: one per mapped A/L or pressure factor,
+    /// one for the processing-device concentration, and one holding every other factor as raw
+    /// `code-Suffix=value` text. Values are `Rtd`, else `Avg`; a flag other than `N` is kept raw.
+    /// Packets without monitoring data (commands, acknowledgements, an empty CP) carry none.
+    public static func vapourReadings(_ p: Packet, device: String, map: HJ212FactorMap, clock: LocalClock) throws(DecodeError) -> [VapourReading] {
+        guard let cn = p.cn, dataCommands.contains(cn), !p.items.isEmpty else { return [] }  // empty CP: a keep-alive
+        guard let dt = p.dataTime else { throw DecodeError(kind: .field, message: "CP.DataTime is missing") }
+        guard let at = time(dt, clock: clock) else {
+            throw DecodeError(kind: .field, message: "CP.DataTime \(dt.debugDescription) is not yyyyMMddHHmmss[zzz]")
+        }
+        var out: [VapourReading] = []
+        var raw: [String] = []
+        var concentration: Double?
+        var codes: [String] = []
+        var values: [String: [String: String]] = [:]
+        for (k, v) in p.items where k != "DataTime" {
+            guard let dash = k.lastIndex(of: "-"), dash != k.startIndex else { raw.append("\(k)=\(v)"); continue }
+            let code = String(k[..<dash])
+            if values[code] == nil { codes.append(code) }
+            values[code, default: [:]][String(k[k.index(after: dash)...])] = v
+        }
+        for code in codes {
+            let suffixes = values[code]!
+            let mapped = map.alRatio[code] != nil || map.tankPressure[code] != nil || map.concentration[code] != nil
+            guard mapped, let text = suffixes["Rtd"] ?? suffixes["Avg"] else {
+                for (s, v) in suffixes.sorted(by: { $0.key < $1.key }) { raw.append("\(code)-\(s)=\(v)") }
+                continue
+            }
+            guard let value = Double(text), value.isFinite else {
+                throw DecodeError(kind: .field, message: "CP.\(code): \(text.debugDescription) is not a number")
+            }
+            if let flag = suffixes["Flag"], flag != "N" { raw.append("\(code)-Flag=\(flag)") }
+            if let nozzle = map.alRatio[code] {
+                out.append(VapourReading(nozzle: nozzle, device: device, at: at, alRatio: value))
+            } else if let tank = map.tankPressure[code] {
+                out.append(VapourReading(tank: tank, device: device, at: at, pressurePa: value))
+            } else if let scale = map.concentration[code] {
+                concentration = value * scale
+            }
+        }
+        if concentration != nil || !raw.isEmpty {
+            out.append(VapourReading(device: device, at: at, concentrationGM3: concentration, factors: raw))
+        }
+        return out
+    }
+
+    /// Answer codes of a 9011 request answer (QnRtn).
+    public enum RequestAnswer: Int, Sendable {
+        case ready = 1, rejected = 2, wrongPassword = 3, unknownMN = 4, wrongST = 5, wrongFlag = 6, wrongQN = 7,
+             wrongCN = 8, wrongCRC = 9, unknownError = 100
+    }
+
+    /// A 9011 answer refusing a packet, for when its header could be read but it is not accepted.
+    public static func refusal(qn: String?, mn: String?, password: String?, answer: RequestAnswer) -> [UInt8] {
+        let fields = ["QN=\(qn ?? "")", "ST=91", "CN=9011", "PW=\(password ?? "")", "MN=\(mn ?? "")", "Flag=4", "CP=&&QnRtn=\(answer.rawValue)&&"]
+        return frame(dataSegment: fields.joined(separator: ";"))
+    }
+
+    /// Reads the header of a frame whose CRC or body failed, so the refusal can name QN and MN.
+    public static func bestEffortHeader(_ frame: [UInt8]) -> (qn: String?, mn: String?, password: String?, wantsReply: Bool) {
+        guard frame.count > 6 else { return (nil, nil, nil, false) }
+        let text = String(decoding: frame[6...], as: UTF8.self)
+        var f: [String: String] = [:]
+        for part in text.split(separator: ";").prefix(12) {
+            guard let eq = part.firstIndex(of: "="), !part.hasPrefix("CP") else { continue }
+            f[String(part[..<eq])] = String(part[part.index(after: eq)...])
+        }
+        return (f["QN"], f["MN"], f["PW"], (Int(f["Flag"] ?? "") ?? 0) & 1 == 1)
+    }
+}
+
+/// Raw device bytes as printable text for quarantine: ASCII kept, everything else `\xNN`.
+public enum PrintableBytes {
+    public static func text(_ bytes: some Collection<UInt8>, limit: Int = 65_536) -> String {
+        var out = ""
+        out.reserveCapacity(min(bytes.count, limit))
+        for b in bytes.prefix(limit) {
+            switch b {
+            case 0x20...0x7E where b != 0x5C: out.unicodeScalars.append(Unicode.Scalar(b))
+            case 0x5C: out += "\\\\"
+            case 0x0D: out += "\\r"
+            case 0x0A: out += "\\n"
+            default:
+                let h = Array("0123456789ABCDEF".unicodeScalars)
+                out += "\\x"
+                out.unicodeScalars.append(h[Int(b >> 4)])
+                out.unicodeScalars.append(h[Int(b & 15)])
+            }
+        }
+        if bytes.count > limit { out += "…(\(bytes.count - limit) more bytes)" }
+        return out
+    }
+}
