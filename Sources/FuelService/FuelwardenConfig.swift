@@ -2,6 +2,7 @@ import Configuration
 import FuelDetect
 import FuelModel
 import FuelStore
+import FuelWire
 import Foundation
 import Logging
 import SystemPackage
@@ -27,6 +28,11 @@ public struct FuelwardenConfig: Sendable {
     public var staleFeedMinutes = 15.0
     public var thresholds = DetectionThresholds()
     public var logLevel: Logger.Level = .info
+    /// The feeds file (ATG consoles, HJ 212 devices); nil = no device feeds.
+    public var feedsFile: String?
+    public var hj212Enabled = false
+    public var hj212 = HJ212ListenerSettings()
+    public var atg = ATGPollerSettings()
 
     public init() {}
 
@@ -39,6 +45,21 @@ public struct FuelwardenConfig: Sendable {
             return try DatabaseURL(text)
         } catch {
             throw ConfigurationError(key: "database.url", message: "\(error)")
+        }
+    }
+}
+
+extension FuelwardenConfig {
+    /// The feeds file, read and checked; errors name the file, the entry and the field.
+    public func loadFeeds() throws -> FeedsFile {
+        guard let path = feedsFile else { return FeedsFile() }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(key: "feeds.file", message: "cannot read \(path)")
+        }
+        do {
+            return try FeedsFileDecoder.decode(yaml: text)
+        } catch {
+            throw ConfigurationError(key: "feeds.file", message: "\(path): \(error)")
         }
     }
 }
@@ -126,6 +147,18 @@ public enum ConfigLoader {
         t.totalizerToleranceL = try v.double("detect.totalizer.tolerance_l", t.totalizerToleranceL, 0...1000)
         t.readingGapMinutes = try v.double("detect.telemetry.reading_gap_minutes", t.readingGapMinutes, 1...100_000)
         c.thresholds = t
+        c.feedsFile = v.string("feeds.file")
+        c.hj212Enabled = try v.bool("feeds.hj212.enabled", c.hj212Enabled)
+        c.hj212.host = v.string("feeds.hj212.host") ?? c.hj212.host
+        c.hj212.port = try v.int("feeds.hj212.port", c.hj212.port, 0...65535)
+        c.hj212.maxConnections = try v.int("feeds.hj212.max_connections", c.hj212.maxConnections, 1...100_000)
+        c.hj212.idleTimeoutSeconds = try v.double("feeds.hj212.idle_timeout_seconds", c.hj212.idleTimeoutSeconds, 1...86_400)
+        c.hj212.packetTimeoutSeconds = try v.double("feeds.hj212.packet_timeout_seconds", c.hj212.packetTimeoutSeconds, 0.1...3600)
+        c.hj212.maxJunkBytes = try v.int("feeds.hj212.max_junk_bytes", c.hj212.maxJunkBytes, 0...(64 * 1024 * 1024))
+        c.atg.timeoutSeconds = try v.double("feeds.atg.timeout_seconds", c.atg.timeoutSeconds, 0.1...600)
+        c.atg.offlineAfterFailures = try v.int("feeds.atg.offline_after_failures", c.atg.offlineAfterFailures, 1...1000)
+        c.atg.maxBackoffSeconds = try v.double("feeds.atg.max_backoff_seconds", c.atg.maxBackoffSeconds, 1...86_400)
+        c.atg.maxClockSkewSeconds = try v.double("feeds.atg.max_clock_skew_seconds", c.atg.maxClockSkewSeconds, 0...86_400)
         if let level = v.string("log.level") {
             guard let l = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError(key: "log.level", message: "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(level)\"")

@@ -1,7 +1,9 @@
 import FuelStore
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
+import FuelWire
 import PostgresNIO
 import ServiceLifecycle
 
@@ -14,6 +16,9 @@ public struct FuelwardenComponents: Sendable {
     public let detection: DetectionService
     public let signal: DetectionSignal
     public let migrator: Migrator
+    public let feeds: FeedsFile
+    /// Ports the device listeners are bound to, once they are (tests bind to port 0).
+    public let listening = ListeningPorts()
 
     public init(config: FuelwardenConfig, logger: Logger) throws {
         let url = try config.requireDatabaseURL()
@@ -24,11 +29,17 @@ public struct FuelwardenComponents: Sendable {
         metrics = FuelMetrics(poolMax: config.databaseMaxConnections)
         signal = DetectionSignal()
         migrator = try Migrator(database: database)
+        feeds = try config.loadFeeds()
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
             thresholds: config.thresholds, signal: signal, metrics: metrics,
             interval: .milliseconds(Int64(config.detectIntervalSeconds * 1000)), batchSize: config.detectBatchSize,
             staleFeedMinutes: config.staleFeedMinutes, logger: logger)
+    }
+
+    /// Where device feeds put their records.
+    public func feedSink(logger: Logger) -> FeedSink {
+        FeedSink(ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal, logger: logger)
     }
 
     /// The HTTP router: open probes, then every `/v1` route behind bearer authentication.
@@ -95,6 +106,16 @@ public struct FuelwardenDaemon: Service {
             group.addTask { try await app.runService() }
             if c.config.detectEnabled { group.addTask { try await c.detection.run() } }
             group.addTask { try await refresh.run() }
+            if c.config.hj212Enabled {
+                let listener = HJ212Listener(settings: c.config.hj212, devices: c.feeds.devices, sink: c.feedSink(logger: logger), logger: logger) {
+                    c.listening.set(hj212: $0)
+                }
+                group.addTask { try await untilGracefulShutdown { try await listener.run() } }
+            }
+            if !c.feeds.consoles.isEmpty {
+                let poller = ATGPoller(consoles: c.feeds.consoles, settings: c.config.atg, sink: c.feedSink(logger: logger), logger: logger)
+                group.addTask { try await untilGracefulShutdown { await poller.run() } }
+            }
         }
     }
 
@@ -120,6 +141,22 @@ public struct FuelwardenDaemon: Service {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     }
+}
+
+/// Runs a feed until graceful shutdown cancels it; that cancellation is the normal way out.
+func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+    do {
+        try await cancelOnGracefulShutdown { try await body() }
+    } catch is CancellationError {
+    }
+}
+
+/// The ports device listeners bound to.
+public final class ListeningPorts: Sendable {
+    private let hj212Port = NIOLockedValueBox<Int?>(nil)
+    public init() {}
+    public var hj212: Int? { hj212Port.withLockedValue { $0 } }
+    func set(hj212 port: Int) { hj212Port.withLockedValue { $0 = port } }
 }
 
 /// PostgresClient as a service: its `run()` returns only when cancelled, so graceful shutdown

@@ -39,6 +39,22 @@ public struct RejectedInput: Sendable {
     }
 }
 
+/// A record a feed collected, identified by its natural key (e.g. `1/T1/2026-11-01T08:00:00Z`).
+public struct CollectedRecord: Sendable {
+    public var key: String
+    /// Position in the feed's input (packet or reply number), for quarantine and logs.
+    public var line: Int
+    public var raw: String
+    public var record: Record
+
+    public init(key: String, line: Int = 0, raw: String, record: Record) {
+        self.key = key
+        self.line = line
+        self.raw = raw
+        self.record = record
+    }
+}
+
 /// What one append committed.
 public struct AppendOutcome: Sendable {
     public var accepted: Int = 0
@@ -170,6 +186,58 @@ public struct LedgerStore: Sendable {
             _ = try await AlertStore.raise(signal, on: tx, logger: logger)
         }
         return outcome
+    }
+
+    /// Appends records the daemon collected itself (ATG poller, HJ 212 listener): each is numbered
+    /// with the next source sequence of `source` for the station, and its natural key makes a
+    /// re-collected record a duplicate. Conflicting content under a known key is not possible
+    /// (the key is what the content is identified by), so a re-sent key is always a no-op.
+    public func appendCollected(station: String, source: RecordSource, records: [CollectedRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
+        let logger = database.logger
+        return try await database.transaction("collect for \(station)") { tx in
+            guard try await tx.query("SELECT 1 FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger)
+                .collect().first != nil else {
+                throw StoreError.notFound("station \(station) is not in the registry")
+            }
+            let keys = records.map(\.key)
+            var known = Set<String>()
+            if !keys.isEmpty {
+                let rows = try await tx.query(
+                    "SELECT natural_key FROM collected_keys WHERE station = \(station) AND source = \(source.rawValue) AND natural_key = ANY(\(keys))",
+                    logger: logger)
+                for try await key in rows.decode(String.self) { known.insert(key) }
+            }
+            var next = try await tx.query(
+                "SELECT coalesce(max(source_seq), 0) FROM ledger WHERE station = \(station) AND source = \(source.rawValue)", logger: logger
+            ).collect().first?.decode(Int64.self) ?? 0
+            var incoming: [IncomingRecord] = []
+            var newKeys: [String] = []
+            var newSeqs: [Int64] = []
+            var duplicates: [RecordKind: Int] = [:]
+            for r in records {
+                guard known.insert(r.key).inserted else {
+                    duplicates[r.record.kind, default: 0] += 1
+                    continue
+                }
+                next += 1
+                incoming.append(IncomingRecord(line: r.line, raw: r.raw, source: source, sourceSeq: next, record: r.record))
+                newKeys.append(r.key)
+                newSeqs.append(next)
+            }
+            if !newKeys.isEmpty {
+                try await tx.query("""
+                    INSERT INTO collected_keys (station, source, natural_key, source_seq)
+                    SELECT \(station), \(source.rawValue), k, s FROM UNNEST(\(newKeys)::text[], \(newSeqs)::bigint[]) AS u(k, s)
+                    """, logger: logger)
+            }
+            var outcome = try await Self.append(station: station, records: incoming, rejected: rejected, on: tx, logger: logger)
+            outcome.duplicates += duplicates.values.reduce(0, +)
+            outcome.duplicatesByKind.merge(duplicates, uniquingKeysWith: +)
+            if incoming.isEmpty && !records.isEmpty {
+                try await tx.query("UPDATE chain_heads SET last_received_at = now() WHERE station = \(station)", logger: logger)
+            }
+            return outcome
+        }
     }
 
     /// A station's committed entries after `cursor`, in chain order, as stored bodies.

@@ -1,0 +1,191 @@
+import FuelModel
+import FuelStore
+import FuelWire
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Settings of the ATG poller (`feeds.atg.*`).
+public struct ATGPollerSettings: Sendable {
+    /// Connect and answer deadline of one command.
+    public var timeoutSeconds = 10.0
+    /// Consecutive failed polls before the console is recorded offline (a telemetry-gap alert).
+    public var offlineAfterFailures = 3
+    /// Longest wait between retries of a failing console.
+    public var maxBackoffSeconds = 300.0
+    /// A console clock further than this from ours is not trusted: readings take the poll time.
+    public var maxClockSkewSeconds = 300.0
+
+    public init() {}
+}
+
+/// Polls Veeder-Root TLS consoles (and compatibles) over TCP: in-tank inventory (`i201`, or the
+/// display-format `I201`) and tank alarms (`i205`) every interval, appended to the station's chain
+/// as `tank_reading` and `device_status` records. Each console runs in its own task, so one that
+/// hangs or fails never delays another; a failing console is retried with backoff and, after
+/// `offlineAfterFailures` polls, recorded offline, which raises a telemetry-gap alert that clears
+/// when it answers again.
+public struct ATGPoller: Sendable {
+    let consoles: [FeedsFile.ATGConsole]
+    let settings: ATGPollerSettings
+    let sink: FeedSink
+    let logger: Logger
+
+    public init(consoles: [FeedsFile.ATGConsole], settings: ATGPollerSettings, sink: FeedSink, logger: Logger) {
+        self.consoles = consoles
+        self.settings = settings
+        self.sink = sink
+        self.logger = logger
+    }
+
+    public func run() async {
+        logger.notice("ATG poller started", metadata: ["consoles": "\(consoles.count)"])
+        await withDiscardingTaskGroup { group in
+            for console in consoles { group.addTask { await poll(console) } }
+        }
+    }
+
+    /// What a console answered in one poll.
+    struct Poll {
+        var consoleTime: VeederRootTLS.ConsoleTime?
+        var inventory: [VeederRootTLS.Inventory]
+        var alarms: [VeederRootTLS.TankAlarms]?
+        var raw: String
+    }
+
+    /// The loop of one console until cancellation.
+    func poll(_ console: FeedsFile.ATGConsole) async {
+        var failures = 0
+        var offline = false
+        var alarmsSupported = console.format == .computer
+        var lastAlarms: [String]?
+        let log = logger.with(["console": "\(console.name)", "station": "\(console.station)"])
+        while !Task.isCancelled {
+            let delay: Double
+            do {
+                let answer = try await query(console, alarms: alarmsSupported)
+                if answer.alarms == nil { alarmsSupported = false }
+                let now = Timestamp(.now)
+                var records = try await readings(answer, console: console, now: now)
+                let codes = (answer.alarms ?? []).flatMap { a in a.codes.map { "T\(a.tank):\($0)" } }
+                if offline || (answer.alarms != nil && codes != (lastAlarms ?? [])) {
+                    let names = (answer.alarms ?? []).flatMap { a in a.names.map { "\(console.tankID(a.tank)) \($0)" } }
+                    let status = DeviceStatus(device: console.name, at: now, state: codes.isEmpty ? .online : .alarm, codes: names)
+                    records.append(CollectedRecord(key: "\(console.name)/status/\(now.rfc3339)", raw: answer.raw, record: .deviceStatus(status)))
+                }
+                try await sink.collect(station: console.station, source: .atg, records)
+                if answer.alarms != nil { lastAlarms = codes }
+                if offline { log.notice("console answers again") }
+                failures = 0
+                offline = false
+                delay = console.intervalSeconds
+            } catch {
+                failures += 1
+                log.warning("ATG poll failed", metadata: ["failures": "\(failures)", "error": "\(describeDatabaseError(error))"])
+                if failures >= settings.offlineAfterFailures, !offline {
+                    let now = Timestamp(.now)
+                    let status = DeviceStatus(device: console.name, at: now, state: .offline, codes: ["\(error)".prefix(200).description])
+                    do {
+                        try await sink.collect(station: console.station, source: .atg,
+                                               [CollectedRecord(key: "\(console.name)/status/\(now.rfc3339)", raw: "", record: .deviceStatus(status))])
+                        offline = true
+                    } catch {
+                        log.warning("could not record the console offline", metadata: ["error": "\(describeDatabaseError(error))"])
+                    }
+                }
+                delay = min(settings.maxBackoffSeconds, min(console.intervalSeconds, Double(1 << min(failures, 16))))
+            }
+            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+        }
+    }
+
+    /// Tank readings of one poll, keyed by console, tank and reading time.
+    func readings(_ p: Poll, console: FeedsFile.ATGConsole, now: Timestamp) async throws -> [CollectedRecord] {
+        guard let profile = try await sink.profile(console.station) else {
+            throw StoreError.notFound("station \(console.station) of console \(console.name) is not in the registry")
+        }
+        var at = now
+        if let ct = p.consoleTime {
+            let t = ct.instant(in: profile.clock)
+            if abs(t.seconds(to: now)) <= settings.maxClockSkewSeconds { at = t }
+        }
+        return p.inventory.map { inv in
+            let tank = console.tankID(inv.tank)
+            let reading = TankReading(
+                tank: tank, at: at, volumeL: inv.volumeL ?? .nan, tcVolumeL: inv.tcVolumeL, heightMM: inv.heightMM,
+                ullageL: inv.ullageL, waterMM: inv.waterMM, temperatureC: inv.temperatureC, status: Int(inv.status))
+            return CollectedRecord(key: "\(console.name)/\(tank)/\(at.rfc3339)", raw: p.raw, record: .tankReading(reading))
+        }
+    }
+
+    /// One poll: the inventory, then (computer format) the alarms.
+    func query(_ console: FeedsFile.ATGConsole, alarms: Bool) async throws -> Poll {
+        switch console.format {
+        case .computer:
+            let reply = try await exchange(console, command: VeederRootTLS.command("i201", tank: 0, securityCode: console.securityCode))
+            guard case .data(_, let time, let body) = try VeederRootTLS.decodeReply(reply) else {
+                throw FeedError("console \(console.name) does not know i201 (answered 9999FF1B)")
+            }
+            var poll = Poll(consoleTime: VeederRootTLS.ConsoleTime(time), inventory: try VeederRootTLS.parseInventory(body, units: console.units),
+                            alarms: nil, raw: PrintableBytes.text(reply, limit: 4096))
+            if alarms {
+                let a = try await exchange(console, command: VeederRootTLS.command("i205", tank: 0, securityCode: console.securityCode))
+                if case .data(_, _, let body) = try VeederRootTLS.decodeReply(a) { poll.alarms = try VeederRootTLS.parseTankAlarms(body) }
+            }
+            return poll
+        case .display:
+            let reply = try await exchange(console, command: VeederRootTLS.command("I201", tank: 0, securityCode: console.securityCode))
+            if (try? VeederRootTLS.decodeReply(reply)) == .unknownCommand {
+                throw FeedError("console \(console.name) does not know I201 (answered 9999FF1B)")
+            }
+            let (_, lines) = try VeederRootTLS.decodeDisplayReply(reply)
+            return Poll(consoleTime: nil, inventory: try VeederRootTLS.parseDisplayInventory(lines, units: console.units),
+                        alarms: nil, raw: PrintableBytes.text(reply, limit: 4096))
+        }
+    }
+
+    /// Connects, sends one command and reads one reply (SOH … ETX), within the timeout.
+    func exchange(_ console: FeedsFile.ATGConsole, command: [UInt8]) async throws -> [UInt8] {
+        let timeout = TimeAmount.milliseconds(Int64(settings.timeoutSeconds * 1000))
+        let deadline = ContinuousClock.now + .milliseconds(Int64(settings.timeoutSeconds * 1000))
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(timeout)
+            .connect(host: console.host, port: console.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: timeout), CloseOnIdle()])
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: command))
+            var reader = TLSFrameReader()
+            for try await chunk in inbound {
+                reader.append(chunk.readableBytesView)
+                while let item = reader.next() {
+                    switch item {
+                    case .frame(let f): return f
+                    case .junk(let bytes, let reason):
+                        await sink.quarantine(station: console.station, source: .atg, raw: PrintableBytes.text(bytes),
+                                              reason: "console \(console.name): \(reason)")
+                    }
+                }
+                if ContinuousClock.now > deadline { throw FeedError("console \(console.name) did not finish its reply within \(settings.timeoutSeconds) s") }
+            }
+            throw FeedError("console \(console.name) closed the connection or stayed silent for \(settings.timeoutSeconds) s")
+        }
+    }
+}
+
+/// A feed failure with a message for the operator.
+struct FeedError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+extension Logger {
+    func with(_ metadata: Logger.Metadata) -> Logger {
+        var l = self
+        for (k, v) in metadata { l[metadataKey: k] = v }
+        return l
+    }
+}

@@ -1,0 +1,191 @@
+import FuelModel
+import FuelStore
+import FuelWire
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Settings of the HJ 212 listener (`feeds.hj212.*`).
+public struct HJ212ListenerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 9212
+    public var maxConnections = 2_000
+    /// A connection that sends nothing for this long is closed (devices send at least every minute).
+    public var idleTimeoutSeconds = 300.0
+    /// A packet must arrive whole within this time once it started (slow senders are cut off).
+    public var packetTimeoutSeconds = 30.0
+    /// Bytes of non-packet input a connection may send before it is closed.
+    public var maxJunkBytes = 64 * 1024
+    public var maxDataLength = HJ212.maxDataLength
+
+    public init() {}
+}
+
+/// The HJ 212-2017 TCP listener: vapour-recovery monitors connect, send packets and, when their
+/// Flag asks, get the standard's answer. A device is known by its MN and must send its password;
+/// its packets become `vapour_reading` records in its station's chain. Bad packets are answered
+/// per the standard where they can be (9011 with QnRtn) and quarantined with the reason.
+/// A packet is acknowledged (9014) only after its records are committed.
+public struct HJ212Listener: Sendable {
+    let settings: HJ212ListenerSettings
+    let devices: [String: FeedsFile.HJ212Device]
+    let sink: FeedSink
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+    let limit: ConnectionLimit
+
+    public init(settings: HJ212ListenerSettings, devices: [FeedsFile.HJ212Device], sink: FeedSink, logger: Logger,
+                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.settings = settings
+        self.devices = Dictionary(devices.map { ($0.mn, $0) }, uniquingKeysWith: { a, _ in a })
+        self.sink = sink
+        self.logger = logger
+        self.onListening = onListening
+        self.limit = ConnectionLimit(maximum: settings.maxConnections)
+    }
+
+    public func run() async throws {
+        let idle = TimeAmount.milliseconds(Int64(settings.idleTimeoutSeconds * 1000))
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: settings.host, port: settings.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: idle), CloseOnIdle()])
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? settings.port
+        logger.notice("HJ 212 listener ready", metadata: ["address": "\(settings.host):\(port)", "devices": "\(devices.count)"])
+        await onListening(port)
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        guard limit.enter() else {
+                            logger.warning("HJ 212 connection refused: listener full", metadata: ["max": "\(limit.maximum)"])
+                            try? await connection.channel.close()
+                            continue
+                        }
+                        group.addTask {
+                            defer { limit.leave() }
+                            await serve(connection)
+                        }
+                    }
+                }
+            }
+        } onCancel: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    /// One device connection: frames in, answers out, until it closes, idles or misbehaves.
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = connection.channel.remoteAddress?.description ?? "?"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var reader = HJ212FrameReader(maxDataLength: settings.maxDataLength)
+                var junk = 0
+                var packets = 0
+                var partialSince: ContinuousClock.Instant?
+                for try await buffer in inbound {
+                    reader.append(buffer.readableBytesView)
+                    while let item = reader.next() {
+                        switch item {
+                        case .frame(let frame):
+                            packets += 1
+                            if let answer = await handle(frame, number: packets, peer: peer) {
+                                try await outbound.write(ByteBuffer(bytes: answer))
+                            }
+                        case .junk(let bytes, let reason):
+                            junk += bytes.count
+                            await sink.quarantine(station: nil, source: .hj212, raw: PrintableBytes.text(bytes),
+                                                  reason: "HJ 212 stream from \(peer): \(reason)")
+                            if junk > settings.maxJunkBytes {
+                                logger.warning("HJ 212 connection closed: too much garbage", metadata: ["peer": "\(peer)", "bytes": "\(junk)"])
+                                return
+                            }
+                        }
+                    }
+                    if reader.pending == 0 {
+                        partialSince = nil
+                    } else if let since = partialSince {
+                        if ContinuousClock.now - since > .milliseconds(Int64(settings.packetTimeoutSeconds * 1000)) {
+                            await sink.quarantine(station: nil, source: .hj212, raw: "(\(reader.pending) bytes pending)",
+                                                  reason: "HJ 212 stream from \(peer): packet not completed within \(settings.packetTimeoutSeconds) s")
+                            logger.warning("HJ 212 connection closed: packet too slow", metadata: ["peer": "\(peer)"])
+                            return
+                        }
+                    } else {
+                        partialSince = ContinuousClock.now
+                    }
+                }
+            }
+        } catch {
+            logger.debug("HJ 212 connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        }
+    }
+
+    /// Decodes, authenticates and records one packet; returns the answer to send, if any.
+    func handle(_ frame: [UInt8], number: Int, peer: String) async -> [UInt8]? {
+        let raw = PrintableBytes.text(frame)
+        let packet: HJ212.Packet
+        do {
+            packet = try HJ212.decode(frame)
+        } catch {
+            let h = HJ212.bestEffortHeader(frame)
+            let device = h.mn.flatMap { devices[$0] }
+            await sink.quarantine(station: device?.station, source: .hj212, raw: raw, reason: "HJ 212 packet from \(peer): \(error)", line: number)
+            guard h.wantsReply, h.qn != nil else { return nil }
+            return HJ212.refusal(qn: h.qn, mn: h.mn, password: h.password, answer: error.kind == .crc ? .wrongCRC : .rejected)
+        }
+        guard let mn = packet.mn, let device = devices[mn] else {
+            await sink.quarantine(station: nil, source: .hj212, raw: raw,
+                                  reason: "HJ 212 packet from \(peer): MN \(packet.mn ?? "") is not a registered device", line: number)
+            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: packet.mn, password: packet.password, answer: .unknownMN) : nil
+        }
+        guard constantTimeEqual(packet.password ?? "", device.password) else {
+            await sink.quarantine(station: device.station, source: .hj212, raw: raw,
+                                  reason: "HJ 212 packet from \(peer): wrong password for MN \(mn)", line: number)
+            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .wrongPassword) : nil
+        }
+        do {
+            guard let profile = try await sink.profile(device.station) else {
+                await sink.quarantine(station: nil, source: .hj212, raw: raw,
+                                      reason: "HJ 212 device \(mn) belongs to station \(device.station), which is not in the registry", line: number)
+                return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected) : nil
+            }
+            let readings: [VapourReading]
+            do {
+                readings = try HJ212.vapourReadings(packet, device: mn, map: device.factors, clock: profile.clock)
+            } catch {
+                await sink.quarantine(station: device.station, source: .hj212, raw: raw,
+                                      reason: "HJ 212 packet QN=\(packet.qn ?? "-") from \(mn): \(error)", line: number)
+                return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected) : nil
+            }
+            if !readings.isEmpty {
+                // The data itself identifies a record: a device re-sending a packet (same data time) is a duplicate.
+                let base = "\(mn)/\(packet.cn ?? "")/\(packet.dataTime ?? "")/\(packet.packetNumber ?? 1)"
+                let records = readings.enumerated().map { i, r in
+                    CollectedRecord(key: "\(base)/\(i)", line: number, raw: raw, record: .vapourReading(r))
+                }
+                try await sink.collect(station: device.station, source: .hj212, records)
+            }
+            return packet.wantsReply ? HJ212.reply(to: packet) : nil
+        } catch {
+            // Nothing committed: no answer, so the device sends the packet again.
+            logger.warning("HJ 212 packet not recorded", metadata: [
+                "mn": "\(mn)", "qn": "\(packet.qn ?? "-")", "error": "\(describeDatabaseError(error))",
+            ])
+            return nil
+        }
+    }
+}
+
+/// Compares secrets without an early exit, so timing does not reveal how much of a guess was right.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var diff = UInt8(x.count == y.count ? 0 : 1)
+    for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
+    return diff == 0
+}

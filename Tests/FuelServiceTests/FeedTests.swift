@@ -1,0 +1,183 @@
+import FuelModel
+import FuelService
+import FuelSim
+import FuelStore
+import FuelTestSupport
+import FuelWire
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Testing
+
+/// The device feeds end to end over real TCP: the daemon polls `ATGEmulator` (what
+/// `fuelwarden atg-emulator` runs) and an HJ 212 client sends packets to its listener; records
+/// land in the station's chain, bad packets are answered and quarantined, and a gauge outage
+/// raises a telemetry-gap alert that resolves when the gauge answers again.
+@Suite(.serialized) struct FeedTests {
+    static let station = "LN-SY-0001"
+
+    /// Runs an emulator for the first demo station until `body` returns; yields its port.
+    static func withEmulator<T: Sendable>(port: Int = 0, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 3))
+        var settings = ATGEmulator.Settings()
+        settings.port = port
+        settings.days = 1
+        let (ports, cont) = AsyncStream.makeStream(of: Int.self)
+        let emulator = ATGEmulator(station: registry.stations[0], settings: settings, logger: TestPostgres.logger) { cont.yield($0) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await emulator.run(); return nil }
+            var it = ports.makeAsyncIterator()
+            guard let p = await it.next() else { throw StoreError.unavailable("emulator did not start") }
+            group.addTask { try await body(p) }
+            defer { group.cancelAll() }
+            while let r = try await group.next() { if let r { return r } }
+            throw StoreError.unavailable("emulator stopped")
+        }
+    }
+
+    /// Sends bytes to the HJ 212 listener (in two writes) and reads `expectAnswers` answers, within 5 s.
+    static func hj212(_ port: Int, _ bytes: [UInt8], expectAnswers: Int = 1) async throws -> [HJ212.Packet] {
+        try await withDeadline(seconds: 5, "HJ 212 answers") {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port) { ch in
+                    ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+                }
+            return try await channel.executeThenClose { inbound, outbound in
+                let mid = bytes.count / 2
+                try await outbound.write(ByteBuffer(bytes: bytes[..<mid]))
+                try await Task.sleep(for: .milliseconds(50))
+                try await outbound.write(ByteBuffer(bytes: bytes[mid...]))
+                var reader = HJ212FrameReader()
+                var answers: [HJ212.Packet] = []
+                for try await chunk in inbound {
+                    reader.append(chunk.readableBytesView)
+                    while case .frame(let f)? = reader.next() { answers.append(try HJ212.decode(f)) }
+                    if answers.count >= expectAnswers { break }
+                }
+                return answers
+            }
+        }
+    }
+
+    static func packet(qn: String, password: String = "123456", mn: String = "VR0001", cp: String) -> [UInt8] {
+        HJ212.frame(dataSegment: "QN=\(qn);ST=31;CN=2011;PW=\(password);MN=\(mn);Flag=5;CP=&&\(cp)&&")
+    }
+
+    static func count(_ db: FuelDatabase, _ sql: PostgresQuery) async throws -> Int64 {
+        try await db.client.query(sql).collect().first?.decode(Int64.self) ?? -1
+    }
+
+    @Test func atgAndHJ212FeedTheChainAndBadPacketsAreAnsweredAndQuarantined() async throws {
+        try await Self.withEmulator { atgPort in
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let feedsPath = dir.appendingPathComponent("feeds.yaml").path
+            try """
+                atg_consoles:
+                  - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}
+                hj212_devices:
+                  - {mn: VR0001, station: \(Self.station), password: "123456", al_ratio: {q01: N1, q02: N2}, tank_pressure: {p01: T1}}
+                """.write(toFile: feedsPath, atomically: true, encoding: .utf8)
+
+            try await TestDaemon.with(stations: 3, tweak: { c in
+                c.feedsFile = feedsPath
+                c.hj212Enabled = true
+                c.hj212.port = 0
+                c.atg.timeoutSeconds = 1
+                c.atg.offlineAfterFailures = 2
+                c.atg.maxBackoffSeconds = 1
+            }) { d in
+                // The poller's readings arrive: every tank of the console, once per console minute
+                // (polls within the same minute are duplicates by their natural key).
+                var tanks: Int64 = 0
+                for _ in 0..<100 where tanks < 4 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    tanks = try await Self.count(d.db, "SELECT count(DISTINCT body::jsonb->>'tank') FROM ledger WHERE station = \(Self.station) AND source = 'atg' AND kind = 'tank_reading'")
+                }
+                #expect(tanks == 4)
+                try await Task.sleep(for: .seconds(2))
+                let readings = try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'atg' AND kind = 'tank_reading'")
+                let keys = try await Self.count(d.db, "SELECT count(*) FROM collected_keys WHERE station = \(Self.station) AND source = 'atg'")
+                #expect(readings == keys && readings % 4 == 0 && readings <= 8)
+
+                // HJ 212: a data packet is recorded and answered 9014; sent again it is a duplicate.
+                var hjPort: Int?
+                for _ in 0..<50 where hjPort == nil {
+                    hjPort = d.components.listening.hj212
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let port = try #require(hjPort)
+                let good = Self.packet(qn: "20261121080000001", cp: "DataTime=20261121080000;q01-Rtd=1.05,q01-Flag=N;q02-Rtd=0.95,q02-Flag=N;p01-Rtd=-120,p01-Flag=N")
+                for _ in 0..<2 {
+                    let answers = try await Self.hj212(port, good + [0x0D, 0x0A])
+                    #expect(answers.map(\.cn) == ["9014"])
+                    #expect(answers.first?.qn == "20261121080000001")
+                }
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212'") == 3)
+
+                // Bad packets: wrong CRC, wrong password, unknown device; answered 9011 and quarantined.
+                var badCRC = Self.packet(qn: "20261121080000002", cp: "DataTime=20261121080100;q01-Rtd=1.0")
+                let crcDigit = badCRC.count - 3  // frame() ends with CCCC\r\n
+                badCRC[crcDigit] = badCRC[crcDigit] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                let wrongPassword = Self.packet(qn: "20261121080000003", password: "000000", cp: "DataTime=20261121080100;q01-Rtd=1.0")
+                let unknown = Self.packet(qn: "20261121080000004", mn: "NOBODY", cp: "DataTime=20261121080100;q01-Rtd=1.0")
+                let answers = try await Self.hj212(port, badCRC + Array("\r\n".utf8) + wrongPassword + Array("\r\n".utf8) + unknown + Array("\r\n".utf8),
+                                                   expectAnswers: 3)
+                #expect(answers.map { $0.item("QnRtn") } == ["9", "3", "4"])
+                #expect(answers.allSatisfy { $0.cn == "9011" })
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM quarantine WHERE source = 'hj212'") == 3)
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM quarantine WHERE source = 'hj212' AND reason LIKE '%wrong password for MN VR0001%'") == 1)
+
+                // The chain holds both feeds and still verifies.
+                let report = try await ChainAudit(database: d.db).verify(station: Self.station)
+                #expect(report.isIntact)
+            }
+        }
+    }
+
+    @Test func gaugeOutageRaisesATelemetryGapThatResolves() async throws {
+        // Reserve a port for the emulator so it can come back on the same address.
+        let atgPort = try await Self.withEmulator { $0 }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let feedsPath = dir.appendingPathComponent("feeds.yaml").path
+        try "atg_consoles:\n  - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}\n"
+            .write(toFile: feedsPath, atomically: true, encoding: .utf8)
+        try await TestDaemon.with(stations: 3, tweak: { c in
+            c.feedsFile = feedsPath
+            c.atg.timeoutSeconds = 1
+            c.atg.offlineAfterFailures = 2
+            c.atg.maxBackoffSeconds = 1
+        }) { d in
+            let subject = "device atg:127.0.0.1:\(atgPort)"
+            @Sendable func alert() async throws -> AlertRecord? {
+                var f = AlertFilter()
+                f.status = .all
+                f.station = Self.station
+                f.rule = "telemetry_gap"
+                return try await AlertStore(database: d.db).list(f).first { $0.subject == subject }
+            }
+            // The gauge is down from the start: after two failed polls it is recorded offline.
+            var a: AlertRecord?
+            for _ in 0..<100 {
+                try await Task.sleep(for: .milliseconds(100))
+                a = try await alert()
+                if a != nil { break }
+            }
+            #expect(a?.status == "open")
+            // The gauge comes back: readings flow and the alert resolves.
+            try await Self.withEmulator(port: atgPort) { _ in
+                for _ in 0..<100 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    if try await alert()?.status == "resolved" { break }
+                }
+            }
+            #expect(try await alert()?.status == "resolved")
+            #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND kind = 'device_status'") == 2)
+        }
+    }
+}
