@@ -46,6 +46,7 @@ let package = Package(
         ),
         .target(name: "FuelDetect", dependencies: ["FuelModel"], swiftSettings: swiftSettings),
         .target(name: "FuelSim", dependencies: ["FuelModel", "FuelWire"], swiftSettings: swiftSettings),
+        .target(name: "FuelFuzz", dependencies: ["FuelModel", "FuelWire", "FuelSim"], swiftSettings: swiftSettings),
 
         // Adapters.
         .target(
@@ -83,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "fuelwarden",
             dependencies: [
-                "FuelService",
+                "FuelService", "FuelFuzz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -104,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FuelWireTests",
-            dependencies: ["FuelWire", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["FuelWire", "FuelFuzz", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
