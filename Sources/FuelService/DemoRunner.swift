@@ -25,6 +25,9 @@ public struct DemoRunner: Sendable {
         self.print = print
     }
 
+    static let vapourDevice = "VR-DEMO-0001"
+    static let vapourPassword = "demo-212"
+
     /// Start of the simulated period: the first of the month the demo ceilings apply from (local midnight).
     static let start = Timestamp(rfc3339: "2026-11-01T00:00:00+08:00")!
 
@@ -58,7 +61,27 @@ public struct DemoRunner: Sendable {
         }
         config.httpPort = port
         config.detectIntervalSeconds = 0.5
-        let components = try FuelwardenComponents(config: config, logger: logger)
+
+        // One more station than pushed is fed by devices only: its tank gauge is an ATG emulator
+        // the daemon polls over TCP, and a vapour-recovery monitor talks HJ 212 to the listener.
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: stations + 1))
+        let feedStation = registry.stations[stations]
+        var emulatorSettings = ATGEmulator.Settings()
+        emulatorSettings.port = 0
+        let (emulatorPorts, emulatorPort) = AsyncStream.makeStream(of: Int.self)
+        let emulator = ATGEmulator(station: feedStation, settings: emulatorSettings, logger: logger) { emulatorPort.yield($0) }
+        let emulatorTask = Task { try await emulator.run() }
+        defer { emulatorTask.cancel() }
+        var ports = emulatorPorts.makeAsyncIterator()
+        guard let atgPort = await ports.next() else { throw StoreError.unavailable("ATG emulator did not start") }
+        config.hj212Enabled = true
+        config.hj212.port = 0
+        let feeds = FeedsFile(
+            consoles: [.init(station: feedStation.id, host: "127.0.0.1", port: atgPort, intervalSeconds: 5)],
+            devices: [.init(mn: Self.vapourDevice, station: feedStation.id, password: Self.vapourPassword,
+                            factors: HJ212FactorMap(alRatio: ["q01": "N1", "q02": "N2"], tankPressure: ["p01": "T1"]))])
+        print("• ATG emulator for \(feedStation.id) on 127.0.0.1:\(atgPort) (Veeder-Root TLS); the daemon polls it every 5 s")
+        let components = try FuelwardenComponents(config: config, logger: logger, feeds: feeds)
         let (listening, listeningContinuation) = AsyncStream.makeStream(of: Int.self)
         let group = FuelwardenDaemon.serviceGroup(components: components, logger: logger) { port in
             listeningContinuation.yield(port)
@@ -75,7 +98,7 @@ public struct DemoRunner: Sendable {
                 do {
                     var ports = listening.makeAsyncIterator()
                     guard let port = await ports.next() else { return }
-                    try await self.drive(components: components, port: port)
+                    try await self.drive(components: components, port: port, feedStation: feedStation.id)
                     if !self.waitForInterrupt { await group.triggerGracefulShutdown() }
                 } catch {
                     self.print("demo failed: \(error)")
@@ -95,7 +118,7 @@ public struct DemoRunner: Sendable {
             defer { group.cancelAll() }
             let applied = try await Migrator(database: db).migrate()
             print("• migrated schema (\(applied.isEmpty ? "already current" : "applied \(applied.map(String.init).joined(separator: ","))"))")
-            let yaml = DemoRegistry.yaml(stations: stations)
+            let yaml = DemoRegistry.yaml(stations: stations + 1)
             let registry = try RegistryFileDecoder.decode(yaml: yaml)
             let summary = try await RegistryStore(database: db).importRegistry(
                 registry, sourceDigest: TokenStore.hash(yaml).hexString, actor: "demo")
@@ -103,12 +126,47 @@ public struct DemoRunner: Sendable {
         }
     }
 
-    func drive(components: FuelwardenComponents, port: Int) async throws {
+    /// Sends a few HJ 212 packets and shows what both device feeds put into the feed station's chain.
+    func showFeeds(components: FuelwardenComponents, station: String) async throws {
+        var hjPort: Int?
+        for _ in 0..<100 where hjPort == nil {
+            hjPort = components.listening.hj212
+            if hjPort == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let hjPort else { throw StoreError.unavailable("HJ 212 listener did not start") }
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let now = Timestamp(.now)
+        var bytes: [UInt8] = []
+        for m in 0..<3 {
+            let t = now.adding(seconds: Double(m - 3) * 60)
+            let day = clock.day(of: t), minute = clock.minuteOfDay(t)
+            let dt = String(format: "%04d%02d%02d%02d%02d00", day.year, day.month, day.day, minute / 60, minute % 60)
+            let cp = "DataTime=\(dt);q01-Rtd=\(String(format: "%.2f", 1.02 + 0.03 * Double(m))),q01-Flag=N;q02-Rtd=1.10,q02-Flag=N;p01-Rtd=-85,p01-Flag=N"
+            bytes += HJ212.frame(dataSegment: "QN=\(dt)000;ST=31;CN=2051;PW=\(Self.vapourPassword);MN=\(Self.vapourDevice);Flag=5;CP=&&\(cp)&&")
+        }
+        let answers = try await HJ212Client(port: hjPort).send(bytes, answers: 3)
+        print("• HJ 212 device \(Self.vapourDevice) sent 3 minute packets to 127.0.0.1:\(hjPort): answered \(answers.map { $0.cn ?? "?" }.joined(separator: ", "))")
+        let ledger = LedgerStore(database: components.database)
+        var counts: [String: Int] = [:]
+        for _ in 0..<100 {
+            counts = [:]
+            for e in try await ledger.entries(station: station, after: 0, limit: 10_000) {
+                let kind = RecordKind.allCases.first { e.body.contains("\"kind\":\"\($0.rawValue)\"") }?.rawValue ?? "?"
+                counts["\(e.source.rawValue) \(kind)", default: 0] += 1
+            }
+            if counts["atg tank_reading", default: 0] > 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        print("  \(station)'s chain from the device feeds: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+    }
+
+    func drive(components: FuelwardenComponents, port: Int, feedStation: String) async throws {
         let db = components.database
         let tokens = TokenStore(database: db)
         let base = "http://127.0.0.1:\(port)"
         let client = FuelwardenClient(baseURL: base)
-        let registry = components.registry.snapshot.registry
+        var registry = components.registry.snapshot.registry
+        registry.stations.removeAll { $0.id == feedStation }
         let viewer = try await tokens.issue(role: .viewer, station: nil, name: "demo regulator", actor: "demo")
         let inspector = try await tokens.issue(role: .inspector, station: nil, name: "demo inspector", actor: "demo")
         var keys: [String: String] = [:]
@@ -170,6 +228,8 @@ public struct DemoRunner: Sendable {
         print("• a line naming an unknown tank: rejected with \"\(bad.rejected.first?.error ?? "?")\" (kept in quarantine)")
         let (forbidden, _) = try await client.send(.POST, "/v1/stations/\(registry.stations[1].id)/records", token: keys[demoStation], body: firstLines[0])
         print("• \(demoStation)'s key pushing for \(registry.stations[1].id): HTTP \(forbidden)")
+
+        try await showFeeds(components: components, station: feedStation)
 
         // Wait for detection to catch up with the ledger.
         let store = DetectionStore(database: db)

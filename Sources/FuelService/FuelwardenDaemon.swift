@@ -20,7 +20,8 @@ public struct FuelwardenComponents: Sendable {
     /// Ports the device listeners are bound to, once they are (tests bind to port 0).
     public let listening = ListeningPorts()
 
-    public init(config: FuelwardenConfig, logger: Logger) throws {
+    /// - Parameter feeds: device feeds to use instead of `config.feedsFile` (the demo builds its own).
+    public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil) throws {
         let url = try config.requireDatabaseURL()
         self.config = config
         database = FuelDatabase(url: url, maxConnections: config.databaseMaxConnections,
@@ -29,7 +30,7 @@ public struct FuelwardenComponents: Sendable {
         metrics = FuelMetrics(poolMax: config.databaseMaxConnections)
         signal = DetectionSignal()
         migrator = try Migrator(database: database)
-        feeds = try config.loadFeeds()
+        self.feeds = try feeds ?? config.loadFeeds()
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
             thresholds: config.thresholds, signal: signal, metrics: metrics,

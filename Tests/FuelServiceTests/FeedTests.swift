@@ -37,28 +37,8 @@ import Testing
         }
     }
 
-    /// Sends bytes to the HJ 212 listener (in two writes) and reads `expectAnswers` answers, within 5 s.
     static func hj212(_ port: Int, _ bytes: [UInt8], expectAnswers: Int = 1) async throws -> [HJ212.Packet] {
-        try await withDeadline(seconds: 5, "HJ 212 answers") {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(host: "127.0.0.1", port: port) { ch in
-                    ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
-                }
-            return try await channel.executeThenClose { inbound, outbound in
-                let mid = bytes.count / 2
-                try await outbound.write(ByteBuffer(bytes: bytes[..<mid]))
-                try await Task.sleep(for: .milliseconds(50))
-                try await outbound.write(ByteBuffer(bytes: bytes[mid...]))
-                var reader = HJ212FrameReader()
-                var answers: [HJ212.Packet] = []
-                for try await chunk in inbound {
-                    reader.append(chunk.readableBytesView)
-                    while case .frame(let f)? = reader.next() { answers.append(try HJ212.decode(f)) }
-                    if answers.count >= expectAnswers { break }
-                }
-                return answers
-            }
-        }
+        try await HJ212Client(port: port).send(bytes, answers: expectAnswers)
     }
 
     static func packet(qn: String, password: String = "123456", mn: String = "VR0001", cp: String) -> [UInt8] {
