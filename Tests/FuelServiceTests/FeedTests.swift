@@ -50,6 +50,12 @@ import Testing
     }
 
     @Test func atgAndHJ212FeedTheChainAndBadPacketsAreAnsweredAndQuarantined() async throws {
+        // A console that accepts connections and never answers: it must not hold up the other one.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let silentPort = try #require(silent.localAddress?.port)
         try await Self.withEmulator { atgPort in
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -57,9 +63,11 @@ import Testing
             let feedsPath = dir.appendingPathComponent("feeds.yaml").path
             try """
                 atg_consoles:
+                  - {station: \(Self.station), host: 127.0.0.1, port: \(silentPort), interval_seconds: 1}
                   - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}
                 hj212_devices:
                   - {mn: VR0001, station: \(Self.station), password: "123456", al_ratio: {q01: N1, q02: N2}, tank_pressure: {p01: T1}}
+                  - {mn: 010000A8900016F000169DC0, station: \(Self.station), password: "123456"}
                 """.write(toFile: feedsPath, atomically: true, encoding: .utf8)
 
             try await TestDaemon.with(stations: 3, tweak: { c in
@@ -97,6 +105,23 @@ import Testing
                     #expect(answers.first?.qn == "20261121080000001")
                 }
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212'") == 3)
+
+                // A real capture (testdata/hj212/vectors.txt): acknowledged, its factor kept raw.
+                let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/testdata/hj212/vectors.txt")
+                let real = try #require(try String(contentsOf: vectors, encoding: .utf8).split(separator: "\n")
+                    .first { $0.hasPrefix("##0162QN=20231008123340461") })
+                let realAnswers = try await Self.hj212(port, Array((real + "\r\n").utf8))
+                #expect(realAnswers.map(\.cn) == ["9014"] && realAnswers.first?.qn == "20231008123340461")
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212' AND body LIKE '%w01008-Rtd=123.456%'") == 1)
+
+                // The silent console was recorded offline while the other one delivered readings.
+                var offline: Int64 = 0
+                let pattern = "%atg:127.0.0.1:\(silentPort)%offline%"
+                for _ in 0..<50 where offline == 0 {
+                    offline = try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND kind = 'device_status' AND body LIKE \(pattern)")
+                    if offline == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(offline == 1)
 
                 // Bad packets: wrong CRC, wrong password, unknown device; answered 9011 and quarantined.
                 var badCRC = Self.packet(qn: "20261121080000002", cp: "DataTime=20261121080100;q01-Rtd=1.0")

@@ -146,6 +146,14 @@ public struct ATGPoller: Sendable {
 
     /// Connects, sends one command and reads one reply (SOH … ETX), within the timeout.
     func exchange(_ console: FeedsFile.ATGConsole, command: [UInt8]) async throws -> [UInt8] {
+        // The idle handler closes a silent connection; the deadline also bounds a console that
+        // trickles bytes or a connect that never completes.
+        try await withDeadline(seconds: settings.timeoutSeconds + 0.5, "console \(console.name) answer") {
+            try await exchangeOnce(console, command: command)
+        }
+    }
+
+    func exchangeOnce(_ console: FeedsFile.ATGConsole, command: [UInt8]) async throws -> [UInt8] {
         let timeout = TimeAmount.milliseconds(Int64(settings.timeoutSeconds * 1000))
         let deadline = ContinuousClock.now + .milliseconds(Int64(settings.timeoutSeconds * 1000))
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
