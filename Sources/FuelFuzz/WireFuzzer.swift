@@ -67,19 +67,18 @@ public struct WireFuzzer: Sendable {
 
     struct Violation: Error { var message: String }
 
+    /// A framer may drop separators but never invents bytes.
+    func conserves(_ reader: inout some ByteStreamFramer, _ b: [UInt8]) throws(Violation) {
+        let out = reader.feed(b).reduce(0) { $0 + $1.bytes.count } + reader.pending
+        guard out <= b.count else { throw Violation(message: "frame reader produced \(out) bytes from \(b.count)") }
+    }
+
     /// Runs the target's decoders on one input; true when it was accepted.
     func check(_ b: [UInt8]) throws(Violation) -> Bool {
         switch target {
         case .hj212:
             var reader = HJ212FrameReader()
-            reader.append(b)
-            var out = 0
-            while let item = reader.next() {
-                switch item {
-                case .frame(let f), .junk(let f, _): out += f.count
-                }
-            }
-            guard out + reader.pending <= b.count else { throw Violation(message: "frame reader produced \(out + reader.pending) bytes from \(b.count)") }
+            try conserves(&reader, b)
             _ = HJ212.bestEffortHeader(b)
             guard let p = try? HJ212.decode(b) else { return false }
             let data = String(decoding: b.dropFirst(6).dropLast(b.last == 0x0A ? 6 : 4), as: UTF8.self)
@@ -92,14 +91,7 @@ public struct WireFuzzer: Sendable {
             return true
         case .tls:
             var reader = TLSFrameReader(maxFrame: 4096)
-            reader.append(b)
-            var out = 0
-            while let item = reader.next() {
-                switch item {
-                case .frame(let f), .junk(let f, _): out += f.count
-                }
-            }
-            guard out + reader.pending <= b.count else { throw Violation(message: "frame reader produced \(out + reader.pending) bytes from \(b.count)") }
+            try conserves(&reader, b)
             if let (_, lines) = try? VeederRootTLS.decodeDisplayReply(b) {
                 return (try? VeederRootTLS.parseDisplayInventory(lines, units: .usCustomary)) != nil
             }

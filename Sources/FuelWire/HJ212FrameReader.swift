@@ -4,13 +4,7 @@
 /// length field tells where a packet ends, so a packet is taken whole even when its data contains
 /// `##`. Bytes that cannot start a packet are reported as junk and skipped up to the next `##`; a
 /// length field above `maxDataLength` is refused without waiting for that many bytes.
-public struct HJ212FrameReader: Sendable {
-    public enum Item: Hashable, Sendable {
-        /// One packet, `##` through the CRC (the CRLF is consumed, not included).
-        case frame([UInt8])
-        /// Bytes that are not a packet, with the reason.
-        case junk([UInt8], reason: String)
-    }
+public struct HJ212FrameReader: ByteStreamFramer {
 
     public let maxDataLength: Int
     private var buffer: [UInt8] = []
@@ -21,7 +15,7 @@ public struct HJ212FrameReader: Sendable {
 
     public mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
-    public mutating func next() -> Item? {
+    public mutating func next() -> FramedBytes? {
         // Skip line ends left between packets.
         var lead = 0
         while lead < buffer.count, buffer[lead] == 0x0D || buffer[lead] == 0x0A { lead += 1 }
@@ -49,7 +43,7 @@ public struct HJ212FrameReader: Sendable {
     }
 
     /// Drops bytes up to the next `##` after `from` (or everything, keeping a trailing `#`).
-    private mutating func skipToNextStart(from: Int = 1, reason: String) -> Item {
+    private mutating func skipToNextStart(from: Int = 1, reason: String) -> FramedBytes {
         var i = max(1, from)
         while i + 1 < buffer.count, !(buffer[i] == UInt8(ascii: "#") && buffer[i + 1] == UInt8(ascii: "#")) { i += 1 }
         if i + 1 >= buffer.count, buffer.last != UInt8(ascii: "#") { i = buffer.count }

@@ -3,26 +3,19 @@
 /// TCP delivers replies in arbitrary pieces: a reply may arrive over several reads and a read may
 /// end in the middle of the next one. Bytes before an SOH are noise (line echo, a telnet banner) and
 /// are dropped; a reply that grows past `maxFrame` without its ETX is cut off and reported.
-public struct TLSFrameReader: Sendable {
-    public enum Item: Hashable, Sendable {
-        /// One complete reply, SOH through ETX.
-        case frame([UInt8])
-        /// Bytes that are not part of any reply, with the reason.
-        case junk([UInt8], reason: String)
-    }
+public struct TLSFrameReader: ByteStreamFramer {
 
     public let maxFrame: Int
     private var buffer: [UInt8] = []
 
     public init(maxFrame: Int = 256 * 1024) { self.maxFrame = maxFrame }
 
-    /// Bytes held for an incomplete reply.
     public var pending: Int { buffer.count }
 
     public mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
     /// The next complete item, or nil when more bytes are needed.
-    public mutating func next() -> Item? {
+    public mutating func next() -> FramedBytes? {
         guard !buffer.isEmpty else { return nil }
         guard let start = buffer.firstIndex(of: VeederRootTLS.soh) else {
             if buffer.count > maxFrame { return cut(buffer.count, "no SOH in \(buffer.count) bytes") }
@@ -44,7 +37,7 @@ public struct TLSFrameReader: Sendable {
         return nil
     }
 
-    private mutating func cut(_ n: Int, _ reason: String) -> Item {
+    private mutating func cut(_ n: Int, _ reason: String) -> FramedBytes {
         let dropped = Array(buffer.prefix(n))
         buffer.removeFirst(n)
         return .junk(dropped, reason: reason)
