@@ -141,18 +141,13 @@ public enum HJ212 {
         return out
     }
 
-    /// The platform's answer to a packet whose Flag asks for one: 9014 (data answer) for uploads,
-    /// 9011 (request answer, `QnRtn`) for commands. `accepted` false answers QnRtn=3 (rejected).
-    public static func reply(to p: Packet, accepted: Bool = true) -> [UInt8] {
+    /// The platform's answer to an accepted packet whose Flag asks for one: 9014 (data answer)
+    /// for uploads, 9011 with QnRtn=1 (ready) for requests. Refusals: ``refusal(qn:mn:password:answer:)``.
+    public static func reply(to p: Packet) -> [UInt8] {
         let cn = Int(p.cn ?? "") ?? 0
-        let isUpload = (2000..<3000).contains(cn) || (3000..<4000).contains(cn)
-        var fields = ["QN=\(p.qn ?? "")", "ST=91"]
-        fields.append("CN=\(isUpload && accepted ? "9014" : "9011")")
-        fields.append("PW=\(p.password ?? "")")
-        fields.append("MN=\(p.mn ?? "")")
-        fields.append("Flag=4")
-        let cp = isUpload && accepted ? "CP=&&&&" : "CP=&&QnRtn=\(accepted ? 1 : 3)&&"
-        return frame(dataSegment: fields.joined(separator: ";") + ";" + cp)
+        guard (2000..<4000).contains(cn) else { return refusal(qn: p.qn, mn: p.mn, password: p.password, answer: .ready) }
+        let fields = ["QN=\(p.qn ?? "")", "ST=91", "CN=9014", "PW=\(p.password ?? "")", "MN=\(p.mn ?? "")", "Flag=4", "CP=&&&&"]
+        return frame(dataSegment: fields.joined(separator: ";"))
     }
 
     static func decimal(_ s: ArraySlice<UInt8>) -> Int? {

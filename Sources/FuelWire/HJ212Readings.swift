@@ -88,7 +88,7 @@ extension HJ212 {
              wrongCN = 8, wrongCRC = 9, unknownError = 100
     }
 
-    /// A 9011 answer refusing a packet, for when its header could be read but it is not accepted.
+    /// A 9011 request answer (QnRtn), e.g. refusing a packet whose header could be read.
     public static func refusal(qn: String?, mn: String?, password: String?, answer: RequestAnswer) -> [UInt8] {
         let fields = ["QN=\(qn ?? "")", "ST=91", "CN=9011", "PW=\(password ?? "")", "MN=\(mn ?? "")", "Flag=4", "CP=&&QnRtn=\(answer.rawValue)&&"]
         return frame(dataSegment: fields.joined(separator: ";"))

@@ -56,8 +56,10 @@ import Testing
         let up = try HJ212.decode(Array(try #require(Self.vectors.valid.first { $0.contains("CN=2061") }).utf8))
         let reply = try HJ212.decode(HJ212.reply(to: up))
         #expect(reply.cn == "9014" && reply.qn == up.qn && reply.mn == up.mn && reply.st == "91")
-        let rejected = try HJ212.decode(HJ212.reply(to: up, accepted: false))
-        #expect(rejected.cn == "9011" && rejected.item("QnRtn") == "3")
+        let rejected = try HJ212.decode(HJ212.refusal(qn: up.qn, mn: up.mn, password: up.password, answer: .wrongPassword))
+        #expect(rejected.cn == "9011" && rejected.item("QnRtn") == "3" && rejected.qn == up.qn)
+        let request = try HJ212.decode(HJ212.frame(dataSegment: "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=M1;Flag=5;CP=&&RtdInterval=30&&"))
+        #expect(try HJ212.decode(HJ212.reply(to: request)).item("QnRtn") == "1")
     }
 
     /// Framing then decoding is the identity; flipping any byte of the data breaks the CRC or the parse.
