@@ -15,6 +15,8 @@ public struct SimulationReplay: Sendable {
     public var speed = 1.0
     public var seed: UInt64 = 1
     public var batch = 1_000
+    /// The `seq` of each station's first record (above what a station already pushed, when replaying into it again).
+    public var firstSeq: Int64 = 1
     public var tick: Duration = .seconds(1)
     /// Faults to inject, by station id.
     public var faults: [String: [InjectedFault]] = [:]
@@ -36,7 +38,7 @@ public struct SimulationReplay: Sendable {
 
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Outcome {
         let launched = ContinuousClock.now
-        let speed = self.speed, start = self.start, batch = self.batch, tick = self.tick, client = self.client
+        let speed = self.speed, start = self.start, batch = self.batch, tick = self.tick, client = self.client, firstSeq = self.firstSeq
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
             for (i, station) in stations.enumerated() {
                 guard let key = keys[station.id] else { throw FeedError("no station key for \(station.id)") }
@@ -57,7 +59,7 @@ public struct SimulationReplay: Sendable {
                             try await Task.sleep(for: tick)
                             continue
                         }
-                        let lines = (next..<end).map { PushRecordCodec.encode(PushLine(seq: Int64($0 + 1), record: records[$0])) }
+                        let lines = (next..<end).map { PushRecordCodec.encode(PushLine(seq: firstSeq + Int64($0), record: records[$0])) }
                         let v = try await client.push(station: station.id, key: key, lines: lines)
                         out.verdict.accepted += v.accepted
                         out.verdict.duplicates += v.duplicates

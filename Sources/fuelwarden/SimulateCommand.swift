@@ -24,6 +24,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Simulator seed.") var seed: UInt64 = 1
     @Option(help: "Start of the simulated period (RFC 3339; default now).") var start: String?
     @Option(help: "File with one `STATION KEY` per line.") var keys: String?
+    @Option(help: "Seq of each station's first record (above what the stations already pushed).") var firstSeq: Int64 = 1
     @Flag(help: "Print the demo registry YAML for --stations and exit.") var printRegistry = false
 
     func run() async throws {
@@ -67,6 +68,7 @@ struct SimulateCommand: AsyncParsableCommand {
         replay.days = days
         replay.speed = speed
         replay.seed = seed
+        replay.firstSeq = firstSeq
         say("replaying \(registry.stations.count) stations × \(days) days from \(begin) at \(speed)× into \(target) …")
         let began = ContinuousClock.now
         let outcome = try await replay.run(progress: say)

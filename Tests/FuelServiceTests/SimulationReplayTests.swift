@@ -23,6 +23,13 @@ import Testing
             #expect(outcome.verdict.accepted == outcome.records && outcome.verdict.rejected.isEmpty)
             let rows = try await d.db.client.query("SELECT count(*) FROM ledger WHERE source = 'push'").collect().first?.decode(Int64.self)
             #expect(rows == Int64(outcome.records))
+
+            // Replayed again above the seqs already pushed, a later period lands as new records.
+            replay.start = start.adding(seconds: 0.05 * 86_400)
+            replay.speed = 1e9
+            replay.firstSeq = Int64(outcome.records) + 1
+            let again = try await replay.run()
+            #expect(again.verdict.accepted == again.records && again.verdict.duplicates == 0 && again.verdict.rejected.isEmpty)
         }
     }
 }
