@@ -14,7 +14,8 @@ public enum RecordValidator {
         }
         func nonNegative(_ v: Double?, _ name: String) throws(FieldError) {
             guard let v else { return }
-            guard v.isFinite, v >= 0 else { throw FieldError(f(name), "must not be negative, got \(v)") }
+            guard v.isFinite else { throw FieldError(f(name), "must be a finite number") }
+            guard v >= 0 else { throw FieldError(f(name), "must not be negative, got \(v)") }
             guard v <= maxVolumeL * 10 else { throw FieldError(f(name), "\(v) is beyond any plausible value") }
         }
         func finite(_ v: Double?, _ name: String) throws(FieldError) {

@@ -26,27 +26,18 @@ import Testing
         return out
     }
 
-    static func drainTLS(_ r: inout TLSFrameReader) -> [String] {
-        var out: [String] = []
-        while let item = r.next() {
+    /// Every complete item, frames shown with `show`, junk as its byte count or text.
+    static func drain(_ r: inout some ByteStreamFramer, show: ([UInt8]) -> String) -> [String] {
+        r.feed([]).map { item in
             switch item {
-            case .frame(let f): out.append("frame:" + PrintableBytes.text(f))
-            case .junk(let j, _): out.append("junk:\(j.count)")
+            case .frame(let f): "frame:" + show(f)
+            case .junk(let j, _): "junk:" + show(j)
             }
         }
-        return out
     }
 
-    static func drainHJ(_ r: inout HJ212FrameReader) -> [String] {
-        var out: [String] = []
-        while let item = r.next() {
-            switch item {
-            case .frame(let f): out.append("frame:" + String(decoding: f, as: UTF8.self))
-            case .junk(let j, _): out.append("junk:" + String(decoding: j, as: UTF8.self))
-            }
-        }
-        return out
-    }
+    static func drainTLS(_ r: inout TLSFrameReader) -> [String] { drain(&r) { PrintableBytes.text($0) } }
+    static func drainHJ(_ r: inout HJ212FrameReader) -> [String] { drain(&r) { String(decoding: $0, as: UTF8.self) } }
 
     @Test func tlsRepliesSurviveAnySplit() async {
         let stream = Self.tlsReply + [0x0D, 0x0A] + Array("9999FF1B".utf8).reduce(into: [VeederRootTLS.soh]) { $0.append($1) } + [VeederRootTLS.etx] + Self.tlsReply

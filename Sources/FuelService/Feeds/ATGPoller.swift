@@ -66,14 +66,14 @@ public struct ATGPoller: Sendable {
                 let answer = try await query(console, alarms: alarmsSupported)
                 if answer.alarms == nil { alarmsSupported = false }
                 let now = Timestamp(.now)
-                var records = try await readings(answer, console: console, now: now)
+                var (records, noVolume) = try await readings(answer, console: console, now: now)
                 let codes = (answer.alarms ?? []).flatMap { a in a.codes.map { "T\(a.tank):\($0)" } }
                 if offline || (answer.alarms != nil && codes != (lastAlarms ?? [])) {
                     let names = (answer.alarms ?? []).flatMap { a in a.names.map { "\(console.tankID(a.tank)) \($0)" } }
                     let status = DeviceStatus(device: console.name, at: now, state: codes.isEmpty ? .online : .alarm, codes: names)
                     records.append(CollectedRecord(key: "\(console.name)/status/\(now.rfc3339)", raw: answer.raw, record: .deviceStatus(status)))
                 }
-                try await sink.collect(station: console.station, source: .atg, records)
+                try await sink.collect(station: console.station, source: .atg, records, rejected: noVolume)
                 if answer.alarms != nil { lastAlarms = codes }
                 if offline { log.notice("console answers again") }
                 failures = 0
@@ -93,14 +93,17 @@ public struct ATGPoller: Sendable {
                         log.warning("could not record the console offline", metadata: ["error": "\(describeDatabaseError(error))"])
                     }
                 }
-                delay = min(settings.maxBackoffSeconds, min(console.intervalSeconds, Double(1 << min(failures, 16))))
+                // Retry at the interval, then back off by doubling up to maxBackoffSeconds.
+                let backoff = console.intervalSeconds * Double(1 << min(failures - 1, 16))
+                delay = min(max(settings.maxBackoffSeconds, console.intervalSeconds), backoff)
             }
             try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
         }
     }
 
-    /// Tank readings of one poll, keyed by console, tank and reading time.
-    func readings(_ p: Poll, console: FeedsFile.ATGConsole, now: Timestamp) async throws -> [CollectedRecord] {
+    /// Tank readings of one poll, keyed by console, tank and reading time; tanks the console reports
+    /// without a volume (FF800000) are refused with that reason.
+    func readings(_ p: Poll, console: FeedsFile.ATGConsole, now: Timestamp) async throws -> ([CollectedRecord], [RejectedInput]) {
         guard let profile = try await sink.profile(console.station) else {
             throw StoreError.notFound("station \(console.station) of console \(console.name) is not in the registry")
         }
@@ -109,13 +112,21 @@ public struct ATGPoller: Sendable {
             let t = ct.instant(in: profile.clock)
             if abs(t.seconds(to: now)) <= settings.maxClockSkewSeconds { at = t }
         }
-        return p.inventory.map { inv in
+        var records: [CollectedRecord] = []
+        var refused: [RejectedInput] = []
+        for inv in p.inventory {
             let tank = console.tankID(inv.tank)
+            guard let volume = inv.volumeL else {
+                refused.append(RejectedInput(line: 0, raw: p.raw, seq: nil,
+                                             reason: "console \(console.name) tank \(inv.tank) (\(tank)): no volume in the reply (FF800000)"))
+                continue
+            }
             let reading = TankReading(
-                tank: tank, at: at, volumeL: inv.volumeL ?? .nan, tcVolumeL: inv.tcVolumeL, heightMM: inv.heightMM,
+                tank: tank, at: at, volumeL: volume, tcVolumeL: inv.tcVolumeL, heightMM: inv.heightMM,
                 ullageL: inv.ullageL, waterMM: inv.waterMM, temperatureC: inv.temperatureC, status: Int(inv.status))
-            return CollectedRecord(key: "\(console.name)/\(tank)/\(at.rfc3339)", raw: p.raw, record: .tankReading(reading))
+            records.append(CollectedRecord(key: "\(console.name)/\(tank)/\(at.rfc3339)", raw: p.raw, record: .tankReading(reading)))
         }
+        return (records, refused)
     }
 
     /// One poll: the inventory, then (computer format) the alarms.
