@@ -46,6 +46,7 @@ let package = Package(
         ),
         .target(name: "FuelDetect", dependencies: ["FuelModel"], swiftSettings: swiftSettings),
         .target(name: "FuelSim", dependencies: ["FuelModel", "FuelWire"], swiftSettings: swiftSettings),
+        .target(name: "FuelEvaluate", dependencies: ["FuelModel", "FuelWire", "FuelDetect", "FuelSim"], swiftSettings: swiftSettings),
         .target(name: "FuelFuzz", dependencies: ["FuelModel", "FuelWire", "FuelSim"], swiftSettings: swiftSettings),
 
         // Adapters.
@@ -84,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "fuelwarden",
             dependencies: [
-                "FuelService", "FuelFuzz",
+                "FuelService", "FuelFuzz", "FuelEvaluate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -115,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FuelDetectTests",
-            dependencies: ["FuelDetect", "FuelSim", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["FuelDetect", "FuelSim", "FuelEvaluate", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -13,6 +13,11 @@ public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case tankSafety = "tank_safety"
     case totalizerAnomaly = "totalizer_anomaly"
     case telemetryGap = "telemetry_gap"
+    case leakSuspected = "leak_suspected"
+    case stockGain = "stock_gain"
+    case meterDrift = "meter_drift"
+    case vapourRecovery = "vapour_recovery"
+    case falsifiedTelemetry = "falsified_telemetry"
 }
 
 public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {

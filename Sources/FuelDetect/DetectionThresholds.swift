@@ -16,7 +16,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var deliveryTolerancePercent: Double = 1.0
     /// … or by these litres, whichever is larger. Fills in progress when the delivery starts and
     /// ends are metered after the gauge saw them leave: up to ~100 L at a busy tank.
-    public var deliveryToleranceL: Double = 150
+    public var deliveryToleranceL: Double = 250
     /// Flow allowed above a nozzle's rated maximum before a sale is impossible.
     public var flowTolerancePercent: Double = 5
     /// Tolerance on the price ceiling in yuan (rounding of posted prices).
@@ -34,6 +34,65 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var totalizerToleranceL: Double = 0.05
     /// A tank whose readings stop this long (data time) while the station's other records go on is flagged.
     public var readingGapMinutes: Double = 30
+
+    /// Rolling cumulative reconciliation (40 CFR 280.43): variance over `cumulativeDays` above this
+    /// share of the throughput …
+    public var cumulativePercent: Double = 1.0
+    /// … plus these litres (130 US gal) is flagged.
+    public var cumulativeFixedL: Double = 492
+    public var cumulativeDays: Int = 30
+
+    /// Tank balance segments: gauge drop between settled readings about this long apart …
+    public var segmentMinutes: Double = 60
+    /// … ending at a reading with no sale of the tank within this many minutes either side …
+    public var quietMinutes: Double = 3
+    /// … judged once the station's data is this far past the segment (late sales have arrived).
+    public var settleMinutes: Double = 15
+    /// Statistical leak test: the leak rate it must detect (EPA SIR: 0.2 US gal/h) …
+    public var leakTargetLPH: Double = 0.76
+    /// … declared a leak when the estimate exceeds this (EPA: at most half the target) and is
+    /// significant at `leakZ` standard errors; passes when the upper bound is below the target.
+    public var leakThresholdLPH: Double = 0.38
+    public var leakZ: Double = 3.0
+    /// Days of tank balance the leak test fits (rolling).
+    public var leakWindowDays: Int = 10
+    /// The leak test needs at least this many hours of segments.
+    public var leakMinHours: Double = 72
+
+    /// Per-nozzle meter factor: days of segments in the regression …
+    public var meterWindowDays: Int = 3
+    /// … a nozzle whose over- or under-registration exceeds this (%) by `meterZ` standard errors
+    /// beyond the legal ±0.3 % (JJG 443) is flagged.
+    public var meterFlagPercent: Double = 1.0
+    public var meterLegalPercent: Double = 0.3
+    public var meterZ: Double = 3.0
+    /// Stock gain: metered sales exceeding the gauge's drop by more than this share (%) over
+    /// `stockGainDays` of segments.
+    public var stockGainPercent: Double = 0.8
+    public var stockGainDays: Int = 7
+
+    /// Vapour recovery (GB 20952-2020 online monitoring practice): A/L range of a good fill …
+    public var alMin: Double = 1.0
+    public var alMax: Double = 1.2
+    /// … fills count from this volume, a nozzle-day is judged from this many fills, and a day with
+    /// fewer good fills than this share is a warning day; this many warning days in a row is an alarm.
+    public var alMinFillL: Double = 15
+    public var alMinFills: Int = 5
+    public var alGoodShare: Double = 0.75
+    public var alWarningDays: Int = 5
+    /// Tank pressure range (Pa); a day with more readings outside than this share is a bad day, and
+    /// this many bad days in a row an alarm.
+    public var pressureMinPa: Double = -1000
+    public var pressureMaxPa: Double = 600
+    public var pressureBadShare: Double = 0.25
+    public var pressureBadDays: Int = 7
+    /// Falsified telemetry: a nozzle-day of at least `regularMinFills` A/L values whose standard
+    /// deviation is below this is too regular for a real sensor.
+    public var regularMaxSD: Double = 0.01
+    public var regularMinFills: Int = 10
+
+    /// Sales starting this many minutes outside the hours are not flagged (POS clocks drift).
+    public var afterHoursGraceMinutes: Double = 5
 
     public init() {}
 }

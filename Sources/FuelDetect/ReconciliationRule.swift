@@ -15,6 +15,8 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     }
     var days: [String: Day] = [:]
     var alerting: Set<String> = []
+    /// Closed days per tank for the cumulative rule: [variance, sales] (oldest first).
+    var history: [String: [[Double]]] = [:]
 
     mutating func delivery(_ d: Delivery) {
         days[d.tank]?.deliveriesL += d.declaredVolumeL
@@ -38,6 +40,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     private mutating func close(_ d: Day, tank: String, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let book = d.opening.tcVolumeL + d.deliveriesL - d.salesTCL
         let variance = d.closing.tcVolumeL - book
+        cumulative(d, tank: tank, variance: variance, profile: profile, thresholds: thresholds, emit: &emit)
         let allowed = d.salesTCL * thresholds.reconciliationPercent / 100 + thresholds.reconciliationFixedL
         let fp = AlertSignal.fingerprint(rule: .reconciliationVariance, station: profile.station.id, subject: tank)
         if abs(variance) > allowed {
@@ -60,6 +63,36 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         } else if alerting.remove(tank) != nil {
             emit.append(.clear(fingerprint: fp, at: d.closing.at,
                                reason: "day \(d.day) reconciled within \(JSONText.number((allowed * 10).rounded() / 10)) L"))
+        }
+    }
+
+    /// The monthly rule of 40 CFR 280.43 on a rolling window: variance summed over the last
+    /// `cumulativeDays` closed days beyond `cumulativePercent` of their throughput plus
+    /// `cumulativeFixedL` (subject `T1:30d`). Judged once the window is full; clears when back within.
+    private mutating func cumulative(_ d: Day, tank: String, variance: Double, profile: StationProfile, thresholds th: DetectionThresholds,
+                                     emit: inout [DetectorEvent]) {
+        var h = history[tank] ?? []
+        h.append([variance, d.salesTCL])
+        if h.count > th.cumulativeDays { h.removeFirst(h.count - th.cumulativeDays) }
+        history[tank] = h
+        guard h.count >= th.cumulativeDays else { return }
+        let total = h.reduce(0) { $0 + $1[0] }
+        let throughput = h.reduce(0) { $0 + $1[1] }
+        let allowed = throughput * th.cumulativePercent / 100 + th.cumulativeFixedL
+        let subject = "\(tank):\(th.cumulativeDays)d"
+        let fp = AlertSignal.fingerprint(rule: .reconciliationVariance, station: profile.station.id, subject: subject)
+        if abs(total) > allowed {
+            alerting.insert(subject)
+            emit.append(.raise(AlertSignal(
+                rule: .reconciliationVariance, station: profile.station.id, subject: subject, severity: .warning, openedAt: d.closing.at,
+                evidence: [
+                    "through_day": .text(d.day.description), "days": .integer(Int64(h.count)),
+                    "direction": .text(total < 0 ? "loss" : "gain"), "variance_l": .number(total), "throughput_l": .number(throughput),
+                    "allowed_l": .number(allowed),
+                ],
+                seqFrom: d.opening.chainSeq, seqTo: d.closing.chainSeq)))
+        } else if alerting.remove(subject) != nil {
+            emit.append(.clear(fingerprint: fp, at: d.closing.at, reason: "\(th.cumulativeDays)-day variance within \(JSONText.number(allowed.rounded())) L"))
         }
     }
 }

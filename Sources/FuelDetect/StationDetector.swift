@@ -20,6 +20,8 @@ public struct StationDetector: Hashable, Sendable, Codable {
     var tankSafety = TankSafetyRule()
     var totalizer = TotalizerRule()
     var telemetry = TelemetryGapRule()
+    var balance = TankBalanceRule()
+    var vapour = VapourRecoveryRule()
 
     public init(station: String) { self.station = station }
 
@@ -36,18 +38,22 @@ public struct StationDetector: Hashable, Sendable, Codable {
         switch entry.record {
         case .sale(let s):
             tanks.sale(s, profile: profile)
+            balance.sale(s, temperatureC: profile.tankOf(nozzle: s.nozzle).flatMap { tanks.last[$0.id]?.temperatureC }, profile: profile)
+            vapour.sale(s)
             impossibleSale.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-            afterHours.sale(s, chainSeq: entry.chainSeq, profile: profile, emit: &events)
+            afterHours.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
             totalizer.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
             price.price(grade: s.grade, unitPrice: s.unitPrice, at: s.endedAt, what: "sale on \(s.nozzle)",
                         chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         case .delivery(let d):
             reconciliation.delivery(d)
+            balance.delivery(d)
             deliveries.delivery(d, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         case .tankReading(let r):
             let step = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
             reconciliation.step(step, profile: profile, thresholds: thresholds, emit: &events)
             deliveries.step(step, profile: profile, thresholds: thresholds, emit: &events)
+            balance.step(step, profile: profile, thresholds: thresholds, emit: &events)
             tankSafety.reading(r, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
             telemetry.reading(r, chainSeq: entry.chainSeq, profile: profile, emit: &events)
         case .priceChange(let p):
@@ -55,7 +61,9 @@ public struct StationDetector: Hashable, Sendable, Codable {
                         chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         case .deviceStatus(let d):
             telemetry.device(d, chainSeq: entry.chainSeq, profile: profile, emit: &events)
-        case .totalizerReading, .vapourReading:
+        case .vapourReading(let v):
+            vapour.reading(v, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
+        case .totalizerReading:
             break
         }
         if let now = dataClock {

@@ -1,17 +1,18 @@
 import FuelModel
 
 /// Sales that start outside the station's licensed opening hours (local time; a fill begun just
-/// before closing is legal) or while it is suspended or revoked. Clears once a later local day
+/// before closing is legal, and `afterHoursGraceMinutes` allow for the POS clock) or while it is suspended or revoked. Clears once a later local day
 /// has gone by with sales only inside the hours.
 struct AfterHoursRule: Hashable, Sendable, Codable {
     var lastViolationDay: CivilDate?
     var count = 0
 
-    mutating func sale(_ s: Sale, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
+    mutating func sale(_ s: Sale, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let st = profile.station
         let minute = profile.clock.minuteOfDay(s.startedAt)
         let day = profile.clock.day(of: s.startedAt)
-        let outside = !st.hours.isOpen(minuteOfDay: minute)
+        let grace = Int(thresholds.afterHoursGraceMinutes.rounded())
+        let outside = ![minute, minute - grace, minute + grace].contains { st.hours.isOpen(minuteOfDay: ($0 + 1440) % 1440) }
         let closed = st.status != .active
         let fp = AlertSignal.fingerprint(rule: .afterHoursSale, station: st.id, subject: "station")
         guard outside || closed else {

@@ -1,0 +1,176 @@
+import FuelDetect
+import FuelModel
+import FuelSim
+
+/// Detection rates against the ground truth of a set of runs: per fault kind, injected / detected /
+/// time to detect against its target; false alarms per station-month by rule; the leak test's
+/// detection, false tank-months and estimation error.
+public struct EvaluationReport: Sendable {
+    public struct Row: Sendable {
+        public var name: String
+        public var injected = 0
+        public var detected = 0
+        public var hoursToDetect: [Double] = []
+        /// Required detection rate (0…1) and, if any, the deadline that counts.
+        public var targetRate: Double
+        public var deadlineText: String
+        public var rate: Double { injected == 0 ? 0 : Double(detected) / Double(injected) }
+        public var met: Bool { injected > 0 && rate >= targetRate }
+    }
+
+    public var rows: [Row] = []
+    public var sweep: [Row] = []
+    public var falseAlarms: [String: Int] = [:]
+    public var stationMonths: Double
+    public var leakFreeTankMonths: Double
+    public var falseLeakTanks = 0
+    public var leakEstimateErrors: [Double] = []
+    public var records = 0
+    public var rejected = 0
+    /// Unexplained alerts, for the reader who wants to see what cried wolf.
+    public var falseAlarmSamples: [String] = []
+
+    public static let maxFalseAlarmsPerStationMonth = 0.1
+    public static let maxFalseLeakTankMonths = 0.01
+
+    public init(runs: [StationRun], plan: FaultPlan) {
+        let end = plan.start.adding(seconds: plan.days * 86_400)
+        stationMonths = Double(runs.count) * plan.days / 30
+        var byKind: [String: Row] = [:]
+        var sweepRows: [Double: Row] = [:]
+        var leakFreeTanks = 0
+        for run in runs {
+            let station = run.scenario.station
+            records += run.records
+            rejected += run.rejected.count
+            let leakTanks = Set(run.scenario.faults.compactMap { f -> String? in
+                if case .leak(let t, _, _) = f { return t }
+                return nil
+            })
+            leakFreeTanks += station.tanks.count - leakTanks.count
+            for fault in run.scenario.faults {
+                let hit = run.alerts.filter {
+                    $0.signal.rule.rawValue == fault.expectedRule && $0.signal.subject == fault.subject
+                        && $0.raisedAt >= fault.start.adding(seconds: -600)
+                }.min { $0.raisedAt < $1.raisedAt }
+                let hours = hit.map { fault.start.seconds(to: $0.raisedAt) / 3600 }
+                if case .leak(_, let rate, let from) = fault {
+                    if let hit, case .number(let estimate)? = hit.signal.evidence["leak_rate_l_per_h"] {
+                        leakEstimateErrors.append(estimate - rate)
+                    }
+                    let isTarget = abs(rate - plan.targetLeakLPH) < 1e-9
+                    let window: Double = isTarget ? 14 : 7
+                    guard from.adding(seconds: window * 86_400) <= end else { continue }  // not enough run left to judge
+                    let name = isTarget ? "leak \(fmt(rate)) L/h" : "leak \(fmt(rate)) L/h (sweep)"
+                    var row = (isTarget ? byKind[name] : sweepRows[rate])
+                        ?? Row(name: name, targetRate: isTarget ? 0.99 : 0.95, deadlineText: "\(Int(window)) d")
+                    row.injected += 1
+                    if let hours, hours <= window * 24 {
+                        row.detected += 1
+                        row.hoursToDetect.append(hours)
+                    }
+                    if isTarget { byKind[name] = row } else { sweepRows[rate] = row }
+                    continue
+                }
+                let (target, deadline, deadlineText) = Self.target(fault, plan: plan)
+                var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
+                row.injected += 1
+                if let hours, hours <= deadline {
+                    row.detected += 1
+                    row.hoursToDetect.append(hours)
+                }
+                byKind[fault.kind] = row
+            }
+            for a in run.alerts {
+                let explained = run.scenario.faults.contains {
+                    $0.explains(rule: a.signal.rule.rawValue, subject: a.signal.subject, station: station)
+                }
+                if !explained {
+                    falseAlarms[a.signal.rule.rawValue, default: 0] += 1
+                    if a.signal.rule == .leakSuspected { falseLeakTanks += 1 }
+                    if falseAlarmSamples.count < 30 {
+                        falseAlarmSamples.append("\(station.id) \(a.signal.rule.rawValue) \(a.signal.subject) at \(a.raisedAt): \(a.signal.evidence.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+                    }
+                }
+            }
+        }
+        leakFreeTankMonths = Double(leakFreeTanks) * plan.days / 30
+        rows = byKind.values.sorted { $0.name < $1.name }
+        sweep = sweepRows.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    /// Required rate, deadline in hours and its description for a fault kind.
+    static func target(_ f: InjectedFault, plan: FaultPlan) -> (Double, Double, String) {
+        switch f {
+        case .undeclaredDelivery(_, let litres, _):
+            // Within an hour of the next gauge reading after the fuel went in (100 L/min).
+            let hours = 1 + plan.readingIntervalSeconds / 3600 + litres / 100 / 60
+            return (0.99, hours, "1 h after reading")
+        case .nozzleShortFill: return (0.95, 72, "3 d")
+        default: return (0.95, plan.days * 24, "run")
+        }
+    }
+
+    /// The smallest swept leak rate detected at ≥ 95 % within 7 days (nil: none).
+    public var smallestLeakAt95In7Days: Double? {
+        sweep.filter { $0.met }.compactMap { Double($0.name.split(separator: " ")[1]) }.min()
+    }
+
+    public var falseLeakRate: Double { leakFreeTankMonths > 0 ? Double(falseLeakTanks) / leakFreeTankMonths : 0 }
+
+    /// Every target of issue 3 the run could measure.
+    public var failures: [String] {
+        var out: [String] = []
+        for r in rows where !r.met { out.append("\(r.name): \(percent(r.rate)) detected, target \(percent(r.targetRate)) within \(r.deadlineText)") }
+        for (rule, n) in falseAlarms where Double(n) / stationMonths > Self.maxFalseAlarmsPerStationMonth {
+            out.append("\(rule): \(fmt(Double(n) / stationMonths)) false alarms per station-month (max \(Self.maxFalseAlarmsPerStationMonth))")
+        }
+        if falseLeakRate > Self.maxFalseLeakTankMonths {
+            out.append("leak test flagged \(percent(falseLeakRate)) of leak-free tank-months (max 1%)")
+        }
+        return out
+    }
+
+    public var table: String {
+        var t = "fault                        injected detected   rate  target  within        median h    p95 h  met\n"
+        for r in rows + sweep {
+            let sorted = r.hoursToDetect.sorted()
+            t += col(r.name, 28) + rcol("\(r.injected)", 9) + rcol("\(r.detected)", 9) + rcol(percent(r.rate), 7)
+                + rcol(percent(r.targetRate), 8) + "  " + col(r.deadlineText, 12) + rcol(quantile(sorted, 0.5), 10) + rcol(quantile(sorted, 0.95), 9)
+                + "  " + (r.met ? "yes" : "NO") + "\n"
+        }
+        t += "\nfalse alarms per station-month by rule (\(fmt(stationMonths)) station-months; target ≤ \(Self.maxFalseAlarmsPerStationMonth)):\n"
+        for rule in AlertRule.allCases {
+            let n = falseAlarms[rule.rawValue] ?? 0
+            t += "  " + col(rule.rawValue, 26) + rcol("\(n)", 6) + rcol(fmt3(Double(n) / max(stationMonths, 1e-9)), 9) + "\n"
+        }
+        t += "\nleak test: \(falseLeakTanks) of \(fmt(leakFreeTankMonths)) leak-free tank-months flagged (\(percent(falseLeakRate)); target ≤ 1%)\n"
+        if !leakEstimateErrors.isEmpty {
+            let abs = leakEstimateErrors.map { Swift.abs($0) }.sorted()
+            t += "leak-rate estimate at detection: median error \(fmt3(quantile(leakEstimateErrors.sorted(), 0.5))) L/h, median |error| \(fmt3(quantile(abs, 0.5))) L/h, p95 |error| \(fmt3(quantile(abs, 0.95))) L/h over \(abs.count) detected leaks\n"
+        }
+        t += "smallest leak detected at ≥ 95% within 7 days: " + (smallestLeakAt95In7Days.map { "\(fmt($0)) L/h" } ?? "none of the swept rates") + "\n"
+        t += "records: \(records) through the push codec and validator, \(rejected) rejected\n"
+        return t
+    }
+}
+
+private func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+}
+
+private func quantile(_ sorted: [Double], _ q: Double) -> String {
+    let v: Double = quantile(sorted, q)
+    return v.isNaN ? "-" : fmt(v)
+}
+
+func fmt(_ v: Double) -> String {
+    let r = (v * 100).rounded() / 100
+    return r == r.rounded() ? String(Int(r)) : String(r)
+}
+
+private func fmt3(_ v: Double) -> String { String((v * 1000).rounded() / 1000) }
+private func percent(_ v: Double) -> String { fmt(v * 100) + "%" }
+private func col(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
+private func rcol(_ s: String, _ w: Int) -> String { s.count >= w ? " " + s : String(repeating: " ", count: w - s.count) + s }

@@ -1,0 +1,113 @@
+import FuelModel
+import FuelSim
+
+/// Which faults go where in an evaluation: every station gets one fault from the catalogue (in
+/// turn, so each kind is injected about equally often) and a leak on a tank the first fault does
+/// not touch — 0.76 L/h on even stations (the target rate), a sweep of smaller rates on odd ones.
+public struct FaultPlan: Sendable {
+    public var stations: Int
+    public var days: Double
+    public var seed: UInt64
+    public var start: Timestamp
+    public var readingIntervalSeconds: Double = 60
+    /// The target leak rate (EPA: 0.2 US gal/h).
+    public var targetLeakLPH = 0.76
+    /// Smaller rates injected on odd stations, to find the smallest one detected at 95 % in 7 days.
+    public var sweepLeakLPH: [Double] = [0.3, 0.4, 0.5, 0.6]
+    /// Fault kinds to inject (default: the whole catalogue).
+    public var kinds: [String] = FaultPlan.catalogue
+
+    public static let catalogue = [
+        "undeclared_delivery", "short_delivery", "phantom_delivery", "nozzle_short_fill", "totalizer_reset",
+        "after_hours_sales", "price_above_ceiling", "gauge_offline", "seq_gap", "water_ingress", "overfill",
+        "over_capacity", "vapour_recovery_failure", "falsified_vapour",
+    ]
+
+    public init(stations: Int, days: Double, seed: UInt64, start: Timestamp) {
+        self.stations = stations
+        self.days = days
+        self.seed = seed
+        self.start = start
+    }
+
+    /// The scenarios, one per registry station (the registry must list at least `stations`).
+    public func scenarios(registry: Registry, prices: [String: Double]) -> [StationScenario] {
+        var next = 0
+        return registry.stations.prefix(stations).enumerated().map { i, station in
+            var rng = SeededRandom(seed: seed &* 1_000_003 &+ UInt64(i))
+            var scenario = StationScenario(station: station, seed: seed &* 7_919 &+ UInt64(i), start: start, days: days, prices: prices)
+            scenario.readingIntervalSeconds = readingIntervalSeconds
+            scenario.vapourMonitoring = true
+            scenario.maxClockSkewSeconds = 60
+            var kind: String?
+            for _ in 0..<kinds.count where kind == nil {
+                let candidate = kinds[next % kinds.count]
+                next += 1
+                // Sales outside the hours need a station that has hours.
+                if candidate != "after_hours_sales" || station.hours != .allDay { kind = candidate }
+            }
+            var faults: [InjectedFault] = []
+            if let kind, let f = fault(kind, station: station, rng: &rng, scenario: &scenario) { faults.append(f) }
+            let touched = Set(faults.map { $0.touches }).union(faults.compactMap { station.nozzle($0.touches)?.tank })
+            let leakable = station.tanks.map(\.id).filter { !touched.contains($0) }
+            if !leakable.isEmpty {
+                let tank = leakable[Int(rng.uniform() * Double(leakable.count)) % leakable.count]
+                let rate = i % 2 == 0 ? targetLeakLPH : sweepLeakLPH[(i / 2) % max(1, sweepLeakLPH.count)]
+                let latest = max(1, days - 15)
+                let from = start.adding(seconds: (1 + rng.uniform() * (latest - 1)) * 86_400)
+                faults.append(.leak(tank: tank, litresPerHour: rate, from: from))
+            }
+            scenario.faults = faults
+            return scenario
+        }
+    }
+
+    private func fault(_ kind: String, station: Station, rng: inout SeededRandom, scenario: inout StationScenario) -> InjectedFault? {
+        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.uniform() * Double(xs.count)) % xs.count] }
+        let tank = pick(station.tanks).id
+        let nozzle = pick(station.nozzles).id
+        let gasolineNozzles = station.nozzles.filter { n in !VolumeCorrection.isDiesel(station.tank(n.tank)?.grade ?? "0") }
+        // Somewhere after the first day and early enough to be seen before the run ends.
+        let at = start.adding(seconds: (1 + rng.uniform() * max(0, min(days, 30) - 8)) * 86_400)
+        switch kind {
+        case "undeclared_delivery":
+            return .undeclaredDelivery(tank: tank, litres: (200 + rng.uniform() * 1000).rounded(), at: at)
+        case "short_delivery":
+            scenario.initialLevels[tank] = 0.31
+            return .shortDelivery(tank: tank, fraction: 0.96 + 0.02 * rng.uniform(), from: start)
+        case "phantom_delivery":
+            return .phantomDelivery(tank: tank, litres: (5 + (rng.uniform() * 10).rounded()) * 1000, at: at)
+        case "nozzle_short_fill":
+            return .nozzleShortFill(nozzle: nozzle, percent: 2, from: at)
+        case "totalizer_reset":
+            return .totalizerReset(nozzle: nozzle, at: at)
+        case "after_hours_sales":
+            let clock = LocalClock(timezone: station.timezone)
+            let night = clock.instant(clock.day(of: at), hour: 23, minute: 0)
+            return .afterHoursSales(from: night, until: night.adding(seconds: 2 * 3600))
+        case "price_above_ceiling":
+            let grade = pick(station.tanks).grade
+            let price = (scenario.prices[grade] ?? 8) + 0.3 + 0.3 * rng.uniform()
+            return .priceAboveCeiling(grade: grade, unitPrice: (price * 100).rounded() / 100, from: at,
+                                      until: at.adding(seconds: (1 + 5 * rng.uniform()) * 3600))
+        case "gauge_offline":
+            return .gaugeOffline(from: at, minutes: (60 + 180 * rng.uniform()).rounded())
+        case "seq_gap":
+            return .seqGap(at: at, count: 1 + Int(rng.uniform() * 50))
+        case "water_ingress":
+            return .waterIngress(tank: tank, mmPerHour: 2 + 3 * rng.uniform(), from: at)
+        case "overfill":
+            return .overfill(tank: tank, percent: 97, at: at)
+        case "over_capacity":
+            return .overCapacity(tank: tank, percent: 104, at: at)
+        case "vapour_recovery_failure":
+            guard !gasolineNozzles.isEmpty else { return nil }
+            return .vapourRecoveryFailure(nozzle: pick(gasolineNozzles).id, alRatio: 0.8, from: at)
+        case "falsified_vapour":
+            guard !gasolineNozzles.isEmpty else { return nil }
+            return .falsifiedVapour(nozzle: pick(gasolineNozzles).id, from: at)
+        default:
+            return nil
+        }
+    }
+}
