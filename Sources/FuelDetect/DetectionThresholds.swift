@@ -4,6 +4,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var reconciliationPercent: Double = 1.0
     /// Plus this many litres a day (gauge resolution, delivery tolerance).
     public var reconciliationFixedL: Double = 130
+    /// Plus this share (%) of the day's declared deliveries: a ticket and a gauge disagree by a few
+    /// tenths of a percent over a large level change without anyone stealing.
+    public var reconciliationDeliveryPercent: Double = 0.5
     /// A per-reading gauge rise (at 20 °C) above this starts or extends a delivery episode.
     public var riseStepL: Double = 10
     /// An episode that adds at least this many litres with no delivery record is an undeclared delivery.

@@ -4,44 +4,70 @@ import FuelModel
 ///
 /// A tank's day runs from its last reading of the previous local day to its last reading of this
 /// one, so days chain without gaps. Book stock = opening gauge + declared deliveries − sales;
-/// variance = closing gauge − book. The alert clears after a day within the threshold.
+/// variance = closing gauge − book. Sales and deliveries count by the time their fuel moved (a fill
+/// in progress at the closing reading is split), so a day is judged once the data is
+/// `settleMinutes` past its closing reading and late records have arrived. The alert clears after a
+/// day within the threshold.
 struct ReconciliationRule: Hashable, Sendable, Codable {
     struct Day: Hashable, Sendable, Codable {
         var day: CivilDate
         var opening: GaugePoint
         var closing: GaugePoint
-        var salesTCL: Double = 0
-        var deliveriesL: Double = 0
     }
+    /// The open day per tank.
     var days: [String: Day] = [:]
+    /// Days past their closing reading, waiting for late records.
+    var closed: [String: Day] = [:]
+    var sales: [String: [TimedVolume]] = [:]
+    var deliveries: [String: [TimedVolume]] = [:]
     var alerting: Set<String> = []
     /// Closed days per tank for the cumulative rule: [variance, sales] (oldest first).
     var history: [String: [[Double]]] = [:]
 
+    mutating func sale(tank: String, _ volume: TimedVolume) {
+        sales[tank, default: []].append(volume)
+        // A gauge silent for weeks must not grow the state without bound.
+        if sales[tank]!.count > 50_000 { sales[tank]!.removeFirst(10_000) }
+    }
+
     mutating func delivery(_ d: Delivery) {
-        days[d.tank]?.deliveriesL += d.declaredVolumeL
+        deliveries[d.tank, default: []].append(TimedVolume(from: d.startedAt, to: d.endedAt, litres: d.declaredVolumeL))
     }
 
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        if let c = closed[s.tank], c.closing.at.seconds(to: s.current.at) >= thresholds.settleMinutes * 60 {
+            settle(c, tank: s.tank, profile: profile, thresholds: thresholds, emit: &emit)
+        }
         let today = profile.clock.day(of: s.current.at)
         guard var d = days[s.tank] else {
             days[s.tank] = Day(day: today, opening: s.current, closing: s.current)
             return
         }
         if today > d.day {
-            close(d, tank: s.tank, profile: profile, thresholds: thresholds, emit: &emit)
+            if let c = closed[s.tank] { settle(c, tank: s.tank, profile: profile, thresholds: thresholds, emit: &emit) }
+            closed[s.tank] = d
             d = Day(day: today, opening: d.closing, closing: d.closing)
         }
         d.closing = s.current
-        d.salesTCL += s.salesTCL
         days[s.tank] = d
     }
 
-    private mutating func close(_ d: Day, tank: String, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
-        let book = d.opening.tcVolumeL + d.deliveriesL - d.salesTCL
+    private mutating func settle(_ d: Day, tank: String, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        closed[tank] = nil
+        let sold = (sales[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
+        let delivered = (deliveries[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
+        sales[tank]?.removeAll { $0.to <= d.closing.at }
+        deliveries[tank]?.removeAll { $0.to <= d.closing.at }
+        close(d, tank: tank, salesTCL: sold, deliveriesL: delivered, profile: profile, thresholds: thresholds, emit: &emit)
+    }
+
+    private mutating func close(_ d: Day, tank: String, salesTCL: Double, deliveriesL: Double, profile: StationProfile,
+                                thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        let book = d.opening.tcVolumeL + deliveriesL - salesTCL
         let variance = d.closing.tcVolumeL - book
-        cumulative(d, tank: tank, variance: variance, profile: profile, thresholds: thresholds, emit: &emit)
-        let allowed = d.salesTCL * thresholds.reconciliationPercent / 100 + thresholds.reconciliationFixedL
+        cumulative(d, tank: tank, variance: variance, salesTCL: salesTCL, profile: profile, thresholds: thresholds, emit: &emit)
+        let allowed = salesTCL * thresholds.reconciliationPercent / 100 + thresholds.reconciliationFixedL
+            + deliveriesL * thresholds.reconciliationDeliveryPercent / 100
         let fp = AlertSignal.fingerprint(rule: .reconciliationVariance, station: profile.station.id, subject: tank)
         if abs(variance) > allowed {
             alerting.insert(tank)
@@ -55,8 +81,8 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
                     "allowed_l": .number(allowed),
                     "opening_tc_l": .number(d.opening.tcVolumeL),
                     "closing_tc_l": .number(d.closing.tcVolumeL),
-                    "sales_tc_l": .number(d.salesTCL),
-                    "deliveries_l": .number(d.deliveriesL),
+                    "sales_tc_l": .number(salesTCL),
+                    "deliveries_l": .number(deliveriesL),
                     "loss_rate_l_per_h": .number(-variance / max(d.opening.at.seconds(to: d.closing.at) / 3600, 1)),
                 ],
                 seqFrom: d.opening.chainSeq, seqTo: d.closing.chainSeq)))
@@ -69,10 +95,10 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     /// The monthly rule of 40 CFR 280.43 on a rolling window: variance summed over the last
     /// `cumulativeDays` closed days beyond `cumulativePercent` of their throughput plus
     /// `cumulativeFixedL` (subject `T1:30d`). Judged once the window is full; clears when back within.
-    private mutating func cumulative(_ d: Day, tank: String, variance: Double, profile: StationProfile, thresholds th: DetectionThresholds,
+    private mutating func cumulative(_ d: Day, tank: String, variance: Double, salesTCL: Double, profile: StationProfile, thresholds th: DetectionThresholds,
                                      emit: inout [DetectorEvent]) {
         var h = history[tank] ?? []
-        h.append([variance, d.salesTCL])
+        h.append([variance, salesTCL])
         if h.count > th.cumulativeDays { h.removeFirst(h.count - th.cumulativeDays) }
         history[tank] = h
         guard h.count >= th.cumulativeDays else { return }

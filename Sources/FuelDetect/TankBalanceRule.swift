@@ -23,9 +23,9 @@ import FuelModel
 struct TankBalanceRule: Hashable, Sendable, Codable {
     struct PendingSale: Hashable, Sendable, Codable {
         var nozzle: Int
-        var from: Timestamp
-        var to: Timestamp
-        var tcL: Double
+        var volume: TimedVolume
+        var from: Timestamp { volume.from }
+        var to: Timestamp { volume.to }
     }
     struct DayStats: Hashable, Sendable, Codable {
         var day: CivilDate
@@ -57,12 +57,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         Tank(id: id, nozzles: profile.station.nozzles.filter { $0.tank == id }.map(\.id).sorted())
     }
 
-    mutating func sale(_ s: Sale, temperatureC: Double?, profile: StationProfile) {
+    mutating func sale(_ s: Sale, tcL: Double, profile: StationProfile) {
         guard let tank = profile.tankOf(nozzle: s.nozzle) else { return }
         var t = tanks[tank.id] ?? newTank(tank.id, profile: profile)
         guard let n = t.nozzles.firstIndex(of: s.nozzle) else { return }
-        let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temperatureC ?? 20, grade: tank.grade)
-        t.sales.append(PendingSale(nozzle: n, from: s.startedAt, to: s.endedAt, tcL: tc))
+        t.sales.append(PendingSale(nozzle: n, volume: TimedVolume(from: s.startedAt, to: s.endedAt, litres: tcL)))
         tanks[tank.id] = t
     }
 
@@ -100,17 +99,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         let clean = !t.inflows.contains { $0[0] < end.at && $0[1] > start.at }
         if clean {
             var x = [Double](repeating: 0, count: t.nozzles.count + 1)
-            for sale in t.sales {
-                let duration = sale.from.seconds(to: sale.to)
-                let share: Double
-                if duration <= 0 {
-                    share = sale.to > start.at && sale.to <= end.at ? 1 : 0
-                } else {
-                    let overlap = max(0, min(sale.to, end.at).microseconds - max(sale.from, start.at).microseconds)
-                    share = Double(overlap) / 1e6 / duration
-                }
-                x[sale.nozzle] += sale.tcL * share
-            }
+            for sale in t.sales { x[sale.nozzle] += sale.volume.litres(from: start.at, to: end.at) }
             let hours = start.at.seconds(to: end.at) / 3600
             x[t.nozzles.count] = hours
             let drop = start.tcVolumeL - end.tcVolumeL

@@ -30,6 +30,22 @@ public struct GaugeStep: Hashable, Sendable {
     }
 }
 
+/// Fuel that moved over an interval (a sale's metered litres at 20 °C, a delivery's declared ones),
+/// assumed to flow evenly, so a record that straddles a reading is split between the two sides.
+public struct TimedVolume: Hashable, Sendable, Codable {
+    public var from: Timestamp
+    public var to: Timestamp
+    public var litres: Double
+
+    /// The share of the litres that moved within `start…end`.
+    public func litres(from start: Timestamp, to end: Timestamp) -> Double {
+        let duration = from.seconds(to: to)
+        guard duration > 0 else { return to > start && to <= end ? litres : 0 }
+        let overlap = max(0, min(to, end).microseconds - max(from, start).microseconds)
+        return litres * Double(overlap) / 1e6 / duration
+    }
+}
+
 /// Follows each tank's gauge and attributes sales to tanks through the nozzle map.
 struct TankTracker: Hashable, Sendable, Codable {
     var last: [String: GaugePoint] = [:]

@@ -45,6 +45,8 @@ public struct StationSimulator: Sendable {
         var declaredL = 0.0
         var deliveryC = 10.0
         var undeclaredRemainingL = 0.0
+        /// Fills in progress: [litres still to leave at 20 °C, litres a minute].
+        var draws: [[Double]] = []
 
         var vcf: Double { VolumeCorrection.factor(temperatureC: fuelC, grade: tank.grade, densityKgM3: densityKgM3) }
         var grossL: Double { tcL / vcf }
@@ -123,6 +125,13 @@ public struct StationSimulator: Sendable {
                 // Underground fuel relaxes towards the ground's temperature over days.
                 tanks[i].fuelC += (groundC - tanks[i].fuelC) / (4 * 1440)
                 let id = tanks[i].tank.id
+                // Fills in progress draw fuel as they flow.
+                for k in tanks[i].draws.indices {
+                    let step = min(tanks[i].draws[k][0], tanks[i].draws[k][1])
+                    tanks[i].tcL -= step
+                    tanks[i].draws[k][0] -= step
+                }
+                tanks[i].draws.removeAll { $0[0] <= 1e-9 }
                 for f in scenario.faults {
                     switch f {
                     case .leak(let tank, let rate, let from) where tank == id && now >= from:
@@ -199,8 +208,8 @@ public struct StationSimulator: Sendable {
                     let gross = metered / (1 + error)
                     let tcVolume = gross * tanks[ti].vcf
                     guard tanks[ti].tcL > tcVolume + 300 else { continue }
-                    tanks[ti].tcL -= tcVolume
                     let flow = min(nozzle.maxFlowLPM * 0.9, (diesel ? 30 : 22) + rng.uniform() * 18)
+                    tanks[ti].draws.append([tcVolume, tcVolume / max(1, metered / flow)])
                     let started = now.adding(seconds: rng.uniform() * 50)
                     let ended = started.adding(seconds: (metered / flow * 60).rounded())
                     busyUntil[nozzle.id] = ended.adding(seconds: 30)

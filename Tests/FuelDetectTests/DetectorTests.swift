@@ -120,7 +120,8 @@ import Testing
         day(d1, loss: 0)
         day(d1.adding(seconds: 86_400), loss: 600)
         day(d1.adding(seconds: 2 * 86_400), loss: 0)
-        _ = f.add(reading(d1.adding(seconds: 3 * 86_400), stock))  // closes day 3
+        _ = f.add(reading(d1.adding(seconds: 3 * 86_400), stock))  // closes day 3 …
+        _ = f.add(reading(d1.adding(seconds: 3 * 86_400 + 1200), stock))  // … judged once late records had time to arrive
         let r = f.raised.filter { $0.rule == .reconciliationVariance }
         #expect(r.count == 1)
         #expect(r.first?.evidence["direction"] == .text("loss"))
