@@ -18,7 +18,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// Declared vs gauged delivery volume may differ by this share of the declared volume (%) …
     public var deliveryTolerancePercent: Double = 1.0
     /// … or by these litres, whichever is larger. Fills in progress when the delivery starts and
-    /// ends are metered after the gauge saw them leave: up to ~100 L at a busy tank.
+    /// ends are metered after the gauge saw them leave: a diesel fill can be 200 L.
     public var deliveryToleranceL: Double = 250
     /// Flow allowed above a nozzle's rated maximum before a sale is impossible.
     public var flowTolerancePercent: Double = 5
@@ -68,7 +68,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// beyond the legal ±0.3 % (JJG 443) is flagged.
     public var meterFlagPercent: Double = 1.0
     public var meterLegalPercent: Double = 0.3
-    public var meterZ: Double = 3.0
+    public var meterZ: Double = 2.75
     /// Stock gain: metered sales exceeding the gauge's drop by more than this share (%) over
     /// `stockGainDays` of segments.
     public var stockGainPercent: Double = 0.8

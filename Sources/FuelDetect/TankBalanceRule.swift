@@ -178,7 +178,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         }
 
         // Stock gain.
-        if let w = window(t, days: th.stockGainDays, through: day), w.salesL > 2000 {
+        if let w = window(t, days: th.stockGainDays, through: day), w.salesL > 2000, w.hours >= Double(th.stockGainDays) * 24 * 0.5 {
             let gain = (w.salesL - w.dropL) / w.salesL * 100
             let fp = AlertSignal.fingerprint(rule: .stockGain, station: station, subject: tankID)
             if gain > th.stockGainPercent {

@@ -16,6 +16,15 @@ public struct EvaluationReport: Sendable {
         public var deadlineText: String
         public var rate: Double { injected == 0 ? 0 : Double(detected) / Double(injected) }
         public var met: Bool { injected > 0 && rate >= targetRate }
+
+        /// Counts one injected fault, detected if `hours` (to its first alert) is within the deadline.
+        mutating func count(_ hours: Double?, within deadline: Double) {
+            injected += 1
+            if let hours, hours <= deadline {
+                detected += 1
+                hoursToDetect.append(hours)
+            }
+        }
     }
 
     public var rows: [Row] = []
@@ -24,7 +33,9 @@ public struct EvaluationReport: Sendable {
     public var stationMonths: Double
     public var leakFreeTankMonths: Double
     public var falseLeakTanks = 0
+    /// Leak-rate estimate minus the true rate: when the alert was raised, and at its last update.
     public var leakEstimateErrors: [Double] = []
+    public var leakFinalErrors: [Double] = []
     public var records = 0
     public var rejected = 0
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
@@ -55,30 +66,27 @@ public struct EvaluationReport: Sendable {
                 }.min { $0.raisedAt < $1.raisedAt }
                 let hours = hit.map { fault.start.seconds(to: $0.raisedAt) / 3600 }
                 if case .leak(_, let rate, let from) = fault {
-                    if let hit, case .number(let estimate)? = hit.signal.evidence["leak_rate_l_per_h"] {
-                        leakEstimateErrors.append(estimate - rate)
+                    if let hit {
+                        if case .number(let estimate)? = hit.signal.evidence["leak_rate_l_per_h"] { leakEstimateErrors.append(estimate - rate) }
+                        if case .number(let estimate)? = hit.latestEvidence["leak_rate_l_per_h"] { leakFinalErrors.append(estimate - rate) }
                     }
-                    let isTarget = abs(rate - plan.targetLeakLPH) < 1e-9
-                    let window: Double = isTarget ? 14 : 7
-                    guard from.adding(seconds: window * 86_400) <= end else { continue }  // not enough run left to judge
-                    let name = isTarget ? "leak \(fmt(rate)) L/h" : "leak \(fmt(rate)) L/h (sweep)"
-                    var row = (isTarget ? byKind[name] : sweepRows[rate])
-                        ?? Row(name: name, targetRate: isTarget ? 0.99 : 0.95, deadlineText: "\(Int(window)) d")
-                    row.injected += 1
-                    if let hours, hours <= window * 24 {
-                        row.detected += 1
-                        row.hoursToDetect.append(hours)
+                    // The target: 0.76 L/h within 14 days. Every rate: within 7 days (for the smallest one found at 95 %).
+                    if abs(rate - plan.targetLeakLPH) < 1e-9, from.adding(seconds: 14 * 86_400) <= end {
+                        let name = "leak \(fmt(rate)) L/h"
+                        var row = byKind[name] ?? Row(name: name, targetRate: 0.99, deadlineText: "14 d")
+                        row.count(hours, within: 14 * 24)
+                        byKind[name] = row
                     }
-                    if isTarget { byKind[name] = row } else { sweepRows[rate] = row }
+                    if from.adding(seconds: 7 * 86_400) <= end {
+                        var row = sweepRows[rate] ?? Row(name: "leak \(fmt(rate)) L/h (info)", targetRate: 0.95, deadlineText: "7 d")
+                        row.count(hours, within: 7 * 24)
+                        sweepRows[rate] = row
+                    }
                     continue
                 }
                 let (target, deadline, deadlineText) = Self.target(fault, plan: plan)
                 var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
-                row.injected += 1
-                if let hours, hours <= deadline {
-                    row.detected += 1
-                    row.hoursToDetect.append(hours)
-                }
+                row.count(hours, within: deadline)
                 byKind[fault.kind] = row
             }
             for a in run.alerts {
@@ -137,7 +145,7 @@ public struct EvaluationReport: Sendable {
             let sorted = r.hoursToDetect.sorted()
             t += col(r.name, 28) + rcol("\(r.injected)", 9) + rcol("\(r.detected)", 9) + rcol(percent(r.rate), 7)
                 + rcol(percent(r.targetRate), 8) + "  " + col(r.deadlineText, 12) + rcol(quantile(sorted, 0.5), 10) + rcol(quantile(sorted, 0.95), 9)
-                + "  " + (r.met ? "yes" : "NO") + "\n"
+                + "  " + (r.name.hasSuffix("(info)") ? (r.met ? "≥95%" : "<95%") : r.met ? "yes" : "NO") + "\n"
         }
         t += "\nfalse alarms per station-month by rule (\(fmt(stationMonths)) station-months; target ≤ \(Self.maxFalseAlarmsPerStationMonth)):\n"
         for rule in AlertRule.allCases {
@@ -145,9 +153,9 @@ public struct EvaluationReport: Sendable {
             t += "  " + col(rule.rawValue, 26) + rcol("\(n)", 6) + rcol(fmt3(Double(n) / max(stationMonths, 1e-9)), 9) + "\n"
         }
         t += "\nleak test: \(falseLeakTanks) of \(fmt(leakFreeTankMonths)) leak-free tank-months flagged (\(percent(falseLeakRate)); target ≤ 1%)\n"
-        if !leakEstimateErrors.isEmpty {
-            let abs = leakEstimateErrors.map { Swift.abs($0) }.sorted()
-            t += "leak-rate estimate at detection: median error \(fmt3(quantile(leakEstimateErrors.sorted(), 0.5))) L/h, median |error| \(fmt3(quantile(abs, 0.5))) L/h, p95 |error| \(fmt3(quantile(abs, 0.95))) L/h over \(abs.count) detected leaks\n"
+        for (label, errors) in [("when raised", leakEstimateErrors), ("at the run's end", leakFinalErrors)] where !errors.isEmpty {
+            let abs = errors.map { Swift.abs($0) }.sorted()
+            t += "leak-rate estimate \(label): median error \(fmt3(quantile(errors.sorted(), 0.5))) L/h, median |error| \(fmt3(quantile(abs, 0.5))) L/h, p95 |error| \(fmt3(quantile(abs, 0.95))) L/h over \(abs.count) detected leaks\n"
         }
         t += "smallest leak detected at ≥ 95% within 7 days: " + (smallestLeakAt95In7Days.map { "\(fmt($0)) L/h" } ?? "none of the swept rates") + "\n"
         t += "records: \(records) through the push codec and validator, \(rejected) rejected\n"

@@ -3,7 +3,7 @@ import FuelSim
 
 /// Which faults go where in an evaluation: every station gets one fault from the catalogue (in
 /// turn, so each kind is injected about equally often) and a leak on a tank the first fault does
-/// not touch — 0.76 L/h on even stations (the target rate), a sweep of smaller rates on odd ones.
+/// not touch — 0.76 L/h on even stations (the target rate), a sweep of other rates on odd ones.
 public struct FaultPlan: Sendable {
     public var stations: Int
     public var days: Double
@@ -12,10 +12,12 @@ public struct FaultPlan: Sendable {
     public var readingIntervalSeconds: Double = 60
     /// The target leak rate (EPA: 0.2 US gal/h).
     public var targetLeakLPH = 0.76
-    /// Smaller rates injected on odd stations, to find the smallest one detected at 95 % in 7 days.
-    public var sweepLeakLPH: [Double] = [0.3, 0.4, 0.5, 0.6]
+    /// Other rates injected on odd stations, to find the smallest one detected at 95 % in 7 days.
+    public var sweepLeakLPH: [Double] = [0.4, 0.6, 1.0, 1.5]
     /// Fault kinds to inject (default: the whole catalogue).
     public var kinds: [String] = FaultPlan.catalogue
+    /// Faults by station from a file, instead of the generated ones (stations not listed stay clean).
+    public var fixed: [String: [InjectedFault]]?
 
     public static let catalogue = [
         "undeclared_delivery", "short_delivery", "phantom_delivery", "nozzle_short_fill", "totalizer_reset",
@@ -39,6 +41,11 @@ public struct FaultPlan: Sendable {
             scenario.readingIntervalSeconds = readingIntervalSeconds
             scenario.vapourMonitoring = true
             scenario.maxClockSkewSeconds = 60
+            if let fixed {
+                scenario.faults = fixed[station.id] ?? []
+                for f in scenario.faults { Self.prepare(&scenario, for: f) }
+                return scenario
+            }
             var kind: String?
             for _ in 0..<kinds.count where kind == nil {
                 let candidate = kinds[next % kinds.count]
@@ -47,7 +54,10 @@ public struct FaultPlan: Sendable {
                 if candidate != "after_hours_sales" || station.hours != .allDay { kind = candidate }
             }
             var faults: [InjectedFault] = []
-            if let kind, let f = fault(kind, station: station, rng: &rng, scenario: &scenario) { faults.append(f) }
+            if let kind, let f = fault(kind, station: station, rng: &rng, scenario: &scenario) {
+                Self.prepare(&scenario, for: f)
+                faults.append(f)
+            }
             let touched = Set(faults.map { $0.touches }).union(faults.compactMap { station.nozzle($0.touches)?.tank })
             let leakable = station.tanks.map(\.id).filter { !touched.contains($0) }
             if !leakable.isEmpty {
@@ -62,6 +72,16 @@ public struct FaultPlan: Sendable {
         }
     }
 
+    /// Sets the scene a fault needs: a short delivery needs a delivery soon (the tank starts near its
+    /// reorder level); an overfill needs room for a real delivery.
+    static func prepare(_ scenario: inout StationScenario, for fault: InjectedFault) {
+        switch fault {
+        case .shortDelivery(let tank, _, _): scenario.initialLevels[tank] = 0.31
+        case .overfill(let tank, _, _), .overCapacity(let tank, _, _): scenario.initialLevels[tank] = 0.45
+        default: break
+        }
+    }
+
     private func fault(_ kind: String, station: Station, rng: inout SeededRandom, scenario: inout StationScenario) -> InjectedFault? {
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.uniform() * Double(xs.count)) % xs.count] }
         let tank = pick(station.tanks).id
@@ -73,7 +93,6 @@ public struct FaultPlan: Sendable {
         case "undeclared_delivery":
             return .undeclaredDelivery(tank: tank, litres: (200 + rng.uniform() * 1000).rounded(), at: at)
         case "short_delivery":
-            scenario.initialLevels[tank] = 0.31
             return .shortDelivery(tank: tank, fraction: 0.96 + 0.02 * rng.uniform(), from: start)
         case "phantom_delivery":
             return .phantomDelivery(tank: tank, litres: (5 + (rng.uniform() * 10).rounded()) * 1000, at: at)

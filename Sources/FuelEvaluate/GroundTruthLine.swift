@@ -13,4 +13,31 @@ public enum GroundTruthLine {
         let fields = head.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
         return "{\(fields),\"fault\":\(parameters)}"
     }
+
+    struct Line: Decodable {
+        var station: String
+        var fault: InjectedFault
+    }
+
+    /// Reads a ground-truth file (the format `json` writes): faults by station. Errors name the line.
+    public static func decodeFile(_ text: String) throws -> [String: [InjectedFault]] {
+        var out: [String: [InjectedFault]] = [:]
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            do {
+                let l = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
+                out[l.station, default: []].append(l.fault)
+            } catch {
+                throw GroundTruthError(line: i + 1, message: "\(error)")
+            }
+        }
+        return out
+    }
+}
+
+public struct GroundTruthError: Error, CustomStringConvertible {
+    public var line: Int
+    public var message: String
+    public var description: String { "faults file line \(line): \(message)" }
 }

@@ -175,7 +175,7 @@ public struct DemoRunner: Sendable {
 
         let faults = Self.faults(stations: registry.stations.count)
         for (i, fs) in faults.sorted(by: { $0.key < $1.key }) {
-            for f in fs { print("  injected at \(registry.stations[i - 1].id): \(f.expectedRule) on \(f.subject) from \(f.start)") }
+            for f in fs { print("  injected at \(registry.stations[i - 1].id): \(f.kind.replacingOccurrences(of: "_", with: " ")) on \(f.subject) from \(f.start)") }
         }
         print("• simulating \(registry.stations.count) stations × \(JSONText.number(days)) days and pushing through POST /v1/stations/{id}/records …")
         let started = ContinuousClock.now

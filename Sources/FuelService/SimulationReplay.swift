@@ -46,7 +46,7 @@ public struct SimulationReplay: Sendable {
                                                prices: DemoRegistry.prices, faults: faults[station.id] ?? [])
                 group.addTask {
                     var sim = StationSimulator(scenario)
-                    let records = sim.records()
+                    let records = sim.numbered()
                     var out = Outcome()
                     out.records = records.count
                     var next = 0
@@ -54,12 +54,12 @@ public struct SimulationReplay: Sendable {
                         let elapsed = (ContinuousClock.now - launched) / .seconds(1)
                         let due = start.adding(seconds: elapsed * speed)
                         var end = next
-                        while end < records.count, end - next < batch, records[end].at <= due { end += 1 }
+                        while end < records.count, end - next < batch, records[end].record.at <= due { end += 1 }
                         if end == next {
                             try await Task.sleep(for: tick)
                             continue
                         }
-                        let lines = (next..<end).map { PushRecordCodec.encode(PushLine(seq: firstSeq + Int64($0), record: records[$0])) }
+                        let lines = (next..<end).map { PushRecordCodec.encode(PushLine(seq: firstSeq - 1 + records[$0].seq, record: records[$0].record)) }
                         let v = try await client.push(station: station.id, key: key, lines: lines)
                         out.verdict.accepted += v.accepted
                         out.verdict.duplicates += v.duplicates

@@ -84,7 +84,7 @@ public struct StationSimulator: Sendable {
         for n in s.nozzles {
             meterError[n.id] = (rng.uniform() * 2 - 1) * 0.0025
             popularity[n.id] = 0.5 + rng.uniform()
-            alOffset[n.id] = rng.normal(sd: 0.02)
+            alOffset[n.id] = max(-0.04, min(0.04, rng.normal(sd: 0.02)))  // a healthy nozzle stays well inside the range
             totalizer[n.id] = 100_000 + rng.uniform() * 50_000
         }
         let popularityTotal = popularity.values.reduce(0, +)
@@ -170,7 +170,7 @@ public struct StationSimulator: Sendable {
                 } else if let forced = forcedDeliveries.firstIndex(where: { $0.tank == id && $0.at <= now }) {
                     let target = tanks[i].tank.capacityL * forcedDeliveries[forced].percent / 100
                     forcedDeliveries.remove(at: forced)
-                    startDelivery(&tanks[i], declared: ((target - tanks[i].tcL) / 100).rounded(.down) * 100, now: now, airC: airC)
+                    startDelivery(&tanks[i], declared: ((target - tanks[i].tcL) / 100).rounded(.down) * 100, now: now, airC: airC, minimum: 100)
                 } else if tanks[i].tcL < tanks[i].tank.capacityL * 0.3, (6 * 60..<22 * 60).contains(minuteOfDay) {
                     startDelivery(&tanks[i], declared: ((tanks[i].tank.capacityL * 0.9 - tanks[i].tcL) / 1000).rounded(.down) * 1000,
                                   now: now, airC: airC)
@@ -302,8 +302,8 @@ public struct StationSimulator: Sendable {
         return result
     }
 
-    private mutating func startDelivery(_ t: inout TankState, declared: Double, now: Timestamp, airC: Double) {
-        guard declared >= 1000 else { return }
+    private mutating func startDelivery(_ t: inout TankState, declared: Double, now: Timestamp, airC: Double, minimum: Double = 1000) {
+        guard declared >= minimum else { return }
         t.declaredL = declared
         var fraction = 1.0
         for case .shortDelivery(let tank, let fr, let from) in scenario.faults where tank == t.tank.id && now >= from { fraction = fr }

@@ -14,7 +14,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         abstract: "Simulate stations with injected faults, run them through ingest and detection, and print detection rates.",
         discussion: """
             Every station gets one fault from the catalogue and a leak on another tank (0.76 L/h on even
-            stations, smaller rates on odd ones). Records go through the push codec, the validator and the
+            stations, other rates on odd ones); or the faults of --faults FILE (the --ground-truth format). Records go through the push codec, the validator and the
             daemon's detectors in process, on every core. Exit status 1 when a target of issue 3 is missed.
             Build in release for speed: swift run -c release fuelwarden evaluate --stations 200 --days 30 --seed 1
             """)
@@ -23,6 +23,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Seed of the scenarios.") var seed: UInt64 = 1
     @Option(help: "Seconds between gauge readings.") var readingInterval = 60.0
     @Option(help: "Fault kinds to inject, comma-separated (default: the whole catalogue).") var kinds: String?
+    @Option(help: "Inject the faults in this file (JSON lines as --ground-truth writes them) instead of generated ones.") var faults: String?
     @Option(help: "Write the ground truth (one JSON line per injected fault) to this file.") var groundTruth: String?
     @Option(name: .customLong("config"), help: "Take detection thresholds from this configuration file (detect.*).") var configFile: String?
     @Flag(help: "Print up to 30 alerts no injected fault explains.") var showFalseAlarms = false
@@ -38,6 +39,16 @@ struct EvaluateCommand: AsyncParsableCommand {
                 fail("--kinds: unknown fault \(k); known: \(FaultPlan.catalogue.joined(separator: ", "))")
             }
             plan.kinds = list
+        }
+        if let faults {
+            guard let text = try? String(contentsOfFile: faults, encoding: .utf8) else { fail("--faults: cannot read \(faults)") }
+            do {
+                plan.fixed = try GroundTruthLine.decodeFile(text)
+            } catch {
+                fail("--faults: \(error)")
+            }
+            let unknown = Set(plan.fixed!.keys).subtracting(registry.stations.map(\.id))
+            if !unknown.isEmpty { fail("--faults names stations outside the \(stations) simulated: \(unknown.sorted().joined(separator: ", "))") }
         }
         let thresholds = try await ConfigLoader.load(file: configFile).thresholds
         if let groundTruth {

@@ -1,3 +1,4 @@
+import FuelDetect
 import FuelModel
 import FuelService
 import FuelSim
@@ -148,6 +149,20 @@ import Testing
         #expect(c.thresholds.reconciliationPercent == 2)
         let fileOnly = try await ConfigLoader.load(file: path, environment: [:])
         #expect(fileOnly.httpPort == 9001 && fileOnly.databaseURL == "postgres://u@h/file")
+    }
+
+    /// The documented example configuration states every default the code uses, so the comments
+    /// there are the reference for the rule thresholds.
+    @Test func exampleConfigurationStatesTheDefaults() async throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config/fuelwarden.example.yaml").path
+        let c = try await ConfigLoader.load(file: path, environment: [:])
+        #expect(c.thresholds == DetectionThresholds())
+        let tuned = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_DETECT_LEAK_THRESHOLD_L_PER_H": "0.5",
+                                                                           "FUELWARDEN_DETECT_VAPOUR_WARNING_DAYS": "3"])
+        #expect(tuned.thresholds.leakThresholdLPH == 0.5 && tuned.thresholds.alWarningDays == 3)
+        await #expect { try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_DETECT_LEAK_THRESHOLD_L_PER_H": "2"]) } throws: {
+            "\($0)".hasPrefix("configuration detect.leak.threshold_l_per_h: must not exceed")
+        }
     }
 
     @Test func badValuesNameTheKey() async throws {

@@ -1,0 +1,49 @@
+import Foundation
+import FuelModel
+import FuelService
+import FuelSim
+import FuelStore
+import FuelTestSupport
+import Testing
+
+/// Simulated faults driven through the running daemon (push API → ledger → detection → alert
+/// store): each one's alert appears, and resolves by itself once the condition clears.
+@Suite struct SimulatedFaultTests {
+    @Test func faultsRaiseAndAutoResolveThroughTheDaemon() async throws {
+        try await TestDaemon.with(stations: 1, tweak: { $0.ingestMaxBodyBytes = 8 * 1024 * 1024 }) { d in
+            let station = d.registry.stations[0]
+            let key = try await d.token(.station, station: station.id)
+            let start = try #require(Timestamp(rfc3339: "2026-11-01T06:00:00+08:00"))
+            var replay = SimulationReplay(target: d.client.baseURL, stations: [station], keys: [station.id: key], start: start)
+            replay.days = 0.3  // 7.2 simulated hours, pushed as fast as the daemon answers
+            replay.speed = 1e9
+            replay.tick = .milliseconds(10)
+            replay.faults[station.id] = [
+                // The 95 grade sells above the ceiling for an hour, then at the posted price again.
+                .priceAboveCeiling(grade: "95", unitPrice: 9.2, from: start.adding(seconds: 3600), until: start.adding(seconds: 2 * 3600)),
+                // The gauge stops answering for 90 minutes while the pumps go on selling.
+                .gaugeOffline(from: start.adding(seconds: 3 * 3600), minutes: 90),
+                // Twelve records never reach the daemon.
+                .seqGap(at: start.adding(seconds: 5 * 3600), count: 12),
+            ]
+            let outcome = try await replay.run()
+            #expect(outcome.verdict.accepted == outcome.records && outcome.verdict.rejected.isEmpty)
+            try await d.detectionCaughtUp()
+
+            var filter = AlertFilter()
+            filter.status = .all
+            let alerts = try await AlertStore(database: d.db).list(filter)
+            let byRule = Dictionary(grouping: alerts, by: \.rule)
+            let price = try #require(byRule["price_above_ceiling"]?.first)
+            #expect(price.subject == "95" && price.status == "resolved")
+            let gap = byRule["telemetry_gap"] ?? []
+            #expect(Set(gap.map(\.subject)) == ["tank T1", "tank T2", "tank T3", "tank T4"])
+            #expect(gap.allSatisfy { $0.status == "resolved" })
+            // Records that never arrive keep their gap open.
+            let seq = try #require(byRule["seq_gap"]?.first)
+            #expect(seq.status == "open" && seq.evidenceJSON.replacingOccurrences(of: " ", with: "").contains("\"missing_count\":12"), "\(seq.evidenceJSON)")
+            // Nothing else: the simulated station is otherwise clean.
+            #expect(Set(byRule.keys) == ["price_above_ceiling", "telemetry_gap", "seq_gap"], "\(alerts.map { "\($0.rule) \($0.subject)" })")
+        }
+    }
+}
