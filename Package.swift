@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "FuelService",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelSim",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelSim", "FuelEvaluate",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -88,7 +88,7 @@ public struct FaultPlan: Sendable {
         let nozzle = pick(station.nozzles).id
         let gasolineNozzles = station.nozzles.filter { n in !VolumeCorrection.isDiesel(station.tank(n.tank)?.grade ?? "0") }
         // Somewhere after the first day and early enough to be seen before the run ends.
-        let at = start.adding(seconds: (1 + rng.uniform() * max(0, min(days, 30) - 8)) * 86_400)
+        let at = start.adding(seconds: (1 + rng.uniform() * max(0.5, min(days, 30) - 8)) * 86_400)
         switch kind {
         case "undeclared_delivery":
             return .undeclaredDelivery(tank: tank, litres: (200 + rng.uniform() * 1000).rounded(), at: at)
@@ -105,10 +105,13 @@ public struct FaultPlan: Sendable {
             let night = clock.instant(clock.day(of: at), hour: 23, minute: 0)
             return .afterHoursSales(from: night, until: night.adding(seconds: 2 * 3600))
         case "price_above_ceiling":
+            // Prices are posted by day: from a daytime hour, for 2 to 6 hours.
             let grade = pick(station.tanks).grade
             let price = (scenario.prices[grade] ?? 8) + 0.3 + 0.3 * rng.uniform()
-            return .priceAboveCeiling(grade: grade, unitPrice: (price * 100).rounded() / 100, from: at,
-                                      until: at.adding(seconds: (1 + 5 * rng.uniform()) * 3600))
+            let clock = LocalClock(timezone: station.timezone)
+            let from = clock.instant(clock.day(of: at), hour: 8 + Int(rng.uniform() * 10), minute: Int(rng.uniform() * 60))
+            return .priceAboveCeiling(grade: grade, unitPrice: (price * 100).rounded() / 100, from: from,
+                                      until: from.adding(seconds: (2 + 4 * rng.uniform()) * 3600))
         case "gauge_offline":
             return .gaugeOffline(from: at, minutes: (60 + 180 * rng.uniform()).rounded())
         case "seq_gap":

@@ -13,6 +13,13 @@ public struct RaisedAlert: Hashable, Sendable {
     public var raisedAt: Timestamp
     /// Data time it auto-resolved, if it did.
     public var clearedAt: Timestamp?
+
+    public init(signal: AlertSignal, latestEvidence: Evidence, raisedAt: Timestamp, clearedAt: Timestamp? = nil) {
+        self.signal = signal
+        self.latestEvidence = latestEvidence
+        self.raisedAt = raisedAt
+        self.clearedAt = clearedAt
+    }
 }
 
 /// One simulated station run through the code the daemon runs: each record is encoded as a push

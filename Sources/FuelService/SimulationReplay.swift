@@ -20,6 +20,8 @@ public struct SimulationReplay: Sendable {
     public var tick: Duration = .seconds(1)
     /// Faults to inject, by station id.
     public var faults: [String: [InjectedFault]] = [:]
+    /// Complete scenarios to replay instead of ones made from `stations`, `seed` and `faults`.
+    public var scenarios: [StationScenario]?
 
     let client: FuelwardenClient
 
@@ -40,10 +42,13 @@ public struct SimulationReplay: Sendable {
         let launched = ContinuousClock.now
         let speed = self.speed, start = self.start, batch = self.batch, tick = self.tick, client = self.client, firstSeq = self.firstSeq
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
-            for (i, station) in stations.enumerated() {
+            let scenarios = self.scenarios ?? stations.enumerated().map { i, station in
+                StationScenario(station: station, seed: seed &+ UInt64(i), start: start, days: days,
+                                prices: DemoRegistry.prices, faults: faults[station.id] ?? [])
+            }
+            for scenario in scenarios {
+                let station = scenario.station
                 guard let key = keys[station.id] else { throw FeedError("no station key for \(station.id)") }
-                let scenario = StationScenario(station: station, seed: seed &+ UInt64(i), start: start, days: days,
-                                               prices: DemoRegistry.prices, faults: faults[station.id] ?? [])
                 group.addTask {
                     var sim = StationSimulator(scenario)
                     let records = sim.numbered()

@@ -168,7 +168,8 @@ public struct StationSimulator: Sendable {
                         tanks[i].deliveryStart = nil
                     }
                 } else if let forced = forcedDeliveries.firstIndex(where: { $0.tank == id && $0.at <= now }) {
-                    let target = tanks[i].tank.capacityL * forcedDeliveries[forced].percent / 100
+                    // The percentage is of the volume the gauge sees (at the fuel's temperature).
+                    let target = tanks[i].tank.capacityL * forcedDeliveries[forced].percent / 100 * tanks[i].vcf
                     forcedDeliveries.remove(at: forced)
                     startDelivery(&tanks[i], declared: ((target - tanks[i].tcL) / 100).rounded(.down) * 100, now: now, airC: airC, minimum: 100)
                 } else if tanks[i].tcL < tanks[i].tank.capacityL * 0.3, (6 * 60..<22 * 60).contains(minuteOfDay) {

@@ -15,7 +15,8 @@ struct EvaluateCommand: AsyncParsableCommand {
         discussion: """
             Every station gets one fault from the catalogue and a leak on another tank (0.76 L/h on even
             stations, other rates on odd ones); or the faults of --faults FILE (the --ground-truth format). Records go through the push codec, the validator and the
-            daemon's detectors in process, on every core. Exit status 1 when a target of issue 3 is missed.
+            daemon's detectors in process, on every core; with --end-to-end through the HTTP push API of a
+            real daemon into PostgreSQL, judged from the alerts it stored. Exit status 1 when a target of issue 3 is missed.
             Build in release for speed: swift run -c release fuelwarden evaluate --stations 200 --days 30 --seed 1
             """)
     @Option(help: "Stations to simulate.") var stations = 200
@@ -25,7 +26,9 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Fault kinds to inject, comma-separated (default: the whole catalogue).") var kinds: String?
     @Option(help: "Inject the faults in this file (JSON lines as --ground-truth writes them) instead of generated ones.") var faults: String?
     @Option(help: "Write the ground truth (one JSON line per injected fault) to this file.") var groundTruth: String?
-    @Option(name: .customLong("config"), help: "Take detection thresholds from this configuration file (detect.*).") var configFile: String?
+    @Flag(help: "Push through the HTTP API of a real daemon into PostgreSQL and judge the alerts it stored (a throwaway cluster unless --database-url is given).")
+    var endToEnd = false
+    @OptionGroup var common: CommonOptions
     @Flag(help: "Print up to 30 alerts no injected fault explains.") var showFalseAlarms = false
 
     func run() async throws {
@@ -50,7 +53,8 @@ struct EvaluateCommand: AsyncParsableCommand {
             let unknown = Set(plan.fixed!.keys).subtracting(registry.stations.map(\.id))
             if !unknown.isEmpty { fail("--faults names stations outside the \(stations) simulated: \(unknown.sorted().joined(separator: ", "))") }
         }
-        let thresholds = try await ConfigLoader.load(file: configFile).thresholds
+        let config = try await common.load()
+        let thresholds = config.thresholds
         if let groundTruth {
             let lines = plan.scenarios(registry: registry, prices: DemoRegistry.prices).flatMap { s in
                 s.faults.map { GroundTruthLine.json(station: s.station.id, fault: $0) }
@@ -60,8 +64,16 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed), gauge every \(JSONText.number(readingInterval)) s) …")
         let began = ContinuousClock.now
-        let report = Evaluation.run(plan: plan, registry: registry, thresholds: thresholds) { done, total in
-            if done % max(1, total / 10) == 0 { say("  \(done)/\(total) stations") }
+        let report: EvaluationReport
+        if endToEnd {
+            // Only a database named on the command line: never the configured (production) one.
+            let e2e = EndToEndEvaluation(plan: plan, thresholds: thresholds, databaseURL: common.databaseURL,
+                                         logger: makeLogger(common.logLevel == nil ? .warning : config.logLevel), print: say)
+            report = try await e2e.run()
+        } else {
+            report = Evaluation.run(plan: plan, registry: registry, thresholds: thresholds) { done, total in
+                if done % max(1, total / 10) == 0 { say("  \(done)/\(total) stations") }
+            }
         }
         let seconds = (ContinuousClock.now - began) / .seconds(1)
         say("")
