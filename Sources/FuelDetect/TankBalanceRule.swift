@@ -87,7 +87,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                   a.at.seconds(to: c.at) >= thresholds.segmentMinutes * 60 && c.at.seconds(to: now) >= thresholds.settleMinutes * 60
                       && !t.sales.contains { $0.from.adding(seconds: -quiet) < c.at && $0.to.adding(seconds: quiet) > c.at }
               }) {
-            settle(&t, to: end, profile: profile, thresholds: thresholds, emit: &emit)
+            settle(&t, to: averaged(t, at: end, within: quiet / 2), profile: profile, thresholds: thresholds, emit: &emit)
         }
         // Candidates that can no longer become boundaries only matter for their time; keep the list short.
         if t.candidates.count > 2_000 { t.candidates.removeFirst(t.candidates.count - 2_000) }
@@ -129,6 +129,36 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         t.inflows.removeAll { $0[1] <= end.at }
     }
 
+    /// Standard error of the mean of the days' leak rates (litres not explained by the fitted meter
+    /// factors, per hour), weighted by hours; nil with fewer than three days.
+    private func batchStandardError(_ t: Tank, fit: LeastSquares.Fit, from: CivilDate, through day: CivilDate) -> Double? {
+        var rates: [(Double, Double)] = []
+        for d in t.days where d.day >= from && d.day <= day && d.hours >= 6 {
+            var explained = 0.0
+            for (n, litres) in d.nozzleL.enumerated() { explained += (fit.beta[n] ?? 1) * litres }
+            rates.append(((d.dropL - explained) / d.hours, d.hours))
+        }
+        guard rates.count >= 3 else { return nil }
+        let weight = rates.reduce(0) { $0 + $1.1 }
+        let mean = rates.reduce(0) { $0 + $1.0 * $1.1 } / weight
+        let variance = rates.reduce(0) { $0 + $1.1 * ($1.0 - mean) * ($1.0 - mean) } / weight
+        return (variance * Double(rates.count) / Double(rates.count - 1) / Double(rates.count)).squareRoot()
+    }
+
+    /// A quiet boundary's level as the mean of the readings within `span` of it (half the quiet
+    /// margin, so clock skew cannot bring a fill into it; a leak moves the level by hundredths of a
+    /// litre in minutes): averaging n readings divides the gauge's noise by √n. Near an inflow the
+    /// single reading stands.
+    private func averaged(_ t: Tank, at c: GaugePoint, within span: Double) -> GaugePoint {
+        let from = c.at.adding(seconds: -span), to = c.at.adding(seconds: span)
+        guard span > 0, !t.inflows.contains(where: { $0[0] < to && $0[1] > from }) else { return c }
+        let near = t.candidates.filter { $0.at >= from && $0.at <= to }
+        guard near.count > 1 else { return c }
+        var p = c
+        p.tcVolumeL = near.reduce(0) { $0 + $1.tcVolumeL } / Double(near.count)
+        return p
+    }
+
     private func window(_ t: Tank, days: Int, through day: CivilDate) -> DayStats? {
         let from = day.adding(days: -(days - 1))
         var sum: DayStats?
@@ -155,7 +185,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
 
         // Leak test.
         if let w = window(t, days: th.leakWindowDays, through: day), w.hours >= th.leakMinHours, let fit = w.fit.fit(),
-           let rate = fit.beta[t.nozzles.count], let se = fit.se[t.nozzles.count] {
+           let rate = fit.beta[t.nozzles.count], let olsSE = fit.se[t.nozzles.count] {
+            // The regression's standard error assumes independent segments; errors that persist for
+            // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
+            // each day's leak rate with the window's meter factors — bound it from below.
+            let se = max(olsSE, batchStandardError(t, fit: fit, from: day.adding(days: -(th.leakWindowDays - 1)), through: day) ?? 0)
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
             let verdict = rate > th.leakThresholdLPH && rate - th.leakZ * se > 0 ? "fail"
                 : rate + 1.645 * se < th.leakTargetLPH ? "pass" : "inconclusive"
@@ -165,6 +199,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                     rule: .leakSuspected, station: station, subject: tankID, severity: .critical, openedAt: point.at,
                     evidence: [
                         "verdict": .text(verdict), "leak_rate_l_per_h": .number(rate), "standard_error_l_per_h": .number(se),
+                        "regression_se_l_per_h": .number(olsSE),
                         "ci95_low_l_per_h": .number(rate - 1.96 * se), "ci95_high_l_per_h": .number(rate + 1.96 * se),
                         "threshold_l_per_h": .number(th.leakThresholdLPH), "window_days": .integer(Int64(th.leakWindowDays)),
                         "hours": .number(w.hours), "residual_sd_l": .number(fit.residualSD), "segments": .integer(Int64(w.segments)), "through_day": .text(day.description),
@@ -238,7 +273,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                             "finding": .text(absolute > 0 ? "meter registers more than it dispenses (customers short-filled)" : "meter registers less than it dispenses"),
                             "meter_factor": .number(f), "registration_error_percent": .number(absolute),
                             "versus_tank_nozzles_percent": .number(relative), "standard_error_percent": .number(sePct),
-                            "legal_percent": .number(th.meterLegalPercent), "window_days": .integer(Int64(th.meterWindowDays)),
+                            "legal_percent": .number(th.meterLegalPercent), "residual_sd_l": .number(fit.residualSD), "segments": .integer(Int64(fit.n)), "window_days": .integer(Int64(th.meterWindowDays)),
                             "metered_tc_l": .number(totals[n]), "through_day": .text(day.description),
                         ],
                         seqFrom: seqs.0, seqTo: seqs.1)))
