@@ -13,6 +13,8 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         var day: CivilDate
         var opening: GaugePoint
         var closing: GaugePoint
+        /// First day of a period merged because a delivery straddled its closing reading.
+        var since: CivilDate?
     }
     /// The open day per tank.
     var days: [String: Day] = [:]
@@ -20,6 +22,8 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     var closed: [String: Day] = [:]
     var sales: [String: [TimedVolume]] = [:]
     var deliveries: [String: [TimedVolume]] = [:]
+    /// Data times of recent gauge rises per tank (fuel entering), kept for a few hours.
+    var rises: [String: [Timestamp]] = [:]
     var alerting: Set<String> = []
     /// Closed days per tank for the cumulative rule: [variance, sales] (oldest first).
     var history: [String: [[Double]]] = [:]
@@ -35,6 +39,10 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     }
 
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        if s.gaugeChangeL > thresholds.riseStepL {
+            rises[s.tank, default: []].append(s.current.at)
+            rises[s.tank]!.removeAll { $0.seconds(to: s.current.at) > 6 * 3600 }
+        }
         if let c = closed[s.tank], c.closing.at.seconds(to: s.current.at) >= thresholds.settleMinutes * 60 {
             settle(c, tank: s.tank, profile: profile, thresholds: thresholds, emit: &emit)
         }
@@ -54,6 +62,18 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
 
     private mutating func settle(_ d: Day, tank: String, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         closed[tank] = nil
+        // A delivery in progress at the closing reading (a delivery record around it, or the gauge
+        // rising) cannot be split by time: the ticket's clock and the gauge's disagree by minutes at
+        // 700 L a minute. Judge the two days as one instead.
+        let margin = 600.0
+        let delivering = deliveries[tank]?.contains { $0.from.adding(seconds: -margin) <= d.closing.at && d.closing.at <= $0.to.adding(seconds: margin) } == true
+            || rises[tank]?.contains { abs($0.seconds(to: d.closing.at)) <= margin } == true
+        if delivering, var open = days[tank], open.opening == d.closing {
+            open.opening = d.opening
+            open.since = d.since ?? d.day
+            days[tank] = open
+            return
+        }
         let sold = (sales[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
         let delivered = (deliveries[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
         sales[tank]?.removeAll { $0.to <= d.closing.at }
@@ -75,7 +95,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
                 rule: .reconciliationVariance, station: profile.station.id, subject: tank,
                 severity: abs(variance) > 2 * allowed ? .critical : .warning, openedAt: d.closing.at,
                 evidence: [
-                    "day": .text(d.day.description),
+                    "day": .text(d.since.map { "\($0)…\(d.day)" } ?? d.day.description),
                     "direction": .text(variance < 0 ? "loss" : "gain"),
                     "variance_l": .number(variance),
                     "allowed_l": .number(allowed),

@@ -2,9 +2,9 @@ import FuelDetect
 import FuelModel
 import Testing
 
-/// Exact cases for the vapour-recovery day rules, falsified A/L, the cumulative reconciliation and the
-/// after-hours grace.
-@Suite struct VapourRuleTests {
+/// Exact cases for the rules judged by day: vapour recovery, falsified A/L, the cumulative and the
+/// cross-midnight reconciliation, and the after-hours grace.
+@Suite struct DayRuleTests {
     static let start = Timestamp(rfc3339: "2026-11-01T08:00:00+08:00")!
 
     func profile() -> StationProfile { StationRuleTests.profile(hours: "06:00-22:00") }
@@ -102,5 +102,33 @@ import Testing
         #expect(!f.raised.contains { $0.rule == .reconciliationVariance && $0.subject == "T1" })
         let monthly = f.raised.first { $0.rule == .reconciliationVariance && $0.subject == "T1:30d" }
         #expect(monthly?.evidence["direction"] == .text("loss"))
+    }
+
+    @Test func aDeliveryAcrossMidnightIsNotSplitByAnotherClock() {
+        // The ticket's clock runs 5 minutes ahead of the gauge's: split by time, 800 L would land on
+        // the wrong day. The two days are judged as one instead, and they balance.
+        var f = DetectorFeed(profile: StationRuleTests.profile(hours: "24h"))
+        f.thresholds.readingGapMinutes = 24 * 60
+        var stock = 3_000.0
+        let t0 = Timestamp(rfc3339: "2026-11-01T00:05:00+08:00")!
+        var deliveredAt: Timestamp?
+        for step in 0..<(3 * 144) {  // every 10 minutes for three days
+            let t = t0.adding(seconds: Double(step * 600))
+            if step % 6 == 3 {
+                f.add(.sale(Sale(nozzle: "N1", grade: "92", volumeL: 30, unitPrice: 7.9, amount: 237, startedAt: t.adding(seconds: -90), endedAt: t.adding(seconds: -30))))
+                stock -= 30
+            }
+            // 23:45 → 00:15 on the first night: 5,000 L at ~167 L/min.
+            let into = t0.adding(seconds: 86_400 - 20 * 60)
+            if t > into, t <= into.adding(seconds: 1800) { stock += 5_000.0 / 3 }
+            f.add(.tankReading(TankReading(tank: "T1", at: t, volumeL: stock, tcVolumeL: stock, temperatureC: 20)))
+            if t > into.adding(seconds: 1800), deliveredAt == nil {
+                deliveredAt = t
+                f.add(.delivery(Delivery(tank: "T1", supplier: "SUP-001", batch: "B1", billNo: "BL-1", grade: "92", declaredVolumeL: 5_000,
+                                         startedAt: into.adding(seconds: 300), endedAt: into.adding(seconds: 2100))))
+            }
+        }
+        #expect(!f.raised.contains { $0.rule == .reconciliationVariance }, "\(f.raised.map(\.evidence))")
+        #expect(!f.raised.contains { $0.rule == .deliveryMismatch })
     }
 }
