@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "FuelServiceTests",
             dependencies: [
-                "FuelService", "FuelTestSupport", "FuelSim",
+                "FuelService", "FuelTestSupport", "FuelSim", "FuelEvaluate",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -74,7 +74,7 @@ public struct FaultPlan: Sendable {
 
     /// Sets the scene a fault needs: a short delivery needs a delivery soon (the tank starts near its
     /// reorder level); an overfill needs room for a real delivery.
-    static func prepare(_ scenario: inout StationScenario, for fault: InjectedFault) {
+    public static func prepare(_ scenario: inout StationScenario, for fault: InjectedFault) {
         switch fault {
         case .shortDelivery(let tank, _, _): scenario.initialLevels[tank] = 0.31
         case .overfill(let tank, _, _), .overCapacity(let tank, _, _): scenario.initialLevels[tank] = 0.45

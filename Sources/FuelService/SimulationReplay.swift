@@ -1,3 +1,4 @@
+import FuelEvaluate
 import FuelModel
 import FuelSim
 import FuelWire
@@ -32,6 +33,37 @@ public struct SimulationReplay: Sendable {
         self.start = start
     }
 
+    /// The stations' scenarios: `scenarios` when given, else made from `stations`, `seed` and `faults`.
+    public var allScenarios: [StationScenario] {
+        scenarios ?? stations.enumerated().map { i, station in
+            var s = StationScenario(station: station, seed: seed &+ UInt64(i), start: start, days: days,
+                                    prices: DemoRegistry.prices, faults: faults[station.id] ?? [])
+            for f in s.faults { FaultPlan.prepare(&s, for: f) }
+            return s
+        }
+    }
+
+    /// Writes each station's records as push NDJSON (`DIR/STATION.ndjson`, the lines a collector
+    /// would POST) and the injected faults as `DIR/ground-truth.jsonl`. Returns the record count.
+    public func write(to directory: String) throws -> Int {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var total = 0
+        var truth = ""
+        for scenario in allScenarios {
+            var sim = StationSimulator(scenario)
+            var text = ""
+            for n in sim.numbered() {
+                text += PushRecordCodec.encode(PushLine(seq: firstSeq - 1 + n.seq, record: n.record))
+                text += "\n"
+                total += 1
+            }
+            try text.write(toFile: "\(directory)/\(scenario.station.id).ndjson", atomically: true, encoding: .utf8)
+            for f in scenario.faults { truth += GroundTruthLine.json(station: scenario.station.id, fault: f) + "\n" }
+        }
+        try truth.write(toFile: "\(directory)/ground-truth.jsonl", atomically: true, encoding: .utf8)
+        return total
+    }
+
     /// Totals over every station's pushes.
     public struct Outcome: Sendable {
         public var records = 0
@@ -42,10 +74,7 @@ public struct SimulationReplay: Sendable {
         let launched = ContinuousClock.now
         let speed = self.speed, start = self.start, batch = self.batch, tick = self.tick, client = self.client, firstSeq = self.firstSeq
         return try await withThrowingTaskGroup(of: Outcome.self) { group in
-            let scenarios = self.scenarios ?? stations.enumerated().map { i, station in
-                StationScenario(station: station, seed: seed &+ UInt64(i), start: start, days: days,
-                                prices: DemoRegistry.prices, faults: faults[station.id] ?? [])
-            }
+            let scenarios = self.allScenarios
             for scenario in scenarios {
                 let station = scenario.station
                 guard let key = keys[station.id] else { throw FeedError("no station key for \(station.id)") }

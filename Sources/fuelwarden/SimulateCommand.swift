@@ -1,4 +1,5 @@
 import ArgumentParser
+import FuelEvaluate
 import FuelModel
 import FuelService
 import FuelSim
@@ -26,6 +27,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "File with one `STATION KEY` per line.") var keys: String?
     @Option(help: "Seq of each station's first record (above what the stations already pushed).") var firstSeq: Int64 = 1
     @Flag(help: "Print the demo registry YAML for --stations and exit.") var printRegistry = false
+    @Option(help: "Inject the faults in this file (JSON lines, the format `evaluate --ground-truth` writes).") var faults: String?
+    @Option(help: "Write DIR/STATION.ndjson (push lines) and DIR/ground-truth.jsonl instead of pushing to --target.") var out: String?
 
     func run() async throws {
         let yaml = DemoRegistry.yaml(stations: stations)
@@ -33,7 +36,6 @@ struct SimulateCommand: AsyncParsableCommand {
             print(yaml, terminator: "")
             return
         }
-        guard let target else { fail("--target URL is required (the daemon's base URL)") }
         guard speed > 0, days > 0 else { fail("--speed and --days must be positive") }
         let begin: Timestamp
         if let start {
@@ -43,6 +45,22 @@ struct SimulateCommand: AsyncParsableCommand {
             begin = Timestamp(.now)
         }
         let registry = try RegistryFileDecoder.decode(yaml: yaml)
+        var injected: [String: [InjectedFault]] = [:]
+        if let faults {
+            guard let text = try? String(contentsOfFile: faults, encoding: .utf8) else { fail("--faults: cannot read \(faults)") }
+            do { injected = try GroundTruthLine.decodeFile(text) } catch { fail("--faults: \(error)") }
+        }
+        if let out {
+            var replay = SimulationReplay(target: "", stations: registry.stations, keys: [:], start: begin)
+            replay.days = days
+            replay.seed = seed
+            replay.firstSeq = firstSeq
+            replay.faults = injected
+            let n = try replay.write(to: out)
+            say("wrote \(n) records of \(registry.stations.count) stations × \(days) days to \(out)/STATION.ndjson, faults to \(out)/ground-truth.jsonl")
+            return
+        }
+        guard let target else { fail("--target URL is required (the daemon's base URL), or --out DIR") }
         var stationKeys: [String: String] = [:]
         if let keys {
             guard let text = try? String(contentsOfFile: keys, encoding: .utf8) else { fail("cannot read \(keys)") }
@@ -69,6 +87,7 @@ struct SimulateCommand: AsyncParsableCommand {
         replay.speed = speed
         replay.seed = seed
         replay.firstSeq = firstSeq
+        replay.faults = injected
         say("replaying \(registry.stations.count) stations × \(days) days from \(begin) at \(speed)× into \(target) …")
         let began = ContinuousClock.now
         let outcome = try await replay.run(progress: say)

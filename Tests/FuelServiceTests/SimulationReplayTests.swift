@@ -1,4 +1,8 @@
+import FuelEvaluate
 import FuelModel
+import FuelSim
+import FuelWire
+import Foundation
 import FuelService
 import FuelStore
 import FuelTestSupport
@@ -31,5 +35,36 @@ import Testing
             let again = try await replay.run()
             #expect(again.verdict.accepted == again.records && again.verdict.duplicates == 0 && again.verdict.rejected.isEmpty)
         }
+    }
+
+    /// `simulate --out`: push NDJSON per station that decodes with the ingest codec, seqs rising
+    /// with the injected hole, and a ground-truth file that reads back as the faults injected.
+    @Test func writesPushLinesAndTheGroundTruth() throws {
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 2))
+        let start = try #require(Timestamp(rfc3339: "2026-11-01T08:00:00+08:00"))
+        var replay = SimulationReplay(target: "", stations: registry.stations, keys: [:], start: start)
+        replay.days = 0.1
+        let station = registry.stations[0].id
+        replay.faults[station] = [.seqGap(at: start.adding(seconds: 3600), count: 7),
+                                  .leak(tank: "T2", litresPerHour: 0.76, from: start)]
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-sim-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let written = try replay.write(to: dir)
+        var lines = 0
+        var seqs: [Int64] = []
+        for s in registry.stations {
+            let text = try String(contentsOfFile: "\(dir)/\(s.id).ndjson", encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let decoded = try PushRecordCodec.decode(Array(line.utf8))
+                try RecordValidator.validate(decoded.record, station: s)
+                if s.id == station { seqs.append(decoded.seq) }
+                lines += 1
+            }
+        }
+        #expect(lines == written && written > 100)
+        #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(seqs.last! - seqs.first! + 1 == Int64(seqs.count) + 7)  // the hole of 7
+        let truth = try GroundTruthLine.decodeFile(String(contentsOfFile: "\(dir)/ground-truth.jsonl", encoding: .utf8))
+        #expect(truth == [station: replay.faults[station]!])
     }
 }
