@@ -59,7 +59,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var leakThresholdLPH: Double = 0.38
     public var leakZ: Double = 3.0
     /// Days of tank balance the leak test fits (rolling).
-    public var leakWindowDays: Int = 10
+    public var leakWindowDays: Int = 5
     /// The leak test needs at least this many hours of segments.
     public var leakMinHours: Double = 72
 
