@@ -15,11 +15,14 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         var closing: GaugePoint
         /// First day of a period merged because a delivery straddled its closing reading.
         var since: CivilDate?
+        /// Sales already known to lie wholly inside the day (summed, so the state stays small).
+        var salesTCL = 0.0
     }
     /// The open day per tank.
     var days: [String: Day] = [:]
     /// Days past their closing reading, waiting for late records.
     var closed: [String: Day] = [:]
+    /// Sales not yet known to lie wholly inside one day.
     var sales: [String: [TimedVolume]] = [:]
     var deliveries: [String: [TimedVolume]] = [:]
     /// Data times of recent gauge rises per tank (fuel entering), kept for a few hours.
@@ -57,6 +60,13 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
             d = Day(day: today, opening: d.closing, closing: d.closing)
         }
         d.closing = s.current
+        // Sales that began after the opening reading and ended by this one are the open day's.
+        if var pending = sales[s.tank] {
+            let opening = d.opening.at, now = s.current.at
+            for v in pending where v.from >= opening && v.to <= now { d.salesTCL += v.litres }
+            pending.removeAll { $0.from >= opening && $0.to <= now }
+            sales[s.tank] = pending
+        }
         days[s.tank] = d
     }
 
@@ -71,12 +81,18 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         if delivering, var open = days[tank], open.opening == d.closing {
             open.opening = d.opening
             open.since = d.since ?? d.day
+            open.salesTCL += d.salesTCL
             days[tank] = open
             return
         }
-        let sold = (sales[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
+        let sold = d.salesTCL + (sales[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
         let delivered = (deliveries[tank] ?? []).reduce(0) { $0 + $1.litres(from: d.opening.at, to: d.closing.at) }
-        sales[tank]?.removeAll { $0.to <= d.closing.at }
+        // What remains of a fill across the closing reading belongs to the next day.
+        sales[tank] = (sales[tank] ?? []).compactMap { v in
+            guard v.to > d.closing.at else { return nil }
+            guard v.from < d.closing.at else { return v }
+            return TimedVolume(from: d.closing.at, to: v.to, litres: v.litres(from: d.closing.at, to: v.to))
+        }
         deliveries[tank]?.removeAll { $0.to <= d.closing.at }
         close(d, tank: tank, salesTCL: sold, deliveriesL: delivered, profile: profile, thresholds: thresholds, emit: &emit)
     }

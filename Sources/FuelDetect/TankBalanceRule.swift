@@ -89,7 +89,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
               }) {
             settle(&t, to: averaged(t, at: end, within: quiet / 2), profile: profile, thresholds: thresholds, emit: &emit)
         }
-        // Candidates that can no longer become boundaries only matter for their time; keep the list short.
+        // Readings too early to end the segment or to be averaged into its end are not needed.
+        if let a = t.anchor {
+            let keepFrom = a.at.adding(seconds: thresholds.segmentMinutes * 60 - quiet)
+            t.candidates.removeAll { $0.at < keepFrom }
+        }
         if t.candidates.count > 2_000 { t.candidates.removeFirst(t.candidates.count - 2_000) }
         tanks[s.tank] = t
     }
