@@ -257,7 +257,7 @@ public struct StationSimulator: Sendable {
                 for i in tanks.indices {
                     let t = tanks[i]
                     let grade = t.tank.grade
-                    let h = t.geometry.height(trueVolumeL: t.grossL)
+                    let h = t.geometry.height(trueVolumeL: t.grossL, near: t.heightMM)
                     tanks[i].heightMM = h
                     let measuredH = ((h + rng.normal(sd: 0.02)) * 100).rounded() / 100
                     let gross = t.geometry.nominalVolume(heightMM: measuredH)

@@ -47,4 +47,20 @@ struct TankGeometry: Sendable {
         }
         return (lo + hi) / 2
     }
+
+    /// The same, starting from a nearby height (the last reading's): a few Newton steps on the
+    /// chart's slope, falling back to bisection near the top and bottom where the slope vanishes.
+    func height(trueVolumeL v: Double, near guess: Double) -> Double {
+        var h = guess
+        let r = diameterMM / 2
+        for _ in 0..<4 {
+            let chord = 2 * sqrt(max(0, 2 * r * h - h * h))
+            let slope = chord * lengthMM * 1e-6
+            guard slope > 1, h > 0, h < diameterMM else { return height(trueVolumeL: v) }
+            let step = (trueVolume(heightMM: h) - v) / slope
+            h -= step
+            if abs(step) < 1e-4 { return min(max(h, 0), diameterMM) }
+        }
+        return height(trueVolumeL: v)
+    }
 }
