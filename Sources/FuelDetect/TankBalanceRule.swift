@@ -52,12 +52,16 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     }
 
     var tanks: [String: Tank] = [:]
+    /// Latest end time of any sale at the station: a segment is settled only once the sales have
+    /// caught up with it too, so a collector that sends readings ahead of sales is not misread.
+    var salesClock: Timestamp?
 
     private func newTank(_ id: String, profile: StationProfile) -> Tank {
         Tank(id: id, nozzles: profile.station.nozzles.filter { $0.tank == id }.map(\.id).sorted())
     }
 
     mutating func sale(_ s: Sale, tcL: Double, profile: StationProfile) {
+        salesClock = max(salesClock ?? s.endedAt, s.endedAt)
         guard let tank = profile.tankOf(nozzle: s.nozzle) else { return }
         var t = tanks[tank.id] ?? newTank(tank.id, profile: profile)
         guard let n = t.nozzles.firstIndex(of: s.nozzle) else { return }
@@ -78,7 +82,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             return
         }
         t.candidates.append(s.current)
-        let now = s.current.at
+        // Data time both feeds have reached; after two days without any sale the gauge alone counts.
+        let gauge = s.current.at
+        let now = salesClock.map { $0.seconds(to: gauge) > 2 * 86_400 ? gauge : min($0, gauge) } ?? gauge
         // A boundary must be quiet: no sale of the tank within `quietMinutes` of it, so that the clocks of
         // the POS and the gauge, which may disagree by a minute or two, cannot put a fill on the wrong side.
         let quiet = thresholds.quietMinutes * 60

@@ -8,6 +8,8 @@ struct DetectorFeed {
     var detector: StationDetector
     var seq: Int64 = 0
     var events: [DetectorEvent] = []
+    /// Every record observed, in order.
+    var entries: [Record] = []
 
     init(profile: StationProfile) {
         self.profile = profile
@@ -21,6 +23,7 @@ struct DetectorFeed {
     @discardableResult
     mutating func add(_ r: Record, pushSeq: Int64? = nil) -> [DetectorEvent] {
         seq += 1
+        entries.append(r)
         let e = detector.observe(
             LedgerEntry(station: profile.station.id, chainSeq: seq, source: .push, sourceSeq: pushSeq ?? seq, record: r),
             profile: profile, thresholds: thresholds)

@@ -43,6 +43,27 @@ import Testing
         return f
     }
 
+    @Test func readingsSentAheadOfTheSalesAreNotMisread() {
+        // A collector that sends each three hours' gauge readings before that period's sales: the
+        // segments wait for the sales, so a tight tank stays tight.
+        let ordered = feed(days: 5, leak: 0)
+        var records: [Record] = []
+        var block: (readings: [Record], sales: [Record]) = ([], [])
+        var blockEnd = Self.start.adding(seconds: 3 * 3600)
+        for e in ordered.entries {
+            if e.at >= blockEnd {
+                records += block.readings + block.sales
+                block = ([], [])
+                blockEnd = blockEnd.adding(seconds: 3 * 3600)
+            }
+            if case .sale = e { block.sales.append(e) } else { block.readings.append(e) }
+        }
+        records += block.readings + block.sales
+        var f = DetectorFeed(profile: Self.profile())
+        for r in records { f.add(r) }
+        #expect(!f.raised.contains { [.leakSuspected, .meterDrift, .stockGain].contains($0.rule) }, "\(f.raised.map { "\($0.rule) \($0.evidence)" })")
+    }
+
     @Test func leastSquaresRecoversAnExactLinearModel() throws {
         var ls = LeastSquares(k: 3)
         for i in 0..<20 {
