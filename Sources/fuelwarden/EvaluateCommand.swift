@@ -13,10 +13,12 @@ struct EvaluateCommand: AsyncParsableCommand {
         commandName: "evaluate",
         abstract: "Simulate stations with injected faults, run them through ingest and detection, and print detection rates.",
         discussion: """
-            Every station gets one fault from the catalogue and a leak on another tank (0.76 L/h on even
-            stations, other rates on odd ones); or the faults of --faults FILE (the --ground-truth format). Records go through the push codec, the validator and the
-            daemon's detectors in process, on every core; with --end-to-end through the HTTP push API of a
-            real daemon into PostgreSQL, judged from the alerts it stored. Exit status 1 when a target of issue 3 is missed.
+            Every station gets one fault from the catalogue and a leak on another tank (0.76 L/h on even \
+            stations, other rates on odd ones); or the faults of --faults FILE (the --ground-truth format). \
+            Records go through the push codec, the validator and the daemon's detectors in process, on every \
+            core; with --end-to-end through the HTTP push API of a real daemon into PostgreSQL, judged from \
+            the alerts it stored. Exit status 1 when a target of issue 3 is missed.
+
             Build in release for speed: swift run -c release fuelwarden evaluate --stations 200 --days 30 --seed 1
             """)
     @Option(help: "Stations to simulate.") var stations = 200
