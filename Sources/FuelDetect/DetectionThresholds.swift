@@ -95,6 +95,8 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var regularMaxSD: Double = 0.01
     public var regularMinFills: Int = 10
 
+    /// A record stamped more than this many seconds after the daemon received it means a fast station clock.
+    public var clockAheadSeconds: Double = 300
     /// Sales starting this many minutes outside the hours are not flagged (POS clocks drift).
     public var afterHoursGraceMinutes: Double = 5
 

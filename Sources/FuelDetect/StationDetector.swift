@@ -22,6 +22,7 @@ public struct StationDetector: Hashable, Sendable, Codable {
     var telemetry = TelemetryGapRule()
     var balance = TankBalanceRule()
     var vapour = VapourRecoveryRule()
+    var clock = ClockSkewRule()
 
     public init(station: String) { self.station = station }
 
@@ -32,6 +33,7 @@ public struct StationDetector: Hashable, Sendable, Codable {
         let at = entry.record.at
         if dataClock.map({ at > $0 }) ?? true { dataClock = at }
 
+        clock.observe(entry, profile: profile, thresholds: thresholds, emit: &events)
         if entry.source == .push {
             seqGap.observe(seq: entry.sourceSeq, at: at, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
         }

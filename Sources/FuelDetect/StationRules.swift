@@ -156,4 +156,38 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
     }
 }
 
+/// A station clock running ahead: records stamped later than the daemon received them (data
+/// cannot come from the future; being late is ordinary buffering, so only ahead counts). Three
+/// records in a row ahead by more than `clockAheadSeconds` raise `telemetry_gap` on subject
+/// `clock`; a record within half of it clears.
+struct ClockSkewRule: Hashable, Sendable, Codable {
+    var ahead = 0
+    var alerting = false
+
+    mutating func observe(_ entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+        guard let received = entry.receivedAt else { return }
+        let skew = received.seconds(to: entry.record.at)
+        let fp = AlertSignal.fingerprint(rule: .telemetryGap, station: profile.station.id, subject: "clock")
+        if skew > thresholds.clockAheadSeconds {
+            ahead += 1
+            guard ahead >= 3, !alerting else { return }
+            alerting = true
+            emit.append(.raise(AlertSignal(
+                rule: .telemetryGap, station: profile.station.id, subject: "clock", severity: .warning, openedAt: entry.record.at,
+                evidence: [
+                    "finding": .text("records stamped ahead of the time they were received: the station's clock is fast"),
+                    "ahead_seconds": .number(skew), "record_at": .text(entry.record.at.rfc3339), "received_at": .text(received.rfc3339),
+                    "source": .text(entry.source.rawValue), "limit_seconds": .number(thresholds.clockAheadSeconds),
+                ],
+                seqFrom: entry.chainSeq, seqTo: entry.chainSeq)))
+        } else {
+            ahead = 0
+            if alerting, skew < thresholds.clockAheadSeconds / 2 {
+                alerting = false
+                emit.append(.clear(fingerprint: fp, at: entry.record.at, reason: "records no longer stamped ahead of their receipt"))
+            }
+        }
+    }
+}
+
 private func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }

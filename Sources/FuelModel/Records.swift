@@ -225,12 +225,15 @@ public struct LedgerEntry: Hashable, Sendable {
     public var source: RecordSource
     public var sourceSeq: Int64
     public var record: Record
+    /// When the daemon received it (wall clock), if known.
+    public var receivedAt: Timestamp?
 
-    public init(station: String, chainSeq: Int64, source: RecordSource, sourceSeq: Int64, record: Record) {
+    public init(station: String, chainSeq: Int64, source: RecordSource, sourceSeq: Int64, record: Record, receivedAt: Timestamp? = nil) {
         self.station = station
         self.chainSeq = chainSeq
         self.source = source
         self.sourceSeq = sourceSeq
         self.record = record
+        self.receivedAt = receivedAt
     }
 }

@@ -104,7 +104,8 @@ public struct DetectionService: Service {
                         logger.error("ledger body does not decode", metadata: ["station": "\(item.station)", "seq": "\(e.chainSeq)", "error": "\(error)"])
                         continue
                     }
-                    let entry = LedgerEntry(station: item.station, chainSeq: e.chainSeq, source: e.source, sourceSeq: e.sourceSeq, record: record)
+                    let entry = LedgerEntry(station: item.station, chainSeq: e.chainSeq, source: e.source, sourceSeq: e.sourceSeq, record: record,
+                                            receivedAt: e.receivedAt.map(Timestamp.init))
                     events += detector.observe(entry, profile: profile, thresholds: thresholds)
                 }
                 if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }

@@ -150,6 +150,7 @@ public enum ConfigLoader {
         t.cumulativePercent = try v.double("detect.reconciliation.cumulative_percent", t.cumulativePercent, 0...100)
         t.cumulativeFixedL = try v.double("detect.reconciliation.cumulative_fixed_l", t.cumulativeFixedL, 0...1_000_000)
         t.cumulativeDays = try v.int("detect.reconciliation.cumulative_days", t.cumulativeDays, 1...366)
+        t.clockAheadSeconds = try v.double("detect.telemetry.clock_ahead_seconds", t.clockAheadSeconds, 1...86_400)
         t.afterHoursGraceMinutes = try v.double("detect.after_hours.grace_minutes", t.afterHoursGraceMinutes, 0...720)
         t.segmentMinutes = try v.double("detect.tank_balance.segment_minutes", t.segmentMinutes, 1...1440)
         t.quietMinutes = try v.double("detect.tank_balance.quiet_minutes", t.quietMinutes, 0...120)

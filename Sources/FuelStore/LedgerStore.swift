@@ -246,11 +246,12 @@ public struct LedgerStore: Sendable {
         return try await database.connection("read \(station)") { conn in
             var out: [StoredEntry] = []
             let rows = try await conn.query("""
-                SELECT chain_seq, source, source_seq, body FROM ledger
+                SELECT chain_seq, source, source_seq, body, received_at FROM ledger
                 WHERE station = \(station) AND chain_seq > \(cursor) ORDER BY chain_seq LIMIT \(limit)
                 """, logger: logger)
-            for try await (seq, source, sourceSeq, body) in rows.decode((Int64, String, Int64, String).self) {
-                out.append(StoredEntry(chainSeq: seq, source: RecordSource(rawValue: source) ?? .push, sourceSeq: sourceSeq, body: body))
+            for try await (seq, source, sourceSeq, body, received) in rows.decode((Int64, String, Int64, String, Date).self) {
+                out.append(StoredEntry(chainSeq: seq, source: RecordSource(rawValue: source) ?? .push, sourceSeq: sourceSeq, body: body,
+                                       receivedAt: received))
             }
             return out
         }
@@ -263,6 +264,8 @@ public struct StoredEntry: Sendable, Hashable {
     public var source: RecordSource
     public var sourceSeq: Int64
     public var body: String
+    /// When the daemon committed it (wall clock).
+    public var receivedAt: Date?
 }
 
 /// Rejected input, kept with its raw text and the reason.

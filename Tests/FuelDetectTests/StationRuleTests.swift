@@ -89,4 +89,29 @@ import Testing
         f.add(.deviceStatus(DeviceStatus(device: "ATG-1", at: local(1, "09:30"), state: .online)))
         #expect(f.cleared.last == "telemetry_gap/S1/device ATG-1")
     }
+
+    @Test func aFastStationClockIsFlaggedAndClears() {
+        var f = DetectorFeed(profile: Self.profile(hours: "24h"))
+        let received = local(1, "10:00")
+        func add(_ at: Timestamp) {
+            f.seq += 1
+            f.events += f.detector.observe(
+                LedgerEntry(station: "S1", chainSeq: f.seq, source: .push, sourceSeq: f.seq, record: reading(at), receivedAt: received),
+                profile: f.profile, thresholds: f.thresholds)
+        }
+        add(local(1, "10:20"))
+        add(local(1, "10:21"))
+        add(local(1, "09:50"))  // late records are ordinary; the run of fast ones starts again
+        add(local(1, "10:20"))
+        add(local(1, "10:21"))
+        #expect(f.raised.isEmpty)
+        add(local(1, "10:22"))
+        #expect(f.raised.map(\.subject) == ["clock"] && f.raised[0].rule == .telemetryGap)
+        add(local(1, "10:01"))
+        #expect(f.cleared == ["telemetry_gap/S1/clock"])
+        // Entries without a receipt time (the in-process evaluation) are not judged.
+        var g = DetectorFeed(profile: Self.profile(hours: "24h"))
+        for m in 0..<5 { g.add(reading(local(2, "10:0\(m)"))) }
+        #expect(g.raised.isEmpty)
+    }
 }

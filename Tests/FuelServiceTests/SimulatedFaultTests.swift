@@ -4,6 +4,7 @@ import FuelService
 import FuelSim
 import FuelStore
 import FuelTestSupport
+import FuelWire
 import Testing
 
 /// Simulated faults driven through the running daemon (push API → ledger → detection → alert
@@ -44,6 +45,31 @@ import Testing
             #expect(seq.status == "open" && seq.evidenceJSON.replacingOccurrences(of: " ", with: "").contains("\"missing_count\":12"), "\(seq.evidenceJSON)")
             // Nothing else: the simulated station is otherwise clean.
             #expect(Set(byRule.keys) == ["price_above_ceiling", "telemetry_gap", "seq_gap"], "\(alerts.map { "\($0.rule) \($0.subject)" })")
+        }
+    }
+
+    /// A station whose clock runs an hour fast: its records carry times the daemon has not reached
+    /// yet; the stored receipt time shows it, and a record on time clears it.
+    @Test func aFastStationClockIsSeenFromTheReceiptTime() async throws {
+        try await TestDaemon.with(stations: 1) { d in
+            let station = d.registry.stations[0]
+            let key = try await d.token(.station, station: station.id)
+            let now = Timestamp(.now)
+            func line(_ seq: Int64, _ at: Timestamp) -> String {
+                PushRecordCodec.encode(PushLine(seq: seq, record: .tankReading(TankReading(tank: "T1", at: at, volumeL: 12_000, tcVolumeL: 12_000, temperatureC: 20))))
+            }
+            let fast = (1...3).map { line(Int64($0), now.adding(seconds: 3600 + Double($0) * 60)) }
+            #expect(try await d.client.push(station: station.id, key: key, lines: fast).accepted == 3)
+            try await d.detectionCaughtUp()
+            var filter = AlertFilter()
+            filter.status = .all
+            filter.rule = "telemetry_gap"
+            var alerts = try await AlertStore(database: d.db).list(filter)
+            #expect(alerts.map(\.subject) == ["clock"] && alerts.first?.status == "open")
+            #expect(try await d.client.push(station: station.id, key: key, lines: [line(4, Timestamp(.now))]).accepted == 1)
+            try await d.detectionCaughtUp()
+            alerts = try await AlertStore(database: d.db).list(filter)
+            #expect(alerts.map(\.status) == ["resolved"])
         }
     }
 }
