@@ -39,12 +39,9 @@ public struct StationDetector: Hashable, Sendable, Codable {
         }
         switch entry.record {
         case .sale(let s):
-            tanks.sale(s, profile: profile)
-            if let tank = profile.tankOf(nozzle: s.nozzle) {
-                let temperature = tanks.last[tank.id]?.temperatureC
-                let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temperature ?? 20, grade: tank.grade)
-                reconciliation.sale(tank: tank.id, TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc))
-                balance.sale(s, tcL: tc, profile: profile)
+            if let (tank, tc) = tanks.sale(s, profile: profile) {
+                reconciliation.sale(tank: tank, TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc))
+                balance.sale(s, tank: tank, tcL: tc, profile: profile)
             }
             vapour.sale(s)
             impossibleSale.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)

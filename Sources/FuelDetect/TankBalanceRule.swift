@@ -60,13 +60,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         Tank(id: id, nozzles: profile.station.nozzles.filter { $0.tank == id }.map(\.id).sorted())
     }
 
-    mutating func sale(_ s: Sale, tcL: Double, profile: StationProfile) {
+    mutating func sale(_ s: Sale, tank: String, tcL: Double, profile: StationProfile) {
         salesClock = max(salesClock ?? s.endedAt, s.endedAt)
-        guard let tank = profile.tankOf(nozzle: s.nozzle) else { return }
-        var t = tanks[tank.id] ?? newTank(tank.id, profile: profile)
+        var t = tanks[tank] ?? newTank(tank, profile: profile)
         guard let n = t.nozzles.firstIndex(of: s.nozzle) else { return }
         t.sales.append(PendingSale(nozzle: n, volume: TimedVolume(from: s.startedAt, to: s.endedAt, litres: tcL)))
-        tanks[tank.id] = t
+        tanks[tank] = t
     }
 
     mutating func delivery(_ d: Delivery) {

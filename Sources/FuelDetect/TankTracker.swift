@@ -51,10 +51,13 @@ struct TankTracker: Hashable, Sendable, Codable {
     var last: [String: GaugePoint] = [:]
     var salesSince: [String: Double] = [:]
 
-    mutating func sale(_ s: Sale, profile: StationProfile) {
-        guard let tank = profile.tankOf(nozzle: s.nozzle) else { return }
+    /// Counts a sale against its tank at 20 °C (the tank's last temperature); answers the tank and litres.
+    mutating func sale(_ s: Sale, profile: StationProfile) -> (tank: String, tcL: Double)? {
+        guard let tank = profile.tankOf(nozzle: s.nozzle) else { return nil }
         let temp = last[tank.id]?.temperatureC ?? 20
-        salesSince[tank.id, default: 0] += VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
+        let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
+        salesSince[tank.id, default: 0] += tc
+        return (tank.id, tc)
     }
 
     mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile) -> GaugeStep {
