@@ -111,7 +111,8 @@ public final class ThrowawayCluster: Sendable {
         return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
-    private static func freePort() throws -> Int {
+    /// A TCP port on 127.0.0.1 nothing listens on right now.
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket() failed") }
         defer { close(fd) }

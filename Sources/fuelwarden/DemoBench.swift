@@ -23,7 +23,41 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self])
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drive a real `fuelwarden serve` (durable throwaway PostgreSQL, detection on) at fixed record rates; print throughput, latency, errors and the daemon's peak RSS.",
+            discussion: """
+                Open loop: each request is due at its scheduled time and its latency counts from then. With several --rates the \
+                steps run in order and stop once p99 exceeds 1 s; the highest rate held below that is the ceiling. Build in \
+                release: swift run -c release fuelwarden bench load --rates 1500,3000,4500 --seconds 60
+                """)
+        @Option(help: "Stations.") var stations = 4_000
+        @Option(help: "Records per second, comma-separated steps.") var rates = "1500"
+        @Option(help: "Seconds per step.") var seconds = 180.0
+        @Option(help: "Records per request.") var batch = 5
+
+        func run() async throws {
+            let steps = rates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 }), seconds > 0, batch > 0, stations > 0 else {
+                fail("--rates must list positive numbers; --seconds, --batch and --stations must be positive")
+            }
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+            var bench = LoadBenchmark(executable: executable, logger: makeLogger(.warning), print: say)
+            bench.stations = stations
+            bench.rates = steps
+            bench.seconds = seconds
+            bench.batch = batch
+            let results = try await bench.run()
+            let held = results.filter { $0.p99 <= 1 && Double($0.errors) <= Double($0.requests) * 0.01 }
+            if let best = held.max(by: { $0.rate < $1.rate }) {
+                say(String(format: "highest rate held with p99 ≤ 1 s: %.0f records/s (sustained %.0f)", best.rate, Double(best.records) / best.seconds))
+            } else {
+                say("no step held p99 ≤ 1 s")
+            }
+        }
+    }
 
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
