@@ -111,7 +111,8 @@ public struct LoadBenchmark: Sendable {
     }
 
     private func prepare(url: String, registry: Registry, yaml: String) async throws -> [String: String] {
-        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 8, logger: logger)
+        // A province's registry takes longer to import than a request's deadline allows.
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 8, requestDeadlineSeconds: 600, logger: logger)
         return try await withThrowingTaskGroup(of: [String: String]?.self) { group in
             group.addTask {
                 await db.client.run()
