@@ -107,6 +107,8 @@ public struct FuelwardenDaemon: Service {
             group.addTask { try await app.runService() }
             if c.config.detectEnabled { group.addTask { try await c.detection.run() } }
             group.addTask { try await refresh.run() }
+            // The server's health, probed on a connection of its own: while it is down requests answer 503 at once.
+            group.addTask { try await untilGracefulShutdown { await c.database.health.monitor(url: c.database.url, logger: logger) } }
             if c.config.hj212Enabled {
                 let listener = HJ212Listener(settings: c.config.hj212, devices: c.feeds.devices, sink: c.feedSink(logger: logger), logger: logger) {
                     c.listening.set(hj212: $0)

@@ -32,7 +32,9 @@ public struct HealthController: Sendable {
 
     @Sendable func ready(_ request: Request, context: FuelRequestContext) async throws -> Response {
         var problems: [String] = []
-        if await database.ping(seconds: 1) {
+        if let outage = database.health.outage {
+            problems.append(outage.reason)
+        } else if await database.ping(seconds: 1) {
             do {
                 let migrator = self.migrator
                 let status = try await withDeadline(seconds: 1, "migration status") { try await migrator.status() }

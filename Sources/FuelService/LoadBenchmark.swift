@@ -53,31 +53,22 @@ public struct LoadBenchmark: Sendable {
     }
 
     public func run() async throws -> [Step] {
-        let cluster = try ThrowawayCluster(durable: true)
-        defer { cluster.stop() }
-        try cluster.createDatabase("fuelwarden_load")
-        let url = cluster.url(database: "fuelwarden_load")
-        print("• durable throwaway PostgreSQL on 127.0.0.1:\(cluster.port)")
-        let yaml = DemoRegistry.yaml(stations: stations)
-        let registry = try RegistryFileDecoder.decode(yaml: yaml)
-        let keys = try await prepare(url: url, registry: registry, yaml: yaml)
-        let port = try ThrowawayCluster.freePort()
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: executable)
-        daemon.arguments = ["serve", "--database-url", url, "--port", "\(port)", "--log-level", "warning"]
-        var env = ProcessInfo.processInfo.environment
-        env["FUELWARDEN_INGEST_MAX_BODY_BYTES"] = "\(4 * 1024 * 1024)"
-        daemon.environment = env
-        try daemon.run()
-        defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
-        print("• fuelwarden serve (pid \(daemon.processIdentifier)) on 127.0.0.1:\(port), detection on")
+        let fixture = try await ProvinceFixture.make(stations: stations, database: "fuelwarden_load", logger: logger, print: print)
+        defer { fixture.stop() }
+        let log = NSTemporaryDirectory() + "fuelwarden-load-\(UInt32.random(in: 0...UInt32.max)).log"
+        let daemon = DaemonProcess(executable: executable, databaseURL: fixture.url, port: try ThrowawayCluster.freePort(), logPath: log,
+                                   environment: ["FUELWARDEN_INGEST_MAX_BODY_BYTES": "\(4 * 1024 * 1024)"])
+        try daemon.start()
+        defer { daemon.stop() }
+        print("• fuelwarden serve (pid \(daemon.pid ?? 0)) on 127.0.0.1:\(daemon.port), detection on; its log: \(log)")
 
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxInFlight)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         do {
-            let steps = try await measure(client: FuelwardenClient(baseURL: "http://127.0.0.1:\(port)", http: http), daemon: daemon,
-                                          keys: keys, registry: registry)
+            let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
+            try await daemon.waitUntilReady(client: client)
+            let steps = try await measure(client: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
             try await http.shutdown()
             return steps
         } catch {
@@ -86,13 +77,7 @@ public struct LoadBenchmark: Sendable {
         }
     }
 
-    private func measure(client: FuelwardenClient, daemon: Process, keys: [String: String], registry: Registry) async throws -> [Step] {
-        let pid = daemon.processIdentifier
-        for attempt in 0..<200 {
-            if let (status, _) = try? await client.send(.GET, "/readyz", token: nil), status == 200 { break }
-            guard daemon.isRunning, attempt < 199 else { throw StoreError.unavailable("the daemon did not become ready") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+    private func measure(client: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
         let generator = LoadLines(stations: registry.stations.map(\.id))
         var steps: [Step] = []
         for rate in rates {
@@ -108,26 +93,6 @@ public struct LoadBenchmark: Sendable {
     public static func describe(_ s: Step) -> String {
         String(format: "  sustained %.0f records/s (%d requests, %d errors), latency p50 %.1f ms, p99 %.1f ms, daemon peak RSS %.0f MB",
                Double(s.records) / s.seconds, s.requests, s.errors, s.p50 * 1000, s.p99 * 1000, Double(s.peakRSSBytes) / 1_048_576)
-    }
-
-    private func prepare(url: String, registry: Registry, yaml: String) async throws -> [String: String] {
-        // A province's registry takes longer to import than a request's deadline allows.
-        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 8, requestDeadlineSeconds: 600, logger: logger)
-        return try await withThrowingTaskGroup(of: [String: String]?.self) { group in
-            group.addTask {
-                await db.client.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            _ = try await Migrator(database: db).migrate()
-            let summary = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: TokenStore.hash(yaml).hexString, actor: "bench")
-            print("• imported \(summary)")
-            let tokens = TokenStore(database: db)
-            var keys: [String: String] = [:]
-            for s in registry.stations { keys[s.id] = try await tokens.issue(role: .station, station: s.id, name: s.id, actor: "bench") }
-            print("• issued \(keys.count) station keys")
-            return keys
-        }
     }
 
     private func drive(rate: Double, client: FuelwardenClient, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
@@ -189,13 +154,13 @@ public struct LoadBenchmark: Sendable {
 }
 
 /// Valid push lines for many stations, round robin: each station's records follow its own data
-/// clock (four gauge readings and a sale per five records) and its own rising seq.
+/// clock (``SyntheticLines``) and its own rising seq.
 final class LoadLines: @unchecked Sendable {
     private let lock = NSLock()
     private let stations: [String]
     private var next = 0
     private var seq: [Int64]
-    private let start = Timestamp(.now).adding(seconds: -86_400)
+    private let synthetic = SyntheticLines(start: Timestamp(.now).adding(seconds: -86_400))
 
     init(stations: [String]) {
         self.stations = stations
@@ -209,15 +174,7 @@ final class LoadLines: @unchecked Sendable {
         let first = seq[i]
         seq[i] += Int64(count)
         lock.unlock()
-        let lines = (0..<count).map { k -> String in
-            let s = first + Int64(k) + 1
-            let at = start.adding(seconds: Double(s) * 12)
-            let record: Record = s % 5 == 0
-                ? .sale(Sale(nozzle: "N1", grade: "92", volumeL: 30, unitPrice: 7.89, amount: 236.7, startedAt: at.adding(seconds: -60), endedAt: at))
-                : .tankReading(TankReading(tank: "T\(1 + s % 4)", at: at, volumeL: 15_000 - Double(s) * 0.1, tcVolumeL: 15_000 - Double(s) * 0.1,
-                                           temperatureC: 15))
-            return PushRecordCodec.encode(PushLine(seq: s, record: record))
-        }
+        let lines = (0..<count).map { synthetic.line(seq: first + Int64($0) + 1) }
         return (stations[i], lines)
     }
 }

@@ -39,6 +39,20 @@ public struct FuelwardenClient: Sendable {
     /// A raw request: status and body text.
     public func send(_ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
                      contentType: String = "application/json", timeoutSeconds: Int64 = 60) async throws -> (Int, String) {
+        let r = try await exchange(method, path, token: token, body: body, contentType: contentType, timeoutSeconds: timeoutSeconds)
+        return (r.status, r.body)
+    }
+
+    /// An answer with the headers a client acts on.
+    public struct Reply: Sendable {
+        public var status: Int
+        public var retryAfter: String?
+        public var body: String
+    }
+
+    /// A raw request: status, Retry-After and body text.
+    public func exchange(_ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
+                         contentType: String = "application/json", timeoutSeconds: Int64 = 60) async throws -> Reply {
         var req = HTTPClientRequest(url: baseURL + path)
         req.method = method
         if let token { req.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -48,6 +62,6 @@ public struct FuelwardenClient: Sendable {
         }
         let res = try await http.execute(req, timeout: .seconds(timeoutSeconds))
         let buf = try await res.body.collect(upTo: 64 * 1024 * 1024)
-        return (Int(res.status.code), String(buffer: buf))
+        return Reply(status: Int(res.status.code), retryAfter: res.headers.first(name: "Retry-After"), body: String(buffer: buf))
     }
 }

@@ -22,6 +22,8 @@ public struct FuelDatabase: Sendable {
     /// Deadline for a request's database work; past it the request answers 503.
     public var requestDeadlineSeconds: Double
     public let inFlight = InFlightCounter()
+    /// Up or down as the health probe sees it; while down, requests fail at once (see ``DatabaseHealth``).
+    public let health = DatabaseHealth()
 
     public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadlineSeconds: Double = 5, logger: Logger) {
         var config = url.clientConfiguration
@@ -51,7 +53,8 @@ public struct FuelDatabase: Sendable {
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let client = self.client, logger = self.logger, inFlight = self.inFlight
-        return try await withDeadline(seconds: requestDeadlineSeconds, what) {
+        if let down = health.unavailableError() { throw down }
+        return try await withDeadline(seconds: requestDeadlineSeconds, what, health: health) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in
@@ -70,7 +73,8 @@ public struct FuelDatabase: Sendable {
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let client = self.client, inFlight = self.inFlight
-        return try await withDeadline(seconds: requestDeadlineSeconds, what) {
+        if let down = health.unavailableError() { throw down }
+        return try await withDeadline(seconds: requestDeadlineSeconds, what, health: health) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in try await body(conn) }

@@ -1,4 +1,5 @@
 import PostgresNIO
+import Synchronization
 
 /// Errors of the store, with messages meant for an operator.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -38,20 +39,67 @@ public func describeDatabaseError(_ error: any Error) -> String {
     return String(reflecting: error)
 }
 
-/// Runs `body`, failing with ``StoreError/unavailable(_:)`` when it takes longer than `seconds`.
-/// postgres-nio waits for a connection without limit; every request path goes through this.
+/// Runs `body`, failing with ``StoreError/unavailable(_:)`` when it takes longer than `seconds`, or
+/// as soon as `health` reports the server down (checked every 250 ms).
+///
+/// The answer comes at the deadline even when `body` does not react to cancellation (a query
+/// running on a server that stopped answering): `body` is cancelled and left to finish on its
+/// own. postgres-nio waits for a connection without limit; every request path goes through this.
 public func withDeadline<T: Sendable>(
-    seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
+    seconds: Double, _ what: String, health: DatabaseHealth? = nil, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+    let work = Task { try await body() }
+    let outcome = FirstOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            outcome.install(continuation)
+            let timer = Task {
+                let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+                var failure = StoreError.unavailable("\(what) took longer than \(seconds) s")
+                while ContinuousClock.now < deadline {
+                    do {
+                        try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+                    } catch {
+                        return  // the work finished first
+                    }
+                    if let down = health?.unavailableError() {
+                        failure = down
+                        break
+                    }
+                }
+                work.cancel()
+                outcome.finish(.failure(failure))
+            }
+            Task {
+                let result = await work.result
+                timer.cancel()
+                outcome.finish(result)
+            }
+        }
+    } onCancel: {
+        work.cancel()
+    }
+}
+
+/// Resumes a continuation once, with whichever outcome comes first.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?)>((nil, nil))
+
+    func install(_ c: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLock { s in
+            if let e = s.early { s.early = nil; return e }
+            s.continuation = c
             return nil
         }
-        guard let first = try await group.next() else { throw StoreError.unavailable(what) }
-        group.cancelAll()
-        guard let value = first else { throw StoreError.unavailable("\(what) took longer than \(seconds) s") }
-        return value
+        if let early { c.resume(with: early) }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let c: CheckedContinuation<T, any Error>? = state.withLock { s in
+            if let c = s.continuation { s.continuation = nil; return c }
+            if s.early == nil { s.early = result }
+            return nil
+        }
+        c?.resume(with: result)
     }
 }

@@ -12,6 +12,7 @@ public final class ThrowawayCluster: Sendable {
     public let port: Int
     public let binDirectory: String
     private let runAsPostgres: Bool
+    private let serverOptions: String
 
     /// Server binaries: `$FUELWARDEN_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`.
     public static func findBinaries() throws -> String {
@@ -39,11 +40,12 @@ public final class ThrowawayCluster: Sendable {
             }
             guard chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else { throw ClusterError("cannot chown \(directory) to postgres") }
         }
+        var options = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
+        if !durable { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
+        self.serverOptions = options
         do {
             try run("initdb", ["-D", "\(directory)/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
-            var options = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
-            if !durable { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
-            try run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", options, "-w", "-t", "60", "start"])
+            try startServer()
         } catch {
             let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
             try? FileManager.default.removeItem(atPath: directory)
@@ -66,6 +68,18 @@ public final class ThrowawayCluster: Sendable {
     public func psql(database: String, _ sql: String) throws -> String {
         try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1",
                          "-At", "-c", sql])
+    }
+
+    /// Starts the server again after ``stopServer()`` (same port, same data).
+    public func startServer() throws {
+        try run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", serverOptions, "-w", "-t", "60", "start"])
+    }
+
+    /// Stops the server the hard way (`-m immediate`: connections cut, no checkpoint), keeping its
+    /// data: an outage, as a crash or a kill of the host's PostgreSQL would be. Committed work
+    /// survives on a durable cluster.
+    public func stopServer() throws {
+        try run("pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
     }
 
     /// Stops the server and removes its directory.

@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
             guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 }), seconds > 0, batch > 0, stations > 0 else {
                 fail("--rates must list positive numbers; --seconds, --batch and --stations must be positive")
             }
-            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+            let executable = DaemonProcess.currentExecutable
             var bench = LoadBenchmark(executable: executable, logger: makeLogger(.warning), print: say)
             bench.stations = stations
             bench.rates = steps

@@ -1,0 +1,65 @@
+import FuelStore
+import FuelTestSupport
+import Foundation
+import Testing
+
+@Suite struct DatabaseHealthTests {
+    @Test func aDownServerFailsRequestsAtOnceAndComesBack() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            db.health.markDown("database test does not answer")
+            let began = ContinuousClock.now
+            await #expect(throws: StoreError.self) {
+                _ = try await LedgerStore(database: db).append(station: "S1", records: [Fixtures.reading(1)], rejected: [])
+            }
+            // Far below the request deadline (20 s here): the request did not wait for the pool.
+            #expect(ContinuousClock.now - began < .seconds(3))
+            #expect(db.health.unavailableError()?.description.contains("does not answer") == true)
+            #expect(db.health.markUp())
+            let outcome = try await LedgerStore(database: db).append(station: "S1", records: [Fixtures.reading(1)], rejected: [])
+            #expect(outcome.accepted == 1)
+        }
+    }
+
+    @Test func aRequestWaitingWhenTheServerGoesDownIsReleased() async throws {
+        try await TestPostgres.withDatabase { db in
+            let began = ContinuousClock.now
+            let waiting = Task {
+                try await db.connection("sleeper") { conn in
+                    _ = try await conn.query("SELECT pg_sleep(10)", logger: TestPostgres.logger).collect()
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            db.health.markDown("database test went away")
+            await #expect(throws: StoreError.self) { try await waiting.value }
+            #expect(ContinuousClock.now - began < .seconds(5))
+        }
+    }
+
+    @Test func theProbeSeesAClosedPortAsDownAndALiveServerAsUp() async throws {
+        let port = try ThrowawayCluster.freePort()
+        let dead = DatabaseHealth()
+        let probe = Task { await dead.monitor(url: try! DatabaseURL("postgres://postgres@127.0.0.1:\(port)/none"), interval: .milliseconds(100),
+                                              timeout: 1, logger: TestPostgres.logger) }
+        // Polled, not slept: other tests may hold the cooperative threads for a while.
+        try await Self.waitUntil { dead.isDown }
+        probe.cancel()
+        await probe.value
+        #expect(dead.isDown)
+        #expect(dead.outage?.reason.contains("127.0.0.1:\(port)") == true)
+
+        try await TestPostgres.withDatabase { db in
+            db.health.markDown("pretend")
+            let live = Task { await db.health.monitor(url: db.url, interval: .milliseconds(100), timeout: 2, logger: TestPostgres.logger) }
+            try await Self.waitUntil { !db.health.isDown }
+            live.cancel()
+            await live.value
+            #expect(!db.health.isDown)
+        }
+    }
+
+    static func waitUntil(seconds: Double = 20, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}
