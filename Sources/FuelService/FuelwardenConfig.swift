@@ -17,6 +17,13 @@ public struct FuelwardenConfig: Sendable {
     public var databaseRequestDeadlineSeconds = 5.0
     public var httpHost = "127.0.0.1"
     public var httpPort = 8080
+    /// A connection that sends nothing (no request, no body bytes) for this long is closed: slow
+    /// senders cannot hold connections open.
+    public var httpIdleTimeoutSeconds = 30.0
+    /// Open connections at most; past it new ones wait in the listen backlog.
+    public var httpMaxConnections = 10_000
+    /// A push body must arrive whole within this time (408 otherwise).
+    public var ingestBodyTimeoutSeconds = 30.0
     public var ingestMaxBodyBytes = 8 * 1024 * 1024
     public var ingestMaxLines = 20_000
     public var authCacheSeconds = 30.0
@@ -121,6 +128,9 @@ public enum ConfigLoader {
         c.databaseRequestDeadlineSeconds = try v.double("database.request_deadline_seconds", c.databaseRequestDeadlineSeconds, 0.1...120)
         c.httpHost = v.string("http.host") ?? c.httpHost
         c.httpPort = try v.int("http.port", c.httpPort, 0...65535)
+        c.httpIdleTimeoutSeconds = try v.double("http.idle_timeout_seconds", c.httpIdleTimeoutSeconds, 0.5...3600)
+        c.httpMaxConnections = try v.int("http.max_connections", c.httpMaxConnections, 1...1_000_000)
+        c.ingestBodyTimeoutSeconds = try v.double("ingest.body_timeout_seconds", c.ingestBodyTimeoutSeconds, 0.5...3600)
         c.ingestMaxBodyBytes = try v.int("ingest.max_body_bytes", c.ingestMaxBodyBytes, 1024...(256 * 1024 * 1024))
         c.ingestMaxLines = try v.int("ingest.max_lines", c.ingestMaxLines, 1...1_000_000)
         c.authCacheSeconds = try v.double("auth.cache_seconds", c.authCacheSeconds, 0...3600)

@@ -1,5 +1,6 @@
 import FuelStore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -53,7 +54,8 @@ public struct FuelwardenComponents: Sendable {
             store: TokenStore(database: database), ttlSeconds: config.authCacheSeconds)))
         IngestController(
             ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal,
-            maxBodyBytes: config.ingestMaxBodyBytes, maxLines: config.ingestMaxLines
+            maxBodyBytes: config.ingestMaxBodyBytes, maxLines: config.ingestMaxLines,
+            bodyTimeoutSeconds: config.ingestBodyTimeoutSeconds
         ).addRoutes(to: v1)
         AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
@@ -94,7 +96,9 @@ public struct FuelwardenDaemon: Service {
         let onListening = self.onListening, logger = self.logger
         let app = Application(
             router: c.router(),
-            configuration: .init(address: .hostname(c.config.httpHost, port: c.config.httpPort), serverName: "fuelwarden"),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.config.httpIdleTimeoutSeconds * 1000)))),
+            configuration: .init(address: .hostname(c.config.httpHost, port: c.config.httpPort), serverName: "fuelwarden",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(c.config.httpMaxConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.notice("listening", metadata: ["address": "http://\(c.config.httpHost):\(port)"])

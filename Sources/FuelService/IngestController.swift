@@ -21,8 +21,11 @@ public struct IngestController: Sendable {
     let detection: DetectionSignal
     let maxBodyBytes: Int
     let maxLines: Int
+    let bodyTimeoutSeconds: Double
 
-    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, maxBodyBytes: Int, maxLines: Int) {
+    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, maxBodyBytes: Int, maxLines: Int,
+                bodyTimeoutSeconds: Double = 30) {
+        self.bodyTimeoutSeconds = bodyTimeoutSeconds
         self.ledger = ledger
         self.registry = registry
         self.metrics = metrics
@@ -43,15 +46,7 @@ public struct IngestController: Sendable {
         guard principal.station == station else {
             throw APIError(.forbidden, "this key belongs to station \(principal.station ?? "?"), not \(station)")
         }
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
-            throw APIError(.contentTooLarge, "body of \(length) bytes is over the limit of \(maxBodyBytes) bytes; split the push")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, "body is over the limit of \(maxBodyBytes) bytes; split the push")
-        }
+        let body = try await collectBody(request, station: station, context: context)
         guard let profile = try await registry.profileReloadingIfUnknown(station) else {
             throw APIError(.notFound, "station \(station) is not in the registry")
         }
@@ -78,6 +73,39 @@ public struct IngestController: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: verdict.jsonText)))
+    }
+
+    /// The request body, whole, within the size limit and the body timeout. An oversized body is
+    /// refused with 413 and its first 4 KiB kept in quarantine with the reason; a body that does not
+    /// arrive in time gets 408.
+    func collectBody(_ request: Request, station: String, context: FuelRequestContext) async throws -> ByteBuffer {
+        let limit = maxBodyBytes, seconds = bodyTimeoutSeconds
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let timeout = APIError(.requestTimeout, "the body did not arrive within \(Int(seconds)) s")
+        let (body, size) = try await withTimeLimit(seconds: seconds, timeoutError: timeout) { () async throws -> (ByteBuffer, Int?) in
+            var collected = ByteBuffer()
+            var total = 0
+            for try await chunk in request.body {
+                total += chunk.readableBytes
+                if total > limit || (declared ?? 0) > limit {
+                    if collected.readableBytes < 4096 { collected.writeImmutableBuffer(chunk.getSlice(at: chunk.readerIndex, length: min(chunk.readableBytes, 4096 - collected.readableBytes))!) }
+                    return (collected, max(total, declared ?? 0))
+                }
+                collected.writeImmutableBuffer(chunk)
+            }
+            return (collected, nil)
+        }
+        guard let size else { return body }
+        let message = "body of \(declared.map { "\($0) bytes" } ?? "over \(limit) bytes") is over the limit of \(limit) bytes; split the push"
+        do {
+            try await QuarantineStore.record(ledger.database, station: station, source: .push, [RejectedInput(
+                line: 0, raw: PrintableBytes.text(body.readableBytesView, limit: 4096) + " … (\(size)+ bytes, first 4 KiB kept)", seq: nil,
+                reason: message)])
+        } catch {
+            context.logger.warning("could not quarantine an oversized push", metadata: ["station": "\(station)", "error": "\(describeDatabaseError(error))"])
+        }
+        metrics.count(kind: "unknown", verdict: "rejected", 1)
+        throw APIError(.contentTooLarge, message)
     }
 
     /// The `kind` of a rejected line for metrics: the declared kind when it is a known one, else `unknown`.

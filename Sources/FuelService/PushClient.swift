@@ -51,14 +51,14 @@ public struct FuelwardenClient: Sendable {
     }
 
     /// A raw request: status, Retry-After and body text.
-    public func exchange(_ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
+    public func exchange(_ method: HTTPMethod, _ path: String, token: String?, body: String? = nil, bytes: [UInt8]? = nil,
                          contentType: String = "application/json", timeoutSeconds: Int64 = 60) async throws -> Reply {
         var req = HTTPClientRequest(url: baseURL + path)
         req.method = method
         if let token { req.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
+        if let payload = bytes.map({ ByteBuffer(bytes: $0) }) ?? body.map({ ByteBuffer(string: $0) }) {
             req.headers.add(name: "Content-Type", value: contentType)
-            req.body = .bytes(ByteBuffer(string: body))
+            req.body = .bytes(payload)
         }
         let res = try await http.execute(req, timeout: .seconds(timeoutSeconds))
         let buf = try await res.body.collect(upTo: 64 * 1024 * 1024)

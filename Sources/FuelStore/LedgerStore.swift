@@ -274,13 +274,25 @@ public enum QuarantineStore {
         let lines = rejects.map { Int32(clamping: $0.line) }
         let seqs = rejects.map { $0.seq ?? -1 }
         // Keep raw input bounded: a quarantined line is evidence of what arrived, not a blob store.
-        let raws = rejects.map { String($0.raw.prefix(65_536)) }
-        let reasons = rejects.map(\.reason)
+        let raws = rejects.map { storable(String($0.raw.prefix(65_536))) }
+        let reasons = rejects.map { storable($0.reason) }
         try await conn.query("""
             INSERT INTO quarantine (station, source, line, seq, raw, reason)
             SELECT \(station), \(source.rawValue), l, NULLIF(s, -1), r, why
             FROM UNNEST(\(lines)::integer[], \(seqs)::bigint[], \(raws)::text[], \(reasons)::text[]) AS u(l, s, r, why)
             """, logger: logger)
+    }
+
+    /// PostgreSQL text cannot hold NUL: it is kept as the visible escape `\u0000` (a NUL in a
+    /// rejected line must not make the whole push fail).
+    static func storable(_ s: String) -> String {
+        guard s.utf8.contains(0) else { return s }
+        // By scalar: a NUL followed by a combining mark is one Character, which a string replace would miss.
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            if u.value == 0 { out.append(contentsOf: "\\u0000".unicodeScalars) } else { out.append(u) }
+        }
+        return String(out)
     }
 
     /// Quarantines input that never reached a station's chain (e.g. an unparsable request).

@@ -48,22 +48,34 @@ public func describeDatabaseError(_ error: any Error) -> String {
 public func withDeadline<T: Sendable>(
     seconds: Double, _ what: String, health: DatabaseHealth? = nil, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
+    try await withTimeLimit(seconds: seconds, timeoutError: StoreError.unavailable("\(what) took longer than \(seconds) s"),
+                            abort: { health?.unavailableError() }, body)
+}
+
+/// Runs `body`, failing with `timeoutError` when it takes longer than `seconds`, or with what
+/// `abort` returns as soon as it returns an error (asked every 250 ms). The answer comes on time
+/// even when `body` ignores cancellation: it is cancelled and left to finish on its own.
+public func withTimeLimit<T: Sendable>(
+    seconds: Double, timeoutError: any Error, abort: @escaping @Sendable () -> (any Error)? = { nil },
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let work = Task { try await body() }
     let outcome = FirstOutcome<T>()
+    let timeoutError = UncheckedError(error: timeoutError)
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             outcome.install(continuation)
             let timer = Task {
                 let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-                var failure = StoreError.unavailable("\(what) took longer than \(seconds) s")
+                var failure: any Error = timeoutError.error
                 while ContinuousClock.now < deadline {
                     do {
                         try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
                     } catch {
                         return  // the work finished first
                     }
-                    if let down = health?.unavailableError() {
-                        failure = down
+                    if let e = abort() {
+                        failure = e
                         break
                     }
                 }
@@ -80,6 +92,9 @@ public func withDeadline<T: Sendable>(
         work.cancel()
     }
 }
+
+/// An error carried into a task (errors are not all Sendable in type, but are used read-only here).
+private struct UncheckedError: @unchecked Sendable { let error: any Error }
 
 /// Resumes a continuation once, with whichever outcome comes first.
 private final class FirstOutcome<T: Sendable>: Sendable {

@@ -14,6 +14,12 @@ public struct TLSFrameReader: ByteStreamFramer {
 
     public mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
+    /// Takes the bytes of an unfinished reply (when the console closed or ran out of time).
+    public mutating func takePending() -> [UInt8] {
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     /// The next complete item, or nil when more bytes are needed.
     public mutating func next() -> FramedBytes? {
         guard !buffer.isEmpty else { return nil }

@@ -63,3 +63,22 @@ import Testing
         while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     }
 }
+
+@Suite struct QuarantineTests {
+    @Test func aNulByteInARejectedLineDoesNotFailThePush() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let outcome = try await LedgerStore(database: db).append(
+                station: "S1", records: [Fixtures.reading(1)],
+                rejected: [RejectedInput(line: 2, raw: "{\"seq\":2,\u{0}\"kind\"", seq: nil, reason: "line: invalid JSON at \u{0}"),
+                           RejectedInput(line: 3, raw: "\u{0}\u{301}x", seq: nil, reason: "a NUL and a combining mark")])
+            #expect(outcome.accepted == 1)
+            let (raw, reason) = try await db.client.query("SELECT raw, reason FROM quarantine WHERE station = 'S1' ORDER BY line")
+                .collect().first!.decode((String, String).self)
+            #expect(raw == "{\"seq\":2,\\u0000\"kind\"")
+            #expect(reason == "line: invalid JSON at \\u0000")
+            let second = try await db.client.query("SELECT raw FROM quarantine WHERE station = 'S1' AND line = 3").collect().first?.decode(String.self)
+            #expect(second == "\\u0000\u{301}x")
+        }
+    }
+}

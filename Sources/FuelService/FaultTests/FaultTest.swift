@@ -18,6 +18,8 @@ public struct FaultTest: Sendable {
         case replicas
         /// Detector state across a `kill -9`: alerts compared with an uninterrupted in-process run.
         case detector
+        /// Garbage, truncated, oversized and slow input on the push API, the HJ 212 listener and the ATG consoles.
+        case badinput
     }
 
     public var scenarios: [Scenario] = Scenario.allCases
@@ -29,6 +31,8 @@ public struct FaultTest: Sendable {
     /// Days of simulated data per station in the detector scenario.
     public var detectorDays = 3.0
     public var detectorStations = 8
+    /// Connections trickling request headers in the bad-input scenario (a fifth as many trickle a body).
+    public var slowConnections = 1_000
     public var executable: String
     let logger: Logger
     let print: @Sendable (String) -> Void
@@ -69,6 +73,7 @@ public struct FaultTest: Sendable {
             case .outage: r = try await outageScenario()
             case .replicas: r = try await replicaScenario()
             case .detector: r = try await detectorScenario()
+            case .badinput: r = try await badInputScenario()
             }
             r.seconds = (ContinuousClock.now - began) / .seconds(1)
             print(Self.describe(r))

@@ -159,7 +159,8 @@ public struct ATGPoller: Sendable {
     func exchange(_ console: FeedsFile.ATGConsole, command: [UInt8]) async throws -> [UInt8] {
         // The idle handler closes a silent connection; the deadline also bounds a console that
         // trickles bytes or a connect that never completes.
-        try await withDeadline(seconds: settings.timeoutSeconds + 0.5, "console \(console.name) answer") {
+        // The inner deadline is the one that keeps an unfinished reply in quarantine; this one is the backstop.
+        try await withDeadline(seconds: settings.timeoutSeconds + 1.5, "console \(console.name) answer") {
             try await exchangeOnce(console, command: command)
         }
     }
@@ -188,10 +189,26 @@ public struct ATGPoller: Sendable {
                                               reason: "console \(console.name): \(reason)")
                     }
                 }
-                if ContinuousClock.now > deadline { throw FeedError("console \(console.name) did not finish its reply within \(settings.timeoutSeconds) s") }
+                if ContinuousClock.now > deadline {
+                    let message = "console \(console.name) did not finish its reply within \(settings.timeoutSeconds) s"
+                    await keepUnfinished(&reader, console: console, reason: message)
+                    throw FeedError(message)
+                }
             }
-            throw FeedError("console \(console.name) closed the connection or stayed silent for \(settings.timeoutSeconds) s")
+            let message = "console \(console.name) closed the connection or stayed silent for \(settings.timeoutSeconds) s"
+            await keepUnfinished(&reader, console: console, reason: message)
+            throw FeedError(message)
         }
+    }
+}
+
+extension ATGPoller {
+    /// Quarantines what a console sent without finishing a reply (garbage without SOH, a reply cut short).
+    func keepUnfinished(_ reader: inout TLSFrameReader, console: FeedsFile.ATGConsole, reason: String) async {
+        let bytes = reader.takePending()
+        guard !bytes.isEmpty else { return }
+        await sink.quarantine(station: console.station, source: .atg, raw: PrintableBytes.text(bytes, limit: 4096),
+                              reason: "\(reason): \(bytes.count) bytes without a complete SOH … ETX reply")
     }
 }
 

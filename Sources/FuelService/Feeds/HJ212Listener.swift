@@ -2,6 +2,7 @@ import FuelModel
 import FuelStore
 import FuelWire
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -82,12 +83,28 @@ public struct HJ212Listener: Sendable {
     /// One device connection: frames in, answers out, until it closes, idles or misbehaves.
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress?.description ?? "?"
+        // When a packet started; a watchdog cuts the connection once it stays unfinished too long,
+        // also when the sender goes silent half way (no data arrives to notice it otherwise).
+        let partialSince = NIOLockedValueBox<(ContinuousClock.Instant, Int)?>(nil)
+        let channel = connection.channel
+        let packetTimeout = Duration.milliseconds(Int64(settings.packetTimeoutSeconds * 1000))
+        let watchdog = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: min(packetTimeout / 4, .milliseconds(500)))
+                guard let (since, pending) = partialSince.withLockedValue({ $0 }), ContinuousClock.now - since > packetTimeout else { continue }
+                await sink.quarantine(station: nil, source: .hj212, raw: "(\(pending) bytes of an unfinished packet)",
+                                      reason: "HJ 212 stream from \(peer): packet not completed within \(settings.packetTimeoutSeconds) s")
+                logger.warning("HJ 212 connection closed: packet too slow", metadata: ["peer": "\(peer)"])
+                try? await channel.close()
+                return
+            }
+        }
+        defer { watchdog.cancel() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var reader = HJ212FrameReader(maxDataLength: settings.maxDataLength)
                 var junk = 0
                 var packets = 0
-                var partialSince: ContinuousClock.Instant?
                 for try await buffer in inbound {
                     reader.append(buffer.readableBytesView)
                     while let item = reader.next() {
@@ -107,17 +124,9 @@ public struct HJ212Listener: Sendable {
                             }
                         }
                     }
-                    if reader.pending == 0 {
-                        partialSince = nil
-                    } else if let since = partialSince {
-                        if ContinuousClock.now - since > .milliseconds(Int64(settings.packetTimeoutSeconds * 1000)) {
-                            await sink.quarantine(station: nil, source: .hj212, raw: "(\(reader.pending) bytes pending)",
-                                                  reason: "HJ 212 stream from \(peer): packet not completed within \(settings.packetTimeoutSeconds) s")
-                            logger.warning("HJ 212 connection closed: packet too slow", metadata: ["peer": "\(peer)"])
-                            return
-                        }
-                    } else {
-                        partialSince = ContinuousClock.now
+                    let pending = reader.pending
+                    partialSince.withLockedValue { p in
+                        if pending == 0 { p = nil } else { p = (p?.0 ?? ContinuousClock.now, pending) }
                     }
                 }
             }
