@@ -51,6 +51,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var meterAlerts: Set<String> = []
     }
 
+    /// A segment with no quiet end after this long is abandoned (see `step`).
+    static let longestSegmentSeconds = 6 * 3600.0
+
     var tanks: [String: Tank] = [:]
     /// Latest end time of any sale at the station: a segment is settled only once the sales have
     /// caught up with it too, so a collector that sends readings ahead of sales is not misread.
@@ -100,6 +103,17 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             t.candidates.removeAll { $0.at < keepFrom }
         }
         if t.candidates.count > 2_000 { t.candidates.removeFirst(t.candidates.count - 2_000) }
+        // A tank without a quiet moment for hours (sales back to back, or a sale feed stuck open)
+        // yields no boundary: start again from the newest reading rather than let the search, which
+        // scans every candidate against every pending sale, grow without bound.
+        // Measured against the data time both feeds have reached, so readings sent ahead of sales are not cut.
+        if let a = t.anchor, a.at.seconds(to: now) > Self.longestSegmentSeconds {
+            let restart = t.candidates.last { $0.at <= now } ?? s.current
+            t.anchor = restart
+            t.candidates.removeAll { $0.at <= restart.at }
+            t.sales.removeAll { $0.to <= restart.at }
+            t.inflows.removeAll { $0[1] <= restart.at }
+        }
         tanks[s.tank] = t
     }
 

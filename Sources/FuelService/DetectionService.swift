@@ -96,7 +96,9 @@ public struct DetectionService: Service {
                 let entries = try await ledger.entries(station: item.station, after: cursor, limit: batchSize)
                 guard let last = entries.last else { break }
                 var events: [DetectorEvent] = []
-                for e in entries {
+                for (i, e) in entries.enumerated() {
+                    // Detection is CPU work between database round trips: let requests have the threads now and then.
+                    if i % 256 == 255 { await Task.yield() }
                     let record: Record
                     do {
                         record = try PushRecordCodec.decodeBody(Array(e.body.utf8))

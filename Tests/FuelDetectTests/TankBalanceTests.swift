@@ -64,6 +64,24 @@ import Testing
         #expect(!f.raised.contains { [.leakSuspected, .meterDrift, .stockGain].contains($0.rule) }, "\(f.raised.map { "\($0.rule) \($0.evidence)" })")
     }
 
+    @Test func aTankNeverQuietKeepsItsStateBounded() throws {
+        // Sales back to back for two days (each fill starts as the last ends): no quiet boundary ever.
+        // The rule gives up on the segment after six hours instead of scanning an ever longer list.
+        var f = DetectorFeed(profile: Self.profile())
+        var stock = 40_000.0
+        var sizes: [Int] = []
+        for minute in 0..<(2 * 24 * 60) {
+            let at = Self.start.adding(seconds: Double(minute) * 60)
+            f.add(.sale(Sale(nozzle: "N1", grade: "92", volumeL: 20, unitPrice: 7.5, amount: 150, startedAt: at, endedAt: at.adding(seconds: 60))))
+            stock -= 20
+            f.add(.tankReading(TankReading(tank: "T1", at: at.adding(seconds: 30), volumeL: stock, tcVolumeL: stock, temperatureC: 20)))
+            if minute % 360 == 359 { sizes.append(try JSONEncoder().encode(f.detector).count) }
+        }
+        // The state after two days is no larger than after the first six hours, give or take.
+        #expect(sizes.last! < sizes.first! * 2, "state sizes every 6 h: \(sizes)")
+        #expect(!f.raised.contains { [.leakSuspected, .meterDrift, .stockGain].contains($0.rule) })
+    }
+
     @Test func leastSquaresRecoversAnExactLinearModel() throws {
         var ls = LeastSquares(k: 3)
         for i in 0..<20 {

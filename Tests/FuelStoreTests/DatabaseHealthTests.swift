@@ -41,7 +41,7 @@ import Testing
         let dead = DatabaseHealth()
         let probe = Task { await dead.monitor(url: try! DatabaseURL("postgres://postgres@127.0.0.1:\(port)/none"), interval: .milliseconds(100),
                                               timeout: 1, logger: TestPostgres.logger) }
-        // Polled, not slept: other tests may hold the cooperative threads for a while.
+        // Polled, not slept: CPU-bound tests running alongside may hold the cooperative threads for a while.
         try await Self.waitUntil { dead.isDown }
         probe.cancel()
         await probe.value
@@ -58,7 +58,7 @@ import Testing
         }
     }
 
-    static func waitUntil(seconds: Double = 20, _ condition: () -> Bool) async throws {
+    static func waitUntil(seconds: Double = 90, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     }

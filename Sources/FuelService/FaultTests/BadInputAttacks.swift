@@ -78,20 +78,30 @@ extension FaultTest {
         }
     }
 
-    struct HJ212Tally: Sendable { var sent = 0, answered = 0 }
+    struct HJ212Tally: Sendable {
+        var sent = 0, answered = 0
+        /// Data times (epoch seconds) of the packets answered 9014.
+        var acknowledged: [Int64] = []
+    }
 
-    /// One honest device: a minute packet every 300 ms (data times a minute apart), each answered 9014.
+    /// One honest device: a minute packet every 300 ms (data times a minute apart, two readings
+    /// each), each answered 9014. A packet without an answer is sent again, as a device does.
     static func honestHJ212(port: Int, mn: String, password: String, until stop: CollectorFleet.Control) async -> HJ212Tally {
         var t = HJ212Tally()
         let clock = LocalClock(timezone: "Asia/Shanghai")
-        let start = Timestamp(.now).adding(seconds: -3 * 86_400)
+        let start = Timestamp(Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 - 3 * 86_400))
+        var next = 0
         while !stop.isDraining {
-            let at = start.adding(seconds: Double(t.sent) * 60)
+            let at = start.adding(seconds: Double(next) * 60)
             let day = clock.day(of: at), minute = clock.minuteOfDay(at)
             let dt = String(format: "%04d%02d%02d%02d%02d00", day.year, day.month, day.day, minute / 60, minute % 60)
             let frame = HJ212.frame(dataSegment: "QN=\(dt)000;ST=31;CN=2051;PW=\(password);MN=\(mn);Flag=5;CP=&&DataTime=\(dt);q01-Rtd=1.05,q01-Flag=N;p01-Rtd=-80,p01-Flag=N&&")
             t.sent += 1
-            if let answers = try? await HJ212Client(port: port).send(frame, answers: 1, seconds: 10), answers.first?.cn == "9014" { t.answered += 1 }
+            if let answers = try? await HJ212Client(port: port).send(frame, answers: 1, seconds: 10), answers.first?.cn == "9014" {
+                t.answered += 1
+                t.acknowledged.append(Int64(at.date.timeIntervalSince1970))
+                next += 1
+            }
             try? await Task.sleep(for: .milliseconds(300))
         }
         return t

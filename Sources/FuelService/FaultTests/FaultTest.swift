@@ -105,9 +105,20 @@ public struct FaultTest: Sendable {
 
     // MARK: shared steps
 
-    func makeDaemon(_ fixture: ProvinceFixture, logDirectory: String, name: String) throws -> DaemonProcess {
+    func makeDaemon(_ fixture: ProvinceFixture, logDirectory: String, name: String, environment: [String: String] = [:]) throws -> DaemonProcess {
         DaemonProcess(executable: executable, databaseURL: fixture.url, port: try ThrowawayCluster.freePort(),
-                      logPath: "\(logDirectory)/\(name).log")
+                      logPath: "\(logDirectory)/\(name).log", environment: environment)
+    }
+
+    /// An HJ 212 device for `station` in a feeds file under `directory`, and the daemon settings that
+    /// enable the listener on a port of its own.
+    static func hj212Feed(station: String, directory: String) throws -> (environment: [String: String], port: Int, mn: String, password: String) {
+        let mn = "88888880000001", password = "123456"
+        let port = try ThrowawayCluster.freePort()
+        try "hj212_devices:\n  - {mn: \"\(mn)\", station: \(station), password: \"\(password)\", al_ratio: {q01: N1}, tank_pressure: {p01: T1}}\n"
+            .write(toFile: "\(directory)/feeds.yaml", atomically: true, encoding: .utf8)
+        return (["FUELWARDEN_FEEDS_FILE": "\(directory)/feeds.yaml", "FUELWARDEN_FEEDS_HJ212_ENABLED": "true",
+                 "FUELWARDEN_FEEDS_HJ212_PORT": "\(port)"], port, mn, password)
     }
 
     func withHTTP<T: Sendable>(_ body: (HTTPClient) async throws -> T) async throws -> T {

@@ -1,14 +1,17 @@
 import Foundation
 
 extension FaultTest {
-    /// `kill -9` in the middle of sustained pushes from every station, then a restart on the same
-    /// port. Collectors resend what was not acknowledged; the census must find every acknowledged
-    /// record exactly once and complete dense chains.
+    /// `kill -9` three times in the middle of sustained pushes from every station (and an HJ 212
+    /// device), each followed by a restart on the same port. Collectors resend what was not
+    /// acknowledged; the census must find every acknowledged record exactly once and complete dense chains.
     func killScenario() async throws -> Result {
         let fixture = try await ProvinceFixture.make(stations: stations, database: "fuelwarden_kill", logger: logger, print: print)
         defer { fixture.stop() }
         let logs = try Self.temporaryDirectory("kill")
-        let daemon = try makeDaemon(fixture, logDirectory: logs, name: "serve")
+        // An HJ 212 device too: a 9014 is its acknowledgement, and it must hold across the kill like a 200.
+        let hjStation = fixture.registry.stations[0].id
+        let hj = try Self.hj212Feed(station: hjStation, directory: logs)
+        let daemon = try makeDaemon(fixture, logDirectory: logs, name: "serve", environment: hj.environment)
         defer { daemon.stop() }
         var r = Result(scenario: .kill)
         let lines = Self.syntheticLines()
@@ -18,27 +21,51 @@ extension FaultTest {
             try await daemon.waitUntilReady(client: client)
             var fleet = CollectorFleet()
             fleet.recordsPerSecond = recordsPerSecond
+            // Larger pushes (a collector catching up sends many records at once) keep commits in flight when the kill lands.
+            fleet.batch = 25
             let control = CollectorFleet.Control()
-            let pushing = Task { await fleet.drive(collectors(fixture, lines: lines), clients: [client], control: control) }
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 500)))
-            let firstPid = daemon.pid ?? 0
-            daemon.kill9()
-            let killedAt = ContinuousClock.now
-            print("  killed fuelwarden serve (pid \(firstPid)) with SIGKILL after \(Int(seconds / 2)) s of pushing")
-            try await Task.sleep(for: .seconds(1))
-            try daemon.start()
-            try await daemon.waitUntilReady(client: client)
-            let back = (ContinuousClock.now - killedAt) / .seconds(1)
-            print(String(format: "  restarted (pid %d), ready %.1f s after the kill", daemon.pid ?? 0, back))
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 500)))
+            // Two collectors catching up after a long gap push 2,000 records at a time, back to back,
+            // so a kill lands in the middle of a commit (before it, or after it and before the answer).
+            var catchingUp = fleet
+            catchingUp.batch = 2_000
+            catchingUp.recordsPerSecond = 1e6
+            let all = collectors(fixture, lines: lines)
+            let steadyFleet = fleet, heavyFleet = catchingUp
+            let pushing = Task {
+                async let steady = steadyFleet.drive(Array(all.dropLast(2)), clients: [client], control: control)
+                async let heavy = heavyFleet.drive(Array(all.suffix(2)), clients: [client], control: control)
+                return await steady + heavy
+            }
+            let device = Task { await Self.honestHJ212(port: hj.port, mn: hj.mn, password: hj.password, until: control) }
+            // Three kills, a quarter of the run apart.
+            var downtimes: [Double] = []
+            for k in 1...3 {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 250)))
+                let pid = daemon.pid ?? 0
+                daemon.kill9()
+                let killedAt = ContinuousClock.now
+                try await Task.sleep(for: .seconds(1))
+                try daemon.start()
+                try await daemon.waitUntilReady(client: client)
+                downtimes.append((ContinuousClock.now - killedAt) / .seconds(1))
+                print(String(format: "  kill %d: SIGKILL to pid %d; restarted as pid %d, ready %.1f s later", k, pid, daemon.pid ?? 0, downtimes.last!))
+            }
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 250)))
             control.drain()
             let done = await pushing.value
+            let packets = await device.value
             let attempts = done.flatMap(\.attempts)
             let cut = attempts.filter { $0.status != 200 }
-            r.facts.append("\(attempts.count) pushes from \(done.count) stations: \(attempts.statusSummary)")
-            r.facts.append("\(cut.count) pushes failed around the kill and were resent; the daemon answered \(done.map(\.duplicatesReported).reduce(0, +)) resent records as duplicates (committed before the kill, acknowledgement lost)")
-            r.facts.append(String(format: "daemon ready again %.1f s after SIGKILL", back))
+            r.facts.append("\(attempts.count) pushes (25 records each; 2,000 from 2 stations catching up) from \(done.count) stations: \(attempts.statusSummary)")
+            r.facts.append("\(cut.count) pushes failed around the 3 kills and were resent; the daemon answered \(done.map(\.duplicatesReported).reduce(0, +)) resent records as duplicates (committed before a kill, acknowledgement lost)")
+            r.facts.append(String(format: "daemon ready again %@ s after each SIGKILL", downtimes.map { String(format: "%.1f", $0) }.joined(separator: ", ") as NSString))
             try await finish(&r, fleet: done, lines: lines, fixture: fixture)
+            r.census = try await fixture.withDatabase(logger: logger) { [census = r.census] db in
+                var c = census
+                try await c.addHJ212(station: hjStation, acknowledged: packets.acknowledged, readingsPerPacket: 2, database: db)
+                return c
+            }
+            r.facts.append("HJ 212 device: \(packets.answered) of \(packets.sent) packets answered 9014 (unanswered ones sent again); counted with the pushes above")
         }
         if !r.passed { r.facts.append("daemon logs: \(logs)") } else { try? FileManager.default.removeItem(atPath: logs) }
         return r

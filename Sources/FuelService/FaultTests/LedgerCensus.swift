@@ -71,6 +71,25 @@ public struct LedgerCensus: Sendable {
         }
     }
 
+    /// Adds an HJ 212 device's packets: each packet answered 9014 (data time in `acknowledged`) must
+    /// be in `station`'s chain as `readingsPerPacket` records, once.
+    public mutating func addHJ212(station: String, acknowledged packets: [Int64], readingsPerPacket: Int, database db: FuelDatabase) async throws {
+        let stored = try await db.connection("HJ 212 census") { conn in
+            var rows: [Int64: Int] = [:]
+            for try await (at, n) in try await conn.query("""
+                SELECT extract(epoch FROM at)::bigint, count(*) FROM ledger WHERE station = \(station) AND source = 'hj212' GROUP BY 1
+                """, logger: db.logger).decode((Int64, Int64).self) { rows[at] = Int(n) }
+            return rows
+        }
+        acknowledged += packets.count * readingsPerPacket
+        for at in packets {
+            let n = stored[at] ?? 0
+            found += min(n, readingsPerPacket)
+            if n < readingsPerPacket { lost += readingsPerPacket - n; note("\(station) HJ 212 packet at \(at): answered 9014, \(n) records stored") }
+        }
+        for (at, n) in stored where n > readingsPerPacket { duplicated += n - readingsPerPacket; note("\(station) HJ 212 packet at \(at): \(n) records") }
+    }
+
     /// Nil when the station's chain is rows 1…head without holes, else what is wrong with it.
     static func chainShapeProblem(station: String, on conn: PostgresConnection, logger: Logger) async throws -> String? {
         guard let row = try await conn.query("""
