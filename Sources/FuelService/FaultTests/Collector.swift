@@ -18,7 +18,8 @@ public struct SyntheticLines: Sendable {
             return .sale(Sale(nozzle: "N1", grade: "92", volumeL: litres, unitPrice: 7.89, amount: (litres * 789).rounded() / 100,
                               startedAt: at.adding(seconds: -60), endedAt: at))
         }
-        let v = 15_000 - Double(s) * 0.1 + Double(variant) * 0.5
+        // Falls 0.1 L a record and refills every 100,000 records, so any seq gives a valid reading.
+        let v = 15_000 - Double(s % 100_000) * 0.1 + Double(variant) * 0.5
         return .tankReading(TankReading(tank: "T\(1 + s % 4)", at: at, volumeL: v, tcVolumeL: v, temperatureC: 15))
     }
 
@@ -129,6 +130,7 @@ public struct Collector: Sendable {
         guard a.status == 200, let verdict = a.verdict else { return }
         duplicatesReported += verdict.duplicates
         var rejectedLines = Set<Int>()
+        var refused = Set<Int64>()
         for r in verdict.rejected {
             rejectedLines.insert(r.line)
             if r.error.contains("seq conflict") {
@@ -136,7 +138,9 @@ public struct Collector: Sendable {
                 // The other variant is what the ledger holds: send that one from now on.
                 if r.line - 1 < a.seqs.count { variant[a.seqs[r.line - 1]] = 1 - a.variants[r.line - 1] }
             } else {
+                // A collector does not resend a line the daemon refused: it is reported, not retried.
                 unexpectedRejections.append("seq \(r.seq.map(String.init) ?? "?"): \(r.error)")
+                if r.line - 1 < a.seqs.count { refused.insert(a.seqs[r.line - 1]) }
             }
         }
         for (i, seq) in a.seqs.enumerated() where !rejectedLines.contains(i + 1) {
@@ -146,6 +150,6 @@ public struct Collector: Sendable {
             acknowledged[seq] = a.variants[i]
         }
         let acked = Set(acknowledged.keys)
-        unacknowledged.removeAll { acked.contains($0) }
+        unacknowledged.removeAll { acked.contains($0) || refused.contains($0) }
     }
 }
