@@ -60,6 +60,12 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // The database failed the request (connection lost, server restarting): retryable.
             context.logger.error("database error", metadata: ["error": "\(describeDatabaseError(e))", "path": "\(request.uri.path)"])
             return try APIError.unavailable("the database could not complete the request; retry later").response(from: request, context: context)
+        } catch is CancellationError {
+            // Work cut short (a deadline, the database going away, shutdown): nothing was acknowledged, retry.
+            return try APIError.unavailable("the request was cut short; retry later").response(from: request, context: context)
+        } catch let e as PostgresTransactionError {
+            context.logger.error("database error", metadata: ["error": "\(String(reflecting: e))", "path": "\(request.uri.path)"])
+            return try APIError.unavailable("the database could not complete the request; retry later").response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return try APIError(.internalServerError, "internal error").response(from: request, context: context)

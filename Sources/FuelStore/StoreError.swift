@@ -79,8 +79,9 @@ public func withTimeLimit<T: Sendable>(
                         break
                     }
                 }
-                work.cancel()
+                // Answer first, then cancel: the cancelled work must not get in with its CancellationError.
                 outcome.finish(.failure(failure))
+                work.cancel()
             }
             Task {
                 let result = await work.result

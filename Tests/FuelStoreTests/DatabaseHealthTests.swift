@@ -58,6 +58,26 @@ import Testing
         }
     }
 
+    @Test func aRequestCutShortAnswersUnavailableNotCancelled() async throws {
+        // The work reacts to its cancellation at once; the answer must still be the outage, every time.
+        for _ in 0..<20 {
+            let health = DatabaseHealth()
+            let marking = Task {
+                try await Task.sleep(for: .milliseconds(30))
+                health.markDown("database test went away")
+            }
+            do {
+                _ = try await withDeadline(seconds: 10, "sleeper", health: health) { try await Task.sleep(for: .seconds(10)) }
+                Issue.record("the deadline did not fire")
+            } catch let e as StoreError {
+                #expect(e.description.contains("went away"))
+            } catch {
+                Issue.record("expected StoreError.unavailable, got \(error)")
+            }
+            _ = try? await marking.value
+        }
+    }
+
     static func waitUntil(seconds: Double = 90, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }

@@ -56,6 +56,9 @@ extension FaultTest {
                 r.facts.append(String(format: "%d pushes in flight when PostgreSQL stopped failed (%@) within %.2f s", atStop.count,
                                       atStop.statusSummary as NSString, slowest))
             }
+            let odd = attempts.filter { $0.status != nil && $0.status != 200 && $0.status != 503 }
+            r.check("a database outage answers 503, never another error", odd.isEmpty,
+                    odd.isEmpty ? "all failed pushes answered 503" : "\(odd.count) answered \(odd.statusSummary): \(odd.first?.error?.prefix(200) ?? "")")
             let red = probes.first { $0.at > down && $0.status != 200 }
             let green = probes.first { $0.at > up && $0.status == 200 }
             let redAfter = red.map { ($0.at - down) / .seconds(1) }
