@@ -1,0 +1,90 @@
+import Crypto
+
+/// Merkle tree hashing of RFC 9162 (Certificate Transparency 2.0), §2.1: the tree head over the
+/// stations' chain heads that a signed checkpoint commits to, inclusion proofs and their check.
+///
+/// `leaf = SHA-256(0x00 ‖ data)`, `node = SHA-256(0x01 ‖ left ‖ right)`; a tree of n > 1 leaves
+/// splits at the largest power of two below n; the empty tree's hash is SHA-256 of nothing.
+public enum MerkleTree {
+    public static func leafHash(_ data: some Collection<UInt8>) -> Digest32 {
+        var h = SHA256()
+        h.update(data: [0x00])
+        h.update(data: Array(data))
+        return Array(h.finalize())
+    }
+
+    public static func nodeHash(_ left: Digest32, _ right: Digest32) -> Digest32 {
+        var h = SHA256()
+        h.update(data: [0x01])
+        h.update(data: left)
+        h.update(data: right)
+        return Array(h.finalize())
+    }
+
+    /// MTH(D[n]) from the leaves' hashes.
+    public static func root(leafHashes: [Digest32]) -> Digest32 {
+        guard !leafHashes.isEmpty else { return Array(SHA256.hash(data: [UInt8]())) }
+        return subtreeRoot(leafHashes[...])
+    }
+
+    /// PATH(m, D[n]): the audit path of leaf `index` in the tree of `leafHashes`, leaf side first.
+    public static func inclusionProof(index: Int, leafHashes: [Digest32]) -> [Digest32]? {
+        guard index >= 0, index < leafHashes.count else { return nil }
+        var path: [Digest32] = []
+        var slice = leafHashes[...]
+        var m = index
+        // Walk down from the root, remembering the sibling subtree at each split; the path is leaf-first.
+        while slice.count > 1 {
+            let k = largestPowerOfTwo(below: slice.count)
+            let start = slice.startIndex
+            if m < k {
+                path.append(subtreeRoot(slice[(start + k)...]))
+                slice = slice[start..<(start + k)]
+            } else {
+                path.append(subtreeRoot(slice[start..<(start + k)]))
+                slice = slice[(start + k)...]
+                m -= k
+            }
+        }
+        return path.reversed()
+    }
+
+    /// Checks an audit path (RFC 9162 §2.1.3.2): does leaf `index` with hash `leafHash` belong to the
+    /// tree of `treeSize` leaves whose hash is `root`?
+    public static func verifyInclusion(leafHash: Digest32, index: Int, treeSize: Int, proof: [Digest32], root: Digest32) -> Bool {
+        guard index >= 0, index < treeSize else { return false }
+        var fn = index, sn = treeSize - 1
+        var r = leafHash
+        for p in proof {
+            guard sn != 0 else { return false }
+            if fn & 1 == 1 || fn == sn {
+                r = nodeHash(p, r)
+                if fn & 1 == 0 {
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
+                }
+            } else {
+                r = nodeHash(r, p)
+            }
+            fn >>= 1
+            sn >>= 1
+        }
+        return sn == 0 && r == root
+    }
+
+    static func subtreeRoot(_ leaves: ArraySlice<Digest32>) -> Digest32 {
+        if leaves.count == 1 { return leaves[leaves.startIndex] }
+        let k = largestPowerOfTwo(below: leaves.count)
+        let mid = leaves.startIndex + k
+        return nodeHash(subtreeRoot(leaves[leaves.startIndex..<mid]), subtreeRoot(leaves[mid...]))
+    }
+
+    /// The largest power of two strictly below n (n ≥ 2).
+    static func largestPowerOfTwo(below n: Int) -> Int {
+        var k = 1
+        while k << 1 < n { k <<= 1 }
+        return k
+    }
+}
