@@ -33,6 +33,14 @@ public struct Checkpoint: Hashable, Sendable {
     /// Ed25519 signature over ``signedText``.
     public var signature: [UInt8]
 
+    public init(origin: String, treeSize: Int, root: Digest32, issuedAt: Timestamp, signature: [UInt8]) {
+        self.origin = origin
+        self.treeSize = treeSize
+        self.root = root
+        self.issuedAt = issuedAt
+        self.signature = signature
+    }
+
     public var signedText: String {
         "\(origin)\n\(treeSize)\n\(Data(root).base64EncodedString())\n\(issuedAt.rfc3339)\n"
     }

@@ -67,4 +67,31 @@ public struct ChainAudit: Sendable {
             return report
         }
     }
+
+    /// Recomputes each station's chain from the stored bodies (not trusting stored hashes) up to the
+    /// head a checkpoint recorded, and names every station whose recomputed head differs: a record
+    /// changed, removed or inserted after the checkpoint was signed. Empty when all match.
+    public func verify(against heads: [ChainHeadLeaf]) async throws -> [String] {
+        let logger = database.logger
+        return try await database.client.withConnection { conn in
+            var problems: [String] = []
+            for leaf in heads {
+                var hash = HashChain.genesis
+                var position: Int64 = 0
+                for try await (seq, body) in try await conn.query("""
+                    SELECT chain_seq, body FROM ledger WHERE station = \(leaf.station) AND chain_seq <= \(leaf.headSeq) ORDER BY chain_seq
+                    """, logger: logger).decode((Int64, String).self) {
+                    position += 1
+                    if seq != position { break }
+                    hash = HashChain.link(previous: hash, position: seq, body: Array(body.utf8))
+                }
+                if position != leaf.headSeq {
+                    problems.append("\(leaf.station): the checkpoint has \(leaf.headSeq) records, the ledger \(position) in order")
+                } else if hash != leaf.headHash {
+                    problems.append("\(leaf.station): records 1…\(leaf.headSeq) no longer hash to the checkpointed head \(leaf.headHash.hexString.prefix(16))…")
+                }
+            }
+            return problems
+        }
+    }
 }
