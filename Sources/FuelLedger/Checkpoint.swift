@@ -48,7 +48,9 @@ public struct Checkpoint: Hashable, Sendable {
     /// Builds the tree over `heads` (any order) and signs it.
     public static func sign(heads: [ChainHeadLeaf], origin: String, at: Timestamp, key: Curve25519.Signing.PrivateKey) throws -> Checkpoint {
         let leaves = heads.sorted { $0.station < $1.station }.map(\.leafHash)
-        var c = Checkpoint(origin: origin, treeSize: leaves.count, root: MerkleTree.root(leafHashes: leaves), issuedAt: at, signature: [])
+        // Whole seconds: the signed text must read back the same from a database that keeps microseconds.
+        let second = Timestamp(Date(timeIntervalSince1970: at.date.timeIntervalSince1970.rounded(.down)))
+        var c = Checkpoint(origin: origin, treeSize: leaves.count, root: MerkleTree.root(leafHashes: leaves), issuedAt: second, signature: [])
         c.signature = Array(try key.signature(for: Data(c.signedText.utf8)))
         return c
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Configuration
 import FuelDetect
 import FuelModel
@@ -40,6 +41,11 @@ public struct FuelwardenConfig: Sendable {
     public var hj212Enabled = false
     public var hj212 = HJ212ListenerSettings()
     public var atg = ATGPollerSettings()
+    /// Ed25519 private key (base64 of the 32 raw bytes) that signs checkpoints; nil = no checkpoints.
+    public var checkpointSigningKey: String?
+    public var checkpointIntervalSeconds = 300.0
+    /// Names this deployment in every signed checkpoint.
+    public var checkpointOrigin = "fuelwarden"
 
     public init() {}
 
@@ -57,6 +63,25 @@ public struct FuelwardenConfig: Sendable {
 }
 
 extension FuelwardenConfig {
+    /// The checkpoint signing key, or nil when none is configured.
+    public func checkpointKey() throws -> Curve25519.Signing.PrivateKey? {
+        guard let text = checkpointSigningKey else { return nil }
+        let raw: String
+        if text.hasPrefix("/") || text.hasPrefix(".") {
+            guard let file = try? String(contentsOfFile: text, encoding: .utf8) else {
+                throw ConfigurationError(key: "checkpoint.signing_key", message: "cannot read \(text)")
+            }
+            raw = file.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            raw = text
+        }
+        guard let bytes = Data(base64Encoded: raw), bytes.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
+            throw ConfigurationError(key: "checkpoint.signing_key",
+                                     message: "expected the base64 of a 32-byte Ed25519 private key (or a file holding it); make one with `fuelwarden checkpoint keygen`")
+        }
+        return key
+    }
+
     /// The feeds file, read and checked; errors name the file, the entry and the field.
     public func loadFeeds() throws -> FeedsFile {
         guard let path = feedsFile else { return FeedsFile() }
@@ -138,6 +163,9 @@ public enum ConfigLoader {
         c.detectEnabled = try v.bool("detect.enabled", c.detectEnabled)
         c.detectIntervalSeconds = try v.double("detect.interval_seconds", c.detectIntervalSeconds, 0.05...3600)
         c.detectBatchSize = try v.int("detect.batch_size", c.detectBatchSize, 1...1_000_000)
+        c.checkpointSigningKey = v.string("checkpoint.signing_key", secret: true)
+        c.checkpointIntervalSeconds = try v.double("checkpoint.interval_seconds", c.checkpointIntervalSeconds, 1...86_400)
+        c.checkpointOrigin = v.string("checkpoint.origin") ?? c.checkpointOrigin
         c.staleFeedMinutes = try v.double("detect.telemetry.stale_feed_minutes", c.staleFeedMinutes, 0.01...100_000)
         var t = DetectionThresholds()
         t.reconciliationPercent = try v.double("detect.reconciliation.percent", t.reconciliationPercent, 0...100)

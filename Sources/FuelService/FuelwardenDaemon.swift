@@ -59,6 +59,7 @@ public struct FuelwardenComponents: Sendable {
         ).addRoutes(to: v1)
         AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
+        CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
         return router
     }
 }
@@ -111,6 +112,13 @@ public struct FuelwardenDaemon: Service {
             group.addTask { try await app.runService() }
             if c.config.detectEnabled { group.addTask { try await c.detection.run() } }
             group.addTask { try await refresh.run() }
+            if let key = try c.config.checkpointKey() {
+                let signer = CheckpointService(store: CheckpointStore(database: c.database), key: key, origin: c.config.checkpointOrigin,
+                                               interval: .milliseconds(Int64(c.config.checkpointIntervalSeconds * 1000)), logger: logger)
+                group.addTask { try await untilGracefulShutdown { await signer.run() } }
+            } else {
+                logger.notice("no checkpoint.signing_key: signed checkpoints are off")
+            }
             // The server's health, probed on a connection of its own: while it is down requests answer 503 at once.
             group.addTask { try await untilGracefulShutdown { await c.database.health.monitor(url: c.database.url, logger: logger) } }
             if c.config.hj212Enabled {

@@ -115,8 +115,14 @@ struct Verify: AsyncParsableCommand {
         abstract: "Recompute every station's hash chain and the audit chain; exit 1 naming the first broken station and seq.")
     @OptionGroup var options: CommonOptions
     @Option(help: "Verify one station only.") var station: String?
+    @Option(help: "A saved checkpoint (GET /v1/checkpoints/latest): check its signature and tree, then that the database still hashes to its heads.")
+    var checkpoint: String?
+    @Option(help: "The checkpoint signer's public key (base64), as the regulator was given it. Without it the file's own key is used.")
+    var publicKey: String?
+    @Flag(help: "With --checkpoint: check the file only, not the database.") var offline = false
 
     func run() async throws {
+        if let checkpoint { return try await verifyCheckpoint(checkpoint) }
         let config = try await options.load()
         let logger = makeLogger(config.logLevel)
         let report = try await withDatabase(config, logger) { db in try await ChainAudit(database: db).verify(station: station) }
@@ -124,6 +130,22 @@ struct Verify: AsyncParsableCommand {
             fail(chain == "audit" ? "audit chain broken at \(b)" : "chain of station \(chain) broken at \(b)")
         }
         print("verified \(report.stationsChecked) station chains (\(report.recordsChecked) records) and \(report.auditEntriesChecked) audit entries: intact")
+    }
+
+    func verifyCheckpoint(_ path: String) async throws {
+        guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+        let file: CheckpointFile
+        do { file = try CheckpointFile.decode(data) } catch { fail("\(path) is not a checkpoint file: \(error)") }
+        let problems = file.problems(trustedKey: publicKey)
+        if !problems.isEmpty { fail("checkpoint \(path): " + problems.joined(separator: "; ")) }
+        print("checkpoint \(file.origin) of \(file.issuedAt): \(file.treeSize) chain heads, signature valid\(publicKey == nil ? " (with the file's own key: pass --public-key to trust it)" : ""), tree intact")
+        if offline { return }
+        let config = try await options.load()
+        let logger = makeLogger(config.logLevel)
+        let leaves = try file.leaves()
+        let changed = try await withDatabase(config, logger) { db in try await ChainAudit(database: db).verify(against: leaves) }
+        if !changed.isEmpty { fail("the database no longer matches the checkpoint: " + changed.joined(separator: "; ")) }
+        print("database matches: every station's records up to the checkpointed head recompute to it")
     }
 }
 

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 @Suite struct CheckpointTests {
-    static let at = Timestamp(rfc3339: "2026-11-22T08:00:00Z")!
+    static let at = Timestamp(rfc3339: "2026-11-22T08:00:00.654321Z")!  // signed to the whole second
 
     static func heads(_ n: Int) -> [ChainHeadLeaf] {
         (0..<n).map { i in

@@ -1,0 +1,113 @@
+import Crypto
+import FuelLedger
+import FuelModel
+import FuelStore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `GET /v1/checkpoints/latest`: the newest signed checkpoint with its leaves — save it, and
+/// `fuelwarden verify --checkpoint FILE --public-key KEY` checks it and the database against it later.
+public struct CheckpointsController: Sendable {
+    let store: CheckpointStore
+
+    public init(store: CheckpointStore) { self.store = store }
+
+    public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
+        group.get("checkpoints/latest", use: latest)
+    }
+
+    @Sendable func latest(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        _ = try context.requireRegulator(.viewer)
+        guard let c = try await store.latest() else {
+            throw APIError(.notFound, "no checkpoint yet (is checkpoint.signing_key configured?)")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try CheckpointFile(c).encoded())))
+    }
+}
+
+/// A checkpoint as a JSON file: what the API answers and what `verify --checkpoint` reads.
+public struct CheckpointFile: Codable, Sendable {
+    public struct Head: Codable, Sendable {
+        public var station: String
+        public var seq: Int64
+        public var hash: String
+    }
+    public var origin: String
+    public var treeSize: Int
+    /// Base64 of the 32-byte tree hash.
+    public var rootHash: String
+    public var issuedAt: String
+    /// Base64 Ed25519 signature over `note`.
+    public var signature: String
+    /// Base64 of the signer's 32-byte Ed25519 public key (as the database has it: trust the one you were given).
+    public var publicKey: String
+    public var note: String
+    public var heads: [Head]
+
+    enum CodingKeys: String, CodingKey {
+        case origin, treeSize = "tree_size", rootHash = "root_hash", issuedAt = "issued_at", signature, publicKey = "public_key", note, heads
+    }
+
+    public init(_ s: StoredCheckpoint) {
+        origin = s.checkpoint.origin
+        treeSize = s.checkpoint.treeSize
+        rootHash = Data(s.checkpoint.root).base64EncodedString()
+        issuedAt = s.checkpoint.issuedAt.rfc3339
+        signature = Data(s.checkpoint.signature).base64EncodedString()
+        publicKey = Data(s.publicKey).base64EncodedString()
+        note = s.checkpoint.signedText
+        heads = s.heads.map { Head(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString) }
+    }
+
+    public func encoded() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+}
+
+extension CheckpointFile {
+    /// Reads a saved checkpoint.
+    public static func decode(_ data: Data) throws -> CheckpointFile {
+        try JSONDecoder().decode(CheckpointFile.self, from: data)
+    }
+
+    /// The heads as tree leaves.
+    public func leaves() throws -> [ChainHeadLeaf] {
+        try heads.map { h in
+            guard let hash = [UInt8](hex: h.hash), hash.count == 32 else { throw CheckpointFileError("head of \(h.station): hash is not 32 bytes of hex") }
+            return ChainHeadLeaf(station: h.station, headSeq: h.seq, headHash: hash)
+        }
+    }
+
+    /// Checks the file on its own, offline: the signature by `trustedKey` (base64; the file's own key
+    /// when nil, which proves only that the file is intact), and that the heads make the signed tree.
+    /// Returns what is wrong; empty when nothing is.
+    public func problems(trustedKey: String?) -> [String] {
+        var out: [String] = []
+        guard let root = Data(base64Encoded: rootHash).map(Array.init), root.count == 32,
+              let sig = Data(base64Encoded: signature).map(Array.init),
+              let at = Timestamp(rfc3339: issuedAt) else { return ["root_hash, signature or issued_at is malformed"] }
+        let c = Checkpoint(origin: origin, treeSize: treeSize, root: root, issuedAt: at, signature: sig)
+        if c.signedText != note { out.append("the note does not match the fields it signs") }
+        guard let keyBytes = Data(base64Encoded: trustedKey ?? publicKey),
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes) else { return out + ["the public key is not a base64 Ed25519 key"] }
+        if !c.isSigned(by: key) { out.append(trustedKey == nil ? "the signature does not verify with the file's key" : "not signed by the trusted key") }
+        do {
+            let leaves = try self.leaves()
+            if leaves.count != treeSize { out.append("\(leaves.count) heads listed, the tree has \(treeSize)") }
+            let sorted = leaves.sorted { $0.station < $1.station }
+            if MerkleTree.root(leafHashes: sorted.map(\.leafHash)) != root { out.append("the heads do not make the signed tree") }
+        } catch {
+            out.append("\(error)")
+        }
+        return out
+    }
+}
+
+public struct CheckpointFileError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
