@@ -1,3 +1,4 @@
+import Crypto
 import FuelDetect
 import FuelModel
 import FuelService
@@ -6,6 +7,7 @@ import FuelStore
 import FuelTestSupport
 import FuelWire
 import Foundation
+import PostgresNIO
 import Testing
 
 @Suite struct ApiTests {
@@ -58,6 +60,13 @@ import Testing
             let big = Array(repeating: Self.line, count: 600).joined(separator: "\n")  // > 64 KiB test limit
             let (status, body) = try await d.client.send(.POST, "/v1/stations/\(s)/records", token: key, body: big)
             #expect(status == 413 && body.contains("limit"))
+            // The refused body is kept in quarantine (its first 4 KiB) with the reason.
+            let kept = try await d.db.client.query("SELECT raw, reason FROM quarantine WHERE station = \(s)").collect()
+            #expect(kept.count == 1)
+            if let row = kept.first {
+                let (raw, reason) = try row.decode((String, String).self)
+                #expect(raw.hasPrefix(Self.line.prefix(40)) && raw.contains("first 4 KiB kept") && reason.contains("over the limit"))
+            }
             #expect(try await d.client.send(.POST, "/v1/stations/\(s)/records", token: key, body: "\n").0 == 400)
         }
     }
@@ -178,6 +187,20 @@ import Testing
         var c = FuelwardenConfig()
         c.databaseURL = "mysql://x/y"
         #expect(throws: ConfigurationError.self) { try c.requireDatabaseURL() }
+
+        // The checkpoint key: unset is off, a bad one names the key, a good one (inline or in a file) loads.
+        let example = try await ConfigLoader.load(file: nil, environment: [:])
+        #expect(try example.checkpointKey() == nil && example.httpIdleTimeoutSeconds == 30 && example.ingestBodyTimeoutSeconds == 30)
+        let bad = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": "c2hvcnQ="])
+        #expect { try bad.checkpointKey() } throws: { "\($0)".hasPrefix("configuration checkpoint.signing_key: expected the base64") }
+        let (priv, pub) = CheckpointKeys.generate()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("fw-key-\(UUID())").path
+        try (priv + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        for value in [priv, file] {
+            let good = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": value])
+            #expect(try good.checkpointKey()?.publicKey.rawRepresentation.base64EncodedString() == pub)
+        }
     }
 }
 
