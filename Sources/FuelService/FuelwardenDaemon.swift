@@ -60,6 +60,7 @@ public struct FuelwardenComponents: Sendable {
         AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
+        HistoryController(store: HistoryStore(database: database)).addRoutes(to: v1)
         return router
     }
 }

@@ -1,0 +1,109 @@
+import AsyncAlgorithms
+import FuelLedger
+import FuelModel
+import FuelStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /v1/stations/{station}/history?from&to&format=ndjson|csv` (inspectors and admins): a
+/// station's records in chain order, streamed with backpressure (constant memory), up to the chain
+/// head read when the request came — named in the `Fuelwarden-Chain-Head` header (`SEQ HASH`) and,
+/// for NDJSON, in a last line — so the receiver can check what it got. A body that ends without
+/// that last line was cut short.
+public struct HistoryController: Sendable {
+    let store: HistoryStore
+
+    public init(store: HistoryStore) { self.store = store }
+
+    public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
+        group.get("stations/{station}/history", use: history)
+    }
+
+    @Sendable func history(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        _ = try context.requireRegulator(.inspector)
+        let station = try context.parameters.require("station")
+        let q = request.uri.queryParameters
+        let format = try HistoryFormat(String(q.get("format") ?? "ndjson"))
+        let from = try q.get("from").map { try Self.time(String($0), "from") }
+        let to = try q.get("to").map { try Self.time(String($0), "to") }
+        guard let head = try await store.head(station: station) else { throw APIError(.notFound, "station \(station) has no chain") }
+        let store = self.store
+        let body = ResponseBody { writer in
+            let chunks = AsyncThrowingChannel<ByteBuffer, any Error>()
+            let producer = Task {
+                do {
+                    let batch = Batch(format.header)
+                    try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq) { row in
+                        try Task.checkCancellation()
+                        batch.add(format.line(row))
+                        if batch.bytes >= 64 * 1024 { await chunks.send(batch.take()) }
+                    }
+                    batch.add(format.trailer(headSeq: head.seq, headHash: head.hash, records: batch.records))
+                    await chunks.send(batch.take())
+                    chunks.finish()
+                } catch {
+                    chunks.fail(error)
+                }
+            }
+            defer { producer.cancel() }
+            for try await chunk in chunks { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        }
+        var headers: HTTPFields = [.contentType: format.contentType]
+        headers[HTTPField.Name("Fuelwarden-Chain-Head")!] = "\(head.seq) \(head.hash.hexString)"
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    static func time(_ text: String, _ name: String) throws -> Timestamp {
+        guard let t = Timestamp(rfc3339: text) else { throw APIError(.badRequest, "\(name): expected an RFC 3339 time, got \(text)") }
+        return t
+    }
+
+    /// Lines gathered into one buffer, by the one task that streams them.
+    final class Batch: @unchecked Sendable {
+        private var buffer: ByteBuffer
+        private(set) var records = 0
+        init(_ header: String) { buffer = ByteBuffer(string: header) }
+        var bytes: Int { buffer.readableBytes }
+        func add(_ line: String) {
+            buffer.writeString(line)
+            records += 1
+        }
+        func take() -> ByteBuffer {
+            defer { buffer = ByteBuffer() }
+            return buffer
+        }
+    }
+}
+
+/// How history is written: NDJSON (one record per line, the chain head last) or CSV.
+public enum HistoryFormat: String, Sendable {
+    case ndjson, csv
+
+    init(_ text: String) throws {
+        guard let f = HistoryFormat(rawValue: text) else { throw APIError(.badRequest, "format: expected ndjson or csv, got \(text)") }
+        self = f
+    }
+
+    var contentType: String { self == .ndjson ? "application/x-ndjson" : "text/csv; charset=utf-8" }
+
+    public var header: String { self == .ndjson ? "" : "chain_seq,source,source_seq,kind,at,hash,record\r\n" }
+
+    /// One record; `body` is the canonical JSON the chain hashes, kept byte for byte.
+    public func line(_ r: HistoryRow) -> String {
+        let at = Timestamp(r.at).rfc3339
+        switch self {
+        case .ndjson:
+            return "{\"chain_seq\":\(r.chainSeq),\"source\":\"\(r.source)\",\"source_seq\":\(r.sourceSeq),\"kind\":\"\(r.kind)\",\"at\":\"\(at)\",\"hash\":\"\(r.hash.hexString)\",\"record\":\(r.body)}\n"
+        case .csv:
+            return "\(r.chainSeq),\(r.source),\(r.sourceSeq),\(r.kind),\(at),\(r.hash.hexString),\"\(r.body.replacingOccurrences(of: "\"", with: "\"\""))\"\r\n"
+        }
+    }
+
+    /// The last line (NDJSON only; CSV has the head in the header only).
+    public func trailer(headSeq: Int64, headHash: Digest32, records: Int) -> String {
+        self == .ndjson ? "{\"chain_head\":{\"seq\":\(headSeq),\"hash\":\"\(headHash.hexString)\"},\"records\":\(records)}\n" : ""
+    }
+}
