@@ -43,13 +43,8 @@ public struct LoadBenchmark: Sendable {
         public var latencies: [Double] = []
         public var peakRSSBytes = 0
 
-        public var p50: Double { quantile(0.5) }
-        public var p99: Double { quantile(0.99) }
-        func quantile(_ q: Double) -> Double {
-            guard !latencies.isEmpty else { return .nan }
-            let s = latencies.sorted()
-            return s[min(s.count - 1, Int(Double(s.count - 1) * q))]
-        }
+        public var p50: Double { latencies.quantile(0.5) ?? .nan }
+        public var p99: Double { latencies.quantile(0.99) ?? .nan }
     }
 
     public func run() async throws -> [Step] {

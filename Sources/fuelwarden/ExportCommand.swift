@@ -18,8 +18,8 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let fmt = HistoryFormat(rawValue: format) else { fail("--format: expected ndjson or csv, got \(format)") }
-        let fromTime = try from.map { guard let t = Timestamp(rfc3339: $0) else { fail("--from: expected an RFC 3339 time, got \($0)") }; return t }
-        let toTime = try to.map { guard let t = Timestamp(rfc3339: $0) else { fail("--to: expected an RFC 3339 time, got \($0)") }; return t }
+        let fromTime = from.map { guard let t = Timestamp(rfc3339: $0) else { fail("--from: expected an RFC 3339 time, got \($0)") }; return t }
+        let toTime = to.map { guard let t = Timestamp(rfc3339: $0) else { fail("--to: expected an RFC 3339 time, got \($0)") }; return t }
         if let out, !FileManager.default.createFile(atPath: out, contents: nil) { fail("cannot write \(out)") }
         guard let handle = out.map({ FileHandle(forWritingAtPath: $0) }) ?? FileHandle.standardOutput else { fail("cannot write \(out ?? "")") }
         let config = try await options.load()

@@ -42,14 +42,14 @@ extension FaultTest {
             // Pushes sent while the server was down (a second's margin after the stop for pool connections to notice).
             let during = attempts.filter { $0.began >= down + .seconds(1) && $0.began < up }
             let failedDuring = during.filter { $0.status != 200 }
-            let latencies = failedDuring.map(\.seconds).sorted()
-            let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count - 1) * 0.99))]
-            let worst = latencies.last ?? 0
+            let latencies = failedDuring.map(\.seconds)
+            let p99 = latencies.quantile(0.99) ?? 0
+            let worst = latencies.max() ?? 0
             let not503 = failedDuring.filter { $0.status != 503 }
             let noRetryAfter = failedDuring.filter { $0.status == 503 && $0.retryAfter == nil }
             r.check("fast 503 during the outage", !failedDuring.isEmpty && not503.isEmpty && noRetryAfter.isEmpty && p99 <= 2 && worst <= 3,
                     String(format: "%d pushes during the outage: %@; answered in p50 %.2f s, p99 %.2f s, worst %.2f s; %d without Retry-After",
-                           during.count, during.statusSummary as NSString, latencies.isEmpty ? 0 : latencies[latencies.count / 2], p99, worst,
+                           during.count, during.statusSummary as NSString, latencies.quantile(0.5) ?? 0, p99, worst,
                            noRetryAfter.count))
             let atStop = attempts.filter { $0.began >= down - .seconds(2) && $0.began < down + .seconds(1) && $0.status != 200 }
             if let slowest = atStop.map(\.seconds).max() {
