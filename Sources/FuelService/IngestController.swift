@@ -82,18 +82,31 @@ public struct IngestController: Sendable {
         let limit = maxBodyBytes, seconds = bodyTimeoutSeconds
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         let timeout = APIError(.requestTimeout, "the body did not arrive within \(Int(seconds)) s")
-        let (body, size) = try await withTimeLimit(seconds: seconds, timeoutError: timeout) { () async throws -> (ByteBuffer, Int?) in
-            var collected = ByteBuffer()
-            var total = 0
-            for try await chunk in request.body {
-                total += chunk.readableBytes
-                if total > limit || (declared ?? 0) > limit {
-                    if collected.readableBytes < 4096 { collected.writeImmutableBuffer(chunk.getSlice(at: chunk.readerIndex, length: min(chunk.readableBytes, 4096 - collected.readableBytes))!) }
-                    return (collected, max(total, declared ?? 0))
+        // Structured on purpose: the group returns only once the reading child has stopped, so nothing
+        // else iterates the connection's inbound stream while it still does (NIO allows one iterator;
+        // a reader left running after a 408 crashed the daemon when the server read on).
+        let (body, size) = try await withThrowingTaskGroup(of: (ByteBuffer, Int?)?.self) { group in
+            group.addTask {
+                var collected = ByteBuffer()
+                var total = 0
+                for try await chunk in request.body {
+                    total += chunk.readableBytes
+                    if total > limit || (declared ?? 0) > limit {
+                        if collected.readableBytes < 4096 { collected.writeImmutableBuffer(chunk.getSlice(at: chunk.readerIndex, length: min(chunk.readableBytes, 4096 - collected.readableBytes))!) }
+                        return (collected, max(total, declared ?? 0))
+                    }
+                    collected.writeImmutableBuffer(chunk)
                 }
-                collected.writeImmutableBuffer(chunk)
+                return (collected, nil)
             }
-            return (collected, nil)
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            guard let first else { throw timeout }
+            return first
         }
         guard let size else { return body }
         let message = "body of \(declared.map { "\($0) bytes" } ?? "over \(limit) bytes") is over the limit of \(limit) bytes; split the push"

@@ -99,9 +99,8 @@ extension FaultTest {
             let peak = await memory.value
 
             let attempts = done.flatMap(\.attempts)
-            let latencies = attempts.filter { $0.status == 200 }.map(\.seconds).sorted()
-            let p50 = latencies.isEmpty ? 0 : latencies[latencies.count / 2]
-            let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count - 1) * 0.99))]
+            let latencies = attempts.filter { $0.status == 200 }.map(\.seconds)
+            let p50 = latencies.quantile(0.5) ?? 0, p99 = latencies.quantile(0.99) ?? 0
             r.check("honest collectors served throughout", attempts.allSatisfy { $0.status == 200 } && p99 < 1,
                     String(format: "%d pushes: %@; latency p50 %.1f ms, p99 %.1f ms", attempts.count, attempts.statusSummary as NSString, p50 * 1000, p99 * 1000))
             r.check("honest HJ 212 device answered", hg.sent > 0 && hg.answered == hg.sent,
@@ -148,6 +147,8 @@ extension FaultTest {
             r.check("hostile consoles: quarantined and marked offline", consolesOK,
                     zip(hostileStations, HostileConsole.Mode.allCases).map { "\($1.rawValue): \(atgRows[$0] ?? 0) quarantined, \(offline[$0] ?? 0) offline records" }
                         .joined(separator: "; "))
+            r.check("the daemon survived it", daemon.isRunning && daemon.pid == pid,
+                    daemon.isRunning ? "same process (pid \(pid)) throughout" : "fuelwarden serve exited; its log is \(logs)/serve.log")
             r.check("memory bounded", peak < 300 * 1_048_576,
                     String(format: "daemon RSS %.0f MB at the start, peak %.0f MB (limit 300 MB)", Double(baseline) / 1_048_576, Double(peak) / 1_048_576))
             try await finish(&r, fleet: done, lines: lines, fixture: fixture)
