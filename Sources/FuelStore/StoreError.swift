@@ -55,6 +55,8 @@ public func withDeadline<T: Sendable>(
 /// Runs `body`, failing with `timeoutError` when it takes longer than `seconds`, or with what
 /// `abort` returns as soon as it returns an error (asked every 250 ms). The answer comes on time
 /// even when `body` ignores cancellation: it is cancelled and left to finish on its own.
+/// So `body` must own what it works on (its own query, its own connection): it may still be
+/// running after this returns. Reading a stream someone else reads next needs a task group instead.
 public func withTimeLimit<T: Sendable>(
     seconds: Double, timeoutError: any Error, abort: @escaping @Sendable () -> (any Error)? = { nil },
     _ body: @escaping @Sendable () async throws -> T
