@@ -49,6 +49,17 @@ public struct Licence: Hashable, Codable, Sendable {
         self.expires = expires
         self.state = state
     }
+
+    enum CodingKeys: String, CodingKey { case number, issued, expires, state }
+
+    /// A licence without `state` is valid.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        number = try c.decode(String.self, forKey: .number)
+        issued = try c.decodeIfPresent(CivilDate.self, forKey: .issued)
+        expires = try c.decodeIfPresent(CivilDate.self, forKey: .expires)
+        state = try c.decodeIfPresent(State.self, forKey: .state) ?? .valid
+    }
 }
 
 public struct Supplier: Hashable, Codable, Sendable {
@@ -107,11 +118,16 @@ public struct Station: Hashable, Codable, Sendable {
     public var approvals: [String: Bool]
     public var tanks: [Tank]
     public var nozzles: [Nozzle]
+    /// Safety hazards found at the station, open and remedied.
+    public var hazards: [SafetyHazard]
+    /// Cases of illegal operation, open and closed.
+    public var cases: [ViolationCase]
 
     public init(
         id: String, name: String, city: String, address: String? = nil, hours: OpeningHours = .allDay,
         timezone: String = "Asia/Shanghai", status: StationStatus = .active, licences: [String: Licence] = [:],
-        approvals: [String: Bool] = [:], tanks: [Tank] = [], nozzles: [Nozzle] = []
+        approvals: [String: Bool] = [:], tanks: [Tank] = [], nozzles: [Nozzle] = [],
+        hazards: [SafetyHazard] = [], cases: [ViolationCase] = []
     ) {
         self.id = id
         self.name = name
@@ -124,6 +140,8 @@ public struct Station: Hashable, Codable, Sendable {
         self.approvals = approvals
         self.tanks = tanks
         self.nozzles = nozzles
+        self.hazards = hazards
+        self.cases = cases
     }
 
     public func tank(_ id: String) -> Tank? { tanks.first { $0.id == id } }

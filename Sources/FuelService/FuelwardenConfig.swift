@@ -46,6 +46,8 @@ public struct FuelwardenConfig: Sendable {
     public var checkpointIntervalSeconds = 300.0
     /// Names this deployment in every signed checkpoint.
     public var checkpointOrigin = "fuelwarden"
+    public var notify = NotifySettings()
+    public var inspection = InspectionSettings()
 
     public init() {}
 
@@ -166,6 +168,21 @@ public enum ConfigLoader {
         c.checkpointSigningKey = v.string("checkpoint.signing_key", secret: true)
         c.checkpointIntervalSeconds = try v.double("checkpoint.interval_seconds", c.checkpointIntervalSeconds, 1...86_400)
         c.checkpointOrigin = v.string("checkpoint.origin") ?? c.checkpointOrigin
+        c.notify.webhooks["department:emergency_management"] = v.string("notify.emergency_management_url", secret: true)
+        c.notify.webhooks["department:market_supervision"] = v.string("notify.market_supervision_url", secret: true)
+        c.notify.webhooks["city:"] = v.string("notify.city_contacts_url", secret: true)
+        c.notify.secret = v.string("notify.secret", secret: true)
+        c.notify.intervalSeconds = try v.double("notify.interval_seconds", c.notify.intervalSeconds, 0.05...3600)
+        c.notify.retryBaseSeconds = try v.double("notify.retry_base_seconds", c.notify.retryBaseSeconds, 0.01...86_400)
+        c.notify.maxAttempts = try v.int("notify.max_attempts", c.notify.maxAttempts, 1...1000)
+        c.notify.timeoutSeconds = try v.double("notify.timeout_seconds", c.notify.timeoutSeconds, 0.1...600)
+        c.inspection.expiryWarningDays = try v.int("inspection.expiry_warning_days", c.inspection.expiryWarningDays, 0...3650)
+        c.inspection.minimumDataCoverage = try v.double("inspection.min_data_coverage", c.inspection.minimumDataCoverage, 0...1)
+        c.inspection.intervalDays = try v.int("inspection.interval_days", c.inspection.intervalDays, 1...3650)
+        c.inspection.silentDays = try v.int("inspection.silent_days", c.inspection.silentDays, 1...3650)
+        c.inspection.alertDeadlineHours["critical"] = try v.double("inspection.alert_deadline_hours.critical", 24, 0.1...100_000)
+        c.inspection.alertDeadlineHours["warning"] = try v.double("inspection.alert_deadline_hours.warning", 168, 0.1...100_000)
+        c.inspection.alertDeadlineHours["info"] = try v.double("inspection.alert_deadline_hours.info", 720, 0.1...100_000)
         c.staleFeedMinutes = try v.double("detect.telemetry.stale_feed_minutes", c.staleFeedMinutes, 0.01...100_000)
         var t = DetectionThresholds()
         t.reconciliationPercent = try v.double("detect.reconciliation.percent", t.reconciliationPercent, 0...100)

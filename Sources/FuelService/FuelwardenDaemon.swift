@@ -61,6 +61,9 @@ public struct FuelwardenComponents: Sendable {
         StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
         HistoryController(store: HistoryStore(database: database)).addRoutes(to: v1)
+        RegistryController(store: RegistryStore(database: database), registry: registry).addRoutes(to: v1)
+        InspectionController(store: InspectionStore(database: database), registry: registry, settings: config.inspection).addRoutes(to: v1)
+        OutboxController(store: OutboxStore(database: database)).addRoutes(to: v1)
         return router
     }
 }
@@ -120,6 +123,8 @@ public struct FuelwardenDaemon: Service {
             } else {
                 logger.notice("no checkpoint.signing_key: signed checkpoints are off")
             }
+            let notifier = OutboxNotifier(store: OutboxStore(database: c.database), settings: c.config.notify, logger: logger)
+            group.addTask { try await untilGracefulShutdown { await notifier.run() } }
             // The server's health, probed on a connection of its own: while it is down requests answer 503 at once.
             group.addTask { try await untilGracefulShutdown { await c.database.health.monitor(url: c.database.url, logger: logger) } }
             if c.config.hj212Enabled {
@@ -162,7 +167,7 @@ public struct FuelwardenDaemon: Service {
 /// Runs a feed until graceful shutdown cancels it; that cancellation is the normal way out.
 func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
     do {
-        try await cancelOnGracefulShutdown { try await body() }
+        try await cancelWhenGracefulShutdown { try await body() }
     } catch is CancellationError {
     }
 }

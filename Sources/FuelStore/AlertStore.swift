@@ -86,6 +86,9 @@ public struct AlertStore: Sendable {
             """, logger: logger).collect().first
         guard let row else { throw StoreError.conflict("alert \(s.fingerprint) was not stored") }
         let (id, isNew) = try row.decode((Int64, Bool).self)
+        if isNew && s.severity == .critical {
+            try await OutboxStore.routeCriticalAlert(id: id, signal: s, evidence: evidence, on: conn, logger: logger)
+        }
         return (id, isNew)
     }
 

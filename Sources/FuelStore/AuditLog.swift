@@ -7,10 +7,12 @@ import PostgresNIO
 
 /// The audit chain: regulator actions and registry edits, hash-chained like a station's records.
 public enum AuditLog {
-    /// Appends an entry inside the caller's transaction (the head row lock serialises writers).
+    /// Appends an entry inside the caller's transaction (the head row lock serialises writers);
+    /// returns its position in the audit chain.
+    @discardableResult
     static func append(
         actor: String, action: String, fields: [(String, FieldValue)], on tx: PostgresConnection, logger: Logger
-    ) async throws {
+    ) async throws -> Int64 {
         guard let head = try await tx.query("SELECT head_seq, head_hash FROM audit_head WHERE id = 1 FOR UPDATE", logger: logger)
             .collect().first else { throw StoreError.migration("audit_head is missing") }
         let (seq, hash) = try head.decode((Int64, ByteBuffer).self)
@@ -35,5 +37,6 @@ public enum AuditLog {
             VALUES (\(link.position), \(now.date), \(actor), \(action), \(body), \(prev), \(h))
             """, logger: logger)
         try await tx.query("UPDATE audit_head SET head_seq = \(link.position), head_hash = \(h) WHERE id = 1", logger: logger)
+        return link.position
     }
 }

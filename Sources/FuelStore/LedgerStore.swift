@@ -121,6 +121,9 @@ public struct LedgerStore: Sendable {
         var appended = 0
         var maxAt: Timestamp?
         var newMaxPush = maxPushSeq
+        // Appended records per quarter hour (every real UTC offset is a multiple of 15 min), turned
+        // into the station's local days by the database.
+        var quarterHours: [Int64: Int64] = [:]
         for (i, r) in records.enumerated() {
             let key = "\(r.source.rawValue)/\(r.sourceSeq)"
             if let prior = existing[key] {
@@ -140,6 +143,8 @@ public struct LedgerStore: Sendable {
             let link = appender.append(body: bodies[i])
             let at = r.record.at
             maxAt = max(maxAt ?? at, at)
+            let us = at.microseconds
+            quarterHours[(us >= 0 ? us / 900_000_000 : (us - 899_999_999) / 900_000_000) * 900, default: 0] += 1
             CopyText.row(
                 into: &copy, station: station, chainSeq: link.position, source: r.source.rawValue, sourceSeq: r.sourceSeq,
                 kind: r.record.kind.rawValue, at: at.rfc3339, body: bodies[i], contentHash: contents[i],
@@ -160,6 +165,14 @@ public struct LedgerStore: Sendable {
                     max_push_seq = \(newMaxPush), last_record_at = GREATEST(last_record_at, \(maxAt?.date)),
                     last_received_at = now()
                 WHERE station = \(station)
+                """, logger: logger)
+            try await tx.query("""
+                INSERT INTO station_days (station, day, records)
+                SELECT \(station), (to_timestamp(q) AT TIME ZONE s.timezone)::date, sum(n)
+                FROM UNNEST(\(Array(quarterHours.keys))::bigint[], \(Array(quarterHours.values))::bigint[]) AS u(q, n)
+                JOIN stations s ON s.id = \(station)
+                GROUP BY 2
+                ON CONFLICT (station, day) DO UPDATE SET records = station_days.records + EXCLUDED.records
                 """, logger: logger)
         } else if !records.isEmpty {
             // Only duplicates or conflicts: the feed is alive all the same.

@@ -12,10 +12,27 @@ public struct RegistryStore: Sendable {
     public init(database: FuelDatabase) { self.database = database }
 
     public struct ImportSummary: Sendable, Hashable, CustomStringConvertible {
-        public var cities = 0, suppliers = 0, stations = 0, tanks = 0, nozzles = 0, priceCeilings = 0
+        public var cities = 0, suppliers = 0, stations = 0, tanks = 0, nozzles = 0, priceCeilings = 0, hazards = 0, cases = 0
         public var description: String {
-            "\(cities) cities, \(suppliers) suppliers, \(stations) stations (\(tanks) tanks, \(nozzles) nozzles), \(priceCeilings) price ceilings"
+            "\(cities) cities, \(suppliers) suppliers, \(stations) stations (\(tanks) tanks, \(nozzles) nozzles, \(hazards) hazards, \(cases) cases), \(priceCeilings) price ceilings"
         }
+    }
+
+    static func upsert(_ h: SafetyHazard, station: String, on tx: PostgresConnection, logger: Logger) async throws {
+        try await tx.query("""
+            INSERT INTO safety_hazards (station, id, description, opened, remedied)
+            VALUES (\(station), \(h.id), \(h.description), \(h.opened.description)::date, \(h.remedied?.description)::date)
+            ON CONFLICT (station, id) DO UPDATE SET description = EXCLUDED.description, opened = EXCLUDED.opened, remedied = EXCLUDED.remedied
+            """, logger: logger)
+    }
+
+    static func upsert(_ c: ViolationCase, station: String, on tx: PostgresConnection, logger: Logger) async throws {
+        try await tx.query("""
+            INSERT INTO violation_cases (station, id, description, serious, opened, closed)
+            VALUES (\(station), \(c.id), \(c.description), \(c.serious), \(c.opened.description)::date, \(c.closed?.description)::date)
+            ON CONFLICT (station, id) DO UPDATE SET description = EXCLUDED.description, serious = EXCLUDED.serious,
+                opened = EXCLUDED.opened, closed = EXCLUDED.closed
+            """, logger: logger)
     }
 
     static func json<T: Encodable>(_ v: T) throws -> String {
@@ -71,6 +88,12 @@ public struct RegistryStore: Sendable {
                 try await tx.query(
                     "INSERT INTO chain_heads (station, head_seq, head_hash) VALUES (\(st.id), 0, \(genesis)) ON CONFLICT (station) DO NOTHING",
                     logger: logger)
+                // Hazards and cases are upserted, never dropped: entries made through the API survive a
+                // re-import of a file that does not list them.
+                for h in st.hazards { try await Self.upsert(h, station: st.id, on: tx, logger: logger) }
+                for c in st.cases { try await Self.upsert(c, station: st.id, on: tx, logger: logger) }
+                s.hazards += st.hazards.count
+                s.cases += st.cases.count
                 s.stations += 1
                 s.tanks += st.tanks.count
                 s.nozzles += st.nozzles.count
@@ -112,6 +135,22 @@ public struct RegistryStore: Sendable {
             for try await (st, id, tank, flow) in try await conn.query(
                 "SELECT station, id, tank, max_flow_lpm FROM nozzles ORDER BY station, id", logger: logger
             ).decode((String, String, String, Double).self) { nozzles[st, default: []].append(Nozzle(id: id, tank: tank, maxFlowLPM: flow)) }
+            var hazards: [String: [SafetyHazard]] = [:], cases: [String: [ViolationCase]] = [:]
+            for try await (st, id, text, opened, remedied) in try await conn.query(
+                "SELECT station, id, description, to_char(opened, 'YYYY-MM-DD'), to_char(remedied, 'YYYY-MM-DD') FROM safety_hazards ORDER BY station, opened, id",
+                logger: logger
+            ).decode((String, String, String, String, String?).self) {
+                guard let o = CivilDate(iso: opened) else { continue }
+                hazards[st, default: []].append(SafetyHazard(id: id, description: text, opened: o, remedied: remedied.flatMap(CivilDate.init(iso:))))
+            }
+            for try await (st, id, text, serious, opened, closed) in try await conn.query(
+                "SELECT station, id, description, serious, to_char(opened, 'YYYY-MM-DD'), to_char(closed, 'YYYY-MM-DD') FROM violation_cases ORDER BY station, opened, id",
+                logger: logger
+            ).decode((String, String, String, Bool, String, String?).self) {
+                guard let o = CivilDate(iso: opened) else { continue }
+                cases[st, default: []].append(ViolationCase(
+                    id: id, description: text, serious: serious, opened: o, closed: closed.flatMap(CivilDate.init(iso:))))
+            }
             let rows = try await conn.query("""
                 SELECT id, name, city, address, hours, timezone, status, licences::text, approvals::text FROM stations ORDER BY id
                 """, logger: logger)
@@ -123,7 +162,7 @@ public struct RegistryStore: Sendable {
                     status: StationStatus(rawValue: status) ?? .active,
                     licences: try dec.decode([String: Licence].self, from: Data(licences.utf8)),
                     approvals: try dec.decode([String: Bool].self, from: Data(approvals.utf8)),
-                    tanks: tanks[id] ?? [], nozzles: nozzles[id] ?? []))
+                    tanks: tanks[id] ?? [], nozzles: nozzles[id] ?? [], hazards: hazards[id] ?? [], cases: cases[id] ?? []))
             }
             for try await (region, grade, price, from) in try await conn.query(
                 "SELECT region, grade, unit_price, to_char(valid_from, 'YYYY-MM-DD') FROM price_ceilings ORDER BY region, grade, valid_from",

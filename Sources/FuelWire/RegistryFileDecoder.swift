@@ -82,11 +82,26 @@ public enum RegistryFileDecoder {
             let nm = try n.named(i, "\(m.path).nozzles").mapping()
             nozzles.append(Nozzle(id: try nm.string("id"), tank: try nm.string("tank"), maxFlowLPM: try nm.positive("max_flow_lpm")))
         }
+        var hazards: [SafetyHazard] = []
+        for (i, h) in try m.list("hazards").enumerated() {
+            let hm = try h.named(i, "\(m.path).hazards").mapping()
+            hazards.append(SafetyHazard(
+                id: try hm.string("id"), description: try hm.optionalString("description") ?? "",
+                opened: try hm.date("opened"), remedied: try hm.optionalDate("remedied")))
+        }
+        var cases: [ViolationCase] = []
+        for (i, c) in try m.list("cases").enumerated() {
+            let cm = try c.named(i, "\(m.path).cases").mapping()
+            cases.append(ViolationCase(
+                id: try cm.string("id"), description: try cm.optionalString("description") ?? "",
+                serious: try cm.optionalString("serious") == nil ? false : try cm.bool("serious"),
+                opened: try cm.date("opened"), closed: try cm.optionalDate("closed")))
+        }
         return Station(
             id: try m.string("id"), name: try m.string("name"), city: try m.string("city"),
             address: try m.optionalString("address"), hours: hours,
             timezone: try m.optionalString("timezone") ?? "Asia/Shanghai", status: status,
-            licences: licences, approvals: approvals, tanks: tanks, nozzles: nozzles)
+            licences: licences, approvals: approvals, tanks: tanks, nozzles: nozzles, hazards: hazards, cases: cases)
     }
 }
 
@@ -123,6 +138,29 @@ public enum RegistryValidator {
                 guard tankIDs.contains(n.tank) else { throw FieldError("\(p).nozzles[\(j)].tank", "unknown tank \(n.tank)") }
                 guard n.maxFlowLPM <= 200 else { throw FieldError("\(p).nozzles[\(j)].max_flow_lpm", "above the 200 L/min standard maximum") }
             }
+            try validateInspectionEntries(s, path: p)
+        }
+    }
+
+    /// Hazards and cases: unique ids, closing dates not before opening dates; licence and approval kinds known.
+    public static func validateInspectionEntries(_ s: Station, path p: String) throws(FieldError) {
+        for kind in s.licences.keys where !InspectionDocuments.isLicenceKind(kind) {
+            throw FieldError("\(p).licences.\(kind)", "unknown licence kind (one of \(InspectionDocuments.licences.joined(separator: ", ")))")
+        }
+        for kind in s.approvals.keys where !InspectionDocuments.isApprovalKind(kind) {
+            throw FieldError("\(p).approvals.\(kind)", "unknown approval kind (one of \(InspectionDocuments.approvals.joined(separator: ", ")))")
+        }
+        var ids = Set<String>()
+        for (j, h) in s.hazards.enumerated() {
+            guard isIdentifier(h.id) else { throw FieldError("\(p).hazards[\(j)].id", "use letters, digits, '-' and '_' only") }
+            guard ids.insert(h.id).inserted else { throw FieldError("\(p).hazards[\(j)].id", "hazard \(h.id) appears twice") }
+            if let r = h.remedied, r < h.opened { throw FieldError("\(p).hazards[\(j)].remedied", "\(r) is before opened \(h.opened)") }
+        }
+        ids.removeAll()
+        for (j, c) in s.cases.enumerated() {
+            guard isIdentifier(c.id) else { throw FieldError("\(p).cases[\(j)].id", "use letters, digits, '-' and '_' only") }
+            guard ids.insert(c.id).inserted else { throw FieldError("\(p).cases[\(j)].id", "case \(c.id) appears twice") }
+            if let r = c.closed, r < c.opened { throw FieldError("\(p).cases[\(j)].closed", "\(r) is before opened \(c.opened)") }
         }
     }
 

@@ -166,6 +166,14 @@ import Testing
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config/fuelwarden.example.yaml").path
         let c = try await ConfigLoader.load(file: path, environment: [:])
         #expect(c.thresholds == DetectionThresholds())
+        #expect(c.inspection == InspectionSettings() && c.notify == NotifySettings())
+        let routed = try await ConfigLoader.load(file: nil, environment: [
+            "FUELWARDEN_NOTIFY_EMERGENCY_MANAGEMENT_URL": "http://em.example/h", "FUELWARDEN_NOTIFY_CITY_CONTACTS_URL": "http://sms.example/h",
+            "FUELWARDEN_INSPECTION_ALERT_DEADLINE_HOURS_CRITICAL": "12"])
+        #expect(routed.notify.url(for: "department:emergency_management") == "http://em.example/h")
+        #expect(routed.notify.url(for: "city:210100:liaison") == "http://sms.example/h")
+        #expect(routed.notify.url(for: "department:market_supervision") == nil)
+        #expect(routed.inspection.alertDeadlineHours["critical"] == 12)
         let tuned = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_DETECT_LEAK_THRESHOLD_L_PER_H": "0.5",
                                                                            "FUELWARDEN_DETECT_VAPOUR_WARNING_DAYS": "3"])
         #expect(tuned.thresholds.leakThresholdLPH == 0.5 && tuned.thresholds.alWarningDays == 3)

@@ -41,6 +41,17 @@ public enum TestPostgres {
     }
 }
 
+extension TestPostgres {
+    /// The first column of every row of a query, as text (for checking what the daemon stored).
+    public static func strings(_ db: FuelDatabase, _ sql: String) async throws -> [String] {
+        try await db.client.withConnection { conn in
+            var out: [String] = []
+            for try await s in try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) { out.append(s) }
+            return out
+        }
+    }
+}
+
 /// Creates and drops test databases on the test server.
 actor TestServer {
     let url: DatabaseURL

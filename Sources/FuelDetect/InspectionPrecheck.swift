@@ -1,0 +1,211 @@
+import FuelModel
+
+/// What the annual-inspection pre-check knows about a station besides its registry entry: figures
+/// the store gathers from the ledger, the alerts and the chain.
+public struct InspectionFacts: Sendable, Hashable {
+    /// Local days of the inspection year (up to the as-of date) on which the station sent any record.
+    public var daysWithData: Int
+    /// Ids of critical alerts still open or acknowledged (not resolved).
+    public var unresolvedCriticalAlerts: [Int64]
+    /// Records checked and the first break, if the station's chain does not recompute.
+    public var chainRecordsChecked: Int64
+    public var chainBreak: String?
+
+    public init(daysWithData: Int, unresolvedCriticalAlerts: [Int64] = [], chainRecordsChecked: Int64 = 0, chainBreak: String? = nil) {
+        self.daysWithData = daysWithData
+        self.unresolvedCriticalAlerts = unresolvedCriticalAlerts
+        self.chainRecordsChecked = chainRecordsChecked
+        self.chainBreak = chainBreak
+    }
+}
+
+/// One rule's outcome in a pre-check.
+public enum InspectionOutcome: String, Sendable, Hashable, Codable, Comparable {
+    case pass
+    case needsAttention = "needs_attention"
+    case fail
+
+    private var rank: Int { self == .pass ? 0 : self == .needsAttention ? 1 : 2 }
+    public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
+}
+
+/// A rule checked by the pre-check, with why it came out as it did and the evidence behind it.
+public struct InspectionFinding: Sendable, Hashable, Codable {
+    public var rule: String
+    public var outcome: InspectionOutcome
+    public var reason: String
+    public var evidence: [String: EvidenceValue]
+
+    public init(rule: String, outcome: InspectionOutcome, reason: String, evidence: [String: EvidenceValue] = [:]) {
+        self.rule = rule
+        self.outcome = outcome
+        self.reason = reason
+        self.evidence = evidence
+    }
+}
+
+/// The pre-check's answer for one station and year: the worst outcome of its rules.
+public struct InspectionReport: Sendable, Hashable, Codable {
+    public var station: String
+    public var year: Int
+    /// The day documents are judged on: the end of the year, or today while the year runs.
+    public var asOf: CivilDate
+    public var verdict: InspectionOutcome
+    public var findings: [InspectionFinding]
+
+    enum CodingKeys: String, CodingKey {
+        case station, year, asOf = "as_of", verdict, findings
+    }
+}
+
+/// The annual-inspection pre-check (Liaoning item 9). A station fails when an environmental or
+/// planning approval is missing, its business licence, hazardous-chemicals trading licence or oil
+/// retail approval certificate has expired or been revoked, it has an unremedied safety hazard, or
+/// an open serious-violation case. Everything else that an inspector should look at (a licence
+/// about to expire, thin data, open critical alerts, a chain that does not recompute, an open
+/// minor case) makes it "needs attention".
+public struct InspectionPrecheck: Sendable {
+    /// A licence expiring within this many days of the as-of date needs attention.
+    public var expiryWarningDays = 30
+    /// Share of the year's days with data below which data coverage needs attention.
+    public var minimumDataCoverage = 0.95
+
+    public init(expiryWarningDays: Int = 30, minimumDataCoverage: Double = 0.95) {
+        self.expiryWarningDays = expiryWarningDays
+        self.minimumDataCoverage = minimumDataCoverage
+    }
+
+    /// The as-of date for `year` seen on `today`: the year's last day once it is over, else today.
+    public static func asOf(year: Int, today: CivilDate) -> CivilDate {
+        let end = CivilDate(year: year, month: 12, day: 31)
+        return today < end ? today : end
+    }
+
+    public func evaluate(station s: Station, year: Int, asOf: CivilDate, facts: InspectionFacts) -> InspectionReport {
+        var findings: [InspectionFinding] = []
+        for kind in InspectionDocuments.licences { findings.append(licence(kind, s.licences[kind], asOf: asOf)) }
+        for kind in InspectionDocuments.approvals { findings.append(approval(kind, s.approvals[kind])) }
+        findings.append(status(s.status))
+        findings.append(hazards(s.hazards, asOf: asOf))
+        findings.append(cases(s.cases, asOf: asOf))
+        findings.append(dataCoverage(facts.daysWithData, year: year, asOf: asOf))
+        findings.append(criticalAlerts(facts.unresolvedCriticalAlerts))
+        findings.append(chain(facts))
+        let verdict = findings.map(\.outcome).max() ?? .pass
+        return InspectionReport(station: s.id, year: year, asOf: asOf, verdict: verdict, findings: findings)
+    }
+
+    static let licenceNames = [
+        "business": "business licence", "hazardous_chemicals": "hazardous-chemicals trading licence",
+        "retail_approval": "oil retail approval certificate",
+    ]
+
+    func licence(_ kind: String, _ l: Licence?, asOf: CivilDate) -> InspectionFinding {
+        let rule = "licence.\(kind)", name = Self.licenceNames[kind] ?? kind
+        guard let l else { return InspectionFinding(rule: rule, outcome: .fail, reason: "no \(name) on record") }
+        var ev: [String: EvidenceValue] = ["number": .text(l.number), "state": .text(l.state.rawValue)]
+        if let i = l.issued { ev["issued"] = .text(i.description) }
+        if let e = l.expires { ev["expires"] = .text(e.description) }
+        if l.state == .revoked { return InspectionFinding(rule: rule, outcome: .fail, reason: "\(name) \(l.number) is revoked", evidence: ev) }
+        if let i = l.issued, i > asOf {
+            return InspectionFinding(rule: rule, outcome: .needsAttention, reason: "\(name) \(l.number) is issued only on \(i)", evidence: ev)
+        }
+        guard let e = l.expires else {
+            return InspectionFinding(rule: rule, outcome: .pass, reason: "\(name) \(l.number) is valid without an expiry date", evidence: ev)
+        }
+        let days = Int(e.daysSinceEpoch - asOf.daysSinceEpoch)
+        ev["days_to_expiry"] = .integer(Int64(days))
+        if days < 0 { return InspectionFinding(rule: rule, outcome: .fail, reason: "\(name) \(l.number) expired on \(e)", evidence: ev) }
+        if days <= expiryWarningDays {
+            return InspectionFinding(rule: rule, outcome: .needsAttention, reason: "\(name) \(l.number) expires on \(e), in \(days) days", evidence: ev)
+        }
+        return InspectionFinding(rule: rule, outcome: .pass, reason: "\(name) \(l.number) valid until \(e)", evidence: ev)
+    }
+
+    func approval(_ kind: String, _ granted: Bool?) -> InspectionFinding {
+        let rule = "approval.\(kind)"
+        switch granted {
+        case true?: return InspectionFinding(rule: rule, outcome: .pass, reason: "\(kind) approval on record", evidence: ["granted": .text("true")])
+        case false?: return InspectionFinding(rule: rule, outcome: .fail, reason: "\(kind) approval is not granted", evidence: ["granted": .text("false")])
+        case nil: return InspectionFinding(rule: rule, outcome: .fail, reason: "no \(kind) approval on record")
+        }
+    }
+
+    func status(_ st: StationStatus) -> InspectionFinding {
+        let ev: [String: EvidenceValue] = ["status": .text(st.rawValue)]
+        switch st {
+        case .active: return InspectionFinding(rule: "station.status", outcome: .pass, reason: "station is active", evidence: ev)
+        case .suspended: return InspectionFinding(rule: "station.status", outcome: .needsAttention, reason: "station is suspended", evidence: ev)
+        case .revoked: return InspectionFinding(rule: "station.status", outcome: .fail, reason: "station's operation is revoked", evidence: ev)
+        }
+    }
+
+    func hazards(_ all: [SafetyHazard], asOf: CivilDate) -> InspectionFinding {
+        let open = all.filter { $0.isOpen(on: asOf) }
+        guard !open.isEmpty else {
+            return InspectionFinding(rule: "safety_hazards", outcome: .pass, reason: "no unremedied safety hazard",
+                                     evidence: ["recorded": .integer(Int64(all.count))])
+        }
+        let list = open.map { "\($0.id) (opened \($0.opened)\($0.description.isEmpty ? "" : ": \($0.description)"))" }
+        return InspectionFinding(
+            rule: "safety_hazards", outcome: .fail, reason: "\(open.count) unremedied safety hazard\(open.count == 1 ? "" : "s"): \(list.joined(separator: "; "))",
+            evidence: ["open": .text(open.map(\.id).joined(separator: ",")), "oldest_opened": .text(open.map(\.opened).min()!.description)])
+    }
+
+    func cases(_ all: [ViolationCase], asOf: CivilDate) -> InspectionFinding {
+        let open = all.filter { $0.isOpen(on: asOf) }
+        let serious = open.filter(\.serious), minor = open.filter { !$0.serious }
+        var ev: [String: EvidenceValue] = ["recorded": .integer(Int64(all.count))]
+        if !serious.isEmpty { ev["open_serious"] = .text(serious.map(\.id).joined(separator: ",")) }
+        if !minor.isEmpty { ev["open_other"] = .text(minor.map(\.id).joined(separator: ",")) }
+        if !serious.isEmpty {
+            let list = serious.map { "\($0.id) (opened \($0.opened)\($0.description.isEmpty ? "" : ": \($0.description)"))" }
+            return InspectionFinding(rule: "violation_cases", outcome: .fail,
+                                     reason: "open serious-violation case\(serious.count == 1 ? "" : "s"): \(list.joined(separator: "; "))", evidence: ev)
+        }
+        if !minor.isEmpty {
+            return InspectionFinding(rule: "violation_cases", outcome: .needsAttention,
+                                     reason: "\(minor.count) open case\(minor.count == 1 ? "" : "s") (not serious): \(minor.map(\.id).joined(separator: ", "))", evidence: ev)
+        }
+        return InspectionFinding(rule: "violation_cases", outcome: .pass, reason: "no open violation case", evidence: ev)
+    }
+
+    func dataCoverage(_ days: Int, year: Int, asOf: CivilDate) -> InspectionFinding {
+        let start = CivilDate(year: year, month: 1, day: 1)
+        let expected = max(0, Int(asOf.daysSinceEpoch - start.daysSinceEpoch) + 1)
+        var ev: [String: EvidenceValue] = ["days_with_data": .integer(Int64(days)), "days_in_period": .integer(Int64(expected))]
+        guard expected > 0 else { return InspectionFinding(rule: "data_coverage", outcome: .pass, reason: "the year has not started", evidence: ev) }
+        let share = Double(days) / Double(expected)
+        ev["coverage"] = .number((share * 10_000).rounded() / 10_000)
+        let text = "data on \(days) of \(expected) days (\(Self.percent(share)) %) from \(start) to \(asOf)"
+        if share < minimumDataCoverage {
+            return InspectionFinding(rule: "data_coverage", outcome: .needsAttention,
+                                     reason: "\(text), below \(Self.percent(minimumDataCoverage)) %", evidence: ev)
+        }
+        return InspectionFinding(rule: "data_coverage", outcome: .pass, reason: text, evidence: ev)
+    }
+
+    /// A share as a percentage with one decimal (FuelDetect stays free of Foundation's formatting).
+    static func percent(_ share: Double) -> String {
+        let tenths = Int((share * 1000).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    func criticalAlerts(_ ids: [Int64]) -> InspectionFinding {
+        guard !ids.isEmpty else { return InspectionFinding(rule: "critical_alerts", outcome: .pass, reason: "no unresolved critical alert") }
+        return InspectionFinding(
+            rule: "critical_alerts", outcome: .needsAttention,
+            reason: "\(ids.count) unresolved critical alert\(ids.count == 1 ? "" : "s")",
+            evidence: ["alert_ids": .text(ids.map(String.init).joined(separator: ",")), "count": .integer(Int64(ids.count))])
+    }
+
+    func chain(_ f: InspectionFacts) -> InspectionFinding {
+        var ev: [String: EvidenceValue] = ["records_checked": .integer(f.chainRecordsChecked)]
+        if let b = f.chainBreak {
+            ev["break"] = .text(b)
+            return InspectionFinding(rule: "chain", outcome: .needsAttention,
+                                     reason: "the station's records no longer recompute to their chain (\(b)): refer for investigation", evidence: ev)
+        }
+        return InspectionFinding(rule: "chain", outcome: .pass, reason: "\(f.chainRecordsChecked) records recompute to the chain head", evidence: ev)
+    }
+}
