@@ -64,6 +64,8 @@ public struct FuelwardenComponents: Sendable {
         RegistryController(store: RegistryStore(database: database), registry: registry).addRoutes(to: v1)
         InspectionController(store: InspectionStore(database: database), registry: registry, settings: config.inspection).addRoutes(to: v1)
         OutboxController(store: OutboxStore(database: database)).addRoutes(to: v1)
+        ProvenanceController(store: ProvenanceStore(database: database), registry: registry).addRoutes(to: v1)
+        CitiesController(store: CityReportStore(database: database), registry: registry).addRoutes(to: v1)
         return router
     }
 }

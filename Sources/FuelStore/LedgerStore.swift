@@ -124,6 +124,8 @@ public struct LedgerStore: Sendable {
         // Appended records per quarter hour (every real UTC offset is a multiple of 15 min), turned
         // into the station's local days by the database.
         var quarterHours: [Int64: Int64] = [:]
+        // Tanks whose batch mix a delivery changes, from the earliest such delivery on.
+        var deliveredTanks: [String: Timestamp] = [:]
         for (i, r) in records.enumerated() {
             let key = "\(r.source.rawValue)/\(r.sourceSeq)"
             if let prior = existing[key] {
@@ -151,6 +153,7 @@ public struct LedgerStore: Sendable {
                 previous: link.previous, hash: link.hash)
             appended += 1
             outcome.appendedByKind[r.record.kind, default: 0] += 1
+            if case .delivery(let d) = r.record { deliveredTanks[d.tank] = min(deliveredTanks[d.tank] ?? d.startedAt, d.startedAt) }
             if r.source == .push { newMaxPush = max(newMaxPush ?? r.sourceSeq, r.sourceSeq) }
         }
         outcome.accepted = appended
@@ -174,6 +177,9 @@ public struct LedgerStore: Sendable {
                 GROUP BY 2
                 ON CONFLICT (station, day) DO UPDATE SET records = station_days.records + EXCLUDED.records
                 """, logger: logger)
+            for (tank, from) in deliveredTanks.sorted(by: { $0.key < $1.key }) {
+                try await ProvenanceStore.recompute(station: station, tank: tank, from: from, on: tx, logger: logger)
+            }
         } else if !records.isEmpty {
             // Only duplicates or conflicts: the feed is alive all the same.
             try await tx.query("UPDATE chain_heads SET last_received_at = now() WHERE station = \(station)", logger: logger)

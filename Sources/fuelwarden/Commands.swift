@@ -34,6 +34,11 @@ struct Migrate: AsyncParsableCommand {
         try await withDatabase(config, logger) { db in
             let applied = try await Migrator(database: db).migrate()
             print(applied.isEmpty ? "schema is current" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+            // Migration 5 adds tank batch compositions; deliveries already in the ledger get theirs now.
+            if applied.contains(5) {
+                let tanks = try await ProvenanceStore(database: db).rebuild()
+                if tanks > 0 { print("computed the batch mix of \(tanks) tanks from the deliveries on record") }
+            }
         }
     }
 }
