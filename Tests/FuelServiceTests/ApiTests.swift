@@ -140,6 +140,11 @@ import Testing
             #expect(text.contains(#"fuelwarden_alerts_open{rule="undeclared_delivery"}"#))
             let (o, spec) = try await d.client.send(.GET, "/openapi.yaml", token: nil)
             #expect(o == 200 && spec.contains("/v1/stations/{station}/records:"))
+            for path in ["/v1/registry:", "/v1/stations/{station}/inspection:", "/v1/inspection-gaps:", "/v1/outbox:",
+                         "/v1/stations/{station}/records/{seq}/provenance:", "/v1/batches/{batch}/trace:", "/v1/cities/{code}/coverage:",
+                         "/v1/reports/quarterly:", "/v1/suppliers/{supplier}/licence:", "/v1/stations/{station}/hazards/{id}:"] {
+                #expect(spec.contains(path), "\(path) is not documented")
+            }
         }
     }
 }
