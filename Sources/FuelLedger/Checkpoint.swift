@@ -3,19 +3,26 @@ import FuelModel
 import Foundation
 
 /// A station's chain head as a leaf of the checkpoint tree: `station ‖ 0x0A ‖ head seq (decimal) ‖
-/// 0x0A ‖ head hash (hex)`, leaves ordered by station id.
+/// 0x0A ‖ head hash (hex)` and, when the station's records tree is known, `‖ 0x0A ‖ records root
+/// (hex)`; leaves ordered by station id.
 public struct ChainHeadLeaf: Hashable, Sendable, Codable {
     public var station: String
     public var headSeq: Int64
     public var headHash: Digest32
+    /// Root of the RFC 9162 tree over the station's record link hashes 1…headSeq: what per-record
+    /// inclusion proofs lead to. Nil in checkpoints signed before it was kept.
+    public var recordsRoot: Digest32?
 
-    public init(station: String, headSeq: Int64, headHash: Digest32) {
+    public init(station: String, headSeq: Int64, headHash: Digest32, recordsRoot: Digest32? = nil) {
         self.station = station
         self.headSeq = headSeq
         self.headHash = headHash
+        self.recordsRoot = recordsRoot
     }
 
-    public var data: [UInt8] { Array("\(station)\n\(headSeq)\n\(headHash.hexString)".utf8) }
+    public var data: [UInt8] {
+        Array("\(station)\n\(headSeq)\n\(headHash.hexString)\(recordsRoot.map { "\n" + $0.hexString } ?? "")".utf8)
+    }
     public var leafHash: Digest32 { MerkleTree.leafHash(data) }
 }
 

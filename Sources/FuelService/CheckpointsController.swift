@@ -15,6 +15,35 @@ public struct CheckpointsController: Sendable {
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
         group.get("checkpoints/latest", use: latest)
+        group.get("stations/{station}/records/{seq}/proof", use: proof)
+    }
+
+    /// `GET /v1/stations/{id}/records/{seq}/proof[?checkpoint=ID]`: the record's inclusion proof in
+    /// the latest (or the given) checkpoint.
+    @Sendable func proof(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        _ = try context.requireRegulator(.viewer)
+        let station = try context.parameters.require("station")
+        let seqText = try context.parameters.require("seq")
+        guard let seq = Int64(seqText), seq > 0 else { throw APIError(.badRequest, "seq: expected a positive chain position, got \"\(seqText)\"") }
+        let c: StoredCheckpoint
+        if let idText = request.uri.queryParameters.get("checkpoint") {
+            guard let id = Int64(idText) else { throw APIError(.badRequest, "checkpoint: expected an id, got \"\(idText)\"") }
+            guard let found = try await store.checkpoint(id: id) else { throw APIError(.notFound, "checkpoint \(id) does not exist") }
+            c = found
+        } else {
+            guard let found = try await store.latest() else { throw APIError(.notFound, "no checkpoint yet (is checkpoint.signing_key configured?)") }
+            c = found
+        }
+        guard let leaf = c.heads.first(where: { $0.station == station }) else {
+            throw APIError(.notFound, "checkpoint \(c.id) has no head for station \(station)")
+        }
+        guard leaf.recordsRoot != nil else { throw APIError(.notFound, "checkpoint \(c.id) was signed before per-record proofs were kept") }
+        guard seq <= leaf.headSeq else {
+            throw APIError(.notFound, "record \(seq) of \(station) is not in checkpoint \(c.id) yet (it covers 1…\(leaf.headSeq)); retry after the next checkpoint")
+        }
+        guard let p = try await store.proof(station: station, seq: seq, in: c) else { throw APIError(.notFound, "\(station) has no record \(seq)") }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try RecordProofFile(p, checkpointID: c.id, checkpointRoot: c.checkpoint.root).encoded())))
     }
 
     @Sendable func latest(_ request: Request, context: FuelRequestContext) async throws -> Response {
@@ -33,6 +62,9 @@ public struct CheckpointFile: Codable, Sendable {
         public var station: String
         public var seq: Int64
         public var hash: String
+        /// Hex root of the station's records tree (absent in checkpoints signed before it was kept).
+        public var recordsRoot: String?
+        enum CodingKeys: String, CodingKey { case station, seq, hash, recordsRoot = "records_root" }
     }
     public var origin: String
     public var treeSize: Int
@@ -58,7 +90,7 @@ public struct CheckpointFile: Codable, Sendable {
         signature = Data(s.checkpoint.signature).base64EncodedString()
         publicKey = Data(s.publicKey).base64EncodedString()
         note = s.checkpoint.signedText
-        heads = s.heads.map { Head(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString) }
+        heads = s.heads.map { Head(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString, recordsRoot: $0.recordsRoot?.hexString) }
     }
 
     public func encoded() throws -> Data {
@@ -78,7 +110,12 @@ extension CheckpointFile {
     public func leaves() throws -> [ChainHeadLeaf] {
         try heads.map { h in
             guard let hash = [UInt8](hex: h.hash), hash.count == 32 else { throw CheckpointFileError("head of \(h.station): hash is not 32 bytes of hex") }
-            return ChainHeadLeaf(station: h.station, headSeq: h.seq, headHash: hash)
+            var root: Digest32?
+            if let text = h.recordsRoot {
+                guard let r = [UInt8](hex: text), r.count == 32 else { throw CheckpointFileError("head of \(h.station): records_root is not 32 bytes of hex") }
+                root = r
+            }
+            return ChainHeadLeaf(station: h.station, headSeq: h.seq, headHash: hash, recordsRoot: root)
         }
     }
 

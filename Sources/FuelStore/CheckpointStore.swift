@@ -21,18 +21,34 @@ public struct CheckpointStore: Sendable {
 
     public init(database: FuelDatabase) { self.database = database }
 
-    /// Every station's chain head now, in station order.
+    /// Every station's chain head now, with its records root, in station order.
     public func heads() async throws -> [ChainHeadLeaf] {
         let logger = database.logger
-        return try await database.connection("chain heads") { conn in
-            var out: [ChainHeadLeaf] = []
-            for try await (station, seq, hash) in try await conn.query(
-                "SELECT station, head_seq, head_hash FROM chain_heads ORDER BY station COLLATE \"C\"", logger: logger
-            ).decode((String, Int64, ByteBuffer).self) {
-                out.append(ChainHeadLeaf(station: station, headSeq: seq, headHash: Array(buffer: hash)))
+        var (out, missing) = try await database.connection("chain heads") { conn in
+            var out: [ChainHeadLeaf] = [], missing: [String] = []
+            for try await (station, seq, hash, frontier) in try await conn.query(
+                "SELECT station, head_seq, head_hash, records_frontier FROM chain_heads ORDER BY station COLLATE \"C\"", logger: logger
+            ).decode((String, Int64, ByteBuffer, ByteBuffer?).self) {
+                let f = frontier.flatMap { MerkleFrontier(size: seq, bytes: Array(buffer: $0)) } ?? (seq == 0 ? MerkleFrontier() : nil)
+                if f == nil { missing.append(station) }
+                out.append(ChainHeadLeaf(station: station, headSeq: seq, headHash: Array(buffer: hash), recordsRoot: f?.root))
             }
-            return out
+            return (out, missing)
         }
+        // Stations idle since the records tree was introduced: build theirs once, under the head's lock.
+        for station in missing where !Task.isCancelled {
+            let leaf = try await database.transaction("build records tree") { tx -> ChainHeadLeaf? in
+                guard let row = try await tx.query(
+                    "SELECT head_seq, head_hash, records_frontier FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger
+                ).collect().first else { return nil }
+                let (seq, hash, stored) = try row.decode((Int64, ByteBuffer, ByteBuffer?).self)
+                let f = try await RecordsTree.frontier(station: station, headSeq: seq, stored: stored, on: tx, logger: logger)
+                try await tx.query("UPDATE chain_heads SET records_frontier = \(ByteBuffer(bytes: f.bytes)) WHERE station = \(station)", logger: logger)
+                return ChainHeadLeaf(station: station, headSeq: seq, headHash: Array(buffer: hash), recordsRoot: f.root)
+            }
+            if let leaf, let i = out.firstIndex(where: { $0.station == station }) { out[i] = leaf }
+        }
+        return out
     }
 
     /// Signs the current heads and stores the checkpoint, unless no head moved since the latest one.
@@ -42,8 +58,9 @@ public struct CheckpointStore: Sendable {
         if let last = try await latest(), last.heads == heads { return nil }
         let c = try Checkpoint.sign(heads: heads, origin: origin, at: at, key: key)
         let publicKey = Array(key.publicKey.rawRepresentation)
-        let leaves = String(decoding: try JSONEncoder().encode(heads.map { HeadRow(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString) }),
-                            as: UTF8.self)
+        let leaves = String(decoding: try JSONEncoder().encode(heads.map {
+            HeadRow(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString, recordsRoot: $0.recordsRoot?.hexString)
+        }), as: UTF8.self)
         let logger = database.logger
         let id = try await database.connection("store checkpoint") { conn in
             try await conn.query("""
@@ -63,11 +80,15 @@ public struct CheckpointStore: Sendable {
             guard let row = try await conn.query("""
                 SELECT id, origin, tree_size, root, issued_at, signature, public_key, heads::text FROM checkpoints ORDER BY id DESC LIMIT 1
                 """, logger: logger).collect().first else { return nil }
-            let (id, origin, size, root, issued, signature, key, headsText) =
-                try row.decode((Int64, String, Int, ByteBuffer, Date, ByteBuffer, ByteBuffer, String).self)
-            let c = Checkpoint(origin: origin, treeSize: size, root: Array(buffer: root), issuedAt: Timestamp(issued), signature: Array(buffer: signature))
-            return StoredCheckpoint(id: id, checkpoint: c, publicKey: Array(buffer: key), heads: try Self.decodeHeads(headsText))
+            return try Self.stored(row)
         }
+    }
+
+    static func stored(_ row: PostgresRow) throws -> StoredCheckpoint {
+        let (id, origin, size, root, issued, signature, key, headsText) =
+            try row.decode((Int64, String, Int, ByteBuffer, Date, ByteBuffer, ByteBuffer, String).self)
+        let c = Checkpoint(origin: origin, treeSize: size, root: Array(buffer: root), issuedAt: Timestamp(issued), signature: Array(buffer: signature))
+        return StoredCheckpoint(id: id, checkpoint: c, publicKey: Array(buffer: key), heads: try decodeHeads(headsText))
     }
 
     /// A leaf as stored in `checkpoints.heads`.
@@ -75,12 +96,46 @@ public struct CheckpointStore: Sendable {
         var station: String
         var seq: Int64
         var hash: String
+        var recordsRoot: String?
+        enum CodingKeys: String, CodingKey { case station, seq, hash, recordsRoot = "records_root" }
     }
 
     static func decodeHeads(_ text: String) throws -> [ChainHeadLeaf] {
         try JSONDecoder().decode([HeadRow].self, from: Data(text.utf8)).map { row in
             guard let hash = [UInt8](hex: row.hash), hash.count == 32 else { throw StoreError.invalid("checkpoint heads: bad hash for \(row.station)") }
-            return ChainHeadLeaf(station: row.station, headSeq: row.seq, headHash: hash)
+            return ChainHeadLeaf(station: row.station, headSeq: row.seq, headHash: hash, recordsRoot: row.recordsRoot.flatMap { [UInt8](hex: $0) })
+        }
+    }
+
+    /// The checkpoint with this id, if any.
+    public func checkpoint(id: Int64) async throws -> StoredCheckpoint? {
+        let logger = database.logger
+        return try await database.connection("checkpoint") { conn in
+            guard let row = try await conn.query("""
+                SELECT id, origin, tree_size, root, issued_at, signature, public_key, heads::text FROM checkpoints WHERE id = \(id)
+                """, logger: logger).collect().first else { return nil }
+            return try Self.stored(row)
+        }
+    }
+
+    /// The proof that record `seq` of `station` is in `checkpoint`; nil when the checkpoint does not
+    /// cover it (the station is not in it, or the record came later).
+    public func proof(station: String, seq: Int64, in checkpoint: StoredCheckpoint) async throws -> RecordProof? {
+        guard let leaf = checkpoint.heads.first(where: { $0.station == station }), seq >= 1, seq <= leaf.headSeq,
+              let root = leaf.recordsRoot else { return nil }
+        let logger = database.logger
+        return try await database.connection("record proof") { conn in
+            guard let row = try await conn.query(
+                "SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)", logger: logger
+            ).collect().first else { return nil }
+            let (body, prev, hash) = try row.decode((String, ByteBuffer, ByteBuffer).self)
+            // The path comes from the ledger's stored link hashes as they are now: an edit since the
+            // checkpoint shows as a proof that no longer leads to its signed root.
+            let leaves = try await RecordsTree.linkHashes(station: station, size: leaf.headSeq, on: conn, logger: logger)
+            let path = MerkleTree.inclusionProof(index: Int(seq - 1), leafHashes: leaves.map { MerkleTree.leafHash($0) }) ?? []
+            return RecordProof(station: station, seq: seq, body: body, previousHash: Array(buffer: prev), hash: Array(buffer: hash),
+                               treeSize: Int64(leaves.count), recordsRoot: MerkleTree.root(leafHashes: leaves.map { MerkleTree.leafHash($0) }),
+                               path: path)
         }
     }
 }

@@ -90,11 +90,11 @@ public struct LedgerStore: Sendable {
         station: String, records: [IncomingRecord], rejected: [RejectedInput], on tx: PostgresConnection, logger: Logger
     ) async throws -> AppendOutcome {
         guard let head = try await tx.query(
-            "SELECT head_seq, head_hash, max_push_seq FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger
+            "SELECT head_seq, head_hash, max_push_seq, records_frontier FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger
         ).collect().first else {
             throw StoreError.notFound("station \(station) is not in the registry")
         }
-        let (headSeq, headHashBuffer, maxPushSeq) = try head.decode((Int64, ByteBuffer, Int64?).self)
+        let (headSeq, headHashBuffer, maxPushSeq, frontierBytes) = try head.decode((Int64, ByteBuffer, Int64?, ByteBuffer?).self)
         var appender = ChainAppender(headPosition: headSeq, headHash: Array(buffer: headHashBuffer))
 
         // Bodies and content hashes, then the existing content of any source sequence already seen.
@@ -114,6 +114,11 @@ public struct LedgerStore: Sendable {
 
         var outcome = AppendOutcome()
         var rejects = rejected
+        // The records tree grows with the chain; a station whose tree was never built gets it from the ledger once.
+        var frontier: MerkleFrontier? = nil
+        if !records.isEmpty {
+            frontier = try await RecordsTree.frontier(station: station, headSeq: headSeq, stored: frontierBytes, on: tx, logger: logger)
+        }
         var conflictSignals: [(record: IncomingRecord, recorded: Digest32, offered: Digest32)] = []
         // Rows go in with COPY (text format) inside the transaction: the fastest bulk path PostgreSQL
         // has, so the chain costs little more than the raw insert.
@@ -143,6 +148,7 @@ public struct LedgerStore: Sendable {
             }
             existing[key] = contents[i]
             let link = appender.append(body: bodies[i])
+            frontier?.append(leafData: link.hash)
             let at = r.record.at
             maxAt = max(maxAt ?? at, at)
             let us = at.microseconds
@@ -163,8 +169,9 @@ public struct LedgerStore: Sendable {
                 try await writer.write(copy)
             }
             let headHash = ByteBuffer(bytes: appender.headHash)
+            let frontierBuffer = frontier.map { ByteBuffer(bytes: $0.bytes) }
             try await tx.query("""
-                UPDATE chain_heads SET head_seq = \(appender.headPosition), head_hash = \(headHash),
+                UPDATE chain_heads SET head_seq = \(appender.headPosition), head_hash = \(headHash), records_frontier = \(frontierBuffer),
                     max_push_seq = \(newMaxPush), last_record_at = GREATEST(last_record_at, \(maxAt?.date)),
                     last_received_at = now()
                 WHERE station = \(station)

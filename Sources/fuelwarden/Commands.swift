@@ -125,6 +125,8 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "The checkpoint signer's public key (base64), as the regulator was given it. Without it the file's own key is used.")
     var publicKey: String?
     @Flag(help: "With --checkpoint: check the file only, not the database.") var offline = false
+    @Option(name: .customLong("proof"), help: "With --checkpoint: a record's inclusion proof (GET /v1/stations/{id}/records/{seq}/proof) to check against it offline; repeatable.")
+    var proofs: [String] = []
 
     func run() async throws {
         if let checkpoint { return try await verifyCheckpoint(checkpoint) }
@@ -144,6 +146,14 @@ struct Verify: AsyncParsableCommand {
         let problems = file.problems(trustedKey: publicKey)
         if !problems.isEmpty { fail("checkpoint \(path): " + problems.joined(separator: "; ")) }
         print("checkpoint \(file.origin) of \(file.issuedAt): \(file.treeSize) chain heads, signature valid\(publicKey == nil ? " (with the file's own key: pass --public-key to trust it)" : ""), tree intact")
+        for proofPath in proofs {
+            guard let proofData = FileManager.default.contents(atPath: proofPath) else { fail("cannot read \(proofPath)") }
+            let proof: RecordProofFile
+            do { proof = try RecordProofFile.decode(proofData) } catch { fail("\(proofPath) is not a record proof: \(error)") }
+            let wrong = proof.problems(in: file)
+            if !wrong.isEmpty { fail("proof \(proofPath): " + wrong.joined(separator: "; ")) }
+            print("record \(proof.seq) of \(proof.station) is in the checkpoint (records tree of \(proof.treeSize))")
+        }
         if offline { return }
         let config = try await options.load()
         let logger = makeLogger(config.logLevel)

@@ -50,4 +50,70 @@ import Testing
             #expect(problems.count == 1 && problems[0].hasPrefix("\(s): records 1…1 no longer hash"), "\(problems)")
         }
     }
+
+    @Test func aRecordsProofHoldsOfflineUntilTheDatabaseIsEdited() async throws {
+        let (privateKey, publicKey) = CheckpointKeys.generate()
+        try await TestDaemon.with(stations: 2, tweak: {
+            $0.checkpointSigningKey = privateKey
+            $0.checkpointIntervalSeconds = 1
+        }) { d in
+            let s = d.registry.stations[0].id
+            let key = try await d.token(.station, station: s)
+            let viewer = try await d.token(.viewer)
+            let lines = (1...5).map { ApiTests.line.replacingOccurrences(of: #""seq":1"#, with: #""seq":\#($0)"#)
+                .replacingOccurrences(of: "08:00:00Z", with: "08:0\($0):00Z") }
+            _ = try await d.client.push(station: s, key: key, lines: lines)
+            var file: CheckpointFile?
+            for _ in 0..<100 {
+                let (status, body) = try await d.client.send(.GET, "/v1/checkpoints/latest", token: viewer)
+                if status == 200, let f = try? CheckpointFile.decode(Data(body.utf8)), f.heads.contains(where: { $0.station == s && $0.seq == 5 }) {
+                    file = f
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let saved = try #require(file)
+            #expect(saved.heads.allSatisfy { $0.recordsRoot != nil })
+            #expect(saved.problems(trustedKey: publicKey).isEmpty)
+
+            // Every record's proof holds against the saved checkpoint, offline.
+            for seq in 1...5 {
+                let (status, body) = try await d.client.send(.GET, "/v1/stations/\(s)/records/\(seq)/proof", token: viewer)
+                #expect(status == 200, "\(body)")
+                #expect(try RecordProofFile.decode(Data(body.utf8)).problems(in: saved).isEmpty, "seq \(seq)")
+            }
+            #expect(try await d.client.send(.GET, "/v1/stations/\(s)/records/6/proof", token: viewer).0 == 404)
+            #expect(try await d.client.send(.GET, "/v1/stations/\(s)/records/1/proof", token: key).0 == 403)
+            #expect(try await d.client.send(.GET, "/v1/stations/\(s)/records/1/proof?checkpoint=999999", token: viewer).0 == 404)
+
+            // The administrator edits record 3 and recomputes its link and every later one, so the chain
+            // itself verifies again: the proofs no longer lead to the signed root.
+            try await TestPostgres.superuser(d.db, """
+                ALTER TABLE ledger DISABLE TRIGGER USER;
+                UPDATE ledger SET body = replace(body, '18234.5', '18034.5') WHERE station = '\(s)' AND chain_seq = 3;
+                UPDATE ledger SET content_hash = sha256(convert_to(body, 'UTF8')) WHERE station = '\(s)' AND chain_seq = 3;
+                UPDATE ledger SET hash = sha256(prev_hash || int8send(chain_seq) || convert_to(body, 'UTF8')) WHERE station = '\(s)' AND chain_seq = 3;
+                UPDATE ledger SET prev_hash = (SELECT hash FROM ledger WHERE station = '\(s)' AND chain_seq = 3) WHERE station = '\(s)' AND chain_seq = 4;
+                UPDATE ledger SET hash = sha256(prev_hash || int8send(chain_seq) || convert_to(body, 'UTF8')) WHERE station = '\(s)' AND chain_seq = 4;
+                UPDATE ledger SET prev_hash = (SELECT hash FROM ledger WHERE station = '\(s)' AND chain_seq = 4) WHERE station = '\(s)' AND chain_seq = 5;
+                UPDATE ledger SET hash = sha256(prev_hash || int8send(chain_seq) || convert_to(body, 'UTF8')) WHERE station = '\(s)' AND chain_seq = 5;
+                UPDATE chain_heads SET head_hash = (SELECT hash FROM ledger WHERE station = '\(s)' AND chain_seq = 5) WHERE station = '\(s)';
+                ALTER TABLE ledger ENABLE TRIGGER USER
+                """)
+            #expect(try await ChainAudit(database: d.db).verify(station: s).isIntact, "the rewrite is consistent: only the checkpoint can tell")
+            // (A new checkpoint follows the edit; ask for proofs in the one that was saved.)
+            let savedID = try #require(try await storedID(d, saved))
+            for seq in [1, 3, 5] {
+                let body = try await d.client.send(.GET, "/v1/stations/\(s)/records/\(seq)/proof?checkpoint=\(savedID)", token: viewer).1
+                let problems = try RecordProofFile.decode(Data(body.utf8)).problems(in: saved)
+                #expect(problems.contains { $0.contains("is not the checkpoint's") }, "seq \(seq): \(problems)")
+            }
+        }
+    }
+
+    /// The id of the stored checkpoint whose root the saved file has.
+    func storedID(_ d: TestDaemon, _ saved: CheckpointFile) async throws -> Int64? {
+        let rows = try await TestPostgres.strings(d.db, "SELECT id::text || ' ' || encode(root, 'base64') FROM checkpoints ORDER BY id")
+        return rows.first { $0.hasSuffix(" " + saved.rootHash) }.flatMap { Int64($0.split(separator: " ")[0]) }
+    }
 }

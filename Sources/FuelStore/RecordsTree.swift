@@ -1,0 +1,30 @@
+import FuelLedger
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Each station's RFC 9162 tree over its records' link hashes (leaf i = record i's chain hash):
+/// its frontier is kept in `chain_heads.records_frontier` by the append, its root goes into every
+/// checkpoint, and audit paths are cut from the ledger's stored hashes.
+public enum RecordsTree {
+    /// The stored frontier of a station whose head is `headSeq`, or (when missing or not matching
+    /// the head) one built from the ledger's link hashes.
+    static func frontier(station: String, headSeq: Int64, stored: ByteBuffer?, on conn: PostgresConnection, logger: Logger) async throws -> MerkleFrontier {
+        if let stored, let f = MerkleFrontier(size: headSeq, bytes: Array(buffer: stored)) { return f }
+        var f = MerkleFrontier()
+        for try await hash in try await conn.query(
+            "SELECT hash FROM ledger WHERE station = \(station) AND chain_seq <= \(headSeq) ORDER BY chain_seq", logger: logger
+        ).decode(ByteBuffer.self) { f.append(leafData: Array(buffer: hash)) }
+        return f
+    }
+
+    /// The link hashes of records 1…`size` of a station, in order (the tree's leaf data).
+    static func linkHashes(station: String, size: Int64, on conn: PostgresConnection, logger: Logger) async throws -> [Digest32] {
+        var out: [Digest32] = []
+        out.reserveCapacity(Int(size))
+        for try await hash in try await conn.query(
+            "SELECT hash FROM ledger WHERE station = \(station) AND chain_seq <= \(size) ORDER BY chain_seq", logger: logger
+        ).decode(ByteBuffer.self) { out.append(Array(buffer: hash)) }
+        return out
+    }
+}
