@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "FuelModel", "FuelLedger", "FuelDetect",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -34,14 +34,12 @@ public struct HistoryController: Sendable {
             let chunks = AsyncThrowingChannel<ByteBuffer, any Error>()
             let producer = Task {
                 do {
-                    let batch = Batch(format.header)
-                    try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq) { row in
-                        try Task.checkCancellation()
-                        batch.add(format.line(row))
-                        if batch.bytes >= 64 * 1024 { await chunks.send(batch.take()) }
+                    if !format.header.isEmpty { await chunks.send(ByteBuffer(string: format.header)) }
+                    let records = try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq, layout: format.layout) {
+                        await chunks.send($0)
                     }
-                    batch.add(format.trailer(headSeq: head.seq, headHash: head.hash, records: batch.records))
-                    await chunks.send(batch.take())
+                    let trailer = format.trailer(headSeq: head.seq, headHash: head.hash, records: records)
+                    if !trailer.isEmpty { await chunks.send(ByteBuffer(string: trailer)) }
                     chunks.finish()
                 } catch {
                     chunks.fail(error)
@@ -60,22 +58,6 @@ public struct HistoryController: Sendable {
         guard let t = Timestamp(rfc3339: text) else { throw APIError(.badRequest, "\(name): expected an RFC 3339 time, got \(text)") }
         return t
     }
-
-    /// Lines gathered into one buffer, by the one task that streams them.
-    final class Batch: @unchecked Sendable {
-        private var buffer: ByteBuffer
-        private(set) var records = 0
-        init(_ header: String) { buffer = ByteBuffer(string: header) }
-        var bytes: Int { buffer.readableBytes }
-        func add(_ line: String) {
-            buffer.writeString(line)
-            records += 1
-        }
-        func take() -> ByteBuffer {
-            defer { buffer = ByteBuffer() }
-            return buffer
-        }
-    }
 }
 
 /// How history is written: NDJSON (one record per line, the chain head last) or CSV.
@@ -91,16 +73,8 @@ public enum HistoryFormat: String, Sendable {
 
     public var header: String { self == .ndjson ? "" : "chain_seq,source,source_seq,kind,at,hash,record\r\n" }
 
-    /// One record; `body` is the canonical JSON the chain hashes, kept byte for byte.
-    public func line(_ r: HistoryRow) -> String {
-        let at = Timestamp(r.at).rfc3339
-        switch self {
-        case .ndjson:
-            return "{\"chain_seq\":\(r.chainSeq),\"source\":\"\(r.source)\",\"source_seq\":\(r.sourceSeq),\"kind\":\"\(r.kind)\",\"at\":\"\(at)\",\"hash\":\"\(r.hash.hexString)\",\"record\":\(r.body)}\n"
-        case .csv:
-            return "\(r.chainSeq),\(r.source),\(r.sourceSeq),\(r.kind),\(at),\(r.hash.hexString),\"\(r.body.replacingOccurrences(of: "\"", with: "\"\""))\"\r\n"
-        }
-    }
+    /// Lines as the store writes them (the record's canonical body byte for byte).
+    public var layout: HistoryLayout { self == .ndjson ? .ndjson : .csv }
 
     /// The last line (NDJSON only; CSV has the head in the header only).
     public func trailer(headSeq: Int64, headHash: Digest32, records: Int) -> String {

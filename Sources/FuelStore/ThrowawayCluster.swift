@@ -105,7 +105,7 @@ public final class ThrowawayCluster: Sendable {
 
     /// posix_spawn + waitpid: Foundation's `Process.waitUntilExit` was seen to hang here once
     /// the child had started a daemon.
-    static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
+    public static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -23,7 +23,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -69,12 +69,29 @@ struct Bench: AsyncParsableCommand {
         @Flag(help: "Run detection while ingesting.") var detection = false
 
         func run() async throws {
-                var bench = IngestBenchmark(logger: makeLogger(.warning), print: say)
+            var bench = IngestBenchmark(logger: makeLogger(.warning), print: say)
             bench.stations = m
             bench.recordsPerStation = n
             bench.batchSize = batch
             bench.concurrency = concurrency
             bench.detection = detection
+            try await bench.run()
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a station-year into a throwaway PostgreSQL and stream it through GET /v1/stations/{id}/history; print the time, bytes, memory and psql COPY of the same rows (build with -c release).")
+        @Option(help: "Sales in the year.") var sales = 75_000
+        @Option(help: "Tank readings in the year (over the station's four tanks).") var readings = 2_000_000
+        @Option(help: "ndjson or csv.") var format = "ndjson"
+
+        func run() async throws {
+            var bench = ExportBenchmark(logger: makeLogger(.warning), print: say)
+            bench.sales = sales
+            bench.readings = readings
+            guard let f = HistoryFormat(rawValue: format) else { throw ValidationError("--format: expected ndjson or csv") }
+            bench.format = f
             try await bench.run()
         }
     }

@@ -3,6 +3,7 @@ import FuelModel
 import FuelService
 import FuelStore
 import Foundation
+import NIOCore
 
 /// `fuelwarden export STATION`: a station's history from the database, streamed to a file or stdout.
 struct ExportCommand: AsyncParsableCommand {
@@ -28,35 +29,13 @@ struct ExportCommand: AsyncParsableCommand {
         let (records, head) = try await withDatabase(config, logger) { db in
             let store = HistoryStore(database: db)
             guard let head = try await store.head(station: station) else { fail("station \(station) has no chain") }
-            let sink = ExportSink(handle: handle, header: fmt.header)
-            try await store.stream(station: station, from: fromTime?.date, to: toTime?.date, through: head.seq) { row in sink.write(fmt.line(row)) }
-            sink.write(fmt.trailer(headSeq: head.seq, headHash: head.hash, records: sink.lines), counted: false)
-            sink.flush()
-            return (sink.lines, head)
+            handle.write(Data(fmt.header.utf8))
+            let records = try await store.stream(station: station, from: fromTime?.date, to: toTime?.date, through: head.seq, layout: fmt.layout) {
+                handle.write(Data($0.readableBytesView))
+            }
+            handle.write(Data(fmt.trailer(headSeq: head.seq, headHash: head.hash, records: records).utf8))
+            return (records, head)
         }
         FileHandle.standardError.write(Data("exported \(records) records of \(station) up to chain head \(head.seq) \(head.hash.hexString)\n".utf8))
-    }
-}
-
-/// Buffered writes to a file handle (64 KiB at a time), from the one task that streams.
-final class ExportSink: @unchecked Sendable {
-    let handle: FileHandle
-    private var buffer = Data()
-    private(set) var lines = 0
-
-    init(handle: FileHandle, header: String) {
-        self.handle = handle
-        buffer.append(Data(header.utf8))
-    }
-
-    func write(_ line: String, counted: Bool = true) {
-        buffer.append(Data(line.utf8))
-        if counted { lines += 1 }
-        if buffer.count >= 64 * 1024 { flush() }
-    }
-
-    func flush() {
-        handle.write(buffer)
-        buffer.removeAll(keepingCapacity: true)
     }
 }
