@@ -34,18 +34,35 @@ struct TestDaemon: Sendable {
             let components = try FuelwardenComponents(config: config, logger: TestPostgres.logger)
             let (ports, cont) = AsyncStream.makeStream(of: Int.self)
             let group = FuelwardenDaemon.serviceGroup(components: components, logger: TestPostgres.logger) { cont.yield($0) }
+            let stopped = StoppedDaemon()
             try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    // A daemon that stops on its own during a test is reported with its reason, at once,
+                    // instead of as requests refused until their timeouts.
+                    do {
+                        try await group.run()
+                        stopped.note("the daemon stopped")
+                    } catch {
+                        stopped.note("the daemon failed: \(String(reflecting: error))")
+                        throw error
+                    }
+                }
                 var it = ports.makeAsyncIterator()
                 guard let port = await it.next() else { throw StoreError.unavailable("daemon did not start") }
                 let daemon = TestDaemon(client: FuelwardenClient(baseURL: "http://127.0.0.1:\(port)"), db: db,
-                                        components: components, registry: registry, shutdown: { await group.triggerGracefulShutdown() })
+                                        components: components, registry: registry, shutdown: {
+                                            stopped.expect()
+                                            await group.triggerGracefulShutdown()
+                                        })
                 do {
                     try await body(daemon)
                 } catch {
+                    if let why = stopped.unexpected { throw StoreError.unavailable("\(why) during the test; the test then failed with: \(error)") }
                     await group.triggerGracefulShutdown()
                     throw error
                 }
+                if let why = stopped.unexpected { throw StoreError.unavailable("\(why) during the test") }
+                stopped.expect()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
@@ -72,6 +89,15 @@ struct TestDaemon: Sendable {
 }
 
 import FuelSim
+import Synchronization
+
+/// Whether a test's daemon stopped before the test asked it to, and why.
+final class StoppedDaemon: Sendable {
+    private let state = Mutex<(expected: Bool, reason: String?)>((false, nil))
+    func expect() { state.withLock { $0.expected = true } }
+    func note(_ reason: String) { state.withLock { if $0.reason == nil { $0.reason = reason } } }
+    var unexpected: String? { state.withLock { $0.expected ? nil : $0.reason } }
+}
 
 enum FuelSimRegistry {
     static func yaml(_ n: Int) -> String { DemoRegistry.yaml(stations: n) }
