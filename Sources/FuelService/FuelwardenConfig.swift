@@ -46,6 +46,10 @@ public struct FuelwardenConfig: Sendable {
     public var checkpointIntervalSeconds = 300.0
     /// Names this deployment in every signed checkpoint.
     public var checkpointOrigin = "fuelwarden"
+    /// Directory for complete history-export chunks (files); nil = every export reads PostgreSQL.
+    public var historyCacheDir: String?
+    /// Size limit of that directory; the least recently used chunks go first.
+    public var historyCacheMaxMB = 10_240
     public var notify = NotifySettings()
     public var inspection = InspectionSettings()
 
@@ -168,6 +172,8 @@ public enum ConfigLoader {
         c.checkpointSigningKey = v.string("checkpoint.signing_key", secret: true)
         c.checkpointIntervalSeconds = try v.double("checkpoint.interval_seconds", c.checkpointIntervalSeconds, 1...86_400)
         c.checkpointOrigin = v.string("checkpoint.origin") ?? c.checkpointOrigin
+        c.historyCacheDir = v.string("history.cache_dir")
+        c.historyCacheMaxMB = try v.int("history.cache_max_mb", c.historyCacheMaxMB, 1...100_000_000)
         c.notify.webhooks["department:emergency_management"] = v.string("notify.emergency_management_url", secret: true)
         c.notify.webhooks["department:market_supervision"] = v.string("notify.market_supervision_url", secret: true)
         c.notify.webhooks["city:"] = v.string("notify.city_contacts_url", secret: true)

@@ -60,7 +60,8 @@ public struct FuelwardenComponents: Sendable {
         AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
-        HistoryController(store: HistoryStore(database: database)).addRoutes(to: v1)
+        HistoryController(store: HistoryStore(database: database),
+                          cache: config.historyCacheDir.map { HistoryFileCache(directory: $0, maxMB: config.historyCacheMaxMB, logger: database.logger) }).addRoutes(to: v1)
         RegistryController(store: RegistryStore(database: database), registry: registry).addRoutes(to: v1)
         InspectionController(store: InspectionStore(database: database), registry: registry, settings: config.inspection).addRoutes(to: v1)
         OutboxController(store: OutboxStore(database: database)).addRoutes(to: v1)

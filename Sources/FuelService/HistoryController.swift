@@ -14,8 +14,12 @@ import NIOCore
 /// that last line was cut short.
 public struct HistoryController: Sendable {
     let store: HistoryStore
+    let cache: (any HistoryChunkCache)?
 
-    public init(store: HistoryStore) { self.store = store }
+    public init(store: HistoryStore, cache: (any HistoryChunkCache)? = nil) {
+        self.store = store
+        self.cache = cache
+    }
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
         group.get("stations/{station}/history", use: history)
@@ -29,13 +33,13 @@ public struct HistoryController: Sendable {
         let from = try q.get("from").map { try Self.time(String($0), "from") }
         let to = try q.get("to").map { try Self.time(String($0), "to") }
         guard let head = try await store.head(station: station) else { throw APIError(.notFound, "station \(station) has no chain") }
-        let store = self.store
+        let store = self.store, cache = self.cache
         let body = ResponseBody { writer in
             let chunks = AsyncThrowingChannel<ByteBuffer, any Error>()
             let producer = Task {
                 do {
                     if !format.header.isEmpty { await chunks.send(ByteBuffer(string: format.header)) }
-                    let records = try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq, layout: format.layout) {
+                    let records = try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq, layout: format.layout, cache: cache) {
                         await chunks.send($0)
                     }
                     let trailer = format.trailer(headSeq: head.seq, headHash: head.hash, records: records)

@@ -58,10 +58,14 @@ public struct HistoryStore: Sendable {
     /// connections fetch alternate chunks, each at most one chunk ahead of `each` (backpressure,
     /// constant memory). No request deadline.
     /// - Returns: the number of records.
+    ///
+    /// Whole-chain exports go through `cache` when given: a chunk of `chunkRecords` records that
+    /// the head has passed never changes (the ledger is append-only), so it is read from the cache
+    /// when there and stored there after it was made.
     @discardableResult
     public func stream(
         station: String, from: Date?, to: Date?, through headSeq: Int64, layout: HistoryLayout, chunkRecords: Int64 = 5_000,
-        parallel: Int = 2, _ each: @escaping @Sendable (ByteBuffer) async throws -> Void
+        parallel: Int = 2, cache: (any HistoryChunkCache)? = nil, _ each: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws -> Int {
         let logger = database.logger
         var bounds: (Int64, Int64) = (1, headSeq)
@@ -78,6 +82,8 @@ public struct HistoryStore: Sendable {
         let (first, last) = bounds
         guard first <= last else { return 0 }
         let chunks = Int((last - first) / chunkRecords + 1)
+        // Only chunks of a whole-chain export are aligned and complete: 1…n, n+1…2n, …
+        let cache = (from == nil && to == nil) ? cache : nil
         let workers = max(1, min(parallel, chunks))
         // One channel per worker; chunk i comes from worker i % workers, so reading them in turn keeps chain order.
         let channels = (0..<workers).map { _ in AsyncThrowingChannel<(Int, ByteBuffer?), any Error>() }
@@ -91,12 +97,20 @@ public struct HistoryStore: Sendable {
                             for i in stride(from: w, to: chunks, by: workers) {
                                 try Task.checkCancellation()
                                 let start = first + Int64(i) * chunkRecords, end = min(last, start + chunkRecords - 1)
+                                let complete = end - start + 1 == chunkRecords
+                                if complete, let cache, let text = await cache.chunk(station: station, layout: layout, index: i, records: chunkRecords) {
+                                    await channels[w].send((Int(chunkRecords), text))
+                                    continue
+                                }
                                 let row = try await conn.query("""
                                     SELECT count(*), string_agg(\(unescaped: layout.lineSQL), '' ORDER BY chain_seq) FROM ledger
                                     WHERE station = \(station) AND chain_seq BETWEEN \(start) AND \(end)
                                       AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
                                     """, logger: logger).collect().first
                                 let (n, text) = try row?.decode((Int, ByteBuffer?).self) ?? (0, nil)
+                                if complete, n == chunkRecords, let cache, let text {
+                                    await cache.store(text, station: station, layout: layout, index: i, records: chunkRecords)
+                                }
                                 await channels[w].send((n, text))
                             }
                         }
@@ -117,4 +131,12 @@ public struct HistoryStore: Sendable {
             return records
         }
     }
+}
+
+/// Where complete export chunks are kept once made (they never change: the ledger is append-only).
+public protocol HistoryChunkCache: Sendable {
+    /// The text of chunk `index` (records index·n+1 … (index+1)·n), or nil when not cached.
+    func chunk(station: String, layout: HistoryLayout, index: Int, records: Int64) async -> ByteBuffer?
+    /// Keeps a chunk; failures are the cache's to log, never the export's.
+    func store(_ text: ByteBuffer, station: String, layout: HistoryLayout, index: Int, records: Int64) async
 }

@@ -172,6 +172,7 @@ import Testing
         let c = try await ConfigLoader.load(file: path, environment: [:])
         #expect(c.thresholds == DetectionThresholds())
         #expect(c.inspection == InspectionSettings() && c.notify == NotifySettings())
+        #expect(c.historyCacheDir == nil && c.historyCacheMaxMB == FuelwardenConfig().historyCacheMaxMB)
         let routed = try await ConfigLoader.load(file: nil, environment: [
             "FUELWARDEN_NOTIFY_EMERGENCY_MANAGEMENT_URL": "http://em.example/h", "FUELWARDEN_NOTIFY_CITY_CONTACTS_URL": "http://sms.example/h",
             "FUELWARDEN_INSPECTION_ALERT_DEADLINE_HOURS_CRITICAL": "12"])

@@ -1,4 +1,5 @@
 import FuelLedger
+import FuelModel
 import FuelService
 import FuelStore
 import FuelTestSupport
@@ -45,6 +46,31 @@ import Testing
             #expect(try await d.client.send(.GET, "/v1/stations/\(s)/history", token: viewer).0 == 403)
             #expect(try await d.client.send(.GET, "/v1/stations/\(s)/history", token: key).0 == 403)
             #expect(try await d.client.send(.GET, "/v1/stations/NOPE/history", token: inspector).0 == 404)
+        }
+    }
+
+    @Test func aCachedExportIsTheSameExport() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-history-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await TestDaemon.with(stations: 1, tweak: { $0.historyCacheDir = dir; $0.ingestMaxBodyBytes = 1 << 20 }) { d in
+            let s = d.registry.stations[0].id
+            let key = try await d.token(.station, station: s)
+            let inspector = try await d.token(.inspector)
+            // 5,003 records: one complete chunk of 5,000 and three more.
+            for part in 0..<5 {
+                let lines = (1...1_001).compactMap { i -> String? in
+                    let seq = part * 1_001 + i
+                    guard seq <= 5_003 else { return nil }
+                    let t = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!.adding(seconds: Double(seq) * 60).rfc3339
+                    return Self.reading(seq, t)
+                }
+                _ = try await d.client.push(station: s, key: key, lines: lines)
+            }
+            let first = try await d.client.send(.GET, "/v1/stations/\(s)/history", token: inspector)
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/" + s)
+            #expect(files == ["ndjson-5000-0"])
+            let second = try await d.client.send(.GET, "/v1/stations/\(s)/history", token: inspector)
+            #expect(first.0 == 200 && second.1 == first.1 && first.1.split(separator: "\n").count == 5_004)
         }
     }
 }

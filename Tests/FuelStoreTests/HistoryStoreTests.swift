@@ -60,4 +60,42 @@ import Testing
             #expect(rows.first?.contains(",\"{\"\"station\"\":\"\"S1\"\",") == true)
         }
     }
+
+    /// A cache that remembers what it was given and can hand back something else, to show its chunks are used.
+    final class MemoryCache: HistoryChunkCache {
+        let chunks = Mutex<[Int: ByteBuffer]>([:])
+        let stores = Mutex<[Int]>([])
+        func chunk(station: String, layout: HistoryLayout, index: Int, records: Int64) async -> ByteBuffer? { chunks.withLock { $0[index] } }
+        func store(_ text: ByteBuffer, station: String, layout: HistoryLayout, index: Int, records: Int64) async {
+            stores.withLock { $0.append(index) }
+            chunks.withLock { $0[index] = text }
+        }
+    }
+
+    @Test func completeChunksOfWholeChainExportsGoThroughTheCache() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            _ = try await LedgerStore(database: db).append(station: "S1", records: (1...9).map { Fixtures.reading(Int64($0)) }, rejected: [])
+            let store = HistoryStore(database: db)
+            let head = try #require(try await store.head(station: "S1"))
+            let cache = MemoryCache()
+            func export(from: Date? = nil) async throws -> String {
+                let parts = Mutex<[String]>([])
+                try await store.stream(station: "S1", from: from, to: nil, through: head.seq, layout: .ndjson, chunkRecords: 4, cache: cache) { buf in
+                    parts.withLock { $0.append(String(buffer: buf)) }
+                }
+                return parts.withLock { $0.joined() }
+            }
+            let first = try await export()
+            // Records 1–4 and 5–8 are complete chunks; 9 is not (the head may still grow).
+            #expect(cache.stores.withLock { $0.sorted() } == [0, 1])
+            #expect(try await export() == first && cache.stores.withLock { $0.count } == 2)
+            // What the cache holds is what is sent.
+            cache.chunks.withLock { $0[1] = ByteBuffer(string: "cached\n") }
+            let second = try await export()
+            #expect(second.split(separator: "\n").count == 6 && second.contains("cached\n"))
+            // A window by time never uses the cache.
+            #expect(try await export(from: Fixtures.t0.date).split(separator: "\n").count == 9)
+        }
+    }
 }
