@@ -72,6 +72,7 @@ public struct AlertStore: Sendable {
     static func raise(_ s: AlertSignal, on conn: PostgresConnection, logger: Logger) async throws -> (id: Int64, isNew: Bool) {
         let evidence = String(decoding: try encoder.encode(s.evidence), as: UTF8.self)
         let row = try await conn.query("""
+            WITH before AS (SELECT severity FROM alerts WHERE fingerprint = \(s.fingerprint) AND status <> 'resolved')
             INSERT INTO alerts (fingerprint, rule, station, subject, severity, status, opened_at, evidence, seq_from, seq_to)
             VALUES (\(s.fingerprint), \(s.rule.rawValue), \(s.station), \(s.subject), \(s.severity.rawValue), 'open',
                     \(s.openedAt.date), \(evidence)::jsonb, \(s.seqFrom), \(s.seqTo))
@@ -82,11 +83,12 @@ public struct AlertStore: Sendable {
                                 THEN EXCLUDED.severity ELSE alerts.severity END,
                 occurrences = alerts.occurrences + 1,
                 updated_at = now()
-            RETURNING id, (xmax = 0)
+            RETURNING id, (xmax = 0), severity, (SELECT severity FROM before)
             """, logger: logger).collect().first
         guard let row else { throw StoreError.conflict("alert \(s.fingerprint) was not stored") }
-        let (id, isNew) = try row.decode((Int64, Bool).self)
-        if isNew && s.severity == .critical {
+        let (id, isNew, severity, previous) = try row.decode((Int64, Bool, String, String?).self)
+        // New critical alerts, and alerts that just became critical, go to the city's contacts.
+        if severity == Severity.critical.rawValue && previous != Severity.critical.rawValue {
             try await OutboxStore.routeCriticalAlert(id: id, signal: s, evidence: evidence, on: conn, logger: logger)
         }
         return (id, isNew)

@@ -174,3 +174,40 @@ import Testing
         }
     }
 }
+
+@Suite struct AlertRoutingTests {
+    /// A critical alert reaches the city's responsible person and liaison once: when it opens as
+    /// critical, or when a warning becomes critical — not again on every raise, and not for warnings.
+    @Test func criticalAlertsAreRoutedOnceToTheCitysContacts() async throws {
+        try await TestPostgres.withDatabase { db in
+            var registry = Fixtures.registry
+            registry.cities[0].contacts = [Contact(role: .leader, name: "张三"), Contact(role: .responsible, name: "李四", phone: "024-1"),
+                                           Contact(role: .liaison, name: "王五", phone: "024-2")]
+            _ = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: "t", actor: "test")
+            let store = DetectionStore(database: db)
+            var detector = StationDetector(station: "S1")
+            var cursor: Int64 = 0
+            func raise(_ severity: Severity, subject: String = "T1") async throws {
+                detector.skip(to: cursor + 1)
+                let signal = AlertSignal(rule: .deliveryMismatch, station: "S1", subject: subject, severity: severity,
+                                         openedAt: Fixtures.t0, evidence: ["difference_l": .number(300)], seqFrom: 1, seqTo: cursor + 1)
+                _ = try await store.commit(detector, previousCursor: cursor, events: [.raise(signal)])
+                cursor += 1
+            }
+            func routed() async throws -> [String] {
+                try await OutboxStore(database: db).list(topic: "alert.critical").map(\.recipient).sorted()
+            }
+            try await raise(.warning)
+            #expect(try await routed().isEmpty)
+            try await raise(.critical)  // the warning escalates
+            #expect(try await routed() == ["city:210100:liaison", "city:210100:responsible"])
+            try await raise(.critical)  // raised again: no new messages
+            try await raise(.warning)   // stays critical
+            #expect(try await routed().count == 2)
+            try await raise(.critical, subject: "T2")  // a new critical alert
+            #expect(try await routed().count == 4)
+            let payload = try #require(try await OutboxStore(database: db).list(topic: "alert.critical").first?.payload)
+            #expect(payload.contains("\"phone\": \"024-")  || payload.contains("\"phone\":\"024-"))
+        }
+    }
+}
