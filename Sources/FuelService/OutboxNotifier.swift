@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import FuelLedger
 import FuelStore
 import Logging
 import NIOCore
@@ -97,6 +98,6 @@ public struct OutboxNotifier: Sendable {
 
     static func signature(of payload: String, secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Array(mac).hexString
     }
 }

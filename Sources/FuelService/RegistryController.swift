@@ -1,4 +1,4 @@
-import Crypto
+import FuelLedger
 import FuelModel
 import FuelStore
 import FuelWire
@@ -63,7 +63,7 @@ public struct RegistryController: Sendable {
         } catch {
             throw APIError(.badRequest, "registry file: \(error)")
         }
-        let digest = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = TokenStore.hash(text).hexString
         let s = try await store.importRegistry(parsed, sourceDigest: digest, actor: p.actor)
         try await registry.reload()
         return try JSONResponse.make(ImportDTO(
@@ -193,40 +193,11 @@ public struct RegistryController: Sendable {
     }
 }
 
-/// JSON text embedded as JSON (not as a string) in an answer.
+/// JSON text embedded as JSON (not as a string) in an answer; text that does not parse is `null`.
 struct JSONFragment: Encodable {
-    let value: JSONValueTree
+    let value: JSONValue
 
-    init(_ text: String) {
-        value = (try? JSONDecoder().decode(JSONValueTree.self, from: Data(text.utf8))) ?? .null
-    }
+    init(_ text: String) { value = (try? JSONParser.parse(text)) ?? .null }
 
     func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
-}
-
-/// Any JSON value, for passing documents through.
-indirect enum JSONValueTree: Codable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValueTree]), object([String: JSONValueTree])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValueTree].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValueTree].self)) }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
 }

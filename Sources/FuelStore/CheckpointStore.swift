@@ -24,7 +24,7 @@ public struct CheckpointStore: Sendable {
     /// Every station's chain head now, with its records root, in station order.
     public func heads() async throws -> [ChainHeadLeaf] {
         let logger = database.logger
-        var (out, missing) = try await database.connection("chain heads") { conn in
+        let (heads, missing) = try await database.connection("chain heads") { conn in
             var out: [ChainHeadLeaf] = [], missing: [String] = []
             for try await (station, seq, hash, frontier) in try await conn.query(
                 "SELECT station, head_seq, head_hash, records_frontier FROM chain_heads ORDER BY station COLLATE \"C\"", logger: logger
@@ -35,6 +35,7 @@ public struct CheckpointStore: Sendable {
             }
             return (out, missing)
         }
+        var out = heads
         // Stations idle since the records tree was introduced: build theirs once, under the head's lock.
         for station in missing where !Task.isCancelled {
             let leaf = try await database.transaction("build records tree") { tx -> ChainHeadLeaf? in
@@ -122,7 +123,7 @@ public struct CheckpointStore: Sendable {
     /// cover it (the station is not in it, or the record came later).
     public func proof(station: String, seq: Int64, in checkpoint: StoredCheckpoint) async throws -> RecordProof? {
         guard let leaf = checkpoint.heads.first(where: { $0.station == station }), seq >= 1, seq <= leaf.headSeq,
-              let root = leaf.recordsRoot else { return nil }
+              leaf.recordsRoot != nil else { return nil }
         let logger = database.logger
         return try await database.connection("record proof") { conn in
             guard let row = try await conn.query(
@@ -132,10 +133,10 @@ public struct CheckpointStore: Sendable {
             // The path comes from the ledger's stored link hashes as they are now: an edit since the
             // checkpoint shows as a proof that no longer leads to its signed root.
             let leaves = try await RecordsTree.linkHashes(station: station, size: leaf.headSeq, on: conn, logger: logger)
-            let path = MerkleTree.inclusionProof(index: Int(seq - 1), leafHashes: leaves.map { MerkleTree.leafHash($0) }) ?? []
+                .map { MerkleTree.leafHash($0) }
             return RecordProof(station: station, seq: seq, body: body, previousHash: Array(buffer: prev), hash: Array(buffer: hash),
-                               treeSize: Int64(leaves.count), recordsRoot: MerkleTree.root(leafHashes: leaves.map { MerkleTree.leafHash($0) }),
-                               path: path)
+                               treeSize: Int64(leaves.count), recordsRoot: MerkleTree.root(leafHashes: leaves),
+                               path: MerkleTree.inclusionProof(index: Int(seq - 1), leafHashes: leaves) ?? [])
         }
     }
 }

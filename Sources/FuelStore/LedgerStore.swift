@@ -114,11 +114,9 @@ public struct LedgerStore: Sendable {
 
         var outcome = AppendOutcome()
         var rejects = rejected
-        // The records tree grows with the chain; a station whose tree was never built gets it from the ledger once.
+        // The records tree grows with the chain, read when the first record is appended; a station whose
+        // tree was never built gets it from the ledger then, once.
         var frontier: MerkleFrontier? = nil
-        if !records.isEmpty {
-            frontier = try await RecordsTree.frontier(station: station, headSeq: headSeq, stored: frontierBytes, on: tx, logger: logger)
-        }
         var conflictSignals: [(record: IncomingRecord, recorded: Digest32, offered: Digest32)] = []
         // Rows go in with COPY (text format) inside the transaction: the fastest bulk path PostgreSQL
         // has, so the chain costs little more than the raw insert.
@@ -147,6 +145,9 @@ public struct LedgerStore: Sendable {
                 continue
             }
             existing[key] = contents[i]
+            if frontier == nil {
+                frontier = try await RecordsTree.frontier(station: station, headSeq: headSeq, stored: frontierBytes, on: tx, logger: logger)
+            }
             let link = appender.append(body: bodies[i])
             frontier?.append(leafData: link.hash)
             let at = r.record.at

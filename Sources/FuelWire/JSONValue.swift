@@ -276,3 +276,37 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue: Encodable {
+    /// Writes the value back as JSON (object members in their order); integers stay integers.
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var c = encoder.singleValueContainer()
+            try c.encodeNil()
+        case .bool(let b):
+            var c = encoder.singleValueContainer()
+            try c.encode(b)
+        case .number(let d, let exact):
+            var c = encoder.singleValueContainer()
+            if let i = exact { try c.encode(i) } else { try c.encode(d) }
+        case .string(let t):
+            var c = encoder.singleValueContainer()
+            try c.encode(t)
+        case .array(let a):
+            var c = encoder.unkeyedContainer()
+            for v in a { try c.encode(v) }
+        case .object(let o):
+            var c = encoder.container(keyedBy: MemberKey.self)
+            for (k, v) in o { try c.encode(v, forKey: MemberKey(k)) }
+        }
+    }
+
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
