@@ -1,9 +1,22 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
 
+// CI builds with FUELWARDEN_WARNINGS_AS_ERRORS=1: a warning in the project's own targets fails the
+// build (dependencies' warnings are not ours to fix, and SwiftPM does not show them).
+let warningsAsErrors = ProcessInfo.processInfo.environment["FUELWARDEN_WARNINGS_AS_ERRORS"] == "1"
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-]
+] + (warningsAsErrors ? [.treatAllWarnings(as: .error)] : [])
+
+// The targets, from the pure core outwards (README, "Layout"):
+//   core (pure):   FuelModel ← FuelWire, FuelLedger, FuelDetect;   FuelAsync (time limits, backoff)
+//   adapters:      FuelStore (PostgreSQL) ← FuelService (the daemon);   FuelClient (API and device clients)
+//   laboratory:    FuelSim, FuelEvaluate, FuelFuzz (pure) ← FuelLab (demo, replay, emulator),
+//                  FuelBench, FuelFaults;   FuelPostgresFixture (throwaway PostgreSQL servers)
+// The `Lab` trait (on by default) puts the laboratory's commands into the `fuelwarden` executable;
+// `swift build -c release --disable-default-traits --product fuelwarden` builds the daemon alone.
+let lab = TargetDependencyCondition.when(traits: ["Lab"])
 
 let package = Package(
     name: "fuelwarden",
@@ -16,14 +29,18 @@ let package = Package(
         .library(name: "FuelDetect", targets: ["FuelDetect"]),
         .library(name: "FuelStore", targets: ["FuelStore"]),
         .library(name: "FuelService", targets: ["FuelService"]),
+        .library(name: "FuelClient", targets: ["FuelClient"]),
         .library(name: "FuelSim", targets: ["FuelSim"]),
+    ],
+    traits: [
+        .trait(name: "Lab", description: "The laboratory commands (demo, simulate, evaluate, bench, faults, fuzz, atg-emulator) in the fuelwarden executable."),
+        .default(enabledTraits: ["Lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
@@ -34,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Pure core: no networking, no database.
@@ -45,19 +64,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "FuelDetect", dependencies: ["FuelModel"], swiftSettings: swiftSettings),
-        .target(name: "FuelSim", dependencies: ["FuelModel", "FuelWire"], swiftSettings: swiftSettings),
-        .target(name: "FuelEvaluate", dependencies: ["FuelModel", "FuelWire", "FuelDetect", "FuelSim"], swiftSettings: swiftSettings),
-        .target(name: "FuelFuzz", dependencies: ["FuelModel", "FuelWire", "FuelSim"], swiftSettings: swiftSettings),
+        .target(name: "FuelAsync", swiftSettings: swiftSettings),
 
-        // Adapters.
+        // Adapters: the database, the daemon, the clients.
         .target(
             name: "FuelStore",
             dependencies: [
-                "FuelModel", "FuelLedger", "FuelDetect",
+                "FuelModel", "FuelLedger", "FuelAsync",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
@@ -65,41 +84,117 @@ let package = Package(
         .target(
             name: "FuelService",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelSim", "FuelEvaluate",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelAsync",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FuelClient",
+            dependencies: [
+                "FuelWire", "FuelAsync",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The laboratory: simulation, evaluation, fuzzing, demo, benchmarks, fault tests.
+        .target(name: "FuelSim", dependencies: ["FuelModel", "FuelWire"], swiftSettings: swiftSettings),
+        .target(name: "FuelEvaluate", dependencies: ["FuelModel", "FuelWire", "FuelDetect", "FuelSim"], swiftSettings: swiftSettings),
+        .target(name: "FuelFuzz", dependencies: ["FuelModel", "FuelWire", "FuelSim"], swiftSettings: swiftSettings),
+        .target(name: "FuelPostgresFixture", swiftSettings: swiftSettings),
+        .target(
+            name: "FuelLab",
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelAsync",
+                "FuelSim", "FuelEvaluate", "FuelPostgresFixture",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FuelBench",
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelLedger", "FuelStore", "FuelService", "FuelClient", "FuelAsync", "FuelSim", "FuelLab",
+                "FuelPostgresFixture",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FuelFaults",
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelClient", "FuelAsync", "FuelSim", "FuelEvaluate",
+                "FuelLab", "FuelPostgresFixture",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The command line: the daemon's commands always, the laboratory's with the Lab trait.
         .executableTarget(
             name: "fuelwarden",
             dependencies: [
-                "FuelService", "FuelFuzz", "FuelEvaluate",
+                "FuelModel", "FuelWire", "FuelDetect", "FuelStore", "FuelService",
+                .target(name: "FuelSim", condition: lab),
+                .target(name: "FuelEvaluate", condition: lab),
+                .target(name: "FuelFuzz", condition: lab),
+                .target(name: "FuelLab", condition: lab),
+                .target(name: "FuelBench", condition: lab),
+                .target(name: "FuelFaults", condition: lab),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // Tests.
+        // Test support.
+        .target(name: "FuelFixtures", path: "Tests/FuelFixtures", swiftSettings: swiftSettings),
         .target(
             name: "FuelTestSupport",
-            dependencies: ["FuelStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "FuelStore", "FuelPostgresFixture",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/FuelTestSupport",
             swiftSettings: swiftSettings
         ),
+
+        // Tests, one target per library.
         .testTarget(
             name: "FuelModelTests",
             dependencies: ["FuelModel", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -107,31 +202,50 @@ let package = Package(
         ),
         .testTarget(
             name: "FuelWireTests",
-            dependencies: ["FuelWire", "FuelFuzz", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FuelLedgerTests",
-            dependencies: ["FuelLedger", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "FuelModel", "FuelLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FuelDetectTests",
-            dependencies: ["FuelDetect", "FuelSim", "FuelEvaluate", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelDetect", "FuelSim", "FuelEvaluate",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FuelAsyncTests",
+            dependencies: ["FuelAsync", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FuelStoreTests",
-            dependencies: ["FuelStore", "FuelTestSupport"],
+            dependencies: [
+                "FuelModel", "FuelLedger", "FuelStore", "FuelTestSupport", "FuelPostgresFixture",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FuelServiceTests",
             dependencies: [
-                "FuelService", "FuelTestSupport", "FuelSim", "FuelEvaluate",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelLab",
+                "FuelSim", "FuelEvaluate", "FuelTestSupport", "FuelFixtures", "FuelPostgresFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,42 +1,5 @@
 import FuelModel
 
-/// What the province-wide gap list knows about a station beyond its registry entry.
-public struct StationGapFacts: Sendable, Hashable {
-    /// Wall-clock time the station's last record arrived; nil if it never sent one.
-    public var lastReceived: Timestamp?
-    /// Days with data from `dataFrom` up to yesterday.
-    public var daysWithData: Int
-    /// First day the count runs from: January 1, or the station's first day with data if later.
-    public var dataFrom: CivilDate?
-    /// Day of the last recorded inspection; nil if never inspected.
-    public var lastInspected: CivilDate?
-    /// Unresolved alerts past their deadline: id, rule, severity, hours open.
-    public var overdueAlerts: [OverdueAlert]
-
-    public init(lastReceived: Timestamp? = nil, daysWithData: Int = 0, dataFrom: CivilDate? = nil,
-                lastInspected: CivilDate? = nil, overdueAlerts: [OverdueAlert] = []) {
-        self.lastReceived = lastReceived
-        self.daysWithData = daysWithData
-        self.dataFrom = dataFrom
-        self.lastInspected = lastInspected
-        self.overdueAlerts = overdueAlerts
-    }
-}
-
-public struct OverdueAlert: Sendable, Hashable {
-    public var id: Int64
-    public var rule: String
-    public var severity: String
-    public var hoursOpen: Double
-
-    public init(id: Int64, rule: String, severity: String, hoursOpen: Double) {
-        self.id = id
-        self.rule = rule
-        self.severity = severity
-        self.hoursOpen = hoursOpen
-    }
-}
-
 /// One gap an inspection would find.
 public struct InspectionGap: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {

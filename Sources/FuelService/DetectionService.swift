@@ -88,8 +88,17 @@ public struct DetectionService: Service {
         var processed = 0
         for item in backlog {
             guard let profile = try await registry.profileReloadingIfUnknown(item.station) else { continue }
-            var detector = try await store.loadState(station: item.station) ?? StationDetector(station: item.station)
-            // A state that no longer decodes (format change) restarts from the stored cursor.
+            var detector: StationDetector
+            switch try await store.loadState(StationDetector.self, station: item.station) {
+            case .state(let stored): detector = stored
+            case .none: detector = StationDetector(station: item.station)
+            case .undecodable(let reason):
+                // A format change: start this station's detectors afresh from the stored cursor, and say so.
+                metrics.undecodableDetectorStates.increment()
+                logger.error("stored detector state does not decode; detection restarts from the cursor", metadata: [
+                    "station": "\(item.station)", "cursor": "\(item.cursor)", "error": "\(reason)"])
+                detector = StationDetector(station: item.station)
+            }
             detector.skip(to: item.cursor)
             var cursor = item.cursor
             while cursor < item.headSeq {
@@ -113,7 +122,7 @@ public struct DetectionService: Service {
                 if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }
                 let applied: DetectionStore.Applied
                 do {
-                    applied = try await store.commit(detector, previousCursor: cursor, events: events)
+                    applied = try await store.commit(detector, station: item.station, cursor: detector.cursor, previousCursor: cursor, events: events)
                 } catch StoreError.conflict {
                     break  // another replica processed this station; pick it up next pass
                 }

@@ -28,8 +28,13 @@ public final class FuelMetrics: Sendable {
     nonisolated(unsafe) private static let alertsRaised = MetricNameDescriptor(
         namespace: "fuelwarden", metricName: "alerts_raised", unitName: "total",
         helpText: "Alerts opened, by rule.")
+    nonisolated(unsafe) private static let undecodableState = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "detector_state_undecodable", unitName: "total",
+        helpText: "Stored detector states that no longer decoded; those stations restarted detection from their cursor.")
 
     public let ingestHistogram: DurationHistogram
+    /// Stored detector states that did not decode (a format change): each one is also logged.
+    public let undecodableDetectorStates: Counter
     public let inFlight: Gauge
     public let backlog: Gauge
 
@@ -41,6 +46,7 @@ public final class FuelMetrics: Sendable {
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)])
         inFlight = registry.makeGauge(descriptor: Self.poolInUse, labels: [])
         backlog = registry.makeGauge(descriptor: Self.detectionLag, labels: [])
+        undecodableDetectorStates = registry.makeCounter(descriptor: Self.undecodableState, labels: [])
         registry.makeGauge(descriptor: Self.poolConnections, labels: []).set(Double(poolMax))
         for kind in RecordKind.allCases.map(\.rawValue) + ["unknown"] {
             for verdict in ["accepted", "duplicate", "rejected"] {

@@ -1,5 +1,5 @@
-import FuelDetect
 import FuelStore
+import FuelModel
 import Foundation
 import Hummingbird
 import NIOCore
@@ -37,7 +37,7 @@ public struct HealthController: Sendable {
         } else if await database.ping(seconds: 1) {
             do {
                 let migrator = self.migrator
-                let status = try await withDeadline(seconds: 1, "migration status") { try await migrator.status() }
+                let status = try await withDeadline(.seconds(1), "migration status") { try await migrator.status() }
                 if !status.isCurrent {
                     problems.append("schema at \(status.applied.last ?? 0), package ships \(status.latest): run fuelwarden migrate")
                 }
@@ -55,7 +55,7 @@ public struct HealthController: Sendable {
 
     @Sendable func scrape(_ request: Request, context: FuelRequestContext) async throws -> Response {
         let alerts = self.alerts
-        if let counts = try? await withDeadline(seconds: 1, "open alerts", { try await alerts.openCounts() }) {
+        if let counts = try? await withDeadline(.seconds(1), "open alerts", { try await alerts.openCounts() }) {
             metrics.setOpenAlerts(counts, rules: AlertRule.allCases.map(\.rawValue))
         }
         metrics.inFlight.set(Double(database.inFlight.value))

@@ -1,3 +1,4 @@
+import FuelAsync
 import AsyncHTTPClient
 import Crypto
 import Foundation
@@ -75,8 +76,8 @@ public struct OutboxNotifier: Sendable {
         if failure == nil {
             result = .delivered
         } else if Self.isRecoverable(status: status), item.attempts < settings.maxAttempts {
-            let delay = min(3600, settings.retryBaseSeconds * pow(2, Double(item.attempts - 1)))
-            result = .retry(at: Date().addingTimeInterval(delay))
+            let delay = Backoff(base: .seconds(settings.retryBaseSeconds), cap: .seconds(3600)).delay(afterFailures: item.attempts)
+            result = .retry(at: Date().addingTimeInterval(delay.inSeconds))
         } else {
             result = .failed
         }

@@ -1,4 +1,3 @@
-import FuelDetect
 import FuelModel
 import Foundation
 import Logging

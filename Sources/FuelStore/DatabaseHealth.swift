@@ -77,12 +77,12 @@ public final class DatabaseHealth: Sendable {
                 } else {
                     id += 1
                     let n = id
-                    conn = try await withDeadline(seconds: timeout, "connect to \(url)") {
+                    conn = try await withDeadline(.seconds(timeout), "connect to \(url)") {
                         try await PostgresConnection.connect(configuration: try url.connectionConfiguration(timeout: timeout), id: n, logger: logger)
                     }
                     connection = conn
                 }
-                try await withDeadline(seconds: timeout, "probe \(url)") {
+                try await withDeadline(.seconds(timeout), "probe \(url)") {
                     for try await _ in try await conn.query("SELECT 1", logger: logger) {}
                 }
                 if markUp() { logger.notice("database answers again", metadata: ["url": "\(url)"]) }

@@ -1,4 +1,3 @@
-import FuelDetect
 import FuelModel
 import Foundation
 import Logging
@@ -33,12 +32,28 @@ public struct DetectionStore: Sendable {
         }
     }
 
-    public func loadState(station: String) async throws -> StationDetector? {
+    /// A station's stored detector state, as the store found it.
+    public enum StoredState<State: Sendable>: Sendable {
+        /// The station has no stored state yet.
+        case none
+        case state(State)
+        /// The stored state no longer decodes (its format changed); the caller starts afresh from
+        /// the stored cursor and should say so.
+        case undecodable(reason: String)
+    }
+
+    /// The station's detector state, decoded as `State` (the store keeps it as JSON and does not
+    /// know the detectors' types).
+    public func loadState<State: Decodable & Sendable>(_ type: State.Type, station: String) async throws -> StoredState<State> {
         let logger = database.logger
         return try await database.connection("load detector") { conn in
             guard let text = try await conn.query("SELECT state::text FROM detector_state WHERE station = \(station)", logger: logger)
-                .collect().first?.decode(String.self) else { return nil }
-            return try? JSONDecoder().decode(StationDetector.self, from: Data(text.utf8))
+                .collect().first?.decode(String.self) else { return .none }
+            do {
+                return .state(try JSONDecoder().decode(State.self, from: Data(text.utf8)))
+            } catch {
+                return .undecodable(reason: "\(error)")
+            }
         }
     }
 
@@ -52,15 +67,17 @@ public struct DetectionStore: Sendable {
     /// Writes the detector's state and the alert events it produced in one transaction. When the
     /// stored cursor is no longer `previousCursor` another replica got there first: nothing is
     /// written and ``StoreError/conflict(_:)`` is thrown.
-    public func commit(_ detector: StationDetector, previousCursor: Int64, events: [DetectorEvent]) async throws -> Applied {
+    public func commit<State: Encodable>(
+        _ detector: State, station: String, cursor: Int64, previousCursor: Int64, events: [DetectorEvent]
+    ) async throws -> Applied {
         let logger = database.logger
         let state = String(decoding: try JSONEncoder().encode(detector), as: UTF8.self)
         return try await database.transaction("commit detection") { tx in
             let stored = try await tx.query(
-                "SELECT cursor FROM detector_state WHERE station = \(detector.station) FOR UPDATE", logger: logger
+                "SELECT cursor FROM detector_state WHERE station = \(station) FOR UPDATE", logger: logger
             ).collect().first?.decode(Int64.self) ?? 0
             guard stored == previousCursor else {
-                throw StoreError.conflict("detector of \(detector.station) moved from \(previousCursor) to \(stored) elsewhere")
+                throw StoreError.conflict("detector of \(station) moved from \(previousCursor) to \(stored) elsewhere")
             }
             var applied = Applied()
             for e in events {
@@ -73,7 +90,7 @@ public struct DetectionStore: Sendable {
                 }
             }
             try await tx.query("""
-                INSERT INTO detector_state (station, cursor, state, updated_at) VALUES (\(detector.station), \(detector.cursor), \(state)::jsonb, now())
+                INSERT INTO detector_state (station, cursor, state, updated_at) VALUES (\(station), \(cursor), \(state)::jsonb, now())
                 ON CONFLICT (station) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state, updated_at = now()
                 """, logger: logger)
             return applied

@@ -38,7 +38,7 @@ public struct FuelDatabase: Sendable {
     public func ping(seconds: Double = 2) async -> Bool {
         let client = self.client
         do {
-            return try await withDeadline(seconds: seconds, "ping") {
+            return try await withDeadline(.seconds(seconds), "ping") {
                 let rows = try await client.query("SELECT 1")
                 for try await _ in rows {}
                 return true
@@ -54,7 +54,7 @@ public struct FuelDatabase: Sendable {
     ) async throws -> T {
         let client = self.client, logger = self.logger, inFlight = self.inFlight
         if let down = health.unavailableError() { throw down }
-        return try await withDeadline(seconds: requestDeadlineSeconds, what, health: health) {
+        return try await withDeadline(.seconds(requestDeadlineSeconds), what, health: health) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in
@@ -74,7 +74,7 @@ public struct FuelDatabase: Sendable {
     ) async throws -> T {
         let client = self.client, inFlight = self.inFlight
         if let down = health.unavailableError() { throw down }
-        return try await withDeadline(seconds: requestDeadlineSeconds, what, health: health) {
+        return try await withDeadline(.seconds(requestDeadlineSeconds), what, health: health) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in try await body(conn) }

@@ -1,4 +1,3 @@
-import FuelDetect
 import FuelLedger
 import FuelModel
 import Foundation

@@ -53,7 +53,7 @@ public struct Migrator: Sendable {
     public func migrate() async throws -> [Int] {
         let logger = database.logger
         let migrations = self.migrations
-        return try await withDeadline(seconds: 300, "migrate") { [database] in
+        return try await withDeadline(.seconds(300), "migrate") { [database] in
             try await database.client.withConnection { conn in
                 try await conn.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
                 do {

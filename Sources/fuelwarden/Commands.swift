@@ -173,7 +173,7 @@ func withDatabase<T: Sendable>(_ config: FuelwardenConfig, _ logger: Logger, _ b
     var poolLogger = logger
     if poolLogger.logLevel >= .info { poolLogger.logLevel = .warning }
     let db = FuelDatabase(url: url, maxConnections: 4, requestDeadlineSeconds: 60, logger: poolLogger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
+    return await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await db.client.run(); return nil }
         defer { group.cancelAll() }
         guard await db.ping(seconds: 5) else { fail("database \(url) does not answer (is the server running and the database created?)") }

@@ -1,3 +1,5 @@
+import FuelClient
+import FuelLab
 import FuelModel
 import FuelService
 import FuelSim
@@ -9,6 +11,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import FuelFixtures
 import Testing
 
 /// The device feeds end to end over real TCP: the daemon polls `ATGEmulator` (what
@@ -107,9 +110,7 @@ import Testing
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212'") == 3)
 
                 // A real capture (testdata/hj212/vectors.txt): acknowledged, its factor kept raw.
-                let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/testdata/hj212/vectors.txt")
-                let real = try #require(try String(contentsOf: vectors, encoding: .utf8).split(separator: "\n")
-                    .first { $0.hasPrefix("##0162QN=20231008123340461") })
+                let real = try #require(try Fixture.hj212Vectors().valid.first { $0.hasPrefix("##0162QN=20231008123340461") })
                 let realAnswers = try await Self.hj212(port, Array((real + "\r\n").utf8))
                 #expect(realAnswers.map(\.cn) == ["9014"] && realAnswers.first?.qn == "20231008123340461")
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212' AND body LIKE '%w01008-Rtd=123.456%'") == 1)

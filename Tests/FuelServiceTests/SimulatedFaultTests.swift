@@ -1,4 +1,6 @@
 import Foundation
+import FuelClient
+import FuelLab
 import FuelModel
 import FuelService
 import FuelSim

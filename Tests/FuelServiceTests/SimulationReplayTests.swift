@@ -1,4 +1,6 @@
 import FuelEvaluate
+import FuelClient
+import FuelLab
 import FuelModel
 import FuelSim
 import FuelWire

@@ -1,3 +1,4 @@
+import FuelClient
 import FuelModel
 import FuelService
 import FuelStore

@@ -1,3 +1,4 @@
+import FuelPostgresFixture
 import FuelStore
 import FuelTestSupport
 import Foundation
@@ -67,7 +68,7 @@ import Testing
                 health.markDown("database test went away")
             }
             do {
-                _ = try await withDeadline(seconds: 10, "sleeper", health: health) { try await Task.sleep(for: .seconds(10)) }
+                _ = try await withDeadline(.seconds(10), "sleeper", health: health) { try await Task.sleep(for: .seconds(10)) }
                 Issue.record("the deadline did not fire")
             } catch let e as StoreError {
                 #expect(e.description.contains("went away"))

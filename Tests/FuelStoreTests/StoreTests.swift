@@ -1,4 +1,3 @@
-import FuelDetect
 import FuelLedger
 import FuelModel
 import FuelStore
@@ -139,14 +138,14 @@ import Testing
             let signal = AlertSignal(rule: .undeclaredDelivery, station: "S1", subject: "T1", severity: .critical,
                                      openedAt: Fixtures.t0, evidence: ["inflow_l": .number(800)], seqFrom: 1, seqTo: 4)
             let store = DetectionStore(database: db)
-            var detector = StationDetector(station: "S1")
+            var detector = DetectorCursor(station: "S1")
             detector.skip(to: 4)
-            let a = try await store.commit(detector, previousCursor: 0, events: [.raise(signal)])
+            let a = try await store.commit(detector, station: detector.station, cursor: detector.cursor, previousCursor: 0, events: [.raise(signal)])
             detector.skip(to: 5)
-            let b = try await store.commit(detector, previousCursor: 4, events: [.raise(signal)])
+            let b = try await store.commit(detector, station: detector.station, cursor: detector.cursor, previousCursor: 4, events: [.raise(signal)])
             #expect(a.raisedNew.count == 1 && b.raisedNew.isEmpty && b.updated == 1)
             // A stale cursor means another replica committed first.
-            await #expect(throws: StoreError.self) { try await store.commit(detector, previousCursor: 4, events: []) }
+            await #expect(throws: StoreError.self) { try await store.commit(detector, station: detector.station, cursor: detector.cursor, previousCursor: 4, events: []) }
 
             let alerts = AlertStore(database: db)
             var list = try await alerts.list(AlertFilter())
@@ -160,7 +159,7 @@ import Testing
             await #expect(throws: StoreError.self) { try await alerts.transition(id: id, .resolve, note: "again", actor: "x") }
 
             // Raising again after resolution opens a new alert.
-            _ = try await store.commit(detector, previousCursor: 5, events: [.raise(signal)])
+            _ = try await store.commit(detector, station: detector.station, cursor: detector.cursor, previousCursor: 5, events: [.raise(signal)])
             var f = AlertFilter()
             f.status = .all
             list = try await alerts.list(f)
@@ -175,6 +174,32 @@ import Testing
     }
 }
 
+@Suite struct DetectorStateTests {
+    /// The store keeps any Codable state; one that no longer decodes is reported with its reason,
+    /// never taken for "no state" in silence.
+    @Test func aStateThatNoLongerDecodesIsReportedNotDropped() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let store = DetectionStore(database: db)
+            guard case .none = try await store.loadState(DetectorCursor.self, station: "S1") else {
+                Issue.record("a station without state has none"); return
+            }
+            var state = DetectorCursor(station: "S1")
+            state.skip(to: 3)
+            _ = try await store.commit(state, station: "S1", cursor: 3, previousCursor: 0, events: [])
+            guard case .state(let back) = try await store.loadState(DetectorCursor.self, station: "S1") else {
+                Issue.record("the committed state does not load"); return
+            }
+            #expect(back.cursor == 3 && back.station == "S1")
+            struct NewerFormat: Decodable, Sendable { var tanks: [String] }
+            guard case .undecodable(let reason) = try await store.loadState(NewerFormat.self, station: "S1") else {
+                Issue.record("a state of another shape decoded"); return
+            }
+            #expect(reason.contains("tanks"))
+        }
+    }
+}
+
 @Suite struct AlertRoutingTests {
     /// A critical alert reaches the city's responsible person and liaison once: when it opens as
     /// critical, or when a warning becomes critical — not again on every raise, and not for warnings.
@@ -185,13 +210,13 @@ import Testing
                                            Contact(role: .liaison, name: "王五", phone: "024-2")]
             _ = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: "t", actor: "test")
             let store = DetectionStore(database: db)
-            var detector = StationDetector(station: "S1")
+            var detector = DetectorCursor(station: "S1")
             var cursor: Int64 = 0
             func raise(_ severity: Severity, subject: String = "T1") async throws {
                 detector.skip(to: cursor + 1)
                 let signal = AlertSignal(rule: .deliveryMismatch, station: "S1", subject: subject, severity: severity,
                                          openedAt: Fixtures.t0, evidence: ["difference_l": .number(300)], seqFrom: 1, seqTo: cursor + 1)
-                _ = try await store.commit(detector, previousCursor: cursor, events: [.raise(signal)])
+                _ = try await store.commit(detector, station: detector.station, cursor: detector.cursor, previousCursor: cursor, events: [.raise(signal)])
                 cursor += 1
             }
             func routed() async throws -> [String] {

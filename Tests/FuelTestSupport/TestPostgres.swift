@@ -1,3 +1,4 @@
+import FuelPostgresFixture
 import FuelStore
 import Foundation
 import Logging

@@ -62,8 +62,8 @@ import Testing
         #expect(r.pending == 0)
     }
 
-    @Test func hj212PacketsSurviveAnySplit() async {
-        let packets = HJ212Tests.vectors.valid
+    @Test func hj212PacketsSurviveAnySplit() async throws {
+        let packets = try HJ212Tests.vectors().valid
         let stream = Array(packets.map { $0 + "\r\n" }.joined().utf8)
         await propertyCheck(count: 200, input: Gen.int(in: 1...300).array(of: 1...5)) { sizes in
             var r = HJ212FrameReader()
@@ -72,16 +72,20 @@ import Testing
         }
     }
 
-    @Test func hj212WithoutCRLFAndWithNoise() {
-        let a = HJ212Tests.vectors.valid[0], b = HJ212Tests.vectors.valid[1]
+    @Test func hj212WithoutCRLFAndWithNoise() throws {
+        let valid = try HJ212Tests.vectors().valid
+        try #require(valid.count >= 2)
+        let a = valid[0], b = valid[1]
         var r = HJ212FrameReader()
         r.append(Array((a + "GARBAGE\r\n" + b).utf8))
         #expect(Self.drainHJ(&r) == ["frame:" + a, "junk:GARBAGE\r\n", "frame:" + b])
     }
 
-    @Test func hj212OversizeLengthIsRefusedWithoutWaiting() {
+    @Test func hj212OversizeLengthIsRefusedWithoutWaiting() throws {
         var r = HJ212FrameReader(maxDataLength: 1024)
-        let b = HJ212Tests.vectors.valid[1]
+        let valid = try HJ212Tests.vectors().valid
+        try #require(valid.count >= 2)
+        let b = valid[1]
         r.append(Array(("##9000QN=1;ST=22" + b).utf8))
         let got = Self.drainHJ(&r)
         #expect(got.count == 2 && got[0].hasPrefix("junk:##9000") && got[1] == "frame:" + b)

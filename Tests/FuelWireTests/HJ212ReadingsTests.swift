@@ -52,7 +52,7 @@ import Testing
     @Test func everyRealDataVectorMapsWithoutError() throws {
         // The published captures are from other monitoring networks: nothing maps, all is kept raw.
         var readings = 0
-        for line in HJ212Tests.vectors.valid {
+        for line in try HJ212Tests.vectors().valid {
             let p = try HJ212.decode(Array(line.utf8))
             guard let cn = p.cn, HJ212.dataCommands.contains(cn), !p.items.isEmpty else { continue }
             let r = try HJ212.vapourReadings(p, device: p.mn ?? "", map: HJ212FactorMap(), clock: Self.clock)

@@ -1,28 +1,26 @@
 import FuelWire
 import Foundation
 import PropertyBased
+import FuelFixtures
 import Testing
 
-/// HJ 212-2017 against the real packets in `../shared/testdata/hj212/vectors.txt`.
+/// HJ 212-2017 against the real packets in `Tests/Fixtures/hj212/vectors.txt`.
 @Suite struct HJ212Tests {
-    static let vectors: (valid: [String], bad: [String]) = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/testdata/hj212/vectors.txt").path
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        let lines = text.split(separator: "\n").map(String.init)
-        return (lines.filter { $0.hasPrefix("##") }, lines.filter { $0.hasPrefix("BAD ##") }.map { String($0.dropFirst(4)) })
-    }()
+    static func vectors() throws -> (valid: [String], bad: [String]) { try Fixture.hj212Vectors() }
 
     @Test func everyValidVectorDecodesWithItsCRC() throws {
-        #expect(Self.vectors.valid.count == 30)
-        for line in Self.vectors.valid {
+        let valid = try Self.vectors().valid
+        #expect(valid.count == 30)
+        for line in valid {
             let p = try HJ212.decode(Array((line + "\r\n").utf8))
             #expect(p.cn != nil && p.mn != nil, "\(line.prefix(60))")
         }
     }
 
-    @Test func everyBadVectorIsRejected() {
-        #expect(Self.vectors.bad.count == 8)
-        for line in Self.vectors.bad {
+    @Test func everyBadVectorIsRejected() throws {
+        let bad = try Self.vectors().bad
+        #expect(bad.count == 8)
+        for line in bad {
             #expect(throws: HJ212.DecodeError.self, "\(line.prefix(60))") { try HJ212.decode(Array(line.utf8)) }
         }
     }
@@ -36,7 +34,7 @@ import Testing
     }
 
     @Test func factorsAndDataTime() throws {
-        let line = try #require(Self.vectors.valid.first { $0.contains("CN=2061") })
+        let line = try #require(Self.vectors().valid.first { $0.contains("CN=2061") })
         let p = try HJ212.decode(Array(line.utf8))
         #expect(p.dataTime == "20190924220000")
         #expect(p.factors["a34006"]?["Avg"] == "2.69700" && p.factors["a34006"]?["Flag"] == "N")
@@ -53,7 +51,7 @@ import Testing
     }
 
     @Test func replyAnswersUploadsWith9014() throws {
-        let up = try HJ212.decode(Array(try #require(Self.vectors.valid.first { $0.contains("CN=2061") }).utf8))
+        let up = try HJ212.decode(Array(try #require(Self.vectors().valid.first { $0.contains("CN=2061") }).utf8))
         let reply = try HJ212.decode(HJ212.reply(to: up))
         #expect(reply.cn == "9014" && reply.qn == up.qn && reply.mn == up.mn && reply.st == "91")
         let rejected = try HJ212.decode(HJ212.refusal(qn: up.qn, mn: up.mn, password: up.password, answer: .wrongPassword))

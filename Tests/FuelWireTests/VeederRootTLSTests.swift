@@ -1,12 +1,12 @@
 import FuelWire
 import Foundation
+import FuelFixtures
 import Testing
 
-/// Veeder-Root TLS replies recorded from real consoles (`../shared/testdata/tls/replies.tsv`).
+/// Veeder-Root TLS replies recorded from real consoles (`Tests/Fixtures/tls/replies.tsv`).
 @Suite struct VeederRootTLSTests {
-    static let replies: [(name: String, expect: String, bytes: [UInt8])] = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/testdata/tls/replies.tsv").path
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    static func replies() throws -> [(name: String, expect: String, bytes: [UInt8])] {
+        let text = try Fixture.text("tls/replies.tsv")
         return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
             let f = line.split(separator: "\t").map(String.init)
             guard f.count == 3 else { return nil }
@@ -19,11 +19,12 @@ import Testing
             }
             return (f[0], f[1], bytes)
         }
-    }()
+    }
 
-    @Test func everyRecordedReplyIsClassifiedAsTheFileSays() {
-        #expect(Self.replies.count == 4)
-        for r in Self.replies {
+    @Test func everyRecordedReplyIsClassifiedAsTheFileSays() throws {
+        let replies = try Self.replies()
+        #expect(replies.count == 4)
+        for r in replies {
             let ok = (try? VeederRootTLS.decodeReply(r.bytes)) != nil
             #expect(ok == (r.expect == "valid"), "\(r.name)")
         }

@@ -1,3 +1,4 @@
+import FuelAsync
 import FuelModel
 import FuelStore
 import FuelWire
@@ -94,8 +95,9 @@ public struct ATGPoller: Sendable {
                     }
                 }
                 // Retry at the interval, then back off by doubling up to maxBackoffSeconds.
-                let backoff = console.intervalSeconds * Double(1 << min(failures - 1, 16))
-                delay = min(max(settings.maxBackoffSeconds, console.intervalSeconds), backoff)
+                let backoff = Backoff(base: .seconds(console.intervalSeconds),
+                                      cap: .seconds(max(settings.maxBackoffSeconds, console.intervalSeconds)))
+                delay = backoff.delay(afterFailures: failures).inSeconds
             }
             try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
         }
@@ -160,7 +162,7 @@ public struct ATGPoller: Sendable {
         // The idle handler closes a silent connection; the deadline also bounds a console that
         // trickles bytes or a connect that never completes.
         // The inner deadline is the one that keeps an unfinished reply in quarantine; this one is the backstop.
-        try await withDeadline(seconds: settings.timeoutSeconds + 1.5, "console \(console.name) answer") {
+        try await withDeadline(.seconds(settings.timeoutSeconds + 1.5), "console \(console.name) answer") {
             try await exchangeOnce(console, command: command)
         }
     }

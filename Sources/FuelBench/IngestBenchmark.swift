@@ -1,0 +1,221 @@
+import Foundation
+import FuelAsync
+import FuelLab
+import FuelClient
+import FuelLedger
+import FuelModel
+import FuelPostgresFixture
+import FuelService
+import FuelSim
+import FuelStore
+import FuelWire
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// `fuelwarden bench ingest`: our push path (HTTP → decode → validate → chain → multi-row insert →
+/// verdict) against PostgreSQL COPY of the identical rows, measured in one run on one server.
+public struct IngestBenchmark: Sendable {
+    public var stations = 20
+    public var recordsPerStation = 5_000
+    public var batchSize = 1_000
+    public var concurrency = 4
+    public var detection = false
+    let logger: Logger
+    let print: @Sendable (String) -> Void
+
+    public init(logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
+        self.logger = logger
+        self.print = print
+    }
+
+    public struct Result: Sendable {
+        public var records: Int
+        public var apiSeconds: Double
+        public var copySeconds: Double
+        public var apiRate: Double { Double(records) / apiSeconds }
+        public var copyRate: Double { Double(records) / copySeconds }
+        public var ratio: Double { apiRate / copyRate }
+    }
+
+    @discardableResult
+    public func run() async throws -> Result {
+        #if DEBUG
+        print("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench ingest")
+        #endif
+        let cluster = try ThrowawayCluster(durable: true)
+        defer { cluster.stop() }
+        try cluster.createDatabase("bench_api")
+        try cluster.createDatabase("bench_copy")
+        print("PostgreSQL on 127.0.0.1:\(cluster.port) (fsync on, synchronous_commit on)")
+
+        // Workload: simulated stations' records, encoded as the push contract (not timed).
+        let yaml = DemoRegistry.yaml(stations: stations)
+        let registry = try RegistryFileDecoder.decode(yaml: yaml)
+        var workload: [(String, [String])] = []
+        for (i, s) in registry.stations.enumerated() {
+            var days = 1.0
+            var records: [Record] = []
+            while records.count < recordsPerStation {
+                var sim = StationSimulator(StationScenario(station: s, seed: UInt64(i + 1), start: DemoRunner.start, days: days, prices: DemoRegistry.prices))
+                records = sim.records()
+                days *= 2
+            }
+            workload.append((s.id, records.prefix(recordsPerStation).enumerated().map {
+                PushRecordCodec.encode(PushLine(seq: Int64($0.offset + 1), record: $0.element))
+            }))
+        }
+        let total = stations * recordsPerStation
+        let meanBytes = workload.flatMap(\.1).prefix(10_000).map(\.utf8.count).reduce(0, +) / min(total, 10_000)
+        print("workload: \(stations) stations × \(recordsPerStation) records = \(total) records (~\(meanBytes) B per line), \(batchSize) per push, \(concurrency) concurrent pushers")
+
+        // CPU per record of the pure part of our path (decode, validate, canonical body, two SHA-256), one core.
+        do {
+            let lines = workload.prefix(4).flatMap(\.1).map { Array($0.utf8) }
+            let station = registry.stations[0]
+            var appender = ChainAppender(headPosition: 0, headHash: HashChain.genesis)
+            let t = ContinuousClock.now
+            for line in lines {
+                guard let l = try? PushRecordCodec.decode(line), (try? RecordValidator.validate(l.record, station: station)) != nil else { continue }
+                let body = CanonicalEncoding.encode(station: station.id, source: .push, sourceSeq: l.seq, record: l.record)
+                _ = HashChain.contentHash(body)
+                _ = appender.append(body: body)
+            }
+            let e = ContinuousClock.now - t
+            let us = e.inSeconds * 1e6 / Double(lines.count)
+            print(String(format: "pure path    : %.1f µs per record on one core (decode, validate, canonical body, hashes)", us))
+        }
+
+        // Our path.
+        var config = FuelwardenConfig()
+        config.databaseURL = cluster.url(database: "bench_api")
+        config.httpPort = 0
+        config.logLevel = .warning
+        config.databaseMaxConnections = max(8, concurrency * 2)
+        config.detectEnabled = detection
+        var quiet = logger
+        quiet.logLevel = .warning
+        let components = try FuelwardenComponents(config: config, logger: quiet)
+        try await Self.prepare(url: cluster.url(database: "bench_api"), yaml: yaml, logger: quiet)
+        try await Self.prepare(url: cluster.url(database: "bench_copy"), yaml: yaml, logger: quiet)
+        let (listening, cont) = AsyncStream.makeStream(of: Int.self)
+        let group = FuelwardenDaemon.serviceGroup(components: components, logger: quiet) { cont.yield($0) }
+        let apiSeconds: Double = try await withThrowingTaskGroup(of: Double?.self) { tasks in
+            tasks.addTask { try await group.run(); return nil }
+            var it = listening.makeAsyncIterator()
+            guard let port = await it.next() else { throw StoreError.unavailable("daemon did not start") }
+            let tokens = TokenStore(database: components.database)
+            var keys: [String: String] = [:]
+            for (s, _) in workload { keys[s] = try await tokens.issue(role: .station, station: s, name: s) }
+            let client = FuelwardenClient(baseURL: "http://127.0.0.1:\(port)")
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { pushers in
+                var queue = workload.makeIterator()
+                func next() {
+                    guard let (station, lines) = queue.next() else { return }
+                    let key = keys[station]!
+                    pushers.addTask {
+                        for chunk in stride(from: 0, to: lines.count, by: batchSize) {
+                            let v = try await client.push(station: station, key: key, lines: Array(lines[chunk..<min(chunk + batchSize, lines.count)]))
+                            guard v.rejected.isEmpty else { throw StoreError.invalid("bench line rejected: \(v.rejected[0].error)") }
+                        }
+                    }
+                }
+                for _ in 0..<concurrency { next() }
+                while try await pushers.next() != nil { next() }
+            }
+            let elapsed = ContinuousClock.now - start
+            await group.triggerGracefulShutdown()
+            while let r = try await tasks.next() { if r != nil { break } }
+            return elapsed.inSeconds
+        }
+
+        // The raw path: the identical rows, read back from our database, COPYed into a fresh one.
+        let rows = try await Self.readLedger(url: cluster.url(database: "bench_api"), logger: quiet)
+        guard rows.count == total else { throw StoreError.invalid("expected \(total) ledger rows, found \(rows.count)") }
+        let copySeconds = try await Self.copy(rows, url: cluster.url(database: "bench_copy"), parallel: min(concurrency, 2), logger: quiet)
+
+        let result = Result(records: total, apiSeconds: apiSeconds, copySeconds: copySeconds)
+        print(String(format: "our push API : %8.0f records/s  (%d records in %.2f s, through HTTP, decode, validate, hash chain, commit)", result.apiRate, total, apiSeconds))
+        print(String(format: "raw COPY     : %8.0f rows/s     (%d identical rows in %.2f s, %d parallel COPY)", result.copyRate, total, copySeconds, min(concurrency, 2)))
+        print(String(format: "ratio        : %.2f (goal ≥ 0.5)", result.ratio))
+        return result
+    }
+
+    static func prepare(url: String, yaml: String, logger: Logger) async throws {
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadlineSeconds: 120, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await db.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator(database: db).migrate()
+            _ = try await RegistryStore(database: db).importRegistry(
+                try RegistryFileDecoder.decode(yaml: yaml), sourceDigest: "", actor: "bench")
+        }
+    }
+
+    /// One COPY text line per ledger row.
+    static func readLedger(url: String, logger: Logger) async throws -> [String] {
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadlineSeconds: 300, logger: logger)
+        return try await withThrowingTaskGroup(of: [String]?.self) { group in
+            group.addTask { await db.client.run(); return nil }
+            defer { group.cancelAll() }
+            return try await db.connection("read ledger") { conn in
+                var out: [String] = []
+                let rows = try await conn.query("""
+                    SELECT station, chain_seq, source, source_seq, kind, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                           body, encode(content_hash, 'hex'), encode(prev_hash, 'hex'), encode(hash, 'hex')
+                    FROM ledger ORDER BY station, chain_seq
+                    """, logger: logger)
+                for try await (st, seq, src, sseq, kind, at, body, ch, prev, h) in rows.decode(
+                    (String, Int64, String, Int64, String, String, String, String, String, String).self) {
+                    out.append("\(st)\t\(seq)\t\(src)\t\(sseq)\t\(kind)\t\(at)\t\(copyEscape(body))\t\\\\x\(ch)\t\\\\x\(prev)\t\\\\x\(h)\n")
+                }
+                return out
+            }
+        } ?? []
+    }
+
+    static func copyEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func copy(_ rows: [String], url: String, parallel: Int, logger: Logger) async throws -> Double {
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: parallel, requestDeadlineSeconds: 300, logger: logger)
+        return try await withThrowingTaskGroup(of: Double?.self) { group in
+            group.addTask { await db.client.run(); return nil }
+            defer { group.cancelAll() }
+            _ = await db.ping()
+            let parts = stride(from: 0, to: rows.count, by: (rows.count + parallel - 1) / parallel).map {
+                Array(rows[$0..<min($0 + (rows.count + parallel - 1) / parallel, rows.count)])
+            }
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { copies in
+                for part in parts {
+                    copies.addTask {
+                        try await db.client.withConnection { conn in
+                            try await conn.copyFrom(
+                                table: "ledger",
+                                columns: ["station", "chain_seq", "source", "source_seq", "kind", "at", "body", "content_hash", "prev_hash", "hash"],
+                                logger: logger
+                            ) { writer in
+                                var buf = ByteBuffer()
+                                for line in part {
+                                    buf.writeString(line)
+                                    if buf.readableBytes > 1 << 20 {
+                                        try await writer.write(buf)
+                                        buf.clear()
+                                    }
+                                }
+                                if buf.readableBytes > 0 { try await writer.write(buf) }
+                            }
+                        }
+                    }
+                }
+                try await copies.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - start
+            return elapsed.inSeconds
+        } ?? 0
+    }
+}

@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import Foundation
+import FuelAsync
+import FuelClient
+import FuelLab
+import FuelModel
+import FuelPostgresFixture
+import FuelSim
+import FuelStore
+import FuelWire
+import Logging
+
+/// `fuelwarden bench load`: a province at its peak against a real `fuelwarden serve` process.
+///
+/// Starts a durable throwaway PostgreSQL, imports a registry of `stations` stations, issues their
+/// keys, starts the daemon as a child process (detection on), then pushes at a fixed rate, open
+/// loop: each request is due at its scheduled time and its latency counts from then, so a slow
+/// daemon cannot hide its queue (no coordinated omission). Every step reports accepted records/s,
+/// p50/p99 latency, errors and the daemon's resident memory (peak of `VmRSS` sampled each 250 ms).
+/// With several rates, steps run in order and the highest one held with p99 ≤ 1 s is the ceiling.
+public struct LoadBenchmark: Sendable {
+    public var stations = 4_000
+    /// Records per second, one step each.
+    public var rates: [Double] = [1_500]
+    public var seconds = 180.0
+    /// Records per request (a station's collector sends what it gathered since its last push).
+    public var batch = 5
+    /// Requests in flight at most; more are counted as errors (the generator would fall behind).
+    public var maxInFlight = 512
+    /// The `fuelwarden` binary to run as the daemon.
+    public var executable: String
+    let logger: Logger
+    let print: @Sendable (String) -> Void
+
+    public init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
+        self.executable = executable
+        self.logger = logger
+        self.print = print
+    }
+
+    public struct Step: Sendable {
+        public var rate: Double
+        public var seconds: Double
+        public var records = 0
+        public var requests = 0
+        public var errors = 0
+        public var latencies: [Double] = []
+        public var peakRSSBytes = 0
+
+        public var p50: Double { latencies.quantile(0.5) ?? .nan }
+        public var p99: Double { latencies.quantile(0.99) ?? .nan }
+    }
+
+    public func run() async throws -> [Step] {
+        let fixture = try await ProvinceFixture.make(stations: stations, database: "fuelwarden_load", logger: logger, print: print)
+        defer { fixture.stop() }
+        let log = NSTemporaryDirectory() + "fuelwarden-load-\(UInt32.random(in: 0...UInt32.max)).log"
+        let daemon = DaemonProcess(executable: executable, databaseURL: fixture.url, port: try ThrowawayCluster.freePort(), logPath: log,
+                                   environment: ["FUELWARDEN_INGEST_MAX_BODY_BYTES": "\(4 * 1024 * 1024)"])
+        try daemon.start()
+        defer { daemon.stop() }
+        print("• fuelwarden serve (pid \(daemon.pid ?? 0)) on 127.0.0.1:\(daemon.port), detection on; its log: \(log)")
+
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxInFlight)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        do {
+            let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
+            try await daemon.waitUntilReady(client: client)
+            let steps = try await measure(client: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
+            try await http.shutdown()
+            return steps
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    private func measure(client: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
+        let generator = LoadLines(stations: registry.stations.map(\.id))
+        var steps: [Step] = []
+        for rate in rates {
+            print(String(format: "• %.0f records/s for %.0f s (%d stations, %d records a request) …", rate, seconds, stations, batch))
+            let step = try await drive(rate: rate, client: client, keys: keys, generator: generator, pid: pid)
+            steps.append(step)
+            print(Self.describe(step))
+            if step.p99 > 1 || Double(step.errors) > Double(step.requests) * 0.01 { break }
+        }
+        return steps
+    }
+
+    public static func describe(_ s: Step) -> String {
+        String(format: "  sustained %.0f records/s (%d requests, %d errors), latency p50 %.1f ms, p99 %.1f ms, daemon peak RSS %.0f MB",
+               Double(s.records) / s.seconds, s.requests, s.errors, s.p50 * 1000, s.p99 * 1000, Double(s.peakRSSBytes) / 1_048_576)
+    }
+
+    private func drive(rate: Double, client: FuelwardenClient, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
+        let requestsPerSecond = rate / Double(batch)
+        let total = Int(requestsPerSecond * seconds)
+        let launched = ContinuousClock.now
+        let inFlight = SharedCounter()
+        let monitor = Task {
+            var peak = 0
+            while !Task.isCancelled {
+                peak = max(peak, ProcessMemory.residentBytes(pid: pid))
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            return peak
+        }
+        let recorder = StepRecorder()
+        var refused = 0
+        await withDiscardingTaskGroup { group in
+            for i in 0..<total {
+                let due = launched.advanced(by: .seconds(Double(i) / requestsPerSecond))
+                try? await Task.sleep(until: due, clock: .continuous)
+                let (station, lines) = generator.next(batch)
+                guard inFlight.add(1) <= maxInFlight else {
+                    _ = inFlight.add(-1)
+                    refused += 1
+                    continue
+                }
+                group.addTask {
+                    defer { _ = inFlight.add(-1) }
+                    var ok = false
+                    do {
+                        let (status, _) = try await client.send(.POST, "/v1/stations/\(station)/records", token: keys[station],
+                                                                body: lines.joined(separator: "\n") + "\n", contentType: "application/x-ndjson",
+                                                                timeoutSeconds: 30)
+                        ok = status == 200
+                    } catch {}
+                    recorder.record(latency: (ContinuousClock.now - due) / .seconds(1), records: lines.count, ok: ok)
+                }
+            }
+        }
+        var step = recorder.step(rate: rate, seconds: seconds)
+        step.requests += refused
+        step.errors += refused
+        monitor.cancel()
+        step.peakRSSBytes = await monitor.value
+        step.seconds = max(seconds, (ContinuousClock.now - launched) / .seconds(1))
+        return step
+    }
+}
+
+/// Valid push lines for many stations, round robin: each station's records follow its own data
+/// clock (``SyntheticLines``) and its own rising seq.
+final class LoadLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private let stations: [String]
+    private var next = 0
+    private var seq: [Int64]
+    private let synthetic = SyntheticLines(start: Timestamp(.now).adding(seconds: -86_400))
+
+    init(stations: [String]) {
+        self.stations = stations
+        seq = Array(repeating: 0, count: stations.count)
+    }
+
+    func next(_ count: Int) -> (String, [String]) {
+        lock.lock()
+        let i = next
+        next = (next + 1) % stations.count
+        let first = seq[i]
+        seq[i] += Int64(count)
+        lock.unlock()
+        let lines = (0..<count).map { synthetic.line(seq: first + Int64($0) + 1) }
+        return (stations[i], lines)
+    }
+}
+
+/// Request outcomes from many tasks.
+final class StepRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var latencies: [Double] = []
+    private var records = 0
+    private var requests = 0
+    private var errors = 0
+
+    func record(latency: Double, records n: Int, ok: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        requests += 1
+        if ok {
+            latencies.append(latency)
+            records += n
+        } else {
+            errors += 1
+        }
+    }
+
+    func step(rate: Double, seconds: Double) -> LoadBenchmark.Step {
+        lock.lock()
+        defer { lock.unlock() }
+        var s = LoadBenchmark.Step(rate: rate, seconds: seconds)
+        s.latencies = latencies
+        s.records = records
+        s.requests = requests
+        s.errors = errors
+        return s
+    }
+}

@@ -1,0 +1,188 @@
+import AsyncHTTPClient
+import Foundation
+import FuelLab
+import FuelModel
+import FuelPostgresFixture
+import FuelStore
+import Logging
+
+/// `fuelwarden faults`: the daemon's promises under faults, each scenario against a durable
+/// throwaway PostgreSQL and real `fuelwarden serve` processes, with collectors that record exactly
+/// which records got a 200. Every scenario ends with a census of the ledger (acknowledged / found /
+/// lost / duplicated) and `fuelwarden verify`.
+public struct FaultTest: Sendable {
+    public enum Scenario: String, CaseIterable, Sendable {
+        /// `kill -9` of the daemon in the middle of sustained pushes, then a restart.
+        case kill
+        /// PostgreSQL stopped under load for `outageSeconds`, then started again.
+        case outage
+        /// Three daemons on one database, the same records (and the same seq) pushed to several at once.
+        case replicas
+        /// Detector state across a `kill -9`: alerts compared with an uninterrupted in-process run.
+        case detector
+        /// Garbage, truncated, oversized and slow input on the push API, the HJ 212 listener and the ATG consoles.
+        case badinput
+    }
+
+    public var scenarios: [Scenario] = Scenario.allCases
+    public var stations = 40
+    /// Seconds of pushing in the kill and replica scenarios (and before plus after the outage).
+    public var seconds = 30.0
+    public var outageSeconds = 30.0
+    public var recordsPerSecond = 400.0
+    /// Days of simulated data per station in the detector scenario.
+    public var detectorDays = 3.0
+    public var detectorStations = 8
+    /// Connections trickling request headers in the bad-input scenario (a fifth as many trickle a body).
+    public var slowConnections = 1_000
+    public var executable: String
+    let logger: Logger
+    let print: @Sendable (String) -> Void
+
+    public init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
+        self.executable = executable
+        self.logger = logger
+        self.print = print
+    }
+
+    /// A pass/fail fact a scenario checks besides the census.
+    public struct Check: Sendable {
+        public var name: String
+        public var passed: Bool
+        public var detail: String
+    }
+
+    public struct Result: Sendable {
+        public var scenario: Scenario
+        public var census = LedgerCensus()
+        public var checks: [Check] = []
+        public var facts: [String] = []
+        public var seconds = 0.0
+        public var passed: Bool { census.isClean && checks.allSatisfy(\.passed) }
+
+        mutating func check(_ name: String, _ passed: Bool, _ detail: String) { checks.append(Check(name: name, passed: passed, detail: detail)) }
+    }
+
+    /// Runs the scenarios in order and prints each one's outcome as it ends.
+    public func run() async throws -> [Result] {
+        var results: [Result] = []
+        for s in scenarios {
+            print("▶ \(s.rawValue)")
+            let began = ContinuousClock.now
+            var r: Result
+            switch s {
+            case .kill: r = try await killScenario()
+            case .outage: r = try await outageScenario()
+            case .replicas: r = try await replicaScenario()
+            case .detector: r = try await detectorScenario()
+            case .badinput: r = try await badInputScenario()
+            }
+            r.seconds = (ContinuousClock.now - began) / .seconds(1)
+            print(Self.describe(r))
+            results.append(r)
+        }
+        print(Self.table(results))
+        return results
+    }
+
+    public static func describe(_ r: Result) -> String {
+        var out: [String] = []
+        for f in r.facts { out.append("  · \(f)") }
+        for c in r.checks { out.append("  \(c.passed ? "✓" : "✗") \(c.name): \(c.detail)") }
+        for e in r.census.examples { out.append("  ! \(e)") }
+        return out.joined(separator: "\n")
+    }
+
+    /// The summary: per scenario, records acknowledged / found in the ledger / lost / duplicated.
+    public static func table(_ results: [Result]) -> String {
+        func col(_ v: Any, _ w: Int) -> String { let t = "\(v)"; return String(repeating: " ", count: max(0, w - t.count)) + t }
+        var lines = ["", "scenario   " + col("acknowledged", 13) + col("found", 10) + col("lost", 7) + col("duplicated", 12) + "   verdict   seconds"]
+        for r in results {
+            let name = r.scenario.rawValue + String(repeating: " ", count: max(0, 10 - r.scenario.rawValue.count))
+            lines.append(name + " " + col(r.census.acknowledged, 13) + col(r.census.found, 10) + col(r.census.lost, 7) + col(r.census.duplicated, 12)
+                         + "   " + (r.passed ? "pass   " : "FAIL   ") + col(String(format: "%.0f", r.seconds), 10))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: shared steps
+
+    func makeDaemon(_ fixture: ProvinceFixture, logDirectory: String, name: String, environment: [String: String] = [:]) throws -> DaemonProcess {
+        DaemonProcess(executable: executable, databaseURL: fixture.url, port: try ThrowawayCluster.freePort(),
+                      logPath: "\(logDirectory)/\(name).log", environment: environment)
+    }
+
+    /// An HJ 212 device for `station` in a feeds file under `directory`, and the daemon settings that
+    /// enable the listener on a port of its own.
+    static func hj212Feed(station: String, directory: String) throws -> (environment: [String: String], port: Int, mn: String, password: String) {
+        let mn = "88888880000001", password = "123456"
+        let port = try ThrowawayCluster.freePort()
+        try "hj212_devices:\n  - {mn: \"\(mn)\", station: \(station), password: \"\(password)\", al_ratio: {q01: N1}, tank_pressure: {p01: T1}}\n"
+            .write(toFile: "\(directory)/feeds.yaml", atomically: true, encoding: .utf8)
+        return (["FUELWARDEN_FEEDS_FILE": "\(directory)/feeds.yaml", "FUELWARDEN_FEEDS_HJ212_ENABLED": "true",
+                 "FUELWARDEN_FEEDS_HJ212_PORT": "\(port)"], port, mn, password)
+    }
+
+    func withHTTP<T: Sendable>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        do {
+            let v = try await body(http)
+            try await http.shutdown()
+            return v
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    func collectors(_ fixture: ProvinceFixture, lines: SyntheticLines) -> [Collector] {
+        fixture.registry.stations.prefix(stations).map { Collector(station: $0.id, key: fixture.keys[$0.id]!, lines: lines) }
+    }
+
+    /// Data time of the synthetic records: a day ago, so every record is in the past.
+    static func syntheticLines() -> SyntheticLines { SyntheticLines(start: Timestamp(.now).adding(seconds: -86_400)) }
+
+    /// The census and the checks every push scenario shares: collectors complete, chains intact.
+    func finish(_ r: inout Result, fleet: [Collector], lines: SyntheticLines, fixture: ProvinceFixture) async throws {
+        r.census = try await fixture.withDatabase(logger: logger) { db in try await LedgerCensus.take(fleet, lines: lines, database: db) }
+        let c = r.census
+        r.check("retries complete the chains", c.unacknowledged == 0 && c.rows == c.generated,
+                "\(c.generated) records made, \(c.generated - c.unacknowledged) acknowledged in the end, \(c.rows) ledger rows, \(c.brokenChains.count) chains with holes")
+        let rejected = fleet.flatMap(\.unexpectedRejections)
+        r.check("no valid record rejected", rejected.isEmpty, rejected.isEmpty ? "none" : "\(rejected.count), first: \(rejected[0])")
+        let (ok, text) = verify(fixture)
+        r.check("fuelwarden verify", ok, text)
+    }
+
+    /// Runs `fuelwarden verify` against the fixture's database, as an operator would.
+    func verify(_ fixture: ProvinceFixture) -> (Bool, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = ["verify", "--database-url", fixture.url]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        do { try p.run() } catch { return (false, "cannot run \(executable): \(error)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (p.terminationStatus == 0, text.split(separator: "\n").last.map(String.init) ?? "exit \(p.terminationStatus)")
+    }
+
+    static func temporaryDirectory(_ name: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "fuelwarden-faults-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+extension Array where Element == PushAttempt {
+    /// Status counts, transport errors as "error".
+    var statusSummary: String {
+        var counts: [String: Int] = [:]
+        for a in self { counts[a.status.map(String.init) ?? "error", default: 0] += 1 }
+        return counts.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key)" }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import FuelLab
+import FuelStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// What the ledger holds of the records the collectors pushed, counted against what they were told.
+public struct LedgerCensus: Sendable {
+    /// Records that got a 200.
+    public var acknowledged = 0
+    /// Acknowledged records found in the ledger with the acknowledged content.
+    public var found = 0
+    /// Acknowledged records missing from the ledger, or stored with other content.
+    public var lost = 0
+    /// Rows beyond one per (station, seq), plus rows no collector ever made.
+    public var duplicated = 0
+    /// Records made by the collectors (acknowledged in the end or not).
+    public var generated = 0
+    /// Ledger rows of the stations counted.
+    public var rows = 0
+    /// Stations whose chain is not 1…head without holes, or whose head is not its last row.
+    public var brokenChains: [String] = []
+    /// Records still unacknowledged when the collectors gave up.
+    public var unacknowledged = 0
+    /// A few examples of what went wrong, for the report.
+    public var examples: [String] = []
+
+    public var isClean: Bool { lost == 0 && duplicated == 0 && brokenChains.isEmpty }
+
+    /// Counts `collectors` against the ledger.
+    public static func take(_ collectors: [Collector], lines: SyntheticLines, database: FuelDatabase) async throws -> LedgerCensus {
+        let logger = database.logger
+        return try await database.connection("ledger census") { conn in
+            var c = LedgerCensus()
+            for col in collectors {
+                c.acknowledged += col.acknowledged.count
+                c.generated += Int(col.generated)
+                c.unacknowledged += col.unacknowledged.count
+                var stored: [Int64: [[UInt8]]] = [:]
+                var positions: [Int64] = []
+                for try await (seq, hash, pos) in try await conn.query("""
+                    SELECT source_seq, content_hash, chain_seq FROM ledger WHERE station = \(col.station) AND source = 'push' ORDER BY chain_seq
+                    """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
+                    stored[seq, default: []].append(Array(buffer: hash))
+                    positions.append(pos)
+                }
+                c.rows += positions.count
+                if let broken = try await chainShapeProblem(station: col.station, on: conn, logger: logger) {
+                    c.brokenChains.append(col.station)
+                    c.note(broken)
+                }
+                for (seq, hashes) in stored {
+                    if hashes.count > 1 { c.duplicated += hashes.count - 1; c.note("\(col.station) seq \(seq): \(hashes.count) rows") }
+                    if seq < 1 || seq > col.generated { c.duplicated += 1; c.note("\(col.station) seq \(seq): never made") }
+                }
+                for (seq, variant) in col.acknowledged {
+                    guard let hashes = stored[seq] else {
+                        c.lost += 1
+                        c.note("\(col.station) seq \(seq): acknowledged, not in the ledger")
+                        continue
+                    }
+                    if hashes.contains(lines.contentHash(station: col.station, seq: seq, variant: variant)) {
+                        c.found += 1
+                    } else {
+                        c.lost += 1
+                        c.note("\(col.station) seq \(seq): stored with other content than acknowledged")
+                    }
+                }
+            }
+            return c
+        }
+    }
+
+    /// Adds an HJ 212 device's packets: each packet answered 9014 (data time in `acknowledged`) must
+    /// be in `station`'s chain as `readingsPerPacket` records, once.
+    public mutating func addHJ212(station: String, acknowledged packets: [Int64], readingsPerPacket: Int, database db: FuelDatabase) async throws {
+        let stored = try await db.connection("HJ 212 census") { conn in
+            var rows: [Int64: Int] = [:]
+            for try await (at, n) in try await conn.query("""
+                SELECT extract(epoch FROM at)::bigint, count(*) FROM ledger WHERE station = \(station) AND source = 'hj212' GROUP BY 1
+                """, logger: db.logger).decode((Int64, Int64).self) { rows[at] = Int(n) }
+            return rows
+        }
+        acknowledged += packets.count * readingsPerPacket
+        for at in packets {
+            let n = stored[at] ?? 0
+            found += min(n, readingsPerPacket)
+            if n < readingsPerPacket { lost += readingsPerPacket - n; note("\(station) HJ 212 packet at \(at): answered 9014, \(n) records stored") }
+        }
+        for (at, n) in stored where n > readingsPerPacket { duplicated += n - readingsPerPacket; note("\(station) HJ 212 packet at \(at): \(n) records") }
+    }
+
+    /// Nil when the station's chain is rows 1…head without holes, else what is wrong with it.
+    static func chainShapeProblem(station: String, on conn: PostgresConnection, logger: Logger) async throws -> String? {
+        guard let row = try await conn.query("""
+            SELECT (SELECT count(*) FROM ledger WHERE station = \(station)), (SELECT COALESCE(max(chain_seq), 0) FROM ledger WHERE station = \(station)),
+                   (SELECT head_seq FROM chain_heads WHERE station = \(station))
+            """, logger: logger).collect().first else { return "\(station): no chain head" }
+        let (count, top, head) = try row.decode((Int64, Int64, Int64?).self)
+        return count == top && top == head ? nil : "\(station): \(count) rows, highest chain seq \(top), head \(head.map(String.init) ?? "none")"
+    }
+
+    mutating func note(_ s: String) { if examples.count < 5 { examples.append(s) } }
+}

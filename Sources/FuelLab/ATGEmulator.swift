@@ -1,0 +1,190 @@
+import Foundation
+import FuelModel
+import FuelSim
+import FuelWire
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A Veeder-Root TLS console over TCP for a simulated station (`fuelwarden atg-emulator`): the
+/// station simulator runs from the start time, and each command is answered with the tanks as
+/// they stand at that moment. Speaks `i201`/`I201` inventory, `i202` deliveries (none), `i205`
+/// alarms (high water), answers anything else with `9999FF1B`, and checks the security code.
+public struct ATGEmulator: Sendable {
+    public struct Settings: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 10001
+        public var units: VeederRootTLS.Units = .metric
+        public var securityCode: String?
+        public var seed: UInt64 = 1
+        public var days = 7.0
+        /// When the simulated history starts; readings are taken at `start + (now − launch) × speed`.
+        public var start = Timestamp(.now)
+        public var speed = 1.0
+        public init() {}
+    }
+
+    let settings: Settings
+    let station: Station
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+    /// Per tank, the simulated readings in time order.
+    let readings: [(tank: Int, product: Character, series: [TankReading])]
+    let launched = Timestamp(.now)
+
+    public init(station: Station, settings: Settings, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.station = station
+        self.settings = settings
+        self.logger = logger
+        self.onListening = onListening
+        var scenario = StationScenario(station: station, seed: settings.seed, start: settings.start, days: settings.days, prices: DemoRegistry.prices)
+        scenario.readingIntervalSeconds = 60
+        var sim = StationSimulator(scenario)
+        var byTank: [String: [TankReading]] = [:]
+        for case .tankReading(let r) in sim.records() { byTank[r.tank, default: []].append(r) }
+        readings = station.tanks.enumerated().map { i, t in
+            (i + 1, t.grade.first ?? "1", byTank[t.id] ?? [])
+        }
+    }
+
+    /// Simulated time now.
+    func simulatedNow() -> Timestamp {
+        settings.start.adding(seconds: launched.seconds(to: Timestamp(.now)) * settings.speed)
+    }
+
+    func current(_ series: [TankReading], at t: Timestamp) -> TankReading? {
+        var lo = 0, hi = series.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if series[mid].at <= t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo > 0 ? series[lo - 1] : series.first
+    }
+
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: settings.host, port: settings.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        let port = server.channel.localAddress?.port ?? settings.port
+        logger.notice("ATG emulator listening", metadata: ["address": "\(settings.host):\(port)", "station": "\(station.id)", "tanks": "\(readings.count)"])
+        await onListening(port)
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { try? await serve(connection) }
+                    }
+                }
+            }
+        } onCancel: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            var pending: [UInt8] = []
+            for try await chunk in inbound {
+                pending += chunk.readableBytesView
+                // A command is SOH + text; it ends at a line end, or when it is complete by length.
+                while let command = takeCommand(&pending) {
+                    try await outbound.write(ByteBuffer(bytes: answer(command)))
+                }
+                if pending.count > 1024 { pending.removeAll() }
+            }
+        }
+    }
+
+    /// Cuts one command from the input: SOH, optional security code, 4-char function, 2-digit tank.
+    func takeCommand(_ buf: inout [UInt8]) -> String? {
+        guard let soh = buf.firstIndex(of: VeederRootTLS.soh) else { buf.removeAll(); return nil }
+        let codeLength = settings.securityCode?.utf8.count ?? 0
+        let need = soh + 1 + codeLength + 6
+        if let end = buf[soh...].firstIndex(where: { $0 == 0x0D || $0 == 0x0A }), end < need {
+            let text = String(decoding: buf[(soh + 1)..<end], as: UTF8.self)
+            buf.removeFirst(end + 1)
+            return text
+        }
+        guard buf.count >= need else { return nil }
+        let text = String(decoding: buf[(soh + 1)..<need], as: UTF8.self)
+        buf.removeFirst(need)
+        return text
+    }
+
+    func answer(_ raw: String) -> [UInt8] {
+        var command = Substring(raw)
+        if let code = settings.securityCode {
+            guard command.hasPrefix(code) else { return unknown }
+            command = command.dropFirst(code.count)
+        }
+        guard command.count >= 6, let tankFilter = Int(command.dropFirst(4).prefix(2)) else { return unknown }
+        let function = String(command.prefix(4))
+        let now = simulatedNow()
+        let time = consoleTime(now)
+        let tanks = readings.filter { tankFilter == 0 || $0.tank == tankFilter }
+        switch function {
+        case "i201":
+            var body = ""
+            for t in tanks {
+                guard let r = current(t.series, at: now) else { continue }
+                let values: [Double?] = [r.volumeL, r.tcVolumeL, r.ullageL, r.heightMM, r.waterMM, r.temperatureC, 0]
+                body += pad(t.tank) + String(t.product) + "0000" + "07" + values.enumerated().map { i, v in hexFloat(toConsole(v, field: i)) }.joined()
+            }
+            return VeederRootTLS.encodeReply(function: "i201" + pad(tankFilter), time: time, body: Array(body.utf8))
+        case "i202":
+            let body = tanks.map { pad($0.tank) + String($0.product) + "00" }.joined()
+            return VeederRootTLS.encodeReply(function: "i202" + pad(tankFilter), time: time, body: Array(body.utf8))
+        case "i205":
+            let body = tanks.map { t -> String in
+                let water = current(t.series, at: now)?.waterMM ?? 0
+                return pad(t.tank) + (water > 50 ? "0103" : "00")
+            }.joined()
+            return VeederRootTLS.encodeReply(function: "i205" + pad(tankFilter), time: time, body: Array(body.utf8))
+        case "I201":
+            return display(tanks, at: now)
+        default:
+            return unknown
+        }
+    }
+
+    var unknown: [UInt8] { [VeederRootTLS.soh] + Array("9999FF1B".utf8) + [VeederRootTLS.etx] }
+
+    func display(_ tanks: [(tank: Int, product: Character, series: [TankReading])], at now: Timestamp) -> [UInt8] {
+        var text = "\r\nI20100\r\n\(consoleTime(now))\r\n\r\n\(station.id)\r\n\r\nIN-TANK INVENTORY\r\n\r\n"
+        text += "TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP\r\n"
+        for t in tanks {
+            guard let r = current(t.series, at: now) else { continue }
+            let cols: [Double?] = [r.volumeL, r.tcVolumeL, r.ullageL, r.heightMM, r.waterMM, r.temperatureC]
+            let fields = [0, 1, 2, 3, 4, 5].map { i in String(format: i < 3 ? "%.0f" : "%.2f", toConsole(cols[i], field: i) ?? 0) }
+            text += "  \(t.tank)  GRADE \(t.product)".padding(toLength: 24, withPad: " ", startingAt: 0) + fields.joined(separator: "  ") + "\r\n"
+        }
+        return [VeederRootTLS.soh] + Array(text.utf8) + [VeederRootTLS.etx]
+    }
+
+    /// Converts a metric value to the console's units (field order of i201).
+    func toConsole(_ v: Double?, field: Int) -> Double? {
+        guard let v, settings.units == .usCustomary else { return v }
+        switch field {
+        case 3, 4: return v / 25.4
+        case 5: return v * 9 / 5 + 32
+        default: return v / 3.785411784
+        }
+    }
+
+    func consoleTime(_ t: Timestamp) -> String {
+        let clock = LocalClock(timezone: station.timezone)
+        let day = clock.day(of: t)
+        let minute = clock.minuteOfDay(t)
+        return pad(day.year % 100) + pad(day.month) + pad(day.day) + pad(minute / 60) + pad(minute % 60)
+    }
+
+    func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n % 100)" }
+
+    func hexFloat(_ v: Double?) -> String {
+        guard let v else { return "FF800000" }
+        let s = String(Float(v).bitPattern, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 8 - s.count) + s
+    }
+}

@@ -1,0 +1,102 @@
+#if Lab
+import ArgumentParser
+import FuelService
+import FuelLab
+import FuelBench
+import Foundation
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run Fuelwarden end to end on a throwaway PostgreSQL with simulated stations and injected faults.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "HTTP port of the demo daemon.") var port = 8080
+    @Option(help: "Number of simulated stations.") var stations = 20
+    @Option(help: "Simulated days.") var days = 2.0
+    @Flag(help: "Exit after printing the alerts instead of waiting for Ctrl-C.") var noWait = false
+
+    func run() async throws {
+        let config = try await options.load()
+        var demo = DemoRunner(config: config, logger: makeLogger(options.logLevel == nil ? .warning : config.logLevel), print: say)
+        demo.port = port
+        demo.stations = max(1, min(stations, 500))
+        demo.days = max(1, min(days, 31))
+        demo.waitForInterrupt = !noWait
+        try await demo.run()
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self])
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drive a real `fuelwarden serve` (durable throwaway PostgreSQL, detection on) at fixed record rates; print throughput, latency, errors and the daemon's peak RSS.",
+            discussion: """
+                Open loop: each request is due at its scheduled time and its latency counts from then. With several --rates the \
+                steps run in order and stop once p99 exceeds 1 s; the highest rate held below that is the ceiling. Build in \
+                release: swift run -c release fuelwarden bench load --rates 1500,3000,4500 --seconds 60
+                """)
+        @Option(help: "Stations.") var stations = 4_000
+        @Option(help: "Records per second, comma-separated steps.") var rates = "1500"
+        @Option(help: "Seconds per step.") var seconds = 180.0
+        @Option(help: "Records per request.") var batch = 5
+
+        func run() async throws {
+            let steps = rates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 }), seconds > 0, batch > 0, stations > 0 else {
+                fail("--rates must list positive numbers; --seconds, --batch and --stations must be positive")
+            }
+            let executable = DaemonProcess.currentExecutable
+            var bench = LoadBenchmark(executable: executable, logger: makeLogger(.warning), print: say)
+            bench.stations = stations
+            bench.rates = steps
+            bench.seconds = seconds
+            bench.batch = batch
+            let results = try await bench.run()
+            let held = results.filter { $0.p99 <= 1 && Double($0.errors) <= Double($0.requests) * 0.01 }
+            if let best = held.max(by: { $0.rate < $1.rate }) {
+                say(String(format: "highest rate held with p99 ≤ 1 s: %.0f records/s (sustained %.0f)", best.rate, Double(best.records) / best.seconds))
+            } else {
+                say("no step held p99 ≤ 1 s")
+            }
+        }
+    }
+
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Push N records for M stations through the HTTP API into a fresh database and COPY the identical rows; print both rates and their ratio.")
+        @Option(name: .short, help: "Records per station.") var n = 5_000
+        @Option(name: .short, help: "Stations.") var m = 20
+        @Option(help: "Records per push request.") var batch = 1_000
+        @Option(help: "Concurrent pushing stations.") var concurrency = 4
+        @Flag(help: "Run detection while ingesting.") var detection = false
+
+        func run() async throws {
+            var bench = IngestBenchmark(logger: makeLogger(.warning), print: say)
+            bench.stations = m
+            bench.recordsPerStation = n
+            bench.batchSize = batch
+            bench.concurrency = concurrency
+            bench.detection = detection
+            try await bench.run()
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a station-year into a throwaway PostgreSQL and stream it through GET /v1/stations/{id}/history; print the time, bytes, memory and psql COPY of the same rows (build with -c release).")
+        @Option(help: "Sales in the year.") var sales = 75_000
+        @Option(help: "Tank readings in the year (over the station's four tanks).") var readings = 2_000_000
+        @Option(help: "ndjson or csv.") var format = "ndjson"
+
+        func run() async throws {
+            var bench = ExportBenchmark(logger: makeLogger(.warning), print: say)
+            bench.sales = sales
+            bench.readings = readings
+            guard let f = HistoryFormat(rawValue: format) else { throw ValidationError("--format: expected ndjson or csv") }
+            bench.format = f
+            try await bench.run()
+        }
+    }
+}
+#endif
