@@ -54,13 +54,13 @@ public struct ExportBenchmark: Sendable {
         let station = try RegistryFileDecoder.decode(yaml: yaml).stations[0]
 
         var config = FuelwardenConfig()
-        config.databaseURL = url
-        config.httpPort = 0
+        config.database.url = url
+        config.http.port = 0
         config.logLevel = .warning
-        config.detectEnabled = false
+        config.detect.enabled = false
         let cacheDir = FileManager.default.temporaryDirectory.appendingPathComponent("fuelwarden-history-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: cacheDir) }
-        config.historyCacheDir = cacheDir
+        config.history.cacheDir = cacheDir
         let components = try FuelwardenComponents(config: config, logger: quiet)
         let (listening, cont) = AsyncStream.makeStream(of: Int.self)
         let group = FuelwardenDaemon.serviceGroup(components: components, logger: quiet) { cont.yield($0) }

@@ -89,11 +89,11 @@ public struct IngestBenchmark: Sendable {
 
         // Our path.
         var config = FuelwardenConfig()
-        config.databaseURL = cluster.url(database: "bench_api")
-        config.httpPort = 0
+        config.database.url = cluster.url(database: "bench_api")
+        config.http.port = 0
         config.logLevel = .warning
-        config.databaseMaxConnections = max(8, concurrency * 2)
-        config.detectEnabled = detection
+        config.database.maxConnections = max(8, concurrency * 2)
+        config.detect.enabled = detection
         var quiet = logger
         quiet.logLevel = .warning
         let components = try FuelwardenComponents(config: config, logger: quiet)
@@ -144,7 +144,7 @@ public struct IngestBenchmark: Sendable {
     }
 
     static func prepare(url: String, yaml: String, logger: Logger) async throws {
-        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadlineSeconds: 120, logger: logger)
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadline: .seconds(120), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await db.client.run() }
             defer { group.cancelAll() }
@@ -156,7 +156,7 @@ public struct IngestBenchmark: Sendable {
 
     /// One COPY text line per ledger row.
     static func readLedger(url: String, logger: Logger) async throws -> [String] {
-        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadlineSeconds: 300, logger: logger)
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadline: .seconds(300), logger: logger)
         return try await withThrowingTaskGroup(of: [String]?.self) { group in
             group.addTask { await db.client.run(); return nil }
             defer { group.cancelAll() }
@@ -181,7 +181,7 @@ public struct IngestBenchmark: Sendable {
     }
 
     static func copy(_ rows: [String], url: String, parallel: Int, logger: Logger) async throws -> Double {
-        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: parallel, requestDeadlineSeconds: 300, logger: logger)
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: parallel, requestDeadline: .seconds(300), logger: logger)
         return try await withThrowingTaskGroup(of: Double?.self) { group in
             group.addTask { await db.client.run(); return nil }
             defer { group.cancelAll() }

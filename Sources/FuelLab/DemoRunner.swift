@@ -50,11 +50,11 @@ public struct DemoRunner: Sendable {
     public func run() async throws {
         var config = self.config
         var cluster: ThrowawayCluster?
-        if config.databaseURL == nil {
+        if config.database.url == nil {
             print("• starting a throwaway PostgreSQL cluster …")
             let c = try ThrowawayCluster()
             try c.createDatabase("fuelwarden")
-            config.databaseURL = c.url(database: "fuelwarden")
+            config.database.url = c.url(database: "fuelwarden")
             cluster = c
             print("  PostgreSQL on 127.0.0.1:\(c.port) (data in \(c.directory))")
         }
@@ -64,8 +64,8 @@ public struct DemoRunner: Sendable {
                 print("• throwaway PostgreSQL stopped and removed")
             }
         }
-        config.httpPort = port
-        config.detectIntervalSeconds = 0.5
+        config.http.port = port
+        config.detect.interval = .seconds(0.5)
 
         // One more station than pushed is fed by devices only: its tank gauge is an ATG emulator
         // the daemon polls over TCP, and a vapour-recovery monitor talks HJ 212 to the listener.
@@ -79,8 +79,8 @@ public struct DemoRunner: Sendable {
         defer { emulatorTask.cancel() }
         var ports = emulatorPorts.makeAsyncIterator()
         guard let atgPort = await ports.next() else { throw StoreError.unavailable("ATG emulator did not start") }
-        config.hj212Enabled = true
-        config.hj212.port = 0
+        config.feeds.hj212Enabled = true
+        config.feeds.hj212.port = 0
         let feeds = FeedsFile(
             consoles: [.init(station: feedStation.id, host: "127.0.0.1", port: atgPort, intervalSeconds: 5)],
             devices: [.init(mn: Self.vapourDevice, station: feedStation.id, password: Self.vapourPassword,

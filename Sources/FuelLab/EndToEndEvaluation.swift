@@ -40,12 +40,12 @@ public struct EndToEndEvaluation: Sendable {
         }
         defer { cluster?.stop() }
         var config = FuelwardenConfig()
-        config.databaseURL = url
-        config.httpHost = "127.0.0.1"
-        config.httpPort = 0
-        config.detectIntervalSeconds = 0.2
-        config.ingestMaxBodyBytes = 16 * 1024 * 1024
-        config.thresholds = thresholds
+        config.database.url = url
+        config.http.host = "127.0.0.1"
+        config.http.port = 0
+        config.detect.interval = .seconds(0.2)
+        config.ingest.maxBodyBytes = 16 * 1024 * 1024
+        config.detect.thresholds = thresholds
         let yaml = DemoRegistry.yaml(stations: plan.stations)
         let registry = try RegistryFileDecoder.decode(yaml: yaml)
         let scenarios = plan.scenarios(registry: registry, prices: DemoRegistry.prices)

@@ -55,7 +55,7 @@ public final class ProvinceFixture: Sendable {
         // The pool warns when a query waits for `run()` to start, which it does here by design.
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .error)
-        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 8, requestDeadlineSeconds: 600, logger: quiet)
+        let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 8, requestDeadline: .seconds(600), logger: quiet)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await db.client.run()

@@ -16,9 +16,9 @@ public final class TokenCache: Sendable {
     private let entries = Mutex<[[UInt8]: Entry]>([:])
     private static let maxEntries = 50_000
 
-    public init(store: TokenStore, ttlSeconds: Double) {
+    public init(store: TokenStore, ttl: Duration) {
         self.store = store
-        self.ttl = .milliseconds(Int64(ttlSeconds * 1000))
+        self.ttl = ttl
     }
 
     public func principal(for secret: String) async throws -> Principal? {

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 
 /// Signs a checkpoint over every station's chain head every `interval` (when any head moved).
-public struct CheckpointService: Sendable {
+public struct CheckpointService: Service {
     let store: CheckpointStore
     /// The private key's raw bytes (the key type itself is not Sendable).
     let key: [UInt8]
@@ -21,7 +21,12 @@ public struct CheckpointService: Sendable {
         self.logger = logger
     }
 
-    public func run() async {
+    /// Signs until graceful shutdown.
+    public func run() async throws {
+        try await untilGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
         while !Task.isCancelled {
             do {
                 let signer = try Curve25519.Signing.PrivateKey(rawRepresentation: key)

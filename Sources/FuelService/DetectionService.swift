@@ -1,3 +1,4 @@
+import FuelAsync
 import AsyncAlgorithms
 import FuelDetect
 import FuelModel
@@ -29,33 +30,26 @@ public struct DetectionService: Service {
     let ledger: LedgerStore
     let store: DetectionStore
     let registry: RegistryCache
-    let thresholds: DetectionThresholds
+    let settings: DetectSettings
     let signal: DetectionSignal
     let metrics: FuelMetrics
-    let interval: Duration
-    let batchSize: Int
-    let staleFeedMinutes: Double
     let logger: Logger
 
     public init(
-        ledger: LedgerStore, store: DetectionStore, registry: RegistryCache, thresholds: DetectionThresholds,
-        signal: DetectionSignal, metrics: FuelMetrics, interval: Duration, batchSize: Int, staleFeedMinutes: Double = 15,
-        logger: Logger
+        ledger: LedgerStore, store: DetectionStore, registry: RegistryCache, settings: DetectSettings,
+        signal: DetectionSignal, metrics: FuelMetrics, logger: Logger
     ) {
-        self.staleFeedMinutes = staleFeedMinutes
         self.ledger = ledger
         self.store = store
         self.registry = registry
-        self.thresholds = thresholds
+        self.settings = settings
         self.signal = signal
         self.metrics = metrics
-        self.interval = interval
-        self.batchSize = batchSize
         self.logger = logger
     }
 
     public func run() async throws {
-        let ticks = AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in "" }
+        let ticks = AsyncTimerSequence(interval: settings.interval, clock: .continuous).map { _ in "" }
         var lastSweep: ContinuousClock.Instant?
         for await _ in merge(ticks, signal.wakeups).cancelOnGracefulShutdown() {
             do {
@@ -69,10 +63,10 @@ public struct DetectionService: Service {
 
     /// The stale-feed sweep, at most every quarter of the threshold (and at least every minute).
     func sweepIfDue(last: inout ContinuousClock.Instant?) async throws {
-        let every = Duration.milliseconds(Int64(min(60, staleFeedMinutes * 15) * 1000))
+        let every = min(.seconds(60), settings.staleFeedAfter / 4)
         guard last.map({ ContinuousClock.now - $0 >= every }) ?? true else { return }
         last = .now
-        let (raised, cleared) = try await store.sweepStaleFeeds(minutes: staleFeedMinutes)
+        let (raised, cleared) = try await store.sweepStaleFeeds(after: settings.staleFeedAfter.inSeconds)
         for (id, s, isNew) in raised where isNew {
             metrics.alertRaised(rule: s.rule.rawValue)
             logger.notice("alert raised", metadata: ["id": "\(id)", "rule": "telemetry_gap", "station": "\(s.station)", "subject": "feed"])
@@ -102,7 +96,7 @@ public struct DetectionService: Service {
             detector.skip(to: item.cursor)
             var cursor = item.cursor
             while cursor < item.headSeq {
-                let entries = try await ledger.entries(station: item.station, after: cursor, limit: batchSize)
+                let entries = try await ledger.entries(station: item.station, after: cursor, limit: settings.batchSize)
                 guard let last = entries.last else { break }
                 var events: [DetectorEvent] = []
                 for (i, e) in entries.enumerated() {
@@ -117,7 +111,7 @@ public struct DetectionService: Service {
                     }
                     let entry = LedgerEntry(station: item.station, chainSeq: e.chainSeq, source: e.source, sourceSeq: e.sourceSeq, record: record,
                                             receivedAt: e.receivedAt.map(Timestamp.init))
-                    events += detector.observe(entry, profile: profile, thresholds: thresholds)
+                    events += detector.observe(entry, profile: profile, thresholds: settings.thresholds)
                 }
                 if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }
                 let applied: DetectionStore.Applied

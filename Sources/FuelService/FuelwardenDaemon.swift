@@ -1,10 +1,9 @@
 import FuelStore
+import FuelWire
 import Hummingbird
 import HummingbirdCore
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
-import FuelWire
 import PostgresNIO
 import ServiceLifecycle
 
@@ -21,22 +20,20 @@ public struct FuelwardenComponents: Sendable {
     /// Ports the device listeners are bound to, once they are (tests bind to port 0).
     public let listening = ListeningPorts()
 
-    /// - Parameter feeds: device feeds to use instead of `config.feedsFile` (the demo builds its own).
+    /// - Parameter feeds: device feeds to use instead of `config.feeds.file` (the demo builds its own).
     public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil) throws {
         let url = try config.requireDatabaseURL()
         self.config = config
-        database = FuelDatabase(url: url, maxConnections: config.databaseMaxConnections,
-                                requestDeadlineSeconds: config.databaseRequestDeadlineSeconds, logger: logger)
+        database = FuelDatabase(url: url, maxConnections: config.database.maxConnections,
+                                requestDeadline: config.database.requestDeadline, logger: logger)
         registry = RegistryCache(store: RegistryStore(database: database))
-        metrics = FuelMetrics(poolMax: config.databaseMaxConnections)
+        metrics = FuelMetrics(poolMax: config.database.maxConnections)
         signal = DetectionSignal()
         migrator = try Migrator(database: database)
         self.feeds = try feeds ?? config.loadFeeds()
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
-            thresholds: config.thresholds, signal: signal, metrics: metrics,
-            interval: .milliseconds(Int64(config.detectIntervalSeconds * 1000)), batchSize: config.detectBatchSize,
-            staleFeedMinutes: config.staleFeedMinutes, logger: logger)
+            settings: config.detect, signal: signal, metrics: metrics, logger: logger)
     }
 
     /// Where device feeds put their records.
@@ -51,17 +48,15 @@ public struct FuelwardenComponents: Sendable {
         HealthController(database: database, migrator: migrator, alerts: AlertStore(database: database), metrics: metrics)
             .addRoutes(to: router)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: TokenCache(
-            store: TokenStore(database: database), ttlSeconds: config.authCacheSeconds)))
+            store: TokenStore(database: database), ttl: config.auth.cacheTTL)))
         IngestController(
-            ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal,
-            maxBodyBytes: config.ingestMaxBodyBytes, maxLines: config.ingestMaxLines,
-            bodyTimeoutSeconds: config.ingestBodyTimeoutSeconds
+            ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal, settings: config.ingest
         ).addRoutes(to: v1)
         AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
         HistoryController(store: HistoryStore(database: database),
-                          cache: config.historyCacheDir.map { HistoryFileCache(directory: $0, maxMB: config.historyCacheMaxMB, logger: database.logger) }).addRoutes(to: v1)
+                          cache: config.history.cacheDir.map { HistoryFileCache(directory: $0, maxMB: config.history.cacheMaxMB, logger: database.logger) }).addRoutes(to: v1)
         RegistryController(store: RegistryStore(database: database), registry: registry).addRoutes(to: v1)
         InspectionController(store: InspectionStore(database: database), registry: registry, settings: config.inspection).addRoutes(to: v1)
         OutboxController(store: OutboxStore(database: database)).addRoutes(to: v1)
@@ -71,27 +66,80 @@ public struct FuelwardenComponents: Sendable {
     }
 }
 
-/// Runs Fuelwarden: waits for the database, checks the schema, loads the registry, then serves HTTP
-/// and runs detection and registry refresh until graceful shutdown (SIGTERM), which lets in-flight
-/// requests finish. Run it in a ServiceGroup after the PostgresClient, so the pool stops last.
-public struct FuelwardenDaemon: Service {
-    public let components: FuelwardenComponents
-    let logger: Logger
-    let onListening: @Sendable (Int) async -> Void
-    /// Seconds to wait for the database at startup before giving up with a clear error.
-    let startupDeadlineSeconds: Double
+/// Fuelwarden as a set of services in one `ServiceGroup`: the PostgreSQL pool, the health probe,
+/// the background services (detection, registry refresh, checkpoints, outbox, HJ 212 listener,
+/// ATG poller) and the HTTP application. The application's `beforeServerStarts` waits for the
+/// database, checks the schema and loads the registry; the background services start once that
+/// passed (``StartupGate``). Graceful shutdown (SIGTERM) runs in reverse order: HTTP first, letting
+/// in-flight requests finish, then the background services, the probe, and the pool last.
+public enum FuelwardenDaemon {
+    /// The service group of `fuelwarden serve`.
+    /// - Parameter startupDeadline: how long to wait for the database at startup before giving up.
+    public static func serviceGroup(components c: FuelwardenComponents, logger: Logger, startupDeadline: Duration = .seconds(15),
+                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
+        let gate = StartupGate()
+        var app = Application(
+            router: c.router(),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(c.config.http.idleTimeout))),
+            configuration: .init(address: .hostname(c.config.http.host, port: c.config.http.port), serverName: "fuelwarden",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(c.config.http.maxConnections, logger: logger)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.notice("listening", metadata: ["address": "http://\(c.config.http.host):\(port)"])
+                await onListening(port)
+            },
+            logger: logger)
+        app.beforeServerStarts {
+            try await startup(c, logger: logger, deadline: startupDeadline)
+            gate.open()
+        }
 
-    public init(components: FuelwardenComponents, logger: Logger, startupDeadlineSeconds: Double = 15,
-                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
-        self.components = components
-        self.logger = logger
-        self.onListening = onListening
-        self.startupDeadlineSeconds = startupDeadlineSeconds
+        func background(_ service: some Service) -> ServiceGroupConfiguration.ServiceConfiguration {
+            // A background service that ends on its own (nothing to do) leaves the others running.
+            .init(service: AfterStartup(service, gate: gate), successTerminationBehavior: .ignore,
+                  failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: PostgresClientService(client: c.database.client)),
+            .init(service: DatabaseHealthService(database: c.database, logger: logger)),
+        ]
+        if c.config.detect.enabled { services.append(background(c.detection)) }
+        services.append(background(RegistryRefreshService(cache: c.registry, interval: c.config.registry.refreshInterval, logger: logger)))
+        do {
+            if let key = try c.config.checkpointKey() {
+                services.append(background(CheckpointService(
+                    store: CheckpointStore(database: c.database), key: key, origin: c.config.checkpoint.origin,
+                    interval: c.config.checkpoint.interval, logger: logger)))
+            } else {
+                logger.notice("no checkpoint.signing_key: signed checkpoints are off")
+            }
+        } catch {
+            // `serve` checks the key before it builds the group; a bad key here is reported and stops the daemon.
+            services.append(.init(service: FailingService(error: error), failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        services.append(background(OutboxNotifier(store: OutboxStore(database: c.database), settings: c.config.notify, logger: logger)))
+        if c.config.feeds.hj212Enabled {
+            services.append(background(HJ212Listener(
+                settings: c.config.feeds.hj212, devices: c.feeds.devices, sink: c.feedSink(logger: logger), logger: logger
+            ) { c.listening.set(hj212: $0) }))
+        }
+        if !c.feeds.consoles.isEmpty {
+            services.append(background(ATGPoller(consoles: c.feeds.consoles, settings: c.config.feeds.atg, sink: c.feedSink(logger: logger), logger: logger)))
+        }
+        services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 
-    public func run() async throws {
-        let c = components
-        try await waitForDatabase()
+    /// Waits for the database, checks that the schema is this build's and loads the registry.
+    static func startup(_ c: FuelwardenComponents, logger: Logger, deadline: Duration) async throws {
+        let end = ContinuousClock.now + deadline
+        while await !c.database.ping(seconds: 2) {
+            guard ContinuousClock.now < end else {
+                throw StoreError.unavailable("\(c.database.url) did not answer within \(deadline) (check database.url, that the server runs and the database exists)")
+            }
+            logger.warning("database not answering yet", metadata: ["url": "\(c.database.url)"])
+            try await Task.sleep(for: .seconds(1))
+        }
         let status = try await c.migrator.status()
         guard status.isCurrent else {
             throw ConfigurationError(
@@ -100,99 +148,11 @@ public struct FuelwardenDaemon: Service {
         }
         try await c.registry.reload()
         logger.info("registry loaded", metadata: ["stations": "\(c.registry.snapshot.registry.stations.count)"])
-
-        let onListening = self.onListening, logger = self.logger
-        let app = Application(
-            router: c.router(),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.config.httpIdleTimeoutSeconds * 1000)))),
-            configuration: .init(address: .hostname(c.config.httpHost, port: c.config.httpPort), serverName: "fuelwarden",
-                                 availableConnectionsDelegate: MaximumAvailableConnections(c.config.httpMaxConnections, logger: logger)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                logger.notice("listening", metadata: ["address": "http://\(c.config.httpHost):\(port)"])
-                await onListening(port)
-            },
-            logger: logger)
-        let refresh = RegistryRefreshService(
-            cache: c.registry, interval: .milliseconds(Int64(c.config.registryRefreshSeconds * 1000)), logger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await app.runService() }
-            if c.config.detectEnabled { group.addTask { try await c.detection.run() } }
-            group.addTask { try await refresh.run() }
-            if let key = try c.config.checkpointKey() {
-                let signer = CheckpointService(store: CheckpointStore(database: c.database), key: key, origin: c.config.checkpointOrigin,
-                                               interval: .milliseconds(Int64(c.config.checkpointIntervalSeconds * 1000)), logger: logger)
-                group.addTask { try await untilGracefulShutdown { await signer.run() } }
-            } else {
-                logger.notice("no checkpoint.signing_key: signed checkpoints are off")
-            }
-            let notifier = OutboxNotifier(store: OutboxStore(database: c.database), settings: c.config.notify, logger: logger)
-            group.addTask { try await untilGracefulShutdown { await notifier.run() } }
-            // The server's health, probed on a connection of its own: while it is down requests answer 503 at once.
-            group.addTask { try await untilGracefulShutdown { await c.database.health.monitor(url: c.database.url, logger: logger) } }
-            if c.config.hj212Enabled {
-                let listener = HJ212Listener(settings: c.config.hj212, devices: c.feeds.devices, sink: c.feedSink(logger: logger), logger: logger) {
-                    c.listening.set(hj212: $0)
-                }
-                group.addTask { try await untilGracefulShutdown { try await listener.run() } }
-            }
-            if !c.feeds.consoles.isEmpty {
-                let poller = ATGPoller(consoles: c.feeds.consoles, settings: c.config.atg, sink: c.feedSink(logger: logger), logger: logger)
-                group.addTask { try await untilGracefulShutdown { await poller.run() } }
-            }
-        }
-    }
-
-    private func waitForDatabase() async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(startupDeadlineSeconds * 1000))
-        while ContinuousClock.now < deadline {
-            if await components.database.ping(seconds: 2) { return }
-            logger.warning("database not answering yet", metadata: ["url": "\(components.database.url)"])
-            try await Task.sleep(for: .seconds(1))
-        }
-        throw StoreError.unavailable("\(components.database.url) did not answer within \(startupDeadlineSeconds) s (check database.url, that the server runs and the database exists)")
-    }
-
-    /// The service group of `fuelwarden serve`: the pool first (so it stops last), then the daemon.
-    public static func serviceGroup(components: FuelwardenComponents, logger: Logger,
-                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
-        ServiceGroup(configuration: .init(
-            services: [
-                .init(service: PostgresClientService(client: components.database.client)),
-                .init(service: FuelwardenDaemon(components: components, logger: logger, onListening: onListening),
-                      successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
     }
 }
 
-/// Runs a feed until graceful shutdown cancels it; that cancellation is the normal way out.
-func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
-    do {
-        try await cancelWhenGracefulShutdown { try await body() }
-    } catch is CancellationError {
-    }
-}
-
-/// The ports device listeners bound to.
-public final class ListeningPorts: Sendable {
-    private let hj212Port = NIOLockedValueBox<Int?>(nil)
-    public init() {}
-    public var hj212: Int? { hj212Port.withLockedValue { $0 } }
-    func set(hj212 port: Int) { hj212Port.withLockedValue { $0 = port } }
-}
-
-/// PostgresClient as a service: its `run()` returns only when cancelled, so graceful shutdown
-/// (which reaches it last) cancels it.
-public struct PostgresClientService: Service {
-    let client: PostgresClient
-    public init(client: PostgresClient) { self.client = client }
-    public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
-    }
+/// A service that fails at once with `error`: a configuration problem found while building the group.
+struct FailingService: Service {
+    let error: any Error
+    func run() async throws { throw error }
 }

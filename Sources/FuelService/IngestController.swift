@@ -19,19 +19,14 @@ public struct IngestController: Sendable {
     let registry: RegistryCache
     let metrics: FuelMetrics
     let detection: DetectionSignal
-    let maxBodyBytes: Int
-    let maxLines: Int
-    let bodyTimeoutSeconds: Double
+    let settings: IngestSettings
 
-    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, maxBodyBytes: Int, maxLines: Int,
-                bodyTimeoutSeconds: Double = 30) {
-        self.bodyTimeoutSeconds = bodyTimeoutSeconds
+    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, settings: IngestSettings) {
         self.ledger = ledger
         self.registry = registry
         self.metrics = metrics
         self.detection = detection
-        self.maxBodyBytes = maxBodyBytes
-        self.maxLines = maxLines
+        self.settings = settings
     }
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
@@ -79,9 +74,9 @@ public struct IngestController: Sendable {
     /// refused with 413 and its first 4 KiB kept in quarantine with the reason; a body that does not
     /// arrive in time gets 408.
     func collectBody(_ request: Request, station: String, context: FuelRequestContext) async throws -> ByteBuffer {
-        let limit = maxBodyBytes, seconds = bodyTimeoutSeconds
+        let limit = settings.maxBodyBytes, bodyTimeout = settings.bodyTimeout
         let declared = request.headers[.contentLength].flatMap { Int($0) }
-        let timeout = APIError(.requestTimeout, "the body did not arrive within \(Int(seconds)) s")
+        let timeout = APIError(.requestTimeout, "the body did not arrive within \(bodyTimeout.secondsText)")
         // Structured on purpose: the group returns only once the reading child has stopped, so nothing
         // else iterates the connection's inbound stream while it still does (NIO allows one iterator;
         // a reader left running after a 408 crashed the daemon when the server read on).
@@ -100,7 +95,7 @@ public struct IngestController: Sendable {
                 return (collected, nil)
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                try await Task.sleep(for: bodyTimeout)
                 return nil
             }
             let first = try await group.next() ?? nil
@@ -143,8 +138,8 @@ public struct IngestController: Sendable {
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             nonEmpty += 1
-            guard nonEmpty <= maxLines else {
-                throw APIError(.contentTooLarge, "more than \(maxLines) records in one push; split the push")
+            guard nonEmpty <= settings.maxLines else {
+                throw APIError(.contentTooLarge, "more than \(settings.maxLines) records in one push; split the push")
             }
             let raw = String(decoding: line, as: UTF8.self)
             do throws(PushLineError) {

@@ -1,19 +1,20 @@
-import FuelAsync
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import FuelAsync
 import FuelLedger
 import FuelStore
 import Logging
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 
 /// Delivers the outbox to webhooks (after Alertmanager's notifier): claims due messages, POSTs each
 /// payload, logs every attempt, retries only what can succeed later (no answer, timeouts, 408, 429,
 /// 5xx) with exponential backoff, and marks the rest failed. A message is marked delivered only
 /// after a 2xx, so a crash between send and log means one more delivery, never none: receivers
 /// dedupe on `Fuelwarden-Delivery` (the outbox id).
-public struct OutboxNotifier: Sendable {
+public struct OutboxNotifier: Service {
     let store: OutboxStore
     let settings: NotifySettings
     let http: HTTPClient
@@ -26,15 +27,21 @@ public struct OutboxNotifier: Sendable {
         self.logger = logger
     }
 
-    public func run() async {
+    /// Delivers until graceful shutdown (with no webhook configured: only says so, then waits for it).
+    public func run() async throws {
         let recipients = settings.routableRecipients
         guard !recipients.isEmpty else {
             logger.notice("no notify.*_url configured: notifications stay in the outbox undelivered")
+            try? await gracefulShutdown()
             return
         }
+        try await untilGracefulShutdown { await loop(recipients: recipients) }
+    }
+
+    private func loop(recipients: [String]) async {
         while !Task.isCancelled {
             do {
-                let due = try await store.claimDue(recipients: recipients, limit: 20, leaseSeconds: settings.timeoutSeconds * 2 + 5)
+                let due = try await store.claimDue(recipients: recipients, limit: 20, leaseSeconds: (settings.timeout * 2 + .seconds(5)).inSeconds)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for item in due { group.addTask { try await deliver(item) } }
                     try await group.waitForAll()
@@ -43,7 +50,7 @@ public struct OutboxNotifier: Sendable {
             } catch {
                 logger.warning("outbox not delivered", metadata: ["error": "\(describeDatabaseError(error))"])
             }
-            try? await Task.sleep(for: .milliseconds(Int64(settings.intervalSeconds * 1000)))
+            try? await Task.sleep(for: settings.interval)
         }
     }
 
@@ -64,7 +71,7 @@ public struct OutboxNotifier: Sendable {
                 req.headers.add(name: "Fuelwarden-Signature", value: "sha256=" + Self.signature(of: item.payload, secret: secret))
             }
             req.body = .bytes(ByteBuffer(string: item.payload))
-            let res = try await http.execute(req, timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
+            let res = try await http.execute(req, timeout: TimeAmount(settings.timeout))
             status = Int(res.status.code)
             let text = String(buffer: try await res.body.collect(upTo: 16 * 1024))
             if !(200..<300).contains(status!) { failure = "HTTP \(status!): \(text.prefix(500))" }
@@ -76,7 +83,7 @@ public struct OutboxNotifier: Sendable {
         if failure == nil {
             result = .delivered
         } else if Self.isRecoverable(status: status), item.attempts < settings.maxAttempts {
-            let delay = Backoff(base: .seconds(settings.retryBaseSeconds), cap: .seconds(3600)).delay(afterFailures: item.attempts)
+            let delay = Backoff(base: settings.retryBase, cap: .seconds(3600)).delay(afterFailures: item.attempts)
             result = .retry(at: Date().addingTimeInterval(delay.inSeconds))
         } else {
             result = .failed

@@ -97,12 +97,11 @@ public struct DetectionStore: Sendable {
         }
     }
 
-    /// Wall-clock staleness: stations that have pushed before but nothing for `minutes` get a
+    /// Wall-clock staleness: stations that have pushed before but nothing for `seconds` get a
     /// `telemetry_gap` alert on subject `feed`; stations whose feed is back get theirs resolved.
     /// Returns how many alerts were raised (new or updated) and resolved.
-    public func sweepStaleFeeds(minutes: Double) async throws -> (raised: [(id: Int64, signal: AlertSignal, isNew: Bool)], cleared: Int) {
+    public func sweepStaleFeeds(after seconds: Double) async throws -> (raised: [(id: Int64, signal: AlertSignal, isNew: Bool)], cleared: Int) {
         let logger = database.logger
-        let seconds = minutes * 60
         return try await database.transaction("sweep stale feeds") { tx in
             var stale: [(String, Date)] = []
             for try await (station, last) in try await tx.query("""

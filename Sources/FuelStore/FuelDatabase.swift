@@ -20,18 +20,18 @@ public struct FuelDatabase: Sendable {
     public let url: DatabaseURL
     public let logger: Logger
     /// Deadline for a request's database work; past it the request answers 503.
-    public var requestDeadlineSeconds: Double
+    public var requestDeadline: Duration
     public let inFlight = InFlightCounter()
     /// Up or down as the health probe sees it; while down, requests fail at once (see ``DatabaseHealth``).
     public let health = DatabaseHealth()
 
-    public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadlineSeconds: Double = 5, logger: Logger) {
+    public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadline: Duration = .seconds(5), logger: Logger) {
         var config = url.clientConfiguration
         config.options.maximumConnections = maxConnections
         self.client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.url = url
         self.logger = logger
-        self.requestDeadlineSeconds = requestDeadlineSeconds
+        self.requestDeadline = requestDeadline
     }
 
     /// Answers whether the database responds within `seconds`.
@@ -54,7 +54,7 @@ public struct FuelDatabase: Sendable {
     ) async throws -> T {
         let client = self.client, logger = self.logger, inFlight = self.inFlight
         if let down = health.unavailableError() { throw down }
-        return try await withDeadline(.seconds(requestDeadlineSeconds), what, health: health) {
+        return try await withDeadline(requestDeadline, what, health: health) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in
@@ -74,7 +74,7 @@ public struct FuelDatabase: Sendable {
     ) async throws -> T {
         let client = self.client, inFlight = self.inFlight
         if let down = health.unavailableError() { throw down }
-        return try await withDeadline(.seconds(requestDeadlineSeconds), what, health: health) {
+        return try await withDeadline(requestDeadline, what, health: health) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in try await body(conn) }

@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
         if let port { extra["http.port"] = String(port) }
         let config = try await options.load(extra: extra)
         let logger = makeLogger(config.logLevel)
+        _ = try config.checkpointKey()  // a bad key stops startup here, with the key's name
         let components = try FuelwardenComponents(config: config, logger: logger)
         try await FuelwardenDaemon.serviceGroup(components: components, logger: logger).run()
     }
@@ -172,7 +173,7 @@ func withDatabase<T: Sendable>(_ config: FuelwardenConfig, _ logger: Logger, _ b
     // The pool logs every failed connection attempt at info; a one-shot command reports the outcome itself.
     var poolLogger = logger
     if poolLogger.logLevel >= .info { poolLogger.logLevel = .warning }
-    let db = FuelDatabase(url: url, maxConnections: 4, requestDeadlineSeconds: 60, logger: poolLogger)
+    let db = FuelDatabase(url: url, maxConnections: 4, requestDeadline: .seconds(60), logger: poolLogger)
     return await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await db.client.run(); return nil }
         defer { group.cancelAll() }

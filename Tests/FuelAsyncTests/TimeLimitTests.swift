@@ -12,12 +12,13 @@ import Testing
             try await withTimeLimit(.milliseconds(300), timeoutError: TooSlow()) {
                 // Work that does not react to cancellation (a query on a server that stopped answering).
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { c.resume() }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) { c.resume() }
                 }
                 return 1
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(2.5))
+        // Long before the work ends (30 s); the bound is loose because parallel tests share two cores.
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test func returnsTheWorksResultWhenInTime() async throws {

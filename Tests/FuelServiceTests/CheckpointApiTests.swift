@@ -9,9 +9,9 @@ import Testing
     @Test func theDaemonSignsCheckpointsThatCatchALaterEdit() async throws {
         let (privateKey, publicKey) = CheckpointKeys.generate()
         try await TestDaemon.with(stations: 2, tweak: {
-            $0.checkpointSigningKey = privateKey
-            $0.checkpointIntervalSeconds = 1
-            $0.checkpointOrigin = "fuelwarden.test"
+            $0.checkpoint.signingKey = privateKey
+            $0.checkpoint.interval = .seconds(1)
+            $0.checkpoint.origin = "fuelwarden.test"
         }) { d in
             let s = d.registry.stations[0].id
             let key = try await d.token(.station, station: s)
@@ -54,8 +54,8 @@ import Testing
     @Test func aRecordsProofHoldsOfflineUntilTheDatabaseIsEdited() async throws {
         let (privateKey, publicKey) = CheckpointKeys.generate()
         try await TestDaemon.with(stations: 2, tweak: {
-            $0.checkpointSigningKey = privateKey
-            $0.checkpointIntervalSeconds = 1
+            $0.checkpoint.signingKey = privateKey
+            $0.checkpoint.interval = .seconds(1)
         }) { d in
             let s = d.registry.stations[0].id
             let key = try await d.token(.station, station: s)

@@ -74,12 +74,12 @@ import Testing
                 """.write(toFile: feedsPath, atomically: true, encoding: .utf8)
 
             try await TestDaemon.with(stations: 3, tweak: { c in
-                c.feedsFile = feedsPath
-                c.hj212Enabled = true
-                c.hj212.port = 0
-                c.atg.timeoutSeconds = 1
-                c.atg.offlineAfterFailures = 2
-                c.atg.maxBackoffSeconds = 1
+                c.feeds.file = feedsPath
+                c.feeds.hj212Enabled = true
+                c.feeds.hj212.port = 0
+                c.feeds.atg.timeout = .seconds(1)
+                c.feeds.atg.offlineAfterFailures = 2
+                c.feeds.atg.maxBackoff = .seconds(1)
             }) { d in
                 // The poller's readings arrive: every tank of the console, once per console minute
                 // (polls within the same minute are duplicates by their natural key).
@@ -154,10 +154,10 @@ import Testing
         try "atg_consoles:\n  - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}\n"
             .write(toFile: feedsPath, atomically: true, encoding: .utf8)
         try await TestDaemon.with(stations: 3, tweak: { c in
-            c.feedsFile = feedsPath
-            c.atg.timeoutSeconds = 1
-            c.atg.offlineAfterFailures = 2
-            c.atg.maxBackoffSeconds = 1
+            c.feeds.file = feedsPath
+            c.feeds.atg.timeout = .seconds(1)
+            c.feeds.atg.offlineAfterFailures = 2
+            c.feeds.atg.maxBackoff = .seconds(1)
         }) { d in
             let subject = "device atg:127.0.0.1:\(atgPort)"
             @Sendable func alert() async throws -> AlertRecord? {

@@ -52,7 +52,7 @@ import Testing
     @Test func aCachedExportIsTheSameExport() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-history-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try await TestDaemon.with(stations: 1, tweak: { $0.historyCacheDir = dir; $0.ingestMaxBodyBytes = 1 << 20 }) { d in
+        try await TestDaemon.with(stations: 1, tweak: { $0.history.cacheDir = dir; $0.ingest.maxBodyBytes = 1 << 20 }) { d in
             let s = d.registry.stations[0].id
             let key = try await d.token(.station, station: s)
             let inspector = try await d.token(.inspector)

@@ -25,8 +25,8 @@ import Testing
             try await TestDaemon.with(stations: 2, tweak: {
                 $0.notify.webhooks = ["department:emergency_management": base + "/em", "department:market_supervision": base + "/ms"]
                 $0.notify.secret = "s3cret"
-                $0.notify.intervalSeconds = 0.1
-                $0.notify.retryBaseSeconds = 0.2
+                $0.notify.interval = .seconds(0.1)
+                $0.notify.retryBase = .seconds(0.2)
             }) { d in
                 let s = d.registry.stations[0].id
                 let admin = try await d.token(.admin), inspector = try await d.token(.inspector), viewer = try await d.token(.viewer)

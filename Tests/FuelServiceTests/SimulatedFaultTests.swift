@@ -13,7 +13,7 @@ import Testing
 /// store): each one's alert appears, and resolves by itself once the condition clears.
 @Suite struct SimulatedFaultTests {
     @Test func faultsRaiseAndAutoResolveThroughTheDaemon() async throws {
-        try await TestDaemon.with(stations: 1, tweak: { $0.ingestMaxBodyBytes = 8 * 1024 * 1024 }) { d in
+        try await TestDaemon.with(stations: 1, tweak: { $0.ingest.maxBodyBytes = 8 * 1024 * 1024 }) { d in
             let station = d.registry.stations[0]
             let key = try await d.token(.station, station: station.id)
             let start = try #require(Timestamp(rfc3339: "2026-11-01T06:00:00+08:00"))

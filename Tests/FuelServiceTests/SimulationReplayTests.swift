@@ -13,7 +13,7 @@ import Testing
 /// `fuelwarden simulate`'s replay against a running daemon: paced by data time, everything accepted.
 @Suite struct SimulationReplayTests {
     @Test func replayIsPacedAndEveryRecordLands() async throws {
-        try await TestDaemon.with(stations: 2, tweak: { $0.ingestMaxBodyBytes = 8 * 1024 * 1024 }) { d in
+        try await TestDaemon.with(stations: 2, tweak: { $0.ingest.maxBodyBytes = 8 * 1024 * 1024 }) { d in
             var keys: [String: String] = [:]
             for s in d.registry.stations { keys[s.id] = try await d.token(.station, station: s.id) }
             let start = try #require(Timestamp(rfc3339: "2026-11-01T08:00:00+08:00"))

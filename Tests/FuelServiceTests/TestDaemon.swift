@@ -26,11 +26,11 @@ struct TestDaemon: Sendable {
             let registry = try RegistryFileDecoder.decode(yaml: yaml)
             _ = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: "t", actor: "test")
             var config = FuelwardenConfig()
-            config.databaseURL = db.url.urlString
-            config.httpPort = 0
-            config.detectIntervalSeconds = 0.2
-            config.ingestMaxBodyBytes = 64 * 1024
-            config.authCacheSeconds = 0
+            config.database.url = db.url.urlString
+            config.http.port = 0
+            config.detect.interval = .seconds(0.2)
+            config.ingest.maxBodyBytes = 64 * 1024
+            config.auth.cacheTTL = .seconds(0)
             tweak(&config)
             let components = try FuelwardenComponents(config: config, logger: TestPostgres.logger)
             let (ports, cont) = AsyncStream.makeStream(of: Int.self)

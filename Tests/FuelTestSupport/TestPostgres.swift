@@ -23,7 +23,7 @@ public enum TestPostgres {
     ) async throws -> T {
         let server = try await server.value
         let name = try await server.createDatabase(migrated: migrated)
-        let db = FuelDatabase(url: server.url.with(database: name), maxConnections: 8, requestDeadlineSeconds: 20, logger: logger)
+        let db = FuelDatabase(url: server.url.with(database: name), maxConnections: 8, requestDeadline: .seconds(20), logger: logger)
         defer { Task { await server.drop(name) } }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { await db.client.run(); return nil }
@@ -74,7 +74,7 @@ actor TestServer {
         let server = TestServer(url: url)
         try await server.admin("DROP DATABASE IF EXISTS fw_test_template")
         try await server.admin("CREATE DATABASE fw_test_template")
-        let db = FuelDatabase(url: url.with(database: "fw_test_template"), maxConnections: 1, requestDeadlineSeconds: 60, logger: TestPostgres.logger)
+        let db = FuelDatabase(url: url.with(database: "fw_test_template"), maxConnections: 1, requestDeadline: .seconds(60), logger: TestPostgres.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await db.client.run() }
             defer { group.cancelAll() }

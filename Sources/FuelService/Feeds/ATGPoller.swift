@@ -5,17 +5,18 @@ import FuelWire
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// Settings of the ATG poller (`feeds.atg.*`).
 public struct ATGPollerSettings: Sendable {
     /// Connect and answer deadline of one command.
-    public var timeoutSeconds = 10.0
+    public var timeout: Duration = .seconds(10)
     /// Consecutive failed polls before the console is recorded offline (a telemetry-gap alert).
     public var offlineAfterFailures = 3
     /// Longest wait between retries of a failing console.
-    public var maxBackoffSeconds = 300.0
+    public var maxBackoff: Duration = .seconds(300)
     /// A console clock further than this from ours is not trusted: readings take the poll time.
-    public var maxClockSkewSeconds = 300.0
+    public var maxClockSkew: Duration = .seconds(300)
 
     public init() {}
 }
@@ -26,7 +27,7 @@ public struct ATGPollerSettings: Sendable {
 /// hangs or fails never delays another; a failing console is retried with backoff and, after
 /// `offlineAfterFailures` polls, recorded offline, which raises a telemetry-gap alert that clears
 /// when it answers again.
-public struct ATGPoller: Sendable {
+public struct ATGPoller: Service {
     let consoles: [FeedsFile.ATGConsole]
     let settings: ATGPollerSettings
     let sink: FeedSink
@@ -39,10 +40,13 @@ public struct ATGPoller: Sendable {
         self.logger = logger
     }
 
-    public func run() async {
+    /// Polls every console, each in its own task, until graceful shutdown.
+    public func run() async throws {
         logger.notice("ATG poller started", metadata: ["consoles": "\(consoles.count)"])
-        await withDiscardingTaskGroup { group in
-            for console in consoles { group.addTask { await poll(console) } }
+        try await untilGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for console in consoles { group.addTask { await poll(console) } }
+            }
         }
     }
 
@@ -62,7 +66,7 @@ public struct ATGPoller: Sendable {
         var lastAlarms: [String]?
         let log = logger.with(["console": "\(console.name)", "station": "\(console.station)"])
         while !Task.isCancelled {
-            let delay: Double
+            let delay: Duration
             do {
                 let answer = try await query(console, alarms: alarmsSupported)
                 if answer.alarms == nil { alarmsSupported = false }
@@ -79,7 +83,7 @@ public struct ATGPoller: Sendable {
                 if offline { log.notice("console answers again") }
                 failures = 0
                 offline = false
-                delay = console.intervalSeconds
+                delay = .seconds(console.intervalSeconds)
             } catch {
                 failures += 1
                 log.warning("ATG poll failed", metadata: ["failures": "\(failures)", "error": "\(describeDatabaseError(error))"])
@@ -94,12 +98,11 @@ public struct ATGPoller: Sendable {
                         log.warning("could not record the console offline", metadata: ["error": "\(describeDatabaseError(error))"])
                     }
                 }
-                // Retry at the interval, then back off by doubling up to maxBackoffSeconds.
-                let backoff = Backoff(base: .seconds(console.intervalSeconds),
-                                      cap: .seconds(max(settings.maxBackoffSeconds, console.intervalSeconds)))
-                delay = backoff.delay(afterFailures: failures).inSeconds
+                // Retry at the interval, then back off by doubling up to maxBackoff.
+                let backoff = Backoff(base: .seconds(console.intervalSeconds), cap: max(settings.maxBackoff, .seconds(console.intervalSeconds)))
+                delay = backoff.delay(afterFailures: failures)
             }
-            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            try? await Task.sleep(for: delay)
         }
     }
 
@@ -112,7 +115,7 @@ public struct ATGPoller: Sendable {
         var at = now
         if let ct = p.consoleTime {
             let t = ct.instant(in: profile.clock)
-            if abs(t.seconds(to: now)) <= settings.maxClockSkewSeconds { at = t }
+            if abs(t.seconds(to: now)) <= settings.maxClockSkew.inSeconds { at = t }
         }
         var records: [CollectedRecord] = []
         var refused: [RejectedInput] = []
@@ -162,14 +165,14 @@ public struct ATGPoller: Sendable {
         // The idle handler closes a silent connection; the deadline also bounds a console that
         // trickles bytes or a connect that never completes.
         // The inner deadline is the one that keeps an unfinished reply in quarantine; this one is the backstop.
-        try await withDeadline(.seconds(settings.timeoutSeconds + 1.5), "console \(console.name) answer") {
+        try await withDeadline(settings.timeout + .milliseconds(1500), "console \(console.name) answer") {
             try await exchangeOnce(console, command: command)
         }
     }
 
     func exchangeOnce(_ console: FeedsFile.ATGConsole, command: [UInt8]) async throws -> [UInt8] {
-        let timeout = TimeAmount.milliseconds(Int64(settings.timeoutSeconds * 1000))
-        let deadline = ContinuousClock.now + .milliseconds(Int64(settings.timeoutSeconds * 1000))
+        let timeout = TimeAmount(settings.timeout)
+        let deadline = ContinuousClock.now + settings.timeout
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
             .connect(host: console.host, port: console.port) { channel in
@@ -192,12 +195,12 @@ public struct ATGPoller: Sendable {
                     }
                 }
                 if ContinuousClock.now > deadline {
-                    let message = "console \(console.name) did not finish its reply within \(settings.timeoutSeconds) s"
+                    let message = "console \(console.name) did not finish its reply within \(settings.timeout.secondsText)"
                     await keepUnfinished(&reader, console: console, reason: message)
                     throw FeedError(message)
                 }
             }
-            let message = "console \(console.name) closed the connection or stayed silent for \(settings.timeoutSeconds) s"
+            let message = "console \(console.name) closed the connection or stayed silent for \(settings.timeout.secondsText)"
             await keepUnfinished(&reader, console: console, reason: message)
             throw FeedError(message)
         }

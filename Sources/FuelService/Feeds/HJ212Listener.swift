@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// Settings of the HJ 212 listener (`feeds.hj212.*`).
 public struct HJ212ListenerSettings: Sendable {
@@ -12,9 +13,9 @@ public struct HJ212ListenerSettings: Sendable {
     public var port = 9212
     public var maxConnections = 2_000
     /// A connection that sends nothing for this long is closed (devices send at least every minute).
-    public var idleTimeoutSeconds = 300.0
+    public var idleTimeout: Duration = .seconds(300)
     /// A packet must arrive whole within this time once it started (slow senders are cut off).
-    public var packetTimeoutSeconds = 30.0
+    public var packetTimeout: Duration = .seconds(30)
     /// Bytes of non-packet input a connection may send before it is closed.
     public var maxJunkBytes = 64 * 1024
     public var maxDataLength = HJ212.maxDataLength
@@ -27,7 +28,7 @@ public struct HJ212ListenerSettings: Sendable {
 /// its packets become `vapour_reading` records in its station's chain. Bad packets are answered
 /// per the standard where they can be (9011 with QnRtn) and quarantined with the reason.
 /// A packet is acknowledged (9014) only after its records are committed.
-public struct HJ212Listener: Sendable {
+public struct HJ212Listener: Service {
     let settings: HJ212ListenerSettings
     let devices: [String: FeedsFile.HJ212Device]
     let sink: FeedSink
@@ -45,8 +46,13 @@ public struct HJ212Listener: Sendable {
         self.limit = ConnectionLimit(maximum: settings.maxConnections)
     }
 
+    /// Listens until graceful shutdown.
     public func run() async throws {
-        let idle = TimeAmount.milliseconds(Int64(settings.idleTimeoutSeconds * 1000))
+        try await untilGracefulShutdown { try await listen() }
+    }
+
+    private func listen() async throws {
+        let idle = TimeAmount(settings.idleTimeout)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,13 +93,13 @@ public struct HJ212Listener: Sendable {
         // also when the sender goes silent half way (no data arrives to notice it otherwise).
         let partialSince = NIOLockedValueBox<(ContinuousClock.Instant, Int)?>(nil)
         let channel = connection.channel
-        let packetTimeout = Duration.milliseconds(Int64(settings.packetTimeoutSeconds * 1000))
+        let packetTimeout = settings.packetTimeout
         let watchdog = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: min(packetTimeout / 4, .milliseconds(500)))
                 guard let (since, pending) = partialSince.withLockedValue({ $0 }), ContinuousClock.now - since > packetTimeout else { continue }
                 await sink.quarantine(station: nil, source: .hj212, raw: "(\(pending) bytes of an unfinished packet)",
-                                      reason: "HJ 212 stream from \(peer): packet not completed within \(settings.packetTimeoutSeconds) s")
+                                      reason: "HJ 212 stream from \(peer): packet not completed within \(settings.packetTimeout.secondsText)")
                 logger.warning("HJ 212 connection closed: packet too slow", metadata: ["peer": "\(peer)"])
                 try? await channel.close()
                 return

@@ -58,7 +58,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             if !unknown.isEmpty { fail("--faults names stations outside the \(stations) simulated: \(unknown.sorted().joined(separator: ", "))") }
         }
         let config = try await common.load()
-        let thresholds = config.thresholds
+        let thresholds = config.detect.thresholds
         if let groundTruth {
             let lines = plan.scenarios(registry: registry, prices: DemoRegistry.prices).flatMap { s in
                 s.faults.map { GroundTruthLine.json(station: s.station.id, fault: $0) }

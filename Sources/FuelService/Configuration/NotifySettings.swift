@@ -6,12 +6,13 @@ public struct NotifySettings: Sendable, Equatable {
     /// HMAC-SHA256 key; when set every delivery carries `Fuelwarden-Signature: sha256=<hex>` of its body.
     public var secret: String?
     /// How often the notifier looks for due messages.
-    public var intervalSeconds = 1.0
-    /// First retry after this many seconds, doubling each time (at most an hour).
-    public var retryBaseSeconds = 10.0
+    public var interval: Duration = .seconds(1)
+    /// First retry after this long, doubling each time (at most an hour).
+    public var retryBase: Duration = .seconds(10)
     /// Attempts before a message is marked failed.
     public var maxAttempts = 8
-    public var timeoutSeconds = 10.0
+    /// Longest wait for a webhook's answer.
+    public var timeout: Duration = .seconds(10)
 
     public init() {}
 

@@ -1,0 +1,169 @@
+import Crypto
+import FuelDetect
+import FuelModel
+import FuelStore
+import FuelWire
+import Foundation
+import Logging
+
+/// Everything the daemon reads from configuration, one typed settings value per section. Every key,
+/// its default, range and meaning is in ``ConfigTable``; `config/fuelwarden.example.yaml` is made
+/// from that table (`fuelwarden config example`). Each key `a.b_c` is also `FUELWARDEN_A_B_C` in the
+/// environment and, for the common ones, a command-line flag. Precedence: flags, environment, file,
+/// built-in defaults.
+public struct FuelwardenConfig: Sendable {
+    public var database = DatabaseSettings()
+    public var http = HTTPSettings()
+    public var ingest = IngestSettings()
+    public var auth = AuthSettings()
+    public var registry = RegistrySettings()
+    public var detect = DetectSettings()
+    public var feeds = FeedSettings()
+    public var checkpoint = CheckpointSettings()
+    public var history = HistorySettings()
+    public var notify = NotifySettings()
+    public var inspection = InspectionSettings()
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// The database URL, or an error naming the three ways to give it.
+    public func requireDatabaseURL() throws -> DatabaseURL {
+        guard let text = database.url, !text.isEmpty else {
+            throw ConfigurationError(key: "database.url", message: "is not set (config file database.url, FUELWARDEN_DATABASE_URL, or --database-url)")
+        }
+        do {
+            return try DatabaseURL(text)
+        } catch {
+            throw ConfigurationError(key: "database.url", message: "\(error)")
+        }
+    }
+}
+
+/// `database.*`
+public struct DatabaseSettings: Sendable {
+    public var url: String?
+    public var maxConnections = 20
+    /// Longest a request may wait for the database; past it the request answers 503 with Retry-After.
+    public var requestDeadline: Duration = .seconds(5)
+    public init() {}
+}
+
+/// `http.*`
+public struct HTTPSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// A connection that sends nothing (no request, no body bytes) for this long is closed: slow
+    /// senders cannot hold connections open.
+    public var idleTimeout: Duration = .seconds(30)
+    /// Open connections at most; past it new ones wait in the listen backlog.
+    public var maxConnections = 10_000
+    public init() {}
+}
+
+/// `ingest.*`
+public struct IngestSettings: Sendable {
+    public var maxBodyBytes = 8 * 1024 * 1024
+    public var maxLines = 20_000
+    /// A push body must arrive whole within this time (408 otherwise).
+    public var bodyTimeout: Duration = .seconds(30)
+    public init() {}
+}
+
+/// `auth.*`
+public struct AuthSettings: Sendable {
+    /// How long a verified token is remembered (a revoked token stops working within this time).
+    public var cacheTTL: Duration = .seconds(30)
+    public init() {}
+}
+
+/// `registry.*`
+public struct RegistrySettings: Sendable {
+    public var refreshInterval: Duration = .seconds(30)
+    public init() {}
+}
+
+/// `detect.*`: where and how often detection runs, and the rules' thresholds.
+public struct DetectSettings: Sendable {
+    public var enabled = true
+    public var interval: Duration = .seconds(1)
+    public var batchSize = 5_000
+    /// Wall-clock time without any record before a station's feed is flagged stale.
+    public var staleFeedAfter: Duration = .seconds(15 * 60)
+    public var thresholds = DetectionThresholds()
+    public init() {}
+}
+
+/// `feeds.*`: device feeds.
+public struct FeedSettings: Sendable {
+    /// The feeds file (ATG consoles, HJ 212 devices); nil = no device feeds.
+    public var file: String?
+    public var hj212Enabled = false
+    public var hj212 = HJ212ListenerSettings()
+    public var atg = ATGPollerSettings()
+    public init() {}
+}
+
+/// `checkpoint.*`
+public struct CheckpointSettings: Sendable {
+    /// Ed25519 private key (base64 of the 32 raw bytes, or a file holding it); nil = no checkpoints.
+    public var signingKey: String?
+    public var interval: Duration = .seconds(300)
+    /// Names this deployment in every signed checkpoint.
+    public var origin = "fuelwarden"
+    public init() {}
+}
+
+/// `history.*`
+public struct HistorySettings: Sendable {
+    /// Directory for complete history-export chunks (files); nil = every export reads PostgreSQL.
+    public var cacheDir: String?
+    /// Size limit of that directory; the least recently used chunks go first.
+    public var cacheMaxMB = 10_240
+    public init() {}
+}
+
+extension FuelwardenConfig {
+    /// The checkpoint signing key, or nil when none is configured.
+    public func checkpointKey() throws -> Curve25519.Signing.PrivateKey? {
+        guard let text = checkpoint.signingKey else { return nil }
+        let raw: String
+        if text.hasPrefix("/") || text.hasPrefix(".") {
+            guard let file = try? String(contentsOfFile: text, encoding: .utf8) else {
+                throw ConfigurationError(key: "checkpoint.signing_key", message: "cannot read \(text)")
+            }
+            raw = file.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            raw = text
+        }
+        guard let bytes = Data(base64Encoded: raw), bytes.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
+            throw ConfigurationError(key: "checkpoint.signing_key",
+                                     message: "expected the base64 of a 32-byte Ed25519 private key (or a file holding it); make one with `fuelwarden checkpoint keygen`")
+        }
+        return key
+    }
+
+    /// The feeds file, read and checked; errors name the file, the entry and the field.
+    public func loadFeeds() throws -> FeedsFile {
+        guard let path = feeds.file else { return FeedsFile() }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(key: "feeds.file", message: "cannot read \(path)")
+        }
+        do {
+            return try FeedsFileDecoder.decode(yaml: text)
+        } catch {
+            throw ConfigurationError(key: "feeds.file", message: "\(path): \(error)")
+        }
+    }
+}
+
+/// A configuration value that cannot be used; startup stops with this message.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var message: String
+    public init(key: String, message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { "configuration \(key): \(message)" }
+}

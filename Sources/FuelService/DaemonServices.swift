@@ -1,0 +1,89 @@
+import FuelStore
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Opens once the daemon's startup checks have passed (database answers, schema current, registry
+/// loaded); the background services wait for it, so none works on a database it has not checked.
+public final class StartupGate: Sendable {
+    private let opened = Mutex(false)
+    public init() {}
+
+    public var isOpen: Bool { opened.withLock { $0 } }
+    func open() { opened.withLock { $0 = true } }
+
+    /// Returns once the gate is open; throws `CancellationError` when cancelled first.
+    func wait() async throws {
+        // Polled: startup takes seconds at most, and a poll cannot miss a wake-up.
+        while !isOpen { try await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+/// A background service that starts its work only after the startup checks; a graceful shutdown
+/// (or a failed startup) before then ends it without running.
+public struct AfterStartup<Wrapped: Service>: Service {
+    let gate: StartupGate
+    let service: Wrapped
+
+    public init(_ service: Wrapped, gate: StartupGate) {
+        self.service = service
+        self.gate = gate
+    }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await gate.wait() }
+        } catch is CancellationError {
+            return
+        }
+        try await service.run()
+    }
+}
+
+/// The server's health, probed on a connection of its own every half second: while it is down,
+/// requests answer 503 at once instead of waiting for their deadline.
+public struct DatabaseHealthService: Service {
+    let database: FuelDatabase
+    let logger: Logger
+
+    public init(database: FuelDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await untilGracefulShutdown { await database.health.monitor(url: database.url, logger: logger) }
+    }
+}
+
+/// PostgresClient as a service: its `run()` returns only when cancelled, so graceful shutdown
+/// (which reaches it last) cancels it.
+public struct PostgresClientService: Service {
+    let client: PostgresClient
+    public init(client: PostgresClient) { self.client = client }
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Runs `body` until graceful shutdown cancels it; that cancellation is the normal way out.
+func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+    do {
+        try await cancelWhenGracefulShutdown { try await body() }
+    } catch is CancellationError {
+    }
+}
+
+/// The ports device listeners bound to.
+public final class ListeningPorts: Sendable {
+    private let hj212Port = NIOLockedValueBox<Int?>(nil)
+    public init() {}
+    public var hj212: Int? { hj212Port.withLockedValue { $0 } }
+    func set(hj212 port: Int) { hj212Port.withLockedValue { $0 = port } }
+}
