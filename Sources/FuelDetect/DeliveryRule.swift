@@ -100,9 +100,9 @@ struct DeliveryRule: Hashable, Sendable, Codable {
             declared[i].settled = true
             judge(w, at: now, profile: profile, thresholds: thresholds, emit: &emit)
         }
-        // Raised episodes stay until a late delivery record explains them or for a week of data time.
-        pending.removeAll { $0.raised && $0.end.at.seconds(to: now) > 7 * 86_400 }
-        declared.removeAll { $0.settled && $0.to.seconds(to: now) > 3 * 86_400 }
+        // Raised episodes stay until a late delivery record explains them or for deliveryKeepRaisedDays of data time.
+        pending.removeAll { $0.raised && $0.end.at.seconds(to: now) > thresholds.deliveryKeepRaisedDays * 86_400 }
+        declared.removeAll { $0.settled && $0.to.seconds(to: now) > thresholds.deliveryKeepJudgedDays * 86_400 }
     }
 
     private mutating func judge(_ w: Declared, at now: Timestamp, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
@@ -119,7 +119,7 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         let finding = w.gaugedL < thresholds.riseStepL ? "no fuel arrived (phantom delivery)" : difference < 0 ? "short delivery" : "more fuel than declared"
         emit.append(.raise(AlertSignal(
             rule: .deliveryMismatch, station: profile.station.id, subject: w.tank,
-            severity: w.gaugedL < thresholds.riseStepL || abs(difference) > 4 * tolerance ? .critical : .warning, openedAt: w.to,
+            severity: w.gaugedL < thresholds.riseStepL || abs(difference) > thresholds.deliveryCriticalFactor * tolerance ? .critical : .warning, openedAt: w.to,
             evidence: [
                 "finding": .text(finding), "bill_no": .text(w.billNo), "declared_l": .number(w.volumeL),
                 "gauged_l": .number(w.gaugedL), "difference_l": .number(difference), "tolerance_l": .number(tolerance),
@@ -162,5 +162,19 @@ struct DeliveryRule: Hashable, Sendable, Codable {
 
     private func fingerprint(_ rule: AlertRule, _ tank: String, _ p: StationProfile) -> String {
         AlertSignal.fingerprint(rule: rule, station: p.station.id, subject: tank)
+    }
+}
+
+extension DeliveryRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        let (record, chainSeq, gaugeStep, now, profile, th) = (c.entry.record, c.chainSeq, c.gaugeStep, c.now, c.profile, c.thresholds)
+        c.emitting { emit in
+            switch record {
+            case .delivery(let d): delivery(d, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
+            case .tankReading: if let gaugeStep { step(gaugeStep, profile: profile, thresholds: th, emit: &emit) }
+            default: break
+            }
+            check(now: now, profile: profile, thresholds: th, emit: &emit)
+        }
     }
 }

@@ -100,5 +100,59 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// Sales starting this many minutes outside the hours are not flagged (POS clocks drift).
     public var afterHoursGraceMinutes: Double = 5
 
+    // The rules' finer constants: each was a literal in its rule; here they are named, documented
+    // and configurable (`detect.*`), with the values the rules were measured with.
+
+    /// A delivery mismatch beyond this many times its tolerance is critical (else a warning).
+    public var deliveryCriticalFactor: Double = 4
+    /// Data-time days a raised undeclared-delivery episode waits for a late delivery record, and a
+    /// judged delivery stays to explain gauge rises.
+    public var deliveryKeepRaisedDays: Double = 7
+    public var deliveryKeepJudgedDays: Double = 3
+    /// A daily variance beyond this many times the allowance is critical (else a warning).
+    public var reconciliationCriticalFactor: Double = 2
+    /// A delivery or gauge rise within these minutes of a day's closing reading joins the two days
+    /// (the ticket's clock and the gauge's disagree by minutes at 700 L a minute); rises are
+    /// remembered for `reconciliationRiseHours`.
+    public var reconciliationMarginMinutes: Double = 10
+    public var reconciliationRiseHours: Double = 6
+    /// A sale's totalizer may also differ by this percent of the sale; this many consistent sales in a
+    /// row clear a totalizer alert.
+    public var totalizerTolerancePercent: Double = 0.5
+    public var totalizerClearSales: Int = 20
+    /// Records in a row stamped ahead before the clock alert is raised; it clears once the skew is
+    /// below this share of `clockAheadSeconds`.
+    public var clockAheadRecords: Int = 3
+    public var clockClearShare: Double = 0.5
+    /// Seq gaps remembered per station (the oldest are forgotten past it).
+    public var seqGapMaxTracked: Int = 1000
+    /// Tank balance: a segment longer than this (a tank never quiet) is abandoned; a delivery blocks
+    /// segments within these minutes of its window; a sales clock this many days behind the gauge is
+    /// ignored (a station whose POS stopped).
+    public var segmentMaxHours: Double = 6
+    public var deliveryMarginMinutes: Double = 10
+    public var salesClockLagDays: Double = 2
+    /// The leak test uses days with at least this many hours of clean segments, needs this many such
+    /// days, and passes when the estimate plus `leakPassZ` standard errors is below the target.
+    public var leakDayMinHours: Double = 6
+    public var leakMinDays: Int = 3
+    public var leakPassZ: Double = 1.645
+    /// Stock gain is judged on a window with at least this many litres sold and this share of its
+    /// hours in clean segments; it clears below this share of `stockGainPercent`.
+    public var stockGainMinSalesL: Double = 2000
+    public var stockGainMinCoverage: Double = 0.5
+    public var stockGainClearShare: Double = 0.5
+    /// Meter factors are judged on a window with this share of its hours in clean segments, for
+    /// nozzles with a fitted factor above `meterMinFactor` and more than `meterMinLitres` sold; an
+    /// alert clears when |deviation| + `meterClearSE` standard errors is below `meterFlagPercent`.
+    public var meterMinCoverage: Double = 0.6
+    public var meterMinFactor: Double = 0.5
+    public var meterMinLitres: Double = 1000
+    public var meterClearSE: Double = 2
+    /// An A/L value within this many seconds of its nozzle's sale belongs to that fill; a falsified
+    /// alert clears once the day's standard deviation reaches this many times `regularMaxSD`.
+    public var alSaleMatchSeconds: Double = 180
+    public var regularClearFactor: Double = 3
+
     public init() {}
 }

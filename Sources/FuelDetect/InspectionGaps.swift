@@ -96,7 +96,7 @@ public struct InspectionGapFinder: Sendable {
             if missing > 0 { add(.daysWithoutData, "\(today.year)", "\(missing) of \(expected) days since \(from) without any record", date: from, count: missing) }
         }
         for a in f.overdueAlerts {
-            add(.alertOverdue, "\(a.id)", "\(a.severity) \(a.rule) alert \(a.id) unresolved for \(Int(a.hoursOpen)) hours", count: Int(a.hoursOpen))
+            add(.alertOverdue, "\(a.id)", "\(a.severity.rawValue) \(a.rule.rawValue) alert \(a.id) unresolved for \(Int(a.hoursOpen)) hours", count: Int(a.hoursOpen))
         }
         if let last = f.lastInspected {
             let age = Int(today.daysSinceEpoch - last.daysSinceEpoch)

@@ -44,7 +44,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         if s.gaugeChangeL > thresholds.riseStepL {
             rises[s.tank, default: []].append(s.current.at)
-            rises[s.tank]!.removeAll { $0.seconds(to: s.current.at) > 6 * 3600 }
+            rises[s.tank]!.removeAll { $0.seconds(to: s.current.at) > thresholds.reconciliationRiseHours * 3600 }
         }
         if let c = closed[s.tank], c.closing.at.seconds(to: s.current.at) >= thresholds.settleMinutes * 60 {
             settle(c, tank: s.tank, profile: profile, thresholds: thresholds, emit: &emit)
@@ -75,7 +75,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         // A delivery in progress at the closing reading (a delivery record around it, or the gauge
         // rising) cannot be split by time: the ticket's clock and the gauge's disagree by minutes at
         // 700 L a minute. Judge the two days as one instead.
-        let margin = 600.0
+        let margin = thresholds.reconciliationMarginMinutes * 60
         let delivering = deliveries[tank]?.contains { $0.from.adding(seconds: -margin) <= d.closing.at && d.closing.at <= $0.to.adding(seconds: margin) } == true
             || rises[tank]?.contains { abs($0.seconds(to: d.closing.at)) <= margin } == true
         if delivering, var open = days[tank], open.opening == d.closing {
@@ -109,7 +109,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
             alerting.insert(tank)
             emit.append(.raise(AlertSignal(
                 rule: .reconciliationVariance, station: profile.station.id, subject: tank,
-                severity: abs(variance) > 2 * allowed ? .critical : .warning, openedAt: d.closing.at,
+                severity: abs(variance) > thresholds.reconciliationCriticalFactor * allowed ? .critical : .warning, openedAt: d.closing.at,
                 evidence: [
                     "day": .text(d.since.map { "\($0)…\(d.day)" } ?? d.day.description),
                     "direction": .text(variance < 0 ? "loss" : "gain"),
@@ -155,6 +155,23 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
                 seqFrom: d.opening.chainSeq, seqTo: d.closing.chainSeq)))
         } else if alerting.remove(subject) != nil {
             emit.append(.clear(fingerprint: fp, at: d.closing.at, reason: "\(th.cumulativeDays)-day variance within \(JSONText.number(allowed.rounded())) L"))
+        }
+    }
+}
+
+extension ReconciliationRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        switch c.entry.record {
+        case .sale(let s):
+            if let t = c.saleTank { sale(tank: t.tank, TimedVolume(from: s.startedAt, to: s.endedAt, litres: t.tcL)) }
+        case .delivery(let d):
+            delivery(d)
+        case .tankReading:
+            guard let step = c.gaugeStep else { return }
+            let (profile, th) = (c.profile, c.thresholds)
+            c.emitting { self.step(step, profile: profile, thresholds: th, emit: &$0) }
+        default:
+            break
         }
     }
 }

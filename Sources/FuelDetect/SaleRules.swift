@@ -54,3 +54,27 @@ struct PriceCeilingRule: Hashable, Sendable, Codable {
         }
     }
 }
+
+extension ImpossibleSaleRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        guard case .sale(let s) = c.entry.record else { return }
+        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
+        c.emitting { sale(s, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+    }
+}
+
+extension PriceCeilingRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
+        switch c.entry.record {
+        case .sale(let s):
+            c.emitting { price(grade: s.grade, unitPrice: s.unitPrice, at: s.endedAt, what: "sale on \(s.nozzle)",
+                               chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+        case .priceChange(let p):
+            c.emitting { price(grade: p.grade, unitPrice: p.unitPrice, at: p.effectiveAt, what: "posted price",
+                               chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+        default:
+            break
+        }
+    }
+}

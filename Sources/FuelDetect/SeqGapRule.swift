@@ -18,7 +18,7 @@ struct SeqGapRule: Hashable, Sendable, Codable {
         if let h = highest {
             if seq > h + 1 {
                 missing.append([h + 1, seq - 1])
-                if missing.count > 1000 { missing.removeFirst(missing.count - 1000) }
+                if missing.count > thresholds.seqGapMaxTracked { missing.removeFirst(missing.count - thresholds.seqGapMaxTracked) }
             } else if seq <= h {
                 fill(seq)
             }
@@ -62,5 +62,14 @@ struct SeqGapRule: Hashable, Sendable, Codable {
         if r[0] < seq { replacement.append([r[0], seq - 1]) }
         if seq < r[1] { replacement.append([seq + 1, r[1]]) }
         missing.replaceSubrange(i...i, with: replacement)
+    }
+}
+
+extension SeqGapRule: DetectionRule {
+    /// Only pushed records carry the station's own seq; collected ones are numbered by the daemon.
+    mutating func observe(_ c: inout RuleContext) {
+        guard c.entry.source == .push else { return }
+        let (e, profile, th) = (c.entry, c.profile, c.thresholds)
+        c.emitting { observe(seq: e.sourceSeq, at: e.record.at, chainSeq: e.chainSeq, profile: profile, thresholds: th, emit: &$0) }
     }
 }

@@ -29,52 +29,34 @@ public struct StationDetector: Hashable, Sendable, Codable {
     public mutating func observe(_ entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds) -> [DetectorEvent] {
         guard entry.chainSeq > cursor else { return [] }  // already seen: replay after a restart
         cursor = entry.chainSeq
-        var events: [DetectorEvent] = []
         let at = entry.record.at
         if dataClock.map({ at > $0 }) ?? true { dataClock = at }
 
-        clock.observe(entry, profile: profile, thresholds: thresholds, emit: &events)
-        if entry.source == .push {
-            seqGap.observe(seq: entry.sourceSeq, at: at, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        }
+        // The tank tracker turns sales and readings into what the tank rules need, once for all of them.
+        var gaugeStep: GaugeStep?
+        var saleTank: RuleContext.SaleTank?
         switch entry.record {
-        case .sale(let s):
-            if let (tank, tc) = tanks.sale(s, profile: profile) {
-                reconciliation.sale(tank: tank, TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc))
-                balance.sale(s, tank: tank, tcL: tc, profile: profile)
-            }
-            vapour.sale(s)
-            impossibleSale.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-            afterHours.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-            totalizer.sale(s, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-            price.price(grade: s.grade, unitPrice: s.unitPrice, at: s.endedAt, what: "sale on \(s.nozzle)",
-                        chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        case .delivery(let d):
-            reconciliation.delivery(d)
-            balance.delivery(d)
-            deliveries.delivery(d, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        case .tankReading(let r):
-            let step = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
-            reconciliation.step(step, profile: profile, thresholds: thresholds, emit: &events)
-            deliveries.step(step, profile: profile, thresholds: thresholds, emit: &events)
-            balance.step(step, profile: profile, thresholds: thresholds, emit: &events)
-            tankSafety.reading(r, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-            telemetry.reading(r, chainSeq: entry.chainSeq, profile: profile, emit: &events)
-        case .priceChange(let p):
-            price.price(grade: p.grade, unitPrice: p.unitPrice, at: p.effectiveAt, what: "posted price",
-                        chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        case .deviceStatus(let d):
-            telemetry.device(d, chainSeq: entry.chainSeq, profile: profile, emit: &events)
-        case .vapourReading(let v):
-            vapour.reading(v, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        case .totalizerReading:
-            break
+        case .sale(let s): saleTank = tanks.sale(s, profile: profile).map { RuleContext.SaleTank(tank: $0.tank, tcL: $0.tcL) }
+        case .tankReading(let r): gaugeStep = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
+        default: break
         }
-        if let now = dataClock {
-            deliveries.check(now: now, profile: profile, thresholds: thresholds, emit: &events)
-            telemetry.check(now: now, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds, emit: &events)
-        }
-        return events
+        var context = RuleContext(entry: entry, profile: profile, thresholds: thresholds, now: dataClock ?? at,
+                                  gaugeStep: gaugeStep, saleTank: saleTank)
+        // Each rule's events keep their order; rules emit on fingerprints of their own, so their order
+        // among each other does not change what is stored.
+        clock.observe(&context)
+        seqGap.observe(&context)
+        reconciliation.observe(&context)
+        balance.observe(&context)
+        vapour.observe(&context)
+        impossibleSale.observe(&context)
+        afterHours.observe(&context)
+        totalizer.observe(&context)
+        price.observe(&context)
+        tankSafety.observe(&context)
+        deliveries.observe(&context)
+        telemetry.observe(&context)
+        return context.events
     }
 }
 

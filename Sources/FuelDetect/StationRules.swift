@@ -81,7 +81,7 @@ struct TotalizerRule: Hashable, Sendable, Codable {
 
     mutating func sale(_ s: Sale, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         guard let start = s.totalizerStartL, let end = s.totalizerEndL else { return }
-        let tolerance = thresholds.totalizerToleranceL + s.volumeL * 0.005
+        let tolerance = thresholds.totalizerToleranceL + s.volumeL * thresholds.totalizerTolerancePercent / 100
         var problem: (String, Evidence)?
         if abs((end - start) - s.volumeL) > tolerance {
             problem = ("totalizer span differs from the sale volume",
@@ -105,9 +105,10 @@ struct TotalizerRule: Hashable, Sendable, Codable {
                 evidence: e, seqFrom: chainSeq, seqTo: chainSeq)))
         } else if alerting.contains(s.nozzle) {
             cleanSince[s.nozzle, default: 0] += 1
-            if cleanSince[s.nozzle, default: 0] >= 20 {
+            if cleanSince[s.nozzle, default: 0] >= thresholds.totalizerClearSales {
                 alerting.remove(s.nozzle)
-                emit.append(.clear(fingerprint: fp, at: s.endedAt, reason: "20 consecutive sales consistent with the totalizer"))
+                emit.append(.clear(fingerprint: fp, at: s.endedAt,
+                                   reason: "\(thresholds.totalizerClearSales) consecutive sales consistent with the totalizer"))
             }
         }
     }
@@ -170,7 +171,7 @@ struct ClockSkewRule: Hashable, Sendable, Codable {
         let fp = AlertSignal.fingerprint(rule: .telemetryGap, station: profile.station.id, subject: "clock")
         if skew > thresholds.clockAheadSeconds {
             ahead += 1
-            guard ahead >= 3, !alerting else { return }
+            guard ahead >= thresholds.clockAheadRecords, !alerting else { return }
             alerting = true
             emit.append(.raise(AlertSignal(
                 rule: .telemetryGap, station: profile.station.id, subject: "clock", severity: .warning, openedAt: entry.record.at,
@@ -182,7 +183,7 @@ struct ClockSkewRule: Hashable, Sendable, Codable {
                 seqFrom: entry.chainSeq, seqTo: entry.chainSeq)))
         } else {
             ahead = 0
-            if alerting, skew < thresholds.clockAheadSeconds / 2 {
+            if alerting, skew < thresholds.clockAheadSeconds * thresholds.clockClearShare {
                 alerting = false
                 emit.append(.clear(fingerprint: fp, at: entry.record.at, reason: "records no longer stamped ahead of their receipt"))
             }
@@ -191,3 +192,48 @@ struct ClockSkewRule: Hashable, Sendable, Codable {
 }
 
 private func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+extension AfterHoursRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        guard case .sale(let s) = c.entry.record else { return }
+        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
+        c.emitting { sale(s, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+    }
+}
+
+extension TankSafetyRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        guard case .tankReading(let r) = c.entry.record else { return }
+        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
+        c.emitting { reading(r, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+    }
+}
+
+extension TotalizerRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        guard case .sale(let s) = c.entry.record else { return }
+        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
+        c.emitting { sale(s, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+    }
+}
+
+extension TelemetryGapRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        let (record, chainSeq, profile, th, now) = (c.entry.record, c.chainSeq, c.profile, c.thresholds, c.now)
+        c.emitting { emit in
+            switch record {
+            case .tankReading(let r): reading(r, chainSeq: chainSeq, profile: profile, emit: &emit)
+            case .deviceStatus(let d): device(d, chainSeq: chainSeq, profile: profile, emit: &emit)
+            default: break
+            }
+            check(now: now, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
+        }
+    }
+}
+
+extension ClockSkewRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        let (e, profile, th) = (c.entry, c.profile, c.thresholds)
+        c.emitting { observe(e, profile: profile, thresholds: th, emit: &$0) }
+    }
+}

@@ -43,7 +43,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var candidates: [GaugePoint] = []
         var sales: [PendingSale] = []
         /// Data times at which the gauge rose or a delivery was in progress: segments across them are left out.
-        var inflows: [[Timestamp]] = []
+        var inflows: [TimeSpan] = []
         var days: [DayStats] = []
         var currentDay: CivilDate?
         var leakAlert = false
@@ -52,7 +52,6 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     }
 
     /// A segment with no quiet end after this long is abandoned (see `step`).
-    static let longestSegmentSeconds = 6 * 3600.0
 
     var tanks: [String: Tank] = [:]
     /// Latest end time of any sale at the station: a segment is settled only once the sales have
@@ -71,13 +70,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         tanks[tank] = t
     }
 
-    mutating func delivery(_ d: Delivery) {
-        tanks[d.tank]?.inflows.append([d.startedAt.adding(seconds: -600), d.endedAt.adding(seconds: 600)])
+    mutating func delivery(_ d: Delivery, thresholds: DetectionThresholds) {
+        let margin = thresholds.deliveryMarginMinutes * 60
+        tanks[d.tank]?.inflows.append(TimeSpan(from: d.startedAt.adding(seconds: -margin), to: d.endedAt.adding(seconds: margin)))
     }
 
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         var t = tanks[s.tank] ?? newTank(s.tank, profile: profile)
-        if let p = s.previous, s.gaugeChangeL > thresholds.riseStepL { t.inflows.append([p.at, s.current.at]) }
+        if let p = s.previous, s.gaugeChangeL > thresholds.riseStepL { t.inflows.append(TimeSpan(from: p.at, to: s.current.at)) }
         guard t.anchor != nil else {
             t.anchor = s.current
             tanks[s.tank] = t
@@ -86,7 +86,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         t.candidates.append(s.current)
         // Data time both feeds have reached; after two days without any sale the gauge alone counts.
         let gauge = s.current.at
-        let now = salesClock.map { $0.seconds(to: gauge) > 2 * 86_400 ? gauge : min($0, gauge) } ?? gauge
+        let now = salesClock.map { $0.seconds(to: gauge) > thresholds.salesClockLagDays * 86_400 ? gauge : min($0, gauge) } ?? gauge
         // A boundary must be quiet: no sale of the tank within `quietMinutes` of it, so that the clocks of
         // the POS and the gauge, which may disagree by a minute or two, cannot put a fill on the wrong side.
         let quiet = thresholds.quietMinutes * 60
@@ -107,19 +107,19 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // yields no boundary: start again from the newest reading rather than let the search, which
         // scans every candidate against every pending sale, grow without bound.
         // Measured against the data time both feeds have reached, so readings sent ahead of sales are not cut.
-        if let a = t.anchor, a.at.seconds(to: now) > Self.longestSegmentSeconds {
+        if let a = t.anchor, a.at.seconds(to: now) > thresholds.segmentMaxHours * 3600 {
             let restart = t.candidates.last { $0.at <= now } ?? s.current
             t.anchor = restart
             t.candidates.removeAll { $0.at <= restart.at }
             t.sales.removeAll { $0.to <= restart.at }
-            t.inflows.removeAll { $0[1] <= restart.at }
+            t.inflows.removeAll { $0.to <= restart.at }
         }
         tanks[s.tank] = t
     }
 
     private mutating func settle(_ t: inout Tank, to end: GaugePoint, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         guard let start = t.anchor else { return }
-        let clean = !t.inflows.contains { $0[0] < end.at && $0[1] > start.at }
+        let clean = !t.inflows.contains { $0.overlaps(from: start.at, to: end.at) }
         if clean {
             var x = [Double](repeating: 0, count: t.nozzles.count + 1)
             for sale in t.sales { x[sale.nozzle] += sale.volume.litres(from: start.at, to: end.at) }
@@ -149,19 +149,20 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         t.anchor = end
         t.candidates.removeAll { $0.at <= end.at }
         t.sales.removeAll { $0.to <= end.at }
-        t.inflows.removeAll { $0[1] <= end.at }
+        t.inflows.removeAll { $0.to <= end.at }
     }
 
     /// Standard error of the mean of the days' leak rates (litres not explained by the fitted meter
-    /// factors, per hour), weighted by hours; nil with fewer than three days.
-    private func batchStandardError(_ t: Tank, fit: LeastSquares.Fit, from: CivilDate, through day: CivilDate) -> Double? {
+    /// factors, per hour), weighted by hours; nil with fewer than `leakMinDays` days.
+    private func batchStandardError(_ t: Tank, fit: LeastSquares.Fit, from: CivilDate, through day: CivilDate,
+                                    thresholds th: DetectionThresholds) -> Double? {
         var rates: [(Double, Double)] = []
-        for d in t.days where d.day >= from && d.day <= day && d.hours >= 6 {
+        for d in t.days where d.day >= from && d.day <= day && d.hours >= th.leakDayMinHours {
             var explained = 0.0
             for (n, litres) in d.nozzleL.enumerated() { explained += (fit.beta[n] ?? 1) * litres }
             rates.append(((d.dropL - explained) / d.hours, d.hours))
         }
-        guard rates.count >= 3 else { return nil }
+        guard rates.count >= max(th.leakMinDays, 2) else { return nil }
         let weight = rates.reduce(0) { $0 + $1.1 }
         let mean = rates.reduce(0) { $0 + $1.0 * $1.1 } / weight
         let variance = rates.reduce(0) { $0 + $1.1 * ($1.0 - mean) * ($1.0 - mean) } / weight
@@ -174,7 +175,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// single reading stands.
     private func averaged(_ t: Tank, at c: GaugePoint, within span: Double) -> GaugePoint {
         let from = c.at.adding(seconds: -span), to = c.at.adding(seconds: span)
-        guard span > 0, !t.inflows.contains(where: { $0[0] < to && $0[1] > from }) else { return c }
+        guard span > 0, !t.inflows.contains(where: { $0.overlaps(from: from, to: to) }) else { return c }
         let near = t.candidates.filter { $0.at >= from && $0.at <= to }
         guard near.count > 1 else { return c }
         var p = c
@@ -212,23 +213,23 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             // The regression's standard error assumes independent segments; errors that persist for
             // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
             // each day's leak rate with the window's meter factors — bound it from below.
-            let se = max(olsSE, batchStandardError(t, fit: fit, from: day.adding(days: -(th.leakWindowDays - 1)), through: day) ?? 0)
+            let se = max(olsSE, batchStandardError(t, fit: fit, from: day.adding(days: -(th.leakWindowDays - 1)), through: day, thresholds: th) ?? 0)
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
-            let verdict = rate > th.leakThresholdLPH && rate - th.leakZ * se > 0 ? "fail"
-                : rate + 1.645 * se < th.leakTargetLPH ? "pass" : "inconclusive"
-            if verdict == "fail" {
+            let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - th.leakZ * se > 0 ? .fail
+                : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
+            if verdict == .fail {
                 t.leakAlert = true
                 emit.append(.raise(AlertSignal(
                     rule: .leakSuspected, station: station, subject: tankID, severity: .critical, openedAt: point.at,
                     evidence: [
-                        "verdict": .text(verdict), "leak_rate_l_per_h": .number(rate), "standard_error_l_per_h": .number(se),
+                        "verdict": .text(verdict.rawValue), "leak_rate_l_per_h": .number(rate), "standard_error_l_per_h": .number(se),
                         "regression_se_l_per_h": .number(olsSE),
                         "ci95_low_l_per_h": .number(rate - 1.96 * se), "ci95_high_l_per_h": .number(rate + 1.96 * se),
                         "threshold_l_per_h": .number(th.leakThresholdLPH), "window_days": .integer(Int64(th.leakWindowDays)),
                         "hours": .number(w.hours), "residual_sd_l": .number(fit.residualSD), "segments": .integer(Int64(w.segments)), "through_day": .text(day.description),
                     ],
                     seqFrom: seqs.0, seqTo: seqs.1)))
-            } else if verdict == "pass", t.leakAlert {
+            } else if verdict == .pass, t.leakAlert {
                 t.leakAlert = false
                 emit.append(.clear(fingerprint: fp, at: point.at,
                                    reason: "leak test passed: \(JSONText.number((rate * 1000).rounded() / 1000)) ± \(JSONText.number((1.96 * se * 1000).rounded() / 1000)) L/h"))
@@ -236,7 +237,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         }
 
         // Stock gain.
-        if let w = window(t, days: th.stockGainDays, through: day), w.salesL > 2000, w.hours >= Double(th.stockGainDays) * 24 * 0.5 {
+        if let w = window(t, days: th.stockGainDays, through: day), w.salesL > th.stockGainMinSalesL, w.hours >= Double(th.stockGainDays) * 24 * th.stockGainMinCoverage {
             let gain = (w.salesL - w.dropL) / w.salesL * 100
             let fp = AlertSignal.fingerprint(rule: .stockGain, station: station, subject: tankID)
             if gain > th.stockGainPercent {
@@ -249,7 +250,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                         "through_day": .text(day.description),
                     ],
                     seqFrom: seqs.0, seqTo: seqs.1)))
-            } else if t.gainAlert, gain < th.stockGainPercent / 2 {
+            } else if t.gainAlert, gain < th.stockGainPercent * th.stockGainClearShare {
                 t.gainAlert = false
                 emit.append(.clear(fingerprint: fp, at: point.at, reason: "metered sales match the gauge's drop again"))
             }
@@ -262,12 +263,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                       thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         let station = profile.station.id
         let seqs = (point.chainSeq, point.chainSeq)
-        if let w = window(t, days: th.meterWindowDays, through: day), w.hours >= Double(th.meterWindowDays) * 24 * 0.6,
+        if let w = window(t, days: th.meterWindowDays, through: day), w.hours >= Double(th.meterWindowDays) * 24 * th.meterMinCoverage,
            let fit = w.fit.fit() {
             let totals = w.nozzleL
             for (n, nozzle) in t.nozzles.enumerated() {
                 let fp = AlertSignal.fingerprint(rule: .meterDrift, station: station, subject: nozzle)
-                guard let f = fit.beta[n], let se = fit.se[n], f > 0.5, totals[n] > 1000 else { continue }
+                guard let f = fit.beta[n], let se = fit.se[n], f > th.meterMinFactor, totals[n] > th.meterMinLitres else { continue }
                 let others = (0..<t.nozzles.count).filter { $0 != n && fit.beta[$0] != nil }
                 // Reference: the tank's other nozzles (weighted by volume), so common-mode gauge errors cancel.
                 var reference = 1.0, relativeSE = se
@@ -300,7 +301,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                             "metered_tc_l": .number(totals[n]), "through_day": .text(day.description),
                         ],
                         seqFrom: seqs.0, seqTo: seqs.1)))
-                } else if t.meterAlerts.contains(nozzle), abs(relative) + 2 * sePct < th.meterFlagPercent {
+                } else if t.meterAlerts.contains(nozzle), abs(relative) + th.meterClearSE * sePct < th.meterFlagPercent {
                     t.meterAlerts.remove(nozzle)
                     emit.append(.clear(fingerprint: fp, at: point.at, reason: "meter factor back within \(JSONText.number(th.meterFlagPercent))%"))
                 }
@@ -308,4 +309,31 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         }
 
     }
+}
+
+extension TankBalanceRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        switch c.entry.record {
+        case .sale(let s):
+            if let t = c.saleTank { sale(s, tank: t.tank, tcL: t.tcL, profile: c.profile) }
+        case .delivery(let d):
+            delivery(d, thresholds: c.thresholds)
+        case .tankReading:
+            guard let step = c.gaugeStep else { return }
+            let (profile, th) = (c.profile, c.thresholds)
+            c.emitting { self.step(step, profile: profile, thresholds: th, emit: &$0) }
+        default:
+            break
+        }
+    }
+}
+
+/// The leak test's answer for a tank (EPA SIR practice).
+public enum LeakVerdict: String, Sendable, Hashable, Codable {
+    /// The estimate exceeds the threshold and is significantly above zero: a leak is suspected.
+    case fail
+    /// Even the estimate plus `leakPassZ` standard errors is below the target rate.
+    case pass
+    /// Neither: not enough evidence either way yet.
+    case inconclusive
 }

@@ -44,7 +44,7 @@ struct VapourRecoveryRule: Hashable, Sendable, Codable {
         if day.map({ today > $0 }) ?? true { day = today }
         lastSeq = chainSeq
         if let nozzle = r.nozzle, let al = r.alRatio {
-            if let last = lastSale[nozzle], let volume = last.last, Double(r.at.microseconds) - last[0] <= 180e6,
+            if let last = lastSale[nozzle], let volume = last.last, Double(r.at.microseconds) - last[0] <= th.alSaleMatchSeconds * 1e6,
                volume < th.alMinFillL {
                 return  // a small fill does not qualify
             }
@@ -105,7 +105,7 @@ struct VapourRecoveryRule: Hashable, Sendable, Codable {
                             "min_natural_sd": .number(th.regularMaxSD),
                         ],
                         seqFrom: lastSeq, seqTo: lastSeq)))
-                } else if sd >= 3 * th.regularMaxSD, falsified.remove(nozzle) != nil {
+                } else if sd >= th.regularClearFactor * th.regularMaxSD, falsified.remove(nozzle) != nil {
                     emit.append(.clear(fingerprint: fp, at: at, reason: "\(d): A/L readings show natural spread"))
                 }
             }
@@ -136,5 +136,19 @@ struct VapourRecoveryRule: Hashable, Sendable, Codable {
         }
         nozzles = [:]
         tanks = [:]
+    }
+}
+
+extension VapourRecoveryRule: DetectionRule {
+    mutating func observe(_ c: inout RuleContext) {
+        switch c.entry.record {
+        case .sale(let s):
+            sale(s)
+        case .vapourReading(let v):
+            let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
+            c.emitting { reading(v, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
+        default:
+            break
+        }
     }
 }

@@ -122,14 +122,13 @@ public struct EndToEndEvaluation: Sendable {
             filter.station = s.station.id
             filter.limit = 5000
             for a in try await alerts.list(filter).reversed() {
-                guard let rule = AlertRule(rawValue: a.rule), let severity = Severity(rawValue: a.severity) else { continue }
                 let evidence = (try? JSONDecoder().decode(Evidence.self, from: Data(a.evidenceJSON.utf8))) ?? [:]
                 let opened = Timestamp(a.openedAt)
-                let signal = AlertSignal(rule: rule, station: a.station, subject: a.subject, severity: severity, openedAt: opened,
+                let signal = AlertSignal(rule: a.rule, station: a.station, subject: a.subject, severity: a.severity, openedAt: opened,
                                          evidence: evidence, seqFrom: a.seqFrom ?? 0, seqTo: a.seqTo ?? 0)
                 // The store keeps the data time that established the condition; it stands for the detection time.
                 run.alerts.append(RaisedAlert(signal: signal, latestEvidence: evidence, raisedAt: opened,
-                                              clearedAt: a.status == "resolved" ? opened : nil))
+                                              clearedAt: a.status == .resolved ? opened : nil))
             }
             runs.append(run)
         }

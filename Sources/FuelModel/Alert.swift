@@ -32,6 +32,11 @@ public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
+/// Where an alert is in its life: open → acknowledged → resolved (by hand, or when the condition clears).
+public enum AlertStatus: String, Codable, Sendable, CaseIterable {
+    case open, acknowledged, resolved
+}
+
 /// A figure in an alert's evidence.
 public enum EvidenceValue: Hashable, Sendable, Codable {
     case text(String)

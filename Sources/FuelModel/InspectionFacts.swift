@@ -45,11 +45,11 @@ public struct StationGapFacts: Sendable, Hashable {
 
 public struct OverdueAlert: Sendable, Hashable {
     public var id: Int64
-    public var rule: String
-    public var severity: String
+    public var rule: AlertRule
+    public var severity: Severity
     public var hoursOpen: Double
 
-    public init(id: Int64, rule: String, severity: String, hoursOpen: Double) {
+    public init(id: Int64, rule: AlertRule, severity: Severity, hoursOpen: Double) {
         self.id = id
         self.rule = rule
         self.severity = severity

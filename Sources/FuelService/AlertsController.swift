@@ -7,12 +7,12 @@ import Hummingbird
 /// An alert as the API returns it.
 struct AlertDTO: Encodable {
     var id: Int64
-    var rule: String
+    var rule: AlertRule
     var station: String
     var city: String?
     var subject: String
-    var severity: String
-    var status: String
+    var severity: Severity
+    var status: AlertStatus
     var openedAt: Date
     var raisedAt: Date
     var updatedAt: Date
@@ -72,15 +72,19 @@ public struct AlertsController: Sendable {
             }
             f.status = status
         }
-        f.station = q.get("station")
-        f.rule = q.get("rule")
-        if let rule = f.rule, AlertRule(rawValue: rule) == nil {
-            throw APIError(.badRequest, "rule: unknown rule \"\(rule)\" (one of \(AlertRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        // An empty filter (`rule=`) filters nothing, as if it were absent.
+        func filter(_ name: String) -> String? { q.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        f.station = filter("station")
+        if let rule = filter("rule") {
+            guard let r = AlertRule(rawValue: rule) else {
+                throw APIError(.badRequest, "rule: unknown rule \"\(rule)\" (one of \(AlertRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            f.rule = r
         }
-        f.city = q.get("city")
-        f.severity = q.get("severity")
-        if let sev = f.severity, Severity(rawValue: sev) == nil {
-            throw APIError(.badRequest, "severity: expected info, warning or critical, got \"\(sev)\"")
+        f.city = filter("city")
+        if let sev = filter("severity") {
+            guard let s = Severity(rawValue: sev) else { throw APIError(.badRequest, "severity: expected info, warning or critical, got \"\(sev)\"") }
+            f.severity = s
         }
         if let since = q.get("since") {
             guard let t = Timestamp(rfc3339: since) else { throw APIError(.badRequest, "since: \"\(since)\" is not an RFC 3339 time") }

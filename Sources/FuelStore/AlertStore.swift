@@ -7,12 +7,12 @@ import PostgresNIO
 public struct AlertRecord: Sendable, Hashable {
     public var id: Int64
     public var fingerprint: String
-    public var rule: String
+    public var rule: AlertRule
     public var station: String
     public var city: String?
     public var subject: String
-    public var severity: String
-    public var status: String
+    public var severity: Severity
+    public var status: AlertStatus
     public var openedAt: Date
     public var raisedAt: Date
     public var updatedAt: Date
@@ -39,9 +39,9 @@ public struct AlertFilter: Sendable, Hashable {
     }
     public var status: Status = .active
     public var station: String?
-    public var rule: String?
+    public var rule: AlertRule?
     public var city: String?
-    public var severity: String?
+    public var severity: Severity?
     /// Only alerts whose condition was established at or after this time.
     public var since: Date?
     public var limit: Int = 500
@@ -109,12 +109,18 @@ public struct AlertStore: Sendable {
         a.ack_note, a.resolved_at, a.resolved_by, a.resolution_note
         """
 
+    /// A stored rule, severity or status as its enum; a value this build does not know is an error.
+    static func value<E: RawRepresentable>(_ text: String, _ column: String) throws -> E where E.RawValue == String {
+        guard let v = E(rawValue: text) else { throw StoreError.invalid("alerts.\(column): unknown value \"\(text)\"") }
+        return v
+    }
+
     static func decode(_ row: PostgresRow) throws -> AlertRecord {
         let r = row.makeRandomAccess()
         return AlertRecord(
-            id: try r[0].decode(Int64.self), fingerprint: try r[1].decode(String.self), rule: try r[2].decode(String.self),
+            id: try r[0].decode(Int64.self), fingerprint: try r[1].decode(String.self), rule: try Self.value(r[2].decode(String.self), "rule"),
             station: try r[3].decode(String.self), city: try r[4].decode(String?.self), subject: try r[5].decode(String.self),
-            severity: try r[6].decode(String.self), status: try r[7].decode(String.self), openedAt: try r[8].decode(Date.self),
+            severity: try Self.value(r[6].decode(String.self), "severity"), status: try Self.value(r[7].decode(String.self), "status"), openedAt: try r[8].decode(Date.self),
             raisedAt: try r[9].decode(Date.self), updatedAt: try r[10].decode(Date.self), occurrences: try r[11].decode(Int.self),
             evidenceJSON: try r[12].decode(String.self), seqFrom: try r[13].decode(Int64?.self), seqTo: try r[14].decode(Int64?.self),
             acknowledgedAt: try r[15].decode(Date?.self), acknowledgedBy: try r[16].decode(String?.self),
@@ -132,14 +138,15 @@ public struct AlertStore: Sendable {
         case .all: ["open", "acknowledged", "resolved"]
         }
         let limit = max(1, min(f.limit, 5000))
+        let rule = f.rule?.rawValue, severity = f.severity?.rawValue
         return try await database.connection("list alerts") { conn in
             let rows = try await conn.query("""
                 SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station
                 WHERE a.status = ANY(\(statuses))
                   AND (\(f.station)::text IS NULL OR a.station = \(f.station))
-                  AND (\(f.rule)::text IS NULL OR a.rule = \(f.rule))
+                  AND (\(rule)::text IS NULL OR a.rule = \(rule))
                   AND (\(f.city)::text IS NULL OR s.city = \(f.city))
-                  AND (\(f.severity)::text IS NULL OR a.severity = \(f.severity))
+                  AND (\(severity)::text IS NULL OR a.severity = \(severity))
                   AND (\(f.since)::timestamptz IS NULL OR a.opened_at >= \(f.since))
                 ORDER BY a.raised_at DESC, a.id DESC LIMIT \(limit)
                 """, logger: logger)

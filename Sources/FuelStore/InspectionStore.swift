@@ -89,7 +89,7 @@ public struct InspectionStore: Sendable {
     /// Per-station facts for the province-wide gap list: last arrival, days with data from the later
     /// of January 1 and the first day with data up to yesterday, the last inspection, and unresolved
     /// alerts older than their severity's deadline (hours since raised).
-    public func gapFacts(today: CivilDate, alertDeadlineHours: [String: Double]) async throws -> [String: StationGapFacts] {
+    public func gapFacts(today: CivilDate, alertDeadlineHours: [Severity: Double]) async throws -> [String: StationGapFacts] {
         let logger = database.logger
         let jan1 = CivilDate(year: today.year, month: 1, day: 1)
         let yesterday = today.adding(days: -1)
@@ -108,13 +108,14 @@ public struct InspectionStore: Sendable {
             }
             let severities = alertDeadlineHours.keys.sorted()
             let hours = severities.map { alertDeadlineHours[$0]! }
+            let severityNames = severities.map(\.rawValue)
             for try await (id, st, rule, severity, open) in try await conn.query("""
                 SELECT a.id, a.station, a.rule, a.severity, extract(epoch FROM now() - a.raised_at)::float8 / 3600
-                FROM alerts a JOIN UNNEST(\(severities)::text[], \(hours)::float8[]) AS d(severity, hours) ON d.severity = a.severity
+                FROM alerts a JOIN UNNEST(\(severityNames)::text[], \(hours)::float8[]) AS d(severity, hours) ON d.severity = a.severity
                 WHERE a.status <> 'resolved' AND a.raised_at < now() - make_interval(secs => d.hours * 3600)
                 ORDER BY a.id
                 """, logger: logger).decode((Int64, String, String, String, Double).self) {
-                out[st, default: StationGapFacts()].overdueAlerts.append(OverdueAlert(id: id, rule: rule, severity: severity, hoursOpen: open))
+                out[st, default: StationGapFacts()].overdueAlerts.append(OverdueAlert(id: id, rule: try AlertStore.value(rule, "rule"), severity: try AlertStore.value(severity, "severity"), hoursOpen: open))
             }
             for (st, i) in lastInspections {
                 out[st, default: StationGapFacts()].lastInspected = LocalClock(timezone: "Asia/Shanghai").day(of: Timestamp(i.at))

@@ -183,7 +183,7 @@ import Testing
         let f = StationGapFacts(
             lastReceived: Self.now.adding(seconds: -4 * 86_400), daysWithData: 300, dataFrom: CivilDate(year: 2026, month: 1, day: 1),
             lastInspected: CivilDate(year: 2025, month: 11, day: 1),
-            overdueAlerts: [OverdueAlert(id: 42, rule: "undeclared_delivery", severity: "critical", hoursOpen: 30)])
+            overdueAlerts: [OverdueAlert(id: 42, rule: .undeclaredDelivery, severity: .critical, hoursOpen: 30)])
         let g = gaps(InspectionPrecheckTests.station(), f)
         #expect(g.map(\.kind) == [.silent, .daysWithoutData, .alertOverdue, .inspectionOverdue])
         #expect(g[0].count == 4)

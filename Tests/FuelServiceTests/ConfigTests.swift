@@ -84,7 +84,7 @@ import Testing
         #expect(routed.notify.url(for: "department:emergency_management") == "http://em.example/h")
         #expect(routed.notify.url(for: "city:210100:liaison") == "http://sms.example/h")
         #expect(routed.notify.url(for: "department:market_supervision") == nil)
-        #expect(routed.inspection.alertDeadlineHours["critical"] == 12)
+        #expect(routed.inspection.alertDeadlineHours[.critical] == 12)
         let tuned = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_DETECT_LEAK_THRESHOLD_L_PER_H": "0.5",
                                                                            "FUELWARDEN_DETECT_VAPOUR_WARNING_DAYS": "3"])
         #expect(tuned.detect.thresholds.leakThresholdLPH == 0.5 && tuned.detect.thresholds.alWarningDays == 3)

@@ -164,7 +164,7 @@ import Testing
                 var f = AlertFilter()
                 f.status = .all
                 f.station = Self.station
-                f.rule = "telemetry_gap"
+                f.rule = .telemetryGap
                 return try await AlertStore(database: d.db).list(f).first { $0.subject == subject }
             }
             // The gauge is down from the start: after two failed polls it is recorded offline.
@@ -174,15 +174,15 @@ import Testing
                 a = try await alert()
                 if a != nil { break }
             }
-            #expect(a?.status == "open")
+            #expect(a?.status == .open)
             // The gauge comes back: readings flow and the alert resolves.
             try await Self.withEmulator(port: atgPort) { _ in
                 for _ in 0..<100 {
                     try await Task.sleep(for: .milliseconds(100))
-                    if try await alert()?.status == "resolved" { break }
+                    if try await alert()?.status == .resolved { break }
                 }
             }
-            #expect(try await alert()?.status == "resolved")
+            #expect(try await alert()?.status == .resolved)
             #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND kind = 'device_status'") == 2)
         }
     }

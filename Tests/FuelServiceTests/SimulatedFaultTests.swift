@@ -37,16 +37,16 @@ import Testing
             filter.status = .all
             let alerts = try await AlertStore(database: d.db).list(filter)
             let byRule = Dictionary(grouping: alerts, by: \.rule)
-            let price = try #require(byRule["price_above_ceiling"]?.first)
-            #expect(price.subject == "95" && price.status == "resolved")
-            let gap = byRule["telemetry_gap"] ?? []
+            let price = try #require(byRule[.priceAboveCeiling]?.first)
+            #expect(price.subject == "95" && price.status == .resolved)
+            let gap = byRule[.telemetryGap] ?? []
             #expect(Set(gap.map(\.subject)) == ["tank T1", "tank T2", "tank T3", "tank T4"])
-            #expect(gap.allSatisfy { $0.status == "resolved" })
+            #expect(gap.allSatisfy { $0.status == .resolved })
             // Records that never arrive keep their gap open.
-            let seq = try #require(byRule["seq_gap"]?.first)
-            #expect(seq.status == "open" && seq.evidenceJSON.replacingOccurrences(of: " ", with: "").contains("\"missing_count\":12"), "\(seq.evidenceJSON)")
+            let seq = try #require(byRule[.seqGap]?.first)
+            #expect(seq.status == .open && seq.evidenceJSON.replacingOccurrences(of: " ", with: "").contains("\"missing_count\":12"), "\(seq.evidenceJSON)")
             // Nothing else: the simulated station is otherwise clean.
-            #expect(Set(byRule.keys) == ["price_above_ceiling", "telemetry_gap", "seq_gap"], "\(alerts.map { "\($0.rule) \($0.subject)" })")
+            #expect(Set(byRule.keys) == [.priceAboveCeiling, .telemetryGap, .seqGap], "\(alerts.map { "\($0.rule) \($0.subject)" })")
         }
     }
 
@@ -65,13 +65,13 @@ import Testing
             try await d.detectionCaughtUp()
             var filter = AlertFilter()
             filter.status = .all
-            filter.rule = "telemetry_gap"
+            filter.rule = .telemetryGap
             var alerts = try await AlertStore(database: d.db).list(filter)
-            #expect(alerts.map(\.subject) == ["clock"] && alerts.first?.status == "open")
+            #expect(alerts.map(\.subject) == ["clock"] && alerts.first?.status == .open)
             #expect(try await d.client.push(station: station.id, key: key, lines: [line(4, Timestamp(.now))]).accepted == 1)
             try await d.detectionCaughtUp()
             alerts = try await AlertStore(database: d.db).list(filter)
-            #expect(alerts.map(\.status) == ["resolved"])
+            #expect(alerts.map(\.status) == [.resolved])
         }
     }
 }

@@ -50,7 +50,7 @@ import Testing
                 .collect().map { try $0.decode((Int, String, String).self) }
             #expect(quarantined.map(\.0) == [3, 9] && quarantined[1].1 == "{bad")
             let alerts = try await AlertStore(database: db).list(AlertFilter())
-            #expect(alerts.map(\.rule) == ["seq_conflict"] && alerts.first?.station == "S1")
+            #expect(alerts.map(\.rule) == [.seqConflict] && alerts.first?.station == "S1")
 
             // Another station's chain is independent.
             let other = try await ledger.append(station: "S2", records: [Fixtures.reading(1)], rejected: [])
@@ -149,13 +149,13 @@ import Testing
 
             let alerts = AlertStore(database: db)
             var list = try await alerts.list(AlertFilter())
-            #expect(list.count == 1 && list[0].occurrences == 2 && list[0].status == "open" && list[0].city == "210100")
+            #expect(list.count == 1 && list[0].occurrences == 2 && list[0].status == .open && list[0].city == "210100")
             let id = list[0].id
             let acked = try await alerts.transition(id: id, .acknowledge, note: "inspector on the way", actor: "inspector:li")
-            #expect(acked.status == "acknowledged" && acked.ackNote == "inspector on the way")
+            #expect(acked.status == .acknowledged && acked.ackNote == "inspector on the way")
             await #expect(throws: StoreError.self) { try await alerts.transition(id: id, .acknowledge, note: "again", actor: "x") }
             let resolved = try await alerts.transition(id: id, .resolve, note: "ticket found", actor: "inspector:li")
-            #expect(resolved.status == "resolved" && resolved.resolvedBy == "inspector:li")
+            #expect(resolved.status == .resolved && resolved.resolvedBy == "inspector:li")
             await #expect(throws: StoreError.self) { try await alerts.transition(id: id, .resolve, note: "again", actor: "x") }
 
             // Raising again after resolution opens a new alert.
@@ -163,7 +163,7 @@ import Testing
             var f = AlertFilter()
             f.status = .all
             list = try await alerts.list(f)
-            #expect(list.map(\.status).sorted() == ["open", "resolved"])
+            #expect(list.map(\.status.rawValue).sorted() == ["open", "resolved"])
             f.status = .open
             f.city = "999999"
             #expect(try await alerts.list(f).isEmpty)

@@ -1,3 +1,5 @@
+import FuelModel
+
 /// Where and how notifications in the outbox are delivered (`notify.*`).
 public struct NotifySettings: Sendable, Equatable {
     /// Webhook URL by recipient: an exact recipient (`department:emergency_management`) or a prefix
@@ -35,7 +37,7 @@ public struct InspectionSettings: Sendable, Equatable {
     /// An active station that sent nothing for this many days is listed as silent.
     public var silentDays = 3
     /// Hours an alert of each severity may stay unresolved before it is listed as overdue.
-    public var alertDeadlineHours: [String: Double] = ["critical": 24, "warning": 168, "info": 720]
+    public var alertDeadlineHours: [Severity: Double] = [.critical: 24, .warning: 168, .info: 720]
 
     public init() {}
 }

@@ -1,0 +1,28 @@
+import FuelModel
+import Foundation
+import Testing
+
+/// The OpenAPI document is a contract; what the code enumerates must be what it lists. (The whole
+/// document is validated and exercised against a live daemon by `.ci/contract`.)
+@Suite struct OpenAPIDocumentTests {
+    static func document() throws -> String {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/FuelService/Resources/openapi.yaml").standardizedFileURL.path
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    /// The values of the `enum:` line that follows `schema:` in components.
+    static func componentEnum(_ name: String, in doc: String) throws -> [String] {
+        let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex(of: "    \(name):"), "components.schemas.\(name) is missing")
+        let line = try #require(lines[start...].prefix(4).first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("enum: [") })
+        let inner = line.split(separator: "[", maxSplits: 1)[1].split(separator: "]")[0]
+        return inner.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    @Test func everyAlertRuleAndSeverityIsDocumented() throws {
+        let doc = try Self.document()
+        #expect(try Self.componentEnum("AlertRule", in: doc) == AlertRule.allCases.map(\.rawValue))
+        #expect(try Self.componentEnum("Severity", in: doc) == Severity.allCases.map(\.rawValue))
+    }
+}
