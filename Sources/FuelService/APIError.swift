@@ -34,16 +34,40 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 }
 
+extension ErrorMiddleware {
+    /// No resource has a NUL in its name and no text field can hold one (PostgreSQL text cannot):
+    /// a path with one is not found, a query parameter with one is refused, before any database work.
+    static func refuseNUL(_ request: Request) throws {
+        if request.uri.path.removingPercentEncoding?.contains("\u{0}") ?? false {
+            throw APIError(.notFound, "no such resource (the path holds a NUL character)")
+        }
+        for (name, value) in request.uri.queryParameters where value.contains("\u{0}") || name.contains("\u{0}") {
+            throw APIError(.badRequest, "\(String(name).replacingOccurrences(of: "\u{0}", with: "\\0")): contains a NUL character")
+        }
+    }
+}
+
 /// Turns every error into a JSON answer: Hummingbird would otherwise answer a non-HTTP error
 /// with an empty 500 and log it only at debug level.
 public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+    let routes: KnownRoutes?
+
+    public init(routes: KnownRoutes? = nil) { self.routes = routes }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
+            try Self.refuseNUL(request)
             return try await next(request, context)
         } catch let e as APIError {
             return try e.response(from: request, context: context)
+        } catch let e as HTTPError where e.status == .notFound {
+            // The router found no route: 405 when the path exists under other methods, else a JSON 404.
+            let path = request.uri.path
+            if let allowed = routes?.methods(for: path), !allowed.isEmpty {
+                return try APIError(.methodNotAllowed, "\(request.method.rawValue) is not served at \(path); use \(allowed.joined(separator: ", "))",
+                                    headers: [.allow: allowed.joined(separator: ", ")]).response(from: request, context: context)
+            }
+            return try APIError(.notFound, "no such resource: \(path)").response(from: request, context: context)
         } catch let e as any HTTPResponseError {
             throw e
         } catch let e as StoreError {

@@ -111,16 +111,11 @@ public struct AlertsController: Sendable {
     func transition(_ request: Request, _ context: FuelRequestContext, _ t: AlertTransition) async throws -> Response {
         let principal = try context.requireRegulator(.inspector)
         let id = try alertID(context)
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        let note: String
-        do {
-            note = try JSONDecoder().decode(NoteBody.self, from: Data(body.readableBytesView)).note
-        } catch {
-            throw APIError(.badRequest, "body: expected {\"note\":\"…\"}")
-        }
-        let trimmed = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw APIError(.badRequest, "note: must not be empty") }
-        guard trimmed.count <= 2000 else { throw APIError(.badRequest, "note: at most 2000 characters") }
+        let note = try await RequestJSON.decode(NoteBody.self, from: request, example: #"{"note":"…"}"#).note
+        try RequestJSON.requireNoNUL(note, field: "note")
+        guard !RequestJSON.isBlank(note) else { throw APIError(.badRequest, "note: must not be empty") }
+        guard note.unicodeScalars.count <= 2000 else { throw APIError(.badRequest, "note: at most 2000 characters") }
+        let trimmed = note.trimmingCharacters(in: RequestJSON.blankCharacters)
         let updated = try await alerts.transition(id: id, t, note: trimmed, actor: principal.actor)
         return try JSONResponse.make(AlertDTO(updated))
     }

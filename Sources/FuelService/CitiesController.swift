@@ -132,7 +132,7 @@ public struct CitiesController: Sendable {
         guard format == "json" || format == "csv" else { throw APIError(.badRequest, "format: expected json or csv, got \"\(format)\"") }
         let q = Quarter(year: year, number: number)
         let today = Self.clock.day(of: Timestamp(Date()))
-        guard q.firstDay <= today else { throw APIError(.badRequest, "quarter: \(q.label) has not started") }
+        guard q.firstDay <= today else { throw APIError(.unprocessableContent, "quarter: \(q.label) has not started") }
         let figures = try await store.figures(firstDay: q.firstDay, lastDay: q.lastDay, from: q.from, to: q.to, year: year)
         let days = q.daysElapsed(today: today)
         let rows = registry.snapshot.registry.cities.map { c -> QuarterlyRow in

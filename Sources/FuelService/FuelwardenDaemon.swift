@@ -44,7 +44,8 @@ public struct FuelwardenComponents: Sendable {
     /// The HTTP router: open probes, then every `/v1` route behind bearer authentication.
     public func router() -> Router<FuelRequestContext> {
         let router = Router(context: FuelRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        let routes = KnownRoutes()
+        router.add(middleware: ErrorMiddleware(routes: routes))
         HealthController(database: database, migrator: migrator, alerts: AlertStore(database: database), metrics: metrics)
             .addRoutes(to: router)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: TokenCache(
@@ -62,6 +63,7 @@ public struct FuelwardenComponents: Sendable {
         OutboxController(store: OutboxStore(database: database)).addRoutes(to: v1)
         ProvenanceController(store: ProvenanceStore(database: database), registry: registry).addRoutes(to: v1)
         CitiesController(store: CityReportStore(database: database), registry: registry).addRoutes(to: v1)
+        routes.set(router.routes)
         return router
     }
 }

@@ -136,7 +136,8 @@ public struct IngestController: Sendable {
             start = end < bytes.endIndex ? bytes.index(after: end) : end
             lineNo += 1
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            // Blank: spaces, tabs and carriage returns only (as the OpenAPI document says).
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             nonEmpty += 1
             guard nonEmpty <= settings.maxLines else {
                 throw APIError(.contentTooLarge, "more than \(settings.maxLines) records in one push; split the push")

@@ -80,7 +80,8 @@ public struct InspectionController: Sendable {
                 RecordedDTO(id: $0.id, auditSeq: $0.auditSeq, recordedAt: $0.recordedAt, recordedBy: $0.recordedBy, notifications: $0.notifications)
             }
         } catch let e as InspectionRunner.InvalidRequest {
-            throw APIError(.badRequest, e.description)
+            // Well-formed, but not a year or day that can be judged (a year not yet begun, as_of outside it).
+            throw APIError(.unprocessableContent, e.description)
         }
         return try JSONResponse.make(PrecheckDTO(report: report, stationName: station.name, city: station.city, recorded: recorded),
                                      status: record ? .created : .ok)
@@ -103,7 +104,7 @@ public struct InspectionController: Sendable {
         let q = request.uri.queryParameters
         let city = q.get("city")
         var kinds: Set<InspectionGap.Kind>?
-        if let text = q.get("kind") {
+        if let text = q.get("kind"), !text.isEmpty {  // empty: no filter
             var set = Set<InspectionGap.Kind>()
             for part in text.split(separator: ",") {
                 guard let k = InspectionGap.Kind(rawValue: String(part)) else {

@@ -81,7 +81,7 @@ public struct ProvenanceController: Sendable {
         case "delivery":
             tank = r.tank ?? ""
         default:
-            throw APIError(.badRequest, "record \(seq) is a \(r.kind): provenance is defined for sales and deliveries")
+            throw APIError(.notFound, "record \(seq) is a \(r.kind): provenance exists for sales and deliveries only")
         }
         let period = try await store.period(station: id, tank: tank, at: r.at)
         let mix = period?.composition ?? .unknown

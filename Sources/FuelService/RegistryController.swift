@@ -57,11 +57,19 @@ public struct RegistryController: Sendable {
         guard let text = String(validating: Array(body.readableBytesView), as: UTF8.self) else {
             throw APIError(.badRequest, "registry file: not UTF-8")
         }
+        // PostgreSQL text cannot hold NUL; YAML can write one as \0, \x00, \u0000 or \U00000000.
+        if text.contains("\u{0}") || text.range(of: #"\\(0|x00|u0000|U00000000)"#, options: .regularExpression) != nil {
+            throw APIError(.unprocessableContent, "registry file: contains a NUL character, which no registry field can hold")
+        }
         let parsed: Registry
         do {
             parsed = try RegistryFileDecoder.decode(yaml: text)
         } catch {
-            throw APIError(.badRequest, "registry file: \(error)")
+            // Well-formed as a request, but not a usable registry: 422 naming the entry and field.
+            throw APIError(.unprocessableContent, "registry file: \(error)")
+        }
+        guard !(parsed.cities.isEmpty && parsed.suppliers.isEmpty && parsed.stations.isEmpty && parsed.priceCeilings.isEmpty) else {
+            throw APIError(.unprocessableContent, "registry file: nothing to import (no cities, suppliers, stations or price ceilings)")
         }
         let digest = TokenStore.hash(text).hexString
         let s = try await store.importRegistry(parsed, sourceDigest: digest, actor: p.actor)
@@ -110,8 +118,10 @@ public struct RegistryController: Sendable {
     static func licenceBody(_ request: Request) async throws -> Licence {
         let l = try await RequestJSON.decode(
             Licence.self, from: request, example: #"{"number":"…","issued":"YYYY-MM-DD","expires":"YYYY-MM-DD","state":"valid|revoked"}"#)
-        guard !l.number.trimmingCharacters(in: .whitespaces).isEmpty else { throw APIError(.badRequest, "number: must not be empty") }
-        if let i = l.issued, let e = l.expires, e < i { throw APIError(.badRequest, "expires: \(e) is before issued \(i)") }
+        try RequestJSON.requireNoNUL(l.number, field: "number")
+        guard !RequestJSON.isBlank(l.number) else { throw APIError(.badRequest, "number: must not be empty") }
+        guard l.number.unicodeScalars.count <= 200 else { throw APIError(.badRequest, "number: at most 200 characters") }
+        if let i = l.issued, let e = l.expires, e < i { throw APIError(.unprocessableContent, "expires: \(e) is before issued \(i)") }
         return l
     }
 
@@ -150,6 +160,8 @@ public struct RegistryController: Sendable {
         let id = try context.parameters.require("id")
         let b = try await RequestJSON.decode(
             HazardBody.self, from: request, example: #"{"description":"…","opened":"YYYY-MM-DD","remedied":"YYYY-MM-DD or null"}"#)
+        try RequestJSON.requireNoNUL(b.description, field: "description")
+        try RequestJSON.requireAtMost(2000, b.description, field: "description")
         let h = SafetyHazard(id: id, description: b.description ?? "", opened: b.opened, remedied: b.remedied)
         station.hazards.removeAll { $0.id == id }
         station.hazards.append(h)
@@ -170,6 +182,8 @@ public struct RegistryController: Sendable {
         let id = try context.parameters.require("id")
         let b = try await RequestJSON.decode(
             CaseBody.self, from: request, example: #"{"description":"…","serious":true,"opened":"YYYY-MM-DD","closed":"YYYY-MM-DD or null"}"#)
+        try RequestJSON.requireNoNUL(b.description, field: "description")
+        try RequestJSON.requireAtMost(2000, b.description, field: "description")
         let c = ViolationCase(id: id, description: b.description ?? "", serious: b.serious, opened: b.opened, closed: b.closed)
         station.cases.removeAll { $0.id == id }
         station.cases.append(c)
@@ -181,7 +195,7 @@ public struct RegistryController: Sendable {
         do {
             try RegistryValidator.validateInspectionEntries(station, path: station.id)
         } catch {
-            throw APIError(.badRequest, "\(error)")
+            throw APIError(.unprocessableContent, "\(error)")
         }
     }
 

@@ -20,6 +20,26 @@ enum RequestJSON {
         }
     }
 
+    /// Refuses a NUL in a text field the daemon keeps (PostgreSQL text cannot hold one), naming the field.
+    static func requireNoNUL(_ value: String?, field: String) throws {
+        if let value, value.unicodeScalars.contains("\u{0}") {
+            throw APIError(.badRequest, "\(field): contains a NUL character, which no text field can hold")
+        }
+    }
+
+    /// Refuses text longer than `limit` characters (Unicode scalars, as JSON Schema's maxLength counts).
+    static func requireAtMost(_ limit: Int, _ value: String?, field: String) throws {
+        if let value, value.unicodeScalars.count > limit {
+            throw APIError(.badRequest, "\(field): at most \(limit) characters")
+        }
+    }
+
+    /// ASCII whitespace only, as the OpenAPI document's patterns define blank (`[^\t\n\v\f\r ]`).
+    static let blankCharacters = CharacterSet(charactersIn: " \t\n\u{0B}\u{0C}\r")
+
+    /// Empty or only ASCII whitespace.
+    static func isBlank(_ s: String) -> Bool { s.unicodeScalars.allSatisfy { blankCharacters.contains($0) } }
+
     static func describe(_ e: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {
             keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")

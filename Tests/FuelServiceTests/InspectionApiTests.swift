@@ -125,7 +125,14 @@ import Testing
             #expect(Self.finding(r, "safety_hazards")?["reason"] as? String == "1 unremedied safety hazard: HZ-1 (opened \(opened): 卸油口静电接地失效)")
             let bad = try await d.client.send(.PUT, "/v1/stations/\(s)/hazards/HZ-1", token: inspector,
                                               body: #"{"opened":"\#(opened)","remedied":"\#(Self.year - 1)-01-01"}"#)
-            #expect(bad.0 == 400 && bad.1.contains("hazards[0].remedied"), "\(bad)")
+            // A remedy dated before its hazard: well-formed, but contradictory (422); a NUL or an overlong text: 400.
+            #expect(bad.0 == 422 && bad.1.contains("hazards[0].remedied"), "\(bad)")
+            let nul = try await d.client.send(.PUT, "/v1/stations/\(s)/hazards/HZ-1", token: inspector,
+                                              body: #"{"opened":"\#(opened)","description":"a\u0000b"}"#)
+            #expect(nul.0 == 400 && nul.1.contains("description: contains a NUL"), "\(nul)")
+            let long = try await d.client.send(.PUT, "/v1/stations/\(s)/hazards/HZ-1", token: inspector,
+                                               body: #"{"opened":"\#(opened)","description":"\#(String(repeating: "x", count: 2001))"}"#)
+            #expect(long.0 == 400, "\(long)")
             let garbled = try await d.client.send(.PUT, "/v1/stations/\(s)/hazards/HZ-1", token: inspector, body: #"{"opened":"yesterday"}"#)
             #expect(garbled.0 == 400 && garbled.1.contains("opened"), "\(garbled)")
             #expect(try await d.client.send(.PUT, "/v1/stations/\(s)/hazards/HZ-1", token: inspector,
@@ -192,7 +199,10 @@ import Testing
             #expect(importStatus == 200 && imported["hazards"] as? Int == 1, "\(importBody)")
             #expect(try await d.client.send(.POST, "/v1/registry", token: viewer, body: yaml).0 == 403)
             let broken = try await d.client.send(.POST, "/v1/registry", token: admin, body: "stations: [{id: X}]")
-            #expect(broken.0 == 400 && broken.1.contains("stations[0]"), "\(broken)")
+            // Well-formed YAML that is not a usable registry: 422 naming the entry; an empty one imports nothing.
+            #expect(broken.0 == 422 && broken.1.contains("stations[0]"), "\(broken)")
+            #expect(try await d.client.send(.POST, "/v1/registry", token: admin, body: "{}").0 == 422)
+            #expect(try await d.client.send(.POST, "/v1/registry", token: admin, body: "cities: [{code: \"1\\0\"}]").0 == 422)
 
             // Edits after the import: the import sets licences as the file has them.
             #expect(try await d.client.send(.PUT, "/v1/stations/\(s0.id)/licences/business", token: admin,

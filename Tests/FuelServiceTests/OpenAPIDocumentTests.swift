@@ -11,13 +11,12 @@ import Testing
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
-    /// The values of the `enum:` line that follows `schema:` in components.
+    /// The values listed under `enum:` of components.schemas.NAME (block style: `- value` lines).
     static func componentEnum(_ name: String, in doc: String) throws -> [String] {
         let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let start = try #require(lines.firstIndex(of: "    \(name):"), "components.schemas.\(name) is missing")
-        let line = try #require(lines[start...].prefix(4).first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("enum: [") })
-        let inner = line.split(separator: "[", maxSplits: 1)[1].split(separator: "]")[0]
-        return inner.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let enumLine = try #require(lines[start...].prefix(4).firstIndex { $0.trimmingCharacters(in: .whitespaces) == "enum:" })
+        return lines[(enumLine + 1)...].prefix { $0.hasPrefix("      - ") }.map { String($0.dropFirst(8)) }
     }
 
     @Test func everyAlertRuleAndSeverityIsDocumented() throws {
