@@ -15,31 +15,31 @@ import NIOCore
 /// `fuelwarden bench export`: a station-year (issue 5: ~75k sales and ~2M tank readings) streamed
 /// through `GET /v1/stations/{id}/history`, against `psql` running `COPY … TO STDOUT` on the same
 /// rows, with the daemon's memory sampled while it streams.
-public struct ExportBenchmark: Sendable {
-    public var sales = 75_000
-    public var readings = 2_000_000
-    public var format = HistoryFormat.ndjson
+package struct ExportBenchmark: Sendable {
+    package var sales = 75_000
+    package var readings = 2_000_000
+    package var format = HistoryFormat.ndjson
     let logger: Logger
     let print: @Sendable (String) -> Void
 
-    public init(logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
+    package init(logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
         self.logger = logger
         self.print = print
     }
 
-    public struct Result: Sendable {
-        public var records: Int
-        public var bytes: Int
+    package struct Result: Sendable {
+        package var records: Int
+        package var bytes: Int
         /// The second export, complete chunks from the cache.
-        public var seconds: Double
+        package var seconds: Double
         /// The first export, every chunk from PostgreSQL.
-        public var coldSeconds: Double
-        public var copySeconds: Double
-        public var peakRSSGrowthMB: Double
+        package var coldSeconds: Double
+        package var copySeconds: Double
+        package var peakRSSGrowthMB: Double
     }
 
     @discardableResult
-    public func run() async throws -> Result {
+    package func run() async throws -> Result {
         #if DEBUG
         print("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench export")
         #endif

@@ -16,31 +16,31 @@ import ServiceLifecycle
 
 /// `fuelwarden bench ingest`: our push path (HTTP → decode → validate → chain → multi-row insert →
 /// verdict) against PostgreSQL COPY of the identical rows, measured in one run on one server.
-public struct IngestBenchmark: Sendable {
-    public var stations = 20
-    public var recordsPerStation = 5_000
-    public var batchSize = 1_000
-    public var concurrency = 4
-    public var detection = false
+package struct IngestBenchmark: Sendable {
+    package var stations = 20
+    package var recordsPerStation = 5_000
+    package var batchSize = 1_000
+    package var concurrency = 4
+    package var detection = false
     let logger: Logger
     let print: @Sendable (String) -> Void
 
-    public init(logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
+    package init(logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
         self.logger = logger
         self.print = print
     }
 
-    public struct Result: Sendable {
-        public var records: Int
-        public var apiSeconds: Double
-        public var copySeconds: Double
-        public var apiRate: Double { Double(records) / apiSeconds }
-        public var copyRate: Double { Double(records) / copySeconds }
-        public var ratio: Double { apiRate / copyRate }
+    package struct Result: Sendable {
+        package var records: Int
+        package var apiSeconds: Double
+        package var copySeconds: Double
+        package var apiRate: Double { Double(records) / apiSeconds }
+        package var copyRate: Double { Double(records) / copySeconds }
+        package var ratio: Double { apiRate / copyRate }
     }
 
     @discardableResult
-    public func run() async throws -> Result {
+    package func run() async throws -> Result {
         #if DEBUG
         print("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench ingest")
         #endif

@@ -18,40 +18,40 @@ import Logging
 /// daemon cannot hide its queue (no coordinated omission). Every step reports accepted records/s,
 /// p50/p99 latency, errors and the daemon's resident memory (peak of `VmRSS` sampled each 250 ms).
 /// With several rates, steps run in order and the highest one held with p99 ≤ 1 s is the ceiling.
-public struct LoadBenchmark: Sendable {
-    public var stations = 4_000
+package struct LoadBenchmark: Sendable {
+    package var stations = 4_000
     /// Records per second, one step each.
-    public var rates: [Double] = [1_500]
-    public var seconds = 180.0
+    package var rates: [Double] = [1_500]
+    package var seconds = 180.0
     /// Records per request (a station's collector sends what it gathered since its last push).
-    public var batch = 5
+    package var batch = 5
     /// Requests in flight at most; more are counted as errors (the generator would fall behind).
-    public var maxInFlight = 512
+    package var maxInFlight = 512
     /// The `fuelwarden` binary to run as the daemon.
-    public var executable: String
+    package var executable: String
     let logger: Logger
     let print: @Sendable (String) -> Void
 
-    public init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
+    package init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
         self.executable = executable
         self.logger = logger
         self.print = print
     }
 
-    public struct Step: Sendable {
-        public var rate: Double
-        public var seconds: Double
-        public var records = 0
-        public var requests = 0
-        public var errors = 0
-        public var latencies: [Double] = []
-        public var peakRSSBytes = 0
+    package struct Step: Sendable {
+        package var rate: Double
+        package var seconds: Double
+        package var records = 0
+        package var requests = 0
+        package var errors = 0
+        package var latencies: [Double] = []
+        package var peakRSSBytes = 0
 
-        public var p50: Double { latencies.quantile(0.5) ?? .nan }
-        public var p99: Double { latencies.quantile(0.99) ?? .nan }
+        package var p50: Double { latencies.quantile(0.5) ?? .nan }
+        package var p99: Double { latencies.quantile(0.99) ?? .nan }
     }
 
-    public func run() async throws -> [Step] {
+    package func run() async throws -> [Step] {
         let fixture = try await ProvinceFixture.make(stations: stations, database: "fuelwarden_load", logger: logger, print: print)
         defer { fixture.stop() }
         let log = NSTemporaryDirectory() + "fuelwarden-load-\(UInt32.random(in: 0...UInt32.max)).log"
@@ -89,7 +89,7 @@ public struct LoadBenchmark: Sendable {
         return steps
     }
 
-    public static func describe(_ s: Step) -> String {
+    package static func describe(_ s: Step) -> String {
         String(format: "  sustained %.0f records/s (%d requests, %d errors), latency p50 %.1f ms, p99 %.1f ms, daemon peak RSS %.0f MB",
                Double(s.records) / s.seconds, s.requests, s.errors, s.p50 * 1000, s.p99 * 1000, Double(s.peakRSSBytes) / 1_048_576)
     }

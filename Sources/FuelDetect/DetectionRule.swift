@@ -43,6 +43,7 @@ public struct RuleContext: Sendable {
     /// The entry's chain position: the evidence every alert cites.
     public var chainSeq: Int64 { entry.chainSeq }
 
+    /// Adds an alert event for this entry.
     public mutating func emit(_ event: DetectorEvent) { events.append(event) }
 
     /// Runs `body` with the events as the inout list the rules' helpers write to.

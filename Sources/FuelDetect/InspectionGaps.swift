@@ -2,6 +2,7 @@ import FuelModel
 
 /// One gap an inspection would find.
 public struct InspectionGap: Sendable, Hashable, Codable {
+    /// The kinds of gap the list names (the `kind` filter of `GET /v1/inspection-gaps`).
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case licenceMissing = "licence_missing"
         case licenceRevoked = "licence_revoked"
@@ -46,6 +47,7 @@ public struct InspectionGapFinder: Sendable {
         self.inspectionIntervalDays = inspectionIntervalDays
     }
 
+    /// Every gap of one station today, from its registry entry and what the store knows of it.
     public func gaps(station s: Station, facts f: StationGapFacts, today: CivilDate, now: Timestamp) -> [InspectionGap] {
         var out: [InspectionGap] = []
         func add(_ kind: InspectionGap.Kind, _ subject: String, _ detail: String, within: Int? = nil, date: CivilDate? = nil, count: Int? = nil) {

@@ -23,6 +23,7 @@ public struct InspectionPrecheck: Sendable {
         return today < end ? today : end
     }
 
+    /// The pre-check's verdict for `year` as of `asOf`: every rule's outcome with its reason and evidence.
     public func evaluate(station s: Station, year: Int, asOf: CivilDate, facts: InspectionFacts) -> InspectionReport {
         var findings: [InspectionFinding] = []
         for kind in InspectionDocuments.licences { findings.append(licence(kind, s.licences[kind], asOf: asOf)) }

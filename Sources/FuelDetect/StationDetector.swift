@@ -26,6 +26,7 @@ public struct StationDetector: Hashable, Sendable, Codable {
 
     public init(station: String) { self.station = station }
 
+    /// Feeds the next committed entry (in chain order) to every rule; answers the alert events it causes. An entry at or before the cursor is ignored (a replay after a restart).
     public mutating func observe(_ entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds) -> [DetectorEvent] {
         guard entry.chainSeq > cursor else { return [] }  // already seen: replay after a restart
         cursor = entry.chainSeq

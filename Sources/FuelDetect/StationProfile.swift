@@ -27,6 +27,7 @@ public struct StationProfile: Hashable, Sendable {
         Registry(priceCeilings: ceilings).ceiling(grade: grade, city: station.city, on: clock.day(of: t))
     }
 
+    /// The tank a nozzle draws from, if both are registered.
     public func tankOf(nozzle: String) -> Tank? {
         guard let n = station.nozzle(nozzle) else { return nil }
         return station.tank(n.tank)

@@ -5,8 +5,8 @@ import FuelSim
 
 /// `fuelwarden evaluate`'s in-process mode: generate the plan's scenarios, run each station through
 /// the ingest codec, validator and detectors on all cores, and report against the ground truth.
-public enum Evaluation {
-    public static func run(
+package enum Evaluation {
+    package static func run(
         plan: FaultPlan, registry: Registry, thresholds: DetectionThresholds, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) -> EvaluationReport {
         let scenarios = plan.scenarios(registry: registry, prices: DemoRegistry.prices)

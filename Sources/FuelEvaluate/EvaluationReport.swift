@@ -5,19 +5,19 @@ import FuelSim
 /// Detection rates against the ground truth of a set of runs: per fault kind, injected / detected /
 /// time to detect against its target; false alarms per station-month by rule; the leak test's
 /// detection, false tank-months and estimation error.
-public struct EvaluationReport: Sendable {
-    public struct Row: Sendable {
-        public var name: String
-        public var injected = 0
-        public var detected = 0
-        public var hoursToDetect: [Double] = []
+package struct EvaluationReport: Sendable {
+    package struct Row: Sendable {
+        package var name: String
+        package var injected = 0
+        package var detected = 0
+        package var hoursToDetect: [Double] = []
         /// Required detection rate (0…1) and, if any, the deadline that counts.
-        public var targetRate: Double
-        public var deadlineText: String
+        package var targetRate: Double
+        package var deadlineText: String
         /// The leak rate of a 7-day sweep row (reported, not a target).
-        public var sweepRate: Double?
-        public var rate: Double { injected == 0 ? 0 : Double(detected) / Double(injected) }
-        public var met: Bool { injected > 0 && rate >= targetRate }
+        package var sweepRate: Double?
+        package var rate: Double { injected == 0 ? 0 : Double(detected) / Double(injected) }
+        package var met: Bool { injected > 0 && rate >= targetRate }
 
         /// Counts one injected fault, detected if `hours` (to its first alert) is within the deadline.
         mutating func count(_ hours: Double?, within deadline: Double) {
@@ -29,24 +29,24 @@ public struct EvaluationReport: Sendable {
         }
     }
 
-    public var rows: [Row] = []
-    public var sweep: [Row] = []
-    public var falseAlarms: [String: Int] = [:]
-    public var stationMonths: Double
-    public var leakFreeTankMonths: Double
-    public var falseLeakTanks = 0
+    package var rows: [Row] = []
+    package var sweep: [Row] = []
+    package var falseAlarms: [String: Int] = [:]
+    package var stationMonths: Double
+    package var leakFreeTankMonths: Double
+    package var falseLeakTanks = 0
     /// Leak-rate estimate minus the true rate: when the alert was raised, and at its last update.
-    public var leakEstimateErrors: [Double] = []
-    public var leakFinalErrors: [Double] = []
-    public var records = 0
-    public var rejected = 0
+    package var leakEstimateErrors: [Double] = []
+    package var leakFinalErrors: [Double] = []
+    package var records = 0
+    package var rejected = 0
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
-    public var falseAlarmSamples: [String] = []
+    package var falseAlarmSamples: [String] = []
 
-    public static let maxFalseAlarmsPerStationMonth = 0.1
-    public static let maxFalseLeakTankMonths = 0.01
+    package static let maxFalseAlarmsPerStationMonth = 0.1
+    package static let maxFalseLeakTankMonths = 0.01
 
-    public init(runs: [StationRun], plan: FaultPlan) {
+    package init(runs: [StationRun], plan: FaultPlan) {
         let end = plan.start.adding(seconds: plan.days * 86_400)
         stationMonths = Double(runs.count) * plan.days / 30
         var byKind: [String: Row] = [:]
@@ -122,14 +122,14 @@ public struct EvaluationReport: Sendable {
     }
 
     /// The smallest swept leak rate detected at ≥ 95 % within 7 days (nil: none).
-    public var smallestLeakAt95In7Days: Double? {
+    package var smallestLeakAt95In7Days: Double? {
         sweep.filter { $0.met }.compactMap(\.sweepRate).min()
     }
 
-    public var falseLeakRate: Double { leakFreeTankMonths > 0 ? Double(falseLeakTanks) / leakFreeTankMonths : 0 }
+    package var falseLeakRate: Double { leakFreeTankMonths > 0 ? Double(falseLeakTanks) / leakFreeTankMonths : 0 }
 
     /// Every target of issue 3 the run could measure.
-    public var failures: [String] {
+    package var failures: [String] {
         var out: [String] = []
         for r in rows where !r.met { out.append("\(r.name): \(percent(r.rate)) detected, target \(percent(r.targetRate)) within \(r.deadlineText)") }
         for (rule, n) in falseAlarms where Double(n) / stationMonths > Self.maxFalseAlarmsPerStationMonth {
@@ -141,7 +141,7 @@ public struct EvaluationReport: Sendable {
         return out
     }
 
-    public var table: String {
+    package var table: String {
         var t = "fault                        injected detected   rate  target  within        median h    p95 h  met\n"
         for r in rows + sweep {
             let sorted = r.hoursToDetect.sorted()

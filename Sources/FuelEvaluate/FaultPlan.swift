@@ -4,28 +4,28 @@ import FuelSim
 /// Which faults go where in an evaluation: every station gets one fault from the catalogue (in
 /// turn, so each kind is injected about equally often) and a leak on a tank the first fault does
 /// not touch — 0.76 L/h on even stations (the target rate), a sweep of other rates on odd ones.
-public struct FaultPlan: Sendable {
-    public var stations: Int
-    public var days: Double
-    public var seed: UInt64
-    public var start: Timestamp
-    public var readingIntervalSeconds: Double = 60
+package struct FaultPlan: Sendable {
+    package var stations: Int
+    package var days: Double
+    package var seed: UInt64
+    package var start: Timestamp
+    package var readingIntervalSeconds: Double = 60
     /// The target leak rate (EPA: 0.2 US gal/h).
-    public var targetLeakLPH = 0.76
+    package var targetLeakLPH = 0.76
     /// Other rates injected on odd stations, to find the smallest one detected at 95 % in 7 days.
-    public var sweepLeakLPH: [Double] = [0.4, 0.6, 1.0, 1.5]
+    package var sweepLeakLPH: [Double] = [0.4, 0.6, 1.0, 1.5]
     /// Fault kinds to inject (default: the whole catalogue).
-    public var kinds: [String] = FaultPlan.catalogue
+    package var kinds: [String] = FaultPlan.catalogue
     /// Faults by station from a file, instead of the generated ones (stations not listed stay clean).
-    public var fixed: [String: [InjectedFault]]?
+    package var fixed: [String: [InjectedFault]]?
 
-    public static let catalogue = [
+    package static let catalogue = [
         "undeclared_delivery", "short_delivery", "phantom_delivery", "nozzle_short_fill", "totalizer_reset",
         "after_hours_sales", "price_above_ceiling", "gauge_offline", "seq_gap", "water_ingress", "overfill",
         "over_capacity", "vapour_recovery_failure", "falsified_vapour",
     ]
 
-    public init(stations: Int, days: Double, seed: UInt64, start: Timestamp) {
+    package init(stations: Int, days: Double, seed: UInt64, start: Timestamp) {
         self.stations = stations
         self.days = days
         self.seed = seed
@@ -33,7 +33,7 @@ public struct FaultPlan: Sendable {
     }
 
     /// The scenarios, one per registry station (the registry must list at least `stations`).
-    public func scenarios(registry: Registry, prices: [String: Double]) -> [StationScenario] {
+    package func scenarios(registry: Registry, prices: [String: Double]) -> [StationScenario] {
         var next = 0
         return registry.stations.prefix(stations).enumerated().map { i, station in
             var rng = SeededRandom(seed: seed &* 1_000_003 &+ UInt64(i))
@@ -74,7 +74,7 @@ public struct FaultPlan: Sendable {
 
     /// Sets the scene a fault needs: a short delivery needs a delivery soon (the tank starts near its
     /// reorder level); an overfill needs room for a real delivery.
-    public static func prepare(_ scenario: inout StationScenario, for fault: InjectedFault) {
+    package static func prepare(_ scenario: inout StationScenario, for fault: InjectedFault) {
         switch fault {
         case .shortDelivery(let tank, _, _): scenario.initialLevels[tank] = 0.31
         case .overfill(let tank, _, _), .overCapacity(let tank, _, _): scenario.initialLevels[tank] = 0.45

@@ -3,8 +3,8 @@ import FuelSim
 
 /// One injected fault as a JSON line of the ground-truth file: station, kind, expected rule and
 /// subject, start, and the fault's parameters.
-public enum GroundTruthLine {
-    public static func json(station: String, fault: InjectedFault) -> String {
+package enum GroundTruthLine {
+    package static func json(station: String, fault: InjectedFault) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let parameters = (try? encoder.encode(fault)).flatMap { String(data: $0, encoding: .utf8) } ?? "null"
@@ -20,7 +20,7 @@ public enum GroundTruthLine {
     }
 
     /// Reads a ground-truth file (the format `json` writes): faults by station. Errors name the line.
-    public static func decodeFile(_ text: String) throws -> [String: [InjectedFault]] {
+    package static func decodeFile(_ text: String) throws -> [String: [InjectedFault]] {
         var out: [String: [InjectedFault]] = [:]
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -36,8 +36,8 @@ public enum GroundTruthLine {
     }
 }
 
-public struct GroundTruthError: Error, CustomStringConvertible {
-    public var line: Int
-    public var message: String
-    public var description: String { "faults file line \(line): \(message)" }
+package struct GroundTruthError: Error, CustomStringConvertible {
+    package var line: Int
+    package var message: String
+    package var description: String { "faults file line \(line): \(message)" }
 }

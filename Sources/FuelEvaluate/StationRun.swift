@@ -4,17 +4,17 @@ import FuelSim
 import FuelWire
 
 /// An alert episode as detection raised it during a run.
-public struct RaisedAlert: Hashable, Sendable {
+package struct RaisedAlert: Hashable, Sendable {
     /// The alert as first raised.
-    public var signal: AlertSignal
+    package var signal: AlertSignal
     /// Its evidence as last updated.
-    public var latestEvidence: Evidence
+    package var latestEvidence: Evidence
     /// The station's data time when the detector raised it (what "time to detect" counts from).
-    public var raisedAt: Timestamp
+    package var raisedAt: Timestamp
     /// Data time it auto-resolved, if it did.
-    public var clearedAt: Timestamp?
+    package var clearedAt: Timestamp?
 
-    public init(signal: AlertSignal, latestEvidence: Evidence, raisedAt: Timestamp, clearedAt: Timestamp? = nil) {
+    package init(signal: AlertSignal, latestEvidence: Evidence, raisedAt: Timestamp, clearedAt: Timestamp? = nil) {
         self.signal = signal
         self.latestEvidence = latestEvidence
         self.raisedAt = raisedAt
@@ -25,15 +25,15 @@ public struct RaisedAlert: Hashable, Sendable {
 /// One simulated station run through the code the daemon runs: each record is encoded as a push
 /// line, decoded and validated by the ingest path's codec and validator, appended in chain order
 /// and observed by `StationDetector` — in process, without the database.
-public struct StationRun: Sendable {
-    public var scenario: StationScenario
-    public var alerts: [RaisedAlert] = []
-    public var records = 0
-    public var rejected: [String] = []
+package struct StationRun: Sendable {
+    package var scenario: StationScenario
+    package var alerts: [RaisedAlert] = []
+    package var records = 0
+    package var rejected: [String] = []
 
-    public init(scenario: StationScenario) { self.scenario = scenario }
+    package init(scenario: StationScenario) { self.scenario = scenario }
 
-    public mutating func run(profile: StationProfile, thresholds: DetectionThresholds) {
+    package mutating func run(profile: StationProfile, thresholds: DetectionThresholds) {
         var sim = StationSimulator(scenario)
         var detector = StationDetector(station: scenario.station.id)
         var open: [String: Int] = [:]

@@ -93,7 +93,7 @@ extension FaultTest {
             async let hjGood = Self.honestHJ212(port: hjPort, mn: mn, password: password, until: stop)
             async let hjBad = Self.hostileHJ212(port: hjPort, mn: mn, until: stop)
 
-            try await Task.sleep(for: .milliseconds(Int64(max(seconds, 12) * 1000)))
+            try await Task.sleep(for: .seconds(max(seconds, 12)))
             stop.drain()
             control.drain()
             let (g, o, u, s, hg, hb) = await (garbage, oversized, strangers, slow, hjGood, hjBad)

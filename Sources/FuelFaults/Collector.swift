@@ -6,19 +6,19 @@ import FuelModel
 import FuelWire
 
 /// One push as the client saw it.
-public struct PushAttempt: Sendable {
-    public var seqs: [Int64]
-    public var variants: [Int]
-    public var began: ContinuousClock.Instant
+package struct PushAttempt: Sendable {
+    package var seqs: [Int64]
+    package var variants: [Int]
+    package var began: ContinuousClock.Instant
     /// HTTP status, or nil when the request failed in transport (connection refused or cut, timeout).
-    public var status: Int?
-    public var retryAfter: String?
-    public var verdict: PushVerdict?
-    public var seconds: Double
-    public var error: String?
+    package var status: Int?
+    package var retryAfter: String?
+    package var verdict: PushVerdict?
+    package var seconds: Double
+    package var error: String?
 
     /// Sends `seqs` (in these variants) as one push.
-    public static func send(station: String, key: String, seqs: [Int64], variants: [Int], lines: SyntheticLines,
+    package static func send(station: String, key: String, seqs: [Int64], variants: [Int], lines: SyntheticLines,
                             client: FuelwardenClient, timeoutSeconds: Int64 = 30) async -> PushAttempt {
         let body = zip(seqs, variants).map { lines.line(seq: $0, variant: $1) }.joined(separator: "\n") + "\n"
         let began = ContinuousClock.now
@@ -39,36 +39,36 @@ public struct PushAttempt: Sendable {
 
 /// A station's collector as the fault tests drive it: numbers its records, pushes them in batches,
 /// remembers exactly which seqs got a 200, and resends what was not acknowledged, oldest first.
-public struct Collector: Sendable {
-    public let station: String
+package struct Collector: Sendable {
+    package let station: String
     let key: String
     let lines: SyntheticLines
     /// Records made so far: seqs 1…generated.
-    public private(set) var generated: Int64 = 0
+    package private(set) var generated: Int64 = 0
     /// Seq → the variant a 200 acknowledged.
-    public private(set) var acknowledged: [Int64: Int] = [:]
+    package private(set) var acknowledged: [Int64: Int] = [:]
     /// Seqs not acknowledged yet, in order.
-    public private(set) var unacknowledged: [Int64] = []
+    package private(set) var unacknowledged: [Int64] = []
     /// The variant to send for a seq (0 unless a conflict was made on it).
     private var variant: [Int64: Int] = [:]
     /// Rejections nobody asked for (the synthetic records are valid).
-    public private(set) var unexpectedRejections: [String] = []
+    package private(set) var unexpectedRejections: [String] = []
     /// Lines the daemon rejected as seq conflicts.
-    public private(set) var conflictsReported = 0
+    package private(set) var conflictsReported = 0
     /// Lines the daemon answered as duplicates (committed before, acknowledgement lost or resent).
-    public private(set) var duplicatesReported = 0
-    public private(set) var attempts: [PushAttempt] = []
+    package private(set) var duplicatesReported = 0
+    package private(set) var attempts: [PushAttempt] = []
 
-    public init(station: String, key: String, lines: SyntheticLines) {
+    package init(station: String, key: String, lines: SyntheticLines) {
         self.station = station
         self.key = key
         self.lines = lines
     }
 
-    public var isComplete: Bool { unacknowledged.isEmpty }
+    package var isComplete: Bool { unacknowledged.isEmpty }
 
     /// The next push: unacknowledged records first, then `fresh` new ones, at most `size` in all.
-    public mutating func nextBatch(size: Int, fresh: Bool = true) -> [Int64] {
+    package mutating func nextBatch(size: Int, fresh: Bool = true) -> [Int64] {
         var seqs = Array(unacknowledged.prefix(size))
         while fresh, seqs.count < size {
             generated += 1
@@ -79,25 +79,25 @@ public struct Collector: Sendable {
     }
 
     /// Seq conflicts made on purpose (one seq sent with two contents at once).
-    public private(set) var conflictsMade = 0
+    package private(set) var conflictsMade = 0
 
     /// A new seq, not yet sent; `conflict` counts it as a seq conflict made on purpose.
-    public mutating func newSeq(conflict: Bool = false) -> Int64 {
+    package mutating func newSeq(conflict: Bool = false) -> Int64 {
         if conflict { conflictsMade += 1 }
         generated += 1
         unacknowledged.append(generated)
         return generated
     }
 
-    public func variants(_ seqs: [Int64]) -> [Int] { seqs.map { variant[$0] ?? 0 } }
+    package func variants(_ seqs: [Int64]) -> [Int] { seqs.map { variant[$0] ?? 0 } }
 
-    public func send(_ seqs: [Int64], variants: [Int]? = nil, to client: FuelwardenClient, timeoutSeconds: Int64 = 30) async -> PushAttempt {
+    package func send(_ seqs: [Int64], variants: [Int]? = nil, to client: FuelwardenClient, timeoutSeconds: Int64 = 30) async -> PushAttempt {
         await PushAttempt.send(station: station, key: key, seqs: seqs, variants: variants ?? self.variants(seqs), lines: lines,
                                client: client, timeoutSeconds: timeoutSeconds)
     }
 
     /// Takes in an attempt's outcome: a 200 acknowledges every line it did not reject.
-    public mutating func settle(_ a: PushAttempt) {
+    package mutating func settle(_ a: PushAttempt) {
         attempts.append(a)
         guard a.status == 200, let verdict = a.verdict else { return }
         duplicatesReported += verdict.duplicates

@@ -8,25 +8,25 @@ import Synchronization
 /// until told to drain: then they send only what is still unacknowledged, until all of it is or
 /// the drain deadline passes. A collector honours Retry-After (at most 2 s) and, after a transport
 /// error, waits half a second — what a real collector does.
-public struct CollectorFleet: Sendable {
+package struct CollectorFleet: Sendable {
     /// Records per second over all stations.
-    public var recordsPerSecond = 400.0
+    package var recordsPerSecond = 400.0
     /// Records per push.
-    public var batch = 5
+    package var batch = 5
     /// Chance that a push also goes, at the same moment, to a second daemon (replicas).
-    public var sameBatchToTwoDaemons = 0.0
+    package var sameBatchToTwoDaemons = 0.0
     /// Chance, per push, of a seq conflict made on purpose: one new seq, two contents, two daemons at once.
-    public var conflictChance = 0.0
-    public var drainSeconds = 120.0
+    package var conflictChance = 0.0
+    package var drainSeconds = 120.0
 
-    public init() {}
+    package init() {}
 
     /// Switches the fleet from pushing to draining.
-    public final class Control: Sendable {
+    package final class Control: Sendable {
         private let draining = Atomic<Bool>(false)
         private let drainStart = Mutex<ContinuousClock.Instant?>(nil)
-        public init() {}
-        public func drain() {
+        package init() {}
+        package func drain() {
             drainStart.withLock { $0 = $0 ?? .now }
             draining.store(true, ordering: .sequentiallyConsistent)
         }
@@ -35,9 +35,9 @@ public struct CollectorFleet: Sendable {
     }
 
     /// Drives `collectors` against `clients` (one per daemon) until `control` drains and they are done.
-    public func drive(_ collectors: [Collector], clients: [FuelwardenClient], control: Control) async -> [Collector] {
+    package func drive(_ collectors: [Collector], clients: [FuelwardenClient], control: Control) async -> [Collector] {
         let perStation = recordsPerSecond / Double(max(1, collectors.count))
-        let interval = Duration.milliseconds(Int64(Double(batch) / perStation * 1000))
+        let interval = Duration.seconds(Double(batch) / perStation)
         return await withTaskGroup(of: Collector.self) { group in
             for (i, start) in collectors.enumerated() {
                 group.addTask {
@@ -83,7 +83,7 @@ public struct CollectorFleet: Sendable {
                         }
                         if let failed {
                             let pause = failed.status == nil ? 0.5 : min(2, Double(failed.retryAfter ?? "") ?? 0.5)
-                            try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
+                            try? await Task.sleep(for: .seconds(pause))
                         }
                     }
                     return c

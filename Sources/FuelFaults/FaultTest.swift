@@ -10,8 +10,8 @@ import Logging
 /// throwaway PostgreSQL and real `fuelwarden serve` processes, with collectors that record exactly
 /// which records got a 200. Every scenario ends with a census of the ledger (acknowledged / found /
 /// lost / duplicated) and `fuelwarden verify`.
-public struct FaultTest: Sendable {
-    public enum Scenario: String, CaseIterable, Sendable {
+package struct FaultTest: Sendable {
+    package enum Scenario: String, CaseIterable, Sendable {
         /// `kill -9` of the daemon in the middle of sustained pushes, then a restart.
         case kill
         /// PostgreSQL stopped under load for `outageSeconds`, then started again.
@@ -24,47 +24,47 @@ public struct FaultTest: Sendable {
         case badinput
     }
 
-    public var scenarios: [Scenario] = Scenario.allCases
-    public var stations = 40
+    package var scenarios: [Scenario] = Scenario.allCases
+    package var stations = 40
     /// Seconds of pushing in the kill and replica scenarios (and before plus after the outage).
-    public var seconds = 30.0
-    public var outageSeconds = 30.0
-    public var recordsPerSecond = 400.0
+    package var seconds = 30.0
+    package var outageSeconds = 30.0
+    package var recordsPerSecond = 400.0
     /// Days of simulated data per station in the detector scenario.
-    public var detectorDays = 3.0
-    public var detectorStations = 8
+    package var detectorDays = 3.0
+    package var detectorStations = 8
     /// Connections trickling request headers in the bad-input scenario (a fifth as many trickle a body).
-    public var slowConnections = 1_000
-    public var executable: String
+    package var slowConnections = 1_000
+    package var executable: String
     let logger: Logger
     let print: @Sendable (String) -> Void
 
-    public init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
+    package init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
         self.executable = executable
         self.logger = logger
         self.print = print
     }
 
     /// A pass/fail fact a scenario checks besides the census.
-    public struct Check: Sendable {
-        public var name: String
-        public var passed: Bool
-        public var detail: String
+    package struct Check: Sendable {
+        package var name: String
+        package var passed: Bool
+        package var detail: String
     }
 
-    public struct Result: Sendable {
-        public var scenario: Scenario
-        public var census = LedgerCensus()
-        public var checks: [Check] = []
-        public var facts: [String] = []
-        public var seconds = 0.0
-        public var passed: Bool { census.isClean && checks.allSatisfy(\.passed) }
+    package struct Result: Sendable {
+        package var scenario: Scenario
+        package var census = LedgerCensus()
+        package var checks: [Check] = []
+        package var facts: [String] = []
+        package var seconds = 0.0
+        package var passed: Bool { census.isClean && checks.allSatisfy(\.passed) }
 
         mutating func check(_ name: String, _ passed: Bool, _ detail: String) { checks.append(Check(name: name, passed: passed, detail: detail)) }
     }
 
     /// Runs the scenarios in order and prints each one's outcome as it ends.
-    public func run() async throws -> [Result] {
+    package func run() async throws -> [Result] {
         var results: [Result] = []
         for s in scenarios {
             print("▶ \(s.rawValue)")
@@ -85,7 +85,7 @@ public struct FaultTest: Sendable {
         return results
     }
 
-    public static func describe(_ r: Result) -> String {
+    package static func describe(_ r: Result) -> String {
         var out: [String] = []
         for f in r.facts { out.append("  · \(f)") }
         for c in r.checks { out.append("  \(c.passed ? "✓" : "✗") \(c.name): \(c.detail)") }
@@ -94,7 +94,7 @@ public struct FaultTest: Sendable {
     }
 
     /// The summary: per scenario, records acknowledged / found in the ledger / lost / duplicated.
-    public static func table(_ results: [Result]) -> String {
+    package static func table(_ results: [Result]) -> String {
         func col(_ v: Any, _ w: Int) -> String { let t = "\(v)"; return String(repeating: " ", count: max(0, w - t.count)) + t }
         var lines = ["", "scenario   " + col("acknowledged", 13) + col("found", 10) + col("lost", 7) + col("duplicated", 12) + "   verdict   seconds"]
         for r in results {

@@ -7,8 +7,8 @@ import NIOPosix
 
 /// A console that misbehaves the way broken or hostile gauges do, for the bad-input test: every
 /// command is answered with garbage, a reply cut short, a reply too large to be one, or a trickle.
-public struct HostileConsole: Sendable {
-    public enum Mode: String, Sendable, CaseIterable {
+package struct HostileConsole: Sendable {
+    package enum Mode: String, Sendable, CaseIterable {
         /// 2 KiB of random bytes without a reply frame, then close.
         case garbage
         /// SOH and the start of an inventory reply, then close (no ETX).
@@ -19,12 +19,12 @@ public struct HostileConsole: Sendable {
         case trickle
     }
 
-    public let mode: Mode
+    package let mode: Mode
 
-    public init(mode: Mode) { self.mode = mode }
+    package init(mode: Mode) { self.mode = mode }
 
     /// Listens on 127.0.0.1 (a free port) until cancelled; `onListening` gets the port.
-    public func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    package func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in

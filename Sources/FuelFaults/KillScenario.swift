@@ -52,13 +52,13 @@ extension FaultTest {
             // answer is out, most times).
             var downtimes: [Double] = []
             for (k, fraction) in [0.5, 0.9, -1].enumerated() {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 250)))
+                try await Task.sleep(for: .seconds(seconds / 4))
                 let seqs = probe.nextBatch(size: 5_000)
                 let snapshot = probe
                 let before = try await Self.head(of: extra.id, fixture: fixture, logger: logger)
                 let inFlight = Task { await snapshot.send(seqs, to: client) }
                 if fraction > 0 {
-                    try await Task.sleep(for: .milliseconds(Int64(warm.seconds * fraction * 1000)))
+                    try await Task.sleep(for: .seconds(warm.seconds * fraction))
                 } else {
                     try await Self.waitForHeadChange(of: extra.id, from: before, fixture: fixture, logger: logger, seconds: warm.seconds * 3)
                 }
@@ -74,7 +74,7 @@ extension FaultTest {
                 print(String(format: "  kill %d: SIGKILL to pid %d %@ a 5,000-record push; restarted as pid %d, ready %.1f s later",
                              k + 1, pid, when as NSString, daemon.pid ?? 0, downtimes.last!))
             }
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 250)))
+            try await Task.sleep(for: .seconds(seconds / 4))
             control.drain()
             var done = await pushing.value
             let packets = await device.value
@@ -114,7 +114,7 @@ extension FaultTest {
     static func waitForHeadChange(of station: String, from: Int64, fixture: ProvinceFixture, logger: Logger, seconds: Double) async throws {
         try await fixture.withDatabase(logger: logger) { db in
             try await db.connection("watch head") { conn in
-                let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+                let deadline = ContinuousClock.now + .seconds(seconds)
                 while ContinuousClock.now < deadline {
                     let head = try await conn.query("SELECT head_seq FROM chain_heads WHERE station = \(station)", logger: db.logger)
                         .collect().first?.decode(Int64.self) ?? 0

@@ -6,30 +6,30 @@ import NIOCore
 import PostgresNIO
 
 /// What the ledger holds of the records the collectors pushed, counted against what they were told.
-public struct LedgerCensus: Sendable {
+package struct LedgerCensus: Sendable {
     /// Records that got a 200.
-    public var acknowledged = 0
+    package var acknowledged = 0
     /// Acknowledged records found in the ledger with the acknowledged content.
-    public var found = 0
+    package var found = 0
     /// Acknowledged records missing from the ledger, or stored with other content.
-    public var lost = 0
+    package var lost = 0
     /// Rows beyond one per (station, seq), plus rows no collector ever made.
-    public var duplicated = 0
+    package var duplicated = 0
     /// Records made by the collectors (acknowledged in the end or not).
-    public var generated = 0
+    package var generated = 0
     /// Ledger rows of the stations counted.
-    public var rows = 0
+    package var rows = 0
     /// Stations whose chain is not 1…head without holes, or whose head is not its last row.
-    public var brokenChains: [String] = []
+    package var brokenChains: [String] = []
     /// Records still unacknowledged when the collectors gave up.
-    public var unacknowledged = 0
+    package var unacknowledged = 0
     /// A few examples of what went wrong, for the report.
-    public var examples: [String] = []
+    package var examples: [String] = []
 
-    public var isClean: Bool { lost == 0 && duplicated == 0 && brokenChains.isEmpty }
+    package var isClean: Bool { lost == 0 && duplicated == 0 && brokenChains.isEmpty }
 
     /// Counts `collectors` against the ledger.
-    public static func take(_ collectors: [Collector], lines: SyntheticLines, database: FuelDatabase) async throws -> LedgerCensus {
+    package static func take(_ collectors: [Collector], lines: SyntheticLines, database: FuelDatabase) async throws -> LedgerCensus {
         let logger = database.logger
         return try await database.connection("ledger census") { conn in
             var c = LedgerCensus()
@@ -74,7 +74,7 @@ public struct LedgerCensus: Sendable {
 
     /// Adds an HJ 212 device's packets: each packet answered 9014 (data time in `acknowledged`) must
     /// be in `station`'s chain as `readingsPerPacket` records, once.
-    public mutating func addHJ212(station: String, acknowledged packets: [Int64], readingsPerPacket: Int, database db: FuelDatabase) async throws {
+    package mutating func addHJ212(station: String, acknowledged packets: [Int64], readingsPerPacket: Int, database db: FuelDatabase) async throws {
         let stored = try await db.connection("HJ 212 census") { conn in
             var rows: [Int64: Int] = [:]
             for try await (at, n) in try await conn.query("""

@@ -25,15 +25,15 @@ extension FaultTest {
             let pushing = Task { await fleet.drive(collectors(fixture, lines: lines), clients: [client], control: control) }
             let probing = Task { await Self.probeReadiness(client) }
 
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 500)))
+            try await Task.sleep(for: .seconds(seconds / 2))
             try fixture.cluster.stopServer()
             let down = ContinuousClock.now
             print("  PostgreSQL stopped (immediate) under load; starting it again in \(Int(outageSeconds)) s")
-            try await Task.sleep(for: .milliseconds(Int64(outageSeconds * 1000)))
+            try await Task.sleep(for: .seconds(outageSeconds))
             try fixture.cluster.startServer()
             let up = ContinuousClock.now
             print("  PostgreSQL started again")
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 500)))
+            try await Task.sleep(for: .seconds(seconds / 2))
             control.drain()
             let done = await pushing.value
             probing.cancel()

@@ -29,7 +29,7 @@ extension FaultTest {
             fleet.conflictChance = 0.03
             let control = CollectorFleet.Control()
             let pushing = Task { await fleet.drive(collectors(fixture, lines: lines), clients: clients, control: control) }
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try await Task.sleep(for: .seconds(seconds))
             control.drain()
             let done = await pushing.value
             let attempts = done.flatMap(\.attempts)

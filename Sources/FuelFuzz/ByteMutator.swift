@@ -3,17 +3,17 @@ import FuelSim
 /// Mutates inputs the way fuzzers do: flipped, dropped, inserted, duplicated and overwritten
 /// bytes, interesting values, truncation and splicing with another input. Deterministic from its
 /// seed, so a failing input is reproduced from (seed, iteration).
-public struct ByteMutator: Sendable {
+package struct ByteMutator: Sendable {
     var rng: SeededRandom
 
-    public init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+    package init(seed: UInt64) { rng = SeededRandom(seed: seed) }
 
-    public mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(rng.next() % UInt64(n)) }
+    package mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(rng.next() % UInt64(n)) }
 
     /// Bytes the decoders treat specially: frame markers, separators, digits and limits.
     static let interesting: [UInt8] = Array("#&;=,-\r\n0123456789ABCDEFabcdef".utf8) + [0x00, 0x01, 0x03, 0x7F, 0x80, 0xFF]
 
-    public mutating func mutate(_ input: [UInt8], steps: Int, other: [UInt8] = []) -> [UInt8] {
+    package mutating func mutate(_ input: [UInt8], steps: Int, other: [UInt8] = []) -> [UInt8] {
         var b = input
         for _ in 0..<steps {
             let pos = int(b.count + 1)

@@ -2,13 +2,13 @@ import FuelModel
 import FuelWire
 
 /// Valid inputs the fuzzer starts from: packets, replies and lines of the shapes real devices send.
-public enum WireCorpus {
+package enum WireCorpus {
     static func hex(_ f: Float) -> String {
         let s = String(f.bitPattern, radix: 16, uppercase: true)
         return String(repeating: "0", count: 8 - s.count) + s
     }
 
-    public static func inputs(_ target: WireFuzzer.Target) -> [[UInt8]] {
+    package static func inputs(_ target: WireFuzzer.Target) -> [[UInt8]] {
         switch target {
         case .hj212: hj212
         case .tls: tls

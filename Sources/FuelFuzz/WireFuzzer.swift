@@ -5,30 +5,30 @@ import FuelWire
 /// no crash (the process would die), and what decodes is consistent (a decoded HJ 212 packet
 /// re-framed decodes the same; frame readers never invent bytes; a decoded push line encodes
 /// and decodes to the same record).
-public struct WireFuzzer: Sendable {
-    public enum Target: String, CaseIterable, Sendable {
+package struct WireFuzzer: Sendable {
+    package enum Target: String, CaseIterable, Sendable {
         case hj212, tls, push
     }
 
     /// What a run found.
-    public struct Report: Sendable {
-        public var iterations = 0
+    package struct Report: Sendable {
+        package var iterations = 0
         /// Inputs a decoder accepted (the rest were rejected with an error, as they should be).
-        public var accepted = 0
+        package var accepted = 0
         /// Broken invariants: iteration and description (empty when all held).
-        public var violations: [(iteration: Int, message: String)] = []
+        package var violations: [(iteration: Int, message: String)] = []
     }
 
-    public let target: Target
-    public let seed: UInt64
+    package let target: Target
+    package let seed: UInt64
 
-    public init(target: Target, seed: UInt64) {
+    package init(target: Target, seed: UInt64) {
         self.target = target
         self.seed = seed
     }
 
     /// The input of one iteration, reproducible from (seed, iteration).
-    public func input(_ iteration: Int) -> [UInt8] {
+    package func input(_ iteration: Int) -> [UInt8] {
         var m = ByteMutator(seed: seed &* 1_000_003 &+ UInt64(iteration))
         let corpus = WireCorpus.inputs(target)
         let base = corpus[m.int(corpus.count)]
@@ -50,7 +50,7 @@ public struct WireFuzzer: Sendable {
     }
 
     /// Runs `count` iterations from `start`; `progress` is called every `every` iterations.
-    public func run(start: Int = 0, count: Int, every: Int = 100_000, progress: (Report) -> Void = { _ in }) -> Report {
+    package func run(start: Int = 0, count: Int, every: Int = 100_000, progress: (Report) -> Void = { _ in }) -> Report {
         var report = Report()
         for i in start..<(start + count) {
             let bytes = input(i)

@@ -10,18 +10,18 @@ import NIOPosix
 /// station simulator runs from the start time, and each command is answered with the tanks as
 /// they stand at that moment. Speaks `i201`/`I201` inventory, `i202` deliveries (none), `i205`
 /// alarms (high water), answers anything else with `9999FF1B`, and checks the security code.
-public struct ATGEmulator: Sendable {
-    public struct Settings: Sendable {
-        public var host = "127.0.0.1"
-        public var port = 10001
-        public var units: VeederRootTLS.Units = .metric
-        public var securityCode: String?
-        public var seed: UInt64 = 1
-        public var days = 7.0
+package struct ATGEmulator: Sendable {
+    package struct Settings: Sendable {
+        package var host = "127.0.0.1"
+        package var port = 10001
+        package var units: VeederRootTLS.Units = .metric
+        package var securityCode: String?
+        package var seed: UInt64 = 1
+        package var days = 7.0
         /// When the simulated history starts; readings are taken at `start + (now − launch) × speed`.
-        public var start = Timestamp(.now)
-        public var speed = 1.0
-        public init() {}
+        package var start = Timestamp(.now)
+        package var speed = 1.0
+        package init() {}
     }
 
     let settings: Settings
@@ -32,7 +32,7 @@ public struct ATGEmulator: Sendable {
     let readings: [(tank: Int, product: Character, series: [TankReading])]
     let launched = Timestamp(.now)
 
-    public init(station: Station, settings: Settings, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    package init(station: Station, settings: Settings, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.station = station
         self.settings = settings
         self.logger = logger
@@ -61,7 +61,7 @@ public struct ATGEmulator: Sendable {
         return lo > 0 ? series[lo - 1] : series.first
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: settings.host, port: settings.port) { channel in

@@ -8,17 +8,17 @@ import Glibc
 
 /// A `fuelwarden serve` child process on a port of its own: started, probed for readiness, stopped
 /// gracefully or killed with SIGKILL, exactly as an operator's supervisor would.
-public final class DaemonProcess: @unchecked Sendable {
-    public let executable: String
-    public let databaseURL: String
-    public let port: Int
+package final class DaemonProcess: @unchecked Sendable {
+    package let executable: String
+    package let databaseURL: String
+    package let port: Int
     /// Where the daemon's standard error (its log) goes.
-    public let logPath: String
+    package let logPath: String
     let environment: [String: String]
     private let lock = NSLock()
     private var process: Process?
 
-    public init(executable: String, databaseURL: String, port: Int, logPath: String, environment: [String: String] = [:]) {
+    package init(executable: String, databaseURL: String, port: Int, logPath: String, environment: [String: String] = [:]) {
         self.executable = executable
         self.databaseURL = databaseURL
         self.port = port
@@ -26,18 +26,18 @@ public final class DaemonProcess: @unchecked Sendable {
         self.environment = environment
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
-    public var pid: Int32? { lock.withLock { process.map(\.processIdentifier) } }
-    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
+    package var pid: Int32? { lock.withLock { process.map(\.processIdentifier) } }
+    package var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
     /// The `fuelwarden` binary this process runs as (`/proc/self/exe`, so `swift run` works too).
-    public static var currentExecutable: String {
+    package static var currentExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 
     /// Starts the daemon (detection on, log level `warning` into ``logPath``, appended).
-    public func start() throws {
+    package func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = ["serve", "--database-url", databaseURL, "--port", "\(port)", "--log-level", "warning"]
@@ -55,8 +55,8 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Waits until `/readyz` answers 200.
-    public func waitUntilReady(client: FuelwardenClient, seconds: Double = 30) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    package func waitUntilReady(client: FuelwardenClient, seconds: Double = 30) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if let (status, _) = try? await client.send(.GET, "/readyz", token: nil, timeoutSeconds: 2), status == 200 { return }
             guard isRunning else { throw StoreError.unavailable("fuelwarden serve on port \(port) exited; its log is \(logPath)") }
@@ -66,14 +66,14 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// SIGKILL: no graceful shutdown, no flush, in-flight requests cut.
-    public func kill9() {
+    package func kill9() {
         guard let p = lock.withLock({ process }) else { return }
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
     }
 
     /// SIGTERM and wait: the graceful way out.
-    public func stop() {
+    package func stop() {
         guard let p = lock.withLock({ process }), p.isRunning else { return }
         p.terminate()
         p.waitUntilExit()

@@ -14,16 +14,16 @@ import ServiceLifecycle
 /// `fuelwarden demo`: the main job on an embedded default. Starts a throwaway PostgreSQL (unless a
 /// database is configured), migrates, imports a demo registry, starts the daemon, pushes simulated
 /// days through the real push API with injected faults, and prints the alerts and where to look.
-public struct DemoRunner: Sendable {
-    public var stations = 20
-    public var days = 2.0
-    public var port = 8080
-    public var waitForInterrupt = true
-    public var config: FuelwardenConfig
+package struct DemoRunner: Sendable {
+    package var stations = 20
+    package var days = 2.0
+    package var port = 8080
+    package var waitForInterrupt = true
+    package var config: FuelwardenConfig
     let logger: Logger
     let print: @Sendable (String) -> Void
 
-    public init(config: FuelwardenConfig, logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
+    package init(config: FuelwardenConfig, logger: Logger, print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
         self.config = config
         self.logger = logger
         self.print = print
@@ -34,10 +34,10 @@ public struct DemoRunner: Sendable {
 
     /// Start of the simulated period: the first of the month the demo ceilings apply from (local midnight).
     /// Data time the demo's simulated stations start at.
-    public static let start = Timestamp(rfc3339: "2026-11-01T00:00:00+08:00")!
+    package static let start = Timestamp(rfc3339: "2026-11-01T00:00:00+08:00")!
 
     /// The demo's injected faults, by station index (1-based).
-    public static func faults(stations: Int) -> [Int: [InjectedFault]] {
+    package static func faults(stations: Int) -> [Int: [InjectedFault]] {
         let day1 = start.adding(seconds: 86_400)
         return [
             min(3, stations): [.leak(tank: "T1", litresPerHour: 25, from: start.adding(seconds: 3600))],
@@ -47,7 +47,7 @@ public struct DemoRunner: Sendable {
         ]
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var config = self.config
         var cluster: ThrowawayCluster?
         if config.database.url == nil {

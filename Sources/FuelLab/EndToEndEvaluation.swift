@@ -12,14 +12,14 @@ import Logging
 /// `fuelwarden evaluate --end-to-end`: the plan's stations pushed through the HTTP push API of a real
 /// daemon into PostgreSQL (a throwaway cluster unless a database is given), detected by its
 /// detection service, and judged from the alerts it stored.
-public struct EndToEndEvaluation: Sendable {
-    public var plan: FaultPlan
-    public var thresholds: DetectionThresholds
-    public var databaseURL: String?
+package struct EndToEndEvaluation: Sendable {
+    package var plan: FaultPlan
+    package var thresholds: DetectionThresholds
+    package var databaseURL: String?
     let logger: Logger
     let print: @Sendable (String) -> Void
 
-    public init(plan: FaultPlan, thresholds: DetectionThresholds, databaseURL: String?, logger: Logger,
+    package init(plan: FaultPlan, thresholds: DetectionThresholds, databaseURL: String?, logger: Logger,
                 print: @escaping @Sendable (String) -> Void) {
         self.plan = plan
         self.thresholds = thresholds
@@ -28,7 +28,7 @@ public struct EndToEndEvaluation: Sendable {
         self.print = print
     }
 
-    public func run() async throws -> EvaluationReport {
+    package func run() async throws -> EvaluationReport {
         var cluster: ThrowawayCluster?
         var url = databaseURL
         if url == nil {

@@ -1,5 +1,5 @@
 /// A laboratory run that cannot go on, with a message for whoever runs it.
-public struct LabError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct LabError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

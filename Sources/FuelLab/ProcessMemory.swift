@@ -2,9 +2,9 @@ import Foundation
 
 /// Resident memory of a process, read from `/proc/PID/status` (Linux), for the benchmarks and the
 /// fault tests that report a daemon's memory.
-public enum ProcessMemory {
+package enum ProcessMemory {
     /// `VmRSS` of process `pid` (nil: this process) in bytes; 0 when it cannot be read.
-    public static func residentBytes(pid: Int32? = nil) -> Int {
+    package static func residentBytes(pid: Int32? = nil) -> Int {
         let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
@@ -13,13 +13,13 @@ public enum ProcessMemory {
 }
 
 /// A counter shared by tasks.
-public final class SharedCounter: @unchecked Sendable {
+package final class SharedCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    public init() {}
+    package init() {}
     /// Adds `d` and returns the new value.
     @discardableResult
-    public func add(_ d: Int) -> Int {
+    package func add(_ d: Int) -> Int {
         lock.lock()
         defer { lock.unlock() }
         value += d

@@ -8,20 +8,20 @@ import Logging
 
 /// A durable throwaway PostgreSQL with the schema, a registry of demo stations and a key per
 /// station: what the load benchmark and the fault tests run the real daemon against.
-public final class ProvinceFixture: Sendable {
-    public let cluster: ThrowawayCluster
-    public let databaseName: String
-    public let registry: Registry
+package final class ProvinceFixture: Sendable {
+    package let cluster: ThrowawayCluster
+    package let databaseName: String
+    package let registry: Registry
     /// Station id → station key (plain text, as the station's collector holds it).
-    public let keys: [String: String]
+    package let keys: [String: String]
     /// A regulator (admin) token, for the read endpoints.
-    public let adminToken: String
+    package let adminToken: String
 
-    public var url: String { cluster.url(database: databaseName) }
+    package var url: String { cluster.url(database: databaseName) }
 
     /// Creates the cluster (fsync on: committed means on disk), migrates, imports `stations` demo stations
     /// and issues their keys. `stop()` removes it all.
-    public static func make(stations: Int, database: String, logger: Logger, print: @escaping @Sendable (String) -> Void) async throws -> ProvinceFixture {
+    package static func make(stations: Int, database: String, logger: Logger, print: @escaping @Sendable (String) -> Void) async throws -> ProvinceFixture {
         let cluster = try ThrowawayCluster(durable: true)
         do {
             try cluster.createDatabase(database)
@@ -44,10 +44,10 @@ public final class ProvinceFixture: Sendable {
         self.adminToken = adminToken
     }
 
-    public func stop() { cluster.stop() }
+    package func stop() { cluster.stop() }
 
     /// Runs `body` with a pool on the fixture's database (generous deadline: census queries scan a lot).
-    public func withDatabase<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
+    package func withDatabase<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
         try await Self.withDatabase(url: url, logger: logger, body)
     }
 

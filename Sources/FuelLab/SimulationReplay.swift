@@ -8,26 +8,26 @@ import FuelWire
 /// Replays simulated stations into a running daemon through the push API, in data time scaled by
 /// `speed` (1 = real time; a large value pushes as fast as the daemon answers). Each station pushes
 /// what became due since its last push, at most `batch` lines per request, once per `tick`.
-public struct SimulationReplay: Sendable {
-    public var stations: [Station]
+package struct SimulationReplay: Sendable {
+    package var stations: [Station]
     /// Station id → station key.
-    public var keys: [String: String]
-    public var start: Timestamp
-    public var days = 1.0
-    public var speed = 1.0
-    public var seed: UInt64 = 1
-    public var batch = 1_000
+    package var keys: [String: String]
+    package var start: Timestamp
+    package var days = 1.0
+    package var speed = 1.0
+    package var seed: UInt64 = 1
+    package var batch = 1_000
     /// The `seq` of each station's first record (above what a station already pushed, when replaying into it again).
-    public var firstSeq: Int64 = 1
-    public var tick: Duration = .seconds(1)
+    package var firstSeq: Int64 = 1
+    package var tick: Duration = .seconds(1)
     /// Faults to inject, by station id.
-    public var faults: [String: [InjectedFault]] = [:]
+    package var faults: [String: [InjectedFault]] = [:]
     /// Complete scenarios to replay instead of ones made from `stations`, `seed` and `faults`.
-    public var scenarios: [StationScenario]?
+    package var scenarios: [StationScenario]?
 
     let client: FuelwardenClient
 
-    public init(target: String, stations: [Station], keys: [String: String], start: Timestamp) {
+    package init(target: String, stations: [Station], keys: [String: String], start: Timestamp) {
         self.client = FuelwardenClient(baseURL: target)
         self.stations = stations
         self.keys = keys
@@ -35,7 +35,7 @@ public struct SimulationReplay: Sendable {
     }
 
     /// The stations' scenarios: `scenarios` when given, else made from `stations`, `seed` and `faults`.
-    public var allScenarios: [StationScenario] {
+    package var allScenarios: [StationScenario] {
         scenarios ?? stations.enumerated().map { i, station in
             var s = StationScenario(station: station, seed: seed &+ UInt64(i), start: start, days: days,
                                     prices: DemoRegistry.prices, faults: faults[station.id] ?? [])
@@ -46,7 +46,7 @@ public struct SimulationReplay: Sendable {
 
     /// Writes each station's records as push NDJSON (`DIR/STATION.ndjson`, the lines a collector
     /// would POST) and the injected faults as `DIR/ground-truth.jsonl`. Returns the record count.
-    public func write(to directory: String) throws -> Int {
+    package func write(to directory: String) throws -> Int {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var total = 0
         var truth = ""
@@ -66,12 +66,12 @@ public struct SimulationReplay: Sendable {
     }
 
     /// Totals over every station's pushes.
-    public struct Outcome: Sendable {
-        public var records = 0
-        public var verdict = PushVerdict()
+    package struct Outcome: Sendable {
+        package var records = 0
+        package var verdict = PushVerdict()
     }
 
-    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Outcome {
+    package func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Outcome {
         let launched = ContinuousClock.now
         let speed = self.speed, start = self.start, batch = self.batch, tick = self.tick, client = self.client, firstSeq = self.firstSeq
         return try await withThrowingTaskGroup(of: Outcome.self) { group in

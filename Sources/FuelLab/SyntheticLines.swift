@@ -5,12 +5,12 @@ import FuelWire
 /// Push lines whose content is a function of the station's seq (and a variant): a resend is
 /// byte-identical, and a different variant under the same seq is a seq conflict made on purpose.
 /// Four gauge readings and a sale per five records, 12 s of data time apart.
-public struct SyntheticLines: Sendable {
-    public let start: Timestamp
+package struct SyntheticLines: Sendable {
+    package let start: Timestamp
 
-    public init(start: Timestamp) { self.start = start }
+    package init(start: Timestamp) { self.start = start }
 
-    public func record(seq s: Int64, variant: Int = 0) -> Record {
+    package func record(seq s: Int64, variant: Int = 0) -> Record {
         let at = start.adding(seconds: Double(s) * 12)
         if s % 5 == 0 {
             let litres = 30 + Double(variant)
@@ -22,12 +22,12 @@ public struct SyntheticLines: Sendable {
         return .tankReading(TankReading(tank: "T\(1 + s % 4)", at: at, volumeL: v, tcVolumeL: v, temperatureC: 15))
     }
 
-    public func line(seq: Int64, variant: Int = 0) -> String {
+    package func line(seq: Int64, variant: Int = 0) -> String {
         PushRecordCodec.encode(PushLine(seq: seq, record: record(seq: seq, variant: variant)))
     }
 
     /// The content hash the ledger stores for this record.
-    public func contentHash(station: String, seq: Int64, variant: Int = 0) -> [UInt8] {
+    package func contentHash(station: String, seq: Int64, variant: Int = 0) -> [UInt8] {
         HashChain.contentHash(CanonicalEncoding.encode(station: station, source: .push, sourceSeq: seq, record: record(seq: seq, variant: variant)))
     }
 }

@@ -7,6 +7,7 @@ import FuelModel
 /// other numbers in their shortest round-trip form. Two records with the same content therefore
 /// have the same bytes whatever spelling (offsets, `20000.0`) the station sent.
 public enum CanonicalEncoding {
+    /// The canonical bytes of a record: what the chain hashes and what the ledger stores.
     public static func encode(station: String, source: RecordSource, sourceSeq: Int64, record: Record) -> [UInt8] {
         var out = ""
         out.reserveCapacity(512)

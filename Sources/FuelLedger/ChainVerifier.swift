@@ -17,6 +17,7 @@ public struct StoredLink: Sendable {
 
 /// Why a chain does not verify, at which position.
 public struct ChainBreak: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong at the position.
     public enum Reason: Hashable, Sendable {
         /// A position is missing or out of order.
         case gap(expected: Int64)
@@ -55,6 +56,7 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
+    /// Checks the next stored row against the chain so far; throws at the first break.
     public mutating func check(_ row: StoredLink) throws(ChainBreak) {
         guard row.position == position + 1 else { throw ChainBreak(position: row.position, reason: .gap(expected: position + 1)) }
         guard row.previous == hash else { throw ChainBreak(position: row.position, reason: .previousMismatch) }

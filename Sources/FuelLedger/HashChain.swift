@@ -12,6 +12,7 @@ public typealias Digest32 = [UInt8]
 public enum HashChain {
     public static let genesis: Digest32 = Array(repeating: 0, count: 32)
 
+    /// The link hash of a record: hash of the previous link, the position and the canonical body.
     public static func link(previous: Digest32, position: Int64, body: some Collection<UInt8>) -> Digest32 {
         var h = SHA256()
         previous.withUnsafeBytes { h.update(bufferPointer: $0) }
@@ -20,6 +21,7 @@ public enum HashChain {
         return Array(h.finalize())
     }
 
+    /// The hash of a record's canonical body alone (idempotency: same seq, same content).
     public static func contentHash(_ body: some Collection<UInt8>) -> Digest32 {
         Array(SHA256.hash(data: Array(body)))
     }
@@ -48,6 +50,7 @@ public struct ChainAppender: Sendable {
         self.headHash = headHash
     }
 
+    /// Chains the next record after the head and moves the head to it.
     public mutating func append(body: some Collection<UInt8>) -> ChainLink {
         let position = headPosition + 1
         let hash = HashChain.link(previous: headHash, position: position, body: body)

@@ -25,6 +25,7 @@ public struct MerkleFrontier: Hashable, Sendable {
     /// Appends a leaf by its data (hashed as an RFC 9162 leaf).
     public mutating func append(leafData: some Collection<UInt8>) { append(leafHash: MerkleTree.leafHash(leafData)) }
 
+    /// Adds a leaf by its leaf hash, merging completed subtrees.
     public mutating func append(leafHash: Digest32) {
         var node = leafHash
         // Each trailing 1 bit of the old size is a subtree of the new one's size to merge with.

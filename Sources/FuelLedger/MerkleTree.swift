@@ -6,6 +6,7 @@ import Crypto
 /// `leaf = SHA-256(0x00 ‖ data)`, `node = SHA-256(0x01 ‖ left ‖ right)`; a tree of n > 1 leaves
 /// splits at the largest power of two below n; the empty tree's hash is SHA-256 of nothing.
 public enum MerkleTree {
+    /// RFC 9162 leaf hash: `HASH(0x00 ‖ data)`.
     public static func leafHash(_ data: some Collection<UInt8>) -> Digest32 {
         var h = SHA256()
         h.update(data: [0x00])
@@ -13,6 +14,7 @@ public enum MerkleTree {
         return Array(h.finalize())
     }
 
+    /// RFC 9162 interior node hash: `HASH(0x01 ‖ left ‖ right)`.
     public static func nodeHash(_ left: Digest32, _ right: Digest32) -> Digest32 {
         var h = SHA256()
         h.update(data: [0x01])

@@ -19,6 +19,7 @@ public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case falsifiedTelemetry = "falsified_telemetry"
 }
 
+/// How urgent an alert is; ordered info < warning < critical.
 public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     case info, warning, critical
 
@@ -98,6 +99,7 @@ public struct AlertSignal: Hashable, Sendable, Codable {
 
     public var fingerprint: String { AlertSignal.fingerprint(rule: rule, station: station, subject: subject) }
 
+    /// The key an alert is deduplicated on: `rule/station/subject`.
     public static func fingerprint(rule: AlertRule, station: String, subject: String) -> String {
         "\(rule.rawValue)/\(station)/\(subject)"
     }

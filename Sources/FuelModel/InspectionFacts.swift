@@ -43,6 +43,7 @@ public struct StationGapFacts: Sendable, Hashable {
     }
 }
 
+/// An alert left unresolved past its deadline (`inspection.alert_deadline_hours`).
 public struct OverdueAlert: Sendable, Hashable {
     public var id: Int64
     public var rule: AlertRule

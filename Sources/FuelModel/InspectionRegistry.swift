@@ -46,6 +46,8 @@ public enum InspectionDocuments {
     /// Approval kinds: environmental and planning.
     public static let approvals = ["environmental", "planning"]
 
+    /// Whether `kind` names a licence the inspection checks.
     public static func isLicenceKind(_ kind: String) -> Bool { licences.contains(kind) }
+    /// Whether `kind` names an approval the inspection checks.
     public static func isApprovalKind(_ kind: String) -> Bool { approvals.contains(kind) }
 }

@@ -15,6 +15,7 @@ public struct LocalClock: Hashable, Sendable {
     public static func == (a: LocalClock, b: LocalClock) -> Bool { a.identifier == b.identifier }
     public func hash(into h: inout Hasher) { h.combine(identifier) }
 
+    /// The zone's offset from UTC at `t`, in seconds (daylight saving included where the zone has it).
     public func offsetSeconds(at t: Timestamp) -> Int { zone.secondsFromGMT(for: t.date) }
 
     /// The local date of an instant.

@@ -5,6 +5,7 @@ public enum RecordValidator {
     /// Largest volume a single record may state; more is a unit or typing error.
     public static let maxVolumeL = 1_000_000.0
 
+    /// Checks `record` against the station's registry entry (known tank, nozzle and grade, plausible figures); the error names the field.
     public static func validate(_ record: Record, station: Station) throws(FieldError) {
         let kind = record.kind.rawValue
         func f(_ name: String) -> String { "\(kind).\(name)" }

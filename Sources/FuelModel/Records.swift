@@ -153,6 +153,7 @@ public struct VapourReading: Hashable, Codable, Sendable {
 
 /// A device's state (online / offline / alarm) with its alarm codes.
 public struct DeviceStatus: Hashable, Codable, Sendable {
+    /// What the device reports.
     public enum State: String, Codable, Sendable, CaseIterable {
         case online, offline, alarm
     }

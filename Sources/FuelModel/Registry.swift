@@ -1,5 +1,6 @@
 /// One of a city's three contacts (Guizhou 附件2): leader in charge, responsible person, liaison.
 public struct Contact: Hashable, Codable, Sendable {
+    /// A city contact's role (Guizhou 附件2): leader in charge, responsible person, liaison.
     public enum Role: String, Codable, Sendable, CaseIterable {
         case leader, responsible, liaison
     }
@@ -14,6 +15,7 @@ public struct Contact: Hashable, Codable, Sendable {
     }
 }
 
+/// A city (prefecture) with its reporting quota and its three contacts.
 public struct City: Hashable, Codable, Sendable {
     /// Administrative division code, e.g. `210100` for 沈阳市.
     public var code: String
@@ -35,6 +37,7 @@ public struct City: Hashable, Codable, Sendable {
 
 /// A numbered licence or certificate with its validity.
 public struct Licence: Hashable, Codable, Sendable {
+    /// Valid, or revoked by the issuing authority.
     public enum State: String, Codable, Sendable {
         case valid, revoked
     }
@@ -62,6 +65,7 @@ public struct Licence: Hashable, Codable, Sendable {
     }
 }
 
+/// A licensed wholesaler that delivers fuel, with its wholesale licence.
 public struct Supplier: Hashable, Codable, Sendable {
     public var id: String
     public var name: String
@@ -74,6 +78,7 @@ public struct Supplier: Hashable, Codable, Sendable {
     }
 }
 
+/// An underground tank: its grade, capacity and strapping table.
 public struct Tank: Hashable, Codable, Sendable {
     public var id: String
     public var grade: String
@@ -86,6 +91,7 @@ public struct Tank: Hashable, Codable, Sendable {
     }
 }
 
+/// A nozzle (油枪): the tank it draws from and its rated maximum flow.
 public struct Nozzle: Hashable, Codable, Sendable {
     public var id: String
     public var tank: String
@@ -99,10 +105,12 @@ public struct Nozzle: Hashable, Codable, Sendable {
     }
 }
 
+/// Whether a station may trade: active, suspended (ordered to stop) or revoked.
 public enum StationStatus: String, Codable, Sendable, CaseIterable {
     case active, suspended, revoked
 }
 
+/// A retail station as registered: city, hours, status, licences, approvals, tanks, nozzles, hazards and cases.
 public struct Station: Hashable, Codable, Sendable {
     public var id: String
     public var name: String
@@ -144,7 +152,9 @@ public struct Station: Hashable, Codable, Sendable {
         self.cases = cases
     }
 
+    /// The tank with this id, if registered.
     public func tank(_ id: String) -> Tank? { tanks.first { $0.id == id } }
+    /// The nozzle with this id, if registered.
     public func nozzle(_ id: String) -> Nozzle? { nozzles.first { $0.id == id } }
 }
 

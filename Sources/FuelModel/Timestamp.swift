@@ -17,6 +17,7 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
     public var secondsSinceEpoch: Double { Double(microseconds) / 1_000_000 }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+    /// This time moved by `seconds` (negative: earlier), to the microsecond.
     public func adding(seconds: Double) -> Timestamp {
         Timestamp(microseconds: microseconds + Int64((seconds * 1_000_000).rounded()))
     }
@@ -174,6 +175,7 @@ public struct CivilDate: Hashable, Comparable, Codable, Sendable, CustomStringCo
         self.init(year: Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), month: Int(m), day: Int(d))
     }
 
+    /// Days in `month` of `year` (Gregorian, leap years included).
     public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
@@ -184,6 +186,7 @@ public struct CivilDate: Hashable, Comparable, Codable, Sendable, CustomStringCo
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
     public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+    /// The date `days` later (negative: earlier).
     public func adding(days: Int) -> CivilDate { CivilDate(daysSinceEpoch: daysSinceEpoch + Int64(days)) }
 
     /// Midnight UTC of this date.

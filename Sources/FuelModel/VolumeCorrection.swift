@@ -8,6 +8,7 @@ public enum VolumeCorrection {
         isDiesel(grade) ? 835 : 740
     }
 
+    /// Whether a grade is diesel (柴油, `0#`, `-10#`, …), which corrects to 20 °C with its own coefficients.
     public static func isDiesel(_ grade: String) -> Bool {
         let g = grade.lowercased()
         return g.hasPrefix("0") || g.hasPrefix("-") || g.contains("diesel") || g.contains("柴")

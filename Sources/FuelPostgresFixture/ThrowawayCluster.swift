@@ -7,15 +7,15 @@ import Glibc
 /// A private PostgreSQL server in a temporary directory, for the demo, the benchmarks and the
 /// tests: `initdb`, `pg_ctl start` on 127.0.0.1 and a free port, `stop()` removes everything.
 /// PostgreSQL refuses to run as root, so as root the server runs as the `postgres` OS user.
-public final class ThrowawayCluster: Sendable {
-    public let directory: String
-    public let port: Int
-    public let binDirectory: String
+package final class ThrowawayCluster: Sendable {
+    package let directory: String
+    package let port: Int
+    package let binDirectory: String
     private let runAsPostgres: Bool
     private let serverOptions: String
 
     /// Server binaries: `$FUELWARDEN_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`.
-    public static func findBinaries() throws -> String {
+    package static func findBinaries() throws -> String {
         if let env = ProcessInfo.processInfo.environment["FUELWARDEN_PG_BIN"], !env.isEmpty { return env }
         let base = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
@@ -27,7 +27,7 @@ public final class ThrowawayCluster: Sendable {
     }
 
     /// Creates and starts a cluster. `durable: false` turns off fsync and synchronous commit (tests).
-    public init(durable: Bool = false) throws {
+    package init(durable: Bool = false) throws {
         self.binDirectory = try Self.findBinaries()
         self.runAsPostgres = getuid() == 0
         var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
@@ -54,10 +54,10 @@ public final class ThrowawayCluster: Sendable {
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/DATABASE`
-    public func url(database: String = "postgres") -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)" }
+    package func url(database: String = "postgres") -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)" }
 
     /// Creates a database (name: letters, digits, underscores).
-    public func createDatabase(_ name: String) throws {
+    package func createDatabase(_ name: String) throws {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw ClusterError("bad database name \(name)") }
         try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                          "-q", "-c", "CREATE DATABASE \(name)"])
@@ -65,25 +65,25 @@ public final class ThrowawayCluster: Sendable {
 
     /// Runs SQL through psql as the superuser (used to show tampering in tests and demos).
     @discardableResult
-    public func psql(database: String, _ sql: String) throws -> String {
+    package func psql(database: String, _ sql: String) throws -> String {
         try run("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1",
                          "-At", "-c", sql])
     }
 
     /// Starts the server again after ``stopServer()`` (same port, same data).
-    public func startServer() throws {
+    package func startServer() throws {
         try run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", serverOptions, "-w", "-t", "60", "start"])
     }
 
     /// Stops the server the hard way (`-m immediate`: connections cut, no checkpoint), keeping its
     /// data: an outage, as a crash or a kill of the host's PostgreSQL would be. Committed work
     /// survives on a durable cluster.
-    public func stopServer() throws {
+    package func stopServer() throws {
         try run("pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
     }
 
     /// Stops the server and removes its directory.
-    public func stop() {
+    package func stop() {
         _ = try? run("pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -105,7 +105,7 @@ public final class ThrowawayCluster: Sendable {
 
     /// posix_spawn + waitpid: Foundation's `Process.waitUntilExit` was seen to hang here once
     /// the child had started a daemon.
-    public static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
+    package static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -126,7 +126,7 @@ public final class ThrowawayCluster: Sendable {
     }
 
     /// A TCP port on 127.0.0.1 nothing listens on right now.
-    public static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket() failed") }
         defer { close(fd) }
@@ -143,7 +143,7 @@ public final class ThrowawayCluster: Sendable {
     }
 }
 
-public struct ClusterError: Error, CustomStringConvertible {
-    public var description: String
+package struct ClusterError: Error, CustomStringConvertible {
+    package var description: String
     init(_ d: String) { description = d }
 }

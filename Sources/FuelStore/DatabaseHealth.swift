@@ -66,7 +66,7 @@ public final class DatabaseHealth: Sendable {
 
     /// Probes `url` every `interval` on a connection of its own (`SELECT 1`, `timeout` to connect and
     /// to answer) until cancelled, marking the server up or down and logging each change.
-    public func monitor(url: DatabaseURL, interval: Duration = .milliseconds(500), timeout: Double = 2, logger: Logger) async {
+    public func monitor(url: DatabaseURL, interval: Duration = .milliseconds(500), timeout: Duration = .seconds(2), logger: Logger) async {
         var connection: PostgresConnection?
         var id = 0
         while !Task.isCancelled {
@@ -77,12 +77,12 @@ public final class DatabaseHealth: Sendable {
                 } else {
                     id += 1
                     let n = id
-                    conn = try await withDeadline(.seconds(timeout), "connect to \(url)") {
+                    conn = try await withDeadline(timeout, "connect to \(url)") {
                         try await PostgresConnection.connect(configuration: try url.connectionConfiguration(timeout: timeout), id: n, logger: logger)
                     }
                     connection = conn
                 }
-                try await withDeadline(.seconds(timeout), "probe \(url)") {
+                try await withDeadline(timeout, "probe \(url)") {
                     for try await _ in try await conn.query("SELECT 1", logger: logger) {}
                 }
                 if markUp() { logger.notice("database answers again", metadata: ["url": "\(url)"]) }
@@ -101,7 +101,7 @@ public final class DatabaseHealth: Sendable {
 
 extension DatabaseURL {
     /// A single connection's configuration (the health probe's).
-    func connectionConfiguration(timeout: Double) throws -> PostgresConnection.Configuration {
+    func connectionConfiguration(timeout: Duration) throws -> PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if let socketDirectory {
             config = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
@@ -109,7 +109,7 @@ extension DatabaseURL {
             config = .init(host: host, port: port, username: username, password: password, database: database,
                            tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
         }
-        config.options.connectTimeout = .milliseconds(Int64(timeout * 1000))
+        config.options.connectTimeout = TimeAmount(timeout)
         return config
     }
 }

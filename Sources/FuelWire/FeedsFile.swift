@@ -14,6 +14,7 @@ public struct FeedsFile: Hashable, Sendable {
 
     /// A Veeder-Root TLS console (or a compatible gauge) reachable over TCP.
     public struct ATGConsole: Hashable, Sendable {
+        /// Which of the console's formats to poll: computer (`i201`) or display (`I201` report text).
         public enum Format: String, Sendable, Hashable { case computer, display }
         public var station: String
         public var host: String
@@ -37,6 +38,7 @@ public struct FeedsFile: Hashable, Sendable {
             self.tanks = tanks
         }
 
+        /// The registry tank of console tank `n`: the mapping, else `T<n>`.
         public func tankID(_ n: Int) -> String { tanks[n] ?? "T\(n)" }
         /// How the console is named in logs, device status records and alerts.
         public var name: String { "atg:\(host):\(port)" }
@@ -61,6 +63,7 @@ public struct FeedsFile: Hashable, Sendable {
 
 /// Reads the feeds file; every error names the entry and the field.
 public enum FeedsFileDecoder {
+    /// Reads and checks a feeds file; errors name the entry and field.
     public static func decode(yaml text: String) throws(FieldError) -> FeedsFile {
         let root: Node
         do {

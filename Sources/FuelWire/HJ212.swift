@@ -6,6 +6,7 @@ import Foundation
 /// The data segment is `QN=…;ST=…;CN=…;PW=…;MN=…;Flag=…;[PNUM=…;PNO=…;]CP=&&…&&` with the header
 /// fields in any order. The codec is versioned (`HJ212.Version`) because HJ 212-2025 succeeds it.
 public enum HJ212 {
+    /// The edition of HJ 212 a packet is written in.
     public enum Version: String, Sendable, Hashable {
         case v2017 = "HJ212-2017"
     }
@@ -26,6 +27,7 @@ public enum HJ212 {
 
     /// Why a frame is not a valid packet; `code` follows the standard's reply codes where one fits.
     public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
+        /// What a packet is, from its command number (CN).
         public enum Kind: Hashable, Sendable {
             case header, length, crc, truncated, field
         }
@@ -50,6 +52,7 @@ public enum HJ212 {
             for (k, v) in header { h.combine(k); h.combine(v) }
         }
 
+        /// The value of header field `name` (QN, ST, CN, PW, MN, Flag, …), if present.
         public func field(_ name: String) -> String? { header.first { $0.0 == name }?.1 }
         public var qn: String? { field("QN") }
         public var st: String? { field("ST") }
@@ -64,6 +67,7 @@ public enum HJ212 {
 
         /// Every CP item in order.
         public var items: [(String, String)] { data.flatMap { $0 } }
+        /// The value of CP item `key` (e.g. `DataTime`, `q01-Rtd`), if present.
         public func item(_ key: String) -> String? { items.first { $0.0 == key }?.1 }
         /// `DataTime` (yyyyMMddHHmmss, optionally with milliseconds).
         public var dataTime: String? { item("DataTime") }

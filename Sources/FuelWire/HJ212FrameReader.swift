@@ -13,8 +13,10 @@ public struct HJ212FrameReader: ByteStreamFramer {
 
     public var pending: Int { buffer.count }
 
+    /// Adds bytes read from the connection.
     public mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
+    /// The next complete packet, or junk to quarantine; nil when more bytes are needed.
     public mutating func next() -> FramedBytes? {
         // Skip line ends left between packets.
         var lead = 0

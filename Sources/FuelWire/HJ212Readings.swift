@@ -109,6 +109,7 @@ extension HJ212 {
 
 /// Raw device bytes as printable text for quarantine: ASCII kept, everything else `\xNN`.
 public enum PrintableBytes {
+    /// `bytes` as text, at most `limit` bytes of them.
     public static func text(_ bytes: some Collection<UInt8>, limit: Int = 65_536) -> String {
         var out = ""
         out.reserveCapacity(min(bytes.count, limit))

@@ -64,6 +64,7 @@ public struct JSONParser {
 
     private init(_ bytes: [UInt8]) { self.b = bytes }
 
+    /// Parses one JSON value (RFC 8259) from UTF-8 bytes; the error names the byte offset.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var p = JSONParser(Array(bytes))
         p.skipSpace()
@@ -73,6 +74,7 @@ public struct JSONParser {
         return v
     }
 
+    /// Parses one JSON value from text.
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue { try parse(Array(text.utf8)) }
 
     private func fail(_ m: String) -> JSONSyntaxError { JSONSyntaxError(offset: i, message: m) }
@@ -250,6 +252,7 @@ extension JSONValue {
         return out
     }
 
+    /// Appends the value as compact JSON, objects in their original key order.
     public func write(to out: inout String) {
         switch self {
         case .null: out += "null"

@@ -3,6 +3,7 @@ import FuelModel
 /// The push endpoint's answer: how many lines were accepted, how many were duplicates, and why
 /// each rejected line was rejected.
 public struct PushVerdict: Hashable, Sendable {
+    /// A refused line: its number, its seq if it had one, and why.
     public struct Rejection: Hashable, Sendable {
         /// 1-based line number in the request body.
         public var line: Int

@@ -6,6 +6,7 @@ import Yams
 /// Every error names the entry and the field, e.g.
 /// `stations[2] (LN-SY-0003).nozzles[0].tank: unknown tank T9`.
 public enum RegistryFileDecoder {
+    /// Reads a registry file (YAML) and checks it; errors name the entry and field.
     public static func decode(yaml text: String) throws(FieldError) -> Registry {
         let root: Node
         do {
@@ -107,6 +108,7 @@ public enum RegistryFileDecoder {
 
 /// Cross-entry checks: unique ids, references that resolve, plausible figures.
 public enum RegistryValidator {
+    /// Checks a registry: identifiers, unique ids, known zones, references between entries.
     public static func validate(_ r: Registry) throws(FieldError) {
         var cityCodes = Set<String>()
         for (i, c) in r.cities.enumerated() {

@@ -12,6 +12,7 @@ public struct TLSFrameReader: ByteStreamFramer {
 
     public var pending: Int { buffer.count }
 
+    /// Adds bytes read from the console.
     public mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
     /// Takes the bytes of an unfinished reply (when the console closed or ran out of time).

@@ -19,12 +19,14 @@ public enum VeederRootTLS {
         return out
     }
 
+    /// The reply checksum: the two's complement of the 16-bit sum of the bytes (SOH through `&&`).
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt16 {
         var sum: UInt16 = 0
         for b in bytes { sum &+= UInt16(b) }
         return ~sum &+ 1
     }
 
+    /// Why a reply cannot be read.
     public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public var message: String
         public var description: String { message }

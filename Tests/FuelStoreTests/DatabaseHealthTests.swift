@@ -41,7 +41,7 @@ import Testing
         let port = try ThrowawayCluster.freePort()
         let dead = DatabaseHealth()
         let probe = Task { await dead.monitor(url: try! DatabaseURL("postgres://postgres@127.0.0.1:\(port)/none"), interval: .milliseconds(100),
-                                              timeout: 1, logger: TestPostgres.logger) }
+                                              timeout: .seconds(1), logger: TestPostgres.logger) }
         // Polled, not slept: CPU-bound tests running alongside may hold the cooperative threads for a while.
         try await Self.waitUntil { dead.isDown }
         probe.cancel()
@@ -51,7 +51,7 @@ import Testing
 
         try await TestPostgres.withDatabase { db in
             db.health.markDown("pretend")
-            let live = Task { await db.health.monitor(url: db.url, interval: .milliseconds(100), timeout: 2, logger: TestPostgres.logger) }
+            let live = Task { await db.health.monitor(url: db.url, interval: .milliseconds(100), timeout: .seconds(2), logger: TestPostgres.logger) }
             try await Self.waitUntil { !db.health.isDown }
             live.cancel()
             await live.value
