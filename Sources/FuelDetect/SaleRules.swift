@@ -55,13 +55,20 @@ struct PriceCeilingRule: Hashable, Sendable, Codable {
     }
 }
 
-extension ImpossibleSaleRule: DetectionRule {
+/// A rule that looks at sales alone.
+protocol SaleRule: DetectionRule {
+    mutating func sale(_ s: Sale, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent])
+}
+
+extension SaleRule {
     mutating func observe(_ c: inout RuleContext) {
         guard case .sale(let s) = c.entry.record else { return }
         let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
         c.emitting { sale(s, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
     }
 }
+
+extension ImpossibleSaleRule: SaleRule {}
 
 extension PriceCeilingRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {

@@ -193,13 +193,7 @@ struct ClockSkewRule: Hashable, Sendable, Codable {
 
 private func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
 
-extension AfterHoursRule: DetectionRule {
-    mutating func observe(_ c: inout RuleContext) {
-        guard case .sale(let s) = c.entry.record else { return }
-        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
-        c.emitting { sale(s, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
-    }
-}
+extension AfterHoursRule: SaleRule {}
 
 extension TankSafetyRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
@@ -209,13 +203,7 @@ extension TankSafetyRule: DetectionRule {
     }
 }
 
-extension TotalizerRule: DetectionRule {
-    mutating func observe(_ c: inout RuleContext) {
-        guard case .sale(let s) = c.entry.record else { return }
-        let (chainSeq, profile, th) = (c.chainSeq, c.profile, c.thresholds)
-        c.emitting { sale(s, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &$0) }
-    }
-}
+extension TotalizerRule: SaleRule {}
 
 extension TelemetryGapRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
