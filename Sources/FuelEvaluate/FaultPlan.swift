@@ -9,7 +9,12 @@ package struct FaultPlan: Sendable {
     package var days: Double
     package var seed: UInt64
     package var start: Timestamp
-    package var readingIntervalSeconds: Double = 60
+    /// The stations' gauges (resolution, noise, interval, gaps, glitches).
+    package var gauge = GaugeProfile.fine
+    package var readingIntervalSeconds: Double {
+        get { gauge.readingIntervalSeconds }
+        set { gauge.readingIntervalSeconds = newValue }
+    }
     /// The target leak rate (EPA: 0.2 US gal/h).
     package var targetLeakLPH = 0.76
     /// Other rates injected on odd stations, to find the smallest one detected at 95 % in 7 days.
@@ -38,7 +43,7 @@ package struct FaultPlan: Sendable {
         return registry.stations.prefix(stations).enumerated().map { i, station in
             var rng = SeededRandom(seed: seed &* 1_000_003 &+ UInt64(i))
             var scenario = StationScenario(station: station, seed: seed &* 7_919 &+ UInt64(i), start: start, days: days, prices: prices)
-            scenario.readingIntervalSeconds = readingIntervalSeconds
+            scenario.gauge = gauge
             scenario.vapourMonitoring = true
             scenario.maxClockSkewSeconds = 60
             if let fixed {

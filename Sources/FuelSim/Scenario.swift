@@ -146,7 +146,13 @@ public struct StationScenario: Sendable {
     public var days: Double
     /// Mean fills a day over the whole station (weekday/weekend and time of day vary it).
     public var fillsPerDay: Double = 200
-    public var readingIntervalSeconds: Double = 300
+    /// How the station's tank gauges measure and report.
+    public var gauge = GaugeProfile(name: "fine-5m")
+    /// Seconds between gauge readings (the gauge profile's).
+    public var readingIntervalSeconds: Double {
+        get { gauge.readingIntervalSeconds }
+        set { gauge.readingIntervalSeconds = newValue }
+    }
     /// Posted prices per grade (must be at or below the ceilings for a clean run).
     public var prices: [String: Double]
     public var faults: [InjectedFault] = []

@@ -47,8 +47,10 @@ public struct StationSimulator: Sendable {
         var undeclaredRemainingL = 0.0
         /// Fills in progress: [litres still to leave at 20 °C, litres a minute].
         var draws: [[Double]] = []
+        /// The daily swing of a shallow tank's fuel temperature, on top of `fuelC` (gauge profile).
+        var swingC = 0.0
 
-        var vcf: Double { VolumeCorrection.factor(temperatureC: fuelC, grade: tank.grade, densityKgM3: densityKgM3) }
+        var vcf: Double { VolumeCorrection.factor(temperatureC: fuelC + swingC, grade: tank.grade, densityKgM3: densityKgM3) }
         var grossL: Double { tcL / vcf }
     }
 
@@ -101,6 +103,15 @@ public struct StationSimulator: Sendable {
         }
         let minutes = Int(scenario.days * 1440)
         let readingEvery = max(1, Int(scenario.readingIntervalSeconds / 60))
+        // What the gauge profile adds to the fine gauge draws from a stream of its own, so the default
+        // profile reproduces earlier runs draw for draw.
+        let gauge = scenario.gauge
+        var gaugeRng = SeededRandom(seed: scenario.seed ^ 0x9E37_79B9_7F4A_7C15)
+        if let maxBias = gauge.probeBiasMaxC {
+            for i in tanks.indices { tanks[i].probeBiasC = (gaugeRng.uniform() * 2 - 1) * maxBias }
+        }
+        let stepInverse = 1 / gauge.heightStepMM
+        var outageUntil: Timestamp?
         var deliveryNo = 0
         var forcedDeliveries: [(tank: String, percent: Double, at: Timestamp)] = []
         for f in scenario.faults {
@@ -121,6 +132,11 @@ public struct StationSimulator: Sendable {
             let groundC = groundStartC - 0.08 * (Double(m) / 1440)
             let open = s.hours.isOpen(minuteOfDay: minuteOfDay)
 
+            if gauge.dailySwingC > 0 {
+                // A shallow tank follows the day: warmest mid-afternoon.
+                let swing = gauge.dailySwingC * sin((hour - 9) / 24 * 2 * .pi)
+                for i in tanks.indices { tanks[i].swingC = swing }
+            }
             for i in tanks.indices {
                 // Underground fuel relaxes towards the ground's temperature over days.
                 tanks[i].fuelC += (groundC - tanks[i].fuelC) / (4 * 1440)
@@ -252,16 +268,31 @@ public struct StationSimulator: Sendable {
             for case .gaugeOffline(let from, let length) in scenario.faults where now >= from && now < from.adding(seconds: length * 60) {
                 gaugeUp = false
             }
-            if m % readingEvery == 0, gaugeUp {
+            // The collector's outages (gauge profile): stretches without any reading.
+            if gauge.outagesPerDay > 0 {
+                if let until = outageUntil, now >= until { outageUntil = nil }
+                if outageUntil == nil, gaugeRng.uniform() < gauge.outagesPerDay / 1440 {
+                    let length = gauge.outageMinutes.lowerBound + gaugeRng.uniform() * (gauge.outageMinutes.upperBound - gauge.outageMinutes.lowerBound)
+                    outageUntil = now.adding(seconds: length * 60)
+                }
+            }
+            if m % readingEvery == 0, gaugeUp, outageUntil == nil {
                 let at = now.adding(seconds: 30)
                 for i in tanks.indices {
                     let t = tanks[i]
                     let grade = t.tank.grade
                     let h = t.geometry.height(trueVolumeL: t.grossL, near: t.heightMM)
                     tanks[i].heightMM = h
-                    let measuredH = ((h + rng.normal(sd: 0.02)) * 100).rounded() / 100
+                    if gauge.missingShare > 0, gaugeRng.uniform() < gauge.missingShare { continue }
+                    var sensedH = h + rng.normal(sd: gauge.heightNoiseMM)
+                    if gauge.spikeShare > 0, gaugeRng.uniform() < gauge.spikeShare {
+                        // A glitch: one reading off by centimetres, the next one back.
+                        let size = gauge.spikeMM.lowerBound + gaugeRng.uniform() * (gauge.spikeMM.upperBound - gauge.spikeMM.lowerBound)
+                        sensedH = max(0, sensedH + (gaugeRng.uniform() < 0.5 ? -size : size))
+                    }
+                    let measuredH = (sensedH * stepInverse).rounded() / stepInverse
                     let gross = t.geometry.nominalVolume(heightMM: measuredH)
-                    let measuredC = ((t.fuelC + t.probeBiasC + rng.normal(sd: 0.01)) * 100).rounded() / 100
+                    let measuredC = ((t.fuelC + t.swingC + t.probeBiasC + rng.normal(sd: 0.01)) * 100).rounded() / 100
                     let tc = VolumeCorrection.to20C(volumeL: gross, temperatureC: measuredC, grade: grade)
                     emit(at, .tankReading(TankReading(
                         tank: t.tank.id, at: at.adding(seconds: gaugeSkew), volumeL: (gross * 10).rounded() / 10,
@@ -308,7 +339,7 @@ public struct StationSimulator: Sendable {
         t.declaredL = declared
         var fraction = 1.0
         for case .shortDelivery(let tank, let fr, let from) in scenario.faults where tank == t.tank.id && now >= from { fraction = fr }
-        t.deliveryRemainingL = declared * fraction * (1 + rng.normal(sd: 0.0015))
+        t.deliveryRemainingL = declared * fraction * (1 + rng.normal(sd: scenario.gauge.declaredErrorSD))
         t.deliveryRatePerMin = 700
         t.deliveryStart = now
         t.deliveryC = airC + rng.normal(sd: 1.5)

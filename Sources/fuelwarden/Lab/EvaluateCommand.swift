@@ -26,7 +26,11 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Stations to simulate.") var stations = 200
     @Option(help: "Days of data per station.") var days = 30.0
     @Option(help: "Seed of the scenarios.") var seed: UInt64 = 1
-    @Option(help: "Seconds between gauge readings.") var readingInterval = 60.0
+    @Option(help: "Seconds between gauge readings (of the fine gauge; a --gauge profile has its own).") var readingInterval = 60.0
+    @Option(help: "Gauge profile: \(GaugeProfile.matrix.map(\.name).joined(separator: ", ")) (default: fine, at --reading-interval).")
+    var gauge: String?
+    @Flag(help: "Run every gauge profile (or those of --profiles) and print one line each against issue 13's targets.") var matrix = false
+    @Option(help: "With --matrix: the profiles to run, comma-separated.") var profiles: String?
     @Option(help: "Fault kinds to inject, comma-separated (default: the whole catalogue).") var kinds: String?
     @Option(help: "Inject the faults in this file (JSON lines as --ground-truth writes them) instead of generated ones.") var faults: String?
     @Option(help: "Write the ground truth (one JSON line per injected fault) to this file.") var groundTruth: String?
@@ -57,8 +61,18 @@ struct EvaluateCommand: AsyncParsableCommand {
             let unknown = Set(plan.fixed!.keys).subtracting(registry.stations.map(\.id))
             if !unknown.isEmpty { fail("--faults names stations outside the \(stations) simulated: \(unknown.sorted().joined(separator: ", "))") }
         }
+        if let gauge {
+            guard let profile = GaugeProfile.named(gauge) else {
+                fail("--gauge: unknown profile \(gauge); known: \(GaugeProfile.matrix.map(\.name).joined(separator: ", "))")
+            }
+            plan.gauge = profile
+        }
         let config = try await common.load()
         let thresholds = config.detect.thresholds
+        if matrix {
+            try runMatrix(plan: plan, registry: registry, thresholds: thresholds)
+            return
+        }
         if let groundTruth {
             let lines = plan.scenarios(registry: registry, prices: DemoRegistry.prices).flatMap { s in
                 s.faults.map { GroundTruthLine.json(station: s.station.id, fault: $0) }
@@ -91,6 +105,40 @@ struct EvaluateCommand: AsyncParsableCommand {
             say("every target met")
         } else {
             for f in failures { say("target missed: \(f)") }
+            throw ExitCode(1)
+        }
+    }
+}
+extension EvaluateCommand {
+    /// `--matrix`: the same plan on every gauge profile, a line each, then what each missed.
+    func runMatrix(plan base: FaultPlan, registry: Registry, thresholds: DetectionThresholds) throws {
+        var selected = GaugeProfile.matrix
+        if let profiles {
+            let names = profiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for n in names where GaugeProfile.named(n) == nil {
+                fail("--profiles: unknown profile \(n); known: \(GaugeProfile.matrix.map(\.name).joined(separator: ", "))")
+            }
+            selected = names.compactMap(GaugeProfile.named)
+        }
+        say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed)) on \(selected.count) gauge profiles …")
+        say(MatrixRow.header)
+        var rows: [MatrixRow] = []
+        for profile in selected {
+            var plan = base
+            plan.gauge = profile
+            let began = ContinuousClock.now
+            let report = Evaluation.run(plan: plan, registry: registry, thresholds: thresholds) { _, _ in }
+            let row = MatrixRow(profile: profile, report: report, targetLeakLPH: plan.targetLeakLPH)
+            rows.append(row)
+            say(row.line + String(format: "   (%.0f s)", (ContinuousClock.now - began) / .seconds(1)))
+        }
+        say("")
+        for r in rows where !r.failures.isEmpty {
+            say("\(r.profile.name): " + r.failures.joined(separator: "; "))
+        }
+        if rows.allSatisfy({ $0.failures.isEmpty }) {
+            say("every target met on every profile")
+        } else {
             throw ExitCode(1)
         }
     }
