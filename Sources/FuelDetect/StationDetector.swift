@@ -62,6 +62,9 @@ public struct StationDetector: Hashable, Sendable, Codable {
 }
 
 extension StationDetector {
+    /// What each tank's own readings say about its gauge (step, noise, interval, glitches), by tank.
+    public var gaugeQuality: [String: GaugeQuality] { tanks.quality }
+
     /// Moves the cursor past entries that could not be observed (an undecodable body), so detection
     /// does not stall on them.
     public mutating func skip(to chainSeq: Int64) {

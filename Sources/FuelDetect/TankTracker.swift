@@ -50,6 +50,18 @@ public struct TimedVolume: Hashable, Sendable, Codable {
 struct TankTracker: Hashable, Sendable, Codable {
     var last: [String: GaugePoint] = [:]
     var salesSince: [String: Double] = [:]
+    /// What each tank's readings say about its gauge.
+    var quality: [String: GaugeQuality] = [:]
+
+    init() {}
+
+    /// States saved before gauge quality was kept decode with none yet (it is learnt again).
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        last = try c.decode([String: GaugePoint].self, forKey: .last)
+        salesSince = try c.decode([String: Double].self, forKey: .salesSince)
+        quality = try c.decodeIfPresent([String: GaugeQuality].self, forKey: .quality) ?? [:]
+    }
 
     /// Counts a sale against its tank at 20 °C (the tank's last temperature); answers the tank and litres.
     mutating func sale(_ s: Sale, profile: StationProfile) -> (tank: String, tcL: Double)? {
@@ -57,6 +69,7 @@ struct TankTracker: Hashable, Sendable, Codable {
         let temp = last[tank.id]?.temperatureC ?? 20
         let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
         salesSince[tank.id, default: 0] += tc
+        quality[tank.id, default: GaugeQuality()].sale()
         return (tank.id, tc)
     }
 
@@ -67,6 +80,7 @@ struct TankTracker: Hashable, Sendable, Codable {
         let step = GaugeStep(tank: r.tank, previous: last[r.tank], current: point, salesTCL: salesSince[r.tank] ?? 0)
         last[r.tank] = point
         salesSince[r.tank] = 0
+        quality[r.tank, default: GaugeQuality()].reading(heightMM: r.heightMM, at: r.at)
         return step
     }
 }

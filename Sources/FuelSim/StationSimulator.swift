@@ -296,7 +296,7 @@ public struct StationSimulator: Sendable {
                     let tc = VolumeCorrection.to20C(volumeL: gross, temperatureC: measuredC, grade: grade)
                     emit(at, .tankReading(TankReading(
                         tank: t.tank.id, at: at.adding(seconds: gaugeSkew), volumeL: (gross * 10).rounded() / 10,
-                        tcVolumeL: (tc * 10).rounded() / 10, heightMM: (measuredH * 10).rounded() / 10,
+                        tcVolumeL: (tc * 10).rounded() / 10, heightMM: (measuredH * stepInverse).rounded() / stepInverse,
                         ullageL: ((t.geometry.capacityL - gross) * 10).rounded() / 10,
                         waterMM: (t.waterMM * 10).rounded() / 10, temperatureC: measuredC, status: 0)))
                 }
