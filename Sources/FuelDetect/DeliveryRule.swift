@@ -167,11 +167,11 @@ struct DeliveryRule: Hashable, Sendable, Codable {
 
 extension DeliveryRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
-        let (record, chainSeq, gaugeStep, now, profile, th) = (c.entry.record, c.chainSeq, c.gaugeStep, c.now, c.profile, c.thresholds)
+        let (record, chainSeq, gaugeSteps, now, profile, th) = (c.entry.record, c.chainSeq, c.gaugeSteps, c.now, c.profile, c.thresholds)
         c.emitting { emit in
             switch record {
             case .delivery(let d): delivery(d, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
-            case .tankReading: if let gaugeStep { step(gaugeStep, profile: profile, thresholds: th, emit: &emit) }
+            case .tankReading: for s in gaugeSteps { step(s, profile: profile, thresholds: th, emit: &emit) }
             default: break
             }
             check(now: now, profile: profile, thresholds: th, emit: &emit)

@@ -18,8 +18,9 @@ public struct RuleContext: Sendable {
     public let thresholds: DetectionThresholds
     /// The station's data clock: the latest data time seen, this entry included.
     public let now: Timestamp
-    /// For a tank reading: the gauge step the tank tracker made of it.
-    let gaugeStep: GaugeStep?
+    /// For a tank reading: the gauge steps it lets the rules see (none while the tank tracker holds a
+    /// suspect reading, two when it passes a held one on with this one).
+    let gaugeSteps: [GaugeStep]
     /// For a sale: the tank it drew from and its litres at 20 °C (nil when the nozzle is unknown).
     let saleTank: SaleTank?
     /// Alert events emitted for this entry, in order.
@@ -31,12 +32,12 @@ public struct RuleContext: Sendable {
     }
 
     init(entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds, now: Timestamp,
-         gaugeStep: GaugeStep? = nil, saleTank: SaleTank? = nil) {
+         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil) {
         self.entry = entry
         self.profile = profile
         self.thresholds = thresholds
         self.now = now
-        self.gaugeStep = gaugeStep
+        self.gaugeSteps = gaugeSteps
         self.saleTank = saleTank
     }
 

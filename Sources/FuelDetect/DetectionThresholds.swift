@@ -153,6 +153,12 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// alert clears once the day's standard deviation reaches this many times `regularMaxSD`.
     public var alSaleMatchSeconds: Double = 180
     public var regularClearFactor: Double = 3
+    /// Glitch filter: a reading whose height jumps by at least `glitchMinMM` and `glitchSigmas` times
+    /// the tank's measured reading noise is held; it is a glitch when the next reading comes back to
+    /// within `glitchReturnShare` of the jump from the reading before.
+    public var glitchMinMM: Double = 3
+    public var glitchSigmas: Double = 6
+    public var glitchReturnShare: Double = 0.5
 
     public init() {}
 }

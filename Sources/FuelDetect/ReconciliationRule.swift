@@ -167,9 +167,8 @@ extension ReconciliationRule: DetectionRule {
         case .delivery(let d):
             delivery(d)
         case .tankReading:
-            guard let step = c.gaugeStep else { return }
-            let (profile, th) = (c.profile, c.thresholds)
-            c.emitting { self.step(step, profile: profile, thresholds: th, emit: &$0) }
+            let (steps, profile, th) = (c.gaugeSteps, c.profile, c.thresholds)
+            c.emitting { emit in for s in steps { self.step(s, profile: profile, thresholds: th, emit: &emit) } }
         default:
             break
         }

@@ -34,15 +34,15 @@ public struct StationDetector: Hashable, Sendable, Codable {
         if dataClock.map({ at > $0 }) ?? true { dataClock = at }
 
         // The tank tracker turns sales and readings into what the tank rules need, once for all of them.
-        var gaugeStep: GaugeStep?
+        var gaugeSteps: [GaugeStep] = []
         var saleTank: RuleContext.SaleTank?
         switch entry.record {
         case .sale(let s): saleTank = tanks.sale(s, profile: profile).map { RuleContext.SaleTank(tank: $0.tank, tcL: $0.tcL) }
-        case .tankReading(let r): gaugeStep = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile)
+        case .tankReading(let r): gaugeSteps = tanks.reading(r, chainSeq: entry.chainSeq, profile: profile, thresholds: thresholds)
         default: break
         }
         var context = RuleContext(entry: entry, profile: profile, thresholds: thresholds, now: dataClock ?? at,
-                                  gaugeStep: gaugeStep, saleTank: saleTank)
+                                  gaugeSteps: gaugeSteps, saleTank: saleTank)
         // Each rule's events keep their order; rules emit on fingerprints of their own, so their order
         // among each other does not change what is stored.
         clock.observe(&context)

@@ -7,6 +7,8 @@ public struct GaugePoint: Hashable, Sendable, Codable {
     public var tcVolumeL: Double
     public var temperatureC: Double?
     public var chainSeq: Int64
+    /// The gauge's height (mm), when it reports one.
+    public var heightMM: Double?
 }
 
 /// Consecutive readings of one tank and the sales (at 20 °C) metered between them.
@@ -46,21 +48,30 @@ public struct TimedVolume: Hashable, Sendable, Codable {
     }
 }
 
-/// Follows each tank's gauge and attributes sales to tanks through the nozzle map.
+/// Follows each tank's gauge and attributes sales to tanks through the nozzle map, and keeps
+/// glitches out: a reading whose height jumps from the last one by at least the glitch threshold
+/// is held until the next reading shows whether it stays (a delivery, a big sale: it is passed on
+/// then) or comes back (a glitch: it is dropped and counted in the tank's gauge quality). Other
+/// readings pass at once, so a gauge without glitches is judged exactly as before.
 struct TankTracker: Hashable, Sendable, Codable {
     var last: [String: GaugePoint] = [:]
     var salesSince: [String: Double] = [:]
     /// What each tank's readings say about its gauge.
     var quality: [String: GaugeQuality] = [:]
+    /// A reading held to see whether it is a glitch, by tank, and the sales that came meanwhile.
+    var held: [String: GaugePoint] = [:]
+    var heldSales: [String: [TimedVolume]] = [:]
 
     init() {}
 
-    /// States saved before gauge quality was kept decode with none yet (it is learnt again).
+    /// States saved before gauge quality and glitch holding were kept decode with none yet.
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         last = try c.decode([String: GaugePoint].self, forKey: .last)
         salesSince = try c.decode([String: Double].self, forKey: .salesSince)
         quality = try c.decodeIfPresent([String: GaugeQuality].self, forKey: .quality) ?? [:]
+        held = try c.decodeIfPresent([String: GaugePoint].self, forKey: .held) ?? [:]
+        heldSales = try c.decodeIfPresent([String: [TimedVolume]].self, forKey: .heldSales) ?? [:]
     }
 
     /// Counts a sale against its tank at 20 °C (the tank's last temperature); answers the tank and litres.
@@ -68,19 +79,74 @@ struct TankTracker: Hashable, Sendable, Codable {
         guard let tank = profile.tankOf(nozzle: s.nozzle) else { return nil }
         let temp = last[tank.id]?.temperatureC ?? 20
         let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
-        salesSince[tank.id, default: 0] += tc
+        if held[tank.id] != nil {
+            // Split at the held reading's time when it is passed on.
+            heldSales[tank.id, default: []].append(TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc))
+        } else {
+            salesSince[tank.id, default: 0] += tc
+        }
         quality[tank.id, default: GaugeQuality()].sale()
         return (tank.id, tc)
     }
 
-    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile) -> GaugeStep {
+    /// The steps this reading lets the rules see: none while a reading is held, one as a rule, two
+    /// when a held reading is passed on with this one.
+    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds) -> [GaugeStep] {
         let grade = profile.station.tank(r.tank)?.grade ?? ""
         let tc = r.tcVolumeL ?? r.temperatureC.map { VolumeCorrection.to20C(volumeL: r.volumeL, temperatureC: $0, grade: grade) } ?? r.volumeL
-        let point = GaugePoint(at: r.at, tcVolumeL: tc, temperatureC: r.temperatureC, chainSeq: chainSeq)
-        let step = GaugeStep(tank: r.tank, previous: last[r.tank], current: point, salesTCL: salesSince[r.tank] ?? 0)
-        last[r.tank] = point
-        salesSince[r.tank] = 0
+        let point = GaugePoint(at: r.at, tcVolumeL: tc, temperatureC: r.temperatureC, chainSeq: chainSeq, heightMM: r.heightMM)
         quality[r.tank, default: GaugeQuality()].reading(heightMM: r.heightMM, at: r.at)
+        let threshold = glitchThreshold(r.tank, thresholds)
+        var steps: [GaugeStep] = []
+        if let h = held.removeValue(forKey: r.tank) {
+            let sales = heldSales.removeValue(forKey: r.tank) ?? []
+            if let a = last[r.tank], Self.isGlitch(before: a, held: h, after: point, threshold: threshold, returnShare: thresholds.glitchReturnShare) {
+                // It jumped and came back: the held reading never happened.
+                quality[r.tank, default: GaugeQuality()].glitch()
+                salesSince[r.tank, default: 0] += sales.reduce(0) { $0 + $1.litres }
+            } else {
+                // It stayed: pass it on with the sales up to its time; the rest belong to the next step.
+                let upTo = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
+                steps.append(pass(h, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + upTo))
+                salesSince[r.tank] = sales.reduce(0) { $0 + $1.litres } - upTo
+            }
+        }
+        if let a = last[r.tank], Self.jump(from: a, to: point) >= threshold {
+            held[r.tank] = point
+            return steps
+        }
+        steps.append(pass(point, tank: r.tank, sales: salesSince[r.tank] ?? 0))
+        return steps
+    }
+
+    /// Hands `point` to the rules as the tank's next step and makes it the last reading.
+    private mutating func pass(_ point: GaugePoint, tank: String, sales: Double) -> GaugeStep {
+        let step = GaugeStep(tank: tank, previous: last[tank], current: point, salesTCL: sales)
+        last[tank] = point
+        salesSince[tank] = 0
         return step
     }
+
+    /// The height jump (mm) that makes a reading suspect: at least `glitchMinMM`, and `glitchSigmas`
+    /// times the tank's measured noise (rounding included) once it is known. (A gauge without
+    /// heights never jumps, so is never held.)
+    func glitchThreshold(_ tank: String, _ th: DetectionThresholds) -> Double {
+        max(th.glitchMinMM, th.glitchSigmas * (quality[tank]?.noiseMM ?? 0))
+    }
+
+    static func jump(from a: GaugePoint, to b: GaugePoint) -> Double {
+        guard let ha = a.heightMM, let hb = b.heightMM else { return 0 }
+        return abs(hb - ha)
+    }
+
+    /// A held reading is a glitch when it stood away from the readings on both sides, in the same
+    /// direction, by at least the threshold, and the next reading came back near the one before.
+    static func isGlitch(before a: GaugePoint, held h: GaugePoint, after n: GaugePoint, threshold: Double, returnShare: Double) -> Bool {
+        guard let ha = a.heightMM, let hh = h.heightMM, let hn = n.heightMM else { return false }
+        let up = hh - ha, back = hh - hn
+        guard up * back > 0, min(abs(up), abs(back)) >= threshold else { return false }
+        return abs(hn - ha) <= returnShare * min(abs(up), abs(back))
+    }
+
+    static let distantPast = Timestamp(microseconds: Int64.min / 2)
 }

@@ -25,6 +25,16 @@ import Testing
             #expect(file.contains("\(name):"), "\(s.key) is not in the example file")
         }
         #expect(Set(ConfigTable.settings.map(\.key)).count == ConfigTable.settings.count, "a key is listed twice")
+        // A section's keys stand together (YAML would otherwise open the same map twice).
+        var left: Set<String> = [], current = ""
+        for s in ConfigTable.settings {
+            let section = s.key.split(separator: ".").dropLast().joined(separator: ".")
+            if section != current {
+                #expect(!left.contains(section), "\(s.key): section \(section) is opened twice")
+                left.insert(current)
+                current = section
+            }
+        }
     }
 
     /// Read back, the example file gives every default (and the example database URL).

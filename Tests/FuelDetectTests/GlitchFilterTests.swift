@@ -1,0 +1,80 @@
+import FuelModel
+import Testing
+
+@testable import FuelDetect
+
+/// The tank tracker's glitch filter on exact cases: a reading that jumps and comes back is dropped
+/// and counted; one that stays (a delivery) is passed on one reading late; sales that come while a
+/// reading is held are split at its time; readings without a height are never held.
+@Suite struct GlitchFilterTests {
+    static let station = Station(
+        id: "S1", name: "测试站", city: "210100",
+        tanks: [Tank(id: "T1", grade: "92", capacityL: 30000)],
+        nozzles: [Nozzle(id: "N1", tank: "T1", maxFlowLPM: 50)])
+    static let profile = StationProfile(station: station, ceilings: [])
+    static let t0 = Timestamp(rfc3339: "2026-11-01T02:00:00Z")!
+
+    /// A reading every 15 minutes: height (mm) and volume (25 L a mm).
+    static func reading(_ i: Int, _ heightMM: Double?, _ litres: Double) -> TankReading {
+        TankReading(tank: "T1", at: t0.adding(seconds: Double(i) * 900), volumeL: litres, tcVolumeL: litres, heightMM: heightMM, temperatureC: 20)
+    }
+
+    static func feed(_ readings: [TankReading], into tracker: inout TankTracker) -> [[GaugeStep]] {
+        readings.enumerated().map { i, r in tracker.reading(r, chainSeq: Int64(i + 1), profile: profile, thresholds: DetectionThresholds()) }
+    }
+
+    @Test func aSpikeThatComesBackIsDropped() {
+        var tracker = TankTracker()
+        let steps = Self.feed([Self.reading(0, 1000, 25_000), Self.reading(1, 1000, 25_000), Self.reading(2, 1030, 25_750),
+                               Self.reading(3, 1000, 25_000), Self.reading(4, 999, 24_975)], into: &tracker)
+        #expect(steps.map(\.count) == [1, 1, 0, 1, 1])
+        // The spike never reaches the rules: the step after it goes from reading 1 to reading 3.
+        #expect(steps[3].first?.previous?.chainSeq == 2 && steps[3].first?.current.chainSeq == 4)
+        #expect(steps.flatMap { $0 }.allSatisfy { abs($0.gaugeChangeL) < 30 })
+        #expect(tracker.quality["T1"]?.glitches == 1)
+    }
+
+    @Test func aRiseThatStaysIsPassedOnOneReadingLate() {
+        var tracker = TankTracker()
+        let steps = Self.feed([Self.reading(0, 1000, 25_000), Self.reading(1, 1100, 27_500), Self.reading(2, 1200, 30_000),
+                               Self.reading(3, 1200, 30_000)], into: &tracker)
+        // Each rising reading waits for the next; the flat one after the rise passes both on.
+        #expect(steps.map(\.count) == [1, 0, 1, 2])
+        #expect(steps[2].map(\.current.chainSeq) == [2])
+        #expect(steps[3].map(\.current.chainSeq) == [3, 4])
+        #expect(steps.flatMap { $0 }.map(\.gaugeChangeL).reduce(0, +) == 5_000)
+        #expect(tracker.quality["T1"]?.glitches == 0)
+    }
+
+    @Test func salesWhileAReadingIsHeldAreSplitAtItsTime() {
+        var tracker = TankTracker()
+        _ = Self.feed([Self.reading(0, 1000, 25_000)], into: &tracker)
+        let drop = Self.reading(1, 990, 24_750)  // a 250 L fill: held (10 mm)
+        _ = tracker.reading(drop, chainSeq: 2, profile: Self.profile, thresholds: DetectionThresholds())
+        #expect(tracker.held["T1"] != nil)
+        // A sale recorded after the held reading, flowing across its time: 20 L before, 20 L after.
+        let sale = Sale(nozzle: "N1", grade: "92", volumeL: 40, unitPrice: 7.9, amount: 316,
+                        startedAt: drop.at.adding(seconds: -60), endedAt: drop.at.adding(seconds: 60))
+        _ = tracker.sale(sale, profile: Self.profile)
+        let steps = tracker.reading(Self.reading(2, 989, 24_725), chainSeq: 3, profile: Self.profile, thresholds: DetectionThresholds())
+        #expect(steps.count == 2)
+        #expect(abs(steps[0].salesTCL - 20) < 1e-9 && abs(steps[1].salesTCL - 20) < 1e-9)
+    }
+
+    @Test func readingsWithoutAHeightAreNeverHeld() {
+        var tracker = TankTracker()
+        let steps = Self.feed([Self.reading(0, nil, 25_000), Self.reading(1, nil, 26_000), Self.reading(2, nil, 25_000)], into: &tracker)
+        #expect(steps.map(\.count) == [1, 1, 1])
+    }
+
+    /// A noisy gauge raises its own threshold: 6 × its reading noise.
+    @Test func theThresholdFollowsTheGaugesNoise() {
+        var tracker = TankTracker()
+        var q = GaugeQuality()
+        for i in 0..<40 { q.reading(heightMM: 1000 + (i % 2 == 0 ? 1.0 : -1.0), at: Self.t0.adding(seconds: Double(i) * 900)) }
+        tracker.quality["T1"] = q
+        let noise = q.noiseMM ?? 0
+        #expect(noise > 1)
+        #expect(tracker.glitchThreshold("T1", DetectionThresholds()) == 6 * noise)
+    }
+}
