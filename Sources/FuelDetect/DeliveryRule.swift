@@ -54,7 +54,8 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         supplier(d, chainSeq: chainSeq, profile: profile, emit: &emit)
     }
 
-    mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    mutating func step(_ s: GaugeStep, held: Set<String> = [], profile: StationProfile, thresholds: DetectionThresholds,
+                       emit: inout [DetectorEvent]) {
         let inflow = s.netInflowL
         if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
             if var e = open[s.tank] {
@@ -71,12 +72,14 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 pending.append(e)
             }
         }
-        check(now: s.current.at, profile: profile, thresholds: thresholds, emit: &emit)
+        check(now: s.current.at, held: held, profile: profile, thresholds: thresholds, emit: &emit)
     }
 
     /// Raises pending episodes whose grace period has passed at data time `now`, and judges
-    /// deliveries that have settled.
-    mutating func check(now: Timestamp, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    /// deliveries that have settled — not on a tank whose latest reading the tank tracker still
+    /// holds (`held`): the rise it may carry has not been counted yet.
+    mutating func check(now: Timestamp, held: Set<String> = [], profile: StationProfile, thresholds: DetectionThresholds,
+                        emit: inout [DetectorEvent]) {
         let grace = thresholds.undeclaredGraceMinutes * 60
         for i in pending.indices where !pending[i].raised {
             let e = pending[i]
@@ -96,7 +99,7 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         }
         for i in declared.indices where !declared[i].settled {
             let w = declared[i]
-            guard w.to.seconds(to: now) >= grace, open[w.tank] == nil else { continue }
+            guard w.to.seconds(to: now) >= grace, open[w.tank] == nil, !held.contains(w.tank) else { continue }
             declared[i].settled = true
             judge(w, at: now, profile: profile, thresholds: thresholds, emit: &emit)
         }
@@ -168,13 +171,14 @@ struct DeliveryRule: Hashable, Sendable, Codable {
 extension DeliveryRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
         let (record, chainSeq, gaugeSteps, now, profile, th) = (c.entry.record, c.chainSeq, c.gaugeSteps, c.now, c.profile, c.thresholds)
+        let held = c.heldTanks
         c.emitting { emit in
             switch record {
             case .delivery(let d): delivery(d, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
-            case .tankReading: for s in gaugeSteps { step(s, profile: profile, thresholds: th, emit: &emit) }
+            case .tankReading: for s in gaugeSteps { step(s, held: held, profile: profile, thresholds: th, emit: &emit) }
             default: break
             }
-            check(now: now, profile: profile, thresholds: th, emit: &emit)
+            check(now: now, held: held, profile: profile, thresholds: th, emit: &emit)
         }
     }
 }

@@ -23,6 +23,8 @@ public struct RuleContext: Sendable {
     let gaugeSteps: [GaugeStep]
     /// For a sale: the tank it drew from and its litres at 20 °C (nil when the nozzle is unknown).
     let saleTank: SaleTank?
+    /// Tanks whose latest reading the tank tracker holds (a suspected glitch, or a jump not yet confirmed).
+    let heldTanks: Set<String>
     /// Alert events emitted for this entry, in order.
     public private(set) var events: [DetectorEvent] = []
 
@@ -32,13 +34,14 @@ public struct RuleContext: Sendable {
     }
 
     init(entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds, now: Timestamp,
-         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil) {
+         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil, heldTanks: Set<String> = []) {
         self.entry = entry
         self.profile = profile
         self.thresholds = thresholds
         self.now = now
         self.gaugeSteps = gaugeSteps
         self.saleTank = saleTank
+        self.heldTanks = heldTanks
     }
 
     /// The entry's chain position: the evidence every alert cites.
