@@ -80,7 +80,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             try (lines.joined(separator: "\n") + "\n").write(toFile: groundTruth, atomically: true, encoding: .utf8)
             say("ground truth: \(lines.count) faults written to \(groundTruth)")
         }
-        say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed), gauge every \(JSONText.number(readingInterval)) s) …")
+        say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed), gauge \(plan.gauge.name) every \(JSONText.number(plan.readingIntervalSeconds)) s) …")
         let began = ContinuousClock.now
         let report: EvaluationReport
         if endToEnd {
