@@ -33,6 +33,10 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         var settled = false
     }
 
+    /// Declared deliveries kept to explain rises: a bound on the state's size, not a detection parameter
+    /// (they are forgotten after `deliveryKeepJudgedDays` anyway).
+    static let maxDeclared = 64
+
     var open: [String: Episode] = [:]
     var pending: [Episode] = []
     var declared: [Declared] = []
@@ -50,7 +54,7 @@ struct DeliveryRule: Hashable, Sendable, Codable {
             }
         }
         declared.append(w)
-        if declared.count > 64 { declared.removeFirst(declared.count - 64) }
+        if declared.count > Self.maxDeclared { declared.removeFirst(declared.count - Self.maxDeclared) }
         supplier(d, chainSeq: chainSeq, profile: profile, emit: &emit)
     }
 

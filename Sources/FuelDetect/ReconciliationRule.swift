@@ -34,6 +34,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     mutating func sale(tank: String, _ volume: TimedVolume) {
         sales[tank, default: []].append(volume)
         // A gauge silent for weeks must not grow the state without bound.
+        // A bound on the state's size (a tank whose days never close), not a detection parameter.
         if sales[tank]!.count > 50_000 { sales[tank]!.removeFirst(10_000) }
     }
 

@@ -102,6 +102,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             let keepFrom = a.at.adding(seconds: thresholds.segmentMinutes * 60 - quiet)
             t.candidates.removeAll { $0.at < keepFrom }
         }
+        // A bound on the state's size, not a detection parameter.
         if t.candidates.count > 2_000 { t.candidates.removeFirst(t.candidates.count - 2_000) }
         // A tank without a quiet moment for hours (sales back to back, or a sale feed stuck open)
         // yields no boundary: start again from the newest reading rather than let the search, which
