@@ -25,6 +25,8 @@ public struct RuleContext: Sendable {
     let saleTank: SaleTank?
     /// Tanks whose latest reading the tank tracker holds (a suspected glitch, or a jump not yet confirmed).
     let heldTanks: Set<String>
+    /// What each tank's readings say about its gauge, by tank.
+    public let gaugeQuality: [String: GaugeQuality]
     /// Alert events emitted for this entry, in order.
     public private(set) var events: [DetectorEvent] = []
 
@@ -34,7 +36,7 @@ public struct RuleContext: Sendable {
     }
 
     init(entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds, now: Timestamp,
-         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil, heldTanks: Set<String> = []) {
+         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil, heldTanks: Set<String> = [], gaugeQuality: [String: GaugeQuality] = [:]) {
         self.entry = entry
         self.profile = profile
         self.thresholds = thresholds
@@ -42,6 +44,7 @@ public struct RuleContext: Sendable {
         self.gaugeSteps = gaugeSteps
         self.saleTank = saleTank
         self.heldTanks = heldTanks
+        self.gaugeQuality = gaugeQuality
     }
 
     /// The entry's chain position: the evidence every alert cites.

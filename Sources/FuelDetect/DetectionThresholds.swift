@@ -159,6 +159,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var glitchMinMM: Double = 3
     public var glitchSigmas: Double = 6
     public var glitchReturnShare: Double = 0.5
+    /// A tank is silent when it has sent no reading for `readingGapMinutes` and for this many of its
+    /// own reading intervals (the median the gauge-quality estimate measures).
+    public var readingGapIntervals: Double = 3
 
     public init() {}
 }

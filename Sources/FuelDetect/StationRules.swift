@@ -144,9 +144,14 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
         }
     }
 
-    /// Checks every tank against the station's data clock.
-    mutating func check(now: Timestamp, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    /// Checks every tank against the station's data clock: silent longer than `readingGapMinutes`
+    /// and `readingGapIntervals` of the tank's own reading interval (a gauge read every 30 minutes
+    /// that misses one reading is not offline).
+    mutating func check(now: Timestamp, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds,
+                        quality: [String: GaugeQuality] = [:], emit: inout [DetectorEvent]) {
         for (tank, last) in lastReading where last.seconds(to: now) > thresholds.readingGapMinutes * 60 {
+            // The tank's own interval only now (a median): silences past the fixed minimum are rare.
+            guard last.seconds(to: now) > thresholds.readingGapIntervals * (quality[tank]?.intervalSeconds ?? 0) else { continue }
             let subject = "tank \(tank)"
             guard alerting.insert(subject).inserted else { continue }
             emit.append(.raise(AlertSignal(
@@ -208,13 +213,14 @@ extension TotalizerRule: SaleRule {}
 extension TelemetryGapRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
         let (record, chainSeq, profile, th, now) = (c.entry.record, c.chainSeq, c.profile, c.thresholds, c.now)
+        let quality = c.gaugeQuality
         c.emitting { emit in
             switch record {
             case .tankReading(let r): reading(r, chainSeq: chainSeq, profile: profile, emit: &emit)
             case .deviceStatus(let d): device(d, chainSeq: chainSeq, profile: profile, emit: &emit)
             default: break
             }
-            check(now: now, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
+            check(now: now, chainSeq: chainSeq, profile: profile, thresholds: th, quality: quality, emit: &emit)
         }
     }
 }

@@ -224,6 +224,8 @@ public enum ConfigTable {
                               "this many consistent sales in a row clear the alert.")),
             .setting(.number("detect.telemetry.reading_gap_minutes", \.detect.thresholds.readingGapMinutes, 1...100_000,
                              "Minutes (data time) a tank may go without readings while the station's other records go on.")),
+            .setting(.number("detect.telemetry.reading_gap_intervals", \.detect.thresholds.readingGapIntervals, 1...1000,
+                             "… and this many of the tank's own reading intervals (measured from its readings).")),
             .setting(.minutes("detect.telemetry.stale_feed_minutes", \.detect.staleFeedAfter, 0.01...100_000,
                               "Minutes (wall clock) without any record before a station's whole feed is flagged (subject `feed`).")),
             .setting(.number("detect.telemetry.clock_ahead_seconds", \.detect.thresholds.clockAheadSeconds, 1...86_400,
