@@ -25,8 +25,8 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
     var soldSinceLast = false
     var soldBeforeLast = false
 
-    /// How many recent values the estimates keep.
-    static let window = 96
+    /// How many recent values the estimates keep (the state stays a few hundred bytes a tank).
+    static let window = 48
 
     public init() {}
 
@@ -48,7 +48,8 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
             if change > 0 { stepMM = min(stepMM ?? change, change) }
         }
         if lastHeights.count == 2, quiet {
-            Self.push(h - 2 * lastHeights[1] + lastHeights[0], to: &secondDifferences)
+            // Rounded to 0.1 µm: the stored state stays short.
+            Self.push(((h - 2 * lastHeights[1] + lastHeights[0]) * 10_000).rounded() / 10_000, to: &secondDifferences)
         }
         lastHeights.append(h)
         if lastHeights.count > 2 { lastHeights.removeFirst() }

@@ -96,11 +96,11 @@ struct TankTracker: Hashable, Sendable, Codable {
         let tc = r.tcVolumeL ?? r.temperatureC.map { VolumeCorrection.to20C(volumeL: r.volumeL, temperatureC: $0, grade: grade) } ?? r.volumeL
         let point = GaugePoint(at: r.at, tcVolumeL: tc, temperatureC: r.temperatureC, chainSeq: chainSeq, heightMM: r.heightMM)
         quality[r.tank, default: GaugeQuality()].reading(heightMM: r.heightMM, at: r.at)
-        let threshold = glitchThreshold(r.tank, thresholds)
         var steps: [GaugeStep] = []
         if let h = held.removeValue(forKey: r.tank) {
             let sales = heldSales.removeValue(forKey: r.tank) ?? []
-            if let a = last[r.tank], Self.isGlitch(before: a, held: h, after: point, threshold: threshold, returnShare: thresholds.glitchReturnShare) {
+            if let a = last[r.tank],
+               Self.isGlitch(before: a, held: h, after: point, threshold: glitchThreshold(r.tank, thresholds), returnShare: thresholds.glitchReturnShare) {
                 // It jumped and came back: the held reading never happened.
                 quality[r.tank, default: GaugeQuality()].glitch()
                 salesSince[r.tank, default: 0] += sales.reduce(0) { $0 + $1.litres }
@@ -111,7 +111,9 @@ struct TankTracker: Hashable, Sendable, Codable {
                 salesSince[r.tank] = sales.reduce(0) { $0 + $1.litres } - upTo
             }
         }
-        if let a = last[r.tank], Self.jump(from: a, to: point) >= threshold {
+        // The noise (a median) is looked at only for a jump past the fixed minimum: most readings are not.
+        if let a = last[r.tank], case let jump = Self.jump(from: a, to: point), jump >= thresholds.glitchMinMM,
+           jump >= glitchThreshold(r.tank, thresholds) {
             held[r.tank] = point
             return steps
         }

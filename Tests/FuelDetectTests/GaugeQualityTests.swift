@@ -1,3 +1,4 @@
+import Foundation
 import FuelModel
 import FuelWire
 import Testing
@@ -63,5 +64,26 @@ import Testing
         #expect(found["mm-15m"]?.step == 1 && found["mm-15m"]?.interval == 900)
         let fineNoise = try #require(found["fine-5m"]?.noise), coarseNoise = try #require(found["mm-15m"]?.noise)
         #expect(fineNoise < 0.1 && coarseNoise > 0.3, "fine \(fineNoise) mm, coarse \(coarseNoise) mm")
+    }
+}
+
+/// Issue 13's cost target: a station's detector state stays within 32 KB (four tanks, a reading a
+/// minute, four days of sales, deliveries and vapour readings).
+@Suite struct DetectorStateSizeTests {
+    @Test func aBusyStationsStateStaysSmall() throws {
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
+        let station = registry.stations[0]
+        let profile = try #require(StationProfile(stationID: station.id, registry: registry))
+        var s = StationScenario(station: station, seed: 9, start: GaugeQualityTests.t0, days: 4, prices: DemoRegistry.prices)
+        s.readingIntervalSeconds = 60
+        s.vapourMonitoring = true
+        var sim = StationSimulator(s)
+        var detector = StationDetector(station: station.id)
+        for (i, r) in sim.records().enumerated() {
+            _ = detector.observe(LedgerEntry(station: station.id, chainSeq: Int64(i + 1), source: .push, sourceSeq: Int64(i + 1), record: r),
+                                 profile: profile, thresholds: DetectionThresholds())
+        }
+        let bytes = try JSONEncoder().encode(detector).count
+        #expect(bytes <= 32 * 1024, "the detector state is \(bytes) bytes")
     }
 }
