@@ -66,13 +66,6 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
         return 1.4826 * mad / 6.0.squareRoot()
     }
 
-    /// The height uncertainty of one reading: the measured noise, and at least the rounding to the
-    /// step (a uniform error of ±step/2 has a standard deviation of step/√12).
-    public var readingSDMM: Double? {
-        guard noiseMM != nil || stepMM != nil else { return nil }
-        return max(noiseMM ?? 0, (stepMM ?? 0) / 12.0.squareRoot())
-    }
-
     /// The median time between readings (s), from at least three intervals.
     public var intervalSeconds: Double? { intervals.count >= 3 ? Self.median(intervals) : nil }
 

@@ -61,10 +61,9 @@ public struct OutboxController: Sendable {
             guard let n = Int(l), (1...5000).contains(n) else { throw APIError(.badRequest, "limit: expected 1…5000, got \"\(l)\"") }
             limit = n
         }
-        let topics = ["inspection.fail", "alert.critical"]
         let topic = q.get("topic")
-        if let topic, !topics.contains(topic) {
-            throw APIError(.badRequest, "topic: expected \(topics.joined(separator: " or ")), got \"\(topic)\"")
+        if let topic, !OutboxStore.topics.contains(topic) {
+            throw APIError(.badRequest, "topic: expected \(OutboxStore.topics.joined(separator: " or ")), got \"\(topic)\"")
         }
         let items = try await store.list(status: status, topic: topic, recipient: q.get("recipient"), limit: limit)
         let log = Dictionary(grouping: try await store.deliveries(of: items.map(\.id)), by: \.outboxID)

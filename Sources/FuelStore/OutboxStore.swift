@@ -54,6 +54,9 @@ public struct OutboxDelivery: Sendable, Hashable {
 /// attempt logged. Claims skip rows another daemon holds, so replicas never send the same row at
 /// the same time.
 public struct OutboxStore: Sendable {
+    /// The topics messages are queued under.
+    public static let topics = ["inspection.fail", "alert.critical"]
+
     public let database: FuelDatabase
 
     public init(database: FuelDatabase) { self.database = database }

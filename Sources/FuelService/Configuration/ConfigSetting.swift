@@ -1,3 +1,4 @@
+import FuelAsync
 import FuelModel
 import Logging
 
@@ -32,9 +33,6 @@ public struct ConfigSetting {
     /// This key's value in `config`, written as the example file writes values; nil when unset.
     public func value(in config: FuelwardenConfig) -> String? { text(config) }
 
-    func invalid(_ expected: String, _ got: String) -> ConfigurationError {
-        ConfigurationError(key: key, message: "expected \(expected), got \"\(got)\"")
-    }
 }
 
 extension ConfigSetting {
@@ -73,7 +71,7 @@ extension ConfigSetting {
     private static func duration(_ key: String, _ path: WritableKeyPath<FuelwardenConfig, Duration>, _ range: ClosedRange<Double>,
                                  unit: Double, _ help: [String]) -> Self {
         Self(key: key, help: help, secret: false, example: nil, shown: false,
-             text: { ConfigText.number(durationSeconds($0[keyPath: path]) / unit) }) { config, text in
+             text: { ConfigText.number($0[keyPath: path].inSeconds / unit) }) { config, text in
             config[keyPath: path] = .milliseconds(Int64((try parseNumber(key, text, range) * unit * 1000).rounded()))
         }
     }
@@ -117,10 +115,6 @@ extension ConfigSetting {
             throw ConfigurationError(key: key, message: "expected a number in \(ConfigText.number(range.lowerBound))…\(ConfigText.number(range.upperBound)), got \"\(text)\"")
         }
         return d
-    }
-
-    private static func durationSeconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 

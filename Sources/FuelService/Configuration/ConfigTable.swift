@@ -39,7 +39,6 @@ public enum ConfigTable {
         "This file is written by `fuelwarden config example` from the daemon's own table of keys.",
     ]
 
-    // swiftlint:disable function_body_length
     public static var entries: [Entry] {
         [
             .setting(.optional(
