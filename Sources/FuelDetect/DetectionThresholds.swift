@@ -70,6 +70,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var meterFlagPercent: Double = 1.0
     public var meterLegalPercent: Double = 0.3
     public var meterZ: Double = 2.75
+    /// The drift (%) the meter test must find: a nozzle whose factor is known less well than that
+    /// needs — (target − legal) / z — is inconclusive and not judged.
+    public var meterTargetPercent: Double = 2
     /// Stock gain: metered sales exceeding the gauge's drop by more than this share (%) over
     /// `stockGainDays` of segments.
     public var stockGainPercent: Double = 0.8
@@ -137,11 +140,29 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var leakDayMinHours: Double = 6
     public var leakMinDays: Int = 3
     public var leakPassZ: Double = 1.645
+    /// The cumulative inventory-variance method (coarse gauges): the leak test's window in days …
+    public var inventoryWindowDays: Int = 10
+    /// … a rise of the sales-corrected level by more than `levelBreakSigmas` times its noise, and at
+    /// least `levelBreakMinL`, starts a new epoch (an offset of its own: fuel came in) …
+    public var levelBreakSigmas: Double = 5
+    public var levelBreakMinL: Double = 50
+    /// … and a reading's noise is never taken below this (litres), so a gauge exact to a fraction of a
+    /// litre cannot give a reading taken while a fill flows weight it does not deserve.
+    public var levelNoiseFloorL: Double = 0.3
+    /// … and an epoch lasts at most these hours: over days a tank's level sweeps much of its
+    /// strapping chart, whose errors (tenths of a percent, curved) would otherwise pass for a trend.
+    public var levelEpochMaxHours: Double = 24
+    /// … and it takes at most one reading per this many minutes (a gauge read every minute is
+    /// judged by its quiet segments; the method is for the coarse gauges read every 5–30 minutes).
+    public var levelMinIntervalMinutes: Double = 5
     /// Stock gain is judged on a window with at least this many litres sold and this share of its
     /// hours in clean segments; it clears below this share of `stockGainPercent`.
     public var stockGainMinSalesL: Double = 2000
     public var stockGainMinCoverage: Double = 0.5
     public var stockGainClearShare: Double = 0.5
+    /// Stock gain is raised only when it exceeds `stockGainPercent` by this many standard errors (an
+    /// estimate less sure than that is inconclusive).
+    public var stockGainZ: Double = 3
     /// Meter factors are judged on a window with this share of its hours in clean segments, for
     /// nozzles with a fitted factor above `meterMinFactor` and more than `meterMinLitres` sold; an
     /// alert clears when |deviation| + `meterClearSE` standard errors is below `meterFlagPercent`.

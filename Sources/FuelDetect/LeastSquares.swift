@@ -47,25 +47,7 @@ struct LeastSquares: Hashable, Sendable, Codable {
         let used = (0..<k).filter { xtx[$0 * k + $0] > 1e-9 }
         let m = used.count
         guard m > 0, n > m + 2 else { return nil }
-        // Gauss–Jordan on [A | I] for the inverse of the used block.
-        var a = [[Double]](repeating: [Double](repeating: 0, count: 2 * m), count: m)
-        for (r, i) in used.enumerated() {
-            for (c, j) in used.enumerated() { a[r][c] = xtx[i * k + j] }
-            a[r][m + r] = 1
-        }
-        for col in 0..<m {
-            var pivot = col
-            for r in col..<m where abs(a[r][col]) > abs(a[pivot][col]) { pivot = r }
-            guard abs(a[pivot][col]) > 1e-12 * max(1, abs(a[col][col])) else { return nil }
-            a.swapAt(col, pivot)
-            let p = a[col][col]
-            for c in 0..<(2 * m) { a[col][c] /= p }
-            for r in 0..<m where r != col {
-                let f = a[r][col]
-                if f != 0 { for c in 0..<(2 * m) { a[r][c] -= f * a[col][c] } }
-            }
-        }
-        let inverse = a.map { Array($0[m...]) }
+        guard let inverse = inverted(used.map { i in used.map { j in xtx[i * k + j] } }) else { return nil }
         let b = used.map { xty[$0] }
         let beta = (0..<m).map { r in (0..<m).reduce(0.0) { $0 + inverse[r][$1] * b[$1] } }
         let explained = (0..<m).reduce(0.0) { $0 + beta[$1] * b[$1] }

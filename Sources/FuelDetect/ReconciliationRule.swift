@@ -25,8 +25,9 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     /// Sales not yet known to lie wholly inside one day.
     var sales: [String: [TimedVolume]] = [:]
     var deliveries: [String: [TimedVolume]] = [:]
-    /// Data times of recent gauge rises per tank (fuel entering), kept for a few hours.
-    var rises: [String: [Timestamp]] = [:]
+    /// Recent gauge rises per tank (fuel entering), kept for a few hours: rises less than the margin
+    /// apart are one span, so a delivery read every minute costs one span, not thirty times.
+    var rises: [String: [TimeSpan]] = [:]
     var alerting: Set<String> = []
     /// Closed days per tank for the cumulative rule: [variance, sales] (oldest first).
     var history: [String: [[Double]]] = [:]
@@ -44,8 +45,13 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
 
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         if s.gaugeChangeL > thresholds.riseStepL {
-            rises[s.tank, default: []].append(s.current.at)
-            rises[s.tank]!.removeAll { $0.seconds(to: s.current.at) > thresholds.reconciliationRiseHours * 3600 }
+            let at = s.current.at, margin = thresholds.reconciliationMarginMinutes * 60
+            if let last = rises[s.tank]?.indices.last, rises[s.tank]![last].to.seconds(to: at) <= margin {
+                rises[s.tank]![last].to = max(rises[s.tank]![last].to, at)
+            } else {
+                rises[s.tank, default: []].append(TimeSpan(from: at, to: at))
+            }
+            rises[s.tank]!.removeAll { $0.to.seconds(to: at) > thresholds.reconciliationRiseHours * 3600 }
         }
         if let c = closed[s.tank], c.closing.at.seconds(to: s.current.at) >= thresholds.settleMinutes * 60 {
             settle(c, tank: s.tank, profile: profile, thresholds: thresholds, emit: &emit)
@@ -78,7 +84,8 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         // 700 L a minute. Judge the two days as one instead.
         let margin = thresholds.reconciliationMarginMinutes * 60
         let delivering = deliveries[tank]?.contains { $0.from.adding(seconds: -margin) <= d.closing.at && d.closing.at <= $0.to.adding(seconds: margin) } == true
-            || rises[tank]?.contains { abs($0.seconds(to: d.closing.at)) <= margin } == true
+            // Rises in a span are less than the margin apart, so a span within the margin holds a rise within it.
+            || rises[tank]?.contains { $0.from.adding(seconds: -margin) <= d.closing.at && d.closing.at <= $0.to.adding(seconds: margin) } == true
         if delivering, var open = days[tank], open.opening == d.closing {
             open.opening = d.opening
             open.since = d.since ?? d.day

@@ -27,7 +27,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var from: Timestamp { volume.from }
         var to: Timestamp { volume.to }
     }
-    struct DayStats: Hashable, Sendable, Codable {
+    struct DayStats: Hashable, Sendable {
         var day: CivilDate
         var fit: LeastSquares
         var hours = 0.0
@@ -35,6 +35,21 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var salesL = 0.0
         var nozzleL: [Double] = []
         var segments = 0
+
+        /// The same day with its sums rounded to nine significant figures: a closed day is kept that
+        /// way, so the state stays small and is the same in memory as after a restart.
+        func rounded() -> DayStats {
+            var r = self
+            let round = { (x: Double) in CentredMoments.round(x, 9) }
+            r.fit.xtx = fit.xtx.map(round)
+            r.fit.xty = fit.xty.map(round)
+            r.fit.yty = round(fit.yty)
+            r.hours = round(hours)
+            r.dropL = round(dropL)
+            r.salesL = round(salesL)
+            r.nozzleL = nozzleL.map(round)
+            return r
+        }
     }
     struct Tank: Hashable, Sendable, Codable {
         var id: String
@@ -49,6 +64,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var leakAlert = false
         var gainAlert = false
         var meterAlerts: Set<String> = []
+        /// The cumulative inventory-variance method's state (nil in states saved before it was kept).
+        var levels: InventoryRegression?
+        /// When the meters were last judged on it (every `levelsJudgeHours` of data).
+        var levelsJudgedAt: Timestamp?
     }
 
     /// A segment with no quiet end after this long is abandoned (see `step`).
@@ -59,20 +78,30 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     var salesClock: Timestamp?
 
     private func newTank(_ id: String, profile: StationProfile) -> Tank {
-        Tank(id: id, nozzles: profile.station.nozzles.filter { $0.tank == id }.map(\.id).sorted())
+        let nozzles = profile.station.nozzles.filter { $0.tank == id }.map(\.id).sorted()
+        return Tank(id: id, nozzles: nozzles, levels: InventoryRegression(nozzles: nozzles.count))
     }
+
+    /// Meters are judged on the inventory-variance fit once an hour of data: often enough to find a
+    /// short-filling nozzle within hours of the evidence, seldom enough to cost nothing.
+    static let levelsJudgeHours = 1.0
 
     mutating func sale(_ s: Sale, tank: String, tcL: Double, profile: StationProfile) {
         salesClock = max(salesClock ?? s.endedAt, s.endedAt)
         var t = tanks[tank] ?? newTank(tank, profile: profile)
         guard let n = t.nozzles.firstIndex(of: s.nozzle) else { return }
-        t.sales.append(PendingSale(nozzle: n, volume: TimedVolume(from: s.startedAt, to: s.endedAt, litres: tcL)))
+        let volume = TimedVolume(from: s.startedAt, to: s.endedAt, litres: tcL)
+        t.sales.append(PendingSale(nozzle: n, volume: volume))
+        if t.levels == nil || t.levels?.nozzles != t.nozzles.count { t.levels = InventoryRegression(nozzles: t.nozzles.count) }
+        t.levels?.sale(nozzle: n, volume: volume)
         tanks[tank] = t
     }
 
     mutating func delivery(_ d: Delivery, thresholds: DetectionThresholds) {
         let margin = thresholds.deliveryMarginMinutes * 60
-        tanks[d.tank]?.inflows.append(TimeSpan(from: d.startedAt.adding(seconds: -margin), to: d.endedAt.adding(seconds: margin)))
+        let span = TimeSpan(from: d.startedAt.adding(seconds: -margin), to: d.endedAt.adding(seconds: margin))
+        tanks[d.tank]?.inflows.append(span)
+        tanks[d.tank]?.levels?.inflow(span)
     }
 
     mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
@@ -87,6 +116,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // Data time both feeds have reached; after two days without any sale the gauge alone counts.
         let gauge = s.current.at
         let now = salesClock.map { $0.seconds(to: gauge) > thresholds.salesClockLagDays * 86_400 ? gauge : min($0, gauge) } ?? gauge
+        advanceLevels(&t, with: s.current, now: now, profile: profile, thresholds: thresholds, emit: &emit)
         // A boundary must be quiet: no sale of the tank within `quietMinutes` of it, so that the clocks of
         // the POS and the gauge, which may disagree by a minute or two, cannot put a fill on the wrong side.
         let quiet = thresholds.quietMinutes * 60
@@ -118,6 +148,34 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         tanks[s.tank] = t
     }
 
+    /// Hands the reading to the inventory-variance method and uses what the sales have caught up
+    /// with; closes a day when its readings are past, and judges the meters hourly.
+    private mutating func advanceLevels(_ t: inout Tank, with reading: GaugePoint, now: Timestamp, profile: StationProfile,
+                                        thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
+        if t.levels == nil || t.levels?.nozzles != t.nozzles.count { t.levels = InventoryRegression(nozzles: t.nozzles.count) }
+        t.levels!.reading(reading, minimumInterval: th.levelMinIntervalMinutes * 60 - 1)
+        let clock = profile.clock
+        t.levels!.advance(through: now.adding(seconds: -th.settleMinutes * 60), day: { clock.day(of: $0).daysSinceEpoch }, thresholds: th)
+        guard let used = t.levels!.lastAt else { return }
+        let day = clock.day(of: used)
+        close(&t, through: day, at: reading, profile: profile, thresholds: th, emit: &emit)
+        let keep = max(th.inventoryWindowDays, th.meterWindowDays, th.stockGainDays) + 1
+        t.levels!.forget(before: day.daysSinceEpoch - Int64(keep))
+        if t.levelsJudgedAt.map({ $0.seconds(to: used) >= Self.levelsJudgeHours * 3600 }) ?? true {
+            t.levelsJudgedAt = used
+            judgeMeters(&t, through: day, at: reading, profile: profile, thresholds: th, emit: &emit)
+        }
+    }
+
+    /// Judges the days before `day` the first time data of a later day arrives (from either method).
+    private mutating func close(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, profile: StationProfile,
+                                thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
+        if let current = t.currentDay, day > current {
+            judge(&t, closing: current, at: point, profile: profile, thresholds: th, emit: &emit)
+        }
+        t.currentDay = max(t.currentDay ?? day, day)
+    }
+
     private mutating func settle(_ t: inout Tank, to end: GaugePoint, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         guard let start = t.anchor else { return }
         let clean = !t.inflows.contains { $0.overlaps(from: start.at, to: end.at) }
@@ -128,14 +186,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             x[t.nozzles.count] = hours
             let drop = start.tcVolumeL - end.tcVolumeL
             let day = profile.clock.day(of: end.at)
-            if let current = t.currentDay, day > current {
-                judge(&t, closing: current, at: end, profile: profile, thresholds: thresholds, emit: &emit)
-            }
-            t.currentDay = max(t.currentDay ?? day, day)
+            close(&t, through: day, at: end, profile: profile, thresholds: thresholds, emit: &emit)
             if t.days.last?.day != day {
+                if let last = t.days.indices.last { t.days[last] = t.days[last].rounded() }
                 t.days.append(DayStats(day: day, fit: LeastSquares(k: t.nozzles.count + 1),
                                        nozzleL: Array(repeating: 0, count: t.nozzles.count)))
-                let keep = max(thresholds.leakWindowDays, thresholds.meterWindowDays, thresholds.stockGainDays) + 1
+                // The stock-gain window may reach past the kept days: it then sums those there are (the
+                // inventory-variance fit covers it whole), which keeps the state within its 32 KB.
+                let keep = max(thresholds.leakWindowDays, thresholds.meterWindowDays) + 1
                 if t.days.count > keep { t.days.removeFirst(t.days.count - keep) }
             }
             let i = t.days.count - 1
@@ -202,34 +260,64 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return sum
     }
 
+    /// The quiet-segment fit over `days` through `day`, with its window's totals.
+    private func quietFit(_ t: Tank, days: Int, through day: CivilDate, thresholds th: DetectionThresholds) -> (fit: BalanceFit, window: DayStats)? {
+        let k = t.nozzles.count
+        guard let w = window(t, days: days, through: day), let f = w.fit.fit(), let rate = f.beta[k] else { return nil }
+        var fit = BalanceFit(method: .quietSegments, factors: Array(f.beta[0..<k]), leakLPH: rate, covariances: [f.covariance],
+                             nozzleLitres: w.nozzleL, hours: w.hours, observations: f.n, residualSD: f.residualSD)
+        // The regression's standard error assumes independent segments; errors that persist for
+        // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
+        // each day's leak rate with the window's meter factors — bound it from below.
+        fit.leakSEFloor = batchStandardError(t, fit: f, from: day.adding(days: -(days - 1)), through: day, thresholds: th) ?? 0
+        return (fit, w)
+    }
+
+    /// The inventory-variance fit over `days` through `day`.
+    private func levelsFit(_ t: Tank, days: Int, through day: CivilDate) -> BalanceFit? {
+        t.levels?.fit(from: day.daysSinceEpoch - Int64(days - 1), through: day.daysSinceEpoch)
+    }
+
+    /// The fits over `days` through `day` that cover at least `hours`.
+    private func fits(_ t: Tank, days: Int, levelsDays: Int? = nil, through day: CivilDate, hours: Double, thresholds th: DetectionThresholds) -> [BalanceFit] {
+        var out: [BalanceFit] = []
+        if let q = quietFit(t, days: days, through: day, thresholds: th), q.window.hours >= hours { out.append(q.fit) }
+        if let l = levelsFit(t, days: levelsDays ?? days, through: day), l.hours >= hours { out.append(l) }
+        return out
+    }
+
     private mutating func judge(_ t: inout Tank, closing day: CivilDate, at point: GaugePoint, profile: StationProfile,
                                 thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         let station = profile.station.id
         let tankID = t.id
         let seqs = (point.chainSeq, point.chainSeq)
 
-        // Leak test.
-        if let w = window(t, days: th.leakWindowDays, through: day), w.hours >= th.leakMinHours, let fit = w.fit.fit(),
-           let rate = fit.beta[t.nozzles.count], let olsSE = fit.se[t.nozzles.count] {
-            // The regression's standard error assumes independent segments; errors that persist for
-            // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
-            // each day's leak rate with the window's meter factors — bound it from below.
-            let se = max(olsSE, batchStandardError(t, fit: fit, from: day.adding(days: -(th.leakWindowDays - 1)), through: day, thresholds: th) ?? 0)
+        // Leak test: the verdict of the method with the smaller standard error.
+        let leakFits = fits(t, days: th.leakWindowDays, levelsDays: th.inventoryWindowDays, through: day, hours: th.leakMinHours, thresholds: th)
+        // The quiet-segment method where it can decide (a fine gauge), else the surer of the two.
+        let decisive = (th.leakTargetLPH - th.leakThresholdLPH) / th.leakZ
+        if let fit = leakFits.first(where: { $0.method == .quietSegments && $0.leakSE <= decisive }) ?? leakFits.min(by: { $0.leakSE < $1.leakSE }) {
+            let rate = fit.leakLPH, se = fit.leakSE
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
-            let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - th.leakZ * se > 0 ? .fail
+            let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.critical(th.leakZ) * se > 0 ? .fail
                 : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
             if verdict == .fail {
                 t.leakAlert = true
-                emit.append(.raise(AlertSignal(
-                    rule: .leakSuspected, station: station, subject: tankID, severity: .critical, openedAt: point.at,
-                    evidence: [
-                        "verdict": .text(verdict.rawValue), "leak_rate_l_per_h": .number(rate), "standard_error_l_per_h": .number(se),
-                        "regression_se_l_per_h": .number(olsSE),
-                        "ci95_low_l_per_h": .number(rate - 1.96 * se), "ci95_high_l_per_h": .number(rate + 1.96 * se),
-                        "threshold_l_per_h": .number(th.leakThresholdLPH), "window_days": .integer(Int64(th.leakWindowDays)),
-                        "hours": .number(w.hours), "residual_sd_l": .number(fit.residualSD), "segments": .integer(Int64(w.segments)), "through_day": .text(day.description),
-                    ],
-                    seqFrom: seqs.0, seqTo: seqs.1)))
+                var evidence: Evidence = [
+                    "verdict": .text(verdict.rawValue), "method": .text(fit.method.rawValue),
+                    "leak_rate_l_per_h": .number(rate), "standard_error_l_per_h": .number(se),
+                    "ci95_low_l_per_h": .number(rate - 1.96 * se), "ci95_high_l_per_h": .number(rate + 1.96 * se),
+                    "threshold_l_per_h": .number(th.leakThresholdLPH),
+                    "window_days": .integer(Int64(fit.method == .quietSegments ? th.leakWindowDays : th.inventoryWindowDays)),
+                    "hours": .number(fit.hours), "residual_sd_l": .number(fit.residualSD), "observations": .integer(Int64(fit.observations)),
+                    "through_day": .text(day.description),
+                ]
+                for other in leakFits where other.method != fit.method {
+                    evidence["\(other.method.rawValue)_l_per_h"] = .number(other.leakLPH)
+                    evidence["\(other.method.rawValue)_se_l_per_h"] = .number(other.leakSE)
+                }
+                emit.append(.raise(AlertSignal(rule: .leakSuspected, station: station, subject: tankID, severity: .critical,
+                                               openedAt: point.at, evidence: evidence, seqFrom: seqs.0, seqTo: seqs.1)))
             } else if verdict == .pass, t.leakAlert {
                 t.leakAlert = false
                 emit.append(.clear(fingerprint: fp, at: point.at,
@@ -237,78 +325,76 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             }
         }
 
-        // Stock gain.
-        if let w = window(t, days: th.stockGainDays, through: day), w.salesL > th.stockGainMinSalesL, w.hours >= Double(th.stockGainDays) * 24 * th.stockGainMinCoverage {
-            let gain = (w.salesL - w.dropL) / w.salesL * 100
+        // Stock gain: metered litres that did not leave the tank, from the surer fit; an estimate that
+        // is not `stockGainZ` standard errors beyond the limit is inconclusive and raises nothing.
+        let gainFits = fits(t, days: th.stockGainDays, through: day, hours: Double(th.stockGainDays) * 24 * th.stockGainMinCoverage, thresholds: th)
+            .filter { $0.nozzleLitres.reduce(0, +) > th.stockGainMinSalesL }
+        if let best = gainFits.compactMap({ f in f.stockGain.map { (f, $0) } }).min(by: { $0.1.se < $1.1.se }) {
+            let (fit, gain) = best
             let fp = AlertSignal.fingerprint(rule: .stockGain, station: station, subject: tankID)
-            if gain > th.stockGainPercent {
+            if gain.percent > th.stockGainPercent, (gain.percent - th.stockGainPercent) / max(gain.se, 1e-9) > fit.critical(th.stockGainZ) {
                 t.gainAlert = true
                 emit.append(.raise(AlertSignal(
                     rule: .stockGain, station: station, subject: tankID, severity: .warning, openedAt: point.at,
                     evidence: [
-                        "gain_percent": .number(gain), "metered_tc_l": .number(w.salesL), "gauge_drop_tc_l": .number(w.dropL),
+                        "gain_percent": .number(gain.percent), "standard_error_percent": .number(gain.se), "method": .text(fit.method.rawValue),
+                        "metered_tc_l": .number(fit.nozzleLitres.reduce(0, +)),
                         "limit_percent": .number(th.stockGainPercent), "window_days": .integer(Int64(th.stockGainDays)),
                         "through_day": .text(day.description),
                     ],
                     seqFrom: seqs.0, seqTo: seqs.1)))
-            } else if t.gainAlert, gain < th.stockGainPercent * th.stockGainClearShare {
+            } else if t.gainAlert, gain.percent < th.stockGainPercent * th.stockGainClearShare {
                 t.gainAlert = false
                 emit.append(.clear(fingerprint: fp, at: point.at, reason: "metered sales match the gauge's drop again"))
             }
         }
     }
 
-    /// Meter factors, judged at every settled segment so a drifting nozzle is caught as soon as the
-    /// window holds the evidence.
+    /// Meter factors, judged at every settled segment and hourly on the inventory-variance fit, so a
+    /// drifting nozzle is caught as soon as a window holds the evidence; each nozzle by the fit that
+    /// knows its factor best.
     private mutating func judgeMeters(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, profile: StationProfile,
                                       thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         let station = profile.station.id
         let seqs = (point.chainSeq, point.chainSeq)
-        if let w = window(t, days: th.meterWindowDays, through: day), w.hours >= Double(th.meterWindowDays) * 24 * th.meterMinCoverage,
-           let fit = w.fit.fit() {
-            let totals = w.nozzleL
-            for (n, nozzle) in t.nozzles.enumerated() {
-                let fp = AlertSignal.fingerprint(rule: .meterDrift, station: station, subject: nozzle)
-                guard let f = fit.beta[n], let se = fit.se[n], f > th.meterMinFactor, totals[n] > th.meterMinLitres else { continue }
-                let others = (0..<t.nozzles.count).filter { $0 != n && fit.beta[$0] != nil }
-                // Reference: the tank's other nozzles (weighted by volume), so common-mode gauge errors cancel.
-                var reference = 1.0, relativeSE = se
-                if !others.isEmpty {
-                    let weights = others.map { totals[$0] }
-                    let total = weights.reduce(0, +)
-                    reference = zip(others, weights).reduce(0.0) { $0 + fit.beta[$1.0]! * $1.1 / total }
-                    var variance = fit.covariance[n][n]
-                    for (a, wa) in zip(others, weights) {
-                        variance -= 2 * wa / total * fit.covariance[n][a]
-                        for (b, wb) in zip(others, weights) { variance += wa * wb / (total * total) * fit.covariance[a][b] }
-                    }
-                    relativeSE = max(0, variance).squareRoot()
-                }
-                let absolute = (1 / f - 1) * 100  // % the meter registers above what leaves the tank
-                let relative = (reference / f - 1) * 100
-                let sePct = relativeSE / f * 100
-                let drifting = abs(absolute) > th.meterFlagPercent && abs(relative) > th.meterFlagPercent
-                    && (abs(relative) - th.meterLegalPercent) / max(sePct, 1e-9) > th.meterZ
-                    && absolute.sign == relative.sign
-                if drifting {
-                    t.meterAlerts.insert(nozzle)
-                    emit.append(.raise(AlertSignal(
-                        rule: .meterDrift, station: station, subject: nozzle, severity: absolute > 0 ? .critical : .warning, openedAt: point.at,
-                        evidence: [
-                            "finding": .text(absolute > 0 ? "meter registers more than it dispenses (customers short-filled)" : "meter registers less than it dispenses"),
-                            "meter_factor": .number(f), "registration_error_percent": .number(absolute),
-                            "versus_tank_nozzles_percent": .number(relative), "standard_error_percent": .number(sePct),
-                            "legal_percent": .number(th.meterLegalPercent), "residual_sd_l": .number(fit.residualSD), "segments": .integer(Int64(fit.n)), "window_days": .integer(Int64(th.meterWindowDays)),
-                            "metered_tc_l": .number(totals[n]), "through_day": .text(day.description),
-                        ],
-                        seqFrom: seqs.0, seqTo: seqs.1)))
-                } else if t.meterAlerts.contains(nozzle), abs(relative) + th.meterClearSE * sePct < th.meterFlagPercent {
-                    t.meterAlerts.remove(nozzle)
-                    emit.append(.clear(fingerprint: fp, at: point.at, reason: "meter factor back within \(JSONText.number(th.meterFlagPercent))%"))
-                }
+        let meterFits = fits(t, days: th.meterWindowDays, through: day, hours: Double(th.meterWindowDays) * 24 * th.meterMinCoverage, thresholds: th)
+        guard !meterFits.isEmpty else { return }
+        for (n, nozzle) in t.nozzles.enumerated() {
+            let fp = AlertSignal.fingerprint(rule: .meterDrift, station: station, subject: nozzle)
+            let options = meterFits.compactMap { fit -> (BalanceFit, (factor: Double, reference: Double, se: Double))? in
+                guard let r = fit.relativeFactor(n), r.factor > th.meterMinFactor, fit.nozzleLitres[n] > th.meterMinLitres else { return nil }
+                return (fit, r)
+            }
+            // The quiet-segment fit where it can decide (a fine gauge), else the surer of the two; a
+            // nozzle whose best estimate could not find `meterTargetPercent` is inconclusive: not judged.
+            let decisive = (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ
+            guard let (fit, r) = options.first(where: { $0.0.method == .quietSegments && $0.1.se / $0.1.factor * 100 <= decisive })
+                    ?? options.min(by: { $0.1.se / $0.1.factor < $1.1.se / $1.1.factor }) else { continue }
+            let absolute = (1 / r.factor - 1) * 100  // % the meter registers above what leaves the tank
+            let relative = (r.reference / r.factor - 1) * 100
+            let sePct = r.se / r.factor * 100
+            guard sePct <= (th.meterTargetPercent - th.meterLegalPercent) / fit.critical(th.meterZ) || t.meterAlerts.contains(nozzle) else { continue }
+            let drifting = abs(absolute) > th.meterFlagPercent && abs(relative) > th.meterFlagPercent
+                && (abs(relative) - th.meterLegalPercent) / max(sePct, 1e-9) > fit.critical(th.meterZ)
+                && absolute.sign == relative.sign
+            if drifting {
+                t.meterAlerts.insert(nozzle)
+                emit.append(.raise(AlertSignal(
+                    rule: .meterDrift, station: station, subject: nozzle, severity: absolute > 0 ? .critical : .warning, openedAt: point.at,
+                    evidence: [
+                        "finding": .text(absolute > 0 ? "meter registers more than it dispenses (customers short-filled)" : "meter registers less than it dispenses"),
+                        "meter_factor": .number(r.factor), "registration_error_percent": .number(absolute),
+                        "versus_tank_nozzles_percent": .number(relative), "standard_error_percent": .number(sePct), "method": .text(fit.method.rawValue),
+                        "legal_percent": .number(th.meterLegalPercent), "residual_sd_l": .number(fit.residualSD),
+                        "observations": .integer(Int64(fit.observations)), "window_days": .integer(Int64(th.meterWindowDays)),
+                        "metered_tc_l": .number(fit.nozzleLitres[n]), "through_day": .text(day.description),
+                    ],
+                    seqFrom: seqs.0, seqTo: seqs.1)))
+            } else if t.meterAlerts.contains(nozzle), abs(relative) + th.meterClearSE * sePct < th.meterFlagPercent {
+                t.meterAlerts.remove(nozzle)
+                emit.append(.clear(fingerprint: fp, at: point.at, reason: "meter factor back within \(JSONText.number(th.meterFlagPercent))%"))
             }
         }
-
     }
 }
 
@@ -336,4 +422,53 @@ public enum LeakVerdict: String, Sendable, Hashable, Codable {
     case pass
     /// Neither: not enough evidence either way yet.
     case inconclusive
+}
+
+extension TankBalanceRule.DayStats: Codable {
+    private enum CodingKeys: String, CodingKey { case day, fit, hours, dropL, salesL, nozzleL, segments }
+
+    /// Stored as a flat list — day (days since 1970), hours, drop, sales, segments, rows, yᵀy, then
+    /// per nozzle its litres, the upper triangle of XᵀX and Xᵀy — because a tank keeps a week of
+    /// them; states saved with keys decode too.
+    init(from decoder: any Decoder) throws {
+        if let v = try? decoder.singleValueContainer().decode([Double].self) {
+            // 7 + (k − 1) + k(k+1)/2 + k figures for k columns.
+            var k = 1
+            while 7 + (k - 1) + k * (k + 1) / 2 + k < v.count { k += 1 }
+            guard 7 + (k - 1) + k * (k + 1) / 2 + k == v.count, let days = Int64(exactly: v[0]), let segments = Int(exactly: v[4]),
+                  let rows = Int(exactly: v[5]) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "tank-balance day: \(v.count) figures do not fit"))
+            }
+            var fit = LeastSquares(k: k)
+            fit.n = rows
+            fit.yty = v[6]
+            var i = 7 + (k - 1)
+            for a in 0..<k {
+                for b in a..<k {
+                    fit.xtx[a * k + b] = v[i]
+                    fit.xtx[b * k + a] = v[i]
+                    i += 1
+                }
+            }
+            for a in 0..<k { fit.xty[a] = v[i + a] }
+            self.init(day: CivilDate(daysSinceEpoch: days), fit: fit, hours: v[1], dropL: v[2], salesL: v[3],
+                      nozzleL: Array(v[7..<(7 + k - 1)]), segments: segments)
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(day: try c.decode(CivilDate.self, forKey: .day), fit: try c.decode(LeastSquares.self, forKey: .fit),
+                  hours: try c.decode(Double.self, forKey: .hours), dropL: try c.decode(Double.self, forKey: .dropL),
+                  salesL: try c.decode(Double.self, forKey: .salesL), nozzleL: try c.decode([Double].self, forKey: .nozzleL),
+                  segments: try c.decode(Int.self, forKey: .segments))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let k = fit.k
+        var v = [Double(day.daysSinceEpoch), hours, dropL, salesL, Double(segments), Double(fit.n), fit.yty]
+        v += (0..<(k - 1)).map { $0 < nozzleL.count ? nozzleL[$0] : 0 }
+        for a in 0..<k { for b in a..<k { v.append(fit.xtx[a * k + b]) } }
+        v += fit.xty
+        var c = encoder.singleValueContainer()
+        try c.encode(v)
+    }
 }

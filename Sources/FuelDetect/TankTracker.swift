@@ -1,7 +1,7 @@
 import FuelModel
 
 /// A gauge reading reduced to what the rules compare: volume at 20 °C and where it sits in the ledger.
-public struct GaugePoint: Hashable, Sendable, Codable {
+public struct GaugePoint: Hashable, Sendable {
     public var at: Timestamp
     /// Volume at 20 °C (the gauge's own figure, or corrected from its temperature).
     public var tcVolumeL: Double
@@ -9,6 +9,32 @@ public struct GaugePoint: Hashable, Sendable, Codable {
     public var chainSeq: Int64
     /// The gauge's height (mm), when it reports one.
     public var heightMM: Double?
+}
+
+extension GaugePoint: Codable {
+    private enum CodingKeys: String, CodingKey { case at, tcVolumeL, temperatureC, chainSeq, heightMM }
+
+    /// Stored as a flat list — microseconds, litres, °C, chain seq, mm (nulls for what the gauge did
+    /// not say) — because the detector keeps dozens of readings per tank; states saved with keys decode too.
+    public init(from decoder: any Decoder) throws {
+        if let flat = try? decoder.singleValueContainer().decode([Double?].self) {
+            guard flat.count == 5, let at = flat[0], let tc = flat[1], let seq = flat[3], let micros = Int64(exactly: at),
+                  let chainSeq = Int64(exactly: seq) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "gauge point: expected 5 figures"))
+            }
+            self.init(at: Timestamp(microseconds: micros), tcVolumeL: tc, temperatureC: flat[2], chainSeq: chainSeq, heightMM: flat[4])
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(at: try c.decode(Timestamp.self, forKey: .at), tcVolumeL: try c.decode(Double.self, forKey: .tcVolumeL),
+                  temperatureC: try c.decodeIfPresent(Double.self, forKey: .temperatureC), chainSeq: try c.decode(Int64.self, forKey: .chainSeq),
+                  heightMM: try c.decodeIfPresent(Double.self, forKey: .heightMM))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode([Double(at.microseconds), tcVolumeL, temperatureC, Double(chainSeq), heightMM])
+    }
 }
 
 /// Consecutive readings of one tank and the sales (at 20 °C) metered between them.

@@ -14,10 +14,14 @@ public struct TimeSpan: Hashable, Sendable, Codable {
     /// Whether the two spans share any time (touching ends do not).
     public func overlaps(from start: Timestamp, to end: Timestamp) -> Bool { from < end && to > start }
 
+    /// A bare instant (how gauge rises were once kept) decodes as a span of no length.
     public init(from decoder: any Decoder) throws {
+        if let instant = try? decoder.singleValueContainer().decode(Timestamp.self) {
+            self.init(from: instant, to: instant)
+            return
+        }
         var c = try decoder.unkeyedContainer()
-        from = try c.decode(Timestamp.self)
-        to = try c.decode(Timestamp.self)
+        self.init(from: try c.decode(Timestamp.self), to: try c.decode(Timestamp.self))
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -68,13 +68,13 @@ import Testing
 }
 
 /// Issue 13's cost target: a station's detector state stays within 32 KB (four tanks, a reading a
-/// minute, four days of sales, deliveries and vapour readings).
+/// minute, sixteen days of sales, deliveries and vapour readings: every window of the tank balance full).
 @Suite struct DetectorStateSizeTests {
     @Test func aBusyStationsStateStaysSmall() throws {
         let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
         let station = registry.stations[0]
         let profile = try #require(StationProfile(stationID: station.id, registry: registry))
-        var s = StationScenario(station: station, seed: 9, start: GaugeQualityTests.t0, days: 4, prices: DemoRegistry.prices)
+        var s = StationScenario(station: station, seed: 9, start: GaugeQualityTests.t0, days: 16, prices: DemoRegistry.prices)
         s.readingIntervalSeconds = 60
         s.vapourMonitoring = true
         var sim = StationSimulator(s)

@@ -1,0 +1,98 @@
+import FuelModel
+
+/// How a tank's leak rate and meter factors were estimated.
+public enum BalanceMethod: String, Sendable, Hashable, Codable {
+    /// Gauge drops between quiet readings about an hour apart, regressed on each nozzle's metered
+    /// litres and time: for fine gauges, whose quiet readings are exact to a fraction of a litre.
+    case quietSegments = "quiet_segments"
+    /// Every reading's level regressed on each nozzle's cumulative litres, time and an offset per
+    /// delivery (the SIR way): for coarse gauges, whose millimetre steps only average out over days.
+    case inventoryVariance = "inventory_variance"
+}
+
+/// One method's estimate of a tank's balance over a window: each nozzle's meter factor (litres
+/// leaving the tank per litre metered), the rate at which the tank loses fuel nobody paid for, and
+/// their uncertainty. Both methods answer in this form, so the leak, meter and stock-gain verdicts
+/// are taken the same way whichever estimate is the more precise.
+struct BalanceFit: Sendable {
+    var method: BalanceMethod
+    /// Meter factor by nozzle index (nil: the nozzle sold nothing in the window).
+    var factors: [Double?]
+    /// Leak rate (L/h), positive when fuel is lost.
+    var leakLPH: Double
+    /// Covariance matrices of (factors…, leak) — the model's own and, where the method has one, a
+    /// robust one; a variance is the larger of what they give, so errors that persist for hours
+    /// (temperature, a gauge's drift) cannot make an estimate look surer than it is.
+    var covariances: [[[Double]]]
+    /// A lower bound on the leak rate's standard error from another argument (batch means).
+    var leakSEFloor = 0.0
+    /// Litres metered per nozzle, hours and observations in the window.
+    var nozzleLitres: [Double]
+    var hours: Double
+    var observations: Int
+    var residualSD: Double
+    /// Clusters behind the robust covariance (nil: the method has none).
+    var clusters: Int?
+
+    /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a
+    /// robust standard error from G clusters has G − 1 degrees of freedom, so its test takes
+    /// Student's t (Cornish–Fisher expansion; exact enough from three degrees of freedom, and the
+    /// few-cluster windows it matters for — three days of meters — are where it must be honest).
+    func critical(_ z: Double) -> Double {
+        guard let g = clusters else { return z }
+        let v = Double(max(g - 1, 2))
+        let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z
+        return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v)
+            + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v)
+    }
+
+    /// Variance of Σ aᵢ·θᵢ over (factors…, leak).
+    func variance(of a: [Double]) -> Double {
+        covariances.map { v in
+            var s = 0.0
+            for i in a.indices where a[i] != 0 { for j in a.indices where a[j] != 0 { s += a[i] * a[j] * v[i][j] } }
+            return s
+        }.max() ?? .infinity
+    }
+
+    var leakSE: Double {
+        var a = [Double](repeating: 0, count: factors.count + 1)
+        a[factors.count] = 1
+        return max(variance(of: a).squareRoot(), leakSEFloor)
+    }
+
+    /// Metered litres that did not leave the tank, as a share (%) of what was metered, and its
+    /// standard error: a stock gain (customers short-filled on the tank's nozzles).
+    var stockGain: (percent: Double, se: Double)? {
+        let used = factors.indices.filter { factors[$0] != nil && nozzleLitres[$0] > 0 }
+        let total = used.reduce(0) { $0 + nozzleLitres[$1] }
+        guard total > 0 else { return nil }
+        var a = [Double](repeating: 0, count: factors.count + 1)
+        var factor = 0.0
+        for n in used {
+            a[n] = nozzleLitres[n] / total
+            factor += factors[n]! * a[n]
+        }
+        return ((1 - factor) * 100, variance(of: a).squareRoot() * 100)
+    }
+
+    /// Nozzle `n`'s meter factor against the tank's other nozzles (weighted by their litres), so
+    /// errors common to the tank (its chart, its temperature) cancel: the factor, the reference and
+    /// the standard error of their difference.
+    func relativeFactor(_ n: Int) -> (factor: Double, reference: Double, se: Double)? {
+        guard let f = factors[n] else { return nil }
+        var a = [Double](repeating: 0, count: factors.count + 1)
+        a[n] = 1
+        let others = factors.indices.filter { $0 != n && factors[$0] != nil && nozzleLitres[$0] > 0 }
+        let total = others.reduce(0) { $0 + nozzleLitres[$1] }
+        var reference = 1.0
+        if total > 0 {
+            reference = 0
+            for o in others {
+                a[o] = -nozzleLitres[o] / total
+                reference += factors[o]! * nozzleLitres[o] / total
+            }
+        }
+        return (f, reference, max(0, variance(of: a)).squareRoot())
+    }
+}

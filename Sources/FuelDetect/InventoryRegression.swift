@@ -1,0 +1,287 @@
+import FuelModel
+
+/// The cumulative inventory-variance method for one tank, the way statistical inventory
+/// reconciliation (SIR) reads coarse data: every gauge reading's level (at 20 °C) is regressed on
+/// each nozzle's cumulative metered litres, on time, and on one offset per *epoch* (the stretch
+/// between two deliveries),
+///
+///     levelᵢ = offset(epoch) − Σₙ fₙ · cumulativeₙ(tᵢ) − L · hoursᵢ + errorᵢ,
+///
+/// so a millimetre's 20–30 L of quantisation, which swamps the drop between two readings, averages
+/// out over the hundreds of readings of a window. fₙ is nozzle n's meter factor, L the leak rate.
+///
+/// - Epochs start at a delivery (its window and a margin are left out) and at any rise of the level
+///   the sales do not explain beyond `levelBreakSigmas` of the measured noise (an undeclared
+///   delivery): a new offset then absorbs it.
+/// - A reading taken while a fill is flowing is uncertain by the flow times the clocks' disagreement
+///   (`quietMinutes` / 2); it is weighted down by that variance against the gauge's own noise, which
+///   is measured from the level's second differences over quiet readings.
+/// - An epoch also ends after `levelEpochMaxHours`: over days a tank's level sweeps much of its
+///   strapping chart, whose curved errors of tenths of a percent would otherwise pass for a trend.
+/// - The rule keeps per epoch the readings' weighted means and centred cross-products
+///   (``CentredMoments``): a window is the epochs whose latest reading falls in it, each epoch's
+///   offset is absorbed by centring it on its own mean, and each epoch is a cluster for the robust
+///   standard error (whose few degrees of freedom the tests respect, see ``BalanceFit/critical(_:)``).
+struct InventoryRegression: Hashable, Sendable, Codable {
+    struct Sale: Hashable, Sendable, Codable {
+        var nozzle: Int
+        var volume: TimedVolume
+    }
+    /// The readings of one epoch, dated by the local day of its latest reading.
+    struct Cell: Hashable, Sendable {
+        var epoch: Int
+        /// Local day of its latest reading, as days since 1970-01-01.
+        var day: Int64
+        /// (cumulative litres per nozzle since the epoch began, hours since it began, level).
+        var moments: CentredMoments
+        /// Litres metered per nozzle and hours spanned between the cell's first and last reading.
+        var sold: [Double]
+        var hours: Double
+    }
+
+    let nozzles: Int
+    /// Litres metered per nozzle from sales that ended before the last reading used.
+    private(set) var cumulative: [Double]
+    /// Sales not yet wholly before the last reading used.
+    var sales: [Sale] = []
+    /// Readings waiting for the sales to catch up with them: time and level at 20 °C.
+    var waiting: [Level] = []
+    /// Delivery windows (with their margin) not yet passed.
+    var inflows: [TimeSpan] = []
+    var epoch = 0
+    var epochStart: Timestamp?
+    var epochCumulative: [Double]
+    /// The last readings used in this epoch: their sales-corrected level and flow uncertainty (L²).
+    var recent: [[Double]] = []
+    var lastAt: Timestamp?
+    /// |second differences| of the corrected level: over quiet triplets, and over any triplet.
+    var quietNoise: [Double] = []
+    var anyNoise: [Double] = []
+    var open: Cell?
+    /// The open cell's last reading and the cumulative litres at its first.
+    var openLastAt: Timestamp?
+    var openFirstCumulative: [Double] = []
+    var cells: [Cell] = []
+
+    init(nozzles: Int) {
+        self.nozzles = nozzles
+        cumulative = Array(repeating: 0, count: nozzles)
+        epochCumulative = cumulative
+    }
+
+    /// A sale from nozzle index `nozzle` at 20 °C.
+    mutating func sale(nozzle: Int, volume: TimedVolume) {
+        if let last = lastAt, volume.to <= last {
+            // Late: the readings it belonged to are already used; count it from here on.
+            cumulative[nozzle] += volume.litres
+        } else {
+            sales.append(Sale(nozzle: nozzle, volume: volume))
+        }
+    }
+
+    mutating func inflow(_ span: TimeSpan) { inflows.append(span) }
+
+    /// Takes a reading, at most one per `minimumInterval` seconds: a gauge read every minute would
+    /// cost five times the work and state for little more than its quiet segments already tell.
+    mutating func reading(_ p: GaugePoint, minimumInterval: Double = 0) {
+        if let latest = waiting.last?.at ?? lastAt, latest.seconds(to: p.at) < minimumInterval { return }
+        waiting.append(Level(at: p.at, tcVolumeL: p.tcVolumeL))
+        // A bound on the state's size, not a detection parameter.
+        if waiting.count > 2_000 { waiting.removeFirst(waiting.count - 2_000) }
+    }
+
+    /// Uses the waiting readings up to `through` (the data time the sales have reached).
+    mutating func advance(through: Timestamp, day: (Timestamp) -> Int64, thresholds th: DetectionThresholds) {
+        while let p = waiting.first, p.at <= through {
+            waiting.removeFirst()
+            use(p, day: day(p.at), thresholds: th)
+        }
+    }
+
+    /// Measured noise (L, one reading) of the sales-corrected level.
+    var noiseL: Double? {
+        let values = quietNoise.count >= 12 ? quietNoise : anyNoise.count >= 12 ? anyNoise : nil
+        return values.map { 1.4826 * GaugeQuality.median($0) / 6.0.squareRoot() }
+    }
+
+    private mutating func use(_ p: Level, day: Int64, thresholds th: DetectionThresholds) {
+        guard lastAt.map({ p.at > $0 }) ?? true else { return }
+        // Cumulative litres at the reading, sales split by time; and how uncertain a flowing fill makes it.
+        var cum = cumulative
+        var flowVariance = 0.0
+        let skew = th.quietMinutes * 30
+        for s in sales {
+            cum[s.nozzle] += s.volume.litres(from: TankTracker.distantPast, to: p.at)
+            if s.volume.from.adding(seconds: -skew) <= p.at, s.volume.to.adding(seconds: skew) >= p.at {
+                let rate = s.volume.litres / max(1, s.volume.from.seconds(to: s.volume.to))
+                flowVariance += (rate * skew) * (rate * skew) / 3
+            }
+        }
+        for s in sales where s.volume.to <= p.at { cumulative[s.nozzle] += s.volume.litres }
+        sales.removeAll { $0.volume.to <= p.at }
+        let previous = lastAt
+        lastAt = p.at
+
+        let inDelivery = inflows.contains { $0.from <= p.at && $0.to >= p.at }
+        let crossed = previous.map { from in inflows.contains { $0.overlaps(from: from, to: p.at) } } ?? false
+        inflows.removeAll { $0.to < p.at }
+        if inDelivery {
+            epochStart = nil
+            return
+        }
+        let level = p.tcVolumeL + cum.reduce(0, +)
+        let noise = max(noiseL ?? th.levelNoiseFloorL, th.levelNoiseFloorL)
+        let risen = recent.contains { r in
+            level - r[0] > max(th.levelBreakMinL, th.levelBreakSigmas * (2 * noise * noise + flowVariance + r[1]).squareRoot())
+        }
+        let long = epochStart.map { $0.seconds(to: p.at) > th.levelEpochMaxHours * 3600 } ?? false
+        if epochStart == nil || crossed || risen || long {
+            epoch += 1
+            epochStart = p.at
+            epochCumulative = cum
+            recent = []
+        }
+        if recent.count == 2 {
+            let d2 = abs(level - 2 * recent[1][0] + recent[0][0])
+            Self.push((d2 * 100).rounded() / 100, to: &anyNoise)
+            if flowVariance == 0, recent[0][1] == 0, recent[1][1] == 0 { Self.push((d2 * 100).rounded() / 100, to: &quietNoise) }
+        }
+        recent.append([level, flowVariance])
+        if recent.count > 2 { recent.removeFirst() }
+
+        let x = (0..<nozzles).map { cum[$0] - epochCumulative[$0] }
+        let hours = epochStart!.seconds(to: p.at) / 3600
+        // A cell is an epoch (at most `levelEpochMaxHours`), dated by its latest reading's local day.
+        if let o = open, o.epoch != epoch { close() }
+        if open == nil {
+            open = Cell(epoch: epoch, day: day, moments: CentredMoments(variables: nozzles + 2), sold: Array(repeating: 0, count: nozzles), hours: 0)
+            openLastAt = p.at
+            openFirstCumulative = cum
+        }
+        open!.day = day
+        open!.moments.add(x + [hours, p.tcVolumeL], weight: noise * noise / (noise * noise + flowVariance))
+        open!.hours += (openLastAt ?? p.at).seconds(to: p.at) / 3600
+        openLastAt = p.at
+        open!.sold = (0..<nozzles).map { cum[$0] - openFirstCumulative[$0] }
+    }
+
+    /// Closes the open cell: stored rounded to six significant figures (a cell is its
+    /// epoch, so its means are never compared with another cell's and six figures carry the fit).
+    private mutating func close() {
+        guard var o = open else { return }
+        o.moments = o.moments.rounded(significantDigits: 6)
+        o.sold = o.sold.map { ($0 * 100).rounded() / 100 }
+        o.hours = (o.hours * 1e4).rounded() / 1e4
+        cells.append(o)
+        open = nil
+        openLastAt = nil
+        openFirstCumulative = []
+    }
+
+    /// Forgets cells before local day `day`.
+    mutating func forget(before day: Int64) {
+        cells.removeAll { $0.day < day }
+    }
+
+    /// The fit over the local days `from…through`, or nil without enough data.
+    func fit(from: Int64, through: Int64) -> BalanceFit? {
+        let window = (cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 0 }
+        guard !window.isEmpty else { return nil }
+        var epochs: [Int: CentredMoments] = [:]
+        for c in window { epochs[c.epoch, default: CentredMoments(variables: nozzles + 2)].merge(c.moments) }
+        let k = nozzles + 1  // regressors: the nozzles' litres and hours
+        var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k + 1)
+        var count = 0
+        for e in epochs.values {
+            for i in 0...k { for j in 0...k { a[i][j] += e.centred(i, j) } }
+            count += e.count
+        }
+        // Columns with data (a nozzle that sold nothing within its epochs has none); time always.
+        let used = (0..<k).filter { a[$0][$0] > 1e-9 }
+        guard used.contains(nozzles), count > epochs.count + used.count + 2,
+              let inv = inverted(used.map { i in used.map { a[i][$0] } }) else { return nil }
+        let xy = used.map { a[$0][k] }
+        let beta = used.indices.map { r in used.indices.reduce(0.0) { $0 + inv[r][$1] * xy[$1] } }
+        let rss = max(0, a[k][k] - zip(beta, xy).reduce(0) { $0 + $1.0 * $1.1 })
+        let sigma2 = rss / Double(count - epochs.count - used.count)
+        // Cluster-robust (sandwich) covariance, a cluster per cell: each cell's score about its epoch's mean.
+        var meat = [[Double]](repeating: [Double](repeating: 0, count: used.count), count: used.count)
+        for c in window {
+            let s = c.moments.crossProducts(about: epochs[c.epoch]!.mean)
+            let score = used.map { i in s[i][k] - used.indices.reduce(0.0) { $0 + s[i][used[$1]] * beta[$1] } }
+            for r in used.indices { for q in used.indices { meat[r][q] += score[r] * score[q] } }
+        }
+        let g = Double(window.count)
+        let correction = g > 1 ? g / (g - 1) : 1
+        var ols = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+        var robust = ols
+        for (r, i) in used.enumerated() {
+            for (q, j) in used.enumerated() {
+                ols[i][j] = sigma2 * inv[r][q]
+                var v = 0.0
+                for u in used.indices { for w in used.indices { v += inv[r][u] * meat[u][w] * inv[w][q] } }
+                robust[i][j] = v * correction
+            }
+        }
+        // The regression is of the level on the litres and hours: their coefficients are −f and −L.
+        var factors = [Double?](repeating: nil, count: nozzles)
+        for (r, i) in used.enumerated() where i < nozzles { factors[i] = -beta[r] }
+        let leak = -beta[used.firstIndex(of: nozzles)!]
+        var sold = [Double](repeating: 0, count: nozzles)
+        for c in window { for n in 0..<nozzles { sold[n] += c.sold[n] } }
+        return BalanceFit(method: .inventoryVariance, factors: factors, leakLPH: leak, covariances: [ols, robust],
+                          nozzleLitres: sold, hours: window.reduce(0) { $0 + $1.hours }, observations: count,
+                          residualSD: sigma2.squareRoot(), clusters: window.count)
+    }
+
+    static func push(_ v: Double, to values: inout [Double]) {
+        values.append(v)
+        if values.count > 24 { values.removeFirst(values.count - 24) }
+    }
+}
+
+extension InventoryRegression {
+    /// A reading as this method needs it: when, and the level at 20 °C. Stored as a pair of figures.
+    struct Level: Hashable, Sendable, Codable {
+        var at: Timestamp
+        var tcVolumeL: Double
+
+        init(at: Timestamp, tcVolumeL: Double) {
+            self.at = at
+            self.tcVolumeL = tcVolumeL
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            let v = try c.decode([Double].self)
+            guard v.count == 2, let micros = Int64(exactly: v[0]) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "level: expected microseconds and litres")
+            }
+            self.init(at: Timestamp(microseconds: micros), tcVolumeL: v[1])
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode([Double(at.microseconds), tcVolumeL])
+        }
+    }
+}
+
+extension InventoryRegression.Cell: Codable {
+    /// A flat list — epoch, day, hours, litres per nozzle, then the moments' figures — so a stored
+    /// cell costs its figures and no keys.
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let v = try c.decode([Double].self)
+        guard v.count >= 4, let n = Int(exactly: v[3]), n >= 0, v.count > 4 + n,
+              let m = CentredMoments(figures: Array(v[(4 + n)...])), m.variables == n + 2 else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "inventory cell: \(v.count) figures do not fit")
+        }
+        self.init(epoch: Int(v[0]), day: Int64(v[1]), moments: m, sold: Array(v[4..<(4 + n)]), hours: v[2])
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode([Double(epoch), Double(day), hours, Double(sold.count)] + sold + moments.figures)
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import FuelModel
+import PropertyBased
+import Testing
+
+@testable import FuelDetect
+
+/// The cumulative inventory-variance method: its moments, its fit on small exact cases, and the
+/// leak test on a coarse gauge that the quiet-segment method cannot read.
+@Suite struct InventoryRegressionTests {
+    static let start = TankBalanceTests.start
+
+    // MARK: Centred moments
+
+    @Test func centredMomentsMatchADirectComputation() async {
+        await propertyCheck(input: Gen.int(in: 1...10_000)) { seed in
+            var rng = Xorshift(seed: UInt64(seed))
+            let rows = (0..<40).map { i in [Double(i) * 0.25 + 7_000, rng.normal() * 30 + 20_000, rng.uniform() * 3] }
+            let weights = rows.map { _ in 0.1 + rng.uniform() }
+            var all = CentredMoments(variables: 3), first = CentredMoments(variables: 3), second = CentredMoments(variables: 3)
+            for (i, (r, w)) in zip(rows, weights).enumerated() {
+                all.add(r, weight: w)
+                if i < 17 { first.add(r, weight: w) } else { second.add(r, weight: w) }
+            }
+            first.merge(second)
+            let total = weights.reduce(0, +)
+            let mean = (0..<3).map { j in zip(rows, weights).reduce(0) { $0 + $1.0[j] * $1.1 } / total }
+            for i in 0..<3 {
+                #expect(abs(all.mean[i] - mean[i]) < 1e-9 * max(1, abs(mean[i])))
+                for j in 0..<3 {
+                    let direct = zip(rows, weights).reduce(0) { $0 + $1.1 * ($1.0[i] - mean[i]) * ($1.0[j] - mean[j]) }
+                    #expect(abs(all.centred(i, j) - direct) < 1e-7 * max(1, abs(direct)))
+                    #expect(abs(first.centred(i, j) - direct) < 1e-7 * max(1, abs(direct)))
+                }
+            }
+            #expect(all.count == 40 && first.count == 40)
+        }
+    }
+
+    @Test func roundedMomentsKeepNineFiguresAndSurviveTheirCoding() throws {
+        #expect(CentredMoments.round(123_456.789_123, 9) == 123_456.789)
+        #expect(CentredMoments.round(-0.000_123_456_789_12, 4) == -0.000_123_5)
+        var m = CentredMoments(variables: 2)
+        m.add([1, 2], weight: 1)
+        m.add([3, 7.123_456_789_123], weight: 0.5)
+        let stored = m.rounded(significantDigits: 9)
+        let back = try JSONDecoder().decode(CentredMoments.self, from: JSONEncoder().encode(stored))
+        #expect(back == stored)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(CentredMoments.self, from: Data("[1,2,3]".utf8)) }
+    }
+
+    // MARK: The fit
+
+    /// A tank read every `interval` minutes through a gauge that rounds to `stepL` litres with noise
+    /// `noiseL`, two nozzles (N2's meter `n2Factor`), a leak of `leak` L/h, a delivery every three days.
+    func regression(days: Double, leak: Double, n2Factor: Double = 1, interval: Int = 15, stepL: Double = 20,
+                    noiseL: Double = 8, seed: UInt64 = 1) -> InventoryRegression {
+        var r = InventoryRegression(nozzles: 2)
+        var rng = Xorshift(seed: seed)
+        var stock = 25_000.0
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let th = DetectionThresholds()
+        for m in 0..<Int(days * 1440) {
+            let now = Self.start.adding(seconds: Double(m * 60))
+            stock -= leak / 60
+            let hour = (m / 60) % 24
+            if (7..<22).contains(hour), rng.uniform() < 0.1 {
+                let n = rng.uniform() < 0.5 ? 0 : 1
+                let litres = 20 + rng.uniform() * 30
+                stock -= n == 1 ? litres * n2Factor : litres
+                r.sale(nozzle: n, volume: TimedVolume(from: now.adding(seconds: 5), to: now.adding(seconds: 50), litres: litres))
+            }
+            if m % (3 * 1440) == 600, m > 0 {
+                stock += 12_000
+                r.inflow(TimeSpan(from: now.adding(seconds: -600), to: now.adding(seconds: 1800)))
+            }
+            if m % interval == 0 {
+                let v = ((stock + rng.normal() * noiseL) / stepL).rounded() * stepL
+                r.reading(GaugePoint(at: now.adding(seconds: 55), tcVolumeL: v, temperatureC: 20, chainSeq: Int64(m), heightMM: nil))
+            }
+            r.advance(through: now.adding(seconds: -900), day: { clock.day(of: $0).daysSinceEpoch }, thresholds: th)
+        }
+        return r
+    }
+
+    func fit(_ r: InventoryRegression, days: Int) -> BalanceFit? {
+        guard let last = r.lastAt else { return nil }
+        let day = LocalClock(timezone: "Asia/Shanghai").day(of: last).daysSinceEpoch
+        return r.fit(from: day - Int64(days - 1), through: day)
+    }
+
+    @Test func anExactTankGivesItsLeakAndFactorsExactly() throws {
+        // No rounding, no noise: the fit is the truth to rounding error.
+        let r = regression(days: 6, leak: 0.8, n2Factor: 0.98, stepL: 1e-9, noiseL: 0)
+        let f = try #require(fit(r, days: 5))
+        #expect(abs(f.leakLPH - 0.8) < 1e-3, "leak \(f.leakLPH)")
+        #expect(abs(f.factors[0]! - 1) < 1e-4 && abs(f.factors[1]! - 0.98) < 1e-4, "factors \(f.factors)")
+        #expect(f.method == .inventoryVariance && (f.clusters ?? 0) >= 5)
+        // Deliveries and the 24-hour limit each start an epoch.
+        #expect(r.epoch >= 6)
+    }
+
+    @Test func aCoarseGaugesLeakIsFoundWithinItsStandardError() async {
+        // 20 L steps and 8 L of noise a reading every 15 minutes: each reading is ±10 L, the leak 0.76 L/h.
+        await propertyCheck(count: 20, input: Gen.int(in: 1...10_000)) { seed in
+            let r = regression(days: 12, leak: 0.76, seed: UInt64(seed))
+            guard let f = fit(r, days: 10) else {
+                Issue.record("no fit")
+                return
+            }
+            #expect(abs(f.leakLPH - 0.76) < 4 * f.leakSE, "leak \(f.leakLPH) ± \(f.leakSE)")
+            #expect(f.leakSE < 0.2, "se \(f.leakSE)")
+        }
+    }
+
+    @Test func anUnexplainedRiseStartsANewEpoch() {
+        var r = InventoryRegression(nozzles: 1)
+        let th = DetectionThresholds()
+        let day: (Timestamp) -> Int64 = { _ in 1 }
+        var level = 20_000.0
+        for i in 0..<40 {
+            if i == 20 { level += 400 }  // fuel without a ticket
+            r.reading(GaugePoint(at: Self.start.adding(seconds: Double(i * 900)), tcVolumeL: level + Double(i % 2), temperatureC: 20, chainSeq: Int64(i)))
+        }
+        r.advance(through: Self.start.adding(seconds: 86_400), day: day, thresholds: th)
+        #expect(r.epoch == 2)
+    }
+
+    @Test func aStoredCellDecodesToItself() throws {
+        let r = regression(days: 3, leak: 0)
+        #expect(!r.cells.isEmpty)
+        let back = try JSONDecoder().decode(InventoryRegression.self, from: JSONEncoder().encode(r))
+        #expect(back == r)
+    }
+
+    @Test func fewClustersTakeStudentsT() {
+        var fit = BalanceFit(method: .inventoryVariance, factors: [], leakLPH: 0, covariances: [], nozzleLitres: [], hours: 0,
+                             observations: 0, residualSD: 0)
+        #expect(fit.critical(2.326) == 2.326)
+        fit.clusters = 11  // t(0.99, 10 df) = 2.764
+        #expect(abs(fit.critical(2.326) - 2.764) < 0.01)
+        fit.clusters = 6  // t(0.995, 5 df) = 4.032
+        #expect(abs(fit.critical(2.576) - 4.032) < 0.1)
+    }
+
+    // MARK: The rule
+
+    /// A 20 °C tank read every 15 minutes through a millimetre gauge (≈ 20 L steps, 8 L noise).
+    func coarseFeed(days: Double, leak: Double, seed: UInt64) -> DetectorFeed {
+        var f = DetectorFeed(profile: TankBalanceTests.profile())
+        var rng = Xorshift(seed: seed)
+        var stock = 25_000.0
+        for m in 0..<Int(days * 1440) {
+            let now = Self.start.adding(seconds: Double(m * 60))
+            stock -= leak / 60
+            if (6 * 60..<22 * 60).contains(m % 1440), rng.uniform() < 0.5 {
+                let nozzle = rng.uniform() < 0.5 ? "N1" : "N2"
+                let litres = ((20 + rng.uniform() * 30) * 100).rounded() / 100
+                stock -= litres
+                f.add(.sale(Sale(nozzle: nozzle, grade: "92", volumeL: litres, unitPrice: 7.9, amount: (litres * 790).rounded() / 100,
+                                 startedAt: now.adding(seconds: 1), endedAt: now.adding(seconds: 50))))
+            }
+            if stock < 9_000 {
+                stock += 15_000
+                f.add(.delivery(Delivery(tank: "T1", supplier: "SUP-001", batch: "B\(m)", billNo: "BL\(m)", grade: "92", declaredVolumeL: 15_000,
+                                         vehicle: "辽A00001", startedAt: now.adding(seconds: -1200), endedAt: now)))
+            }
+            if m % 15 == 0 {
+                let v = ((stock + rng.normal() * 8) / 20).rounded() * 20
+                f.add(.tankReading(TankReading(tank: "T1", at: now.adding(seconds: 55), volumeL: v, tcVolumeL: v, temperatureC: 20)))
+            }
+        }
+        return f
+    }
+
+    @Test func aCoarseGaugesLeakIsRaisedByTheInventoryMethodAndATightTankIsNot() throws {
+        let leaking = coarseFeed(days: 14, leak: 0.76, seed: 7)
+        let alert = try #require(leaking.raised.first { $0.rule == .leakSuspected })
+        #expect(alert.evidence["method"] == .text("inventory_variance"))
+        let tight = coarseFeed(days: 14, leak: 0, seed: 7)
+        #expect(!tight.raised.contains { $0.rule == .leakSuspected || $0.rule == .meterDrift || $0.rule == .stockGain },
+                "\(tight.raised.map(\.rule))")
+    }
+}
