@@ -155,6 +155,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// … and it takes at most one reading per this many minutes (a gauge read every minute is
     /// judged by its quiet segments; the method is for the coarse gauges read every 5–30 minutes).
     public var levelMinIntervalMinutes: Double = 5
+    /// The method is used on tanks whose measured reading noise is at least these litres (a coarse
+    /// gauge); a fine gauge's quiet segments judge it better.
+    public var levelMinNoiseL: Double = 1.5
     /// Stock gain is judged on a window with at least this many litres sold and this share of its
     /// hours in clean segments; it clears below this share of `stockGainPercent`.
     public var stockGainMinSalesL: Double = 2000

@@ -282,7 +282,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     private func fits(_ t: Tank, days: Int, levelsDays: Int? = nil, through day: CivilDate, hours: Double, thresholds th: DetectionThresholds) -> [BalanceFit] {
         var out: [BalanceFit] = []
         if let q = quietFit(t, days: days, through: day, thresholds: th), q.window.hours >= hours { out.append(q.fit) }
-        if let l = levelsFit(t, days: levelsDays ?? days, through: day), l.hours >= hours { out.append(l) }
+        // The inventory-variance method is for coarse gauges: on a fine one, errors of a litre or two that
+        // persist for a day (clocks, the chart) outweigh its noise and its standard error would flatter it.
+        if (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL,
+           let l = levelsFit(t, days: levelsDays ?? days, through: day), l.hours >= hours { out.append(l) }
         return out
     }
 

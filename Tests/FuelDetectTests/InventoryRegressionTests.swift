@@ -100,17 +100,23 @@ import Testing
         #expect(r.epoch >= 6)
     }
 
-    @Test func aCoarseGaugesLeakIsFoundWithinItsStandardError() async {
-        // 20 L steps and 8 L of noise a reading every 15 minutes: each reading is ±10 L, the leak 0.76 L/h.
-        await propertyCheck(count: 20, input: Gen.int(in: 1...10_000)) { seed in
+    @Test func aCoarseGaugesLeakIsFoundWithinItsStandardError() {
+        // 20 L steps and 8 L of noise a reading every 15 minutes: each reading is ±10 L, the leak
+        // 0.76 L/h. Over 40 seeds (60 measured: largest standard error 0.19 L/h, largest error 2.3 of them).
+        var errors: [Double] = []
+        for seed in 1...40 {
             let r = regression(days: 12, leak: 0.76, seed: UInt64(seed))
             guard let f = fit(r, days: 10) else {
-                Issue.record("no fit")
-                return
+                Issue.record("seed \(seed): no fit")
+                continue
             }
-            #expect(abs(f.leakLPH - 0.76) < 4 * f.leakSE, "leak \(f.leakLPH) ± \(f.leakSE)")
-            #expect(f.leakSE < 0.2, "se \(f.leakSE)")
+            #expect(abs(f.leakLPH - 0.76) < 4 * f.leakSE, "seed \(seed): leak \(f.leakLPH) ± \(f.leakSE)")
+            #expect(f.leakSE < 0.25, "seed \(seed): se \(f.leakSE)")
+            errors.append((f.leakLPH - 0.76) / f.leakSE)
         }
+        // Honest standard errors: the errors measured in them spread about as a standard normal does.
+        let rms = (errors.reduce(0) { $0 + $1 * $1 } / Double(max(errors.count, 1))).squareRoot()
+        #expect(rms > 0.4 && rms < 1.6, "rms of standardised errors \(rms)")
     }
 
     @Test func anUnexplainedRiseStartsANewEpoch() {

@@ -146,6 +146,8 @@ public enum ConfigTable {
             .setting(.number("detect.leak.level_min_interval_minutes", \.detect.thresholds.levelMinIntervalMinutes, 0...1440,
                              "The method takes at most one reading per this many minutes (a gauge read every minute is judged",
                              "by its quiet segments; this method is for coarse gauges read every 5–30 minutes).")),
+            .setting(.number("detect.leak.level_min_noise_l", \.detect.thresholds.levelMinNoiseL, 0...1000,
+                             "The method is used on tanks whose measured reading noise is at least these litres (a coarse gauge).")),
             .section("detect.meter", [
                 "Per-nozzle meter factor (rule meter_drift): a nozzle off by more than flag_percent, both",
                 "absolutely and against its tank's other nozzles, by z standard errors beyond legal_percent",
