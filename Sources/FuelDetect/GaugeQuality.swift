@@ -72,9 +72,10 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
     /// Share of readings that were glitches.
     public var glitchShare: Double { readings == 0 ? 0 : Double(glitches) / Double(readings) }
 
-    static func push(_ v: Double, to values: inout [Double]) {
+    /// Appends `v`, keeping the newest `limit` values.
+    static func push(_ v: Double, to values: inout [Double], limit: Int = window) {
         values.append(v)
-        if values.count > window { values.removeFirst(values.count - window) }
+        if values.count > limit { values.removeFirst(values.count - limit) }
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -234,10 +234,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
                           residualSD: sigma2.squareRoot(), clusters: window.count)
     }
 
-    static func push(_ v: Double, to values: inout [Double]) {
-        values.append(v)
-        if values.count > 24 { values.removeFirst(values.count - 24) }
-    }
+    static func push(_ v: Double, to values: inout [Double]) { GaugeQuality.push(v, to: &values, limit: 24) }
 }
 
 extension InventoryRegression {

@@ -68,6 +68,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var levels: InventoryRegression?
         /// When the meters were last judged on it (every `levelsJudgeHours` of data).
         var levelsJudgedAt: Timestamp?
+
+        /// Starts the inventory-variance state for a state saved before it was kept (or whose nozzles changed).
+        mutating func ensureLevels() {
+            if levels?.nozzles != nozzles.count { levels = InventoryRegression(nozzles: nozzles.count) }
+        }
     }
 
     /// A segment with no quiet end after this long is abandoned (see `step`).
@@ -92,8 +97,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard let n = t.nozzles.firstIndex(of: s.nozzle) else { return }
         let volume = TimedVolume(from: s.startedAt, to: s.endedAt, litres: tcL)
         t.sales.append(PendingSale(nozzle: n, volume: volume))
-        if t.levels == nil || t.levels?.nozzles != t.nozzles.count { t.levels = InventoryRegression(nozzles: t.nozzles.count) }
-        t.levels?.sale(nozzle: n, volume: volume)
+        t.ensureLevels()
+        t.levels!.sale(nozzle: n, volume: volume)
         tanks[tank] = t
     }
 
@@ -152,7 +157,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// with; closes a day when its readings are past, and judges the meters hourly.
     private mutating func advanceLevels(_ t: inout Tank, with reading: GaugePoint, now: Timestamp, profile: StationProfile,
                                         thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
-        if t.levels == nil || t.levels?.nozzles != t.nozzles.count { t.levels = InventoryRegression(nozzles: t.nozzles.count) }
+        t.ensureLevels()
         t.levels!.reading(reading, minimumInterval: th.levelMinIntervalMinutes * 60 - 1)
         let clock = profile.clock
         t.levels!.advance(through: now.adding(seconds: -th.settleMinutes * 60), day: { clock.day(of: $0).daysSinceEpoch }, thresholds: th)
