@@ -33,6 +33,8 @@ struct BalanceFit: Sendable {
     var residualSD: Double
     /// Clusters behind the robust covariance (nil: the method has none).
     var clusters: Int?
+    /// Local days of the window that hold data.
+    var days = 0
 
     /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a
     /// robust standard error from G clusters has G − 1 degrees of freedom, so its test takes
@@ -44,6 +46,13 @@ struct BalanceFit: Sendable {
         let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z
         return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v)
             + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v)
+    }
+
+    /// The smallest leak rate the test finds with 95 % probability on a window like this one: it
+    /// raises when the estimate exceeds the threshold and `critical(z)` standard errors.
+    func detectionLimit(thresholds th: DetectionThresholds) -> Double {
+        let se = leakSE
+        return max(th.leakThresholdLPH, critical(th.leakZ) * se) + 1.645 * se
     }
 
     /// Variance of Σ aᵢ·θᵢ over (factors…, leak).

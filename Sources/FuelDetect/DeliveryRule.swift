@@ -58,8 +58,8 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         supplier(d, chainSeq: chainSeq, profile: profile, emit: &emit)
     }
 
-    mutating func step(_ s: GaugeStep, held: Set<String> = [], profile: StationProfile, thresholds: DetectionThresholds,
-                       emit: inout [DetectorEvent]) {
+    mutating func step(_ s: GaugeStep, held: Set<String> = [], gauges: [String: GaugeQuality] = [:], profile: StationProfile,
+                       thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let inflow = s.netInflowL
         if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
             if var e = open[s.tank] {
@@ -76,14 +76,16 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 pending.append(e)
             }
         }
-        check(now: s.current.at, held: held, profile: profile, thresholds: thresholds, emit: &emit)
+        check(now: s.current.at, held: held, gauges: gauges, profile: profile, thresholds: thresholds, emit: &emit)
     }
 
     /// Raises pending episodes whose grace period has passed at data time `now`, and judges
     /// deliveries that have settled — not on a tank whose latest reading the tank tracker still
-    /// holds (`held`): the rise it may carry has not been counted yet.
-    mutating func check(now: Timestamp, held: Set<String> = [], profile: StationProfile, thresholds: DetectionThresholds,
-                        emit: inout [DetectorEvent]) {
+    /// holds (`held`): the rise it may carry has not been counted yet — nor on a tank whose gauge
+    /// has not read since the delivery ended (`gauges`: a collector outage over a delivery must not
+    /// make it a phantom; the gap is telemetry_gap's to report).
+    mutating func check(now: Timestamp, held: Set<String> = [], gauges: [String: GaugeQuality] = [:], profile: StationProfile,
+                        thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let grace = thresholds.undeclaredGraceMinutes * 60
         for i in pending.indices where !pending[i].raised {
             let e = pending[i]
@@ -103,7 +105,8 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         }
         for i in declared.indices where !declared[i].settled {
             let w = declared[i]
-            guard w.to.seconds(to: now) >= grace, open[w.tank] == nil, !held.contains(w.tank) else { continue }
+            guard w.to.seconds(to: now) >= grace, open[w.tank] == nil, !held.contains(w.tank),
+                  gauges[w.tank].map({ ($0.lastAt ?? w.to) > w.to }) ?? true else { continue }
             declared[i].settled = true
             judge(w, at: now, profile: profile, thresholds: thresholds, emit: &emit)
         }
@@ -175,14 +178,14 @@ struct DeliveryRule: Hashable, Sendable, Codable {
 extension DeliveryRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
         let (record, chainSeq, gaugeSteps, now, profile, th) = (c.entry.record, c.chainSeq, c.gaugeSteps, c.now, c.profile, c.thresholds)
-        let held = c.heldTanks
+        let (held, gauges) = (c.heldTanks, c.gaugeQuality)
         c.emitting { emit in
             switch record {
             case .delivery(let d): delivery(d, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
-            case .tankReading: for s in gaugeSteps { step(s, held: held, profile: profile, thresholds: th, emit: &emit) }
+            case .tankReading: for s in gaugeSteps { step(s, held: held, gauges: gauges, profile: profile, thresholds: th, emit: &emit) }
             default: break
             }
-            check(now: now, held: held, profile: profile, thresholds: th, emit: &emit)
+            check(now: now, held: held, gauges: gauges, profile: profile, thresholds: th, emit: &emit)
         }
     }
 }

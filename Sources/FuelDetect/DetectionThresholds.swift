@@ -186,6 +186,41 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// A tank is silent when it has sent no reading for `readingGapMinutes` and for this many of its
     /// own reading intervals (the median the gauge-quality estimate measures).
     public var readingGapIntervals: Double = 3
+    /// … and, on a gauge that loses single readings (a share p of its intervals skip one), for so many
+    /// intervals k that p^(k−1) — losing them all by chance — is below this. Until the tank's
+    /// interval is measured, `readingGapIntervals` × `readingGapMinutes` must pass.
+    public var readingGapChance: Double = 1e-5
+    /// A tank whose leak detection limit (the smallest leak found at 95 % within the leak window)
+    /// stays above `leakTargetLPH` once its window is full (`gaugeQualityDays` day closes in a row)
+    /// raises one `gauge_quality` info alert,
+    /// naming what is beyond these marks: steps coarser than `gaugeFineStepMM`, noise above
+    /// `gaugeMaxNoiseMM`, more than `gaugeMaxSpikeShare` of readings glitches, readings sparser than
+    /// every `gaugeMaxIntervalMinutes`. It clears when the limit is back within the target.
+    public var gaugeFineStepMM: Double = 0.1
+    public var gaugeMaxNoiseMM: Double = 0.5
+    public var gaugeMaxSpikeShare: Double = 0.001
+    public var gaugeMaxIntervalMinutes: Double = 15
+    /// The alert is raised (and cleared) after this many day closes in a row argue for it.
+    public var gaugeQualityDays = 3
 
     public init() {}
+}
+
+extension DetectionThresholds {
+    /// Seconds without a reading after which a tank read every `intervalSeconds` (nil: not yet
+    /// measured) that loses a share `lossShare` of its readings one by one is silent:
+    /// `readingGapMinutes`, and enough of its intervals k that p^(k−1) ≤ `readingGapChance`.
+    public func readingSilence(intervalSeconds: Double?, lossShare: Double?) -> Double {
+        guard let interval = intervalSeconds else { return readingGapMinutes * 60 * max(1, readingGapIntervals) }
+        var k = readingGapIntervals
+        if let p = lossShare, p > 0 {
+            // The fewest lost readings in a row m with p^m ≤ chance (p capped: a share near 1 is a slower
+            // gauge, not a lossy one); then k = m + 1 intervals.
+            let share = min(p, 0.5)
+            var (m, chance) = (1.0, share)
+            while chance > readingGapChance { chance *= share; m += 1 }
+            k = max(k, m + 1)
+        }
+        return max(readingGapMinutes * 60, k * interval)
+    }
 }

@@ -22,6 +22,10 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
     /// The last two readings' height (mm) and time, and whether the tank sold in between.
     var lastHeights: [Double] = []
     var lastAt: Timestamp?
+    /// Intervals counted since the median was known, and those that skipped a reading (nil in states
+    /// saved before they were kept).
+    var intervalsCounted: Int?
+    var intervalsSkipped: Int?
     var soldSinceLast = false
     var soldBeforeLast = false
 
@@ -36,7 +40,14 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
     /// A reading (its height when the gauge reports one) at `at`.
     mutating func reading(heightMM: Double?, at: Timestamp) {
         readings += 1
-        if let last = lastAt, at > last { Self.push(last.seconds(to: at), to: &intervals) }
+        if let last = lastAt, at > last {
+            let interval = last.seconds(to: at)
+            if let median = intervalSeconds {
+                intervalsCounted = (intervalsCounted ?? 0) + 1
+                if interval > 1.5 * median { intervalsSkipped = (intervalsSkipped ?? 0) + 1 }
+            }
+            Self.push(interval, to: &intervals)
+        }
         lastAt = at
         let quiet = !soldSinceLast && !soldBeforeLast
         soldBeforeLast = soldSinceLast
@@ -68,6 +79,15 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
 
     /// The median time between readings (s), from at least three intervals.
     public var intervalSeconds: Double? { intervals.count >= 3 ? Self.median(intervals) : nil }
+
+    /// Share of intervals that skipped at least one reading (longer than 1.5 × the median) — how
+    /// often the feed loses a reading — over every interval since the median was known, with one
+    /// skipped and one kept counted beforehand (Laplace): a short clean run does not claim a gauge
+    /// never loses a reading, and the share settles as the intervals add up. Nil before 12 intervals.
+    public var lossShare: Double? {
+        guard let n = intervalsCounted, n >= 12 else { return nil }
+        return Double((intervalsSkipped ?? 0) + 1) / Double(n + 2)
+    }
 
     /// Share of readings that were glitches.
     public var glitchShare: Double { readings == 0 ? 0 : Double(glitches) / Double(readings) }

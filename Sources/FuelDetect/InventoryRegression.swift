@@ -231,7 +231,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         for c in window { for n in 0..<nozzles { sold[n] += c.sold[n] } }
         return BalanceFit(method: .inventoryVariance, factors: factors, leakLPH: leak, covariances: [ols, robust],
                           nozzleLitres: sold, hours: window.reduce(0) { $0 + $1.hours }, observations: count,
-                          residualSD: sigma2.squareRoot(), clusters: window.count)
+                          residualSD: sigma2.squareRoot(), clusters: window.count, days: Set(window.map(\.day)).count)
     }
 
     static func push(_ v: Double, to values: inout [Double]) { GaugeQuality.push(v, to: &values, limit: 24) }

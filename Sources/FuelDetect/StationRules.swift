@@ -115,8 +115,13 @@ struct TotalizerRule: Hashable, Sendable, Codable {
 }
 
 /// Feeds that stop: a tank whose readings cease for `readingGapMinutes` of the station's data
-/// time (its other records go on), and devices reporting offline. Clears when data resumes.
+/// time (its other records go on), and devices reporting offline. Clears when data resumes. When
+/// every tank of a station with several falls silent at once, the collector or the gauge console is
+/// down, not each probe: one alert on subject `gauges` says so, and clears at the first reading;
+/// the other tanks then have a full gap to report again before each is flagged on its own.
 struct TelemetryGapRule: Hashable, Sendable, Codable {
+    static let allGauges = "gauges"
+
     var lastReading: [String: Timestamp] = [:]
     var lastReadingSeq: [String: Int64] = [:]
     var alerting: Set<String> = []
@@ -124,6 +129,11 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
     mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
         lastReading[r.tank] = max(lastReading[r.tank] ?? r.at, r.at)
         lastReadingSeq[r.tank] = chainSeq
+        if alerting.remove(Self.allGauges) != nil {
+            for tank in lastReading.keys { lastReading[tank] = max(lastReading[tank]!, r.at) }
+            emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .telemetryGap, station: profile.station.id, subject: Self.allGauges),
+                               at: r.at, reason: "readings resumed"))
+        }
         if alerting.remove("tank \(r.tank)") != nil {
             emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .telemetryGap, station: profile.station.id, subject: "tank \(r.tank)"),
                                at: r.at, reason: "readings resumed"))
@@ -144,14 +154,31 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
         }
     }
 
+    static func silence(_ q: GaugeQuality?, thresholds th: DetectionThresholds) -> Double {
+        th.readingSilence(intervalSeconds: q?.intervalSeconds, lossShare: q?.lossShare)
+    }
+
     /// Checks every tank against the station's data clock: silent longer than `readingGapMinutes`
     /// and `readingGapIntervals` of the tank's own reading interval (a gauge read every 30 minutes
     /// that misses one reading is not offline).
     mutating func check(now: Timestamp, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds,
                         quality: [String: GaugeQuality] = [:], emit: inout [DetectorEvent]) {
-        for (tank, last) in lastReading where last.seconds(to: now) > thresholds.readingGapMinutes * 60 {
-            // The tank's own interval only now (a median): silences past the fixed minimum are rare.
-            guard last.seconds(to: now) > thresholds.readingGapIntervals * (quality[tank]?.intervalSeconds ?? 0) else { continue }
+        guard !alerting.contains(Self.allGauges) else { return }
+        let silent = lastReading.filter { tank, last in
+            last.seconds(to: now) > Self.silence(quality[tank], thresholds: thresholds)
+        }
+        if lastReading.count > 1, silent.count == lastReading.count, !silent.keys.contains(where: { alerting.contains("tank \($0)") }) {
+            alerting.insert(Self.allGauges)
+            let last = silent.values.max()!
+            let lastSeq = lastReadingSeq.values.max() ?? chainSeq
+            emit.append(.raise(AlertSignal(
+                rule: .telemetryGap, station: profile.station.id, subject: Self.allGauges, severity: .warning, openedAt: now,
+                evidence: ["last_reading_at": .text(last.rfc3339), "silent_minutes": .number(last.seconds(to: now) / 60),
+                           "tanks": .text(silent.keys.sorted().joined(separator: ","))],
+                seqFrom: min(lastSeq, chainSeq), seqTo: chainSeq)))
+            return
+        }
+        for (tank, last) in silent {
             let subject = "tank \(tank)"
             guard alerting.insert(subject).inserted else { continue }
             emit.append(.raise(AlertSignal(

@@ -63,6 +63,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var currentDay: CivilDate?
         var leakAlert = false
         var gainAlert = false
+        /// A `gauge_quality` alert is open for the tank, and the day closes in a row that argued for the
+        /// other state (nil: none; states saved before they were kept have no key).
+        var gaugeAlert: Bool?
+        var gaugeStreak: Int?
         var meterAlerts: Set<String> = []
         /// The cumulative inventory-variance method's state (nil in states saved before it was kept).
         var levels: InventoryRegression?
@@ -109,7 +113,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         tanks[d.tank]?.levels?.inflow(span)
     }
 
-    mutating func step(_ s: GaugeStep, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    mutating func step(_ s: GaugeStep, quality: GaugeQuality?, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         var t = tanks[s.tank] ?? newTank(s.tank, profile: profile)
         if let p = s.previous, s.gaugeChangeL > thresholds.riseStepL { t.inflows.append(TimeSpan(from: p.at, to: s.current.at)) }
         guard t.anchor != nil else {
@@ -121,7 +125,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // Data time both feeds have reached; after two days without any sale the gauge alone counts.
         let gauge = s.current.at
         let now = salesClock.map { $0.seconds(to: gauge) > thresholds.salesClockLagDays * 86_400 ? gauge : min($0, gauge) } ?? gauge
-        advanceLevels(&t, with: s.current, now: now, profile: profile, thresholds: thresholds, emit: &emit)
+        advanceLevels(&t, with: s.current, now: now, quality: quality, profile: profile, thresholds: thresholds, emit: &emit)
         // A boundary must be quiet: no sale of the tank within `quietMinutes` of it, so that the clocks of
         // the POS and the gauge, which may disagree by a minute or two, cannot put a fill on the wrong side.
         let quiet = thresholds.quietMinutes * 60
@@ -130,7 +134,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                   a.at.seconds(to: c.at) >= thresholds.segmentMinutes * 60 && c.at.seconds(to: now) >= thresholds.settleMinutes * 60
                       && !t.sales.contains { $0.from.adding(seconds: -quiet) < c.at && $0.to.adding(seconds: quiet) > c.at }
               }) {
-            settle(&t, to: averaged(t, at: end, within: quiet / 2), profile: profile, thresholds: thresholds, emit: &emit)
+            settle(&t, to: averaged(t, at: end, within: quiet / 2), quality: quality, profile: profile, thresholds: thresholds, emit: &emit)
         }
         // Readings too early to end the segment or to be averaged into its end are not needed.
         if let a = t.anchor {
@@ -155,7 +159,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
 
     /// Hands the reading to the inventory-variance method and uses what the sales have caught up
     /// with; closes a day when its readings are past, and judges the meters hourly.
-    private mutating func advanceLevels(_ t: inout Tank, with reading: GaugePoint, now: Timestamp, profile: StationProfile,
+    private mutating func advanceLevels(_ t: inout Tank, with reading: GaugePoint, now: Timestamp, quality: GaugeQuality?, profile: StationProfile,
                                         thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         t.ensureLevels()
         t.levels!.reading(reading, minimumInterval: th.levelMinIntervalMinutes * 60 - 1)
@@ -163,7 +167,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         t.levels!.advance(through: now.adding(seconds: -th.settleMinutes * 60), day: { clock.day(of: $0).daysSinceEpoch }, thresholds: th)
         guard let used = t.levels!.lastAt else { return }
         let day = clock.day(of: used)
-        close(&t, through: day, at: reading, profile: profile, thresholds: th, emit: &emit)
+        close(&t, through: day, at: reading, quality: quality, profile: profile, thresholds: th, emit: &emit)
         let keep = max(th.inventoryWindowDays, th.meterWindowDays, th.stockGainDays) + 1
         t.levels!.forget(before: day.daysSinceEpoch - Int64(keep))
         if t.levelsJudgedAt.map({ $0.seconds(to: used) >= Self.levelsJudgeHours * 3600 }) ?? true {
@@ -173,15 +177,15 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     }
 
     /// Judges the days before `day` the first time data of a later day arrives (from either method).
-    private mutating func close(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, profile: StationProfile,
+    private mutating func close(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, quality: GaugeQuality?, profile: StationProfile,
                                 thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         if let current = t.currentDay, day > current {
-            judge(&t, closing: current, at: point, profile: profile, thresholds: th, emit: &emit)
+            judge(&t, closing: current, at: point, profile: profile, quality: quality, thresholds: th, emit: &emit)
         }
         t.currentDay = max(t.currentDay ?? day, day)
     }
 
-    private mutating func settle(_ t: inout Tank, to end: GaugePoint, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    private mutating func settle(_ t: inout Tank, to end: GaugePoint, quality: GaugeQuality?, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         guard let start = t.anchor else { return }
         let clean = !t.inflows.contains { $0.overlaps(from: start.at, to: end.at) }
         if clean {
@@ -191,7 +195,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             x[t.nozzles.count] = hours
             let drop = start.tcVolumeL - end.tcVolumeL
             let day = profile.clock.day(of: end.at)
-            close(&t, through: day, at: end, profile: profile, thresholds: thresholds, emit: &emit)
+            close(&t, through: day, at: end, quality: quality, profile: profile, thresholds: thresholds, emit: &emit)
             if t.days.last?.day != day {
                 if let last = t.days.indices.last { t.days[last] = t.days[last].rounded() }
                 t.days.append(DayStats(day: day, fit: LeastSquares(k: t.nozzles.count + 1),
@@ -275,6 +279,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
         // each day's leak rate with the window's meter factors — bound it from below.
         fit.leakSEFloor = batchStandardError(t, fit: f, from: day.adding(days: -(days - 1)), through: day, thresholds: th) ?? 0
+        fit.days = t.days.filter { $0.day >= day.adding(days: -(days - 1)) && $0.day <= day && $0.hours > 0 }.count
         return (fit, w)
     }
 
@@ -294,17 +299,89 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return out
     }
 
+    static func windowDays(_ method: BalanceMethod, thresholds th: DetectionThresholds) -> Int {
+        method == .quietSegments ? th.leakWindowDays : th.inventoryWindowDays
+    }
+
+    /// The leak fits of both methods over their windows through `day`.
+    private func leakFits(_ t: Tank, through day: CivilDate, thresholds th: DetectionThresholds) -> [BalanceFit] {
+        fits(t, days: th.leakWindowDays, levelsDays: th.inventoryWindowDays, through: day, hours: th.leakMinHours, thresholds: th)
+    }
+
+    /// The fit whose leak verdict counts: the quiet-segment method where it can decide (a fine
+    /// gauge), else the surer of the two.
+    static func leading(_ fits: [BalanceFit], thresholds th: DetectionThresholds) -> BalanceFit? {
+        let decisive = (th.leakTargetLPH - th.leakThresholdLPH) / th.leakZ
+        return fits.first { $0.method == .quietSegments && $0.leakSE <= decisive } ?? fits.min { $0.leakSE < $1.leakSE }
+    }
+
+    /// Tank `id`'s gauge quality, leak method and detection limit through its latest data.
+    func assessment(of id: String, quality q: GaugeQuality, thresholds th: DetectionThresholds) -> TankAssessment {
+        var a = TankAssessment(tank: id, stepMM: q.stepMM, noiseMM: q.noiseMM, intervalSeconds: q.intervalSeconds, readings: q.readings,
+                               glitchShare: q.glitchShare, targetLPH: th.leakTargetLPH, limitations: GaugeLimitation.of(q, thresholds: th))
+        if let t = tanks[id], let day = t.currentDay, let fit = Self.leading(leakFits(t, through: day, thresholds: th), thresholds: th) {
+            a.method = fit.method
+            a.windowDays = Self.windowDays(fit.method, thresholds: th)
+            a.daysWithData = fit.days
+            a.leakRateLPH = fit.leakLPH
+            a.leakStandardErrorLPH = fit.leakSE
+            a.detectionLimitLPH = fit.detectionLimit(thresholds: th)
+        }
+        if a.meetsTarget == false, a.limitations.isEmpty { a.limitations = [.littleUsableData] }
+        return a
+    }
+
+    /// Once the leak window is full: a tank whose detection limit is above the target at
+    /// `gaugeQualityDays` day closes in a row raises one `gauge_quality` info alert naming why; it
+    /// clears when the limit is back within the target as many closes in a row.
+    private mutating func judgeGauge(_ t: inout Tank, fit: BalanceFit?, quality: GaugeQuality?, at point: GaugePoint,
+                                     profile: StationProfile, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
+        // While the tank fails the leak test its limit is moot (and a leak starting inside the window
+        // inflates the day-to-day spread the standard error is bounded by).
+        guard let fit, fit.days >= Self.windowDays(fit.method, thresholds: th), !t.leakAlert else { return }
+        let limit = fit.detectionLimit(thresholds: th)
+        let station = profile.station.id
+        // A change of state takes `gaugeQualityDays` day closes in a row: a standard error is itself an
+        // estimate, and one noisy day must not flag a good probe or clear a poor one.
+        let alerting = t.gaugeAlert == true
+        guard (limit > th.leakTargetLPH) != alerting else { t.gaugeStreak = nil; return }
+        let streak = (t.gaugeStreak ?? 0) + 1
+        guard streak >= th.gaugeQualityDays else { t.gaugeStreak = streak; return }
+        t.gaugeStreak = nil
+        if !alerting {
+            t.gaugeAlert = true
+            let q = quality ?? GaugeQuality()
+            var why = GaugeLimitation.of(q, thresholds: th)
+            if why.isEmpty { why = [.littleUsableData] }
+            var evidence: Evidence = [
+                "reasons": .text(why.map(\.rawValue).joined(separator: ",")),
+                "summary": .text(why.map(\.text).joined(separator: "; ")),
+                "detection_limit_l_per_h": .number(limit), "target_l_per_h": .number(th.leakTargetLPH),
+                "standard_error_l_per_h": .number(fit.leakSE), "method": .text(fit.method.rawValue),
+                "window_days": .integer(Int64(Self.windowDays(fit.method, thresholds: th))),
+                "readings": .integer(Int64(q.readings)), "glitch_share": .number(q.glitchShare),
+            ]
+            if let v = q.stepMM { evidence["step_mm"] = .number(v) }
+            if let v = q.noiseMM { evidence["noise_mm"] = .number(v) }
+            if let v = q.intervalSeconds { evidence["interval_minutes"] = .number(v / 60) }
+            emit.append(.raise(AlertSignal(rule: .gaugeQuality, station: station, subject: t.id, severity: .info,
+                                           openedAt: point.at, evidence: evidence, seqFrom: point.chainSeq, seqTo: point.chainSeq)))
+        } else {
+            t.gaugeAlert = nil
+            emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .gaugeQuality, station: station, subject: t.id), at: point.at,
+                               reason: "detection limit \(JSONText.number((limit * 100).rounded() / 100)) L/h within the target"))
+        }
+    }
+
     private mutating func judge(_ t: inout Tank, closing day: CivilDate, at point: GaugePoint, profile: StationProfile,
-                                thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
+                                quality: GaugeQuality?, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         let station = profile.station.id
         let tankID = t.id
         let seqs = (point.chainSeq, point.chainSeq)
 
-        // Leak test: the verdict of the method with the smaller standard error.
-        let leakFits = fits(t, days: th.leakWindowDays, levelsDays: th.inventoryWindowDays, through: day, hours: th.leakMinHours, thresholds: th)
-        // The quiet-segment method where it can decide (a fine gauge), else the surer of the two.
-        let decisive = (th.leakTargetLPH - th.leakThresholdLPH) / th.leakZ
-        if let fit = leakFits.first(where: { $0.method == .quietSegments && $0.leakSE <= decisive }) ?? leakFits.min(by: { $0.leakSE < $1.leakSE }) {
+        // Leak test: the verdict of the method in force.
+        let leakFits = leakFits(t, through: day, thresholds: th)
+        if let fit = Self.leading(leakFits, thresholds: th) {
             let rate = fit.leakLPH, se = fit.leakSE
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
             let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.critical(th.leakZ) * se > 0 ? .fail
@@ -316,7 +393,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                     "leak_rate_l_per_h": .number(rate), "standard_error_l_per_h": .number(se),
                     "ci95_low_l_per_h": .number(rate - 1.96 * se), "ci95_high_l_per_h": .number(rate + 1.96 * se),
                     "threshold_l_per_h": .number(th.leakThresholdLPH),
-                    "window_days": .integer(Int64(fit.method == .quietSegments ? th.leakWindowDays : th.inventoryWindowDays)),
+                    "window_days": .integer(Int64(Self.windowDays(fit.method, thresholds: th))),
                     "hours": .number(fit.hours), "residual_sd_l": .number(fit.residualSD), "observations": .integer(Int64(fit.observations)),
                     "through_day": .text(day.description),
                 ]
@@ -332,6 +409,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                    reason: "leak test passed: \(JSONText.number((rate * 1000).rounded() / 1000)) ± \(JSONText.number((1.96 * se * 1000).rounded() / 1000)) L/h"))
             }
         }
+
+        judgeGauge(&t, fit: Self.leading(leakFits, thresholds: th), quality: quality, at: point, profile: profile, thresholds: th, emit: &emit)
 
         // Stock gain: metered litres that did not leave the tank, from the surer fit; an estimate that
         // is not `stockGainZ` standard errors beyond the limit is inconclusive and raises nothing.
@@ -414,8 +493,8 @@ extension TankBalanceRule: DetectionRule {
         case .delivery(let d):
             delivery(d, thresholds: c.thresholds)
         case .tankReading:
-            let (steps, profile, th) = (c.gaugeSteps, c.profile, c.thresholds)
-            c.emitting { emit in for s in steps { self.step(s, profile: profile, thresholds: th, emit: &emit) } }
+            let (steps, profile, th, quality) = (c.gaugeSteps, c.profile, c.thresholds, c.gaugeQuality)
+            c.emitting { emit in for s in steps { self.step(s, quality: quality[s.tank], profile: profile, thresholds: th, emit: &emit) } }
         default:
             break
         }

@@ -125,16 +125,19 @@ struct TankTracker: Hashable, Sendable, Codable {
         var steps: [GaugeStep] = []
         if let h = held.removeValue(forKey: r.tank) {
             let sales = heldSales.removeValue(forKey: r.tank) ?? []
+            // Sales that came while the reading was held, split at its time (a fill may straddle it).
+            let upTo = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
+            let after = sales.reduce(0) { $0 + $1.litres } - upTo
             if let a = last[r.tank],
-               Self.isGlitch(before: a, held: h, after: point, threshold: glitchThreshold(r.tank, thresholds), returnShare: thresholds.glitchReturnShare) {
+               Self.isGlitch(before: a, held: h, after: point, soldBefore: (salesSince[r.tank] ?? 0) + upTo, soldAfter: after,
+                             threshold: glitchThreshold(r.tank, thresholds), returnShare: thresholds.glitchReturnShare) {
                 // It jumped and came back: the held reading never happened.
                 quality[r.tank, default: GaugeQuality()].glitch()
                 salesSince[r.tank, default: 0] += sales.reduce(0) { $0 + $1.litres }
             } else {
                 // It stayed: pass it on with the sales up to its time; the rest belong to the next step.
-                let upTo = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
                 steps.append(pass(h, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + upTo))
-                salesSince[r.tank] = sales.reduce(0) { $0 + $1.litres } - upTo
+                salesSince[r.tank] = after
             }
         }
         // The noise (a median) is looked at only for a jump past the fixed minimum: most readings are not.
@@ -168,12 +171,19 @@ struct TankTracker: Hashable, Sendable, Codable {
     }
 
     /// A held reading is a glitch when it stood away from the readings on both sides, in the same
-    /// direction, by at least the threshold, and the next reading came back near the one before.
-    static func isGlitch(before a: GaugePoint, held h: GaugePoint, after n: GaugePoint, threshold: Double, returnShare: Double) -> Bool {
-        guard let ha = a.heightMM, let hh = h.heightMM, let hn = n.heightMM else { return false }
-        let up = hh - ha, back = hh - hn
+    /// direction, by at least the threshold, and the next reading came back near the one before —
+    /// all after the litres sold meanwhile (`soldBefore` the held reading, `soldAfter` it): on a
+    /// gauge read every 15 minutes a busy tank drops centimetres between readings, and a spike must
+    /// not pass for a delivery because the level it came back to is lower. Litres become millimetres
+    /// by the gauge's own chart between the two readings (each reading's volume is its height's).
+    static func isGlitch(before a: GaugePoint, held h: GaugePoint, after n: GaugePoint, soldBefore: Double = 0, soldAfter: Double = 0,
+                         threshold: Double, returnShare: Double) -> Bool {
+        guard let ha = a.heightMM, let hh = h.heightMM, let hn = n.heightMM, hh != ha else { return false }
+        let litresPerMM = abs(h.tcVolumeL - a.tcVolumeL) / abs(hh - ha)
+        let (s1, s2) = litresPerMM > 0 ? (soldBefore / litresPerMM, soldAfter / litresPerMM) : (0, 0)
+        let up = hh - (ha - s1), back = hh - s2 - hn
         guard up * back > 0, min(abs(up), abs(back)) >= threshold else { return false }
-        return abs(hn - ha) <= returnShare * min(abs(up), abs(back))
+        return abs(hn - (ha - s1 - s2)) <= returnShare * min(abs(up), abs(back))
     }
 
     static let distantPast = Timestamp(microseconds: Int64.min / 2)

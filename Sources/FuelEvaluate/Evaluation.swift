@@ -18,7 +18,7 @@ package enum Evaluation {
             let done = results.store(run, at: i)
             progress?(done, scenarios.count)
         }
-        return EvaluationReport(runs: results.all, plan: plan)
+        return EvaluationReport(runs: results.all, plan: plan, thresholds: thresholds)
     }
 }
 

@@ -40,13 +40,20 @@ package struct EvaluationReport: Sendable {
     package var leakFinalErrors: [Double] = []
     package var records = 0
     package var rejected = 0
+    /// Tanks, those that raised `gauge_quality` (information, not a false alarm: it says the gauge
+    /// cannot reach the leak target), and the settled tanks' detection limits and leak standard
+    /// errors at the end of the run (in-process runs only).
+    package var tanks = 0
+    package var gaugeFlaggedTanks = 0
+    package var detectionLimits: [Double] = []
+    package var leakStandardErrors: [Double] = []
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
     package var falseAlarmSamples: [String] = []
 
     package static let maxFalseAlarmsPerStationMonth = 0.1
     package static let maxFalseLeakTankMonths = 0.01
 
-    package init(runs: [StationRun], plan: FaultPlan) {
+    package init(runs: [StationRun], plan: FaultPlan, thresholds: DetectionThresholds = DetectionThresholds()) {
         let end = plan.start.adding(seconds: plan.days * 86_400)
         stationMonths = Double(runs.count) * plan.days / 30
         var byKind: [String: Row] = [:]
@@ -61,9 +68,15 @@ package struct EvaluationReport: Sendable {
                 return nil
             })
             leakFreeTanks += station.tanks.count - leakTanks.count
+            // The collector's outages: every silence long enough to flag is a true telemetry gap.
+            let outages = run.scenario.collectorOutages
+            let interval = run.scenario.readingIntervalSeconds
+            // An outage is flaggable when it outlasts the silence the detector needs on this gauge (its
+            // interval and its loss of single readings: a shorter one looks like readings lost by chance).
+            let flaggable = thresholds.readingSilence(intervalSeconds: interval, lossShare: run.scenario.gauge.missingShare) + 2 * interval
             for fault in run.scenario.faults {
                 let hit = run.alerts.filter {
-                    $0.signal.rule.rawValue == fault.expectedRule && $0.signal.subject == fault.subject
+                    fault.isDetection(rule: $0.signal.rule.rawValue, subject: $0.signal.subject)
                         && $0.raisedAt >= fault.start.adding(seconds: -600)
                 }.min { $0.raisedAt < $1.raisedAt }
                 let hours = hit.map { fault.start.seconds(to: $0.raisedAt) / 3600 }
@@ -86,13 +99,31 @@ package struct EvaluationReport: Sendable {
                     }
                     continue
                 }
+                if case .gaugeOffline(_, let minutes) = fault, minutes * 60 <= flaggable { continue }  // shorter than a chance loss
                 let (target, deadline, deadlineText) = Self.target(fault, plan: plan)
                 var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
                 row.count(hours, within: deadline)
                 byKind[fault.kind] = row
             }
-            for a in run.alerts {
-                let explained = run.scenario.faults.contains {
+            tanks += station.tanks.count
+            gaugeFlaggedTanks += Set(run.alerts.filter { $0.signal.rule == .gaugeQuality }.map(\.signal.subject)).count
+            for a in run.assessments where a.settled {
+                if let l = a.detectionLimitLPH { detectionLimits.append(l) }
+                if let se = a.leakStandardErrorLPH { leakStandardErrors.append(se) }
+            }
+            for o in outages where o.from.seconds(to: o.to) > flaggable && o.to <= end {
+                let hit = run.alerts.contains {
+                    $0.signal.rule == .telemetryGap && $0.raisedAt >= o.from && $0.raisedAt <= o.to.adding(seconds: interval)
+                }
+                var row = byKind["collector_outage"] ?? Row(name: "collector_outage", targetRate: 0.95, deadlineText: "outage")
+                row.count(hit ? 0 : nil, within: 1)
+                byKind["collector_outage"] = row
+            }
+            for a in run.alerts where a.signal.rule != .gaugeQuality {
+                let duringOutage = a.signal.rule == .telemetryGap && outages.contains {
+                    a.raisedAt >= $0.from && a.raisedAt <= $0.to.adding(seconds: interval + 600)
+                }
+                let explained = duringOutage || run.scenario.faults.contains {
                     $0.explains(rule: a.signal.rule.rawValue, subject: a.signal.subject, station: station)
                 }
                 if !explained {
@@ -150,7 +181,7 @@ package struct EvaluationReport: Sendable {
                 + "  " + (r.sweepRate != nil ? (r.met ? "≥95%" : "<95%") : r.met ? "yes" : "NO") + "\n"
         }
         t += "\nfalse alarms per station-month by rule (\(fmt(stationMonths)) station-months; target ≤ \(Self.maxFalseAlarmsPerStationMonth)):\n"
-        for rule in AlertRule.allCases {
+        for rule in AlertRule.allCases where rule != .gaugeQuality {
             let n = falseAlarms[rule.rawValue] ?? 0
             t += "  " + col(rule.rawValue, 26) + rcol("\(n)", 6) + rcol(fmt3(Double(n) / max(stationMonths, 1e-9)), 9) + "\n"
         }
@@ -158,6 +189,11 @@ package struct EvaluationReport: Sendable {
         for (label, errors) in [("when raised", leakEstimateErrors), ("at the run's end", leakFinalErrors)] where !errors.isEmpty {
             let abs = errors.map { Swift.abs($0) }.sorted()
             t += "leak-rate estimate \(label): median error \(fmt3(quantile(errors.sorted(), 0.5))) L/h, median |error| \(fmt3(quantile(abs, 0.5))) L/h, p95 |error| \(fmt3(quantile(abs, 0.95))) L/h over \(abs.count) detected leaks\n"
+        }
+        if !detectionLimits.isEmpty {
+            let limits = detectionLimits.sorted(), ses = leakStandardErrors.sorted()
+            t += "gauges: \(gaugeFlaggedTanks) of \(tanks) tanks raised gauge_quality; settled tanks' detection limit median \(fmt3(quantile(limits, 0.5))) L/h "
+                + "(p95 \(fmt3(quantile(limits, 0.95)))), leak standard error median \(fmt3(quantile(ses, 0.5))) L/h\n"
         }
         t += "smallest leak detected at ≥ 95% within 7 days: " + (smallestLeakAt95In7Days.map { "\(fmt($0)) L/h" } ?? "none of the swept rates") + "\n"
         t += "records: \(records) through the push codec and validator, \(rejected) rejected\n"

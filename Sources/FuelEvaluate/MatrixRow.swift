@@ -16,6 +16,11 @@ package struct MatrixRow: Sendable {
     /// The rule with most false alarms per station-month, and that rate.
     package var worstRule: String?
     package var worstRate: Double
+    /// Tanks that raised `gauge_quality`, of all; the median settled detection limit and leak
+    /// standard error (L/h) at the end of the run.
+    package var gaugeFlagged: (Int, Int)
+    package var medianLimit: Double?
+    package var medianSE: Double?
     package var failures: [String]
 
     package init(profile: GaugeProfile, report r: EvaluationReport, targetLeakLPH: Double) {
@@ -39,6 +44,15 @@ package struct MatrixRow: Sendable {
         worstRule = worst?.key
         worstRate = worst.map { Double($0.value) / max(r.stationMonths, 1e-9) } ?? 0
         failures = r.failures
+        gaugeFlagged = (r.gaugeFlaggedTanks, r.tanks)
+        func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.sorted()[v.count / 2] }
+        medianLimit = median(r.detectionLimits)
+        medianSE = median(r.leakStandardErrors)
+        // Where the leak target is missed, the estimator's standard error and the smallest leak the
+        // tanks find at 95 % say why.
+        if failures.contains(where: { $0.hasPrefix("leak ") }), let limit = medianLimit, let se = medianSE {
+            failures.append("median tank: leak standard error \(fmt(se)) L/h, detection limit \(fmt(limit)) L/h at 95 %")
+        }
         // Issue 13: 95 % of 0.76 L/h leaks within 7 days where the gauge steps 0.1 mm or finer.
         if profile.heightStepMM <= 0.1, leaksInjected > 0, Double(leaksIn7Days) / Double(leaksInjected) < 0.95 {
             failures.append("leak \(fmt(targetLeakLPH)) L/h: \(leaksIn7Days) of \(leaksInjected) within 7 d, target 95 % (step ≤ 0.1 mm)")
@@ -46,7 +60,7 @@ package struct MatrixRow: Sendable {
     }
 
     package static let header =
-        "profile               step   noise  every  spikes | leak 0.76: 14 d   7 d  | free flagged | est. err | min 7 d | short-fill | short del. | undeclared | worst false alarms     | met"
+        "profile               step   noise  every  spikes | leak 0.76: 14 d   7 d  | free flagged | est. err | min 7 d | short-fill | short del. | undeclared | worst false alarms     | gauge flagged | limit | met"
 
     package var line: String {
         func pair(_ p: (Int, Int)) -> String { "\(p.0)/\(p.1)" }
@@ -57,6 +71,7 @@ package struct MatrixRow: Sendable {
             + lpad(fmt(p.spikeShare * 100) + "%", 8) + " | " + lpad("\(leaksIn14Days)/\(leaksInjected)", 14) + lpad("\(leaksIn7Days)/\(leaksInjected)", 6)
             + "  | " + lpad(fmt(falseLeakShare * 100) + "%", 12) + " | " + lpad(leakErrorWhenRaised.map { fmt($0) } ?? "-", 8)
             + " | " + lpad(smallestLeakIn7Days.map { fmt($0) } ?? "none", 7) + " | " + lpad(pair(shortFill), 10) + " | " + lpad(pair(shortDelivery), 10)
-            + " | " + lpad(pair(undeclared), 10) + " | " + pad((worstRule ?? "none") + " " + fmt(worstRate), 22) + " | " + (failures.isEmpty ? "yes" : "NO")
+            + " | " + lpad(pair(undeclared), 10) + " | " + pad((worstRule ?? "none") + " " + fmt(worstRate), 22)
+            + " | " + lpad(pair(gaugeFlagged), 13) + " | " + lpad(medianLimit.map { fmt($0) } ?? "-", 5) + " | " + (failures.isEmpty ? "yes" : "NO")
     }
 }

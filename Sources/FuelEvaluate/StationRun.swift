@@ -30,6 +30,8 @@ package struct StationRun: Sendable {
     package var alerts: [RaisedAlert] = []
     package var records = 0
     package var rejected: [String] = []
+    /// Each tank's gauge quality, leak method and detection limit at the end of the run.
+    package var assessments: [TankAssessment] = []
 
     package init(scenario: StationScenario) { self.scenario = scenario }
 
@@ -66,5 +68,6 @@ package struct StationRun: Sendable {
                 }
             }
         }
+        assessments = detector.tankAssessments(thresholds: thresholds)
     }
 }

@@ -132,7 +132,7 @@ package struct EndToEndEvaluation: Sendable {
             }
             runs.append(run)
         }
-        var report = EvaluationReport(runs: runs, plan: plan)
+        var report = EvaluationReport(runs: runs, plan: plan, thresholds: thresholds)
         report.records = outcome.records
         report.rejected = outcome.verdict.rejected.count
         return report

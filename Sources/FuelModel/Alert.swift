@@ -17,6 +17,8 @@ public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case meterDrift = "meter_drift"
     case vapourRecovery = "vapour_recovery"
     case falsifiedTelemetry = "falsified_telemetry"
+    /// A tank gauge too coarse, noisy, glitchy or sparse for the leak test to reach its target (info).
+    case gaugeQuality = "gauge_quality"
 }
 
 /// How urgent an alert is; ordered info < warning < critical.

@@ -54,7 +54,8 @@ public struct FuelwardenComponents: Sendable {
             ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal, settings: config.ingest
         ).addRoutes(to: v1)
         AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
-        StationsController(registry: registry, store: RegistryStore(database: database)).addRoutes(to: v1)
+        StationsController(registry: registry, store: RegistryStore(database: database), detection: DetectionStore(database: database),
+                           thresholds: config.detect.thresholds).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
         HistoryController(store: HistoryStore(database: database),
                           cache: config.history.cacheDir.map { HistoryFileCache(directory: $0, maxMB: config.history.cacheMaxMB, logger: database.logger) }).addRoutes(to: v1)

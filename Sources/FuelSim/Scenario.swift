@@ -84,7 +84,7 @@ public enum InjectedFault: Hashable, Sendable, Codable {
              .falsifiedVapour(let nozzle, _):
             nozzle
         case .afterHoursSales: "station"
-        case .gaugeOffline: "tank T1"
+        case .gaugeOffline: "gauges"
         case .seqGap: "push"
         case .waterIngress(let tank, _, _): "\(tank):water"
         case .overfill(let tank, _, _): "\(tank):level"
@@ -104,8 +104,16 @@ public enum InjectedFault: Hashable, Sendable, Codable {
     /// Whether an alert is explained by this fault: its expected finding, or what the fault
     /// legitimately sets off besides (an undeclared delivery is also a gain in that day's book; a
     /// short-filling nozzle is a stock gain of its tank).
+    /// Whether an alert of `rule` on `subject` is this fault's detection (the whole gauge down is one
+    /// `gauges` alert on a station with several tanks, a tank's on one with a single tank).
+    public func isDetection(rule: String, subject s: String) -> Bool {
+        guard rule == expectedRule else { return false }
+        if case .gaugeOffline = self { return s == subject || s.hasPrefix("tank ") }
+        return s == subject
+    }
+
     public func explains(rule: String, subject s: String, station: Station) -> Bool {
-        if rule == expectedRule && s == subject { return true }
+        if isDetection(rule: rule, subject: s) { return true }
         let tankOfNozzle = station.nozzle(subject)?.tank
         switch self {
         case .leak(let tank, _, _):
@@ -162,6 +170,25 @@ public struct StationScenario: Sendable {
     public var vapourMonitoring = false
     /// Largest clock error (seconds) of the station's POS and gauge clocks, each drawn within ±this.
     public var maxClockSkewSeconds: Double = 0
+    /// The collector's outages the gauge profile causes (`outagesPerDay`, `outageMinutes`): stretches
+    /// without any reading of any tank, drawn from a random stream of their own so the ground truth
+    /// is known without running the simulation. A telemetry gap they cause is a true alert.
+    public var collectorOutages: [(from: Timestamp, to: Timestamp)] {
+        guard gauge.outagesPerDay > 0 else { return [] }
+        var rng = SeededRandom(seed: seed ^ 0x6A09_E667_F3BC_C908)
+        var out: [(from: Timestamp, to: Timestamp)] = []
+        var minute = 0.0
+        let (low, high) = (gauge.outageMinutes.lowerBound, gauge.outageMinutes.upperBound)
+        while true {
+            // Exponential waits between outages: `outagesPerDay` a day on average.
+            minute += rng.exponential(mean: 1440 / gauge.outagesPerDay)
+            guard minute < days * 1440 else { return out }
+            let length = low + rng.uniform() * (high - low)
+            out.append((start.adding(seconds: minute * 60), start.adding(seconds: (minute + length) * 60)))
+            minute += length
+        }
+    }
+
     public init(station: Station, seed: UInt64, start: Timestamp, days: Double, prices: [String: Double], faults: [InjectedFault] = []) {
         self.station = station
         self.seed = seed

@@ -22,6 +22,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return mean + sd * sqrt(-2 * log(u1)) * cos(2 * .pi * u2)
     }
 
+    /// Exponentially distributed wait with the given mean.
+    public mutating func exponential(mean: Double) -> Double { -mean * log(max(1 - uniform(), 1e-300)) }
+
     /// Poisson-distributed count (Knuth; fine for the small means used per minute).
     public mutating func poisson(_ lambda: Double) -> Int {
         let l = exp(-lambda)

@@ -111,7 +111,7 @@ public struct StationSimulator: Sendable {
             for i in tanks.indices { tanks[i].probeBiasC = (gaugeRng.uniform() * 2 - 1) * maxBias }
         }
         let stepInverse = 1 / gauge.heightStepMM
-        var outageUntil: Timestamp?
+        var outages = scenario.collectorOutages[...]
         var deliveryNo = 0
         var forcedDeliveries: [(tank: String, percent: Double, at: Timestamp)] = []
         for f in scenario.faults {
@@ -269,14 +269,9 @@ public struct StationSimulator: Sendable {
                 gaugeUp = false
             }
             // The collector's outages (gauge profile): stretches without any reading.
-            if gauge.outagesPerDay > 0 {
-                if let until = outageUntil, now >= until { outageUntil = nil }
-                if outageUntil == nil, gaugeRng.uniform() < gauge.outagesPerDay / 1440 {
-                    let length = gauge.outageMinutes.lowerBound + gaugeRng.uniform() * (gauge.outageMinutes.upperBound - gauge.outageMinutes.lowerBound)
-                    outageUntil = now.adding(seconds: length * 60)
-                }
-            }
-            if m % readingEvery == 0, gaugeUp, outageUntil == nil {
+            while let o = outages.first, o.to <= now { outages.removeFirst() }
+            let collectorUp = outages.first.map { now < $0.from } ?? true
+            if m % readingEvery == 0, gaugeUp, collectorUp {
                 let at = now.adding(seconds: 30)
                 for i in tanks.indices {
                     let t = tanks[i]

@@ -5,6 +5,7 @@ import Testing
 
 @testable import FuelDetect
 @testable import FuelSim
+@testable import FuelEvaluate
 
 /// The gauge-quality estimator: exact small cases, then the profiles the simulator makes.
 @Suite struct GaugeQualityTests {
@@ -39,6 +40,52 @@ import Testing
             for i in 0..<400 { q.reading(heightMM: 1500 + rng.normal(sd: sd), at: Self.t0.adding(seconds: Double(i) * 300)) }
             let noise = q.noiseMM ?? 0
             #expect(abs(noise / sd - 1) < 0.15, "sd \(sd): estimated \(noise)")
+        }
+    }
+
+    /// The limitations named against the marks: a 1 mm gauge read every 30 minutes is coarse and
+    /// sparse; a fine gauge read every 5 minutes is neither.
+    @Test func limitationsAreNamedAgainstTheMarks() {
+        var coarse = GaugeQuality(), fine = GaugeQuality()
+        for i in 0..<20 {
+            coarse.reading(heightMM: 1000 + Double(i % 2), at: Self.t0.adding(seconds: Double(i) * 1800))
+            fine.reading(heightMM: 1000 + 0.01 * Double(i % 2), at: Self.t0.adding(seconds: Double(i) * 300))
+        }
+        let th = DetectionThresholds()
+        #expect(GaugeLimitation.of(coarse, thresholds: th) == [.coarseSteps, .noisy, .tooFewReadings])
+        #expect(GaugeLimitation.of(fine, thresholds: th).isEmpty)
+        for _ in 0..<2 { fine.glitch() }  // 2 of 20 readings glitches: too few to name
+        #expect(GaugeLimitation.of(fine, thresholds: th).isEmpty)
+        fine.glitch()
+        #expect(GaugeLimitation.of(fine, thresholds: th) == [.spikes])
+    }
+
+    /// Detection's view of a gauge over a full leak window: a gauge far outside the envelope
+    /// (2 mm steps, 1 mm noise, a reading every 30 minutes) raises one `gauge_quality` alert naming
+    /// why, and its detection limit is above the target; a fine gauge's is within it, with none.
+    @Test func aGaugeThatCannotReachTheTargetIsNamed() throws {
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
+        let station = registry.stations[0]
+        let profile = try #require(StationProfile(stationID: station.id, registry: registry))
+        var poor = GaugeProfile(name: "poor")
+        poor.heightStepMM = 2; poor.heightNoiseMM = 1; poor.readingIntervalSeconds = 1800
+        for gauge in [poor, try #require(GaugeProfile.named("fine-5m"))] {
+            var s = StationScenario(station: station, seed: 21, start: Self.t0, days: 14, prices: DemoRegistry.prices)
+            s.gauge = gauge
+            var run = StationRun(scenario: s)
+            run.run(profile: profile, thresholds: DetectionThresholds())
+            let flagged = run.alerts.filter { $0.signal.rule == .gaugeQuality }
+            let assessed = run.assessments.filter { $0.settled }
+            #expect(assessed.count == station.tanks.count, "\(gauge.name): \(run.assessments)")
+            if gauge.name == "poor" {
+                #expect(Set(flagged.map(\.signal.subject)) == Set(station.tanks.map(\.id)), "\(gauge.name)")
+                #expect(flagged.allSatisfy { $0.signal.severity == .info && $0.signal.evidence["reasons"] == .text("coarse_steps,noisy,too_few_readings") },
+                        "\(flagged.map(\.signal.evidence))")
+                #expect(assessed.allSatisfy { $0.meetsTarget == false && $0.method == .inventoryVariance })
+            } else {
+                #expect(flagged.isEmpty, "\(flagged.map(\.signal.evidence))")
+                #expect(assessed.allSatisfy { $0.meetsTarget == true && $0.method == .quietSegments && $0.limitations.isEmpty }, "\(assessed)")
+            }
         }
     }
 

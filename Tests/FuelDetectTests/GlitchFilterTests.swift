@@ -34,6 +34,21 @@ import Testing
         #expect(tracker.quality["T1"]?.glitches == 1)
     }
 
+    /// A busy tank drops 10 mm (250 L) between readings; a 12 mm upward spike rises only 2 mm above
+    /// the reading before it and the next reading is 20 mm below that one: judged on heights alone
+    /// it neither jumped nor came back. After the litres sold it is a spike; a delivery is not.
+    @Test func aSpikeOnABusyTankIsJudgedAfterTheSales() {
+        let a = GaugePoint(at: Self.t0, tcVolumeL: 25_000, chainSeq: 1, heightMM: 1000)
+        let spike = GaugePoint(at: Self.t0.adding(seconds: 900), tcVolumeL: 25_050, chainSeq: 2, heightMM: 1002)
+        let after = GaugePoint(at: Self.t0.adding(seconds: 1800), tcVolumeL: 24_500, chainSeq: 3, heightMM: 980)
+        #expect(!TankTracker.isGlitch(before: a, held: spike, after: after, threshold: 3, returnShare: 0.5))
+        #expect(TankTracker.isGlitch(before: a, held: spike, after: after, soldBefore: 250, soldAfter: 250, threshold: 3, returnShare: 0.5))
+        // Fuel that came in and stayed: 1,000 L up, and the next reading only the sales below it.
+        let filled = GaugePoint(at: Self.t0.adding(seconds: 900), tcVolumeL: 25_750, chainSeq: 2, heightMM: 1030)
+        let stayed = GaugePoint(at: Self.t0.adding(seconds: 1800), tcVolumeL: 25_500, chainSeq: 3, heightMM: 1020)
+        #expect(!TankTracker.isGlitch(before: a, held: filled, after: stayed, soldBefore: 250, soldAfter: 250, threshold: 3, returnShare: 0.5))
+    }
+
     @Test func aRiseThatStaysIsPassedOnOneReadingLate() {
         var tracker = TankTracker()
         let steps = Self.feed([Self.reading(0, 1000, 25_000), Self.reading(1, 1100, 27_500), Self.reading(2, 1200, 30_000),

@@ -1,4 +1,4 @@
-import FuelDetect
+@testable import FuelDetect
 import FuelModel
 import Testing
 
@@ -76,7 +76,7 @@ import Testing
 
     @Test func readingGapAndDeviceOffline() {
         var f = DetectorFeed(profile: Self.profile(hours: "24h"))
-        f.add(reading(local(1, "08:00")))
+        for hhmm in ["07:45", "07:50", "07:55", "08:00"] { f.add(reading(local(1, hhmm))) }  // its interval known: 5 min
         f.add(sale(local(1, "08:20")))
         #expect(f.raised.isEmpty)
         f.add(sale(local(1, "08:45")))  // 45 min without a reading while sales go on
@@ -88,6 +88,53 @@ import Testing
         #expect(f.raised.filter { $0.subject == "device ATG-1" }.count == 1)
         f.add(.deviceStatus(DeviceStatus(device: "ATG-1", at: local(1, "09:30"), state: .online)))
         #expect(f.cleared.last == "telemetry_gap/S1/device ATG-1")
+    }
+
+    /// A collector outage silences every tank at once: one `gauges` alert, not one per tank; when
+    /// readings resume it clears and the other tanks get a full gap to report before each is flagged.
+    @Test func allTanksSilentIsOneGaugesAlert() {
+        var p = Self.profile(hours: "24h")
+        p.station.tanks.append(Tank(id: "T2", grade: "95", capacityL: 10_000))
+        var f = DetectorFeed(profile: p)
+        func both(_ t: Timestamp) {
+            f.add(reading(t))
+            f.add(.tankReading(TankReading(tank: "T2", at: t, volumeL: 4000, tcVolumeL: 4000, waterMM: 2, temperatureC: 20)))
+        }
+        for hhmm in ["07:45", "07:50", "07:55", "08:00"] { both(local(1, hhmm)) }
+        f.add(sale(local(1, "08:45")))
+        #expect(f.raised.map(\.subject) == ["gauges"])
+        #expect(f.raised.first?.evidence["tanks"] == .text("T1,T2"))
+        f.add(sale(local(1, "09:30")))
+        #expect(f.raised.count == 1)
+        f.add(reading(local(1, "09:40")))  // the collector is back: T1 first
+        #expect(f.cleared == ["telemetry_gap/S1/gauges"])
+        f.add(sale(local(1, "09:50")))  // T2 has until 10:10 to report
+        #expect(f.raised.count == 1)
+        f.add(reading(local(1, "10:05")))
+        f.add(sale(local(1, "10:15")))
+        #expect(f.raised.map(\.subject) == ["gauges", "tank T2"])
+    }
+
+    /// Before a tank's interval is known a silence must last `readingGapIntervals` × `readingGapMinutes`.
+    /// After, a gauge must be silent long enough that losing every reading by chance is below
+    /// `readingGapChance` (1e-5), its loss share counted with one loss beforehand: one that loses one
+    /// reading in ten (p = 21/198) needs seven intervals (p⁵ = 1.3e-5, p⁶ = 1.4e-6); a clean one
+    /// read 199 times (p = 1/198) four (p² = 2.6e-5, p³ = 1.3e-7).
+    @Test func silenceAdaptsToTheGaugesIntervalAndLosses() {
+        let th = DetectionThresholds()
+        #expect(TelemetryGapRule.silence(nil, thresholds: th) == 90 * 60)
+        var clean = GaugeQuality(), lossy = GaugeQuality()
+        var at = local(1, "00:00"), lossyAt = at
+        for i in 0..<200 {
+            clean.reading(heightMM: 1000, at: at)
+            lossy.reading(heightMM: 1000, at: lossyAt)
+            at = at.adding(seconds: 1800)
+            lossyAt = lossyAt.adding(seconds: i % 10 == 8 ? 3600 : 1800)  // every tenth interval skips one
+        }
+        #expect(lossy.lossShare.map { abs($0 - 21.0 / 198) < 1e-9 } == true, "\(String(describing: lossy.lossShare))")
+        #expect(TelemetryGapRule.silence(lossy, thresholds: th) == 7 * 1800)
+        #expect(clean.lossShare.map { abs($0 - 1.0 / 198) < 1e-9 } == true, "\(String(describing: clean.lossShare))")
+        #expect(TelemetryGapRule.silence(clean, thresholds: th) == 4 * 1800)
     }
 
     @Test func aFastStationClockIsFlaggedAndClears() {

@@ -117,6 +117,13 @@ import Testing
 
             let (stStatus, stBody) = try await d.client.send(.GET, "/v1/stations/\(station.id)", token: viewer)
             #expect(stStatus == 200 && stBody.contains(#""head_seq":\#(lines.count)"#))
+            // Detection's view of each gauge that reported: its measured quality against the leak target.
+            guard case .array(let gauges)? = try d.json(stBody)["gauges"], case .object(let t3)? = gauges.first(where: {
+                if case .object(let o) = $0 { o["tank"] == .string("T3") } else { false }
+            }) else { Issue.record("no gauge T3: \(stBody)"); return }
+            guard case .number(let readings, _)? = t3["readings"], case .number(let target, _)? = t3["target_l_per_h"]
+            else { Issue.record("no readings: \(t3)"); return }
+            #expect(readings > 0 && target == 0.76, "\(t3)")
             #expect(try await d.client.send(.GET, "/v1/stations/\(d.registry.stations[1].id)", token: key).0 == 403)
         }
     }

@@ -40,7 +40,7 @@ import Testing
             let price = try #require(byRule[.priceAboveCeiling]?.first)
             #expect(price.subject == "95" && price.status == .resolved)
             let gap = byRule[.telemetryGap] ?? []
-            #expect(Set(gap.map(\.subject)) == ["tank T1", "tank T2", "tank T3", "tank T4"])
+            #expect(gap.map(\.subject) == ["gauges"])  // the whole gauge down: one alert, not one per tank
             #expect(gap.allSatisfy { $0.status == .resolved })
             // Records that never arrive keep their gap open.
             let seq = try #require(byRule[.seqGap]?.first)
