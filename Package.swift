@@ -11,7 +11,8 @@ let swiftSettings: [SwiftSetting] = [
 
 // The targets, from the pure core outwards (README, "Layout"):
 //   core (pure):   FuelModel ← FuelWire, FuelLedger, FuelDetect;   FuelAsync (time limits, backoff)
-//   adapters:      FuelStore (PostgreSQL) ← FuelService (the daemon);   FuelClient (API and device clients)
+//   adapters:      FuelStore (PostgreSQL) ← FuelConsole (web pages) ← FuelService (the daemon);
+//                  FuelClient (API and device clients)
 //   laboratory:    FuelSim, FuelEvaluate, FuelFuzz (pure) ← FuelLab (demo, replay, emulator),
 //                  FuelBench, FuelFaults;   FuelPostgresFixture (throwaway PostgreSQL servers)
 // The `Lab` trait (on by default) puts the laboratory's commands into the `fuelwarden` executable;
@@ -53,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Pure core: no networking, no database.
@@ -81,10 +83,25 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
+        // The regulator console: server-rendered pages (Mustache templates), its assets and texts.
+        .target(
+            name: "FuelConsole",
+            dependencies: [
+                "FuelModel", "FuelDetect", "FuelStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Resources/templates"), .copy("Resources/assets"), .copy("Resources/texts")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FuelService",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelAsync",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelAsync", "FuelConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -240,7 +257,7 @@ let package = Package(
         .testTarget(
             name: "FuelServiceTests",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelLab",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelConsole", "FuelClient", "FuelLab",
                 "FuelSim", "FuelEvaluate", "FuelTestSupport", "FuelFixtures", "FuelPostgresFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -265,6 +265,9 @@ package struct DemoRunner: Sendable {
         }
         print("""
 
+            The console (监管控制台): open \(base)/console/ and sign in with the inspector token
+              \(inspector)
+
             Look at:
               \(base)/healthz   \(base)/readyz   \(base)/metrics
               curl -H 'Authorization: Bearer \(viewer)' '\(base)/v1/alerts?status=open'

@@ -1,8 +1,11 @@
+import FuelConsole
 import FuelDetect
 import FuelModel
 import FuelStore
 import Foundation
+import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 
 /// An alert as the API returns it.
 struct AlertDTO: Encodable {
@@ -47,9 +50,20 @@ struct AlertDTO: Encodable {
 
 struct AlertListDTO: Encodable {
     var alerts: [AlertDTO]
+    /// The cursor of the next page (nil: this was the last).
+    var next: String?
 }
 
-/// `GET /v1/alerts`, `GET /v1/alerts/{id}`, `POST /v1/alerts/{id}/ack`, `POST /v1/alerts/{id}/resolve`.
+extension AlertDTO {
+    /// One alert as a single JSON line (for Server-Sent Events).
+    static func line(_ a: AlertRecord) throws -> String {
+        String(decoding: try JSONResponse.encoder.encode(AlertDTO(a)), as: UTF8.self)
+    }
+}
+
+/// `GET /v1/alerts` (newest first, keyset-paged by `cursor` / `next`), `GET /v1/alerts/stream`
+/// (new alerts as Server-Sent Events, resumable with `Last-Event-ID`), `GET /v1/alerts/{id}`,
+/// `POST /v1/alerts/{id}/ack`, `POST /v1/alerts/{id}/resolve`.
 public struct AlertsController: Sendable {
     let alerts: AlertStore
 
@@ -57,6 +71,7 @@ public struct AlertsController: Sendable {
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
         group.get("alerts", use: list)
+        group.get("alerts/stream", use: stream)
         group.get("alerts/{id}", use: get)
         group.post("alerts/{id}/ack") { try await transition($0, $1, .acknowledge) }
         group.post("alerts/{id}/resolve") { try await transition($0, $1, .resolve) }
@@ -94,7 +109,31 @@ public struct AlertsController: Sendable {
             guard let n = Int(limit), (1...5000).contains(n) else { throw APIError(.badRequest, "limit: expected 1…5000, got \"\(limit)\"") }
             f.limit = n
         }
-        return try JSONResponse.make(AlertListDTO(alerts: try await alerts.list(f).map(AlertDTO.init)))
+        if let cursor = filter("cursor") {
+            guard let c = AlertCursor(cursor) else { throw APIError(.badRequest, "cursor: \"\(cursor)\" is not a cursor this API gave (use `next`)") }
+            f.after = c
+        }
+        let page = try await alerts.list(f)
+        let next = page.count == f.limit ? page.last.map { AlertCursor(after: $0).description } : nil
+        return try JSONResponse.make(AlertListDTO(alerts: page.map(AlertDTO.init), next: next))
+    }
+
+    @Sendable func stream(_ request: Request, context: FuelRequestContext) async throws -> Response {
+        _ = try context.requireRegulator(.viewer)
+        let q = request.uri.queryParameters
+        func filter(_ name: String) -> String? { q.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        var f = AlertEventStream.Filter(station: filter("station"), city: filter("city"))
+        if let rule = filter("rule") {
+            guard let r = AlertRule(rawValue: rule) else { throw APIError(.badRequest, "rule: unknown rule \"\(rule)\"") }
+            f.rule = r
+        }
+        if let sev = filter("severity") {
+            guard let s = Severity(rawValue: sev) else { throw APIError(.badRequest, "severity: expected info, warning or critical, got \"\(sev)\"") }
+            f.severity = s
+        }
+        let events = AlertEventStream(alerts: alerts, encode: AlertDTO.line)
+        let after = try await events.start(lastEventID: request.headers[HTTPField.Name("Last-Event-ID")!])
+        return events.response(after: after, filter: f) { Task.isShuttingDownGracefully }
     }
 
     @Sendable func get(_ request: Request, context: FuelRequestContext) async throws -> Response {

@@ -1,3 +1,4 @@
+import FuelConsole
 import FuelStore
 import FuelWire
 import Hummingbird
@@ -64,6 +65,20 @@ public struct FuelwardenComponents: Sendable {
         OutboxController(store: OutboxStore(database: database)).addRoutes(to: v1)
         ProvenanceController(store: ProvenanceStore(database: database), registry: registry).addRoutes(to: v1)
         CitiesController(store: CityReportStore(database: database), registry: registry).addRoutes(to: v1)
+        // The regulator console: its own sign-in (a session cookie), not the bearer header.
+        let registry = self.registry
+        do {
+            try ConsoleController(
+                database: database,
+                directory: .init(cities: { registry.snapshot.registry.cities.map { ($0.code, $0.name) } },
+                                 stationName: { registry.profile($0)?.station.name }),
+                settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
+                encodeAlert: AlertDTO.line, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger
+            ).addRoutes(to: router)
+        } catch {
+            // Its templates and assets ship inside the binary: missing ones are a broken build.
+            database.logger.critical("the console cannot start: \(error)")
+        }
         routes.set(router.routes)
         return router
     }

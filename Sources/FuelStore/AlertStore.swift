@@ -45,8 +45,35 @@ public struct AlertFilter: Sendable, Hashable {
     /// Only alerts whose condition was established at or after this time.
     public var since: Date?
     public var limit: Int = 500
+    /// Only alerts after this one in the list's order (newest first): the next page.
+    public var after: AlertCursor?
 
     public init() {}
+}
+
+/// A place in the alert list (newest first by raise time, then id): where the next page starts.
+/// Written as `<microseconds since 1970>_<id>`, opaque to clients.
+public struct AlertCursor: Sendable, Hashable, CustomStringConvertible {
+    public var raisedAtMicros: Int64
+    public var id: Int64
+
+    public init(raisedAtMicros: Int64, id: Int64) {
+        self.raisedAtMicros = raisedAtMicros
+        self.id = id
+    }
+
+    /// The cursor just past `alert`.
+    public init(after alert: AlertRecord) {
+        self.init(raisedAtMicros: Int64((alert.raisedAt.timeIntervalSince1970 * 1_000_000).rounded()), id: alert.id)
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "_")
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = Int64(parts[1]), id > 0 else { return nil }
+        self.init(raisedAtMicros: micros, id: id)
+    }
+
+    public var description: String { "\(raisedAtMicros)_\(id)" }
 }
 
 public enum AlertTransition: String, Sendable {
@@ -139,6 +166,7 @@ public struct AlertStore: Sendable {
         }
         let limit = max(1, min(f.limit, 5000))
         let rule = f.rule?.rawValue, severity = f.severity?.rawValue
+        let afterMicros = f.after?.raisedAtMicros, afterID = f.after?.id ?? 0
         return try await database.connection("list alerts") { conn in
             let rows = try await conn.query("""
                 SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station
@@ -148,6 +176,8 @@ public struct AlertStore: Sendable {
                   AND (\(f.city)::text IS NULL OR s.city = \(f.city))
                   AND (\(severity)::text IS NULL OR a.severity = \(severity))
                   AND (\(f.since)::timestamptz IS NULL OR a.opened_at >= \(f.since))
+                  AND (\(afterMicros)::bigint IS NULL
+                       OR (a.raised_at, a.id) < (timestamptz 'epoch' + \(afterMicros) * interval '1 microsecond', \(afterID)))
                 ORDER BY a.raised_at DESC, a.id DESC LIMIT \(limit)
                 """, logger: logger)
             var out: [AlertRecord] = []
@@ -198,6 +228,48 @@ public struct AlertStore: Sendable {
                 "SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station WHERE a.id = \(id)",
                 logger: logger).collect().first else { throw StoreError.notFound("alert \(id) does not exist") }
             return try Self.decode(row)
+        }
+    }
+
+    /// Alerts raised after `id` (by id, oldest first, at most `limit`): what a live stream sends next.
+    public func raised(after id: Int64, limit: Int = 100) async throws -> [AlertRecord] {
+        let logger = database.logger
+        return try await database.connection("alerts after") { conn in
+            let rows = try await conn.query("""
+                SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station
+                WHERE a.id > \(id) ORDER BY a.id LIMIT \(limit)
+                """, logger: logger)
+            var out: [AlertRecord] = []
+            for try await row in rows { out.append(try Self.decode(row)) }
+            return out
+        }
+    }
+
+    /// The newest alert's id (0 when there is none): where a live stream without `Last-Event-ID` starts.
+    public func latestID() async throws -> Int64 {
+        let logger = database.logger
+        return try await database.connection("latest alert") { conn in
+            try await conn.query("SELECT COALESCE(max(id), 0)::bigint FROM alerts", logger: logger).collect().first?.decode(Int64.self) ?? 0
+        }
+    }
+
+    /// Active alerts counted by severity and by rule (the board's summary), under the same
+    /// station/city filters as the list.
+    public func activeCounts(city: String? = nil, station: String? = nil) async throws -> (bySeverity: [Severity: Int], byRule: [AlertRule: Int]) {
+        let logger = database.logger
+        return try await database.connection("count active alerts") { conn in
+            var sev: [Severity: Int] = [:], rules: [AlertRule: Int] = [:]
+            let rows = try await conn.query("""
+                SELECT a.severity, a.rule, count(*)::bigint FROM alerts a LEFT JOIN stations s ON s.id = a.station
+                WHERE a.status <> 'resolved' AND (\(city)::text IS NULL OR s.city = \(city))
+                  AND (\(station)::text IS NULL OR a.station = \(station))
+                GROUP BY a.severity, a.rule
+                """, logger: logger)
+            for try await (s, r, n) in rows.decode((String, String, Int64).self) {
+                if let s = Severity(rawValue: s) { sev[s, default: 0] += Int(n) }
+                if let r = AlertRule(rawValue: r) { rules[r, default: 0] += Int(n) }
+            }
+            return (sev, rules)
         }
     }
 

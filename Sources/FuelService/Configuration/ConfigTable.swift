@@ -65,6 +65,13 @@ public enum ConfigTable {
             .setting(.seconds("auth.cache_seconds", \.auth.cacheTTL, 0...3600,
                               "How long a verified token is remembered (a revoked token stops working within this time).")),
 
+            .section("console", ["The regulator console under /console/ (sign in with a regulator token once; a session cookie follows)."]),
+            .setting(.minutes("console.session_idle_minutes", \.console.sessionIdle, 1...10_080, "A session unused this long ends.")),
+            .setting(.minutes("console.session_absolute_minutes", \.console.sessionAbsolute, 1...43_200,
+                              "A session ends this long after sign-in, however busy.")),
+            .setting(.flag("console.secure_cookie", \.console.secureCookie,
+                           "Mark the session cookie Secure (set when a TLS proxy serves the console; X-Forwarded-Proto: https also does).")),
+
             .setting(.seconds("registry.refresh_seconds", \.registry.refreshInterval, 1...86_400,
                               "How often a running daemon reloads the registry (imports by `fuelwarden registry import`).")),
 

@@ -16,6 +16,7 @@ public struct FuelwardenConfig: Sendable {
     public var http = HTTPSettings()
     public var ingest = IngestSettings()
     public var auth = AuthSettings()
+    public var console = ConsoleSettings()
     public var registry = RegistrySettings()
     public var detect = DetectSettings()
     public var feeds = FeedSettings()
@@ -74,6 +75,18 @@ public struct IngestSettings: Sendable {
 public struct AuthSettings: Sendable {
     /// How long a verified token is remembered (a revoked token stops working within this time).
     public var cacheTTL: Duration = .seconds(30)
+    public init() {}
+}
+
+/// `console.*`: the regulator console's sessions.
+public struct ConsoleSettings: Sendable {
+    /// A session unused this long ends.
+    public var sessionIdle: Duration = .seconds(30 * 60)
+    /// A session ends this long after sign-in, however busy.
+    public var sessionAbsolute: Duration = .seconds(12 * 3600)
+    /// Mark the session cookie `Secure` (the console is served over TLS by a proxy in front); it is
+    /// also marked when the request says `X-Forwarded-Proto: https`.
+    public var secureCookie = false
     public init() {}
 }
 

@@ -1,0 +1,218 @@
+import AsyncHTTPClient
+import FuelConsole
+import FuelModel
+import FuelStore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A browser as far as HTTP goes: one session cookie, forms, no redirects followed.
+struct ConsoleAgent {
+    let base: String
+    var cookie: String?
+    /// A client that shows redirects instead of following them (lives as long as the tests).
+    static let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    struct Reply {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: String
+        var location: String? { headers.first(name: "location") }
+    }
+
+    func get(_ path: String, headers extra: [(String, String)] = []) async throws -> Reply {
+        try await send(.GET, path, form: nil, headers: extra)
+    }
+
+    func post(_ path: String, _ form: [(String, String)]) async throws -> Reply {
+        try await send(.POST, path, form: form, headers: [])
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, form: [(String, String)]?, headers extra: [(String, String)]) async throws -> Reply {
+        var r = HTTPClientRequest(url: base + path)
+        r.method = method
+        if let cookie { r.headers.add(name: "cookie", value: "fw_console=\(cookie)") }
+        for (k, v) in extra { r.headers.add(name: k, value: v) }
+        if let form {
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-_.~")
+            let text = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+            r.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
+            r.body = .bytes(ByteBuffer(string: text))
+        }
+        let response = try await Self.http.execute(r, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
+    }
+
+    /// Signs in with `token`; the agent keeps the session cookie.
+    mutating func signIn(_ token: String, lang: String = "zh") async throws -> Reply {
+        let r = try await post("/console/sign-in", [("token", token), ("next", "/console/alerts"), ("lang", lang)])
+        if let set = r.headers.first(name: "set-cookie"), let value = set.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last {
+            cookie = String(value)
+        }
+        return r
+    }
+
+    /// The CSRF token of the page's forms.
+    static func csrf(_ html: String) -> String? {
+        guard let r = html.range(of: #"name="csrf" value=""#) else { return nil }
+        return String(html[r.upperBound...].prefix { $0 != "\"" })
+    }
+}
+
+/// The console over HTTP against a real daemon and PostgreSQL: sign-in and its cookie, roles, CSRF,
+/// escaping, languages, sign-out; the alert list's keyset pages and the live alert stream.
+@Suite(.serialized) struct ConsoleTests {
+    @Test func catalogueHasEveryKeyInEveryLanguage() throws {
+        let texts = try ConsoleTexts.bundled()
+        let zh = texts.catalogue("zh"), en = texts.catalogue("en")
+        #expect(Set(zh.keys) == Set(en.keys), "only in one: \(Set(zh.keys).symmetricDifference(Set(en.keys)).sorted())")
+        var needed = AlertRule.allCases.map { "rule_\($0.rawValue)" } + Severity.allCases.map { "severity_\($0.rawValue)" }
+        needed += AlertFilter.Status.allCases.map { "status_\($0.rawValue)" } + AccessRole.allCases.filter { $0 != .station }.map { "role_\($0.rawValue)" }
+        #expect(needed.filter { zh[$0] == nil || en[$0] == nil }.isEmpty, "no name for \(needed.filter { zh[$0] == nil || en[$0] == nil })")
+        #expect(zh.values.allSatisfy { !$0.isEmpty } && en.values.allSatisfy { !$0.isEmpty })
+        #expect(ConsoleTexts.language(acceptLanguage: "en-GB,en;q=0.9") == "en")
+        #expect(ConsoleTexts.language(acceptLanguage: "fr, zh-CN;q=0.5, en;q=0.4") == "zh")
+        #expect(ConsoleTexts.language(acceptLanguage: nil) == "zh")
+    }
+
+    @Test func signInRolesCSRFAndEscaping() async throws {
+        try await TestDaemon.with { d in
+            let base = d.client.baseURL
+            let viewerToken = try await d.token(.viewer), inspectorToken = try await d.token(.inspector)
+            let station = d.registry.stations[0]
+            let stationKey = try await d.token(.station, station: station.id)
+
+            // Pages need a session: to the sign-in page, and back here after.
+            var anonymous = ConsoleAgent(base: base)
+            let first = try await anonymous.get("/console/alerts?status=all")
+            #expect(first.status == 303 && first.location == "/console/sign-in?next=%2Fconsole%2Falerts%3Fstatus%3Dall")
+            #expect(first.headers.first(name: "content-security-policy")?.contains("script-src 'self'") == true)
+            #expect(first.headers.first(name: "x-frame-options") == "DENY" && first.headers.first(name: "referrer-policy") == "no-referrer")
+            // A station key and a wrong token cannot sign in; nothing is set.
+            let refused = try await anonymous.signIn(stationKey)
+            #expect(refused.status == 403 && anonymous.cookie == nil && refused.body.contains("加油站密钥不能登录控制台"))
+            #expect(try await anonymous.signIn("fw_" + String(repeating: "0", count: 64)).status == 401)
+
+            // A station named like markup and an alert note with markup are shown as text.
+            let evil = "<img src=x onerror=alert(1)>"
+            _ = try await RegistryStore(database: d.db).importRegistry(
+                { var r = d.registry; r.stations[0].name = evil; return r }(), sourceDigest: "evil", actor: "test")
+            try await d.components.registry.reload()
+            let lines = [#"{"seq":1,"kind":"price_change","effective_at":"2026-11-01T00:00:00Z","grade":"92","unit_price":99.0}"#]
+            _ = try await d.client.push(station: station.id, key: stationKey, lines: lines)
+            try await d.detectionCaughtUp()
+
+            var viewer = ConsoleAgent(base: base)
+            let signedIn = try await viewer.signIn(viewerToken)
+            #expect(signedIn.status == 303 && signedIn.location == "/console/alerts")
+            let setCookie = signedIn.headers.first(name: "set-cookie") ?? ""
+            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/console"))
+            #expect(!setCookie.contains(viewerToken))
+            let board = try await viewer.get("/console/alerts?status=all")
+            #expect(board.status == 200 && board.body.contains("<html lang=\"zh-CN\">"))
+            #expect(!board.body.contains(evil) && board.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "\(board.body)")
+            let alertID = try #require(board.body.range(of: #"data-alert=""#).map { String(board.body[$0.upperBound...].prefix { $0 != "\"" }) })
+            let viewerPage = try await viewer.get("/console/alerts/\(alertID)")
+            #expect(viewerPage.status == 200 && !viewerPage.body.contains("id=\"ack\"") && !viewerPage.body.contains("id=\"resolve\""))
+            // A viewer's forged acknowledgement is refused even with its own CSRF token.
+            let viewerCSRF = try #require(ConsoleAgent.csrf(viewerPage.body))
+            #expect(try await viewer.post("/console/alerts/\(alertID)/ack", [("csrf", viewerCSRF), ("note", "x")]).status == 403)
+
+            var inspector = ConsoleAgent(base: base)
+            _ = try await inspector.signIn(inspectorToken)
+            let page = try await inspector.get("/console/alerts/\(alertID)")
+            #expect(page.body.contains("id=\"ack\""))
+            let csrf = try #require(ConsoleAgent.csrf(page.body))
+            // Without the CSRF token, or with another session's, nothing changes.
+            #expect(try await inspector.post("/console/alerts/\(alertID)/ack", [("note", "forged")]).status == 403)
+            #expect(try await inspector.post("/console/alerts/\(alertID)/ack", [("csrf", viewerCSRF), ("note", "forged")]).status == 403)
+            #expect(try await inspector.post("/console/alerts/\(alertID)/ack", [("csrf", csrf), ("note", "  ")]).status == 400)
+            let acked = try await inspector.post("/console/alerts/\(alertID)/ack", [("csrf", csrf), ("note", "<b>on site</b>")])
+            #expect(acked.status == 303 && acked.location == "/console/alerts/\(alertID)")
+            let after = try await inspector.get("/console/alerts/\(alertID)")
+            #expect(after.body.contains("id=\"alert-status\">已确认") && after.body.contains("&lt;b&gt;on site&lt;/b&gt;"))
+            #expect(try await AlertStore(database: d.db).get(id: Int64(alertID)!)?.status == .acknowledged)
+
+            // English by the switch, kept in the session.
+            let switched = try await inspector.post("/console/language", [("csrf", csrf), ("lang", "en"), ("back", "/console/alerts/\(alertID)")])
+            #expect(switched.status == 303 && switched.location == "/console/alerts/\(alertID)")
+            let english = try await inspector.get("/console/alerts")
+            #expect(english.body.contains("<html lang=\"en\">") && english.body.contains("Acknowledged"))
+            // A `back` outside the console is not followed.
+            #expect(try await inspector.post("/console/language", [("csrf", csrf), ("lang", "zh"), ("back", "//evil.example/")]).location == "/console/alerts")
+
+            // Sign-out ends the session wherever its cookie is kept.
+            let copy = inspector
+            let out = try await inspector.post("/console/sign-out", [("csrf", csrf)])
+            #expect(out.status == 303 && out.headers.first(name: "set-cookie")?.contains("Max-Age=0") == true)
+            #expect(try await copy.get("/console/alerts").status == 303)
+            // Assets are the daemon's own, fingerprinted and cached.
+            let css = try #require(board.body.range(of: #"href="/console/assets/"#).map { "/console/assets/" + board.body[$0.upperBound...].prefix { $0 != "\"" } })
+            let asset = try await anonymous.get(css)
+            #expect(asset.status == 200 && asset.headers.first(name: "cache-control")?.contains("immutable") == true && asset.body.contains(":root"))
+        }
+    }
+
+    @Test func alertPagesAndTheLiveStream() async throws {
+        try await TestDaemon.with { d in
+            let viewer = try await d.token(.viewer)
+            let station = d.registry.stations[0]
+            let key = try await d.token(.station, station: station.id)
+            // Three alerts (prices above the ceiling on three grades at once would be one per grade).
+            let store = AlertStore(database: d.db)
+            _ = try await d.client.push(station: station.id, key: key, lines: [
+                #"{"seq":1,"kind":"price_change","effective_at":"2026-11-01T00:00:00Z","grade":"92","unit_price":99.0}"#,
+                #"{"seq":2,"kind":"price_change","effective_at":"2026-11-01T00:01:00Z","grade":"95","unit_price":99.0}"#,
+            ])
+            try await d.detectionCaughtUp()
+            var f = AlertFilter()
+            f.status = .all
+            let all = try await store.list(f)
+            #expect(all.count >= 2)
+            // Keyset pages of one: every alert once, newest first, then no `next`.
+            var seen: [Int64] = []
+            var cursor: String?
+            for _ in 0..<(all.count + 1) {
+                let path = "/v1/alerts?status=all&limit=1" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let (status, body) = try await d.client.send(.GET, path, token: viewer)
+                #expect(status == 200)
+                guard case .array(let page)? = try d.json(body)["alerts"] else { Issue.record("no alerts: \(body)"); return }
+                for case .object(let a) in page { if case .number(let id, _)? = a["id"] { seen.append(Int64(id)) } }
+                guard case .string(let next)? = try d.json(body)["next"] else { cursor = nil; break }
+                cursor = next
+            }
+            #expect(seen == all.map(\.id) && cursor == nil, "\(seen) vs \(all.map(\.id))")
+            #expect(try await d.client.send(.GET, "/v1/alerts?cursor=bogus", token: viewer).0 == 400)
+
+            // The stream: resumed after the first alert it sends the rest, then a new one live.
+            let first = try #require(all.last?.id)
+            var request = HTTPClientRequest(url: d.client.baseURL + "/v1/alerts/stream")
+            request.headers.add(name: "authorization", value: "Bearer \(viewer)")
+            request.headers.add(name: "last-event-id", value: "\(first)")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            #expect(response.status == .ok && response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
+            var text = ""
+            var ids: [Int64] = []
+            let pushed = Task {
+                try await Task.sleep(for: .milliseconds(500))
+                _ = try await d.client.push(station: station.id, key: key, lines: [
+                    #"{"seq":3,"kind":"price_change","effective_at":"2026-11-01T00:02:00Z","grade":"0","unit_price":99.0}"#,
+                ])
+            }
+            let began = ContinuousClock.now
+            for try await chunk in response.body {
+                text += String(buffer: chunk)
+                ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+                if ids.count >= all.count || ContinuousClock.now - began > .seconds(20) { break }
+            }
+            try await pushed.value
+            let expected = all.map(\.id).filter { $0 > first }.sorted()
+            #expect(Array(ids.prefix(expected.count)) == expected, "\(text)")
+            #expect(ids.count == all.count, "a new alert arrives live: \(text)")
+            #expect(text.contains("event: alert\ndata: {"))
+        }
+    }
+}
