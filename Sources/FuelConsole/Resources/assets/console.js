@@ -44,6 +44,9 @@
     cell(labels.col_severity, labels["severity_" + a.severity] || a.severity, "sev sev-" + a.severity);
     cell(labels.col_status, labels["status_" + a.status] || a.status, "status-" + a.status);
     body.insertBefore(tr, body.firstChild);
+    // The active counts grow with each new alert.
+    var count = document.querySelector('.count[data-severity="' + a.severity + '"] b');
+    if (count) { count.textContent = String((parseInt(count.textContent, 10) || 0) + 1); }
   });
   // Times as the server draws them: Beijing time, yyyy-mm-dd hh:mm.
   function formatTime(iso) {
