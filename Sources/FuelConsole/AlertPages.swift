@@ -118,7 +118,7 @@ extension ConsoleController {
 
     func row(_ a: AlertRecord, _ t: [String: String]) -> [String: Any] {
         [
-            "id": a.id, "raised": ConsoleTime.text(a.raisedAt), "stationText": stationText(a.station), "subject": a.subject,
+            "id": a.id, "raised": ConsoleTime.text(a.raisedAt), "station": a.station, "stationText": stationText(a.station), "subject": a.subject,
             "rule": a.rule.rawValue, "ruleText": t["rule_\(a.rule.rawValue)"] ?? a.rule.rawValue,
             "severity": a.severity.rawValue, "severityText": t["severity_\(a.severity.rawValue)"] ?? a.severity.rawValue,
             "status": a.status.rawValue, "statusText": t["status_\(a.status.rawValue)"] ?? a.status.rawValue,

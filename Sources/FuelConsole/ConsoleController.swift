@@ -1,4 +1,5 @@
 import Crypto
+import FuelDetect
 import FuelModel
 import FuelStore
 import Foundation
@@ -16,13 +17,16 @@ public struct ConsoleController: Sendable {
     public struct Directory: Sendable {
         /// Cities as (code, name), in display order.
         public var cities: @Sendable () -> [(code: String, name: String)]
-        /// A station's display name.
-        public var stationName: @Sendable (String) -> String?
+        /// A station by id.
+        public var station: @Sendable (String) -> Station?
 
-        public init(cities: @escaping @Sendable () -> [(code: String, name: String)], stationName: @escaping @Sendable (String) -> String?) {
+        public init(cities: @escaping @Sendable () -> [(code: String, name: String)], station: @escaping @Sendable (String) -> Station?) {
             self.cities = cities
-            self.stationName = stationName
+            self.station = station
         }
+
+        func stationName(_ id: String) -> String? { station(id)?.name }
+        func cityName(_ code: String) -> String? { cities().first { $0.code == code }?.name }
     }
 
     /// Session lifetimes and the cookie's `Secure` flag.
@@ -41,6 +45,8 @@ public struct ConsoleController: Sendable {
     static let cookie = "fw_console"
     static let pageSize = 50
 
+    let database: FuelDatabase
+    let thresholds: DetectionThresholds
     let sessions: ConsoleSessionStore
     let alerts: AlertStore
     let ledger: LedgerStore
@@ -53,9 +59,11 @@ public struct ConsoleController: Sendable {
     let isStopping: @Sendable () -> Bool
     let logger: Logger
 
-    public init(database: FuelDatabase, directory: Directory, settings: Settings,
+    public init(database: FuelDatabase, directory: Directory, settings: Settings, thresholds: DetectionThresholds,
                 encodeAlert: @escaping @Sendable (AlertRecord) throws -> String, isStopping: @escaping @Sendable () -> Bool,
                 logger: Logger) throws {
+        self.database = database
+        self.thresholds = thresholds
         sessions = ConsoleSessionStore(database: database)
         alerts = AlertStore(database: database)
         ledger = LedgerStore(database: database)
@@ -86,6 +94,9 @@ public struct ConsoleController: Sendable {
         g.get("alerts/stream") { request, _ in await guarded(request) { try await liveStream(request) } }
         g.get("alerts/{id}") { request, context in
             await guarded(request) { try await alertPage(request, id: context.parameters.get("id")) }
+        }
+        g.get("stations/{id}") { request, context in
+            await guarded(request) { try await stationPage(request, id: context.parameters.get("id")) }
         }
         g.post("alerts/{id}/ack") { request, context in
             await guarded(request) { try await transition(request, id: context.parameters.get("id"), .acknowledge) }
@@ -157,7 +168,7 @@ public struct ConsoleController: Sendable {
             default: return errorPage(request, PageError(status: .serviceUnavailable, key: "unavailable"))
             }
         } catch {
-            logger.error("console page failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            logger.error("console page failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             return errorPage(request, PageError(status: .serviceUnavailable, key: "unavailable"))
         }
     }

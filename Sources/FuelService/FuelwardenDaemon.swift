@@ -71,8 +71,9 @@ public struct FuelwardenComponents: Sendable {
             try ConsoleController(
                 database: database,
                 directory: .init(cities: { registry.snapshot.registry.cities.map { ($0.code, $0.name) } },
-                                 stationName: { registry.profile($0)?.station.name }),
+                                 station: { registry.profile($0)?.station }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
+                thresholds: config.detect.thresholds,
                 encodeAlert: AlertDTO.line, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger
             ).addRoutes(to: router)
         } catch {

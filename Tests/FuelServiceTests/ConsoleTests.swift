@@ -1,5 +1,6 @@
 import AsyncHTTPClient
-import FuelConsole
+@testable import FuelConsole
+import FuelDetect
 import FuelModel
 import FuelStore
 import Foundation
@@ -71,11 +72,27 @@ struct ConsoleAgent {
         #expect(Set(zh.keys) == Set(en.keys), "only in one: \(Set(zh.keys).symmetricDifference(Set(en.keys)).sorted())")
         var needed = AlertRule.allCases.map { "rule_\($0.rawValue)" } + Severity.allCases.map { "severity_\($0.rawValue)" }
         needed += AlertFilter.Status.allCases.map { "status_\($0.rawValue)" } + AccessRole.allCases.filter { $0 != .station }.map { "role_\($0.rawValue)" }
+        needed += RecordKind.allCases.map { "kind_\($0.rawValue)" } + StationStatus.allCases.map { "station_status_\($0.rawValue)" }
+        needed += GaugeLimitation.allCases.map { "limitation_\($0.rawValue)" } + ["method_quiet_segments", "method_inventory_variance"]
         #expect(needed.filter { zh[$0] == nil || en[$0] == nil }.isEmpty, "no name for \(needed.filter { zh[$0] == nil || en[$0] == nil })")
         #expect(zh.values.allSatisfy { !$0.isEmpty } && en.values.allSatisfy { !$0.isEmpty })
         #expect(ConsoleTexts.language(acceptLanguage: "en-GB,en;q=0.9") == "en")
         #expect(ConsoleTexts.language(acceptLanguage: "fr, zh-CN;q=0.5, en;q=0.4") == "zh")
         #expect(ConsoleTexts.language(acceptLanguage: nil) == "zh")
+    }
+
+    /// The gauge chart's geometry on an exact case: three columns of a 720-column chart, volumes
+    /// 1,000–2,000 L over a 170 px plot (10 px top margin).
+    @Test func chartGeometryOnAnExactCase() throws {
+        let columns = [TankSeriesColumn(column: 1, min: 1500, max: 2000, last: 2000, readings: 3),
+                       TankSeriesColumn(column: 360, min: 1000, max: 1000, last: 1000, readings: 1),
+                       TankSeriesColumn(column: 720, min: 1200, max: 1400, last: 1300, readings: 2)]
+        let chart = SVGChart(columns: columns, count: 720, deliveryShares: [0.5, 1.5])
+        #expect(chart.low == 1000 && chart.high == 2000 && chart.points == 3)
+        #expect(chart.line == "M0.5 10.0 L359.5 180.0 L719.5 129.0")
+        #expect(chart.ranges == "M0.5 10.0V95.0 M719.5 112.0V146.0")
+        #expect(chart.deliveries == [360])  // the one outside the window is not drawn
+        #expect(SVGChart(columns: [], count: 720, deliveryShares: []).line.isEmpty)
     }
 
     @Test func signInRolesCSRFAndEscaping() async throws {
@@ -153,6 +170,38 @@ struct ConsoleAgent {
             let css = try #require(board.body.range(of: #"href="/console/assets/"#).map { "/console/assets/" + board.body[$0.upperBound...].prefix { $0 != "\"" } })
             let asset = try await anonymous.get(css)
             #expect(asset.status == 200 && asset.headers.first(name: "cache-control")?.contains("immutable") == true && asset.body.contains(":root"))
+        }
+    }
+
+    /// The station page: registry facts, chain head, and per tank a chart of its readings with the
+    /// delivery marked, drawn by the daemon as SVG.
+    @Test func stationPageDrawsItsTanks() async throws {
+        try await TestDaemon.with { d in
+            let station = d.registry.stations[0]
+            let key = try await d.token(.station, station: station.id)
+            var lines: [String] = []
+            let t0 = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!
+            for i in 0..<48 {
+                let at = t0.adding(seconds: Double(i) * 900).rfc3339
+                let v = 15_000 - Double(i) * 50 + (i >= 24 ? 8_000 : 0)
+                lines.append(#"{"seq":\#(i + 1),"kind":"tank_reading","tank":"T1","at":"\#(at)","volume_l":\#(v),"tc_volume_l":\#(v - 40),"temperature_c":14}"#)
+            }
+            let delivered = t0.adding(seconds: 23 * 900 + 60)
+            lines.append(#"{"seq":49,"kind":"delivery","tank":"T1","supplier":"SUP-001","batch":"B1","bill_no":"BL-1","grade":"92","declared_volume_l":8000,"started_at":"\#(delivered.rfc3339)","ended_at":"\#(delivered.adding(seconds: 600).rfc3339)"}"#)
+            _ = try await d.client.push(station: station.id, key: key, lines: lines)
+            try await d.detectionCaughtUp()
+
+            var agent = ConsoleAgent(base: d.client.baseURL)
+            _ = try await agent.signIn(try await d.token(.viewer))
+            let page = try await agent.get("/console/stations/\(station.id)?days=1")
+            #expect(page.status == 200)
+            let tank = try #require(page.body.range(of: #"id="tank-T1""#).map { String(page.body[$0.lowerBound...].prefix(4000)) })
+            let path = try #require(tank.range(of: #"class="series" d=""#).map { String(tank[$0.upperBound...].prefix { $0 != "\"" }) })
+            #expect(path.split(separator: "L").count >= 40, "\(path)")  // 48 readings over a day in 720 columns
+            #expect(tank.contains(#"class="delivery""#) && tank.contains("48 个数据列") && tank.contains("1 次卸油"))
+            #expect(page.body.contains("id=\"chain\"") && page.body.contains("id=\"licences\""))
+            #expect(try await agent.get("/console/stations/NOPE").status == 404)
+            #expect(try await agent.get("/console/stations/\(station.id)?days=5").status == 200)  // an unknown window falls back to 7 days
         }
     }
 

@@ -1,0 +1,107 @@
+import FuelDetect
+import FuelModel
+import FuelStore
+import Foundation
+import Hummingbird
+
+/// `/console/stations/{id}`: the registry's facts (status, hours, licences with days to expiry,
+/// approvals, hazards, cases), the chain head and the last record of each kind, the station's
+/// alerts, and per tank its gauge as detection measured it (quality, leak method, detection limit)
+/// with a chart of its volume at 20 °C over a chosen window, deliveries marked.
+extension ConsoleController {
+    /// The chart windows offered, in days.
+    static let windows = [1, 7, 30, 90, 365]
+
+    func stationPage(_ request: Request, id: String?) async throws -> Response {
+        let s = try await requireSignedIn(request)
+        guard let id, let station = directory.station(id) else { throw PageError(status: .notFound, key: "not_found", detail: id) }
+        let lang = s.lang
+        let t = texts.catalogue(lang)
+        let days = request.uri.queryParameters.get("days").flatMap(Int.init).flatMap { Self.windows.contains($0) ? $0 : nil } ?? 7
+        var c = layout(title: "\(station.name) (\(station.id))", lang: lang, signedIn: s, path: "/console/stations/\(station.id)?days=\(days)")
+
+        async let headRow = RegistryStore(database: database).chainHead(station: station.id)
+        async let alertRows: [AlertRecord] = {
+            var f = AlertFilter()
+            f.station = station.id
+            f.status = .all
+            f.limit = 20
+            return try await alerts.list(f)
+        }()
+        async let stored = DetectionStore(database: database).loadState(StationDetector.self, station: station.id)
+        let (head, stationAlerts, state) = try await (headRow, alertRows, stored)
+
+        let today = ConsoleTime.today
+        c["station"] = [
+            "id": station.id, "name": station.name, "address": station.address ?? "", "cityText": directory.cityName(station.city) ?? station.city,
+            "statusText": t["station_status_\(station.status.rawValue)"] ?? station.status.rawValue, "status": station.status.rawValue,
+            "hours": station.hours.description,
+        ] as [String: Any]
+        c["licences"] = station.licences.sorted { $0.key < $1.key }.map { kind, l -> [String: Any] in
+            let left = l.expires.map { Int($0.daysSinceEpoch - today.daysSinceEpoch) }
+            return ["kind": t["licence_\(kind)"] ?? kind, "number": l.number, "expires": l.expires?.description ?? "—",
+                    "daysLeft": left.map { "\($0)" } ?? "—", "expiring": (left ?? .max) < 60, "state": t["licence_state_\(l.state.rawValue)"] ?? l.state.rawValue]
+        }
+        c["approvals"] = station.approvals.sorted { $0.key < $1.key }.map { kind, granted in
+            ["kind": t["approval_\(kind)"] ?? kind, "granted": granted ? (t["yes"] ?? "yes") : (t["no"] ?? "no")] as [String: Any]
+        }
+        c["hazards"] = station.hazards.map { ["id": $0.id, "description": $0.description, "opened": $0.opened.description,
+                                               "remedied": $0.remedied?.description ?? "—"] as [String: Any] }
+        c["cases"] = station.cases.map { ["id": $0.id, "description": $0.description, "opened": $0.opened.description,
+                                          "closed": $0.closed?.description ?? "—", "serious": $0.serious] as [String: Any] }
+        c["hasHazards"] = !station.hazards.isEmpty
+        c["hasCases"] = !station.cases.isEmpty
+        if let head {
+            c["chain"] = ["headSeq": head.headSeq, "headHash": head.headHash.map { String(format: "%02x", $0) }.joined(),
+                          "lastRecord": head.lastRecordAt.map(ConsoleTime.text) ?? "—",
+                          "lastReceived": head.lastReceivedAt.map(ConsoleTime.text) ?? "—"] as [String: Any]
+            c["lastByKind"] = head.lastByKind.sorted { $0.key < $1.key }.map { ["kind": t["kind_\($0.key)"] ?? $0.key, "at": ConsoleTime.text($0.value)] }
+        }
+        c["alerts"] = stationAlerts.map { row($0, t) }
+        c["windows"] = Self.windows.map { ["days": $0, "label": "\($0) \(t["days"] ?? "d")", "current": $0 == days,
+                                           "href": "/console/stations/\(station.id)?days=\($0)"] as [String: Any] }
+
+        // Per tank: the detector's view of the gauge and the chart, over the window that ends at the station's latest data.
+        var assessments: [String: TankAssessment] = [:]
+        if case .state(let detector) = state {
+            for a in detector.tankAssessments(thresholds: thresholds) { assessments[a.tank] = a }
+        }
+        let end = (head?.lastRecordAt ?? Date()).addingTimeInterval(60)
+        let from = end.addingTimeInterval(-Double(days) * 86_400)
+        let series = TankSeriesStore(database: database)
+        var tanks: [[String: Any]] = []
+        for tank in station.tanks {
+            let columns = try await series.columns(station: station.id, tank: tank.id, from: from, to: end, columns: Int(SVGChart.width))
+            let deliveries = try await series.deliveries(station: station.id, tank: tank.id, from: from, to: end)
+            let span = end.timeIntervalSince(from)
+            let chart = SVGChart(columns: columns, count: Int(SVGChart.width),
+                                 deliveryShares: deliveries.map { $0.at.timeIntervalSince(from) / span })
+            var entry: [String: Any] = [
+                "id": tank.id, "grade": tank.grade, "capacity": JSONText.number(tank.capacityL),
+                "line": chart.line, "ranges": chart.ranges, "points": chart.points, "hasPoints": chart.points > 0,
+                "high": JSONText.number(chart.high.rounded()), "low": JSONText.number(chart.low.rounded()),
+                "deliveries": chart.deliveries.map { ["x": $0] }, "deliveryCount": deliveries.count,
+                "from": ConsoleTime.text(from), "to": ConsoleTime.text(end),
+                "chartWidth": Int(SVGChart.width), "chartHeight": Int(SVGChart.height),
+                "plotBottom": Int(SVGChart.height - SVGChart.bottom),
+            ]
+            if let a = assessments[tank.id] {
+                func fmt(_ v: Double?, _ digits: Double = 100) -> String { v.map { JSONText.number(($0 * digits).rounded() / digits) } ?? "—" }
+                entry["gauge"] = [
+                    "step": fmt(a.stepMM), "noise": fmt(a.noiseMM), "interval": fmt(a.intervalSeconds.map { $0 / 60 }, 10),
+                    "readings": a.readings, "glitches": fmt(a.glitchShare * 100, 1000),
+                    "method": a.method.map { t["method_\($0.rawValue)"] ?? $0.rawValue } ?? "—",
+                    "rate": fmt(a.leakRateLPH, 1000), "se": fmt(a.leakStandardErrorLPH, 1000),
+                    "limit": fmt(a.detectionLimitLPH), "target": fmt(a.targetLPH),
+                    "meets": a.meetsTarget == true, "fails": a.meetsTarget == false,
+                    "limitations": a.limitations.map { t["limitation_\($0.rawValue)"] ?? $0.rawValue }.joined(separator: "、"),
+                    "hasLimitations": !a.limitations.isEmpty,
+                    "days": "\(a.daysWithData ?? 0)/\(a.windowDays ?? 0)",
+                ] as [String: Any]
+            }
+            tanks.append(entry)
+        }
+        c["tanks"] = tanks
+        return ConsoleHeaders.html(templates.render("station", c))
+    }
+}
