@@ -15,12 +15,12 @@ import Logging
 public struct ConsoleController: Sendable {
     /// What the console needs to know of the registry, given by the daemon.
     public struct Directory: Sendable {
-        /// Cities as (code, name), in display order.
-        public var cities: @Sendable () -> [(code: String, name: String)]
+        /// Cities, in the registry's order.
+        public var cities: @Sendable () -> [City]
         /// A station by id.
         public var station: @Sendable (String) -> Station?
 
-        public init(cities: @escaping @Sendable () -> [(code: String, name: String)], station: @escaping @Sendable (String) -> Station?) {
+        public init(cities: @escaping @Sendable () -> [City], station: @escaping @Sendable (String) -> Station?) {
             self.cities = cities
             self.station = station
         }
@@ -95,6 +95,8 @@ public struct ConsoleController: Sendable {
         g.get("alerts/{id}") { request, context in
             await guarded(request) { try await alertPage(request, id: context.parameters.get("id")) }
         }
+        g.get("cities") { request, _ in await guarded(request) { try await citiesPage(request) } }
+        g.get("reports/quarterly.csv") { request, _ in await guarded(request) { try await quarterlyCSV(request) } }
         g.get("stations/{id}") { request, context in
             await guarded(request) { try await stationPage(request, id: context.parameters.get("id")) }
         }

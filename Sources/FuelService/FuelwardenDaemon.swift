@@ -70,7 +70,7 @@ public struct FuelwardenComponents: Sendable {
         do {
             try ConsoleController(
                 database: database,
-                directory: .init(cities: { registry.snapshot.registry.cities.map { ($0.code, $0.name) } },
+                directory: .init(cities: { registry.snapshot.registry.cities },
                                  station: { registry.profile($0)?.station }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
                 thresholds: config.detect.thresholds,

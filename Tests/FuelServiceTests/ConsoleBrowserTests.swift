@@ -85,6 +85,9 @@ import Testing
                 try await save(browser, "5-station")
                 _ = try await browser.run("document.getElementById('tank-T1').scrollIntoView(); return 0")
                 try await save(browser, "6-station-tank")
+                try await browser.click(try await browser.wait(for: "#nav-cities"))
+                _ = try await browser.wait(for: "#cities tr[data-city]")
+                try await save(browser, "7-cities")
 
                 // English, kept for the session.
                 try await browser.click(try await browser.wait(for: "#lang-switch"))

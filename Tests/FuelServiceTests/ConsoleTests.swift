@@ -74,6 +74,7 @@ struct ConsoleAgent {
         needed += AlertFilter.Status.allCases.map { "status_\($0.rawValue)" } + AccessRole.allCases.filter { $0 != .station }.map { "role_\($0.rawValue)" }
         needed += RecordKind.allCases.map { "kind_\($0.rawValue)" } + StationStatus.allCases.map { "station_status_\($0.rawValue)" }
         needed += GaugeLimitation.allCases.map { "limitation_\($0.rawValue)" } + ["method_quiet_segments", "method_inventory_variance"]
+        needed += Contact.Role.allCases.map { "contact_\($0.rawValue)" } + ["pass", "needs_attention", "fail"].map { "verdict_\($0)" }
         #expect(needed.filter { zh[$0] == nil || en[$0] == nil }.isEmpty, "no name for \(needed.filter { zh[$0] == nil || en[$0] == nil })")
         #expect(zh.values.allSatisfy { !$0.isEmpty } && en.values.allSatisfy { !$0.isEmpty })
         #expect(ConsoleTexts.language(acceptLanguage: "en-GB,en;q=0.9") == "en")
@@ -201,6 +202,14 @@ struct ConsoleAgent {
             #expect(tank.contains(#"class="delivery""#) && tank.contains("48 个数据列") && tank.contains("1 次卸油"))
             #expect(page.body.contains("id=\"chain\"") && page.body.contains("id=\"licences\""))
             #expect(try await agent.get("/console/stations/NOPE").status == 404)
+            // The province by city for the quarter of the data, and its CSV.
+            let cities = try await agent.get("/console/cities?year=2026&quarter=4")
+            #expect(cities.status == 200 && cities.body.contains("2026Q4"))
+            for city in d.registry.cities { #expect(cities.body.contains("data-city=\"\(city.code)\""), "\(city.code)") }
+            let csv = try await agent.get("/console/reports/quarterly.csv?year=2026&quarter=4")
+            #expect(csv.status == 200 && csv.headers.first(name: "content-type")?.hasPrefix("text/csv") == true)
+            #expect(csv.body.hasPrefix("\u{FEFF}quarter,city,name,") && csv.body.components(separatedBy: "\r\n").count == d.registry.cities.count + 2)
+            #expect(try await agent.get("/console/cities?year=2199&quarter=1").status == 422)
             #expect(try await agent.get("/console/stations/\(station.id)?days=5").status == 200)  // an unknown window falls back to 7 days
         }
     }
