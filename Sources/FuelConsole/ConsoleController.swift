@@ -17,12 +17,20 @@ public struct ConsoleController: Sendable {
     public struct Directory: Sendable {
         /// Cities, in the registry's order.
         public var cities: @Sendable () -> [City]
-        /// A station by id.
+        /// A station by id, and all of them.
         public var station: @Sendable (String) -> Station?
+        public var stations: @Sendable () -> [Station]
+        /// The annual-inspection pre-check of a station for a year, recorded when an actor is named
+        /// (the daemon's `InspectionRunner`, the same path as the API's).
+        public var inspect: @Sendable (_ station: Station, _ year: Int, _ recordAs: String?) async throws -> (InspectionReport, RecordedInspection?)
 
-        public init(cities: @escaping @Sendable () -> [City], station: @escaping @Sendable (String) -> Station?) {
+        public init(cities: @escaping @Sendable () -> [City], station: @escaping @Sendable (String) -> Station?,
+                    stations: @escaping @Sendable () -> [Station],
+                    inspect: @escaping @Sendable (Station, Int, String?) async throws -> (InspectionReport, RecordedInspection?)) {
             self.cities = cities
             self.station = station
+            self.stations = stations
+            self.inspect = inspect
         }
 
         func stationName(_ id: String) -> String? { station(id)?.name }
@@ -97,6 +105,13 @@ public struct ConsoleController: Sendable {
         }
         g.get("cities") { request, _ in await guarded(request) { try await citiesPage(request) } }
         g.get("reports/quarterly.csv") { request, _ in await guarded(request) { try await quarterlyCSV(request) } }
+        g.get("batches") { request, _ in await guarded(request) { try await batchPage(request) } }
+        g.get("stations/{id}/inspection") { request, context in
+            await guarded(request) { try await inspectionPage(request, id: context.parameters.get("id")) }
+        }
+        g.post("stations/{id}/inspection") { request, context in
+            await guarded(request) { try await recordInspection(request, id: context.parameters.get("id")) }
+        }
         g.get("stations/{id}") { request, context in
             await guarded(request) { try await stationPage(request, id: context.parameters.get("id")) }
         }

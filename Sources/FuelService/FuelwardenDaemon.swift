@@ -70,8 +70,17 @@ public struct FuelwardenComponents: Sendable {
         do {
             try ConsoleController(
                 database: database,
-                directory: .init(cities: { registry.snapshot.registry.cities },
-                                 station: { registry.profile($0)?.station }),
+                directory: .init(
+                    cities: { registry.snapshot.registry.cities }, station: { registry.profile($0)?.station },
+                    stations: { registry.snapshot.registry.stations },
+                    inspect: { [inspection = InspectionRunner(store: InspectionStore(database: database), settings: config.inspection)] station, year, actor in
+                        let city = registry.snapshot.registry.cities.first { $0.code == station.city }?.name
+                        do {
+                            return try await inspection.run(station: station, cityName: city, year: year, recordAs: actor)
+                        } catch let e as InspectionRunner.InvalidRequest {
+                            throw StoreError.invalid(e.description)
+                        }
+                    }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
                 thresholds: config.detect.thresholds,
                 encodeAlert: AlertDTO.line, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger

@@ -88,6 +88,9 @@ import Testing
                 try await browser.click(try await browser.wait(for: "#nav-cities"))
                 _ = try await browser.wait(for: "#cities tr[data-city]")
                 try await save(browser, "7-cities")
+                try await browser.open(base + "/console/stations/\(station.id)/inspection?year=2026")
+                _ = try await browser.wait(for: "#findings")
+                try await save(browser, "8-inspection")
 
                 // English, kept for the session.
                 try await browser.click(try await browser.wait(for: "#lang-switch"))

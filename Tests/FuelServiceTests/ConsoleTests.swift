@@ -210,6 +210,20 @@ struct ConsoleAgent {
             #expect(csv.status == 200 && csv.headers.first(name: "content-type")?.hasPrefix("text/csv") == true)
             #expect(csv.body.hasPrefix("\u{FEFF}quarter,city,name,") && csv.body.components(separatedBy: "\r\n").count == d.registry.cities.count + 2)
             #expect(try await agent.get("/console/cities?year=2199&quarter=1").status == 422)
+            // The inspection pre-check: every rule with its outcome; a viewer cannot record it.
+            let inspection = try await agent.get("/console/stations/\(station.id)/inspection?year=2026")
+            #expect(inspection.status == 200 && inspection.body.contains("id=\"verdict\"") && inspection.body.contains("数据链完整性"))
+            #expect(!inspection.body.contains("id=\"record-inspection\""))
+            var inspector = ConsoleAgent(base: d.client.baseURL)
+            _ = try await inspector.signIn(try await d.token(.inspector))
+            let form = try await inspector.get("/console/stations/\(station.id)/inspection?year=2026")
+            let recorded = try await inspector.post("/console/stations/\(station.id)/inspection", [("csrf", ConsoleAgent.csrf(form.body) ?? ""), ("year", "2026")])
+            #expect(recorded.status == 200 && recorded.body.contains("id=\"recorded\""))
+            #expect(try await inspector.post("/console/stations/\(station.id)/inspection", [("year", "2026")]).status == 403)
+            // The batch delivered to T1 is traced to the station and tank.
+            let batch = try await agent.get("/console/batches?batch=B1")
+            #expect(batch.status == 200 && batch.body.contains("id=\"batch-periods\"") && batch.body.contains("/console/stations/\(station.id)"))
+            #expect(try await agent.get("/console/batches?batch=NONE").body.contains("id=\"batch-none\""))
             #expect(try await agent.get("/console/stations/\(station.id)?days=5").status == 200)  // an unknown window falls back to 7 days
         }
     }
