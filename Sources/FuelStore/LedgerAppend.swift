@@ -31,6 +31,7 @@ extension LedgerStore {
             try await copy(rows, on: tx, logger: logger)
             try await advanceHead(station: station, to: rows, on: tx, logger: logger)
             try await countStationDays(station: station, rows.quarterHours, on: tx, logger: logger)
+            try await rollUpTankHours(station: station, rows.tankHours, on: tx, logger: logger)
             try await recomputeBatchMixes(station: station, rows.deliveredTanks, on: tx, logger: logger)
             outcome.accepted = sorting.new.count
             outcome.appendedByKind = rows.appendedByKind
@@ -105,6 +106,8 @@ extension LedgerStore {
         var quarterHours: [Int64: Int64] = [:]
         /// Tanks whose batch mix a delivery changes, from the earliest such delivery on.
         var deliveredTanks: [String: Timestamp] = [:]
+        /// The batch's tank readings rolled up by tank and hour (for the console's charts).
+        var tankHours: [TankHour.Key: TankHour] = [:]
         var appendedByKind: [RecordKind: Int] = [:]
 
         init(station: String, head: LockedHead, frontier: MerkleFrontier, records: [IncomingRecord], bodies: [[UInt8]],
@@ -126,6 +129,10 @@ extension LedgerStore {
                     previous: link.previous, hash: link.hash)
                 appendedByKind[r.record.kind, default: 0] += 1
                 if case .delivery(let d) = r.record { deliveredTanks[d.tank] = min(deliveredTanks[d.tank] ?? d.startedAt, d.startedAt) }
+                if case .tankReading(let t) = r.record {
+                    let key = TankHour.Key(tank: t.tank, hour: (us >= 0 ? us / 3_600_000_000 : (us - 3_599_999_999) / 3_600_000_000) * 3600)
+                    tankHours[key, default: TankHour()].add(t.tcVolumeL ?? t.volumeL, at: us)
+                }
                 if r.source == .push { maxPushSeq = max(maxPushSeq ?? r.sourceSeq, r.sourceSeq) }
             }
         }
@@ -157,6 +164,24 @@ extension LedgerStore {
             JOIN stations s ON s.id = \(station)
             GROUP BY 2
             ON CONFLICT (station, day) DO UPDATE SET records = station_days.records + EXCLUDED.records
+            """, logger: logger)
+    }
+
+    /// Merges the batch's tank-hour roll-ups into `tank_hours`.
+    static func rollUpTankHours(station: String, _ hours: [TankHour.Key: TankHour], on tx: PostgresConnection, logger: Logger) async throws {
+        guard !hours.isEmpty else { return }
+        let keys = Array(hours.keys)
+        let values = keys.map { hours[$0]! }
+        try await tx.query("""
+            INSERT INTO tank_hours (station, tank, hour, min_l, max_l, last_l, last_at, readings)
+            SELECT \(station), u.tank, to_timestamp(u.hour), u.lo, u.hi, u.last, timestamptz 'epoch' + u.last_us * interval '1 microsecond', u.n
+            FROM UNNEST(\(keys.map(\.tank))::text[], \(keys.map(\.hour))::bigint[], \(values.map(\.min))::float8[], \(values.map(\.max))::float8[],
+                        \(values.map(\.last))::float8[], \(values.map(\.lastAt))::bigint[], \(values.map(\.count))::int4[])
+                 AS u(tank, hour, lo, hi, last, last_us, n)
+            ON CONFLICT (station, tank, hour) DO UPDATE SET
+                min_l = LEAST(tank_hours.min_l, EXCLUDED.min_l), max_l = GREATEST(tank_hours.max_l, EXCLUDED.max_l),
+                last_l = CASE WHEN EXCLUDED.last_at >= tank_hours.last_at THEN EXCLUDED.last_l ELSE tank_hours.last_l END,
+                last_at = GREATEST(tank_hours.last_at, EXCLUDED.last_at), readings = tank_hours.readings + EXCLUDED.readings
             """, logger: logger)
     }
 
@@ -222,5 +247,27 @@ struct AppendSorting {
             known[key] = contents[i]
             new.append(i)
         }
+    }
+}
+
+/// One tank's readings within one hour of a batch: lowest, highest and last volume, and how many.
+struct TankHour {
+    struct Key: Hashable {
+        var tank: String
+        /// Seconds since 1970 at the hour's start.
+        var hour: Int64
+    }
+    var min = Double.infinity
+    var max = -Double.infinity
+    var last = 0.0
+    /// Microseconds since 1970 of the last reading.
+    var lastAt = Int64.min
+    var count: Int32 = 0
+
+    mutating func add(_ litres: Double, at us: Int64) {
+        min = Swift.min(min, litres)
+        max = Swift.max(max, litres)
+        if us >= lastAt { (last, lastAt) = (litres, us) }
+        count += 1
     }
 }

@@ -22,7 +22,8 @@ public struct TankSeriesColumn: Sendable, Hashable {
 }
 
 /// A tank's gauge readings and deliveries for charts, downsampled in PostgreSQL to a column per
-/// pixel (min / max / last), so a year of readings draws as fast as a day.
+/// pixel (min / max / last): from the readings themselves for columns narrower than an hour, from the
+/// hourly roll-up the append keeps (`tank_hours`) for wider ones, so a year draws as fast as a week.
 public struct TankSeriesStore: Sendable {
     public let database: FuelDatabase
 
@@ -33,6 +34,23 @@ public struct TankSeriesStore: Sendable {
         let n = max(1, min(columns, 4000))
         let (t0, t1) = (from.timeIntervalSince1970, max(to.timeIntervalSince1970, from.timeIntervalSince1970 + 1))
         let logger = database.logger
+        // A column an hour or wider reads the hourly roll-up (an hour a row); narrower ones the readings.
+        if (t1 - t0) / Double(n) >= 3600 {
+            return try await database.connection("tank series by hour") { conn in
+                let rows = try await conn.query("""
+                    SELECT width_bucket(extract(epoch FROM hour)::float8, \(t0)::float8, \(t1)::float8, \(n)::int4) AS c,
+                           min(min_l), max(max_l), (array_agg(last_l ORDER BY last_at DESC))[1], sum(readings)::bigint
+                    FROM tank_hours
+                    WHERE station = \(station) AND tank = \(tank) AND hour >= date_trunc('hour', \(from)::timestamptz) AND hour < \(to)
+                    GROUP BY c ORDER BY c
+                    """, logger: logger)
+                var out: [TankSeriesColumn] = []
+                for try await (c, lo, hi, last, count) in rows.decode((Int, Double, Double, Double, Int64).self) where c >= 1 && c <= n {
+                    out.append(TankSeriesColumn(column: c, min: lo, max: hi, last: last, readings: Int(count)))
+                }
+                return out
+            }
+        }
         return try await database.connection("tank series") { conn in
             let rows = try await conn.query("""
                 SELECT width_bucket(extract(epoch FROM at)::float8, \(t0)::float8, \(t1)::float8, \(n)::int4) AS c,

@@ -26,7 +26,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,6 +78,24 @@ struct Bench: AsyncParsableCommand {
             bench.batchSize = batch
             bench.concurrency = concurrency
             bench.detection = detection
+            try await bench.run()
+        }
+    }
+
+    struct Console: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the console's pages against 4,000 stations, 20,000 open alerts and a station-year of readings on a throwaway PostgreSQL, and a new alert's way to an SSE client (build with -c release).")
+        @Option(help: "Stations in the registry.") var stations = 4_000
+        @Option(help: "Open alerts.") var alerts = 20_000
+        @Option(help: "Tank readings in the station-year (over its four tanks).") var readings = 420_000
+        @Option(help: "Requests per page.") var requests = 40
+
+        func run() async throws {
+            var bench = ConsoleBenchmark(logger: makeLogger(.warning), print: say)
+            bench.stations = stations
+            bench.alerts = alerts
+            bench.readings = readings
+            bench.requests = requests
             try await bench.run()
         }
     }
