@@ -18,27 +18,19 @@ struct BoardFilter {
         func value(_ name: String) -> String? {
             q.get(name).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
         }
-        if let s = value("status") {
-            guard let v = AlertFilter.Status(rawValue: s) else { throw ConsoleController.PageError(status: .badRequest, key: "error_title", detail: "status") }
-            status = v
-        }
-        city = value("city")
-        station = value("station")
-        if let r = value("rule") {
-            guard let v = AlertRule(rawValue: r) else { throw ConsoleController.PageError(status: .badRequest, key: "error_title", detail: "rule") }
-            rule = v
-        }
-        if let s = value("severity") {
-            guard let v = Severity(rawValue: s) else { throw ConsoleController.PageError(status: .badRequest, key: "error_title", detail: "severity") }
-            severity = v
+        do {
+            if let s = value("status") { status = try AlertFilter.status(s) }
+            city = value("city")
+            station = value("station")
+            rule = try value("rule").map(AlertFilter.rule)
+            severity = try value("severity").map(AlertFilter.severity)
+            cursor = try value("cursor").map(AlertFilter.cursor)
+        } catch let e as AlertQueryError {
+            throw ConsoleController.PageError(status: .badRequest, key: "error_title", detail: e.description)
         }
         if let s = value("since") {
             guard ConsoleTime.startOfDay(s) != nil else { throw ConsoleController.PageError(status: .badRequest, key: "error_title", detail: "since") }
             since = s
-        }
-        if let c = value("cursor") {
-            guard let v = AlertCursor(c) else { throw ConsoleController.PageError(status: .badRequest, key: "error_title", detail: "cursor") }
-            cursor = v
         }
     }
 

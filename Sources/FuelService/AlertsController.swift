@@ -80,26 +80,18 @@ public struct AlertsController: Sendable {
     @Sendable func list(_ request: Request, context: FuelRequestContext) async throws -> Response {
         _ = try context.requireRegulator(.viewer)
         let q = request.uri.queryParameters
-        var f = AlertFilter()
-        if let s = q.get("status") {
-            guard let status = AlertFilter.Status(rawValue: s) else {
-                throw APIError(.badRequest, "status: expected one of \(AlertFilter.Status.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(s)\"")
-            }
-            f.status = status
-        }
         // An empty filter (`rule=`) filters nothing, as if it were absent.
         func filter(_ name: String) -> String? { q.get(name).flatMap { $0.isEmpty ? nil : $0 } }
-        f.station = filter("station")
-        if let rule = filter("rule") {
-            guard let r = AlertRule(rawValue: rule) else {
-                throw APIError(.badRequest, "rule: unknown rule \"\(rule)\" (one of \(AlertRule.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            f.rule = r
-        }
-        f.city = filter("city")
-        if let sev = filter("severity") {
-            guard let s = Severity(rawValue: sev) else { throw APIError(.badRequest, "severity: expected info, warning or critical, got \"\(sev)\"") }
-            f.severity = s
+        var f = AlertFilter()
+        do {
+            if let s = q.get("status") { f.status = try AlertFilter.status(s) }
+            f.station = filter("station")
+            f.rule = try filter("rule").map(AlertFilter.rule)
+            f.city = filter("city")
+            f.severity = try filter("severity").map(AlertFilter.severity)
+            f.after = try filter("cursor").map(AlertFilter.cursor)
+        } catch let e as AlertQueryError {
+            throw APIError(.badRequest, e.description)
         }
         if let since = q.get("since") {
             guard let t = Timestamp(rfc3339: since) else { throw APIError(.badRequest, "since: \"\(since)\" is not an RFC 3339 time") }
@@ -108,10 +100,6 @@ public struct AlertsController: Sendable {
         if let limit = q.get("limit") {
             guard let n = Int(limit), (1...5000).contains(n) else { throw APIError(.badRequest, "limit: expected 1…5000, got \"\(limit)\"") }
             f.limit = n
-        }
-        if let cursor = filter("cursor") {
-            guard let c = AlertCursor(cursor) else { throw APIError(.badRequest, "cursor: \"\(cursor)\" is not a cursor this API gave (use `next`)") }
-            f.after = c
         }
         let page = try await alerts.list(f)
         let next = page.count == f.limit ? page.last.map { AlertCursor(after: $0).description } : nil
@@ -123,13 +111,11 @@ public struct AlertsController: Sendable {
         let q = request.uri.queryParameters
         func filter(_ name: String) -> String? { q.get(name).flatMap { $0.isEmpty ? nil : $0 } }
         var f = AlertEventStream.Filter(station: filter("station"), city: filter("city"))
-        if let rule = filter("rule") {
-            guard let r = AlertRule(rawValue: rule) else { throw APIError(.badRequest, "rule: unknown rule \"\(rule)\"") }
-            f.rule = r
-        }
-        if let sev = filter("severity") {
-            guard let s = Severity(rawValue: sev) else { throw APIError(.badRequest, "severity: expected info, warning or critical, got \"\(sev)\"") }
-            f.severity = s
+        do {
+            f.rule = try filter("rule").map(AlertFilter.rule)
+            f.severity = try filter("severity").map(AlertFilter.severity)
+        } catch let e as AlertQueryError {
+            throw APIError(.badRequest, e.description)
         }
         let events = AlertEventStream(alerts: alerts, encode: AlertDTO.line)
         let after = try await events.start(lastEventID: request.headers[HTTPField.Name("Last-Event-ID")!])

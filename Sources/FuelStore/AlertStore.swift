@@ -51,6 +51,44 @@ public struct AlertFilter: Sendable, Hashable {
     public init() {}
 }
 
+/// A query-string filter value the alert list does not know; names the field (the API answers 400
+/// with it, the console an error page).
+public struct AlertQueryError: Error, CustomStringConvertible {
+    public var field: String
+    public var message: String
+    public var description: String { "\(field): \(message)" }
+}
+
+extension AlertFilter {
+    /// `status`: open, acknowledged, resolved, active or all.
+    public static func status(_ text: String) throws -> Status {
+        guard let v = Status(rawValue: text) else {
+            throw AlertQueryError(field: "status", message: "expected one of \(Status.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return v
+    }
+
+    /// `rule`: one of the rules' names.
+    public static func rule(_ text: String) throws -> AlertRule {
+        guard let v = AlertRule(rawValue: text) else {
+            throw AlertQueryError(field: "rule", message: "unknown rule \"\(text)\" (one of \(AlertRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return v
+    }
+
+    /// `severity`: info, warning or critical.
+    public static func severity(_ text: String) throws -> Severity {
+        guard let v = Severity(rawValue: text) else { throw AlertQueryError(field: "severity", message: "expected info, warning or critical, got \"\(text)\"") }
+        return v
+    }
+
+    /// `cursor`: a `next` the list gave.
+    public static func cursor(_ text: String) throws -> AlertCursor {
+        guard let v = AlertCursor(text) else { throw AlertQueryError(field: "cursor", message: "\"\(text)\" is not a cursor this API gave (use `next`)") }
+        return v
+    }
+}
+
 /// A place in the alert list (newest first by raise time, then id): where the next page starts.
 /// Written as `<microseconds since 1970>_<id>`, opaque to clients.
 public struct AlertCursor: Sendable, Hashable, CustomStringConvertible {

@@ -44,11 +44,7 @@ public struct TankSeriesStore: Sendable {
                     WHERE station = \(station) AND tank = \(tank) AND hour >= date_trunc('hour', \(from)::timestamptz) AND hour < \(to)
                     GROUP BY c ORDER BY c
                     """, logger: logger)
-                var out: [TankSeriesColumn] = []
-                for try await (c, lo, hi, last, count) in rows.decode((Int, Double, Double, Double, Int64).self) where c >= 1 && c <= n {
-                    out.append(TankSeriesColumn(column: c, min: lo, max: hi, last: last, readings: Int(count)))
-                }
-                return out
+                return try await Self.columns(rows, upTo: n)
             }
         }
         return try await database.connection("tank series") { conn in
@@ -62,12 +58,17 @@ public struct TankSeriesStore: Sendable {
                 WHERE v IS NOT NULL
                 GROUP BY c ORDER BY c
                 """, logger: logger)
-            var out: [TankSeriesColumn] = []
-            for try await (c, lo, hi, last, count) in rows.decode((Int, Double, Double, Double, Int64).self) where c >= 1 && c <= n {
-                out.append(TankSeriesColumn(column: c, min: lo, max: hi, last: last, readings: Int(count)))
-            }
-            return out
+            return try await Self.columns(rows, upTo: n)
         }
+    }
+
+    /// Rows of (column, min, max, last, readings) as columns 1…n.
+    static func columns(_ rows: PostgresRowSequence, upTo n: Int) async throws -> [TankSeriesColumn] {
+        var out: [TankSeriesColumn] = []
+        for try await (c, lo, hi, last, count) in rows.decode((Int, Double, Double, Double, Int64).self) where c >= 1 && c <= n {
+            out.append(TankSeriesColumn(column: c, min: lo, max: hi, last: last, readings: Int(count)))
+        }
+        return out
     }
 
     /// Deliveries to `tank` that started in [from, to): when, and the declared litres.
