@@ -69,12 +69,15 @@ extension ConsoleController {
         let end = (head?.lastRecordAt ?? Date()).addingTimeInterval(60)
         let from = end.addingTimeInterval(-Double(days) * 86_400)
         let series = TankSeriesStore(database: database)
+        // A day is drawn from every reading; longer windows an hour a column (at most one a pixel),
+        // from the hourly roll-up: a week's chart reads 168 rows a tank instead of two thousand.
+        let columnCount = days <= 1 ? Int(SVGChart.width) : min(Int(SVGChart.width), days * 24)
         var tanks: [[String: Any]] = []
         for tank in station.tanks {
-            let columns = try await series.columns(station: station.id, tank: tank.id, from: from, to: end, columns: Int(SVGChart.width))
+            let columns = try await series.columns(station: station.id, tank: tank.id, from: from, to: end, columns: columnCount)
             let deliveries = try await series.deliveries(station: station.id, tank: tank.id, from: from, to: end)
             let span = end.timeIntervalSince(from)
-            let chart = SVGChart(columns: columns, count: Int(SVGChart.width),
+            let chart = SVGChart(columns: columns, count: columnCount,
                                  deliveryShares: deliveries.map { $0.at.timeIntervalSince(from) / span })
             var entry: [String: Any] = [
                 "id": tank.id, "grade": tank.grade, "capacity": JSONText.number(tank.capacityL),
