@@ -24,13 +24,18 @@ public struct ConsoleController: Sendable {
         /// (the daemon's `InspectionRunner`, the same path as the API's).
         public var inspect: @Sendable (_ station: Station, _ year: Int, _ recordAs: String?) async throws -> (InspectionReport, RecordedInspection?)
 
+        /// A station's whole history export as CSV (the daemon's `HistoryController`, the same stream as the API's).
+        public var historyCSV: @Sendable (_ station: String) async throws -> Response
+
         public init(cities: @escaping @Sendable () -> [City], station: @escaping @Sendable (String) -> Station?,
                     stations: @escaping @Sendable () -> [Station],
-                    inspect: @escaping @Sendable (Station, Int, String?) async throws -> (InspectionReport, RecordedInspection?)) {
+                    inspect: @escaping @Sendable (Station, Int, String?) async throws -> (InspectionReport, RecordedInspection?),
+                    historyCSV: @escaping @Sendable (String) async throws -> Response) {
             self.cities = cities
             self.station = station
             self.stations = stations
             self.inspect = inspect
+            self.historyCSV = historyCSV
         }
 
         func stationName(_ id: String) -> String? { station(id)?.name }
@@ -106,6 +111,9 @@ public struct ConsoleController: Sendable {
         g.get("cities") { request, _ in await guarded(request) { try await citiesPage(request) } }
         g.get("reports/quarterly.csv") { request, _ in await guarded(request) { try await quarterlyCSV(request) } }
         g.get("batches") { request, _ in await guarded(request) { try await batchPage(request) } }
+        g.get("stations/{id}/history.csv") { request, context in
+            await guarded(request) { try await historyDownload(request, id: context.parameters.get("id")) }
+        }
         g.get("stations/{id}/inspection") { request, context in
             await guarded(request) { try await inspectionPage(request, id: context.parameters.get("id")) }
         }

@@ -42,12 +42,24 @@ extension ConsoleController {
             ]
         }
         c["canRecord"] = s.session.principal.canAct(as: .inspector)
+        c["historyURL"] = "/console/stations/\(station.id)/history.csv"
         if let recorded {
             c["recorded"] = ["id": recorded.id, "by": recorded.recordedBy, "at": ConsoleTime.text(recorded.recordedAt)] as [String: Any]
         }
         c["years"] = (0..<3).map { ReportQuarter.today.year - $0 }.map { ["year": $0, "current": $0 == year,
                                                                           "href": "/console/stations/\(station.id)/inspection?year=\($0)"] as [String: Any] }
         return ConsoleHeaders.html(templates.render("inspection", c))
+    }
+
+    /// The station's records as CSV, for inspectors (as the API's history export).
+    func historyDownload(_ request: Request, id: String?) async throws -> Response {
+        let s = try await requireSignedIn(request)
+        guard s.session.principal.canAct(as: .inspector) else { throw PageError(status: .forbidden, key: "forbidden") }
+        guard let id, directory.station(id) != nil else { throw PageError(status: .notFound, key: "not_found", detail: id) }
+        var response = try await directory.historyCSV(id)
+        for f in ConsoleHeaders.base { response.headers.append(f) }
+        response.headers[.contentDisposition] = "attachment; filename=\"\(id)-history.csv\""
+        return response
     }
 
     struct InspectionForm: Decodable {

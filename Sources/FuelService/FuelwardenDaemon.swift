@@ -80,6 +80,9 @@ public struct FuelwardenComponents: Sendable {
                         } catch let e as InspectionRunner.InvalidRequest {
                             throw StoreError.invalid(e.description)
                         }
+                    },
+                    historyCSV: { [history = HistoryController(store: HistoryStore(database: database))] station in
+                        try await history.export(station: station, from: nil, to: nil, format: .csv)
                     }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
                 thresholds: config.detect.thresholds,

@@ -32,6 +32,12 @@ public struct HistoryController: Sendable {
         let format = try HistoryFormat(String(q.get("format") ?? "ndjson"))
         let from = try q.get("from").map { try Self.time(String($0), "from") }
         let to = try q.get("to").map { try Self.time(String($0), "to") }
+        return try await export(station: station, from: from, to: to, format: format)
+    }
+
+    /// The station's records from `from` to `to` (all when nil) in `format`, streamed up to the chain
+    /// head read now (the API's answer and the console's download).
+    public func export(station: String, from: Timestamp?, to: Timestamp?, format: HistoryFormat) async throws -> Response {
         guard let head = try await store.head(station: station) else { throw APIError(.notFound, "station \(station) has no chain") }
         let store = self.store, cache = self.cache
         let body = ResponseBody { writer in

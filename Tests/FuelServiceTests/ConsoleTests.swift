@@ -220,6 +220,11 @@ struct ConsoleAgent {
             let recorded = try await inspector.post("/console/stations/\(station.id)/inspection", [("csrf", ConsoleAgent.csrf(form.body) ?? ""), ("year", "2026")])
             #expect(recorded.status == 200 && recorded.body.contains("id=\"recorded\""))
             #expect(try await inspector.post("/console/stations/\(station.id)/inspection", [("year", "2026")]).status == 403)
+            // The history download: the station's records as CSV, for inspectors only.
+            let history = try await inspector.get("/console/stations/\(station.id)/history.csv")
+            #expect(history.status == 200 && history.headers.first(name: "content-disposition")?.contains("history.csv") == true)
+            #expect(history.body.utf8.split(separator: UInt8(ascii: "\n")).count == 50, "\(history.body.prefix(300))")  // the header and the 49 records pushed
+            #expect(try await agent.get("/console/stations/\(station.id)/history.csv").status == 403)
             // The batch delivered to T1 is traced to the station and tank.
             let batch = try await agent.get("/console/batches?batch=B1")
             #expect(batch.status == 200 && batch.body.contains("id=\"batch-periods\"") && batch.body.contains("/console/stations/\(station.id)"))
