@@ -26,16 +26,20 @@ public struct ConsoleController: Sendable {
 
         /// A station's whole history export as CSV (the daemon's `HistoryController`, the same stream as the API's).
         public var historyCSV: @Sendable (_ station: String) async throws -> Response
+        /// The inspection gaps of a city (or all), as the API lists them.
+        public var inspectionGaps: @Sendable (_ city: String?) async throws -> [InspectionGap]
 
         public init(cities: @escaping @Sendable () -> [City], station: @escaping @Sendable (String) -> Station?,
                     stations: @escaping @Sendable () -> [Station],
                     inspect: @escaping @Sendable (Station, Int, String?) async throws -> (InspectionReport, RecordedInspection?),
-                    historyCSV: @escaping @Sendable (String) async throws -> Response) {
+                    historyCSV: @escaping @Sendable (String) async throws -> Response,
+                    inspectionGaps: @escaping @Sendable (String?) async throws -> [InspectionGap]) {
             self.cities = cities
             self.station = station
             self.stations = stations
             self.inspect = inspect
             self.historyCSV = historyCSV
+            self.inspectionGaps = inspectionGaps
         }
 
         func stationName(_ id: String) -> String? { station(id)?.name }
@@ -110,6 +114,7 @@ public struct ConsoleController: Sendable {
         }
         g.get("cities") { request, _ in await guarded(request) { try await citiesPage(request) } }
         g.get("reports/quarterly.csv") { request, _ in await guarded(request) { try await quarterlyCSV(request) } }
+        g.get("inspection-gaps") { request, _ in await guarded(request) { try await gapsPage(request) } }
         g.get("batches") { request, _ in await guarded(request) { try await batchPage(request) } }
         g.get("stations/{id}/history.csv") { request, context in
             await guarded(request) { try await historyDownload(request, id: context.parameters.get("id")) }

@@ -78,6 +78,27 @@ extension ConsoleController {
         return try await inspectionPage(request, id: id, signedIn: s, year: year, recorded: recorded)
     }
 
+    /// `/console/inspection-gaps?city=C`: what an inspection would find, province-wide or for a city.
+    func gapsPage(_ request: Request) async throws -> Response {
+        let s = try await requireSignedIn(request)
+        let lang = s.lang
+        let t = texts.catalogue(lang)
+        let city = request.uri.queryParameters.get("city").flatMap { code in directory.cities().contains { $0.code == code } ? code : nil }
+        let gaps = try await directory.inspectionGaps(city)
+        var c = layout(title: t["gaps_title"] ?? "", lang: lang, signedIn: s, path: "/console/inspection-gaps" + (city.map { "?city=\($0)" } ?? ""))
+        c["cityOptions"] = directory.cities().map { ["value": $0.code, "label": $0.name, "selected": $0.code == city] as [String: Any] }
+        c["count"] = gaps.count
+        c["stations"] = Set(gaps.map(\.station)).count
+        c["gaps"] = gaps.map { g -> [String: Any] in
+            [
+                "station": g.station, "stationText": stationText(g.station), "city": directory.cityName(g.city) ?? g.city,
+                "kind": g.kind.rawValue, "kindText": t["gap_\(g.kind.rawValue)"] ?? g.kind.rawValue, "subject": g.subject, "detail": g.detail,
+                "date": g.date?.description ?? "",
+            ]
+        }
+        return ConsoleHeaders.html(templates.render("gaps", c))
+    }
+
     func batchPage(_ request: Request) async throws -> Response {
         let s = try await requireSignedIn(request)
         let lang = s.lang

@@ -83,6 +83,10 @@ public struct FuelwardenComponents: Sendable {
                     },
                     historyCSV: { [history = HistoryController(store: HistoryStore(database: database))] station in
                         try await history.export(station: station, from: nil, to: nil, format: .csv)
+                    },
+                    inspectionGaps: { [store = InspectionStore(database: database), settings = config.inspection] city in
+                        try await InspectionController.gaps(city: city, kinds: nil, stations: registry.snapshot.registry.stations,
+                                                            store: store, settings: settings).gaps
                     }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
                 thresholds: config.detect.thresholds,

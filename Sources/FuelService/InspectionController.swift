@@ -116,16 +116,7 @@ public struct InspectionController: Sendable {
         }
         let snapshot = registry.snapshot.registry
         if let city, !snapshot.cities.contains(where: { $0.code == city }) { throw APIError(.notFound, "city \(city) is not in the registry") }
-        let now = Timestamp(Date())
-        let today = LocalClock(timezone: "Asia/Shanghai").day(of: now)
-        let facts = try await store.gapFacts(today: today, alertDeadlineHours: settings.alertDeadlineHours)
-        let finder = InspectionGapFinder(silentDays: settings.silentDays, inspectionIntervalDays: settings.intervalDays)
-        let stations = snapshot.stations.filter { city == nil || $0.city == city }
-        var all: [InspectionGap] = []
-        for s in stations {
-            let local = LocalClock(timezone: s.timezone).day(of: now)
-            all += finder.gaps(station: s, facts: facts[s.id] ?? StationGapFacts(), today: local, now: now).filter { kinds?.contains($0.kind) ?? true }
-        }
+        let (today, stations, all) = try await Self.gaps(city: city, kinds: kinds, stations: snapshot.stations, store: store, settings: settings)
         var counts: [String: Int] = [:], windows: [String: Int] = [:]
         for g in all {
             counts[g.kind.rawValue, default: 0] += 1
@@ -134,5 +125,22 @@ public struct InspectionController: Sendable {
         return try JSONResponse.make(GapsDTO(
             today: today, stations: stations.count, stationsWithGaps: Set(all.map(\.station)).count, counts: counts,
             expiringByWindow: windows, gaps: all))
+    }
+
+    /// The inspection gaps of the stations (of one city, of some kinds), as of today in China
+    /// Standard Time: what the API lists and the console shows.
+    public static func gaps(city: String?, kinds: Set<InspectionGap.Kind>?, stations all: [Station], store: InspectionStore,
+                            settings: InspectionSettings) async throws -> (today: CivilDate, stations: [Station], gaps: [InspectionGap]) {
+        let now = Timestamp(Date())
+        let today = LocalClock(timezone: "Asia/Shanghai").day(of: now)
+        let facts = try await store.gapFacts(today: today, alertDeadlineHours: settings.alertDeadlineHours)
+        let finder = InspectionGapFinder(silentDays: settings.silentDays, inspectionIntervalDays: settings.intervalDays)
+        let stations = all.filter { city == nil || $0.city == city }
+        var gaps: [InspectionGap] = []
+        for s in stations {
+            let local = LocalClock(timezone: s.timezone).day(of: now)
+            gaps += finder.gaps(station: s, facts: facts[s.id] ?? StationGapFacts(), today: local, now: now).filter { kinds?.contains($0.kind) ?? true }
+        }
+        return (today, stations, gaps)
     }
 }

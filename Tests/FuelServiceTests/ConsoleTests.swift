@@ -75,6 +75,7 @@ struct ConsoleAgent {
         needed += RecordKind.allCases.map { "kind_\($0.rawValue)" } + StationStatus.allCases.map { "station_status_\($0.rawValue)" }
         needed += GaugeLimitation.allCases.map { "limitation_\($0.rawValue)" } + ["method_quiet_segments", "method_inventory_variance"]
         needed += Contact.Role.allCases.map { "contact_\($0.rawValue)" } + ["pass", "needs_attention", "fail"].map { "verdict_\($0)" }
+        needed += InspectionGap.Kind.allCases.map { "gap_\($0.rawValue)" }
         #expect(needed.filter { zh[$0] == nil || en[$0] == nil }.isEmpty, "no name for \(needed.filter { zh[$0] == nil || en[$0] == nil })")
         #expect(zh.values.allSatisfy { !$0.isEmpty } && en.values.allSatisfy { !$0.isEmpty })
         #expect(ConsoleTexts.language(acceptLanguage: "en-GB,en;q=0.9") == "en")
@@ -225,6 +226,9 @@ struct ConsoleAgent {
             #expect(history.status == 200 && history.headers.first(name: "content-disposition")?.contains("history.csv") == true)
             #expect(history.body.utf8.split(separator: UInt8(ascii: "\n")).count == 50, "\(history.body.prefix(300))")  // the header and the 49 records pushed
             #expect(try await agent.get("/console/stations/\(station.id)/history.csv").status == 403)
+            // Inspection gaps: the stations that never reported are silent.
+            let gaps = try await agent.get("/console/inspection-gaps")
+            #expect(gaps.status == 200 && gaps.body.contains("id=\"gaps\"") && gaps.body.contains("data-gap="), "\(gaps.body.suffix(500))")
             // The batch delivered to T1 is traced to the station and tank.
             let batch = try await agent.get("/console/batches?batch=B1")
             #expect(batch.status == 200 && batch.body.contains("id=\"batch-periods\"") && batch.body.contains("/console/stations/\(station.id)"))
