@@ -60,7 +60,8 @@ import Testing
                 let note = try await browser.wait(for: "form[action$='/ack'] textarea")
                 try await browser.type(note, "现场核查中 on site")
                 try await browser.click(try await browser.wait(for: "#ack"))
-                let status = try await browser.wait(for: "#alert-status")
+                // The new page, not the one the click left: its status says acknowledged.
+                let status = try await browser.wait(for: "#alert-status", containing: "已确认")
                 #expect(try await browser.text(status) == "已确认")
                 let ack = try await browser.find("#ack"), resolve = try await browser.find("#resolve")
                 #expect(ack == nil && resolve != nil)
@@ -78,6 +79,7 @@ import Testing
                 try await browser.click(try await browser.wait(for: "#alert-facts a[href^='/console/stations/']"))
                 _ = try await browser.wait(for: "#tank-T1 svg path.series")
                 try await browser.click(try await browser.wait(for: "a[href$='?days=1']"))
+                try await browser.wait(forURLEnding: "?days=1")
                 _ = try await browser.wait(for: "#tank-T1 svg path.series")
                 let d0 = try await browser.run("return document.querySelector('#tank-T1 svg path.series').getAttribute('d')")
                 guard case .string(let pathData)? = d0 else { Issue.record("no chart path"); return }
@@ -86,6 +88,7 @@ import Testing
                 _ = try await browser.run("document.getElementById('tank-T1').scrollIntoView(); return 0")
                 try await save(browser, "6-station-tank")
                 try await browser.click(try await browser.wait(for: "#nav-cities"))
+                try await browser.wait(forURLEnding: "/console/cities")
                 _ = try await browser.wait(for: "#cities tr[data-city]")
                 try await save(browser, "7-cities")
                 try await browser.open(base + "/console/stations/\(station.id)/inspection?year=2026")
@@ -117,8 +120,11 @@ import Testing
                 // Sign out; a viewer sees the alert without the buttons.
                 try await browser.resize(width: 1280, height: 900)
                 try await browser.click(try await browser.wait(for: "#sign-out"))
+                try await browser.wait(forURLEnding: "/console/sign-in?lang=en")
                 try await browser.type(try await browser.wait(for: "#token"), viewerToken)
                 try await browser.click(try await browser.wait(for: "#sign-in"))
+                // The sign-in's own navigation first, or it would overtake the next one.
+                _ = try await browser.wait(for: ".who", containing: "viewer")
                 try await browser.open(base + "/console/alerts/\(try await firstAlert(d))")
                 _ = try await browser.wait(for: "#alert-status")
                 let viewerAck = try await browser.find("#ack"), viewerResolve = try await browser.find("#resolve")

@@ -110,6 +110,26 @@ final class WebDriver: @unchecked Sendable {
         throw Failure(description: "no element \(css) within \(seconds) s at \(try await url)")
     }
 
+    /// Waits up to `seconds` for the page's URL to end with `suffix` (a click's navigation done).
+    func wait(forURLEnding suffix: String, seconds: Double = 10) async throws {
+        let end = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < end {
+            if try await url.hasSuffix(suffix) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Failure(description: "the page did not reach …\(suffix) within \(seconds) s: at \(try await url)")
+    }
+
+    /// Waits up to `seconds` for an element matching `css` whose text contains `text`.
+    func wait(for css: String, containing text: String, seconds: Double = 10) async throws -> String {
+        let end = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < end {
+            if let e = try? await find(css), let t = try? await self.text(e), t.contains(text) { return e }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Failure(description: "no \(css) containing \"\(text)\" within \(seconds) s at \(try await url)")
+    }
+
     func click(_ element: String) async throws { _ = try await command(.POST, "element/\(element)/click", .object([])) }
 
     func type(_ element: String, _ text: String) async throws {
