@@ -61,6 +61,25 @@ extension AlertDTO {
     }
 }
 
+/// An alert for the console's live board: the API's fields and the station's name, so a live row
+/// reads like the rows the page drew.
+struct ConsoleAlertDTO: Encodable {
+    var alert: AlertDTO
+    var stationName: String?
+
+    func encode(to encoder: any Encoder) throws {
+        try alert.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(stationName, forKey: .stationName)
+    }
+
+    enum Key: String, CodingKey { case stationName = "station_name" }
+
+    static func line(_ a: AlertRecord, stationName: String?) throws -> String {
+        String(decoding: try JSONResponse.encoder.encode(ConsoleAlertDTO(alert: AlertDTO(a), stationName: stationName)), as: UTF8.self)
+    }
+}
+
 /// `GET /v1/alerts` (newest first, keyset-paged by `cursor` / `next`), `GET /v1/alerts/stream`
 /// (new alerts as Server-Sent Events, resumable with `Last-Event-ID`), `GET /v1/alerts/{id}`,
 /// `POST /v1/alerts/{id}/ack`, `POST /v1/alerts/{id}/resolve`.

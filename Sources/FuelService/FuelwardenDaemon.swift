@@ -90,7 +90,7 @@ public struct FuelwardenComponents: Sendable {
                     }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
                 thresholds: config.detect.thresholds,
-                encodeAlert: AlertDTO.line, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger
+                encodeAlert: { try ConsoleAlertDTO.line($0, stationName: registry.profile($0.station)?.station.name) }, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger
             ).addRoutes(to: router)
         } catch {
             // Its templates and assets ship inside the binary: missing ones are a broken build.

@@ -49,14 +49,15 @@ import Testing
                     #"{"seq":1,"kind":"price_change","effective_at":"2026-11-01T00:00:00Z","grade":"92","unit_price":99.0}"#,
                 ])
                 let row = try await browser.wait(for: "tr[data-alert]", seconds: 15)
-                #expect(try await browser.text(row).contains("超最高限价"))
+                let rowText = try await browser.text(row)
+                #expect(rowText.contains("超最高限价") && rowText.contains("\(station.name) (\(station.id))"), "\(rowText)")
                 #expect(try await browser.text(try await browser.wait(for: ".count[data-severity='warning'] b")) == "1")
                 try await save(browser, "2-alerts-board")
                 let problems = try await errors(browser)
                 #expect(problems.isEmpty, "browser console errors: \(problems)")
 
                 // Open it and acknowledge it with a note.
-                try await browser.click(try await browser.wait(for: "tr[data-alert] a"))
+                try await browser.click(try await browser.wait(for: "tr[data-alert] a[href^='/console/alerts/']"))
                 let note = try await browser.wait(for: "form[action$='/ack'] textarea")
                 try await browser.type(note, "现场核查中 on site")
                 try await browser.click(try await browser.wait(for: "#ack"))

@@ -34,7 +34,11 @@
       return td;
     }
     cell(labels.col_raised, formatTime(a.raised_at));
-    cell(labels.col_station, a.station);
+    var station = cell(labels.col_station, "");
+    var stationLink = document.createElement("a");
+    stationLink.href = "/console/stations/" + encodeURIComponent(a.station);
+    stationLink.textContent = a.station_name ? a.station_name + " (" + a.station + ")" : a.station;
+    station.appendChild(stationLink);
     var subject = cell(labels.col_subject, "");
     var link = document.createElement("a");
     link.href = "/console/alerts/" + encodeURIComponent(String(a.id));
