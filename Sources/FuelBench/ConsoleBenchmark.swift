@@ -130,7 +130,7 @@ package struct ConsoleBenchmark: Sendable {
                     """)
                 let committed = ContinuousClock.now
                 while let chunk = try await iterator.next() {
-                    if String(buffer: chunk).contains("bench/live") || String(buffer: chunk).contains("event: alert") { break }
+                    if String(buffer: chunk).contains("event: alert") { break }
                 }
                 lags.append((ContinuousClock.now - committed).inSeconds * 1000)
             }

@@ -16,6 +16,8 @@ public struct AlertEventStream: Sendable {
     public var interval: Duration = .milliseconds(400)
     public var heartbeat: Duration = .seconds(15)
     public var backfillLimit = 1_000
+    /// Alerts read per poll once live; a full batch is read again at once, without the pause.
+    static let batch = 200
     /// The JSON of one alert, on one line.
     public let encode: @Sendable (AlertRecord) throws -> String
 
@@ -64,7 +66,7 @@ public struct AlertEventStream: Sendable {
             var quietSince = ContinuousClock.now
             var first = true
             while !Task.isCancelled, !isStopping() {
-                let batch = try await alerts.raised(after: last, limit: first ? limit : 200)
+                let batch = try await alerts.raised(after: last, limit: first ? limit : Self.batch)
                 first = false
                 var text = ""
                 for a in batch {
@@ -80,7 +82,7 @@ public struct AlertEventStream: Sendable {
                     try await writer.write(ByteBuffer(string: ": keepalive \(last)\n\n"))
                     quietSince = .now
                 }
-                if batch.count < 200 { try await Task.sleep(for: interval) }
+                if batch.count < Self.batch { try await Task.sleep(for: interval) }
             }
             try await writer.finish(nil)
         })

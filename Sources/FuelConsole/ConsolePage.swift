@@ -52,12 +52,6 @@ enum ConsoleTime {
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d", p.year ?? 0, p.month ?? 0, p.day ?? 0, p.hour ?? 0, p.minute ?? 0, p.second ?? 0)
     }
 
-    /// Today's date in Beijing.
-    static var today: CivilDate {
-        let p = calendar.dateComponents([.year, .month, .day], from: Date())
-        return CivilDate(year: p.year ?? 1970, month: p.month ?? 1, day: p.day ?? 1)
-    }
-
     /// Midnight in Beijing of a `yyyy-mm-dd` date.
     static func startOfDay(_ text: String) -> Date? {
         let parts = text.split(separator: "-").compactMap { Int($0) }

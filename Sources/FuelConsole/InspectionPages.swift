@@ -12,12 +12,12 @@ extension ConsoleController {
         request.uri.queryParameters.get("year").flatMap(Int.init).flatMap { (2000...2200).contains($0) ? $0 : nil } ?? ReportQuarter.today.year
     }
 
-    func inspectionPage(_ request: Request, id: String?, signedIn given: SignedIn? = nil, year given_year: Int? = nil,
+    func inspectionPage(_ request: Request, id: String?, signedIn given: SignedIn? = nil, year givenYear: Int? = nil,
                         recorded: RecordedInspection? = nil) async throws -> Response {
         let s: SignedIn
         if let given { s = given } else { s = try await requireSignedIn(request) }
         guard let id, let station = directory.station(id) else { throw PageError(status: .notFound, key: "not_found", detail: id) }
-        let year = given_year ?? inspectionYear(request)
+        let year = givenYear ?? inspectionYear(request)
         let lang = s.lang
         let t = texts.catalogue(lang)
         let report = try await directory.inspect(station, year, nil).0
@@ -89,9 +89,10 @@ extension ConsoleController {
         c["cityOptions"] = directory.cities().map { ["value": $0.code, "label": $0.name, "selected": $0.code == city] as [String: Any] }
         c["count"] = gaps.count
         c["stations"] = Set(gaps.map(\.station)).count
+        let cityNames = Dictionary(directory.cities().map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
         c["gaps"] = gaps.map { g -> [String: Any] in
             [
-                "station": g.station, "stationText": stationText(g.station), "city": directory.cityName(g.city) ?? g.city,
+                "station": g.station, "stationText": stationText(g.station), "city": cityNames[g.city] ?? g.city,
                 "kind": g.kind.rawValue, "kindText": t["gap_\(g.kind.rawValue)"] ?? g.kind.rawValue, "subject": g.subject, "detail": g.detail,
                 "date": g.date?.description ?? "",
             ]

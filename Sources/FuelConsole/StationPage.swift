@@ -31,7 +31,7 @@ extension ConsoleController {
         async let stored = DetectionStore(database: database).loadState(StationDetector.self, station: station.id)
         let (head, stationAlerts, state) = try await (headRow, alertRows, stored)
 
-        let today = ConsoleTime.today
+        let today = ReportQuarter.today
         c["station"] = [
             "id": station.id, "name": station.name, "address": station.address ?? "", "cityText": directory.cityName(station.city) ?? station.city,
             "statusText": t["station_status_\(station.status.rawValue)"] ?? station.status.rawValue, "status": station.status.rawValue,

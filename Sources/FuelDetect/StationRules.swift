@@ -154,10 +154,6 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
         }
     }
 
-    static func silence(_ q: GaugeQuality?, thresholds th: DetectionThresholds) -> Double {
-        th.readingSilence(intervalSeconds: q?.intervalSeconds, lossShare: q?.lossShare)
-    }
-
     /// Checks every tank against the station's data clock: silent longer than `readingGapMinutes`
     /// and `readingGapIntervals` of the tank's own reading interval (a gauge read every 30 minutes
     /// that misses one reading is not offline).
@@ -165,7 +161,7 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
                         quality: [String: GaugeQuality] = [:], emit: inout [DetectorEvent]) {
         guard !alerting.contains(Self.allGauges) else { return }
         let silent = lastReading.filter { tank, last in
-            last.seconds(to: now) > Self.silence(quality[tank], thresholds: thresholds)
+            last.seconds(to: now) > thresholds.readingSilence(intervalSeconds: quality[tank]?.intervalSeconds, lossShare: quality[tank]?.lossShare)
         }
         if lastReading.count > 1, silent.count == lastReading.count, !silent.keys.contains(where: { alerting.contains("tank \($0)") }) {
             alerting.insert(Self.allGauges)

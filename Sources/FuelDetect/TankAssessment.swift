@@ -37,6 +37,12 @@ public enum GaugeLimitation: String, Sendable, Hashable, Codable, CaseIterable {
         if let interval = quality.intervalSeconds, interval > th.gaugeMaxIntervalMinutes * 60 * 1.0001 { out.append(.tooFewReadings) }
         return out
     }
+
+    /// Why a tank's detection limit misses the target: what `of` names, else `littleUsableData`.
+    public static func reasons(_ quality: GaugeQuality, thresholds th: DetectionThresholds) -> [GaugeLimitation] {
+        let named = of(quality, thresholds: th)
+        return named.isEmpty ? [.littleUsableData] : named
+    }
 }
 
 /// What a regulator needs to know about a tank's gauge and its leak test, as the detector sees it

@@ -327,7 +327,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             a.leakStandardErrorLPH = fit.leakSE
             a.detectionLimitLPH = fit.detectionLimit(thresholds: th)
         }
-        if a.meetsTarget == false, a.limitations.isEmpty { a.limitations = [.littleUsableData] }
+        if a.meetsTarget == false { a.limitations = GaugeLimitation.reasons(q, thresholds: th) }
         return a
     }
 
@@ -351,8 +351,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         if !alerting {
             t.gaugeAlert = true
             let q = quality ?? GaugeQuality()
-            var why = GaugeLimitation.of(q, thresholds: th)
-            if why.isEmpty { why = [.littleUsableData] }
+            let why = GaugeLimitation.reasons(q, thresholds: th)
             var evidence: Evidence = [
                 "reasons": .text(why.map(\.rawValue).joined(separator: ",")),
                 "summary": .text(why.map(\.text).joined(separator: "; ")),
@@ -381,7 +380,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
 
         // Leak test: the verdict of the method in force.
         let leakFits = leakFits(t, through: day, thresholds: th)
-        if let fit = Self.leading(leakFits, thresholds: th) {
+        let leading = Self.leading(leakFits, thresholds: th)
+        if let fit = leading {
             let rate = fit.leakLPH, se = fit.leakSE
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
             let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.critical(th.leakZ) * se > 0 ? .fail
@@ -410,7 +410,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             }
         }
 
-        judgeGauge(&t, fit: Self.leading(leakFits, thresholds: th), quality: quality, at: point, profile: profile, thresholds: th, emit: &emit)
+        judgeGauge(&t, fit: leading, quality: quality, at: point, profile: profile, thresholds: th, emit: &emit)
 
         // Stock gain: metered litres that did not leave the tank, from the surer fit; an estimate that
         // is not `stockGainZ` standard errors beyond the limit is inconclusive and raises nothing.

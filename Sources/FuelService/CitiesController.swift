@@ -21,10 +21,6 @@ public struct CitiesController: Sendable {
         group.get("reports/quarterly", use: quarterly)
     }
 
-    typealias Quarter = ReportQuarter
-    static let clock = ReportQuarter.clock
-    static func percent(_ part: Int, of whole: Int) -> Double? { QuarterlyReport.percent(part, of: whole) }
-
     struct CoverageDTO: Encodable {
         var city: City
         var quarter: String
@@ -51,16 +47,16 @@ public struct CitiesController: Sendable {
         guard let city = registry.snapshot.registry.cities.first(where: { $0.code == code }) else {
             throw APIError(.notFound, "city \(code) is not in the registry")
         }
-        let today = Self.clock.day(of: Timestamp(Date()))
-        let q = Quarter(containing: today)
+        let today = ReportQuarter.today
+        let q = ReportQuarter(containing: today)
         let f = try await store.figures(city: code, firstDay: q.firstDay, lastDay: today, from: q.from, to: q.to, year: today.year)[code]
             ?? CityFigures(city: code)
         var inspections = f.inspections
         inspections["not_inspected"] = max(0, f.registered - f.inspections.values.reduce(0, +))
         return try JSONResponse.make(CoverageDTO(
             city: city, quarter: q.label, stationsRegistered: f.registered, stationsByStatus: f.byStatus, quota: city.quota,
-            registeredOfQuotaPct: city.quota.flatMap { Self.percent(f.registered, of: $0) }, reportingLast24h: f.reporting24h,
-            reportingThisQuarter: f.reportingInPeriod, coveragePct: Self.percent(f.reporting24h, of: city.quota ?? f.registered),
+            registeredOfQuotaPct: city.quota.flatMap { QuarterlyReport.percent(f.registered, of: $0) }, reportingLast24h: f.reporting24h,
+            reportingThisQuarter: f.reportingInPeriod, coveragePct: QuarterlyReport.percent(f.reporting24h, of: city.quota ?? f.registered),
             openAlerts: f.openAlerts, inspectionsThisYear: inspections))
     }
 
@@ -75,8 +71,8 @@ public struct CitiesController: Sendable {
         }
         let format = params.get("format") ?? "json"
         guard format == "json" || format == "csv" else { throw APIError(.badRequest, "format: expected json or csv, got \"\(format)\"") }
-        let q = Quarter(year: year, number: number)
-        let today = Self.clock.day(of: Timestamp(Date()))
+        let q = ReportQuarter(year: year, number: number)
+        let today = ReportQuarter.today
         guard q.firstDay <= today else { throw APIError(.unprocessableContent, "quarter: \(q.label) has not started") }
         let report = try await QuarterlyReport.make(q, cities: registry.snapshot.registry.cities, today: today, store: store)
         if format == "json" { return try JSONResponse.make(report) }

@@ -122,7 +122,7 @@ import Testing
     /// read 199 times (p = 1/198) four (p² = 2.6e-5, p³ = 1.3e-7).
     @Test func silenceAdaptsToTheGaugesIntervalAndLosses() {
         let th = DetectionThresholds()
-        #expect(TelemetryGapRule.silence(nil, thresholds: th) == 90 * 60)
+        #expect(th.readingSilence(intervalSeconds: nil, lossShare: nil) == 90 * 60)
         var clean = GaugeQuality(), lossy = GaugeQuality()
         var at = local(1, "00:00"), lossyAt = at
         for i in 0..<200 {
@@ -132,9 +132,9 @@ import Testing
             lossyAt = lossyAt.adding(seconds: i % 10 == 8 ? 3600 : 1800)  // every tenth interval skips one
         }
         #expect(lossy.lossShare.map { abs($0 - 21.0 / 198) < 1e-9 } == true, "\(String(describing: lossy.lossShare))")
-        #expect(TelemetryGapRule.silence(lossy, thresholds: th) == 7 * 1800)
+        #expect(th.readingSilence(intervalSeconds: lossy.intervalSeconds, lossShare: lossy.lossShare) == 7 * 1800)
         #expect(clean.lossShare.map { abs($0 - 1.0 / 198) < 1e-9 } == true, "\(String(describing: clean.lossShare))")
-        #expect(TelemetryGapRule.silence(clean, thresholds: th) == 4 * 1800)
+        #expect(th.readingSilence(intervalSeconds: clean.intervalSeconds, lossShare: clean.lossShare) == 4 * 1800)
     }
 
     @Test func aFastStationClockIsFlaggedAndClears() {

@@ -242,7 +242,7 @@ struct ConsoleAgent {
             let viewer = try await d.token(.viewer)
             let station = d.registry.stations[0]
             let key = try await d.token(.station, station: station.id)
-            // Three alerts (prices above the ceiling on three grades at once would be one per grade).
+            // Two alerts: prices above the ceiling on two grades (one alert per grade).
             let store = AlertStore(database: d.db)
             _ = try await d.client.push(station: station.id, key: key, lines: [
                 #"{"seq":1,"kind":"price_change","effective_at":"2026-11-01T00:00:00Z","grade":"92","unit_price":99.0}"#,

@@ -49,7 +49,7 @@ final class WebDriver: @unchecked Sendable {
         try p.run()
         let base = "http://127.0.0.1:\(port)"
         for _ in 0..<100 {
-            if let status = try? await call(base, .GET, "/status", nil), case .object(let o)? = status["value"].map({ $0 }),
+            if let status = try? await call(base, .GET, "/status", nil), case .object(let o)? = status["value"],
                o["ready"] == .bool(true) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
