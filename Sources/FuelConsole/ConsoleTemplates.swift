@@ -7,7 +7,7 @@ import Mustache
 public struct ConsoleTemplates: Sendable {
     let library: MustacheLibrary
 
-    public static let names = ["layout", "signin", "alerts", "alert", "station", "cities", "inspection", "batch", "gaps", "error"]
+    public static let names = ["layout", "signin", "alerts", "alert", "station", "cities", "inspection", "batch", "gaps", "error", "figure"]
 
     public static func bundled() throws -> ConsoleTemplates {
         var library = MustacheLibrary()

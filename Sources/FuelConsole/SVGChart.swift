@@ -30,11 +30,7 @@ struct SVGChart: Sendable, Equatable {
         let plot = Self.height - Self.top - Self.bottom
         func x(_ c: Int) -> Double { (Double(c) - 0.5) / Double(max(count, 1)) * Self.width }
         func y(_ v: Double) -> Double { Self.top + (1 - (v - lo) / span) * plot }
-        // One decimal, without String(format:), which costs microseconds a call on a 720-column chart.
-        func f(_ v: Double) -> String {
-            let tenths = Int((v * 10).rounded()), a = abs(tenths)
-            return "\(tenths < 0 ? "-" : "")\(a / 10).\(a % 10)"
-        }
+        func f(_ v: Double) -> String { ChartNumber.text(v) }
         line = columns.enumerated().map { i, c in "\(i == 0 ? "M" : "L")\(f(x(c.column))) \(f(y(c.last)))" }.joined(separator: " ")
         ranges = columns.filter { $0.max > $0.min }.map { c in "M\(f(x(c.column))) \(f(y(c.max)))V\(f(y(c.min)))" }.joined(separator: " ")
         deliveries = deliveryShares.filter { (0...1).contains($0) }.map { ($0 * Self.width * 10).rounded() / 10 }

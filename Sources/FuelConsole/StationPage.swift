@@ -11,6 +11,8 @@ import Hummingbird
 extension ConsoleController {
     /// The chart windows offered, in days.
     static let windows = [1, 7, 30, 90, 365]
+    /// The fewest days a daily-figure chart covers.
+    static let minimumFigureDays = 30
 
     func stationPage(_ request: Request, id: String?) async throws -> Response {
         let s = try await requireSignedIn(request)
@@ -30,6 +32,18 @@ extension ConsoleController {
         }()
         async let stored = DetectionStore(database: database).loadState(StationDetector.self, station: station.id)
         let (head, stationAlerts, state) = try await (headRow, alertRows, stored)
+        // Daily figures over the window, at least a month of them: one a day is little to read.
+        let figureDays = max(days, Self.minimumFigureDays)
+        let through = LocalClock(timezone: station.timezone).day(of: Timestamp(head?.lastRecordAt ?? Date()))
+        let since = CivilDate(daysSinceEpoch: through.daysSinceEpoch - Int64(figureDays) + 1)
+        var figures: [FigureKind: [String: [DailyFigure]]] = [:]
+        for kind in FigureKind.allCases {
+            let rows = try await DetectionStore(database: database).figures(station: station.id, kind: kind, from: since, through: through)
+            figures[kind] = Dictionary(grouping: rows, by: { $0.subject })
+        }
+        func figureChart(_ kind: FigureKind, _ subject: String) -> [String: Any] {
+            figureContext(kind, subject: subject, figures: figures[kind]?[subject] ?? [], through: through, days: figureDays, t: t)
+        }
 
         let today = ReportQuarter.today
         c["station"] = [
@@ -88,6 +102,13 @@ extension ConsoleController {
                 "chartWidth": Int(SVGChart.width), "chartHeight": Int(SVGChart.height),
                 "plotBottom": Int(SVGChart.height - SVGChart.bottom),
             ]
+            // Charts for what has figures; what has none yet named in one line.
+            let charts = [figureChart(.reconciliationVariance, tank.id), figureChart(.leakRate, tank.id)]
+                + station.nozzles.filter { $0.tank == tank.id }.map { figureChart(.meterError, $0.id) }
+            entry["figures"] = charts.filter { $0["hasDots"] as? Bool == true }
+            let empty = charts.filter { $0["hasDots"] as? Bool != true }.map { "\($0["short"] ?? "") \($0["subject"] ?? "")" }
+            entry["noFigures"] = empty.joined(separator: "、")
+            entry["hasNoFigures"] = !empty.isEmpty
             if let a = assessments[tank.id] {
                 func fmt(_ v: Double?, _ digits: Double = 100) -> String { v.map { JSONText.number(($0 * digits).rounded() / digits) } ?? "—" }
                 entry["gauge"] = [
@@ -107,4 +128,40 @@ extension ConsoleController {
         c["tanks"] = tanks
         return ConsoleHeaders.html(templates.render("station", c))
     }
+}
+
+extension ConsoleController {
+    /// One daily-figure chart for the `figure` partial: its title, unit and band in the reader's language.
+    func figureContext(_ kind: FigureKind, subject: String, figures: [DailyFigure], through: CivilDate, days: Int,
+                       t: [String: String]) -> [String: Any] {
+        let unit = Self.figureUnits[kind]!
+        let chart = FigureChart(figures: figures, through: through, days: days, unit: unit)
+        let outside = chart.dots.filter(\.outside).count
+        var c: [String: Any] = [:]
+        c["kind"] = kind.rawValue
+        c["subject"] = subject
+        c["title"] = t["figure_\(kind.rawValue)"] ?? kind.rawValue
+        c["short"] = t["figure_short_\(kind.rawValue)"] ?? kind.rawValue
+        c["firstDay"] = chart.firstDay.description
+        c["lastDay"] = chart.lastDay.description
+        c["plotBottom"] = Int(FigureChart.height - FigureChart.bottom)
+        c["unit"] = unit
+        c["band"] = t["figure_band_\(kind.rawValue)"] ?? ""
+        c["hasDots"] = !chart.dots.isEmpty
+        c["count"] = chart.dots.count
+        c["outsideCount"] = outside
+        c["hasOutside"] = outside > 0
+        c["dots"] = chart.dots.map { ["x": $0.x, "y": $0.y, "outside": $0.outside, "label": $0.label] as [String: Any] }
+        c["whiskers"] = chart.whiskers
+        c["bandHigh"] = chart.bandHigh
+        c["bandLow"] = chart.bandLow
+        c["zero"] = chart.zero
+        c["low"] = "\(ChartNumber.text(chart.low, digits: 2)) \(unit)"
+        c["high"] = "\(ChartNumber.text(chart.high, digits: 2)) \(unit)"
+        c["width"] = Int(FigureChart.width)
+        c["height"] = Int(FigureChart.height)
+        return c
+    }
+
+    static let figureUnits: [FigureKind: String] = [.reconciliationVariance: "L", .leakRate: "L/h", .meterError: "%"]
 }

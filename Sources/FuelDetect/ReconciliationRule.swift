@@ -112,6 +112,8 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         cumulative(d, tank: tank, variance: variance, salesTCL: salesTCL, profile: profile, thresholds: thresholds, emit: &emit)
         let allowed = salesTCL * thresholds.reconciliationPercent / 100 + thresholds.reconciliationFixedL
             + deliveriesL * thresholds.reconciliationDeliveryPercent / 100
+        emit.append(.measured(DailyFigure(kind: .reconciliationVariance, subject: tank, day: d.day, at: d.closing.at, value: variance,
+                                          bandLow: -allowed, bandHigh: allowed)))
         let fp = AlertSignal.fingerprint(rule: .reconciliationVariance, station: profile.station.id, subject: tank)
         if abs(variance) > allowed {
             alerting.insert(tank)

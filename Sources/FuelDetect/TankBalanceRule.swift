@@ -383,6 +383,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         let leading = Self.leading(leakFits, thresholds: th)
         if let fit = leading {
             let rate = fit.leakLPH, se = fit.leakSE
+            emit.append(.measured(DailyFigure(kind: .leakRate, subject: tankID, day: day, at: point.at, value: rate,
+                                              low: rate - 1.96 * se, high: rate + 1.96 * se, bandHigh: th.leakThresholdLPH,
+                                              method: fit.method.rawValue)))
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
             let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.critical(th.leakZ) * se > 0 ? .fail
                 : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
@@ -461,6 +464,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             let relative = (r.reference / r.factor - 1) * 100
             let sePct = r.se / r.factor * 100
             guard sePct <= (th.meterTargetPercent - th.meterLegalPercent) / fit.critical(th.meterZ) || t.meterAlerts.contains(nozzle) else { continue }
+            emit.append(.measured(DailyFigure(kind: .meterError, subject: nozzle, day: day, at: point.at, value: absolute,
+                                              low: absolute - 1.96 * sePct, high: absolute + 1.96 * sePct,
+                                              bandLow: -th.meterLegalPercent, bandHigh: th.meterLegalPercent, method: fit.method.rawValue)))
             let drifting = abs(absolute) > th.meterFlagPercent && abs(relative) > th.meterFlagPercent
                 && (abs(relative) - th.meterLegalPercent) / max(sePct, 1e-9) > fit.critical(th.meterZ)
                 && absolute.sign == relative.sign

@@ -65,6 +65,8 @@ package struct StationRun: Sendable {
                     }
                 case .clear(let fingerprint, let at, _):
                     if let i = open.removeValue(forKey: fingerprint) { alerts[i].clearedAt = at }
+                case .measured:
+                    break  // a chart's figure, not an alert
                 }
             }
         }

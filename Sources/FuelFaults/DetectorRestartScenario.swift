@@ -165,6 +165,8 @@ extension FaultTest {
                     }
                 case .clear(let fp, _, _):
                     if let i = open.removeValue(forKey: fp) { episodes[i].resolved = true }
+                case .measured:
+                    break  // a chart's figure, not an alert
                 }
             }
         }

@@ -113,4 +113,6 @@ public enum DetectorEvent: Hashable, Sendable {
     case raise(AlertSignal)
     /// The condition cleared at this data time: resolve the open alert with this fingerprint.
     case clear(fingerprint: String, at: Timestamp, reason: String)
+    /// A figure measured on a station day (no alert): kept for the console's charts.
+    case measured(DailyFigure)
 }

@@ -87,13 +87,59 @@ public struct DetectionStore: Sendable {
                     if isNew { applied.raisedNew.append((id, s)) } else { applied.updated += 1 }
                 case .clear(let fp, _, let reason):
                     if try await AlertStore.clear(fingerprint: fp, reason: reason, on: tx, logger: logger) != nil { applied.cleared += 1 }
+                case .measured:
+                    break  // written below, set-wise
                 }
             }
+            try await Self.write(figures: events.compactMap { if case .measured(let f) = $0 { f } else { nil } },
+                                 station: station, on: tx, logger: logger)
             try await tx.query("""
                 INSERT INTO detector_state (station, cursor, state, updated_at) VALUES (\(station), \(cursor), \(state)::jsonb, now())
                 ON CONFLICT (station) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state, updated_at = now()
                 """, logger: logger)
             return applied
+        }
+    }
+
+    /// Upserts the figures of a commit in one statement, the last of each (kind, subject, day) winning
+    /// (a meter is re-judged through the day; a replay after a restart writes the same figures again).
+    static func write(figures: [DailyFigure], station: String, on tx: PostgresConnection, logger: Logger) async throws {
+        guard !figures.isEmpty else { return }
+        var latest: [String: DailyFigure] = [:]
+        for f in figures { latest["\(f.kind.rawValue)\u{1F}\(f.subject)\u{1F}\(f.day.daysSinceEpoch)"] = f }
+        let rows = Array(latest.values)
+        // Optional figures travel as NaN (arrays of optionals are not bound portably) and land as NULL.
+        func column(_ key: KeyPath<DailyFigure, Double?>) -> [Double] { rows.map { $0[keyPath: key] ?? .nan } }
+        try await tx.query("""
+            INSERT INTO daily_figures (station, kind, subject, day, at, value, low, high, band_low, band_high, method)
+            SELECT \(station), k, s, DATE '1970-01-01' + d::int, to_timestamp(a), v, NULLIF(lo, 'NaN'), NULLIF(hi, 'NaN'),
+                   NULLIF(bl, 'NaN'), NULLIF(bh, 'NaN'), NULLIF(m, '')
+            FROM UNNEST(\(rows.map(\.kind.rawValue))::text[], \(rows.map(\.subject))::text[], \(rows.map(\.day.daysSinceEpoch))::bigint[],
+                        \(rows.map { $0.at.date.timeIntervalSince1970 })::float8[], \(rows.map(\.value))::float8[],
+                        \(column(\.low))::float8[], \(column(\.high))::float8[], \(column(\.bandLow))::float8[], \(column(\.bandHigh))::float8[],
+                        \(rows.map { $0.method ?? "" })::text[]) AS u(k, s, d, a, v, lo, hi, bl, bh, m)
+            ON CONFLICT (station, kind, subject, day) DO UPDATE SET at = EXCLUDED.at, value = EXCLUDED.value, low = EXCLUDED.low,
+                high = EXCLUDED.high, band_low = EXCLUDED.band_low, band_high = EXCLUDED.band_high, method = EXCLUDED.method
+            """, logger: logger)
+    }
+
+    /// A station's figures of `kind` for days in [from, through], by subject then day.
+    public func figures(station: String, kind: FigureKind, from: CivilDate, through: CivilDate) async throws -> [DailyFigure] {
+        let logger = database.logger
+        return try await database.connection("daily figures") { conn in
+            var out: [DailyFigure] = []
+            for try await (subject, day, at, value, low, high, bandLow, bandHigh, method) in try await conn.query("""
+                SELECT subject, (day - DATE '1970-01-01')::int8, extract(epoch FROM at)::float8, value, low, high, band_low, band_high, method
+                FROM daily_figures
+                WHERE station = \(station) AND kind = \(kind.rawValue)
+                  AND day BETWEEN DATE '1970-01-01' + \(from.daysSinceEpoch)::int AND DATE '1970-01-01' + \(through.daysSinceEpoch)::int
+                ORDER BY subject, day
+                """, logger: logger).decode((String, Int64, Double, Double, Double?, Double?, Double?, Double?, String?).self) {
+                out.append(DailyFigure(kind: kind, subject: subject, day: CivilDate(daysSinceEpoch: day),
+                                       at: Timestamp(Date(timeIntervalSince1970: at)), value: value, low: low, high: high,
+                                       bandLow: bandLow, bandHigh: bandHigh, method: method))
+            }
+            return out
         }
     }
 

@@ -18,6 +18,7 @@ struct DetectorFeed {
 
     var raised: [AlertSignal] { events.compactMap { if case .raise(let s) = $0 { s } else { nil } } }
     var cleared: [String] { events.compactMap { if case .clear(let fp, _, _) = $0 { fp } else { nil } } }
+    func figures(_ kind: FigureKind) -> [DailyFigure] { events.compactMap { if case .measured(let f) = $0, f.kind == kind { f } else { nil } } }
 
     /// Observes `r` as the next chain position (push seq `pushSeq`, default the position).
     @discardableResult

@@ -127,6 +127,14 @@ import Testing
         #expect(r.first?.evidence["direction"] == .text("loss"))
         if case .number(let v)? = r.first?.evidence["variance_l"] { #expect(abs(v + 600) < 60) } else { Issue.record("no variance") }
         #expect(f.cleared == ["reconciliation_variance/S1/T1"])
+        // Every judged day leaves its figure for the console's chart, the alert's day with the alert's figures.
+        let figures = f.figures(.reconciliationVariance)
+        #expect(figures.map(\.day.day) == [1, 2, 3])
+        if let loss = figures.first(where: { $0.day.day == 2 }), case .number(let v)? = r.first?.evidence["variance_l"],
+           case .number(let allowed)? = r.first?.evidence["allowed_l"] {
+            #expect(loss.value == v && loss.bandHigh == allowed && loss.bandLow == -allowed)
+        } else { Issue.record("no figure for the loss day") }
+        #expect(figures.filter { $0.day.day != 2 }.allSatisfy { abs($0.value) <= $0.bandHigh! })
     }
 
     @Test func seqGapAfterGraceThenClearedWhenFilled() {

@@ -124,6 +124,10 @@ import Testing
         #expect(abs(rate - 1.0) < 0.1)
         guard case .number(let low)? = leak.evidence["ci95_low_l_per_h"], case .number(let high)? = leak.evidence["ci95_high_l_per_h"] else { return }
         #expect(low < 1.0 && 1.0 < high)
+        // The daily figures draw the same test over time: the last one is the alert's, band up to the threshold.
+        let last = try #require(f.figures(.leakRate).last)
+        #expect(last.subject == "T1" && last.value == rate && last.low == low && last.high == high)
+        #expect(last.bandHigh == f.thresholds.leakThresholdLPH && last.method == leak.evidence["method"].flatMap { if case .text(let m) = $0 { m } else { nil } })
     }
 
     @Test func aTightTankPassesAndMetersWithinTheLawAreQuiet() {
@@ -139,6 +143,11 @@ import Testing
         // The first raise comes when the estimate first crosses the bar; the last update has the most data.
         guard case .number(let pct)? = drift.last?.evidence["registration_error_percent"] else { Issue.record("no figure"); return }
         #expect(abs(pct - 2) < 0.3)
+        // Its figures sit above the legal band; the other nozzles' within it.
+        let figures = f.figures(.meterError)
+        let n1 = try #require(figures.last { $0.subject == "N1" })
+        #expect(n1.value == pct && n1.bandHigh == f.thresholds.meterLegalPercent && n1.low! > n1.bandHigh!)
+        #expect(figures.filter { $0.subject != "N1" }.allSatisfy { abs($0.value) < 1 })
     }
 
     @Test func theLeakAlertClearsWhenTheTestPassesAgain() {

@@ -122,6 +122,11 @@ import Testing
         #expect(try example.checkpointKey() == nil && example.http.idleTimeout == .seconds(30) && example.ingest.bodyTimeout == .seconds(30))
         let bad = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": "c2hvcnQ="])
         #expect { try bad.checkpointKey() } throws: { "\($0)".hasPrefix("configuration checkpoint.signing_key: expected the base64") }
+        // A key whose base64 begins with "/" is a key, not a path.
+        let slashKey = Data([0xFC] + [UInt8](repeating: 7, count: 31)).base64EncodedString()
+        #expect(slashKey.hasPrefix("/"))
+        let slash = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": slashKey])
+        #expect(try slash.checkpointKey()?.rawRepresentation == Data([0xFC] + [UInt8](repeating: 7, count: 31)))
         let (priv, pub) = CheckpointKeys.generate()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fw-key-\(UUID())").path
         try (priv + "\n").write(toFile: file, atomically: true, encoding: .utf8)

@@ -69,14 +69,13 @@ import Testing
                 #expect(try await browser.text(try await browser.wait(for: "#history")).contains("现场核查中 on site"))
                 try await save(browser, "3-alert")
 
-                // The station's page, its tank charts drawn from the readings.
-                var lines: [String] = []
-                let t0 = Timestamp(rfc3339: "2026-11-01T00:05:00Z")!
-                for i in 0..<96 {
-                    let v = 15_000 - Double(i) * 40 + (i >= 60 ? 9_000 : 0)
-                    lines.append(#"{"seq":\#(i + 2),"kind":"tank_reading","tank":"T1","at":"\#(t0.adding(seconds: Double(i) * 300).rfc3339)","volume_l":\#(v),"tc_volume_l":\#(v - 40),"temperature_c":14}"#)
+                // The station's page, its tank charts drawn from the readings: three days read every
+                // ten minutes, the second losing fuel, so the daily figures have days to draw.
+                let lines = StationDays.lines(days: 3, lossDay: 1, readingMinutes: 10, firstSeq: 2)
+                for part in stride(from: 0, to: lines.count, by: 250) {  // pushes are bounded in size
+                    _ = try await d.client.push(station: station.id, key: key, lines: Array(lines[part..<min(part + 250, lines.count)]))
                 }
-                _ = try await d.client.push(station: station.id, key: key, lines: lines)
+                try await d.detectionCaughtUp()
                 try await browser.click(try await browser.wait(for: "#alert-facts a[href^='/console/stations/']"))
                 _ = try await browser.wait(for: "#tank-T1 svg path.series")
                 try await browser.click(try await browser.wait(for: "a[href$='?days=1']"))
@@ -85,9 +84,14 @@ import Testing
                 let d0 = try await browser.run("return document.querySelector('#tank-T1 svg path.series').getAttribute('d')")
                 guard case .string(let pathData)? = d0 else { Issue.record("no chart path"); return }
                 #expect(pathData.split(separator: "L").count >= 90, "\(pathData.prefix(200))")
+                // The daily reconciliation: a dot a judged day, the loss day outside its band.
+                let dots = try await browser.run("return document.querySelectorAll('[data-figure=reconciliation_variance] circle').length + ',' + document.querySelectorAll('[data-figure=reconciliation_variance] circle.outside').length")
+                #expect(dots == .string("3,1"), "\(String(describing: dots))")
                 try await save(browser, "5-station")
                 _ = try await browser.run("document.getElementById('tank-T1').scrollIntoView(); return 0")
                 try await save(browser, "6-station-tank")
+                _ = try await browser.run("document.querySelector('#tank-T1 .figures').scrollIntoView(); return 0")
+                try await save(browser, "6b-station-figures")
                 try await browser.click(try await browser.wait(for: "#nav-cities"))
                 try await browser.wait(forURLEnding: "/console/cities")
                 _ = try await browser.wait(for: "#cities tr[data-city]")

@@ -97,6 +97,26 @@ struct ConsoleAgent {
         #expect(SVGChart(columns: [], count: 720, deliveryShares: []).line.isEmpty)
     }
 
+    @Test func figureChartDrawsDotsWhiskersAndSteppedBands() {
+        let d1 = CivilDate(year: 2026, month: 11, day: 1), d2 = CivilDate(year: 2026, month: 11, day: 2)
+        let at = Timestamp(rfc3339: "2026-11-01T12:00:00Z")!
+        let figures = [
+            DailyFigure(kind: .reconciliationVariance, subject: "T1", day: d2, at: at, value: -30, low: -40, high: -20, bandLow: -20, bandHigh: 20),
+            DailyFigure(kind: .reconciliationVariance, subject: "T1", day: d1, at: at, value: 10, bandLow: -10, bandHigh: 10),
+            DailyFigure(kind: .reconciliationVariance, subject: "T1", day: CivilDate(year: 2026, month: 10, day: 1), at: at, value: 999),
+        ]
+        // Two days in two 360-px slots; the scale spans −40…20 plus 8 % each side (−44.8…24.8).
+        let chart = FigureChart(figures: figures, through: d2, days: 2, unit: "L")
+        #expect(chart.low == -44.8 && abs(chart.high - 24.8) < 1e-9)
+        #expect(chart.dots.map(\.x) == [180, 540] && chart.dots.map(\.outside) == [false, true])  // the day outside the window is not drawn
+        #expect(chart.dots.map(\.label) == ["2026-11-01 10.000 L", "2026-11-02 -30.000 L"])
+        #expect(chart.whiskers.hasPrefix("M540.0 ") && !chart.whiskers.contains("M180.0"))  // only the day with an interval
+        #expect(chart.bandHigh.hasPrefix("M0.0 ") && chart.bandHigh.contains("H360.0 L360.0 ") && chart.bandHigh.hasSuffix("H720.0"))
+        #expect(FigureChart(figures: [], through: d2, days: 30, unit: "%").dots.isEmpty)
+        #expect([ChartNumber.text(-0.04), ChartNumber.text(2.25, digits: 2), ChartNumber.text(-1.5, digits: 0), ChartNumber.text(0.05, digits: 3)]
+            == ["0.0", "2.25", "-2", "0.050"])
+    }
+
     @Test func signInRolesCSRFAndEscaping() async throws {
         try await TestDaemon.with { d in
             let base = d.client.baseURL
@@ -234,6 +254,32 @@ struct ConsoleAgent {
             #expect(batch.status == 200 && batch.body.contains("id=\"batch-periods\"") && batch.body.contains("/console/stations/\(station.id)"))
             #expect(try await agent.get("/console/batches?batch=NONE").body.contains("id=\"batch-none\""))
             #expect(try await agent.get("/console/stations/\(station.id)?days=5").status == 200)  // an unknown window falls back to 7 days
+        }
+    }
+
+    /// Daily figures end to end: a detector's reconciliation days reach the station page as dots
+    /// against their band, the day that lost fuel marked outside it.
+    @Test func stationPageDrawsDailyFigures() async throws {
+        try await TestDaemon.with { d in
+            let station = d.registry.stations[0]
+            let key = try await d.token(.station, station: station.id)
+            let lines = StationDays.lines(days: 3, lossDay: 1)
+            _ = try await d.client.push(station: station.id, key: key, lines: lines)
+            try await d.detectionCaughtUp()
+
+            var agent = ConsoleAgent(base: d.client.baseURL)
+            _ = try await agent.signIn(try await d.token(.viewer))
+            let page = try await agent.get("/console/stations/\(station.id)?days=7")
+            #expect(page.status == 200)
+            let figure = try #require(page.body.range(of: #"data-figure="reconciliation_variance" data-subject="T1""#)
+                .map { String(page.body[$0.lowerBound...]) })
+            let chart = String(figure[..<(figure.range(of: "</figure>")?.lowerBound ?? figure.endIndex)])
+            #expect(chart.components(separatedBy: "<circle").count - 1 == 3, "\(chart)")
+            #expect(chart.components(separatedBy: "dot outside").count - 1 == 1, "\(chart)")
+            #expect(chart.contains("2026-11-02 -4"), "the loss day's dot names its day and its variance: \(chart)")
+            #expect(chart.contains(#"class="band" d="M"#))
+            // The same days in the language switch's other catalogue.
+            #expect(page.body.contains("日对账差异"))
         }
     }
 

@@ -93,7 +93,8 @@ import Testing
                 // One statement, one snapshot: a poll committing between two counts cannot split them.
                 let both = try await d.db.client.query("""
                     SELECT (SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'atg' AND kind = 'tank_reading'),
-                           (SELECT count(*) FROM collected_keys WHERE station = \(Self.station) AND source = 'atg')
+                           (SELECT count(*) FROM collected_keys WHERE station = \(Self.station) AND source = 'atg'
+                              AND natural_key NOT LIKE '%/status/%')  -- the console's status is collected too
                     """).collect().first?.decode((Int64, Int64).self)
                 let (readings, keys) = both ?? (-1, -2)
                 // At most three console minutes pass on a loaded machine; each adds four readings at most.

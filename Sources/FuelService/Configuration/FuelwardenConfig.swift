@@ -141,7 +141,8 @@ extension FuelwardenConfig {
     public func checkpointKey() throws -> Curve25519.Signing.PrivateKey? {
         guard let text = checkpoint.signingKey else { return nil }
         let raw: String
-        if text.hasPrefix("/") || text.hasPrefix(".") {
+        // A key's base64 may itself begin with "/": only text that is not a key is taken as a path.
+        if Data(base64Encoded: text)?.count != 32, text.hasPrefix("/") || text.hasPrefix(".") {
             guard let file = try? String(contentsOfFile: text, encoding: .utf8) else {
                 throw ConfigurationError(key: "checkpoint.signing_key", message: "cannot read \(text)")
             }

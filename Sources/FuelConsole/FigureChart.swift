@@ -1,0 +1,87 @@
+import FuelModel
+
+/// A daily figure drawn over a window of days as SVG path data: a dot per day, its 95 % interval as
+/// a whisker, the band it is judged against as two stepped lines, and zero. Dots outside the band
+/// are listed apart so the page can mark them. Pure: figures in, numbers out.
+struct FigureChart: Sendable, Equatable {
+    static let width = 720.0, height = 140.0, top = 8.0, bottom = 16.0
+
+    struct Dot: Sendable, Equatable {
+        var x: Double
+        var y: Double
+        var outside: Bool
+        /// The day and its value, for the dot's tooltip.
+        var label: String
+    }
+    var dots: [Dot]
+    /// `M x y1 V y2 …`: each figure's interval.
+    var whiskers: String
+    /// Stepped lines along the band's upper and lower ends (empty where the band is open).
+    var bandHigh: String
+    var bandLow: String
+    /// The zero line's y, and the scale's ends.
+    var zero: Double
+    var low: Double
+    var high: Double
+    /// The window's first and last day, for the axis.
+    var firstDay: CivilDate
+    var lastDay: CivilDate
+
+    /// `figures` of one subject, drawn over the `days` days that end with `through`.
+    init(figures: [DailyFigure], through: CivilDate, days: Int, unit: String) {
+        let first = through.daysSinceEpoch - Int64(days) + 1
+        firstDay = CivilDate(daysSinceEpoch: first)
+        lastDay = through
+        let shown = figures.filter { $0.day.daysSinceEpoch >= first && $0.day <= through }.sorted { $0.day < $1.day }
+        let ends: [Double] = shown.flatMap { (f: DailyFigure) -> [Double] in [f.value, f.low, f.high, f.bandLow, f.bandHigh].compactMap { $0 } } + [0]
+        let lo = ends.min()!, hi = ends.max()!
+        // A flat series still gets a band to sit in; a little room above and below.
+        let pad = max((hi - lo) * 0.08, 1e-3)
+        low = lo - pad
+        high = hi + pad
+        let plot = Self.height - Self.top - Self.bottom
+        let (scaleLow, span) = (low, high - low)
+        let slot = Self.width / Double(max(days, 1))
+        func x(_ d: CivilDate) -> Double { (Double(d.daysSinceEpoch - first) + 0.5) * slot }
+        func y(_ v: Double) -> Double { Self.top + (1 - (v - scaleLow) / span) * plot }
+        func f(_ v: Double) -> String { ChartNumber.text(v) }
+        zero = (y(0) * 10).rounded() / 10
+        dots = shown.map { fig in
+            let outside = fig.bandHigh.map { fig.value > $0 } == true || fig.bandLow.map { fig.value < $0 } == true
+            return Dot(x: (x(fig.day) * 10).rounded() / 10, y: (y(fig.value) * 10).rounded() / 10, outside: outside,
+                       label: "\(fig.day) \(ChartNumber.text(fig.value, digits: 3)) \(unit)")
+        }
+        whiskers = shown.compactMap { fig in
+            guard let l = fig.low, let h = fig.high else { return nil }
+            return "M\(f(x(fig.day))) \(f(y(h)))V\(f(y(l)))"
+        }.joined(separator: " ")
+        // Each day's band spans its slot, so a band that changes day to day draws as steps.
+        func stepped(_ end: KeyPath<DailyFigure, Double?>) -> String {
+            var parts: [String] = []
+            var previous: CivilDate?
+            for fig in shown {
+                guard let v = fig[keyPath: end] else { previous = nil; continue }
+                let left = x(fig.day) - slot / 2, right = x(fig.day) + slot / 2
+                let joined = previous.map { $0.daysSinceEpoch + 1 == fig.day.daysSinceEpoch } == true
+                parts.append("\(joined ? "L" : "M")\(f(left)) \(f(y(v)))H\(f(right))")
+                previous = fig.day
+            }
+            return parts.joined(separator: " ")
+        }
+        bandHigh = stepped(\.bandHigh)
+        bandLow = stepped(\.bandLow)
+    }
+}
+
+/// Numbers in chart path data: one decimal (or `digits`), without `String(format:)`, which costs
+/// microseconds a call on a chart of hundreds of points.
+enum ChartNumber {
+    static func text(_ v: Double, digits: Int = 1) -> String {
+        var scale = 1
+        for _ in 0..<max(digits, 0) { scale *= 10 }
+        let n = Int((v * Double(scale)).rounded()), a = abs(n)
+        let fraction = String(a % scale)
+        let padded = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
+        return "\(n < 0 ? "-" : "")\(a / scale)" + (digits > 0 ? ".\(padded)" : "")
+    }
+}
