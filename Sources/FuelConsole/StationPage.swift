@@ -31,7 +31,8 @@ extension ConsoleController {
             return try await alerts.list(f)
         }()
         async let stored = DetectionStore(database: database).loadState(StationDetector.self, station: station.id)
-        let (head, stationAlerts, state) = try await (headRow, alertRows, stored)
+        async let verifiedRow = ChainAudit(database: database).lastVerification(station: station.id)
+        let (head, stationAlerts, state, verified) = try await (headRow, alertRows, stored, verifiedRow)
         // Daily figures over the window, at least a month of them: one a day is little to read.
         let figureDays = max(days, Self.minimumFigureDays)
         let through = LocalClock(timezone: station.timezone).day(of: Timestamp(head?.lastRecordAt ?? Date()))
@@ -69,6 +70,11 @@ extension ConsoleController {
             c["chain"] = ["headSeq": head.headSeq, "headHash": head.headHash.map { String(format: "%02x", $0) }.joined(),
                           "lastRecord": head.lastRecordAt.map(ConsoleTime.text) ?? "—",
                           "lastReceived": head.lastReceivedAt.map(ConsoleTime.text) ?? "—"] as [String: Any]
+            c["verified"] = verified.map { v -> [String: Any] in
+                ["at": ConsoleTime.text(v.verifiedAt), "headSeq": v.headSeq, "records": v.records, "intact": v.intact,
+                 "result": v.intact ? (t["chain_intact"] ?? "intact") : (t["chain_broken"] ?? "broken"), "break": v.break ?? ""]
+            } ?? [:]
+            c["neverVerified"] = verified == nil
             c["lastByKind"] = head.lastByKind.sorted { $0.key < $1.key }.map { ["kind": t["kind_\($0.key)"] ?? $0.key, "at": ConsoleTime.text($0.value)] }
         }
         c["alerts"] = stationAlerts.map { row($0, t) }

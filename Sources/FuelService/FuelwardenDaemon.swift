@@ -140,6 +140,9 @@ public enum FuelwardenDaemon {
         ]
         if c.config.detect.enabled { services.append(background(c.detection)) }
         services.append(background(RegistryRefreshService(cache: c.registry, interval: c.config.registry.refreshInterval, logger: logger)))
+        if c.config.checkpoint.verifyEvery > .zero {
+            services.append(background(ChainVerificationService(audit: ChainAudit(database: c.database), every: c.config.checkpoint.verifyEvery, logger: logger)))
+        }
         do {
             if let key = try c.config.checkpointKey() {
                 services.append(background(CheckpointService(

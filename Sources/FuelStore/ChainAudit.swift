@@ -1,4 +1,5 @@
 import FuelLedger
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -12,6 +13,18 @@ public struct VerificationReport: Sendable {
     public var firstBreak: (chain: String, breakAt: ChainBreak)?
 
     public var isIntact: Bool { firstBreak == nil }
+}
+
+/// A station chain's last recomputation.
+public struct ChainVerification: Sendable, Hashable {
+    public var station: String
+    public var verifiedAt: Date
+    /// The head the chain was verified up to, and how many records that was.
+    public var headSeq: Int64
+    public var records: Int64
+    public var intact: Bool
+    /// Where and how it broke, when it did.
+    public var `break`: String?
 }
 
 /// Recomputes each station's chain and the audit chain from the stored rows, streaming.
@@ -34,6 +47,7 @@ public struct ChainAudit: Sendable {
                 let rows = try await conn.query("""
                     SELECT chain_seq, body, content_hash, prev_hash, hash FROM ledger WHERE station = \(station) ORDER BY chain_seq
                     """, logger: logger)
+                let before = report.recordsChecked
                 do {
                     for try await (seq, body, content, prev, hash) in rows.decode((Int64, String, ByteBuffer, ByteBuffer, ByteBuffer).self) {
                         try verifier.check(StoredLink(position: seq, body: Array(body.utf8), contentHash: Array(buffer: content),
@@ -43,8 +57,10 @@ public struct ChainAudit: Sendable {
                     try verifier.finish(headPosition: headSeq, headHash: headHash)
                 } catch let b as ChainBreak {
                     report.firstBreak = (station, b)
+                    try await Self.record(station: station, headSeq: headSeq, records: report.recordsChecked - before, break: "\(b)", on: conn, logger: logger)
                     return report
                 }
+                try await Self.record(station: station, headSeq: headSeq, records: report.recordsChecked - before, break: nil, on: conn, logger: logger)
                 report.stationsChecked += 1
             }
             guard only == nil else { return report }
@@ -65,6 +81,42 @@ public struct ChainAudit: Sendable {
                 report.firstBreak = ("audit", b)
             }
             return report
+        }
+    }
+
+    /// Keeps a station's verification: when, up to which head, how many records, and the break if any.
+    static func record(station: String, headSeq: Int64, records: Int64, break found: String?, on conn: PostgresConnection, logger: Logger) async throws {
+        try await conn.query("""
+            INSERT INTO chain_verifications (station, verified_at, head_seq, records, intact, break)
+            VALUES (\(station), now(), \(headSeq), \(records), \(found == nil), \(found))
+            ON CONFLICT (station) DO UPDATE SET verified_at = now(), head_seq = EXCLUDED.head_seq, records = EXCLUDED.records,
+                intact = EXCLUDED.intact, break = EXCLUDED.break
+            """, logger: logger)
+    }
+
+    /// A station's last verification, if its chain was ever verified.
+    public func lastVerification(station: String) async throws -> ChainVerification? {
+        let logger = database.logger
+        return try await database.connection("last verification") { conn in
+            try await conn.query(
+                "SELECT verified_at, head_seq, records, intact, break FROM chain_verifications WHERE station = \(station)", logger: logger
+            ).collect().first.map { row in
+                let (at, head, records, intact, found) = try row.decode((Date, Int64, Int64, Bool, String?).self)
+                return ChainVerification(station: station, verifiedAt: at, headSeq: head, records: records, intact: intact, break: found)
+            }
+        }
+    }
+
+    /// The station whose chain was verified longest ago (or never), if that was more than `age`
+    /// seconds ago: the background verifier's next one.
+    public func stalestStation(olderThan age: Double) async throws -> String? {
+        let logger = database.logger
+        return try await database.connection("stalest chain") { conn in
+            try await conn.query("""
+                SELECT h.station FROM chain_heads h LEFT JOIN chain_verifications v ON v.station = h.station
+                WHERE v.verified_at IS NULL OR v.verified_at < now() - make_interval(secs => \(age))
+                ORDER BY v.verified_at NULLS FIRST, h.station LIMIT 1
+                """, logger: logger).collect().first?.decode(String.self)
         }
     }
 

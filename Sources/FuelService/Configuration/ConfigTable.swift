@@ -317,6 +317,9 @@ public enum ConfigTable {
                 "`fuelwarden checkpoint keygen`; give regulators the public key. Unset: no checkpoints.")),
             .setting(.seconds("checkpoint.interval_seconds", \.checkpoint.interval, 1...86_400, "How often a checkpoint is signed (when a chain head moved).")),
             .setting(.text("checkpoint.origin", \.checkpoint.origin, "Names this deployment in every signed checkpoint.")),
+            .setting(.minutes("checkpoint.verify_every_minutes", \.checkpoint.verifyEvery, 0...525_600,
+                              "Every station's chain is recomputed from its stored bodies at least this often, one station at a",
+                              "time in the background (the console shows when); 0: only by `fuelwarden verify` and inspection pre-checks.")),
 
             .section("inspection", ["Annual-inspection pre-check (GET /v1/stations/{id}/inspection, fuelwarden inspect)."]),
             .setting(.integer("inspection.expiry_warning_days", \.inspection.expiryWarningDays, 0...3650,

@@ -124,6 +124,9 @@ public struct CheckpointSettings: Sendable {
     public var interval: Duration = .seconds(300)
     /// Names this deployment in every signed checkpoint.
     public var origin = "fuelwarden"
+    /// Every station's chain is recomputed from its stored bodies at least this often, one station
+    /// at a time in the background; zero: only by `fuelwarden verify` and inspection pre-checks.
+    public var verifyEvery: Duration = .seconds(24 * 3600)
     public init() {}
 }
 
