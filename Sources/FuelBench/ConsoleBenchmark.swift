@@ -72,8 +72,19 @@ package struct ConsoleBenchmark: Sendable {
                        '{"bench": true}'::jsonb
                 FROM generate_series(1, \(alerts)) g
                 """)
+            // A year of the daily figures detection keeps, for every tank and nozzle of the charted station.
+            let subjects = station.tanks.flatMap { ["('reconciliation_variance','\($0.id)')", "('leak_rate','\($0.id)')"] }
+                + station.nozzles.map { "('meter_error','\($0.id)')" }
+            _ = try cluster.psql(database: "bench_console", """
+                INSERT INTO daily_figures (station, kind, subject, day, at, value, low, high, band_low, band_high, method)
+                SELECT '\(station.id)', k, s, d::date, d + interval '23 hours', sin(extract(doy FROM d)) * 20,
+                       sin(extract(doy FROM d)) * 20 - 5, sin(extract(doy FROM d)) * 20 + 5, -30, 30, 'quiet_segments'
+                FROM (VALUES \(subjects.joined(separator: ","))) AS f(k, s),
+                     generate_series((SELECT max(at) FROM ledger WHERE station = '\(station.id)')::date - 364,
+                                     (SELECT max(at) FROM ledger WHERE station = '\(station.id)')::date, interval '1 day') d
+                """)
             _ = try cluster.psql(database: "bench_console", "VACUUM ANALYZE")
-            print(String(format: "loaded       : %d stations, %d records of %@ (a station-year), %d open alerts in %.0f s",
+            print(String(format: "loaded       : %d stations, %d records of %@ (a station-year) with a year of daily figures, %d open alerts in %.0f s",
                          stations, total, station.id, alerts, (ContinuousClock.now - loadStart).inSeconds))
 
             let token = try await TokenStore(database: components.database).issue(role: .inspector, station: nil, name: "bench")

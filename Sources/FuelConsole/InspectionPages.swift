@@ -31,7 +31,7 @@ extension ConsoleController {
         c["findings"] = report.findings.map { f -> [String: Any] in
             [
                 "rule": t["check_\(f.rule)"] ?? f.rule, "outcome": f.outcome.rawValue, "outcomeText": t["verdict_\(f.outcome.rawValue)"] ?? f.outcome.rawValue,
-                "reason": f.reason,
+                "reason": ReasonText.say(f.code, fallback: f.reason, t),
                 "evidence": f.evidence.sorted { $0.key < $1.key }.map { key, value -> String in
                     switch value {
                     case .text(let v): "\(key)=\(v)"
@@ -93,7 +93,7 @@ extension ConsoleController {
         c["gaps"] = gaps.map { g -> [String: Any] in
             [
                 "station": g.station, "stationText": stationText(g.station), "city": cityNames[g.city] ?? g.city,
-                "kind": g.kind.rawValue, "kindText": t["gap_\(g.kind.rawValue)"] ?? g.kind.rawValue, "subject": g.subject, "detail": g.detail,
+                "kind": g.kind.rawValue, "kindText": t["gap_\(g.kind.rawValue)"] ?? g.kind.rawValue, "subject": g.subject, "detail": ReasonText.say(g.code, fallback: g.detail, t),
                 "date": g.date?.description ?? "",
             ]
         }

@@ -15,13 +15,20 @@ public struct InspectionFinding: Sendable, Hashable, Codable {
     public var rule: String
     public var outcome: InspectionOutcome
     public var reason: String
+    /// The reason as a key and values for a catalogue (absent in reports recorded before it existed).
+    public var code: ReasonCode?
     public var evidence: [String: EvidenceValue]
 
-    public init(rule: String, outcome: InspectionOutcome, reason: String, evidence: [String: EvidenceValue] = [:]) {
+    public init(rule: String, outcome: InspectionOutcome, reason: String, code: ReasonCode? = nil, evidence: [String: EvidenceValue] = [:]) {
         self.rule = rule
         self.outcome = outcome
         self.reason = reason
+        self.code = code
         self.evidence = evidence
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rule, outcome, reason, code = "reason_code", evidence
     }
 }
 

@@ -148,6 +148,8 @@ import Testing
             let mustFail = mask & 1 != 0 || (mask & 2 != 0 && expiry < 0) || mask & 4 != 0 || mask & 8 != 0 || (mask & 16 != 0 && mask & 32 != 0)
             #expect((r.verdict == .fail) == mustFail)
             #expect(r.findings.allSatisfy { !$0.reason.isEmpty })
+            // Every finding also carries a code a catalogue knows, each placeholder's value present.
+            #expect(r.findings.allSatisfy { f in f.code.map { InspectionPrecheck.reasonKeys.contains($0.key) } == true })
         }
     }
 }
@@ -193,6 +195,8 @@ import Testing
         // A station that never sent anything and was never inspected.
         let never = gaps(InspectionPrecheckTests.station(), StationGapFacts())
         #expect(never.map(\.kind) == [.silent, .inspectionOverdue])
+        #expect(g[2].code == ReasonCode("alert_overdue", ["severity": "critical", "rule": "undeclared_delivery", "id": "42", "hours": "30"]))
+        #expect((g + never).allSatisfy { gap in gap.code.map { InspectionGapFinder.detailKeys.contains($0.key) } == true })
         // Reporting obligations are for operating stations.
         #expect(gaps(InspectionPrecheckTests.station { $0.status = .suspended }, StationGapFacts()).isEmpty)
     }

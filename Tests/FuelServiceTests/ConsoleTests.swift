@@ -77,6 +77,7 @@ struct ConsoleAgent {
         needed += GaugeLimitation.allCases.map { "limitation_\($0.rawValue)" } + ["method_quiet_segments", "method_inventory_variance"]
         needed += Contact.Role.allCases.map { "contact_\($0.rawValue)" } + ["pass", "needs_attention", "fail"].map { "verdict_\($0)" }
         needed += InspectionGap.Kind.allCases.map { "gap_\($0.rawValue)" }
+        needed += (InspectionPrecheck.reasonKeys + InspectionGapFinder.detailKeys).map { "reason_\($0)" }
         #expect(needed.filter { zh[$0] == nil || en[$0] == nil }.isEmpty, "no name for \(needed.filter { zh[$0] == nil || en[$0] == nil })")
         #expect(zh.values.allSatisfy { !$0.isEmpty } && en.values.allSatisfy { !$0.isEmpty })
         #expect(ConsoleTexts.language(acceptLanguage: "en-GB,en;q=0.9") == "en")
@@ -235,6 +236,9 @@ struct ConsoleAgent {
             // The inspection pre-check: every rule with its outcome; a viewer cannot record it.
             let inspection = try await agent.get("/console/stations/\(station.id)/inspection?year=2026")
             #expect(inspection.status == 200 && inspection.body.contains("id=\"verdict\"") && inspection.body.contains("数据链完整性"))
+            // Reasons in the reader's language, every placeholder filled: the 49 records pushed recompute.
+            #expect(inspection.body.contains("49 条记录重算与链头一致") && inspection.body.contains("有效期至"), "\(inspection.body)")
+            #expect(!inspection.body.contains("{"), "an unfilled placeholder")
             #expect(!inspection.body.contains("id=\"record-inspection\""))
             var inspector = ConsoleAgent(base: d.client.baseURL)
             _ = try await inspector.signIn(try await d.token(.inspector))
@@ -250,6 +254,7 @@ struct ConsoleAgent {
             // Inspection gaps: the stations that never reported are silent.
             let gaps = try await agent.get("/console/inspection-gaps")
             #expect(gaps.status == 200 && gaps.body.contains("id=\"gaps\"") && gaps.body.contains("data-gap="), "\(gaps.body.suffix(500))")
+            #expect(gaps.body.contains("从未上报数据") && !gaps.body.contains("never sent"), "the stations that never reported, in Chinese")
             // The batch delivered to T1 is traced to the station and tank.
             let batch = try await agent.get("/console/batches?batch=B1")
             #expect(batch.status == 200 && batch.body.contains("id=\"batch-periods\"") && batch.body.contains("/console/stations/\(station.id)"))
