@@ -8,9 +8,10 @@ import NIOCore
 /// console's live board. Each event is `id: <alert id>`, `event: alert`, `data: <one JSON line>`;
 /// a client that reconnects with `Last-Event-ID` gets every alert raised after that id before the
 /// live ones (at most `backfillLimit`; the rest it pages from the list), one without it starts
-/// from now. The stream polls the alerts table by id every `interval` (an index range scan), which
-/// also sees alerts raised by other replicas, and sends a comment every `heartbeat` so proxies keep
-/// the connection open. It ends when the client goes away or the daemon shuts down gracefully.
+/// from now. Live alerts come from the daemon's ``AlertBroadcaster`` as their transactions commit
+/// (alerts raised by other replicas included); without one the stream polls the alerts table by id
+/// every `interval`. A comment every `heartbeat` keeps proxies from closing a quiet connection. It
+/// ends when the client goes away or the daemon shuts down gracefully.
 public struct AlertEventStream: Sendable {
     public let alerts: AlertStore
     public var interval: Duration = .milliseconds(400)
@@ -20,9 +21,13 @@ public struct AlertEventStream: Sendable {
     static let batch = 200
     /// The JSON of one alert, on one line.
     public let encode: @Sendable (AlertRecord) throws -> String
+    /// The daemon's listener: live alerts as their transactions commit. Without one (or before it
+    /// listens) the stream polls the table by id every `interval`.
+    public let broadcaster: AlertBroadcaster?
 
-    public init(alerts: AlertStore, encode: @escaping @Sendable (AlertRecord) throws -> String) {
+    public init(alerts: AlertStore, broadcaster: AlertBroadcaster? = nil, encode: @escaping @Sendable (AlertRecord) throws -> String) {
         self.alerts = alerts
+        self.broadcaster = broadcaster
         self.encode = encode
     }
 
@@ -60,9 +65,45 @@ public struct AlertEventStream: Sendable {
         headers[.cacheControl] = "no-store"
         // Some reverse proxies buffer responses unless told not to (nginx).
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        let broadcaster = self.broadcaster
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var last = after
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            if let broadcaster, await broadcaster.isListening {
+                // Subscribed before the backfill is read, so nothing commits unseen between the two.
+                let (id, events) = await broadcaster.subscribe()
+                defer { Task { await broadcaster.unsubscribe(id) } }
+                var sent = Set<Int64>()
+                var text = ""
+                for a in try await alerts.raised(after: after, limit: limit) where filter.admits(a) {
+                    sent.insert(a.id)
+                    text += "id: \(a.id)\nevent: alert\ndata: \(try encode(a))\n\n"
+                }
+                if !text.isEmpty { try await writer.write(ByteBuffer(string: text)) }
+                var quietSince = ContinuousClock.now
+                for await event in events {
+                    if Task.isCancelled || isStopping() { break }
+                    switch event {
+                    case .alerts(let batch):
+                        var text = ""
+                        for a in batch where filter.admits(a) && !sent.contains(a.id) {
+                            text += "id: \(a.id)\nevent: alert\ndata: \(try encode(a))\n\n"
+                        }
+                        last = max(last, batch.map(\.id).max() ?? last)
+                        if !text.isEmpty {
+                            try await writer.write(ByteBuffer(string: text))
+                            quietSince = .now
+                        }
+                    case .tick:
+                        if ContinuousClock.now - quietSince >= heartbeat {
+                            try await writer.write(ByteBuffer(string: ": keepalive \(last)\n\n"))
+                            quietSince = .now
+                        }
+                    }
+                }
+                try await writer.finish(nil)
+                return
+            }
             var quietSince = ContinuousClock.now
             var first = true
             while !Task.isCancelled, !isStopping() {

@@ -76,7 +76,7 @@ public struct ConsoleController: Sendable {
     let isStopping: @Sendable () -> Bool
     let logger: Logger
 
-    public init(database: FuelDatabase, directory: Directory, settings: Settings, thresholds: DetectionThresholds,
+    public init(database: FuelDatabase, directory: Directory, settings: Settings, thresholds: DetectionThresholds, alertFeed: AlertBroadcaster? = nil,
                 encodeAlert: @escaping @Sendable (AlertRecord) throws -> String, isStopping: @escaping @Sendable () -> Bool,
                 logger: Logger) throws {
         self.database = database
@@ -86,7 +86,7 @@ public struct ConsoleController: Sendable {
         ledger = LedgerStore(database: database)
         self.directory = directory
         self.settings = settings
-        stream = AlertEventStream(alerts: alerts, encode: encodeAlert)
+        stream = AlertEventStream(alerts: alerts, broadcaster: alertFeed, encode: encodeAlert)
         texts = try ConsoleTexts.bundled()
         templates = try ConsoleTemplates.bundled()
         assets = try ConsoleAssets.bundled()

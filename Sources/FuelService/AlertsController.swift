@@ -85,8 +85,13 @@ struct ConsoleAlertDTO: Encodable {
 /// `POST /v1/alerts/{id}/ack`, `POST /v1/alerts/{id}/resolve`.
 public struct AlertsController: Sendable {
     let alerts: AlertStore
+    /// Live alerts for the stream (nil: the stream polls).
+    let feed: AlertBroadcaster?
 
-    public init(alerts: AlertStore) { self.alerts = alerts }
+    public init(alerts: AlertStore, feed: AlertBroadcaster? = nil) {
+        self.alerts = alerts
+        self.feed = feed
+    }
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
         group.get("alerts", use: list)
@@ -136,7 +141,7 @@ public struct AlertsController: Sendable {
         } catch let e as AlertQueryError {
             throw APIError(.badRequest, e.description)
         }
-        let events = AlertEventStream(alerts: alerts, encode: AlertDTO.line)
+        let events = AlertEventStream(alerts: alerts, broadcaster: feed, encode: AlertDTO.line)
         let after = try await events.start(lastEventID: request.headers[HTTPField.Name("Last-Event-ID")!])
         return events.response(after: after, filter: f) { Task.isShuttingDownGracefully }
     }

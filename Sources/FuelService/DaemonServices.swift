@@ -1,3 +1,4 @@
+import FuelConsole
 import FuelStore
 import Logging
 import NIOConcurrencyHelpers
@@ -86,4 +87,13 @@ public final class ListeningPorts: Sendable {
     public init() {}
     public var hj212: Int? { hj212Port.withLockedValue { $0 } }
     func set(hj212 port: Int) { hj212Port.withLockedValue { $0 = port } }
+}
+
+/// The alert broadcaster's listener as a service, until graceful shutdown.
+public struct AlertFeedService: Service {
+    let feed: AlertBroadcaster
+    public init(feed: AlertBroadcaster) { self.feed = feed }
+    public func run() async throws {
+        try await untilGracefulShutdown { await feed.run() }
+    }
 }

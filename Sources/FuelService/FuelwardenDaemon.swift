@@ -20,6 +20,8 @@ public struct FuelwardenComponents: Sendable {
     public let feeds: FeedsFile
     /// Ports the device listeners are bound to, once they are (tests bind to port 0).
     public let listening = ListeningPorts()
+    /// New alerts for every live stream, from one LISTEN.
+    public let alertFeed: AlertBroadcaster
 
     /// - Parameter feeds: device feeds to use instead of `config.feeds.file` (the demo builds its own).
     public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil) throws {
@@ -30,6 +32,7 @@ public struct FuelwardenComponents: Sendable {
         registry = RegistryCache(store: RegistryStore(database: database))
         metrics = FuelMetrics(poolMax: config.database.maxConnections)
         signal = DetectionSignal()
+        alertFeed = AlertBroadcaster(alerts: AlertStore(database: database), logger: logger)
         migrator = try Migrator(database: database)
         self.feeds = try feeds ?? config.loadFeeds()
         detection = DetectionService(
@@ -54,7 +57,7 @@ public struct FuelwardenComponents: Sendable {
         IngestController(
             ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal, settings: config.ingest
         ).addRoutes(to: v1)
-        AlertsController(alerts: AlertStore(database: database)).addRoutes(to: v1)
+        AlertsController(alerts: AlertStore(database: database), feed: alertFeed).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database), detection: DetectionStore(database: database),
                            thresholds: config.detect.thresholds).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
@@ -89,7 +92,7 @@ public struct FuelwardenComponents: Sendable {
                                                             store: store, settings: settings).gaps
                     }),
                 settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
-                thresholds: config.detect.thresholds,
+                thresholds: config.detect.thresholds, alertFeed: alertFeed,
                 encodeAlert: { try ConsoleAlertDTO.line($0, stationName: registry.profile($0.station)?.station.name) }, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger
             ).addRoutes(to: router)
         } catch {
@@ -139,6 +142,7 @@ public enum FuelwardenDaemon {
             .init(service: DatabaseHealthService(database: c.database, logger: logger)),
         ]
         if c.config.detect.enabled { services.append(background(c.detection)) }
+        services.append(background(AlertFeedService(feed: c.alertFeed)))
         services.append(background(RegistryRefreshService(cache: c.registry, interval: c.config.registry.refreshInterval, logger: logger)))
         if c.config.checkpoint.verifyEvery > .zero {
             services.append(background(ChainVerificationService(audit: ChainAudit(database: c.database), every: c.config.checkpoint.verifyEvery, logger: logger)))

@@ -283,6 +283,38 @@ public struct AlertStore: Sendable {
         }
     }
 
+    /// The channel a new alert's id is announced on at commit (migration 0011's trigger).
+    public static let raisedChannel = "fuelwarden_alerts"
+
+    /// Listens on one connection for the ids of alerts as their transactions commit, calling
+    /// `onListening` once the LISTEN is in place and `onID` for each; returns when the task is
+    /// cancelled, throws when the connection fails (the caller reconnects and catches up by id).
+    public func listenForRaised(onListening: @escaping @Sendable () async -> Void, onID: @escaping @Sendable (Int64) async -> Void) async throws {
+        try await database.client.withConnection { conn in
+            try await conn.listen(on: Self.raisedChannel) { notifications in
+                await onListening()
+                for try await n in notifications {
+                    if let id = Int64(n.payload) { await onID(id) }
+                }
+            }
+        }
+    }
+
+    /// The alerts with these ids, by id.
+    public func alerts(ids: [Int64]) async throws -> [AlertRecord] {
+        guard !ids.isEmpty else { return [] }
+        let logger = database.logger
+        return try await database.connection("alerts by id") { conn in
+            let rows = try await conn.query("""
+                SELECT \(unescaped: Self.columns) FROM alerts a LEFT JOIN stations s ON s.id = a.station
+                WHERE a.id = ANY(\(ids)::bigint[]) ORDER BY a.id
+                """, logger: logger)
+            var out: [AlertRecord] = []
+            for try await row in rows { out.append(try Self.decode(row)) }
+            return out
+        }
+    }
+
     /// The newest alert's id (0 when there is none): where a live stream without `Last-Event-ID` starts.
     public func latestID() async throws -> Int64 {
         let logger = database.logger

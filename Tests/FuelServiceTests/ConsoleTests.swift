@@ -7,6 +7,7 @@ import FuelTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
 import Testing
 
 /// A browser as far as HTTP goes: one session cookie, forms, no redirects followed.
@@ -384,6 +385,48 @@ struct ConsoleAgent {
             #expect(Array(ids.prefix(expected.count)) == expected, "\(text)")
             #expect(ids.count == all.count, "a new alert arrives live: \(text)")
             #expect(text.contains("event: alert\ndata: {"))
+        }
+    }
+
+    /// Alert ids are taken when a row is inserted, not when it commits: a lower id can commit after a
+    /// higher one. The stream hears commits, so it sends both.
+    @Test func theStreamMissesNoAlertCommittedOutOfIdOrder() async throws {
+        try await TestDaemon.with { d in
+            let viewer = try await d.token(.viewer)
+            let station = d.registry.stations[0].id
+            var request = HTTPClientRequest(url: d.client.baseURL + "/v1/alerts/stream")
+            request.headers.add(name: "authorization", value: "Bearer \(viewer)")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            func insert(_ fingerprint: String) -> PostgresQuery {
+                "INSERT INTO alerts (fingerprint, rule, station, subject, severity, status, opened_at, evidence) VALUES (\(fingerprint), 'telemetry_gap', \(station), 'T1', 'warning', 'open', now(), '{}'::jsonb) RETURNING id"
+            }
+            let (held, release) = AsyncStream.makeStream(of: Int64.self)
+            let (go, proceed) = AsyncStream.makeStream(of: Void.self)
+            let slow = Task {
+                try await d.db.client.withConnection { conn in
+                    _ = try await conn.query("BEGIN", logger: d.db.logger)
+                    let id = try await conn.query(insert("test/slow"), logger: d.db.logger).collect().first!.decode(Int64.self)
+                    release.yield(id)
+                    for await _ in go { break }
+                    _ = try await conn.query("COMMIT", logger: d.db.logger)
+                }
+            }
+            var it = held.makeAsyncIterator()
+            let slowID = try #require(await it.next())
+            let fastID = try #require(try await d.db.client.query(insert("test/fast")).collect().first?.decode(Int64.self))
+            #expect(fastID > slowID)
+            try await Task.sleep(for: .milliseconds(300))
+            proceed.yield()
+            try await slow.value
+            var text = ""
+            let began = ContinuousClock.now
+            for try await chunk in response.body {
+                text += String(buffer: chunk)
+                let ids = Set(text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) })
+                if ids.isSuperset(of: [slowID, fastID]) || ContinuousClock.now - began > .seconds(10) { break }
+            }
+            let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+            #expect(ids == [fastID, slowID], "committed in that order: \(text)")
         }
     }
 }
