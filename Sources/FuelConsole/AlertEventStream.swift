@@ -69,6 +69,10 @@ public struct AlertEventStream: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var last = after
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            // A stream opened as the daemon starts waits a moment for the listener rather than poll.
+            if let broadcaster {
+                for _ in 0..<40 where await !broadcaster.isListening { try await Task.sleep(for: .milliseconds(50)) }
+            }
             if let broadcaster, await broadcaster.isListening {
                 // Subscribed before the backfill is read, so nothing commits unseen between the two.
                 let (id, events) = await broadcaster.subscribe()

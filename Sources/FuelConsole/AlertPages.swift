@@ -136,12 +136,8 @@ extension ConsoleController {
         var alert = row(a, t)
         let evidence = (try? JSONDecoder().decode([String: EvidenceValue].self, from: Data(a.evidenceJSON.utf8))) ?? [:]
         alert["evidence"] = evidence.sorted { $0.key < $1.key }.map { key, value -> [String: Any] in
-            let text: String = switch value {
-            case .text(let s): s
-            case .number(let d): JSONText.number((d * 1000).rounded() / 1000)
-            case .integer(let i): String(i)
-            }
-            return ["key": key, "value": text]
+            // The catalogue's name, the key beside it for whoever reads the API.
+            ["key": key, "name": EvidenceText.name(key, t), "named": t["evidence_\(key)"] != nil, "value": EvidenceText.value(value, t)]
         }
         var history: [[String: Any]] = [
             ["what": t["history_opened"] ?? "", "at": ConsoleTime.text(a.openedAt)],

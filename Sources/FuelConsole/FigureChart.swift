@@ -2,9 +2,12 @@ import FuelModel
 
 /// A daily figure drawn over a window of days as SVG path data: a dot per day, its 95 % interval as
 /// a whisker, the band it is judged against as two stepped lines, and zero. Dots outside the band
-/// are listed apart so the page can mark them. Pure: figures in, numbers out.
+/// are listed apart (with a tooltip) so the page can mark them; the others are one path. A window
+/// longer than `maxSlots` days draws a slot per few days, each the worst of its days (the one
+/// furthest outside, or nearest the edge of, its band), so a year weighs what two months do.
 struct FigureChart: Sendable, Equatable {
     static let width = 720.0, height = 140.0, top = 8.0, bottom = 16.0
+    static let maxSlots = 62
 
     struct Dot: Sendable, Equatable {
         var x: Double
@@ -13,7 +16,15 @@ struct FigureChart: Sendable, Equatable {
         /// The day and its value, for the dot's tooltip.
         var label: String
     }
+    /// Dots outside their band, each with its tooltip.
     var dots: [Dot]
+    /// The dots within their band, as one path of zero-length round-capped strokes.
+    var inside: String
+    /// Days a slot covers.
+    var daysPerSlot: Int
+    /// How many figures were drawn, and how many of them lie outside their band.
+    var count: Int
+    var outsideCount: Int
     /// `M x y1 V y2 …`: each figure's interval.
     var whiskers: String
     /// Stepped lines along the band's upper and lower ends (empty where the band is open).
@@ -32,7 +43,14 @@ struct FigureChart: Sendable, Equatable {
         let first = through.daysSinceEpoch - Int64(days) + 1
         firstDay = CivilDate(daysSinceEpoch: first)
         lastDay = through
-        let shown = figures.filter { $0.day.daysSinceEpoch >= first && $0.day <= through }.sorted { $0.day < $1.day }
+        let per = max(1, Int((Double(days) / Double(Self.maxSlots)).rounded(.up)))
+        daysPerSlot = per
+        let inWindow = figures.filter { $0.day.daysSinceEpoch >= first && $0.day <= through }
+        count = inWindow.count
+        outsideCount = inWindow.filter(Self.isOutside).count
+        // The worst figure of each slot stands for it.
+        let shown = Dictionary(grouping: inWindow) { ($0.day.daysSinceEpoch - first) / Int64(per) }
+            .values.map { $0.max { Self.severity($0) < Self.severity($1) }! }.sorted { $0.day < $1.day }
         let ends: [Double] = shown.flatMap { (f: DailyFigure) -> [Double] in [f.value, f.low, f.high, f.bandLow, f.bandHigh].compactMap { $0 } } + [0]
         let lo = ends.min()!, hi = ends.max()!
         // A flat series still gets a band to sit in; a little room above and below.
@@ -41,16 +59,17 @@ struct FigureChart: Sendable, Equatable {
         high = hi + pad
         let plot = Self.height - Self.top - Self.bottom
         let (scaleLow, span) = (low, high - low)
-        let slot = Self.width / Double(max(days, 1))
-        func x(_ d: CivilDate) -> Double { (Double(d.daysSinceEpoch - first) + 0.5) * slot }
+        let slots = (days + per - 1) / per
+        let slot = Self.width / Double(max(slots, 1))
+        func x(_ d: CivilDate) -> Double { (Double((d.daysSinceEpoch - first) / Int64(per)) + 0.5) * slot }
         func y(_ v: Double) -> Double { Self.top + (1 - (v - scaleLow) / span) * plot }
         func f(_ v: Double) -> String { ChartNumber.text(v) }
         zero = (y(0) * 10).rounded() / 10
-        dots = shown.map { fig in
-            let outside = fig.bandHigh.map { fig.value > $0 } == true || fig.bandLow.map { fig.value < $0 } == true
-            return Dot(x: (x(fig.day) * 10).rounded() / 10, y: (y(fig.value) * 10).rounded() / 10, outside: outside,
-                       label: "\(fig.day) \(ChartNumber.text(fig.value, digits: 3)) \(unit)")
+        dots = shown.filter(Self.isOutside).map { fig in
+            Dot(x: (x(fig.day) * 10).rounded() / 10, y: (y(fig.value) * 10).rounded() / 10, outside: true,
+                label: "\(fig.day) \(ChartNumber.text(fig.value, digits: 3)) \(unit)")
         }
+        inside = shown.filter { !Self.isOutside($0) }.map { "M\(f(x($0.day))) \(f(y($0.value)))h0" }.joined()
         whiskers = shown.compactMap { fig in
             guard let l = fig.low, let h = fig.high else { return nil }
             return "M\(f(x(fig.day))) \(f(y(h)))V\(f(y(l)))"
@@ -62,7 +81,7 @@ struct FigureChart: Sendable, Equatable {
             for fig in shown {
                 guard let v = fig[keyPath: end] else { previous = nil; continue }
                 let left = x(fig.day) - slot / 2, right = x(fig.day) + slot / 2
-                let joined = previous.map { $0.daysSinceEpoch + 1 == fig.day.daysSinceEpoch } == true
+                let joined = previous.map { ($0.daysSinceEpoch - first) / Int64(per) + 1 == (fig.day.daysSinceEpoch - first) / Int64(per) } == true
                 parts.append("\(joined ? "L" : "M")\(f(left)) \(f(y(v)))H\(f(right))")
                 previous = fig.day
             }
@@ -70,6 +89,21 @@ struct FigureChart: Sendable, Equatable {
         }
         bandHigh = stepped(\.bandHigh)
         bandLow = stepped(\.bandLow)
+    }
+
+    static func isOutside(_ f: DailyFigure) -> Bool {
+        f.bandHigh.map { f.value > $0 } == true || f.bandLow.map { f.value < $0 } == true
+    }
+
+    /// How far a figure is towards (above 0: beyond) the nearer end of its band, in band widths; its
+    /// size where the band is open on both ends.
+    static func severity(_ f: DailyFigure) -> Double {
+        switch (f.bandLow, f.bandHigh) {
+        case let (low?, high?): let half = max((high - low) / 2, 1e-9); return (abs(f.value - (low + high) / 2) - half) / half
+        case let (nil, high?): return (f.value - high) / max(abs(high), 1e-9)
+        case let (low?, nil): return (low - f.value) / max(abs(low), 1e-9)
+        case (nil, nil): return abs(f.value)
+        }
     }
 }
 

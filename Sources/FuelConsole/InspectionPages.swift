@@ -32,13 +32,8 @@ extension ConsoleController {
             [
                 "rule": t["check_\(f.rule)"] ?? f.rule, "outcome": f.outcome.rawValue, "outcomeText": t["verdict_\(f.outcome.rawValue)"] ?? f.outcome.rawValue,
                 "reason": ReasonText.say(f.code, fallback: f.reason, t),
-                "evidence": f.evidence.sorted { $0.key < $1.key }.map { key, value -> String in
-                    switch value {
-                    case .text(let v): "\(key)=\(v)"
-                    case .number(let d): "\(key)=\(JSONText.number((d * 1000).rounded() / 1000))"
-                    case .integer(let i): "\(key)=\(i)"
-                    }
-                }.joined(separator: " · "),
+                "evidence": f.evidence.sorted { $0.key < $1.key }
+                    .map { key, value in EvidenceText.name(key, t) + (t["colon"] ?? ": ") + EvidenceText.value(value, t) }.joined(separator: " · "),
             ]
         }
         c["canRecord"] = s.session.principal.canAct(as: .inspector)

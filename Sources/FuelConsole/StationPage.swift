@@ -142,7 +142,6 @@ extension ConsoleController {
                        t: [String: String]) -> [String: Any] {
         let unit = Self.figureUnits[kind]!
         let chart = FigureChart(figures: figures, through: through, days: days, unit: unit)
-        let outside = chart.dots.filter(\.outside).count
         var c: [String: Any] = [:]
         c["kind"] = kind.rawValue
         c["subject"] = subject
@@ -153,11 +152,14 @@ extension ConsoleController {
         c["plotBottom"] = Int(FigureChart.height - FigureChart.bottom)
         c["unit"] = unit
         c["band"] = t["figure_band_\(kind.rawValue)"] ?? ""
-        c["hasDots"] = !chart.dots.isEmpty
-        c["count"] = chart.dots.count
-        c["outsideCount"] = outside
-        c["hasOutside"] = outside > 0
-        c["dots"] = chart.dots.map { ["x": $0.x, "y": $0.y, "outside": $0.outside, "label": $0.label] as [String: Any] }
+        c["hasDots"] = chart.count > 0
+        c["count"] = chart.count
+        c["outsideCount"] = chart.outsideCount
+        c["hasOutside"] = chart.outsideCount > 0
+        c["dots"] = chart.dots.map { ["x": $0.x, "y": $0.y, "label": $0.label] as [String: Any] }
+        c["inside"] = chart.inside
+        c["binned"] = chart.daysPerSlot > 1
+        c["daysPerSlot"] = chart.daysPerSlot
         c["whiskers"] = chart.whiskers
         c["bandHigh"] = chart.bandHigh
         c["bandLow"] = chart.bandLow

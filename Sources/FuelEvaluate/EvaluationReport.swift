@@ -49,6 +49,8 @@ package struct EvaluationReport: Sendable {
     package var leakStandardErrors: [Double] = []
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
     package var falseAlarmSamples: [String] = []
+    /// Every evidence key the runs' alerts carried (a console's catalogue names each).
+    package var evidenceKeys: Set<String> = []
 
     package static let maxFalseAlarmsPerStationMonth = 0.1
     package static let maxFalseLeakTankMonths = 0.01
@@ -56,6 +58,7 @@ package struct EvaluationReport: Sendable {
     package init(runs: [StationRun], plan: FaultPlan, thresholds: DetectionThresholds = DetectionThresholds()) {
         let end = plan.start.adding(seconds: plan.days * 86_400)
         stationMonths = Double(runs.count) * plan.days / 30
+        evidenceKeys = Set(runs.flatMap { $0.alerts.flatMap { Array($0.signal.evidence.keys) + Array($0.latestEvidence.keys) } })
         var byKind: [String: Row] = [:]
         var sweepRows: [Double: Row] = [:]
         var leakFreeTanks = 0

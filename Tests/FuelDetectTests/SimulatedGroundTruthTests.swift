@@ -2,6 +2,7 @@ import FuelDetect
 import FuelEvaluate
 import FuelModel
 import FuelSim
+import Foundation
 import FuelWire
 import Testing
 
@@ -23,5 +24,13 @@ import Testing
         for row in report.rows { #expect(row.detected == row.injected, "\(row.name): \(row.detected)/\(row.injected)") }
         #expect(report.falseAlarms.values.reduce(0, +) == 0, "\(report.falseAlarmSamples)")
         #expect(report.rejected == 0)
+        // The console names every evidence key the detectors gave, in both languages.
+        let texts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/FuelConsole/Resources/texts")
+        for lang in ["zh", "en"] {
+            let catalogue = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: texts.appendingPathComponent("\(lang).json")))
+            let unnamed = report.evidenceKeys.filter { catalogue["evidence_\($0)"] == nil }
+            #expect(unnamed.isEmpty, "\(lang) has no name for evidence \(unnamed.sorted())")
+        }
+        #expect(report.evidenceKeys.count > 20)
     }
 }

@@ -111,11 +111,21 @@ struct ConsoleAgent {
         // Two days in two 360-px slots; the scale spans −40…20 plus 8 % each side (−44.8…24.8).
         let chart = FigureChart(figures: figures, through: d2, days: 2, unit: "L")
         #expect(chart.low == -44.8 && abs(chart.high - 24.8) < 1e-9)
-        #expect(chart.dots.map(\.x) == [180, 540] && chart.dots.map(\.outside) == [false, true])  // the day outside the window is not drawn
-        #expect(chart.dots.map(\.label) == ["2026-11-01 10.000 L", "2026-11-02 -30.000 L"])
+        // The day outside the window is not drawn; the day within its band is a stroke, the one outside a dot with its tooltip.
+        #expect(chart.count == 2 && chart.outsideCount == 1 && chart.daysPerSlot == 1)
+        #expect(chart.dots.map(\.x) == [540] && chart.dots.map(\.label) == ["2026-11-02 -30.000 L"])
+        #expect(chart.inside.hasPrefix("M180.0 ") && chart.inside.hasSuffix("h0") && chart.inside.components(separatedBy: "h0").count == 2)
         #expect(chart.whiskers.hasPrefix("M540.0 ") && !chart.whiskers.contains("M180.0"))  // only the day with an interval
         #expect(chart.bandHigh.hasPrefix("M0.0 ") && chart.bandHigh.contains("H360.0 L360.0 ") && chart.bandHigh.hasSuffix("H720.0"))
         #expect(FigureChart(figures: [], through: d2, days: 30, unit: "%").dots.isEmpty)
+        // A year draws a slot per six days, each the worst of its days: a week with one bad day shows it.
+        let year = (0..<365).map { i in
+            DailyFigure(kind: .meterError, subject: "N1", day: CivilDate(daysSinceEpoch: d2.daysSinceEpoch - Int64(i)), at: at,
+                        value: i == 100 ? 0.9 : 0.1, bandLow: -0.3, bandHigh: 0.3)
+        }
+        let long = FigureChart(figures: year, through: d2, days: 365, unit: "%")
+        #expect(long.daysPerSlot == 6 && long.count == 365 && long.outsideCount == 1)
+        #expect(long.dots.count == 1 && long.inside.components(separatedBy: "h0").count - 1 == 60)  // 61 slots, one outside
         #expect([ChartNumber.text(-0.04), ChartNumber.text(2.25, digits: 2), ChartNumber.text(-1.5, digits: 0), ChartNumber.text(0.05, digits: 3)]
             == ["0.0", "2.25", "-2", "0.050"])
     }
@@ -281,8 +291,8 @@ struct ConsoleAgent {
             let figure = try #require(page.body.range(of: #"data-figure="reconciliation_variance" data-subject="T1""#)
                 .map { String(page.body[$0.lowerBound...]) })
             let chart = String(figure[..<(figure.range(of: "</figure>")?.lowerBound ?? figure.endIndex)])
-            #expect(chart.components(separatedBy: "<circle").count - 1 == 3, "\(chart)")
-            #expect(chart.components(separatedBy: "dot outside").count - 1 == 1, "\(chart)")
+            #expect(chart.contains("3 天有数据") && chart.components(separatedBy: "h0").count - 1 == 2, "\(chart)")
+            #expect(chart.components(separatedBy: "<circle class=\"dot outside\"").count - 1 == 1, "\(chart)")
             #expect(chart.contains("2026-11-02 -4"), "the loss day's dot names its day and its variance: \(chart)")
             #expect(chart.contains(#"class="band" d="M"#))
             // The same days in the language switch's other catalogue.
@@ -394,6 +404,8 @@ struct ConsoleAgent {
         try await TestDaemon.with { d in
             let viewer = try await d.token(.viewer)
             let station = d.registry.stations[0].id
+            for _ in 0..<100 where await !d.components.alertFeed.isListening { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(await d.components.alertFeed.isListening)
             var request = HTTPClientRequest(url: d.client.baseURL + "/v1/alerts/stream")
             request.headers.add(name: "authorization", value: "Bearer \(viewer)")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
