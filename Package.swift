@@ -260,6 +260,7 @@ let package = Package(
                 "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelConsole", "FuelClient", "FuelLab",
                 "FuelSim", "FuelEvaluate", "FuelTestSupport", "FuelFixtures", "FuelPostgresFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -31,6 +31,19 @@ package struct CollectorFleet: Sendable {
             draining.store(true, ordering: .sequentiallyConsistent)
         }
         var isDraining: Bool { draining.load(ordering: .sequentiallyConsistent) }
+
+        /// Daemons taken out of rotation, as a load balancer does with a replica being replaced.
+        private let outOfRotation = Mutex<Set<Int>>([])
+        package func setInRotation(_ daemon: Int, _ inRotation: Bool) {
+            outOfRotation.withLock { if inRotation { $0.remove(daemon) } else { $0.insert(daemon) } }
+        }
+        /// A daemon in rotation, drawn with `pick` (every one when all are out).
+        func daemon(of count: Int, _ pick: UInt64) -> Int {
+            let out = outOfRotation.withLock { $0 }
+            let candidates = (0..<count).filter { !out.contains($0) }
+            let pool = candidates.isEmpty ? Array(0..<count) : candidates
+            return pool[Int(pick % UInt64(pool.count))]
+        }
         func drainedFor() -> Double { drainStart.withLock { $0 }.map { (ContinuousClock.now - $0) / .seconds(1) } ?? 0 }
     }
 
@@ -76,7 +89,7 @@ package struct CollectorFleet: Sendable {
                                 c.settle(ay)
                                 failed = [ax, ay].first { $0.status != 200 }
                             } else {
-                                let a = await c.send(seqs, to: clients[Int(rng.next() % UInt64(clients.count))])
+                                let a = await c.send(seqs, to: clients[control.daemon(of: clients.count, rng.next())])
                                 c.settle(a)
                                 if a.status != 200 { failed = a }
                             }

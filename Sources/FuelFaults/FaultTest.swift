@@ -22,6 +22,9 @@ package struct FaultTest: Sendable {
         case detector
         /// Garbage, truncated, oversized and slow input on the push API, the HJ 212 listener and the ATG consoles.
         case badinput
+        /// A rolling upgrade: an expand migration with a backfill and a concurrent index under load,
+        /// the replicas replaced one at a time, one rolled back.
+        case upgrade
     }
 
     package var scenarios: [Scenario] = Scenario.allCases
@@ -35,6 +38,8 @@ package struct FaultTest: Sendable {
     package var detectorStations = 8
     /// Connections trickling request headers in the bad-input scenario (a fifth as many trickle a body).
     package var slowConnections = 1_000
+    /// Ledger rows preloaded for the upgrade scenario's backfill to walk.
+    package var upgradeRows = 1_000_000
     package var executable: String
     let logger: Logger
     let print: @Sendable (String) -> Void
@@ -76,6 +81,7 @@ package struct FaultTest: Sendable {
             case .replicas: r = try await replicaScenario()
             case .detector: r = try await detectorScenario()
             case .badinput: r = try await badInputScenario()
+            case .upgrade: r = try await upgradeScenario()
             }
             r.seconds = (ContinuousClock.now - began) / .seconds(1)
             print(Self.describe(r))

@@ -39,6 +39,7 @@ public struct ChainVerificationService: Service {
                     wait = pause
                 }
             } catch {
+                if Task.isCancelled { return }  // shutting down mid-verification
                 logger.warning("chain not verified", metadata: ["error": "\(describeDatabaseError(error))"])
             }
             try? await Task.sleep(for: wait)

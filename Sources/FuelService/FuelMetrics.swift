@@ -32,6 +32,16 @@ public final class FuelMetrics: Sendable {
         namespace: "fuelwarden", metricName: "detector_state_undecodable", unitName: "total",
         helpText: "Stored detector states that no longer decoded; those stations restarted detection from their cursor.")
 
+    nonisolated(unsafe) private static let buildSchema = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "build_schema_version", unitName: "",
+        helpText: "The schema version this build ships (its newest migration).")
+    nonisolated(unsafe) private static let schema = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "schema_version", unitName: "",
+        helpText: "The database's schema version (its newest applied migration), as last read by /readyz.")
+    nonisolated(unsafe) private static let schemaCompatible = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "schema_compatible", unitName: "",
+        helpText: "1 when this build may serve on the database's schema (expand/contract), else 0.")
+
     public let ingestHistogram: DurationHistogram
     /// Stored detector states that did not decode (a format change): each one is also logged.
     public let undecodableDetectorStates: Counter
@@ -53,6 +63,13 @@ public final class FuelMetrics: Sendable {
                 _ = registry.makeCounter(descriptor: Self.records, labels: [("kind", kind), ("verdict", verdict)])
             }
         }
+    }
+
+    /// The build's and the database's schema versions, and whether the build may serve on it.
+    public func schema(build: Int, database: Int?, compatible: Bool?) {
+        registry.makeGauge(descriptor: Self.buildSchema, labels: []).set(Double(build))
+        if let database { registry.makeGauge(descriptor: Self.schema, labels: []).set(Double(database)) }
+        if let compatible { registry.makeGauge(descriptor: Self.schemaCompatible, labels: []).set(compatible ? 1.0 : 0.0) }
     }
 
     public func count(kind: String, verdict: String, _ n: Int) {

@@ -183,10 +183,12 @@ public enum FuelwardenDaemon {
             try await Task.sleep(for: .seconds(1))
         }
         let status = try await c.migrator.status()
-        guard status.isCurrent else {
-            throw ConfigurationError(
-                key: "database.url",
-                message: "schema of \(c.database.url) is at version \(status.applied.last ?? 0) but this build needs \(status.latest): run `fuelwarden migrate`")
+        if let problem = status.problem {
+            throw ConfigurationError(key: "database.url", message: "\(c.database.url): \(problem)")
+        }
+        if status.schemaVersion > status.latest {
+            logger.notice("serving on a newer schema (its newer migrations are compatible with this build)", metadata: [
+                "schema": "\(status.schemaVersion)", "build_schema": "\(status.latest)"])
         }
         try await c.registry.reload()
         logger.info("registry loaded", metadata: ["stations": "\(c.registry.snapshot.registry.stations.count)"])

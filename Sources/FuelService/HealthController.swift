@@ -11,6 +11,12 @@ public struct HealthController: Sendable {
     let migrator: Migrator
     let alerts: AlertStore
     let metrics: FuelMetrics
+    private let lastStatus = StatusCache()
+
+    final class StatusCache: Sendable {
+        private let value = Mutex<(Migrator.Status, ContinuousClock.Instant)?>(nil)
+        func withLock<T>(_ body: (inout (Migrator.Status, ContinuousClock.Instant)?) -> T) -> T { value.withLock { body(&$0) } }
+    }
 
     public init(database: FuelDatabase, migrator: Migrator, alerts: AlertStore, metrics: FuelMetrics) {
         self.database = database
@@ -30,27 +36,63 @@ public struct HealthController: Sendable {
         }
     }
 
+    /// Ready when the database answers and this build may serve on its schema: everything the
+    /// build ships is applied and every newer migration is marked compatible (expand/contract).
+    /// The answer names the build's and the schema's versions either way.
     @Sendable func ready(_ request: Request, context: FuelRequestContext) async throws -> Response {
         var problems: [String] = []
+        var answer = ReadyAnswer(status: "ready", buildSchema: migrator.buildVersion)
         if let outage = database.health.outage {
             problems.append(outage.reason)
         } else if await database.ping(seconds: 1) {
             do {
-                let migrator = self.migrator
-                let status = try await withDeadline(.seconds(1), "migration status") { try await migrator.status() }
-                if !status.isCurrent {
-                    problems.append("schema at \(status.applied.last ?? 0), package ships \(status.latest): run fuelwarden migrate")
-                }
+                let status = try await schemaStatus()
+                answer.schema = status.schemaVersion
+                answer.compatible = status.isCurrent
+                if let problem = status.problem { problems.append(problem) }
             } catch {
                 problems.append("migration status unknown: \(describeDatabaseError(error))")
             }
         } else {
             problems.append("database \(database.url) does not answer")
         }
-        if problems.isEmpty { return try JSONResponse.make(["status": "ready"]) }
-        var r = try JSONResponse.make(["status": "not ready", "reason": problems.joined(separator: "; ")], status: .serviceUnavailable)
+        metrics.schema(build: migrator.buildVersion, database: answer.schema, compatible: answer.compatible)
+        if problems.isEmpty { return try JSONResponse.make(answer) }
+        answer.status = "not ready"
+        answer.reason = problems.joined(separator: "; ")
+        var r = try JSONResponse.make(answer, status: .serviceUnavailable)
         r.headers[.retryAfter] = "2"
         return r
+    }
+
+    /// The schema's status, read at most every 2 s; when a read is slow (a loaded database) a
+    /// status read within the last 15 s answers instead, so a busy replica is not taken out of
+    /// service for being busy.
+    func schemaStatus() async throws -> Migrator.Status {
+        let now = ContinuousClock.now
+        let cached = lastStatus.withLock { $0 }
+        if let (status, at) = cached, now - at < .seconds(2) { return status }
+        let migrator = self.migrator
+        do {
+            let status = try await withDeadline(.seconds(1), "migration status") { try await migrator.status() }
+            lastStatus.withLock { $0 = (status, .now) }
+            return status
+        } catch {
+            if let (status, at) = cached, now - at < .seconds(15) { return status }
+            throw error
+        }
+    }
+
+    struct ReadyAnswer: Encodable {
+        var status: String
+        var reason: String?
+        var buildSchema: Int
+        var schema: Int?
+        var compatible: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case status, reason, buildSchema = "build_schema", schema, compatible
+        }
     }
 
     @Sendable func scrape(_ request: Request, context: FuelRequestContext) async throws -> Response {

@@ -44,8 +44,11 @@ public struct ChainAudit: Sendable {
             ).decode((String, Int64, ByteBuffer).self) { heads.append((st, seq, Array(buffer: hash))) }
             for (station, headSeq, headHash) in heads {
                 var verifier = ChainVerifier()
+                // Up to the head read above: the station may append meanwhile (its rows and its head
+                // move in one transaction), and rows past that head are the next verification's.
                 let rows = try await conn.query("""
-                    SELECT chain_seq, body, content_hash, prev_hash, hash FROM ledger WHERE station = \(station) ORDER BY chain_seq
+                    SELECT chain_seq, body, content_hash, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq <= \(headSeq)
+                    ORDER BY chain_seq
                     """, logger: logger)
                 let before = report.recordsChecked
                 do {

@@ -4,20 +4,34 @@ import Foundation
 /// one statement at a time, so migration files are split on `;` outside comments, quoted strings,
 /// quoted identifiers and dollar-quoted bodies.
 enum SQLScript {
-    static func statements(_ script: String) -> [String] {
+    /// One statement, and whether a `-- fuelwarden: repeat` line came before it (a batched backfill:
+    /// run again until it answers 0).
+    struct Statement: Equatable {
+        var sql: String
+        var repeats = false
+    }
+
+    static func statements(_ script: String) -> [String] { parts(script).map(\.sql) }
+
+    static func parts(_ script: String) -> [Statement] {
         let s = Array(script.unicodeScalars)
-        var out: [String] = []
+        var out: [Statement] = []
         var current = String.UnicodeScalarView()
+        var repeats = false
         var i = 0
         func flush() {
             let text = String(current).trimmingCharacters(in: .whitespacesAndNewlines)
-            if !text.isEmpty { out.append(text) }
+            if !text.isEmpty { out.append(Statement(sql: text, repeats: repeats)) }
             current = String.UnicodeScalarView()
+            repeats = false
         }
         while i < s.count {
             let c = s[i]
             if c == "-", i + 1 < s.count, s[i + 1] == "-" {
+                let start = i
                 while i < s.count, s[i] != "\n" { i += 1 }
+                let comment = String(String.UnicodeScalarView(s[(start + 2)..<i])).trimmingCharacters(in: .whitespaces)
+                if comment.replacingOccurrences(of: " ", with: "") == "fuelwarden:repeat" { repeats = true }
                 continue
             }
             if c == "/", i + 1 < s.count, s[i + 1] == "*" {

@@ -28,12 +28,32 @@ struct Serve: AsyncParsableCommand {
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply the schema migrations shipped with this build (safe to run concurrently).")
     @OptionGroup var options: CommonOptions
+    @Flag(help: "List what would be applied and whether replicas of the build the schema is at keep serving; apply nothing.")
+    var plan = false
+    @Flag(help: "Apply only if every pending migration is an expand step (replicas of the previous build keep serving); else apply nothing and exit 1. For the per-replica init step of a rolling update.")
+    var expandOnly = false
 
     func run() async throws {
         let config = try await options.load()
         let logger = makeLogger(config.logLevel)
         try await withDatabase(config, logger) { db in
-            let applied = try await Migrator(database: db).migrate()
+            var migrator = try Migrator(database: db)
+            migrator.lockTimeout = config.database.migrationLockTimeout
+            migrator.statementTimeout = config.database.migrationStatementTimeout
+            if plan || expandOnly {
+                let planned = try await migrator.plan()
+                if plan {
+                    print(MigrationPlanText.render(planned))
+                    return
+                }
+                // On an empty database no replica can be running: everything is applied.
+                let contract = planned.status.applied.isEmpty ? [] : planned.pending.filter { !$0.isCompatible }
+                guard contract.isEmpty else {
+                    print(MigrationPlanText.render(planned))
+                    fail("\(contract.map(\.name).joined(separator: ", ")) is a contract step: apply it with `fuelwarden migrate` once every replica runs this build")
+                }
+            }
+            let applied = try await migrator.migrate()
             print(applied.isEmpty ? "schema is current" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
             // Migration 5 adds tank batch compositions; deliveries already in the ledger get theirs now.
             if applied.contains(5) {

@@ -133,6 +133,9 @@ import Testing
             #expect(try await d.client.send(.GET, "/healthz", token: nil).0 == 200)
             let (ready, readyBody) = try await d.client.send(.GET, "/readyz", token: nil)
             #expect(ready == 200 && readyBody.contains("ready"))
+            // The build's and the schema's versions, either way.
+            let latest = try Migration.bundled().map(\.version).max()!
+            #expect(readyBody.contains("\"build_schema\":\(latest)") && readyBody.contains("\"schema\":\(latest)") && readyBody.contains("\"compatible\":true"), "\(readyBody)")
             let s = d.registry.stations[0].id
             let key = try await d.token(.station, station: s)
             _ = try await d.client.push(station: s, key: key, lines: [Self.line])
@@ -144,6 +147,7 @@ import Testing
             #expect(text.contains(#"fuelwarden_records_total{kind="sale",verdict="rejected"} 1"#))
             #expect(text.contains(#"fuelwarden_records_total{kind="unknown",verdict="rejected"} 1"#))
             #expect(text.contains("fuelwarden_ingest_duration_seconds_bucket"))
+            #expect(text.contains("fuelwarden_build_schema_version \(latest)") && text.contains("fuelwarden_schema_compatible 1"), "\(text)")
             #expect(text.contains(#"fuelwarden_alerts_open{rule="undeclared_delivery"}"#))
             let (o, spec) = try await d.client.send(.GET, "/openapi.yaml", token: nil)
             #expect(o == 200 && spec.contains("/v1/stations/{station}/records:"))

@@ -48,6 +48,11 @@ public enum ConfigTable {
             .setting(.integer("database.max_connections", \.database.maxConnections, 1...500, "Size of the connection pool.")),
             .setting(.seconds("database.request_deadline_seconds", \.database.requestDeadline, 0.1...120,
                               "Longest a request may wait for the database; past it the request answers 503 with Retry-After.")),
+            .setting(.seconds("database.migration_lock_timeout_seconds", \.database.migrationLockTimeout, 0.1...600,
+                              "How long a migration statement waits for a lock (behind the append, say) before it gives up; it is",
+                              "tried three times, then `migrate` fails naming the migration instead of stalling every push.")),
+            .setting(.seconds("database.migration_statement_timeout_seconds", \.database.migrationStatementTimeout, 0...86_400,
+                              "Longest a migration statement may run (0: no limit); backfills run in batches, each a statement.")),
 
             .setting(.text("http.host", \.http.host, "Listen address and port of the API, the probes and the console.")),
             .setting(.integer("http.port", \.http.port, 0...65535)),

@@ -47,6 +47,10 @@ public struct DatabaseSettings: Sendable {
     public var maxConnections = 20
     /// Longest a request may wait for the database; past it the request answers 503 with Retry-After.
     public var requestDeadline: Duration = .seconds(5)
+    /// How long a migration statement waits for a lock before it gives up (and is tried again).
+    public var migrationLockTimeout: Duration = .seconds(5)
+    /// Longest a migration statement may run; zero: no limit.
+    public var migrationStatementTimeout: Duration = .zero
     public init() {}
 }
 

@@ -1,3 +1,4 @@
+-- fuelwarden: compatible
 -- Signed checkpoints: every few minutes an RFC 9162 tree over all stations' chain heads, signed
 -- with Ed25519. The heads are kept with it so that inclusion proofs can be served later; the
 -- signature is what makes a later edit of this table (or of the ledger) detectable offline.

@@ -1,3 +1,4 @@
+-- fuelwarden: compatible
 -- Console sign-in sessions. A person pastes a regulator token once; the daemon answers with a
 -- random session id in a cookie and keeps only its SHA-256 here, with the token it stands for, the
 -- CSRF token of its forms and the language chosen. Revoking the token, signing out, or idle and

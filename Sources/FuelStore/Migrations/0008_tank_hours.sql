@@ -1,3 +1,4 @@
+-- fuelwarden: compatible
 -- Tank readings rolled up by hour (lowest, highest and last volume at 20 °C, reading count), kept by
 -- the append in the same transaction as the readings: the console's charts over weeks and years
 -- read an hour a row instead of every reading's JSON body. (Additive: a previous build runs on

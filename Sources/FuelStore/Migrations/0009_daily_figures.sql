@@ -1,3 +1,4 @@
+-- fuelwarden: compatible
 -- Figures the detectors measure per tank or nozzle and station day (reconciliation variance, leak
 -- rate, meter registration error), each with the band it is judged against, written in the same
 -- transaction as the detector's state: the console draws them over time. The latest figure of a

@@ -1,3 +1,4 @@
+-- fuelwarden: compatible
 -- Every new alert announces its id on channel `fuelwarden_alerts` when its transaction commits
 -- (PostgreSQL delivers notifications at commit, in commit order): the daemon's one listener fans
 -- them out to every live stream, so a stream neither polls nor misses an alert whose lower id

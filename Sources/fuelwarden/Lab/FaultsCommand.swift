@@ -9,20 +9,21 @@ import Foundation
 struct FaultsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faults",
-        abstract: "Fault tests: kill -9, PostgreSQL outage, three replicas, detector state across a restart, bad input at volume. Prints acknowledged / found / lost / duplicated per scenario; exits 1 unless every scenario passes.",
+        abstract: "Fault tests: kill -9, PostgreSQL outage, three replicas, detector state across a restart, bad input at volume, a rolling upgrade. Prints acknowledged / found / lost / duplicated per scenario; exits 1 unless every scenario passes.",
         discussion: """
             Each scenario starts its own durable throwaway PostgreSQL and real `fuelwarden serve` child processes (this binary), \
             pushes with collectors that record exactly which records got a 200, then counts the ledger and runs `fuelwarden verify`. \
             --short is the CI version (about two minutes). Build in release for the full run: \
             swift run -c release fuelwarden faults
             """)
-    @Option(help: "Scenarios, comma-separated: kill, outage, replicas, detector, badinput.") var scenarios = "kill,outage,replicas,detector,badinput"
+    @Option(help: "Scenarios, comma-separated: kill, outage, replicas, detector, badinput, upgrade.") var scenarios = "kill,outage,replicas,detector,badinput,upgrade"
     @Option(help: "Stations pushing at once.") var stations = 40
     @Option(help: "Records per second over all stations.") var rate = 400.0
     @Option(help: "Seconds of pushing per scenario (around the fault).") var seconds = 30.0
     @Option(help: "Seconds PostgreSQL stays down in the outage scenario.") var outageSeconds = 30.0
     @Option(help: "Simulated days per station in the detector scenario.") var detectorDays = 3.0
-    @Flag(help: "The short version for CI: 20 stations, 10 s around each fault, a 10 s outage, 2 simulated days, 100 slow connections.") var short = false
+    @Option(help: "Ledger rows preloaded for the upgrade scenario's backfill.") var upgradeRows = 1_000_000
+    @Flag(help: "The short version for CI: 20 stations, 10 s around each fault, a 10 s outage, 2 simulated days, 100 slow connections, 200,000 rows to backfill.") var short = false
 
     func run() async throws {
         var test = FaultTest(executable: DaemonProcess.currentExecutable, logger: makeLogger(.warning), print: say)
@@ -42,6 +43,7 @@ struct FaultsCommand: AsyncParsableCommand {
         test.seconds = seconds
         test.outageSeconds = outageSeconds
         test.detectorDays = detectorDays
+        test.upgradeRows = upgradeRows
         if short {
             test.stations = 20
             test.recordsPerSecond = 200
@@ -50,6 +52,7 @@ struct FaultsCommand: AsyncParsableCommand {
             test.detectorDays = 2
             test.detectorStations = 6
             test.slowConnections = 100
+            test.upgradeRows = 200_000
         }
         let results = try await test.run()
         if results.allSatisfy(\.passed) {
