@@ -164,9 +164,17 @@ package struct FaultTest: Sendable {
 
     /// Runs `fuelwarden verify` against the fixture's database, as an operator would.
     func verify(_ fixture: ProvinceFixture) -> (Bool, String) {
+        Self.run(executable, ["verify", "--database-url", fixture.url], environment: [:])
+    }
+
+    /// Runs this binary's `arguments`; answers whether it exited 0 and its last line of output.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]) -> (Bool, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["verify", "--database-url", fixture.url]
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
