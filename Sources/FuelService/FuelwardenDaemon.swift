@@ -183,6 +183,7 @@ public enum FuelwardenDaemon {
             try await Task.sleep(for: .seconds(1))
         }
         let status = try await c.migrator.status()
+        c.metrics.schema(build: status.latest, database: status.schemaVersion, compatible: status.isCurrent)
         if let problem = status.problem {
             throw ConfigurationError(key: "database.url", message: "\(c.database.url): \(problem)")
         }
