@@ -66,6 +66,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "FuelDetect", dependencies: ["FuelModel"], swiftSettings: swiftSettings),
+        // China's commercial cryptography (SM3, SM4; SM2 next) through OpenSSL 3's libcrypto.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "FuelGuomi", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "FuelAsync", swiftSettings: swiftSettings),
 
         // Adapters: the database, the daemon, the clients.
@@ -222,6 +225,7 @@ let package = Package(
             dependencies: ["FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FuelLedgerTests",
             dependencies: [

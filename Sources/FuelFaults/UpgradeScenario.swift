@@ -91,8 +91,9 @@ extension FaultTest {
             r.check("every answer 200 or 503 with Retry-After", odd.isEmpty,
                     odd.isEmpty ? "all \(attempts.count)" : "\(odd.count), first: \(odd[0].status.map(String.init) ?? "no answer") \(odd[0].error ?? "")")
             let watch = await probes.summary()
-            r.check("/readyz red on at most one replica at a time, and only the one being replaced", watch.maxRedAtOnce <= 1 && watch.unexpectedRed == 0 && oldReadyAfterMigrate,
-                    "most red at once \(watch.maxRedAtOnce), red outside a replacement \(watch.unexpectedRed) times\(watch.examples.isEmpty ? "" : " (\(watch.examples.joined(separator: "; ")))"), build \(current) ready on schema \(next): \(oldReadyAfterMigrate) (\(watch.probes) probes)")
+            r.check("not ready (3 failed probes in a row) on at most one replica at a time, and only the one being replaced",
+                    watch.maxRedAtOnce <= 1 && watch.unexpectedRed == 0 && oldReadyAfterMigrate,
+                    "most not ready at once \(watch.maxRedAtOnce), outside a replacement \(watch.unexpectedRed) times\(watch.examples.isEmpty ? "" : " (\(watch.examples.joined(separator: "; ")))"), build \(current) ready on schema \(next): \(oldReadyAfterMigrate) (\(watch.probes) probes, \(watch.failed) failed)")
             func p99(_ xs: [PushAttempt]) -> String {
                 let s = xs.filter { $0.status == 200 }.map(\.seconds).sorted()
                 guard !s.isEmpty else { return "-" }
@@ -163,31 +164,42 @@ extension FaultTest {
     }
 }
 
-/// `/readyz` of every replica every 200 ms: how many were red at once, and whether one went red
-/// that was not being replaced. A probe answers within 5 s or counts as red (a Kubernetes probe with
-/// `timeoutSeconds: 5`); a probe that began before a replica's replacement ended is not counted.
+/// `/readyz` of every replica every 200 ms, read as Kubernetes reads its readiness probe
+/// (`timeoutSeconds: 5`, `failureThreshold: 3`): a replica is not ready after three failed probes
+/// in a row, so one slow answer on a loaded machine does not take it out. Counts how many were not
+/// ready at once, and whether one went not ready that was not being replaced. A probe that began
+/// before a replica's replacement ended is not counted.
 actor ReadinessWatch {
-    private var red: [Bool]
+    static let failureThreshold = 3
+    private var failures: [Int]
     private var replacing: Set<Int> = []
     private var changed: [ContinuousClock.Instant]
     private(set) var maxRedAtOnce = 0
     private(set) var unexpectedRed = 0
     private var unexpected: [String] = []
     private(set) var probes = 0
+    private(set) var failedProbes = 0
 
     init(count: Int) {
-        red = Array(repeating: false, count: count)
+        failures = Array(repeating: 0, count: count)
         changed = Array(repeating: .now, count: count)
     }
 
+    private var red: [Bool] { failures.map { $0 >= Self.failureThreshold } }
+
     func expectDown(_ i: Int) { replacing.insert(i); changed[i] = .now }
-    func expectUp(_ i: Int) { replacing.remove(i); changed[i] = .now; red[i] = false }
+    func expectUp(_ i: Int) { replacing.remove(i); changed[i] = .now; failures[i] = 0 }
 
     func record(_ i: Int, ready: Bool, began: ContinuousClock.Instant, answer: String) {
         guard began >= changed[i] else { return }  // from before the replica's last change
         probes += 1
-        red[i] = !ready
-        if !ready && !replacing.contains(i) {
+        if ready {
+            failures[i] = 0
+            return
+        }
+        failedProbes += 1
+        failures[i] += 1
+        if failures[i] == Self.failureThreshold && !replacing.contains(i) {
             unexpectedRed += 1
             if unexpected.count < 3 { unexpected.append("serve-\(i + 1): \(answer)") }
         }
@@ -196,7 +208,9 @@ actor ReadinessWatch {
 
     func allReady() -> Bool { !red.contains(true) }
 
-    func summary() -> (maxRedAtOnce: Int, unexpectedRed: Int, probes: Int, examples: [String]) { (maxRedAtOnce, unexpectedRed, probes, unexpected) }
+    func summary() -> (maxRedAtOnce: Int, unexpectedRed: Int, probes: Int, failed: Int, examples: [String]) {
+        (maxRedAtOnce, unexpectedRed, probes, failedProbes, unexpected)
+    }
 
     nonisolated func watch(_ clients: [FuelwardenClient]) async {
         while !Task.isCancelled {

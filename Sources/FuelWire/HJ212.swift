@@ -1,14 +1,37 @@
 import Foundation
 
-/// HJ 212-2017 (环境监测数据传输标准) packets: framing, CRC, key/value parsing and replies.
+/// HJ 212 (污染物自动监测监控系统数据传输技术要求) packets, editions 2017 and 2025: framing, CRC,
+/// key/value parsing and replies.
 ///
 /// Wire form: `##` + 4-digit decimal length of the data segment + data segment + 4 hex CRC + CRLF.
 /// The data segment is `QN=…;ST=…;CN=…;PW=…;MN=…;Flag=…;[PNUM=…;PNO=…;]CP=&&…&&` with the header
-/// fields in any order. The codec is versioned (`HJ212.Version`) because HJ 212-2025 succeeds it.
+/// fields in any order. Flag's bits 7–2 name the edition (1: 2017, Flag 4/5; 2: 2025, Flag 8–11),
+/// bit 1 says the packet carries PNUM/PNO, bit 0 that an answer is required — the two editions
+/// letter these bits differently, the bits mean the same. Answers go in the sender's edition.
 public enum HJ212 {
     /// The edition of HJ 212 a packet is written in.
-    public enum Version: String, Sendable, Hashable {
+    public enum Version: String, Sendable, Hashable, CaseIterable {
         case v2017 = "HJ212-2017"
+        case v2025 = "HJ212-2025"
+
+        /// The edition number in Flag's bits 7–2.
+        public var flagBits: Int {
+            switch self {
+            case .v2017: 1
+            case .v2025: 2
+            }
+        }
+
+        /// The edition a Flag names. A packet without Flag, or with edition bits 0 (devices built
+        /// before the bits existed send Flag=0…3), is read as 2017, whose fields they share.
+        public static func of(flag: Int?) -> Version? {
+            guard let flag else { return .v2017 }
+            let bits = (flag >> 2) & 0x3F
+            return bits == 0 ? .v2017 : allCases.first { $0.flagBits == bits }
+        }
+
+        /// The Flag of the platform's answers in this edition (no answer wanted, no parts).
+        public var answerFlag: Int { flagBits << 2 }
     }
 
     /// Largest data segment the length field can announce.
@@ -62,6 +85,8 @@ public enum HJ212 {
         public var flag: Int? { field("Flag").flatMap { Int($0) } }
         /// Flag bit 0: the sender wants an answer.
         public var wantsReply: Bool { (flag ?? 0) & 1 == 1 }
+        /// Flag bit 1: the packet is one part of several (PNUM/PNO).
+        public var isPart: Bool { (flag ?? 0) & 2 == 2 }
         public var packetCount: Int? { field("PNUM").flatMap { Int($0) } }
         public var packetNumber: Int? { field("PNO").flatMap { Int($0) } }
 
@@ -125,6 +150,12 @@ public enum HJ212 {
         for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
             throw DecodeError(kind: .field, message: "header field \(required) is missing")
         }
+        let flagText = header.first { $0.0 == "Flag" }?.1
+        let flag = flagText.flatMap { Int($0) }
+        if flagText != nil && flag == nil { throw DecodeError(kind: .field, message: "Flag=\(flagText!) is not a number") }
+        guard let version = Version.of(flag: flag) else {
+            throw DecodeError(kind: .field, message: "Flag=\(flag!) names edition \((flag! >> 2) & 0x3F) in bits 7–2: neither 2017 (1) nor 2025 (2)")
+        }
         var groups: [[(String, String)]] = []
         for group in cp.split(separator: ";", omittingEmptySubsequences: true) {
             var items: [(String, String)] = []
@@ -134,7 +165,7 @@ public enum HJ212 {
             }
             groups.append(items)
         }
-        return Packet(header: header, data: groups)
+        return Packet(version: version, header: header, data: groups)
     }
 
     /// Frames a data segment: `##LLLL…CCCC\r\n`.
@@ -149,8 +180,8 @@ public enum HJ212 {
     /// for uploads, 9011 with QnRtn=1 (ready) for requests. Refusals: ``refusal(qn:mn:password:answer:)``.
     public static func reply(to p: Packet) -> [UInt8] {
         let cn = Int(p.cn ?? "") ?? 0
-        guard (2000..<4000).contains(cn) else { return refusal(qn: p.qn, mn: p.mn, password: p.password, answer: .ready) }
-        let fields = ["QN=\(p.qn ?? "")", "ST=91", "CN=9014", "PW=\(p.password ?? "")", "MN=\(p.mn ?? "")", "Flag=4", "CP=&&&&"]
+        guard (2000..<4000).contains(cn) else { return refusal(qn: p.qn, mn: p.mn, password: p.password, answer: .ready, version: p.version) }
+        let fields = ["QN=\(p.qn ?? "")", "ST=91", "CN=9014", "PW=\(p.password ?? "")", "MN=\(p.mn ?? "")", "Flag=\(p.version.answerFlag)", "CP=&&&&"]
         return frame(dataSegment: fields.joined(separator: ";"))
     }
 

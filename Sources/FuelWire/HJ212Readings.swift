@@ -88,22 +88,23 @@ extension HJ212 {
              wrongCN = 8, wrongCRC = 9, unknownError = 100
     }
 
-    /// A 9011 request answer (QnRtn), e.g. refusing a packet whose header could be read.
-    public static func refusal(qn: String?, mn: String?, password: String?, answer: RequestAnswer) -> [UInt8] {
-        let fields = ["QN=\(qn ?? "")", "ST=91", "CN=9011", "PW=\(password ?? "")", "MN=\(mn ?? "")", "Flag=4", "CP=&&QnRtn=\(answer.rawValue)&&"]
+    /// A 9011 request answer (QnRtn) in the sender's edition, e.g. refusing a packet whose header could be read.
+    public static func refusal(qn: String?, mn: String?, password: String?, answer: RequestAnswer, version: Version = .v2017) -> [UInt8] {
+        let fields = ["QN=\(qn ?? "")", "ST=91", "CN=9011", "PW=\(password ?? "")", "MN=\(mn ?? "")", "Flag=\(version.answerFlag)", "CP=&&QnRtn=\(answer.rawValue)&&"]
         return frame(dataSegment: fields.joined(separator: ";"))
     }
 
     /// Reads the header of a frame whose CRC or body failed, so the refusal can name QN and MN.
-    public static func bestEffortHeader(_ frame: [UInt8]) -> (qn: String?, mn: String?, password: String?, wantsReply: Bool) {
-        guard frame.count > 6 else { return (nil, nil, nil, false) }
+    public static func bestEffortHeader(_ frame: [UInt8]) -> (qn: String?, mn: String?, password: String?, wantsReply: Bool, version: Version) {
+        guard frame.count > 6 else { return (nil, nil, nil, false, .v2017) }
         let text = String(decoding: frame[6...], as: UTF8.self)
         var f: [String: String] = [:]
         for part in text.split(separator: ";").prefix(12) {
             guard let eq = part.firstIndex(of: "="), !part.hasPrefix("CP") else { continue }
             f[String(part[..<eq])] = String(part[part.index(after: eq)...])
         }
-        return (f["QN"], f["MN"], f["PW"], (Int(f["Flag"] ?? "") ?? 0) & 1 == 1)
+        let flag = Int(f["Flag"] ?? "")
+        return (f["QN"], f["MN"], f["PW"], (flag ?? 0) & 1 == 1, Version.of(flag: flag) ?? .v2017)
     }
 }
 

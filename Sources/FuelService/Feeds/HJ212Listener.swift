@@ -152,23 +152,23 @@ public struct HJ212Listener: Service {
             let device = h.mn.flatMap { devices[$0] }
             await sink.quarantine(station: device?.station, source: .hj212, raw: raw, reason: "HJ 212 packet from \(peer): \(error)", line: number)
             guard h.wantsReply, h.qn != nil else { return nil }
-            return HJ212.refusal(qn: h.qn, mn: h.mn, password: h.password, answer: error.kind == .crc ? .wrongCRC : .rejected)
+            return HJ212.refusal(qn: h.qn, mn: h.mn, password: h.password, answer: error.kind == .crc ? .wrongCRC : .rejected, version: h.version)
         }
         guard let mn = packet.mn, let device = devices[mn] else {
             await sink.quarantine(station: nil, source: .hj212, raw: raw,
                                   reason: "HJ 212 packet from \(peer): MN \(packet.mn ?? "") is not a registered device", line: number)
-            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: packet.mn, password: packet.password, answer: .unknownMN) : nil
+            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: packet.mn, password: packet.password, answer: .unknownMN, version: packet.version) : nil
         }
         guard constantTimeEqual(packet.password ?? "", device.password) else {
             await sink.quarantine(station: device.station, source: .hj212, raw: raw,
                                   reason: "HJ 212 packet from \(peer): wrong password for MN \(mn)", line: number)
-            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .wrongPassword) : nil
+            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .wrongPassword, version: packet.version) : nil
         }
         do {
             guard let profile = try await sink.profile(device.station) else {
                 await sink.quarantine(station: nil, source: .hj212, raw: raw,
                                       reason: "HJ 212 device \(mn) belongs to station \(device.station), which is not in the registry", line: number)
-                return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected) : nil
+                return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
             }
             let readings: [VapourReading]
             do {
@@ -176,7 +176,7 @@ public struct HJ212Listener: Service {
             } catch {
                 await sink.quarantine(station: device.station, source: .hj212, raw: raw,
                                       reason: "HJ 212 packet QN=\(packet.qn ?? "-") from \(mn): \(error)", line: number)
-                return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected) : nil
+                return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
             }
             if !readings.isEmpty {
                 // The data itself identifies a record: a device re-sending a packet (same data time) is a duplicate.
