@@ -58,7 +58,9 @@ public struct ConsoleSessionStore: Sendable {
     }
 
     /// The live session with this id, its last use moved to now; nil when it is unknown, expired
-    /// (idle longer than `idle`, or past its absolute expiry) or its token was revoked.
+    /// (idle longer than `idle`, or past its absolute expiry) or its token was revoked. The last use
+    /// is written at most once a minute: a page view that finds it fresher reads and writes nothing,
+    /// so browsing costs no commit (the idle expiry is exact to that minute).
     public func session(id: String, idle: Duration) async throws -> ConsoleSession? {
         guard id.utf8.count <= 256 else { return nil }
         let hash = ByteBuffer(bytes: TokenStore.hash(id))
@@ -66,11 +68,15 @@ public struct ConsoleSessionStore: Sendable {
         let logger = database.logger
         return try await database.connection("console session") { conn in
             guard let row = try await conn.query("""
-                UPDATE console_sessions c SET last_seen_at = now()
-                FROM api_tokens t
-                WHERE c.id_hash = \(hash) AND t.id = c.token_id AND t.revoked_at IS NULL
-                  AND c.expires_at > now() AND c.last_seen_at > now() - make_interval(secs => \(idleSeconds))
-                RETURNING t.id, t.role, t.station, t.name, c.csrf, c.lang
+                WITH live AS (
+                    SELECT c.id_hash, c.last_seen_at, t.id, t.role, t.station, t.name, c.csrf, c.lang
+                    FROM console_sessions c JOIN api_tokens t ON t.id = c.token_id
+                    WHERE c.id_hash = \(hash) AND t.revoked_at IS NULL
+                      AND c.expires_at > now() AND c.last_seen_at > now() - make_interval(secs => \(idleSeconds))),
+                touched AS (
+                    UPDATE console_sessions c SET last_seen_at = now() FROM live
+                    WHERE c.id_hash = live.id_hash AND live.last_seen_at < now() - interval '60 seconds')
+                SELECT id, role, station, name, csrf, lang FROM live
                 """, logger: logger).collect().first else { return nil }
             let (tokenID, role, station, name, csrf, lang) = try row.decode((Int64, String, String?, String, String, String).self)
             guard let r = AccessRole(rawValue: role), r != .station else { return nil }
