@@ -66,7 +66,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "FuelDetect", dependencies: ["FuelModel"], swiftSettings: swiftSettings),
-        // China's commercial cryptography (SM3, SM4; SM2 next) through OpenSSL 3's libcrypto.
+        // China's commercial cryptography (SM2, SM3, SM4) through OpenSSL 3's libcrypto.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "FuelGuomi", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "FuelAsync", swiftSettings: swiftSettings),

@@ -2,3 +2,5 @@
 // cryptography standards, which swift-crypto does not offer.
 #include <openssl/evp.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>
