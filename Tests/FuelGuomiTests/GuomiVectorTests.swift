@@ -41,24 +41,14 @@ import Testing
     /// The same digest and ciphertext as `openssl dgst -sm3` / `openssl enc -sm4-ecb` on random
     /// input, where the command line is installed.
     @Test func agreesWithTheOpenSSLCommandLine() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else { return }
+        guard OpenSSLCLI.isInstalled else { return }
         var rng = SystemRandomNumberGenerator()
         let data = (0..<(16 * 37)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let key = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("guomi-\(UUID())")
         try Data(data).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        func openssl(_ args: [String]) throws -> Data {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let d = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return d
-        }
+        func openssl(_ args: [String]) throws -> Data { try OpenSSLCLI.run(args, mergingErrors: false).output }
         let digest = String(decoding: try openssl(["dgst", "-sm3", "-r", file.path]), as: UTF8.self).prefix(64)
         #expect(String(digest) == Self.hex(try SM3.hash(data)))
         let cipher = try openssl(["enc", "-sm4-ecb", "-nopad", "-K", Self.hex(key), "-in", file.path])

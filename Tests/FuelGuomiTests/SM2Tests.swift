@@ -26,22 +26,14 @@ import Testing
 
     /// Ours verified by `openssl pkeyutl`, and the command line's verified by ours.
     @Test func agreesWithTheOpenSSLCommandLine() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else { return }
+        guard OpenSSLCLI.isInstalled else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sm2-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         func openssl(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            let (status, output) = try OpenSSLCLI.run(args)
+            return (status, String(decoding: output, as: UTF8.self))
         }
         let key = try SM2.Key.generate()
         let message = Array("checkpoint 7".utf8)
