@@ -225,7 +225,7 @@ let package = Package(
             dependencies: ["FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi"], swiftSettings: swiftSettings),
+        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi", "FuelWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FuelLedgerTests",
             dependencies: [

@@ -1,0 +1,83 @@
+/// HJ 212-2025 §6.4: the CP content of data uploads (CN 2000–2999), key changes (1014) and 3020 is
+/// encrypted with SM4 in ECB mode under the device's 16-byte key, without padding — every whole
+/// 16-byte block encrypted, a shorter tail left plain — and the length field and CRC are those of
+/// the plaintext. The standard's example prints the ciphertext as text (`{0xE4,0x3E,…}` followed by
+/// the plain tail); devices also send the raw bytes. Both are read here. The cipher itself comes from
+/// the caller (`decryptBlocks`), so this codec stays free of any crypto library.
+extension HJ212 {
+    /// Whether a packet with this CN carries an encrypted CP in the 2025 edition.
+    public static func carriesEncryptedCP(cn: Int) -> Bool { (2000...2999).contains(cn) || cn == 1014 || cn == 3020 }
+
+    /// The plaintext of an encrypted CP content (the bytes between `CP=&&` and the closing `&&`).
+    public static func decryptCP(_ content: [UInt8], decryptBlocks: ([UInt8]) throws -> [UInt8]) throws(DecodeError) -> [UInt8] {
+        var cipher: [UInt8], tail: ArraySlice<UInt8>
+        if content.first == UInt8(ascii: "{") {
+            guard let close = content.firstIndex(of: UInt8(ascii: "}")) else {
+                throw DecodeError(kind: .field, message: "encrypted CP: { without }")
+            }
+            cipher = []
+            for item in content[1..<close].split(separator: UInt8(ascii: ",")) {
+                let text = String(decoding: item, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                guard text.lowercased().hasPrefix("0x"), text.count <= 4, let byte = UInt8(text.dropFirst(2), radix: 16) else {
+                    throw DecodeError(kind: .field, message: "encrypted CP: \"\(text.prefix(12))\" is not a byte written 0xHH")
+                }
+                cipher.append(byte)
+            }
+            tail = content[(close + 1)...]
+        } else {
+            let whole = content.count / 16 * 16
+            cipher = Array(content[..<whole])
+            tail = content[whole...]
+        }
+        guard cipher.count % 16 == 0 else {
+            throw DecodeError(kind: .field, message: "encrypted CP: \(cipher.count) cipher bytes are not whole 16-byte blocks")
+        }
+        let plain: [UInt8]
+        do {
+            plain = try decryptBlocks(cipher)
+        } catch {
+            throw DecodeError(kind: .field, message: "encrypted CP does not decrypt: \(error)")
+        }
+        return plain + tail
+    }
+
+    /// Decodes a frame whose CP may be encrypted: `decryptBlocks(mn)` gives the device's cipher when
+    /// it has a key. The length field and CRC are checked against the plaintext, so a wrong key is
+    /// refused as a CRC mismatch; a 2017 packet, another CN or a device without a key is read as
+    /// `decode` reads it.
+    public static func decode(_ frame: some Collection<UInt8>,
+                              decryptBlocksFor: (String) -> (([UInt8]) throws -> [UInt8])?) throws(DecodeError) -> Packet {
+        var b = Array(frame)
+        if b.count >= 2, b[b.count - 2] == 0x0D, b[b.count - 1] == 0x0A { b.removeLast(2) }
+        guard b.count >= 10, b[0] == UInt8(ascii: "#"), b[1] == UInt8(ascii: "#") else { return try decode(b) }
+        let wire = Array(b[6..<(b.count - 4)])
+        let header = HJ212.bestEffortHeader(b)
+        guard header.version == .v2025, let mn = header.mn, let decrypt = decryptBlocksFor(mn),
+              let cpStart = Self.find(Array("CP=&&".utf8), in: wire), let cn = Self.field("CN", in: wire).flatMap({ Int($0) }),
+              carriesEncryptedCP(cn: cn) else { return try decode(b) }
+        let contentStart = cpStart + 5
+        guard let close = Self.findLast(Array("&&".utf8), in: wire), close >= contentStart else {
+            throw DecodeError(kind: .field, message: "CP is not closed with &&")
+        }
+        let plain = try decryptCP(Array(wire[contentStart..<close]), decryptBlocks: decrypt)
+        let segment = Array(wire[..<contentStart]) + plain + Array(wire[close...])
+        // The frame's own length field and CRC, now over the plaintext they were computed on.
+        return try decode(Array(b.prefix(6)) + segment + Array(b.suffix(4)))
+    }
+
+    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        return (0...(hay.count - needle.count)).first { hay[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
+    static func findLast(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        return (0...(hay.count - needle.count)).reversed().first { hay[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
+    /// A header field read from the bytes before CP (the ciphertext after it may be anything).
+    static func field(_ name: String, in wire: [UInt8]) -> String? {
+        let head = String(decoding: wire.prefix(find(Array("CP=&&".utf8), in: wire) ?? wire.count), as: UTF8.self)
+        return head.split(separator: ";").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+    }
+}

@@ -1,0 +1,62 @@
+import FuelGuomi
+import FuelWire
+import Testing
+
+/// HJ 212-2025 §6.4 on exact packets: CP encrypted with the device's SM4 key, as raw bytes and as
+/// the standard's `{0x..}` text, length and CRC over the plaintext.
+@Suite struct HJ212EncryptedCPTests {
+    static let key: [UInt8] = Array("0123456789abcdef".utf8)
+    static let mn = "4A7F00C3B2E14D9A0F6C2B18"
+    static let head = "QN=20260301101500123;ST=31;CN=2011;PW=123456;MN=\(mn);Flag=9;CP=&&"
+    static let content = "DataTime=20260301101500;q01-Rtd=1.05,q01-Flag=N;p01-Rtd=-120.5"  // 63 bytes: 3 blocks and a 15-byte tail
+
+    /// The frame a device sends: `text` writes the ciphertext as `{0x..}` text.
+    static func frame(key: [UInt8] = key, text: Bool) throws -> [UInt8] {
+        let plainSegment = Array((head + content + "&&").utf8)
+        let p = Array(content.utf8)
+        let whole = p.count / 16 * 16
+        let cipher = try SM4(key: key).encryptBlocks(Array(p[..<whole]))
+        let written: [UInt8] = text
+            ? Array(("{" + cipher.map { "0x" + String($0, radix: 16, uppercase: true).leftPadded() }.joined(separator: ",") + "}").utf8)
+            : cipher
+        let wire = Array(head.utf8) + written + Array(p[whole...]) + Array("&&".utf8)
+        let length = String(plainSegment.count)
+        return Array("##".utf8) + Array((String(repeating: "0", count: 4 - length.count) + length).utf8) + wire
+            + Array(String(HJ212.crc(plainSegment), radix: 16, uppercase: true).leftPadded(to: 4).utf8) + [0x0D, 0x0A]
+    }
+
+    static func cipher(for mn: String) -> (([UInt8]) throws -> [UInt8])? {
+        guard mn == Self.mn, let sm4 = try? SM4(key: key) else { return nil }
+        return { try sm4.decryptBlocks($0) }
+    }
+
+    @Test(arguments: [false, true]) func anEncryptedUploadDecodes(text: Bool) throws {
+        let p = try HJ212.decode(try Self.frame(text: text), decryptBlocksFor: Self.cipher)
+        #expect(p.version == .v2025 && p.cn == "2011" && p.dataTime == "20260301101500")
+        #expect(p.factors["q01"]?["Rtd"] == "1.05" && p.factors["p01"]?["Rtd"] == "-120.5")
+    }
+
+    @Test(arguments: [false, true]) func aWrongKeyOrNoKeyIsRefused(text: Bool) throws {
+        let other = try Self.frame(key: Array("fedcba9876543210".utf8), text: text)
+        #expect(throws: HJ212.DecodeError.self) { try HJ212.decode(other, decryptBlocksFor: Self.cipher) }
+        #expect(throws: HJ212.DecodeError.self) { try HJ212.decode(try Self.frame(text: text), decryptBlocksFor: { _ in nil }) }
+    }
+
+    @Test func plainPacketsPassThrough() throws {
+        let plain = HJ212.frame(dataSegment: Self.head.replacingOccurrences(of: "Flag=9", with: "Flag=5") + Self.content + "&&")
+        #expect(try HJ212.decode(plain, decryptBlocksFor: Self.cipher).version == .v2017)
+        let heartbeat = HJ212.frame(dataSegment: Self.head.replacingOccurrences(of: "CN=2011", with: "CN=9015") + "&&")
+        #expect(try HJ212.decode(heartbeat, decryptBlocksFor: Self.cipher).cn == "9015")  // not an encrypted CN
+    }
+
+    @Test func malformedCiphertextTextIsNamed() throws {
+        #expect { try HJ212.decryptCP(Array("{0xE4,0x3G}".utf8), decryptBlocks: { $0 }) } throws: { "\($0)".contains("not a byte written 0xHH") }
+        #expect { try HJ212.decryptCP(Array("{0xE4".utf8), decryptBlocks: { $0 }) } throws: { "\($0)".contains("without }") }
+        #expect { try HJ212.decryptCP(Array("{0xE4,0x3E}".utf8), decryptBlocks: { $0 }) } throws: { "\($0)".contains("not whole 16-byte blocks") }
+        #expect(try HJ212.decryptCP(Array("short".utf8), decryptBlocks: { $0 }) == Array("short".utf8))  // under a block: all plain
+    }
+}
+
+extension String {
+    func leftPadded(to n: Int = 2) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+}
