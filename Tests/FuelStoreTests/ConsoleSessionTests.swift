@@ -16,7 +16,7 @@ import Testing
                 try await db.client.query("SELECT extract(epoch FROM now() - last_seen_at)::float8 FROM console_sessions").collect().first!.decode(Double.self)
             }
             func backdate(_ seconds: Int) async throws {
-                try await db.client.query("UPDATE console_sessions SET last_seen_at = now() - make_interval(secs => \(Double(seconds)))").collect()
+                _ = try await db.client.query("UPDATE console_sessions SET last_seen_at = now() - make_interval(secs => \(Double(seconds)))").collect()
             }
             #expect(try await store.session(id: id, idle: .seconds(120)) != nil)
             // Seen 30 s ago: still live, and nothing written.
