@@ -54,8 +54,6 @@ public actor AlertBroadcaster {
         subscribers.removeValue(forKey: id)?.finish()
     }
 
-    var subscriberCount: Int { subscribers.count }
-
     /// Listens until cancelled, reconnecting after a failure; ends every subscription when it stops.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in

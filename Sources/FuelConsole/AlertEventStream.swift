@@ -59,77 +59,86 @@ public struct AlertEventStream: Sendable {
 
     /// The streaming response, starting after alert `after`.
     public func response(after: Int64, filter: Filter, isStopping: @escaping @Sendable () -> Bool) -> Response {
-        let (alerts, interval, heartbeat, limit, encode) = (self.alerts, self.interval, self.heartbeat, backfillLimit, self.encode)
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
         // Some reverse proxies buffer responses unless told not to (nginx).
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        let broadcaster = self.broadcaster
+        let stream = self
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var last = after
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
             // A stream opened as the daemon starts waits a moment for the listener rather than poll.
-            if let broadcaster {
+            if let broadcaster = stream.broadcaster {
                 for _ in 0..<40 where await !broadcaster.isListening { try await Task.sleep(for: .milliseconds(50)) }
+                if await broadcaster.isListening {
+                    try await stream.live(from: broadcaster, after: after, filter: filter, isStopping: isStopping, writer: &writer)
+                    return
+                }
             }
-            if let broadcaster, await broadcaster.isListening {
-                // Subscribed before the backfill is read, so nothing commits unseen between the two.
-                let (id, events) = await broadcaster.subscribe()
-                defer { Task { await broadcaster.unsubscribe(id) } }
-                var sent = Set<Int64>()
-                var text = ""
-                for a in try await alerts.raised(after: after, limit: limit) where filter.admits(a) {
-                    sent.insert(a.id)
-                    text += "id: \(a.id)\nevent: alert\ndata: \(try encode(a))\n\n"
-                }
-                if !text.isEmpty { try await writer.write(ByteBuffer(string: text)) }
-                var quietSince = ContinuousClock.now
-                for await event in events {
-                    if Task.isCancelled || isStopping() { break }
-                    switch event {
-                    case .alerts(let batch):
-                        var text = ""
-                        for a in batch where filter.admits(a) && !sent.contains(a.id) {
-                            text += "id: \(a.id)\nevent: alert\ndata: \(try encode(a))\n\n"
-                        }
-                        last = max(last, batch.map(\.id).max() ?? last)
-                        if !text.isEmpty {
-                            try await writer.write(ByteBuffer(string: text))
-                            quietSince = .now
-                        }
-                    case .tick:
-                        if ContinuousClock.now - quietSince >= heartbeat {
-                            try await writer.write(ByteBuffer(string: ": keepalive \(last)\n\n"))
-                            quietSince = .now
-                        }
-                    }
-                }
-                try await writer.finish(nil)
-                return
-            }
-            var quietSince = ContinuousClock.now
-            var first = true
-            while !Task.isCancelled, !isStopping() {
-                let batch = try await alerts.raised(after: last, limit: first ? limit : Self.batch)
-                first = false
-                var text = ""
-                for a in batch {
-                    last = a.id
-                    guard filter.admits(a) else { continue }
-                    text += "id: \(a.id)\nevent: alert\ndata: \(try encode(a))\n\n"
-                }
+            try await stream.polling(after: after, filter: filter, isStopping: isStopping, writer: &writer)
+        })
+    }
+
+    /// `alerts` admitted by the filter as events, one `id` / `event` / `data` block each.
+    func events(_ alerts: some Sequence<AlertRecord>, _ filter: Filter) throws -> String {
+        var text = ""
+        for a in alerts where filter.admits(a) { text += "id: \(a.id)\nevent: alert\ndata: \(try encode(a))\n\n" }
+        return text
+    }
+
+    /// A comment line carrying the last id, so a client's proxy timers and logs see progress.
+    static func keepalive(_ last: Int64) -> ByteBuffer { ByteBuffer(string: ": keepalive \(last)\n\n") }
+
+    /// Live: subscribed before the backfill is read, so nothing commits unseen between the two.
+    private func live(from broadcaster: AlertBroadcaster, after: Int64, filter: Filter, isStopping: @Sendable () -> Bool,
+                      writer: inout any ResponseBodyWriter) async throws {
+        let (id, feed) = await broadcaster.subscribe()
+        defer { Task { await broadcaster.unsubscribe(id) } }
+        let backfill = try await alerts.raised(after: after, limit: backfillLimit)
+        let sent = Set(backfill.map(\.id))
+        var last = max(after, backfill.last?.id ?? after)
+        let first = try events(backfill, filter)
+        if !first.isEmpty { try await writer.write(ByteBuffer(string: first)) }
+        var quietSince = ContinuousClock.now
+        for await event in feed {
+            if Task.isCancelled || isStopping() { break }
+            switch event {
+            case .alerts(let batch):
+                let text = try events(batch.filter { !sent.contains($0.id) }, filter)
+                last = max(last, batch.map(\.id).max() ?? last)
                 if !text.isEmpty {
                     try await writer.write(ByteBuffer(string: text))
                     quietSince = .now
-                } else if ContinuousClock.now - quietSince >= heartbeat {
-                    // A comment line carries the last id so a client's proxy timers and logs see progress.
-                    try await writer.write(ByteBuffer(string: ": keepalive \(last)\n\n"))
+                }
+            case .tick:
+                if ContinuousClock.now - quietSince >= heartbeat {
+                    try await writer.write(Self.keepalive(last))
                     quietSince = .now
                 }
-                if batch.count < Self.batch { try await Task.sleep(for: interval) }
             }
-            try await writer.finish(nil)
-        })
+        }
+        try await writer.finish(nil)
+    }
+
+    /// Without a listener: the alerts table by id every `interval`.
+    private func polling(after: Int64, filter: Filter, isStopping: @Sendable () -> Bool, writer: inout any ResponseBodyWriter) async throws {
+        var last = after
+        var quietSince = ContinuousClock.now
+        var first = true
+        while !Task.isCancelled, !isStopping() {
+            let batch = try await alerts.raised(after: last, limit: first ? backfillLimit : Self.batch)
+            first = false
+            last = batch.last?.id ?? last
+            let text = try events(batch, filter)
+            if !text.isEmpty {
+                try await writer.write(ByteBuffer(string: text))
+                quietSince = .now
+            } else if ContinuousClock.now - quietSince >= heartbeat {
+                try await writer.write(Self.keepalive(last))
+                quietSince = .now
+            }
+            if batch.count < Self.batch { try await Task.sleep(for: interval) }
+        }
+        try await writer.finish(nil)
     }
 }

@@ -12,7 +12,6 @@ struct FigureChart: Sendable, Equatable {
     struct Dot: Sendable, Equatable {
         var x: Double
         var y: Double
-        var outside: Bool
         /// The day and its value, for the dot's tooltip.
         var label: String
     }
@@ -49,7 +48,8 @@ struct FigureChart: Sendable, Equatable {
         count = inWindow.count
         outsideCount = inWindow.filter(Self.isOutside).count
         // The worst figure of each slot stands for it.
-        let shown = Dictionary(grouping: inWindow) { ($0.day.daysSinceEpoch - first) / Int64(per) }
+        func slot(_ d: CivilDate) -> Int64 { (d.daysSinceEpoch - first) / Int64(per) }
+        let shown = Dictionary(grouping: inWindow) { slot($0.day) }
             .values.map { $0.max { Self.severity($0) < Self.severity($1) }! }.sorted { $0.day < $1.day }
         let ends: [Double] = shown.flatMap { (f: DailyFigure) -> [Double] in [f.value, f.low, f.high, f.bandLow, f.bandHigh].compactMap { $0 } } + [0]
         let lo = ends.min()!, hi = ends.max()!
@@ -60,13 +60,13 @@ struct FigureChart: Sendable, Equatable {
         let plot = Self.height - Self.top - Self.bottom
         let (scaleLow, span) = (low, high - low)
         let slots = (days + per - 1) / per
-        let slot = Self.width / Double(max(slots, 1))
-        func x(_ d: CivilDate) -> Double { (Double((d.daysSinceEpoch - first) / Int64(per)) + 0.5) * slot }
+        let width = Self.width / Double(max(slots, 1))
+        func x(_ d: CivilDate) -> Double { (Double(slot(d)) + 0.5) * width }
         func y(_ v: Double) -> Double { Self.top + (1 - (v - scaleLow) / span) * plot }
         func f(_ v: Double) -> String { ChartNumber.text(v) }
         zero = (y(0) * 10).rounded() / 10
         dots = shown.filter(Self.isOutside).map { fig in
-            Dot(x: (x(fig.day) * 10).rounded() / 10, y: (y(fig.value) * 10).rounded() / 10, outside: true,
+            Dot(x: (x(fig.day) * 10).rounded() / 10, y: (y(fig.value) * 10).rounded() / 10,
                 label: "\(fig.day) \(ChartNumber.text(fig.value, digits: 3)) \(unit)")
         }
         inside = shown.filter { !Self.isOutside($0) }.map { "M\(f(x($0.day))) \(f(y($0.value)))h0" }.joined()
@@ -80,8 +80,8 @@ struct FigureChart: Sendable, Equatable {
             var previous: CivilDate?
             for fig in shown {
                 guard let v = fig[keyPath: end] else { previous = nil; continue }
-                let left = x(fig.day) - slot / 2, right = x(fig.day) + slot / 2
-                let joined = previous.map { ($0.daysSinceEpoch - first) / Int64(per) + 1 == (fig.day.daysSinceEpoch - first) / Int64(per) } == true
+                let left = x(fig.day) - width / 2, right = x(fig.day) + width / 2
+                let joined = previous.map { slot($0) + 1 == slot(fig.day) } == true
                 parts.append("\(joined ? "L" : "M")\(f(left)) \(f(y(v)))H\(f(right))")
                 previous = fig.day
             }
