@@ -24,8 +24,10 @@ struct BalanceFit: Sendable {
     /// robust one; a variance is the larger of what they give, so errors that persist for hours
     /// (temperature, a gauge's drift) cannot make an estimate look surer than it is.
     var covariances: [[[Double]]]
-    /// A lower bound on the leak rate's standard error from another argument (batch means).
+    /// A lower bound on the leak rate's standard error from another argument (batch means, or a
+    /// day-clustered sandwich), and the degrees of freedom a test on it has.
     var leakSEFloor = 0.0
+    var leakFloorDegreesOfFreedom: Int?
     /// Litres metered per nozzle, hours and observations in the window.
     var nozzleLitres: [Double]
     var hours: Double
@@ -42,17 +44,39 @@ struct BalanceFit: Sendable {
     /// few-cluster windows it matters for — three days of meters — are where it must be honest).
     func critical(_ z: Double) -> Double {
         guard let g = clusters else { return z }
-        let v = Double(max(g - 1, 2))
+        return Self.studentCritical(z, degreesOfFreedom: g - 1)
+    }
+
+    /// The leak test's critical value: where the floor sets the leak's standard error, that
+    /// standard error rests on a few days, and a test on it takes Student's t on its degrees of freedom.
+    func leakCritical(_ z: Double) -> Double {
+        let model = variance(of: Self.unit(factors.count + 1, at: factors.count)).squareRoot()
+        if let df = leakFloorDegreesOfFreedom, leakSEFloor > model {
+            return max(critical(z), Self.studentCritical(z, degreesOfFreedom: df))
+        }
+        return critical(z)
+    }
+
+    /// Student's t critical value that would be `z` on a normal estimate (Cornish–Fisher
+    /// expansion; exact enough from three degrees of freedom, fewer count as two).
+    static func studentCritical(_ z: Double, degreesOfFreedom df: Int) -> Double {
+        let v = Double(max(df, 2))
         let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z
         return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v)
             + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v)
     }
 
+    static func unit(_ count: Int, at i: Int) -> [Double] {
+        var a = [Double](repeating: 0, count: count)
+        a[i] = 1
+        return a
+    }
+
     /// The smallest leak rate the test finds with 95 % probability on a window like this one: it
-    /// raises when the estimate exceeds the threshold and `critical(z)` standard errors.
+    /// raises when the estimate exceeds the threshold and `leakCritical(z)` standard errors.
     func detectionLimit(thresholds th: DetectionThresholds) -> Double {
         let se = leakSE
-        return max(th.leakThresholdLPH, critical(th.leakZ) * se) + 1.645 * se
+        return max(th.leakThresholdLPH, leakCritical(th.leakZ) * se) + 1.645 * se
     }
 
     /// Variance of Σ aᵢ·θᵢ over (factors…, leak).
@@ -65,9 +89,7 @@ struct BalanceFit: Sendable {
     }
 
     var leakSE: Double {
-        var a = [Double](repeating: 0, count: factors.count + 1)
-        a[factors.count] = 1
-        return max(variance(of: a).squareRoot(), leakSEFloor)
+        max(variance(of: Self.unit(factors.count + 1, at: factors.count)).squareRoot(), leakSEFloor)
     }
 
     /// Metered litres that did not leave the tank, as a share (%) of what was metered, and its

@@ -173,6 +173,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var meterMinFactor: Double = 0.5
     public var meterMinLitres: Double = 1000
     public var meterClearSE: Double = 2
+    /// A meter factor from the inventory-variance fit is judged only on at least this many epochs:
+    /// its robust standard error rests on them, and from fewer it is too often too small.
+    public var meterMinClusters: Int = 6
     /// An A/L value within this many seconds of its nozzle's sale belongs to that fill; a falsified
     /// alert clears once the day's standard deviation reaches this many times `regularMaxSD`.
     public var alSaleMatchSeconds: Double = 180

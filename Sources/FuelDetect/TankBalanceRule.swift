@@ -237,6 +237,29 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return (variance * Double(rates.count) / Double(rates.count - 1) / Double(rates.count)).squareRoot()
     }
 
+    /// The leak rate's standard error with the window's days as clusters (a sandwich: each day's
+    /// score from its sums, so errors that persist within a day — the chart's as the level sweeps
+    /// it, the temperature's — count), and the days it rests on; nil with fewer than two days.
+    private func clusteredLeakSE(_ t: Tank, fit: LeastSquares.Fit, from: CivilDate, through day: CivilDate) -> (se: Double, days: Int)? {
+        let days = t.days.filter { $0.day >= from && $0.day <= day && $0.fit.n > 0 }
+        let k = t.nozzles.count + 1
+        let used = (0..<k).filter { fit.beta[$0] != nil }
+        guard days.count >= 2, let leak = used.firstIndex(of: k - 1) else { return nil }
+        var total = LeastSquares(k: k)
+        for d in days { total.add(d.fit) }
+        guard let inverse = inverted(used.map { i in used.map { total.xtx[i * k + $0] } }) else { return nil }
+        let beta = used.map { fit.beta[$0]! }
+        var meat = [[Double]](repeating: [Double](repeating: 0, count: used.count), count: used.count)
+        for d in days {
+            let score = used.map { i in d.fit.xty[i] - used.indices.reduce(0.0) { $0 + d.fit.xtx[i * k + used[$1]] * beta[$1] } }
+            for r in used.indices { for q in used.indices { meat[r][q] += score[r] * score[q] } }
+        }
+        var v = 0.0
+        for u in used.indices { for w in used.indices { v += inverse[leak][u] * meat[u][w] * inverse[w][leak] } }
+        let g = Double(days.count)
+        return ((max(0, v) * g / (g - 1)).squareRoot(), days.count)
+    }
+
     /// A quiet boundary's level as the mean of the readings within `span` of it (half the quiet
     /// margin, so clock skew cannot bring a fill into it; a leak moves the level by hundredths of a
     /// litre in minutes): averaging n readings divides the gauge's noise by √n. Near an inflow the
@@ -278,7 +301,21 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // The regression's standard error assumes independent segments; errors that persist for
         // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
         // each day's leak rate with the window's meter factors — bound it from below.
-        fit.leakSEFloor = batchStandardError(t, fit: f, from: day.adding(days: -(days - 1)), through: day, thresholds: th) ?? 0
+        let from = day.adding(days: -(days - 1))
+        fit.leakSEFloor = batchStandardError(t, fit: f, from: from, through: day, thresholds: th) ?? 0
+        // Segments of one day share errors (the chart as a busy tank's level sweeps it, the fuel's
+        // temperature), which the model's standard error assumes away: where the day-clustered one
+        // is larger, the two are pooled with equal weight (the model's as a prior worth as many
+        // degrees of freedom as the days give), and the test takes Student's t on their sum — on a
+        // busy 24-hour tank the leak otherwise passed for significant about once a tank-month.
+        let model = f.se[k] ?? 0
+        if let clustered = clusteredLeakSE(t, fit: f, from: from, through: day), clustered.se > model {
+            let pooled = ((clustered.se * clustered.se + model * model) / 2).squareRoot()
+            if pooled > fit.leakSEFloor {
+                fit.leakSEFloor = pooled
+                fit.leakFloorDegreesOfFreedom = 2 * (clustered.days - 1)
+            }
+        }
         fit.days = t.days.filter { $0.day >= day.adding(days: -(days - 1)) && $0.day <= day && $0.hours > 0 }.count
         return (fit, w)
     }
@@ -387,7 +424,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                               low: rate - 1.96 * se, high: rate + 1.96 * se, bandHigh: th.leakThresholdLPH,
                                               method: fit.method.rawValue)))
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
-            let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.critical(th.leakZ) * se > 0 ? .fail
+            let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.leakCritical(th.leakZ) * se > 0 ? .fail
                 : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
             if verdict == .fail {
                 t.leakAlert = true
@@ -452,7 +489,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         for (n, nozzle) in t.nozzles.enumerated() {
             let fp = AlertSignal.fingerprint(rule: .meterDrift, station: station, subject: nozzle)
             let options = meterFits.compactMap { fit -> (BalanceFit, (factor: Double, reference: Double, se: Double))? in
-                guard let r = fit.relativeFactor(n), r.factor > th.meterMinFactor, fit.nozzleLitres[n] > th.meterMinLitres else { return nil }
+                guard let r = fit.relativeFactor(n), r.factor > th.meterMinFactor, fit.nozzleLitres[n] > th.meterMinLitres,
+                      (fit.clusters ?? .max) >= th.meterMinClusters else { return nil }
                 return (fit, r)
             }
             // The quiet-segment fit where it can decide (a fine gauge), else the surer of the two; a

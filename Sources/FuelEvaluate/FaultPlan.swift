@@ -44,6 +44,7 @@ package struct FaultPlan: Sendable {
             var rng = SeededRandom(seed: seed &* 1_000_003 &+ UInt64(i))
             var scenario = StationScenario(station: station, seed: seed &* 7_919 &+ UInt64(i), start: start, days: days, prices: prices)
             scenario.gauge = gauge
+            scenario.usage = gauge.usage
             scenario.vapourMonitoring = true
             scenario.maxClockSkewSeconds = 60
             if let fixed {
@@ -91,6 +92,10 @@ package struct FaultPlan: Sendable {
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.uniform() * Double(xs.count)) % xs.count] }
         let tank = pick(station.tanks).id
         let nozzle = pick(station.nozzles).id
+        // Short-filling is a target on nozzles with enough fills to judge (issue 13: ≥ 30 a day); a
+        // rarely used nozzle is there to show its meter is not falsely judged.
+        let busyNozzles = station.nozzles.enumerated().filter { !scenario.usage.isRare(nozzleIndex: $0.offset, of: station.nozzles.count) }
+            .map(\.element.id)
         let gasolineNozzles = station.nozzles.filter { n in !VolumeCorrection.isDiesel(station.tank(n.tank)?.grade ?? "0") }
         // Somewhere after the first day and early enough to be seen before the run ends.
         let at = start.adding(seconds: (1 + rng.uniform() * max(0.5, min(days, 30) - 8)) * 86_400)
@@ -102,7 +107,7 @@ package struct FaultPlan: Sendable {
         case "phantom_delivery":
             return .phantomDelivery(tank: tank, litres: (5 + (rng.uniform() * 10).rounded()) * 1000, at: at)
         case "nozzle_short_fill":
-            return .nozzleShortFill(nozzle: nozzle, percent: 2, from: at)
+            return .nozzleShortFill(nozzle: busyNozzles.contains(nozzle) ? nozzle : pick(busyNozzles), percent: 2, from: at)
         case "totalizer_reset":
             return .totalizerReset(nozzle: nozzle, at: at)
         case "after_hours_sales":

@@ -27,6 +27,10 @@ public struct GaugeProfile: Sendable, Hashable, Codable {
     public var dailySwingC: Double = 0
     /// Standard deviation of what arrives against the delivery ticket (share of the declared volume).
     public var declaredErrorSD: Double = 0.0015
+    /// The trade at the stations whose gauges these are. Part of the profile because it decides
+    /// what the gauge's data can tell: a tank that is never quiet leaves the quiet-segment method
+    /// nothing, a nozzle with three fills a day leaves its meter unjudgeable.
+    public var usage = StationUsage.ordinary
 
     public init(name: String) { self.name = name }
 
@@ -51,6 +55,11 @@ public struct GaugeProfile: Sendable, Hashable, Codable {
         make("tenth-30m-irregular") {
             $0.heightStepMM = 0.1; $0.heightNoiseMM = 0.2; $0.readingIntervalSeconds = 1800; $0.missingShare = 0.1; $0.outagesPerDay = 0.5
         },
+        // Busy 24-hour stations (700 fills a day, nights at 80 % of the peak): tanks never quiet.
+        make("fine-5m-24h") { $0.readingIntervalSeconds = 300; $0.usage = .busyAllDay },
+        make("mm-15m-24h") { $0.heightStepMM = 1; $0.heightNoiseMM = 0.5; $0.readingIntervalSeconds = 900; $0.usage = .busyAllDay },
+        // Two nozzles a station with about three fills a day: their meters cannot be judged.
+        make("tenth-15m-rare") { $0.heightStepMM = 0.1; $0.heightNoiseMM = 0.2; $0.readingIntervalSeconds = 900; $0.usage = .rareNozzles },
     ]
 
     /// A profile of the matrix by name.

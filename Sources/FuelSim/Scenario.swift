@@ -152,8 +152,13 @@ public struct StationScenario: Sendable {
     public var seed: UInt64
     public var start: Timestamp
     public var days: Double
-    /// Mean fills a day over the whole station (weekday/weekend and time of day vary it).
-    public var fillsPerDay: Double = 200
+    /// How busy the station is, over the day and over its nozzles.
+    public var usage = StationUsage.ordinary
+    /// Mean fills a day over the whole station (the usage's).
+    public var fillsPerDay: Double {
+        get { usage.fillsPerDay }
+        set { usage.fillsPerDay = newValue }
+    }
     /// How the station's tank gauges measure and report.
     public var gauge = GaugeProfile(name: "fine-5m")
     /// Seconds between gauge readings (the gauge profile's).

@@ -89,7 +89,18 @@ public struct StationSimulator: Sendable {
             alOffset[n.id] = max(-0.04, min(0.04, rng.normal(sd: 0.02)))  // a healthy nozzle stays well inside the range
             totalizer[n.id] = 100_000 + rng.uniform() * 50_000
         }
+        // Rarely used nozzles get their few fills a day of the station's total (no draw of their own,
+        // so the ordinary usage reproduces earlier runs).
+        let usage = scenario.usage
+        let rareIDs = s.nozzles.indices.filter { usage.isRare(nozzleIndex: $0, of: s.nozzles.count) }.map { s.nozzles[$0].id }
+        if !rareIDs.isEmpty {
+            let busyTotal = s.nozzles.filter { !rareIDs.contains($0.id) }.reduce(0) { $0 + (popularity[$1.id] ?? 1) }
+            // p / (busy + rare · p) of the station's fills is `rareFillsPerDay`.
+            let p = busyTotal * usage.rareFillsPerDay / max(1, usage.fillsPerDay - usage.rareFillsPerDay * Double(rareIDs.count))
+            for id in rareIDs { popularity[id] = p }
+        }
         let popularityTotal = popularity.values.reduce(0, +)
+        let diurnalScale = usage.diurnalScale
         let posSkew = (rng.uniform() * 2 - 1) * scenario.maxClockSkewSeconds
         let gaugeSkew = (rng.uniform() * 2 - 1) * scenario.maxClockSkewSeconds
         var resetDone: Set<String> = []
@@ -198,9 +209,9 @@ public struct StationSimulator: Sendable {
             var selling = s.status == .active && open
             for case .afterHoursSales(let from, let until) in scenario.faults where !open && now >= from && now < until { selling = true }
             if selling, !s.nozzles.isEmpty {
-                let diurnal = 0.35 + 0.65 * max(0, sin((hour - 5) / 17 * .pi))
+                let diurnal = usage.diurnalShape(hour: hour)
                 let weekly = [0.95, 0.95, 0.97, 1.0, 1.1, 1.08, 0.95][weekday]
-                let lambda = scenario.fillsPerDay / 1440 * diurnal * weekly * 1.6
+                let lambda = scenario.fillsPerDay / 1440 * diurnal * weekly * diurnalScale
                 for _ in 0..<rng.poisson(lambda) {
                     var pick = rng.uniform() * popularityTotal
                     var first = 0
@@ -208,8 +219,10 @@ public struct StationSimulator: Sendable {
                         pick -= popularity[n.id] ?? 1
                         if pick <= 0 { first = k; break }
                     }
+                    // A customer finding the nozzle taken moves on to the next free one, but not to a
+                    // rarely used one (a truck lane, a grade they do not want).
                     let free = (0..<s.nozzles.count).map { s.nozzles[(first + $0) % s.nozzles.count] }
-                        .first { (busyUntil[$0.id] ?? now) <= now }
+                        .first { n in (busyUntil[n.id] ?? now) <= now && (n.id == s.nozzles[first].id || !rareIDs.contains(n.id)) }
                     guard let nozzle = free else { continue }  // every nozzle busy: the customer drives on
                     guard let ti = tanks.firstIndex(where: { $0.tank.id == nozzle.tank }) else { continue }
                     let grade = tanks[ti].tank.grade

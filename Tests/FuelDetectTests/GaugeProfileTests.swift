@@ -71,4 +71,46 @@ import Testing
             #expect(gaps.contains { $0 >= 3600 }, "an outage leaves an hour without readings")
         }
     }
+
+    /// Fills per nozzle and how many fall at night (00:00–05:00 local), over `days`.
+    static func fills(_ usage: StationUsage, days: Double) throws -> (perNozzle: [String: Int], night: Int, total: Int) {
+        var s = try scenario(GaugeProfile.fine, days: days)
+        s.usage = usage
+        s.readingIntervalSeconds = 900
+        var sim = StationSimulator(s)
+        let clock = LocalClock(timezone: s.station.timezone)
+        var perNozzle: [String: Int] = [:]
+        var night = 0, total = 0
+        for case .sale(let sale) in sim.records() {
+            perNozzle[sale.nozzle, default: 0] += 1
+            total += 1
+            if clock.minuteOfDay(sale.endedAt) < 5 * 60 { night += 1 }
+        }
+        return (perNozzle, night, total)
+    }
+
+    /// The usages make the trade they promise: the ordinary one unchanged, a busy 24-hour station's
+    /// 700 fills a day with busy nights, rarely used nozzles' few fills a day.
+    @Test func stationUsagesMakeTheirTrade() throws {
+        #expect(StationUsage.ordinary.diurnalScale == 1.6)  // the scale FuelSim always had: ordinary runs unchanged
+        let days = 7.0
+        let ordinary = try Self.fills(.ordinary, days: days)
+        let busy = try Self.fills(.busyAllDay, days: days)
+        let rare = try Self.fills(.rareNozzles, days: days)
+        // Every nozzle busy is taken up by customers driving on, so a busy station sells a little under its mean.
+        #expect(Double(busy.total) / days > 600 && Double(busy.total) / days < 760)
+        #expect(Double(ordinary.total) / days > 170 && Double(ordinary.total) / days < 230)
+        // Nights: 5 of 24 hours at 80 % of the peak against 35 %.
+        #expect(Double(busy.night) / Double(busy.total) > 0.15)
+        #expect(Double(ordinary.night) / Double(ordinary.total) < 0.14)
+        let station = try Self.scenario(GaugeProfile.fine).station
+        let rareIDs = station.nozzles.indices.filter { StationUsage.rareNozzles.isRare(nozzleIndex: $0, of: station.nozzles.count) }
+            .map { station.nozzles[$0].id }
+        #expect(rareIDs == ["N7", "N8"])
+        for id in rareIDs {
+            let perDay = Double(rare.perNozzle[id] ?? 0) / days
+            #expect(perDay > 1 && perDay < 6, "\(id): \(perDay) fills a day")
+        }
+        for n in station.nozzles where !rareIDs.contains(n.id) { #expect(Double(rare.perNozzle[n.id] ?? 0) / days > 10) }
+    }
 }

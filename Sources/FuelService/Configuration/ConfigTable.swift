@@ -179,6 +179,8 @@ public enum ConfigTable {
             .setting(.number("detect.meter.min_litres", \.detect.thresholds.meterMinLitres, 0...10_000_000)),
             .setting(.number("detect.meter.clear_se", \.detect.thresholds.meterClearSE, 0...10,
                              "an alert clears when |deviation| + clear_se standard errors is below flag_percent.")),
+            .setting(.integer("detect.meter.min_clusters", \.detect.thresholds.meterMinClusters, 1...1000,
+                              "A factor from the inventory-variance fit is judged only on at least this many epochs.")),
             .section("detect.stock_gain", ["Metered sales exceeding the gauge's drop by more than this percent over window_days."]),
             .setting(.number("detect.stock_gain.percent", \.detect.thresholds.stockGainPercent, 0.01...100)),
             .setting(.integer("detect.stock_gain.window_days", \.detect.thresholds.stockGainDays, 1...90)),
