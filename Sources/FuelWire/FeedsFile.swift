@@ -51,12 +51,16 @@ public struct FeedsFile: Hashable, Sendable {
         public var station: String
         public var password: String
         public var factors: HJ212FactorMap
+        /// The device's 16-byte SM4 key (HJ 212-2025 §6.4: the CP of its data uploads is encrypted
+        /// with it); nil for a 2017 device or one that sends plain CP. Never logged or answered.
+        public var sm4Key: [UInt8]?
 
-        public init(mn: String, station: String, password: String, factors: HJ212FactorMap = HJ212FactorMap()) {
+        public init(mn: String, station: String, password: String, factors: HJ212FactorMap = HJ212FactorMap(), sm4Key: [UInt8]? = nil) {
             self.mn = mn
             self.station = station
             self.password = password
             self.factors = factors
+            self.sm4Key = sm4Key
         }
     }
 }
@@ -122,7 +126,13 @@ public enum FeedsFileDecoder {
             for code in Array(map.alRatio.keys) + Array(map.tankPressure.keys) + Array(map.concentration.keys) where code.contains("-") || code.contains("=") {
                 throw m.error(code, "a factor code cannot contain - or =")
             }
-            out.devices.append(FeedsFile.HJ212Device(mn: mn, station: try m.string("station"), password: try m.string("password"), factors: map))
+            // 32 hex digits; the message never repeats the value (it is a secret).
+            let key = try m.optionalString("sm4_key").map { text throws(FieldError) -> [UInt8] in
+                guard text.count == 32, let bytes = Hex.decode(text) else { throw m.error("sm4_key", "must be 32 hexadecimal digits (16 bytes)") }
+                return bytes
+            }
+            out.devices.append(FeedsFile.HJ212Device(mn: mn, station: try m.string("station"), password: try m.string("password"), factors: map,
+                                                     sm4Key: key))
         }
         return out
     }

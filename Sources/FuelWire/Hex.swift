@@ -23,6 +23,19 @@ enum Hex {
         return value(s).map { UInt16($0) }
     }
 
+    /// The bytes of an even number of hex digits (either case), or nil.
+    static func decode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let v = value(digits[i..<(i + 2)]) else { return nil }
+            out.append(UInt8(v))
+        }
+        return out
+    }
+
     /// Four upper-case hex digits.
     static func text(_ v: UInt16) -> String {
         let s = String(v, radix: 16, uppercase: true)

@@ -49,6 +49,36 @@ import Testing
         #expect(try HJ212.decode(heartbeat, decryptBlocksFor: Self.cipher).cn == "9015")  // not an encrypted CN
     }
 
+    /// The text form is longer on the wire than its length field says: the frame reader takes it to
+    /// its CRLF, split across reads and between other packets, and the raw form by its length.
+    @Test func theFrameReaderTakesBothFormsWhole() throws {
+        let text = try Self.frame(text: true), raw = try Self.frame(text: false)
+        let plain = HJ212.frame(dataSegment: Self.head.replacingOccurrences(of: "CN=2011", with: "CN=9015") + "&&")
+        let stream = text + raw + plain + text
+        for cut in [1, 7, 50, 333] {
+            var reader = HJ212FrameReader()
+            var frames: [[UInt8]] = []
+            var i = 0
+            while i < stream.count {
+                reader.append(stream[i..<min(stream.count, i + cut)])
+                i += cut
+                while let item = reader.next() {
+                    guard case .frame(let f) = item else { Issue.record("junk at cut \(cut): \(item)"); return }
+                    frames.append(f)
+                }
+            }
+            #expect(frames.count == 4)
+            let decoded = try frames.map { try HJ212.decode($0, decryptBlocksFor: Self.cipher) }
+            #expect(decoded.map { $0.cn } == ["2011", "2011", "9015", "2011"])
+            #expect(decoded[0].factors == decoded[1].factors && reader.pending == 0)
+        }
+        // A text-form packet whose CRLF never comes is cut off at the longest text a packet can take.
+        var reader = HJ212FrameReader(maxDataLength: 200)
+        reader.append(Array(text.dropLast(2)) + Array(repeating: UInt8(ascii: "A"), count: 1_200))
+        guard case .junk(_, let reason)? = reader.next() else { Issue.record("expected junk"); return }
+        #expect(reason.contains("no CRLF"))
+    }
+
     @Test func malformedCiphertextTextIsNamed() throws {
         #expect { try HJ212.decryptCP(Array("{0xE4,0x3G}".utf8), decryptBlocks: { $0 }) } throws: { "\($0)".contains("not a byte written 0xHH") }
         #expect { try HJ212.decryptCP(Array("{0xE4".utf8), decryptBlocks: { $0 }) } throws: { "\($0)".contains("without }") }

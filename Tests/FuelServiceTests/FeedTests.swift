@@ -1,4 +1,5 @@
 import FuelClient
+import FuelGuomi
 import FuelLab
 import FuelModel
 import FuelService
@@ -48,6 +49,28 @@ import Testing
         HJ212.frame(dataSegment: "QN=\(qn);ST=31;CN=2011;PW=\(password);MN=\(mn);Flag=5;CP=&&\(cp)&&")
     }
 
+    static let mn2025 = "4A7F00C3B2E14D9A0F6C2B18"
+    static let key2025: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A 2025 data upload with its CP encrypted under `key2025` (SM4-ECB, whole blocks; the tail and the
+    /// length and CRC over the plaintext), the ciphertext as `{0x..}` text or raw bytes.
+    static func encryptedPacket(qn: String, cp: String, text: Bool) throws -> [UInt8] {
+        let head = "QN=\(qn);ST=31;CN=2011;PW=123456;MN=\(mn2025);Flag=9;CP=&&"
+        let plain = Array((head + cp + "&&").utf8)
+        let p = Array(cp.utf8), whole = p.count / 16 * 16
+        let cipher = try SM4(key: key2025).encryptBlocks(Array(p[..<whole]))
+        let hexBytes: [String] = cipher.map { String(format: "0x%02X", $0) }
+        let written: [UInt8] = text ? Array(("{" + hexBytes.joined(separator: ",") + "}").utf8) : cipher
+        let crc: String = String(format: "%04X", HJ212.crc(plain))
+        var out: [UInt8] = Array(String(format: "##%04d", plain.count).utf8)
+        out += Array(head.utf8)
+        out += written
+        out += Array(p[whole...])
+        out += Array("&&".utf8)
+        out += Array(crc.utf8)
+        return out + [0x0D, 0x0A]
+    }
+
     static func count(_ db: FuelDatabase, _ sql: PostgresQuery) async throws -> Int64 {
         try await db.client.query(sql).collect().first?.decode(Int64.self) ?? -1
     }
@@ -71,6 +94,7 @@ import Testing
                 hj212_devices:
                   - {mn: VR0001, station: \(Self.station), password: "123456", al_ratio: {q01: N1, q02: N2}, tank_pressure: {p01: T1}}
                   - {mn: 010000A8900016F000169DC0, station: \(Self.station), password: "123456"}
+                  - {mn: \(Self.mn2025), station: \(Self.station), password: "123456", sm4_key: "\(Self.key2025.map { String(format: "%02x", $0) }.joined())", al_ratio: {q01: N1}}
                 """.write(toFile: feedsPath, atomically: true, encoding: .utf8)
 
             try await TestDaemon.with(stations: 3, tweak: { c in
@@ -120,6 +144,15 @@ import Testing
                 let realAnswers = try await Self.hj212(port, Array((real + "\r\n").utf8))
                 #expect(realAnswers.map(\.cn) == ["9014"] && realAnswers.first?.qn == "20231008123340461")
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212' AND body LIKE '%w01008-Rtd=123.456%'") == 1)
+
+                // HJ 212-2025: SM4-encrypted uploads, as text and as raw bytes, decrypted with the device's
+                // key from the feeds file, recorded and answered in the 2025 edition.
+                for (i, text) in [true, false].enumerated() {
+                    let encrypted = try Self.encryptedPacket(qn: "2026112108100000\(i)", cp: "DataTime=20261121081\(i)00;q01-Rtd=1.07,q01-Flag=N", text: text)
+                    let answers = try await Self.hj212(port, encrypted)
+                    #expect(answers.map(\.cn) == ["9014"] && answers.first?.version == .v2025, "text \(text): \(answers)")
+                }
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212' AND body LIKE '%1.07%'") == 2)
 
                 // The silent console was recorded offline while the other one delivered readings.
                 var offline: Int64 = 0

@@ -1,3 +1,4 @@
+import FuelGuomi
 import FuelModel
 import FuelStore
 import FuelWire
@@ -23,8 +24,9 @@ public struct HJ212ListenerSettings: Sendable {
     public init() {}
 }
 
-/// The HJ 212-2017 TCP listener: vapour-recovery monitors connect, send packets and, when their
-/// Flag asks, get the standard's answer. A device is known by its MN and must send its password;
+/// The HJ 212 TCP listener (2017 and 2025 editions on one port): vapour-recovery monitors connect,
+/// send packets and, when their Flag asks, get the standard's answer in their own edition. A 2025
+/// device with an `sm4_key` in the feeds file has its encrypted CP decrypted (text or raw form). A device is known by its MN and must send its password;
 /// its packets become `vapour_reading` records in its station's chain. Bad packets are answered
 /// per the standard where they can be (9011 with QnRtn) and quarantined with the reason.
 /// A packet is acknowledged (9014) only after its records are committed.
@@ -146,7 +148,12 @@ public struct HJ212Listener: Service {
         let raw = PrintableBytes.text(frame)
         let packet: HJ212.Packet
         do {
-            packet = try HJ212.decode(frame)
+            // A 2025 device with a key sends its data's CP encrypted (SM4-ECB, HJ 212-2025 §6.4); a
+            // wrong key shows as a CRC mismatch, since the CRC is over the plaintext.
+            packet = try HJ212.decode(frame, decryptBlocksFor: { mn in
+                guard let key = devices[mn]?.sm4Key, let cipher = try? SM4(key: key) else { return nil }
+                return { try cipher.decryptBlocks($0) }
+            })
         } catch {
             let h = HJ212.bestEffortHeader(frame)
             let device = h.mn.flatMap { devices[$0] }
