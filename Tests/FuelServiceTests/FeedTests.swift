@@ -138,6 +138,11 @@ import Testing
                     #expect(answers.first?.qn == "20261121080000001")
                 }
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212'") == 3)
+                // A resent (补传, RF=1) copy of it is the same data: a no-op by its natural key, still answered.
+                let resent = HJ212.frame(dataSegment: "QN=20261121080000001;ST=31;CN=2011;PW=123456;MN=VR0001;Flag=5;RF=1;"
+                    + "CP=&&DataTime=20261121080000;q01-Rtd=1.05,q01-Flag=N;q02-Rtd=0.95,q02-Flag=N;p01-Rtd=-120,p01-Flag=N&&")
+                #expect(try await Self.hj212(port, resent).map(\.cn) == ["9014"])
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212'") == 3)
 
                 // A real capture (testdata/hj212/vectors.txt): acknowledged, its factor kept raw.
                 let real = try #require(try Fixture.hj212Vectors().valid.first { $0.hasPrefix("##0162QN=20231008123340461") })
@@ -175,6 +180,24 @@ import Testing
                 #expect(answers.allSatisfy { $0.cn == "9011" })
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM quarantine WHERE source = 'hj212'") == 3)
                 #expect(try await Self.count(d.db, "SELECT count(*) FROM quarantine WHERE source = 'hj212' AND reason LIKE '%wrong password for MN VR0001%'") == 1)
+
+                // A packet split in two (PNUM/PNO, 2025 Flag 11), parts out of order: recorded whole and
+                // answered once; a set left incomplete when the connection closes is quarantined.
+                func part(_ no: Int, of count: Int, qn: String, factor: String) -> [UInt8] {
+                    HJ212.frame(dataSegment: "QN=\(qn);ST=31;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=11;PNUM=\(count);PNO=\(no);"
+                        + "CP=&&DataTime=20261121083000;\(factor)-Rtd=4.25&&")
+                }
+                let split = part(2, of: 2, qn: "20261121083000001", factor: "w02") + part(1, of: 2, qn: "20261121083000001", factor: "w01")
+                let splitAnswers = try await Self.hj212(port, split)
+                #expect(splitAnswers.map(\.cn) == ["9014"] && splitAnswers.first?.qn == "20261121083000001" && splitAnswers.first?.version == .v2025)
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND source = 'hj212' AND body LIKE '%w01-Rtd=4.25%' AND body LIKE '%w02-Rtd=4.25%'") == 1)
+                _ = try? await HJ212Client(port: port).send(part(1, of: 3, qn: "20261121083000002", factor: "w01"), answers: 0)
+                var abandoned: Int64 = 0
+                for _ in 0..<50 where abandoned == 0 {
+                    abandoned = try await Self.count(d.db, "SELECT count(*) FROM quarantine WHERE source = 'hj212' AND reason LIKE '%QN 20261121083000002 incomplete: parts 1 of 3%'")
+                    if abandoned == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(abandoned == 1)
 
                 // The chain holds both feeds and still verifies.
                 let report = try await ChainAudit(database: d.db).verify(station: Self.station)

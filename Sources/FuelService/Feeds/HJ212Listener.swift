@@ -1,3 +1,4 @@
+import FuelAsync
 import FuelGuomi
 import FuelModel
 import FuelStore
@@ -109,6 +110,16 @@ public struct HJ212Listener: Service {
         }
         defer { watchdog.cancel() }
         do {
+            let opened = ContinuousClock.now
+            var parts = HJ212PartAssembler()
+            // Sets of parts still incomplete when the connection ends are quarantined, not lost.
+            defer {
+                let abandoned = parts.expire(now: (ContinuousClock.now - opened).inSeconds, all: true)
+                if !abandoned.isEmpty {
+                    let sink = self.sink
+                    Task { for a in abandoned { await Self.quarantine(a, sink: sink, devices: devices, peer: peer) } }
+                }
+            }
             try await connection.executeThenClose { inbound, outbound in
                 var reader = HJ212FrameReader(maxDataLength: settings.maxDataLength)
                 var junk = 0
@@ -119,7 +130,9 @@ public struct HJ212Listener: Service {
                         switch item {
                         case .frame(let frame):
                             packets += 1
-                            if let answer = await handle(frame, number: packets, peer: peer) {
+                            let now = (ContinuousClock.now - opened).inSeconds
+                            for a in parts.expire(now: now) { await Self.quarantine(a, sink: sink, devices: devices, peer: peer) }
+                            if let answer = await handle(frame, number: packets, peer: peer, parts: &parts, now: now) {
                                 try await outbound.write(ByteBuffer(bytes: answer))
                             }
                         case .junk(let bytes, let reason):
@@ -143,10 +156,15 @@ public struct HJ212Listener: Service {
         }
     }
 
-    /// Decodes, authenticates and records one packet; returns the answer to send, if any.
-    func handle(_ frame: [UInt8], number: Int, peer: String) async -> [UInt8]? {
-        let raw = PrintableBytes.text(frame)
-        let packet: HJ212.Packet
+    static func quarantine(_ a: HJ212PartAssembler.Abandoned, sink: FeedSink, devices: [String: FeedsFile.HJ212Device], peer: String) async {
+        await sink.quarantine(station: devices[a.mn]?.station, source: .hj212, raw: a.raw, reason: "HJ 212 packets from \(peer) (MN \(a.mn)): \(a.reason)")
+    }
+
+    /// Decodes, authenticates and records one packet (the whole set once its last part arrives, for
+    /// a packet split into parts); returns the answer to send, if any.
+    func handle(_ frame: [UInt8], number: Int, peer: String, parts: inout HJ212PartAssembler, now: Double) async -> [UInt8]? {
+        var raw = PrintableBytes.text(frame)
+        var packet: HJ212.Packet
         do {
             // A 2025 device with a key sends its data's CP encrypted (SM4-ECB, HJ 212-2025 §6.4); a
             // wrong key shows as a CRC mismatch, since the CRC is over the plaintext.
@@ -170,6 +188,16 @@ public struct HJ212Listener: Service {
             await sink.quarantine(station: device.station, source: .hj212, raw: raw,
                                   reason: "HJ 212 packet from \(peer): wrong password for MN \(mn)", line: number)
             return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .wrongPassword, version: packet.version) : nil
+        }
+        // A part of a split packet waits for the others; the set is recorded, and answered, whole.
+        switch parts.add(packet, raw: raw, now: now) {
+        case .whole(let whole, let wholeRaw):
+            (packet, raw) = (whole, wholeRaw)
+        case .waiting:
+            return nil
+        case .refused(let reason):
+            await sink.quarantine(station: device.station, source: .hj212, raw: raw, reason: "HJ 212 packet from \(peer): \(reason)", line: number)
+            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
         }
         do {
             guard let profile = try await sink.profile(device.station) else {
