@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "FuelWire", dependencies: ["FuelModel", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .target(
             name: "FuelLedger",
-            dependencies: ["FuelModel", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["FuelModel", "FuelGuomi", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(name: "FuelDetect", dependencies: ["FuelModel"], swiftSettings: swiftSettings),
@@ -225,7 +225,7 @@ let package = Package(
             dependencies: ["FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi", "FuelWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi", "FuelWire", "FuelLedger", "FuelModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FuelLedgerTests",
             dependencies: [

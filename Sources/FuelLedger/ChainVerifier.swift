@@ -23,7 +23,7 @@ public struct ChainBreak: Error, Hashable, Sendable, CustomStringConvertible {
         case gap(expected: Int64)
         /// The stored previous hash is not the hash of the row before.
         case previousMismatch
-        /// The stored hash is not SHA-256 of (previous ‖ position ‖ body): the row was edited.
+        /// The stored hash is not the suite's hash of (previous ‖ position ‖ body): the row was edited.
         case hashMismatch
         /// The stored content hash does not match the body.
         case contentMismatch
@@ -53,17 +53,18 @@ public struct ChainBreak: Error, Hashable, Sendable, CustomStringConvertible {
 public struct ChainVerifier: Sendable {
     public private(set) var position: Int64 = 0
     public private(set) var hash: Digest32 = HashChain.genesis
+    public let suite: LedgerSuite
 
-    public init() {}
+    public init(suite: LedgerSuite = .international) { self.suite = suite }
 
     /// Checks the next stored row against the chain so far; throws at the first break.
     public mutating func check(_ row: StoredLink) throws(ChainBreak) {
         guard row.position == position + 1 else { throw ChainBreak(position: row.position, reason: .gap(expected: position + 1)) }
         guard row.previous == hash else { throw ChainBreak(position: row.position, reason: .previousMismatch) }
-        if let c = row.contentHash, c != HashChain.contentHash(row.body) {
+        if let c = row.contentHash, c != HashChain.contentHash(row.body, suite: suite) {
             throw ChainBreak(position: row.position, reason: .contentMismatch)
         }
-        let expected = HashChain.link(previous: hash, position: row.position, body: row.body)
+        let expected = HashChain.link(previous: hash, position: row.position, body: row.body, suite: suite)
         guard expected == row.hash else { throw ChainBreak(position: row.position, reason: .hashMismatch) }
         position = row.position
         hash = row.hash

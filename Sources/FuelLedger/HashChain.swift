@@ -1,29 +1,38 @@
 import Crypto
 
-/// A 32-byte SHA-256 digest.
+/// A 32-byte digest (SHA-256 or SM3, by the ledger's suite).
 public typealias Digest32 = [UInt8]
 
 /// The per-station (and audit) hash chain.
 ///
-/// `hash(n) = SHA-256(hash(n−1) ‖ be64(n) ‖ body(n))` with `hash(0)` = 32 zero bytes and dense
-/// positions `n = 1, 2, …`. Binding the position means a row cannot be moved or dropped without
-/// breaking every later link. `contentHash = SHA-256(body)` identifies a record's content for
-/// idempotency (same station, source and source sequence with another content is a conflict).
+/// `hash(n) = H(hash(n−1) ‖ be64(n) ‖ body(n))` with `hash(0)` = 32 zero bytes and dense positions
+/// `n = 1, 2, …`, H the suite's hash (SHA-256, or SM3 under `guomi`). Binding the position means a
+/// row cannot be moved or dropped without breaking every later link. `contentHash = H(body)`
+/// identifies a record's content for idempotency (same station, source and source sequence with
+/// another content is a conflict).
 public enum HashChain {
     public static let genesis: Digest32 = Array(repeating: 0, count: 32)
 
     /// The link hash of a record: hash of the previous link, the position and the canonical body.
-    public static func link(previous: Digest32, position: Int64, body: some Collection<UInt8>) -> Digest32 {
-        var h = SHA256()
-        previous.withUnsafeBytes { h.update(bufferPointer: $0) }
-        withUnsafeBytes(of: UInt64(bitPattern: position).bigEndian) { h.update(bufferPointer: $0) }
-        Array(body).withUnsafeBytes { h.update(bufferPointer: $0) }
-        return Array(h.finalize())
+    public static func link(previous: Digest32, position: Int64, body: some Collection<UInt8>, suite: LedgerSuite = .international) -> Digest32 {
+        if suite == .international {
+            // The hot path of every append: SHA-256 fed without copies.
+            var h = SHA256()
+            previous.withUnsafeBytes { h.update(bufferPointer: $0) }
+            withUnsafeBytes(of: UInt64(bitPattern: position).bigEndian) { h.update(bufferPointer: $0) }
+            Array(body).withUnsafeBytes { h.update(bufferPointer: $0) }
+            return Array(h.finalize())
+        }
+        return suite.digest(previous, bigEndian(position), Array(body))
     }
 
     /// The hash of a record's canonical body alone (idempotency: same seq, same content).
-    public static func contentHash(_ body: some Collection<UInt8>) -> Digest32 {
-        Array(SHA256.hash(data: Array(body)))
+    public static func contentHash(_ body: some Collection<UInt8>, suite: LedgerSuite = .international) -> Digest32 {
+        suite == .international ? Array(SHA256.hash(data: Array(body))) : suite.digest(Array(body))
+    }
+
+    static func bigEndian(_ position: Int64) -> [UInt8] {
+        withUnsafeBytes(of: UInt64(bitPattern: position).bigEndian) { Array($0) }
     }
 }
 
@@ -44,16 +53,18 @@ public struct ChainLink: Hashable, Sendable {
 public struct ChainAppender: Sendable {
     public private(set) var headPosition: Int64
     public private(set) var headHash: Digest32
+    public let suite: LedgerSuite
 
-    public init(headPosition: Int64, headHash: Digest32) {
+    public init(headPosition: Int64, headHash: Digest32, suite: LedgerSuite = .international) {
         self.headPosition = headPosition
         self.headHash = headHash
+        self.suite = suite
     }
 
     /// Chains the next record after the head and moves the head to it.
     public mutating func append(body: some Collection<UInt8>) -> ChainLink {
         let position = headPosition + 1
-        let hash = HashChain.link(previous: headHash, position: position, body: body)
+        let hash = HashChain.link(previous: headHash, position: position, body: body, suite: suite)
         let link = ChainLink(position: position, previous: headHash, hash: hash)
         headPosition = position
         headHash = hash

@@ -136,7 +136,7 @@ extension CheckpointFile {
             let leaves = try self.leaves()
             if leaves.count != treeSize { out.append("\(leaves.count) heads listed, the tree has \(treeSize)") }
             let sorted = leaves.sorted { $0.station < $1.station }
-            if MerkleTree.root(leafHashes: sorted.map(\.leafHash)) != root { out.append("the heads do not make the signed tree") }
+            if MerkleTree.root(leafHashes: sorted.map { $0.leafHash() }) != root { out.append("the heads do not make the signed tree") }
         } catch {
             out.append("\(error)")
         }
