@@ -22,6 +22,8 @@ package struct IngestBenchmark: Sendable {
     package var batchSize = 1_000
     package var concurrency = 4
     package var detection = false
+    /// The ledger suite of the database pushed into (guomi: SM3 links and trees).
+    package var suite = LedgerSuite.international
     let logger: Logger
     let print: @Sendable (String) -> Void
 
@@ -74,17 +76,17 @@ package struct IngestBenchmark: Sendable {
         do {
             let lines = workload.prefix(4).flatMap(\.1).map { Array($0.utf8) }
             let station = registry.stations[0]
-            var appender = ChainAppender(headPosition: 0, headHash: HashChain.genesis)
+            var appender = ChainAppender(headPosition: 0, headHash: HashChain.genesis, suite: suite)
             let t = ContinuousClock.now
             for line in lines {
                 guard let l = try? PushRecordCodec.decode(line), (try? RecordValidator.validate(l.record, station: station)) != nil else { continue }
                 let body = CanonicalEncoding.encode(station: station.id, source: .push, sourceSeq: l.seq, record: l.record)
-                _ = HashChain.contentHash(body)
+                _ = HashChain.contentHash(body, suite: suite)
                 _ = appender.append(body: body)
             }
             let e = ContinuousClock.now - t
             let us = e.inSeconds * 1e6 / Double(lines.count)
-            print(String(format: "pure path    : %.1f µs per record on one core (decode, validate, canonical body, hashes)", us))
+            print(String(format: "pure path    : %.1f µs per record on one core (decode, validate, canonical body, %@ hashes)", us, suite.hashName))
         }
 
         // Our path.
@@ -94,10 +96,11 @@ package struct IngestBenchmark: Sendable {
         config.logLevel = .warning
         config.database.maxConnections = max(8, concurrency * 2)
         config.detect.enabled = detection
+        config.ledger.suite = suite
         var quiet = logger
         quiet.logLevel = .warning
         let components = try FuelwardenComponents(config: config, logger: quiet)
-        try await Self.prepare(url: cluster.url(database: "bench_api"), yaml: yaml, logger: quiet)
+        try await Self.prepare(url: cluster.url(database: "bench_api"), yaml: yaml, suite: suite, logger: quiet)
         try await Self.prepare(url: cluster.url(database: "bench_copy"), yaml: yaml, logger: quiet)
         let (listening, cont) = AsyncStream.makeStream(of: Int.self)
         let group = FuelwardenDaemon.serviceGroup(components: components, logger: quiet) { cont.yield($0) }
@@ -143,12 +146,12 @@ package struct IngestBenchmark: Sendable {
         return result
     }
 
-    static func prepare(url: String, yaml: String, logger: Logger) async throws {
+    static func prepare(url: String, yaml: String, suite: LedgerSuite = .international, logger: Logger) async throws {
         let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadline: .seconds(120), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await db.client.run() }
             defer { group.cancelAll() }
-            try await Migrator(database: db).migrate()
+            try await Migrator(database: db).migrate(suite: suite)
             _ = try await RegistryStore(database: db).importRegistry(
                 try RegistryFileDecoder.decode(yaml: yaml), sourceDigest: "", actor: "bench")
         }

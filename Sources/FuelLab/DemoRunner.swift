@@ -121,8 +121,8 @@ package struct DemoRunner: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await db.client.run() }
             defer { group.cancelAll() }
-            let applied = try await Migrator(database: db).migrate()
-            print("• migrated schema (\(applied.isEmpty ? "already current" : "applied \(applied.map(String.init).joined(separator: ","))"))")
+            let applied = try await Migrator(database: db).migrate(suite: config.ledger.suite)
+            print("• migrated schema (\(applied.isEmpty ? "already current" : "applied \(applied.map(String.init).joined(separator: ","))"); ledger suite \(config.ledger.suite.summary))")
             let yaml = DemoRegistry.yaml(stations: stations + 1)
             let registry = try RegistryFileDecoder.decode(yaml: yaml)
             let summary = try await RegistryStore(database: db).importRegistry(

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import FuelLedger
 import FuelStore
 import Logging
 import ServiceLifecycle
@@ -7,15 +8,14 @@ import ServiceLifecycle
 /// Signs a checkpoint over every station's chain head every `interval` (when any head moved).
 public struct CheckpointService: Service {
     let store: CheckpointStore
-    /// The private key's raw bytes (the key type itself is not Sendable).
-    let key: [UInt8]
+    let key: CheckpointSigningKey
     let origin: String
     let interval: Duration
     let logger: Logger
 
-    public init(store: CheckpointStore, key: Curve25519.Signing.PrivateKey, origin: String, interval: Duration, logger: Logger) {
+    public init(store: CheckpointStore, key: CheckpointSigningKey, origin: String, interval: Duration, logger: Logger) {
         self.store = store
-        self.key = Array(key.rawRepresentation)
+        self.key = key
         self.origin = origin
         self.interval = interval
         self.logger = logger
@@ -29,8 +29,7 @@ public struct CheckpointService: Service {
     private func loop() async {
         while !Task.isCancelled {
             do {
-                let signer = try Curve25519.Signing.PrivateKey(rawRepresentation: key)
-                if let c = try await store.issue(origin: origin, key: signer) {
+                if let c = try await store.issue(origin: origin, key: key) {
                     logger.notice("checkpoint signed", metadata: [
                         "id": "\(c.id)", "tree_size": "\(c.checkpoint.treeSize)", "root": "\(c.checkpoint.root.hexString)",
                     ])
@@ -43,11 +42,11 @@ public struct CheckpointService: Service {
     }
 }
 
-/// A new checkpoint signing key: base64 of the raw private key (for `checkpoint.signing_key`) and of
-/// its public key (for regulators who verify checkpoints).
+/// A new checkpoint signing key of a suite: the private key as `checkpoint.signing_key` takes it
+/// (Ed25519 base64, SM2 PEM) and the public key for regulators who verify checkpoints.
 public enum CheckpointKeys {
-    public static func generate() -> (privateKey: String, publicKey: String) {
-        let key = Curve25519.Signing.PrivateKey()
-        return (key.rawRepresentation.base64EncodedString(), key.publicKey.rawRepresentation.base64EncodedString())
+    public static func generate(_ suite: LedgerSuite = .international) throws -> (privateKey: String, publicKey: String) {
+        let key = try CheckpointSigningKey.generate(suite)
+        return (try key.text(), try key.publicKey.text())
     }
 }

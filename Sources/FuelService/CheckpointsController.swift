@@ -71,16 +71,22 @@ public struct CheckpointFile: Codable, Sendable {
     /// Base64 of the 32-byte tree hash.
     public var rootHash: String
     public var issuedAt: String
-    /// Base64 Ed25519 signature over `note`.
+    /// Base64 of the signature over `note` (Ed25519, or SM2 DER under `guomi`).
     public var signature: String
-    /// Base64 of the signer's 32-byte Ed25519 public key (as the database has it: trust the one you were given).
+    /// The signer's public key as the database has it (trust the one you were given): base64 of the
+    /// 32-byte Ed25519 key, or the SM2 key's PEM under `guomi`.
     public var publicKey: String
     public var note: String
     public var heads: [Head]
+    /// The ledger's suite (`international` or `guomi`; absent in files saved before suites: international).
+    public var suite: String?
 
     enum CodingKeys: String, CodingKey {
-        case origin, treeSize = "tree_size", rootHash = "root_hash", issuedAt = "issued_at", signature, publicKey = "public_key", note, heads
+        case origin, treeSize = "tree_size", rootHash = "root_hash", issuedAt = "issued_at", signature, publicKey = "public_key", note, heads, suite
     }
+
+    /// The suite the file names (international when it names none); nil for an unknown name.
+    public var ledgerSuite: LedgerSuite? { suite.map { LedgerSuite(rawValue: $0) } ?? .international }
 
     public init(_ s: StoredCheckpoint) {
         origin = s.checkpoint.origin
@@ -88,7 +94,8 @@ public struct CheckpointFile: Codable, Sendable {
         rootHash = Data(s.checkpoint.root).base64EncodedString()
         issuedAt = s.checkpoint.issuedAt.rfc3339
         signature = Data(s.checkpoint.signature).base64EncodedString()
-        publicKey = Data(s.publicKey).base64EncodedString()
+        suite = s.checkpoint.suite.rawValue
+        publicKey = s.checkpoint.suite == .guomi ? String(decoding: s.publicKey, as: UTF8.self) : Data(s.publicKey).base64EncodedString()
         note = s.checkpoint.signedText
         heads = s.heads.map { Head(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString, recordsRoot: $0.recordsRoot?.hexString) }
     }
@@ -119,24 +126,31 @@ extension CheckpointFile {
         }
     }
 
-    /// Checks the file on its own, offline: the signature by `trustedKey` (base64; the file's own key
-    /// when nil, which proves only that the file is intact), and that the heads make the signed tree.
-    /// Returns what is wrong; empty when nothing is.
+    /// Checks the file on its own, offline: the signature by `trustedKey` (Ed25519 base64 or SM2 PEM;
+    /// the file's own key when nil, which proves only that the file is intact), and that the heads make
+    /// the signed tree under the file's suite. Returns what is wrong; empty when nothing is.
     public func problems(trustedKey: String?) -> [String] {
         var out: [String] = []
+        guard let suite = ledgerSuite else { return ["suite \"\(suite ?? "")\" is neither international nor guomi"] }
         guard let root = Data(base64Encoded: rootHash).map(Array.init), root.count == 32,
               let sig = Data(base64Encoded: signature).map(Array.init),
               let at = Timestamp(rfc3339: issuedAt) else { return ["root_hash, signature or issued_at is malformed"] }
-        let c = Checkpoint(origin: origin, treeSize: treeSize, root: root, issuedAt: at, signature: sig)
+        let c = Checkpoint(origin: origin, treeSize: treeSize, root: root, issuedAt: at, signature: sig, suite: suite)
         if c.signedText != note { out.append("the note does not match the fields it signs") }
-        guard let keyBytes = Data(base64Encoded: trustedKey ?? publicKey),
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes) else { return out + ["the public key is not a base64 Ed25519 key"] }
-        if !c.isSigned(by: key) { out.append(trustedKey == nil ? "the signature does not verify with the file's key" : "not signed by the trusted key") }
+        let key: CheckpointPublicKey
+        do {
+            key = try CheckpointPublicKey.parse(trustedKey ?? publicKey)
+        } catch {
+            return out + ["the \(trustedKey == nil ? "file's" : "trusted") public key: \(error)"]
+        }
+        if let why = c.signatureProblem(with: key) {
+            out.append(key.suite != suite ? why : trustedKey == nil ? "the signature does not verify with the file's key" : "not signed by the trusted key")
+        }
         do {
             let leaves = try self.leaves()
             if leaves.count != treeSize { out.append("\(leaves.count) heads listed, the tree has \(treeSize)") }
             let sorted = leaves.sorted { $0.station < $1.station }
-            if MerkleTree.root(leafHashes: sorted.map { $0.leafHash() }) != root { out.append("the heads do not make the signed tree") }
+            if MerkleTree.root(leafHashes: sorted.map { $0.leafHash(suite) }, suite: suite) != root { out.append("the heads do not make the signed tree") }
         } catch {
             out.append("\(error)")
         }

@@ -187,6 +187,14 @@ public enum FuelwardenDaemon {
         if let problem = status.problem {
             throw ConfigurationError(key: "database.url", message: "\(c.database.url): \(problem)")
         }
+        // The ledger's suite: recorded now if the database has none yet, refused if it has another.
+        if let why = c.config.ledger.suite.unavailability() { throw ConfigurationError(key: "ledger.suite", message: why) }
+        do {
+            let suite = try await LedgerSuiteStore(database: c.database).choose(c.config.ledger.suite)
+            logger.info("ledger suite", metadata: ["suite": "\(suite.summary)"])
+        } catch let m as LedgerSuiteStore.Mismatch {
+            throw ConfigurationError(key: "ledger.suite", message: m.description)
+        }
         if status.schemaVersion > status.latest {
             logger.notice("serving on a newer schema (its newer migrations are compatible with this build)", metadata: [
                 "schema": "\(status.schemaVersion)", "build_schema": "\(status.latest)"])

@@ -39,6 +39,7 @@ public struct HistoryController: Sendable {
     /// head read now (the API's answer and the console's download).
     public func export(station: String, from: Timestamp?, to: Timestamp?, format: HistoryFormat) async throws -> Response {
         guard let head = try await store.head(station: station) else { throw APIError(.notFound, "station \(station) has no chain") }
+        let suite = try await store.database.ledgerSuite()
         let store = self.store, cache = self.cache
         let body = ResponseBody { writer in
             let chunks = AsyncThrowingChannel<ByteBuffer, any Error>()
@@ -48,7 +49,7 @@ public struct HistoryController: Sendable {
                     let records = try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq, layout: format.layout, cache: cache) {
                         await chunks.send($0)
                     }
-                    let trailer = format.trailer(headSeq: head.seq, headHash: head.hash, records: records)
+                    let trailer = format.trailer(headSeq: head.seq, headHash: head.hash, records: records, suite: suite)
                     if !trailer.isEmpty { await chunks.send(ByteBuffer(string: trailer)) }
                     chunks.finish()
                 } catch {
@@ -61,6 +62,7 @@ public struct HistoryController: Sendable {
         }
         var headers: HTTPFields = [.contentType: format.contentType]
         headers[HTTPField.Name("Fuelwarden-Chain-Head")!] = "\(head.seq) \(head.hash.hexString)"
+        headers[HTTPField.Name("Fuelwarden-Ledger-Suite")!] = suite.rawValue
         return Response(status: .ok, headers: headers, body: body)
     }
 
@@ -87,7 +89,9 @@ public enum HistoryFormat: String, Sendable {
     public var layout: HistoryLayout { self == .ndjson ? .ndjson : .csv }
 
     /// The last line (NDJSON only; CSV has the head in the header only).
-    public func trailer(headSeq: Int64, headHash: Digest32, records: Int) -> String {
-        self == .ndjson ? "{\"chain_head\":{\"seq\":\(headSeq),\"hash\":\"\(headHash.hexString)\"},\"records\":\(records)}\n" : ""
+    /// The chain head names the suite its hash is of (`international`: SHA-256, `guomi`: SM3).
+    public func trailer(headSeq: Int64, headHash: Digest32, records: Int, suite: LedgerSuite = .international) -> String {
+        self == .ndjson
+            ? "{\"chain_head\":{\"seq\":\(headSeq),\"hash\":\"\(headHash.hexString)\",\"suite\":\"\(suite.rawValue)\"},\"records\":\(records)}\n" : ""
     }
 }

@@ -29,7 +29,8 @@ public enum AuditLog {
             v.appendJSON(to: &body)
         }
         body += "}"
-        var appender = ChainAppender(headPosition: seq, headHash: Array(buffer: hash))
+        let suite = try await LedgerSuiteStore.current(on: tx, logger: logger)
+        var appender = ChainAppender(headPosition: seq, headHash: Array(buffer: hash), suite: suite)
         let link = appender.append(body: Array(body.utf8))
         let prev = ByteBuffer(bytes: link.previous), h = ByteBuffer(bytes: link.hash)
         try await tx.query("""

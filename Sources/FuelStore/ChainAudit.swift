@@ -11,6 +11,8 @@ public struct VerificationReport: Sendable {
     public var auditEntriesChecked: Int64 = 0
     /// The first broken chain: station (or `audit`) and the break.
     public var firstBreak: (chain: String, breakAt: ChainBreak)?
+    /// The suite the chains were recomputed with.
+    public var suite: LedgerSuite = .international
 
     public var isIntact: Bool { firstBreak == nil }
 }
@@ -35,15 +37,17 @@ public struct ChainAudit: Sendable {
 
     public func verify(station only: String? = nil) async throws -> VerificationReport {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         return try await database.client.withConnection { conn in
             var report = VerificationReport()
+            report.suite = suite
             var heads: [(String, Int64, [UInt8])] = []
             for try await (st, seq, hash) in try await conn.query(
                 "SELECT station, head_seq, head_hash FROM chain_heads WHERE (\(only)::text IS NULL OR station = \(only)) ORDER BY station",
                 logger: logger
             ).decode((String, Int64, ByteBuffer).self) { heads.append((st, seq, Array(buffer: hash))) }
             for (station, headSeq, headHash) in heads {
-                var verifier = ChainVerifier()
+                var verifier = ChainVerifier(suite: suite)
                 // Up to the head read above: the station may append meanwhile (its rows and its head
                 // move in one transaction), and rows past that head are the next verification's.
                 let rows = try await conn.query("""
@@ -67,7 +71,7 @@ public struct ChainAudit: Sendable {
                 report.stationsChecked += 1
             }
             guard only == nil else { return report }
-            var verifier = ChainVerifier()
+            var verifier = ChainVerifier(suite: suite)
             do {
                 for try await (seq, body, prev, hash) in try await conn.query(
                     "SELECT seq, body, prev_hash, hash FROM audit_log ORDER BY seq", logger: logger
@@ -128,6 +132,7 @@ public struct ChainAudit: Sendable {
     /// changed, removed or inserted after the checkpoint was signed. Empty when all match.
     public func verify(against heads: [ChainHeadLeaf]) async throws -> [String] {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         return try await database.client.withConnection { conn in
             var problems: [String] = []
             for leaf in heads {
@@ -138,7 +143,7 @@ public struct ChainAudit: Sendable {
                     """, logger: logger).decode((Int64, String).self) {
                     position += 1
                     if seq != position { break }
-                    hash = HashChain.link(previous: hash, position: seq, body: Array(body.utf8))
+                    hash = HashChain.link(previous: hash, position: seq, body: Array(body.utf8), suite: suite)
                 }
                 if position != leaf.headSeq {
                     problems.append("\(leaf.station): the checkpoint has \(leaf.headSeq) records, the ledger \(position) in order")

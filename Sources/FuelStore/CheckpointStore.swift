@@ -10,6 +10,7 @@ import PostgresNIO
 public struct StoredCheckpoint: Sendable, Hashable {
     public var id: Int64
     public var checkpoint: Checkpoint
+    /// The signer's public key: Ed25519's 32 raw bytes, or SM2's PEM text (`guomi`).
     public var publicKey: [UInt8]
     /// The tree's leaves in station order (`[{"station","seq","hash"}]` in the table).
     public var heads: [ChainHeadLeaf]
@@ -24,12 +25,14 @@ public struct CheckpointStore: Sendable {
     /// Every station's chain head now, with its records root, in station order.
     public func heads() async throws -> [ChainHeadLeaf] {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         let (heads, missing) = try await database.connection("chain heads") { conn in
             var out: [ChainHeadLeaf] = [], missing: [String] = []
             for try await (station, seq, hash, frontier) in try await conn.query(
                 "SELECT station, head_seq, head_hash, records_frontier FROM chain_heads ORDER BY station COLLATE \"C\"", logger: logger
             ).decode((String, Int64, ByteBuffer, ByteBuffer?).self) {
-                let f = frontier.flatMap { MerkleFrontier(size: seq, bytes: Array(buffer: $0)) } ?? (seq == 0 ? MerkleFrontier() : nil)
+                let f = frontier.flatMap { MerkleFrontier(size: seq, bytes: Array(buffer: $0), suite: suite) }
+                    ?? (seq == 0 ? MerkleFrontier(suite: suite) : nil)
                 if f == nil { missing.append(station) }
                 out.append(ChainHeadLeaf(station: station, headSeq: seq, headHash: Array(buffer: hash), recordsRoot: f?.root))
             }
@@ -43,7 +46,7 @@ public struct CheckpointStore: Sendable {
                     "SELECT head_seq, head_hash, records_frontier FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger
                 ).collect().first else { return nil }
                 let (seq, hash, stored) = try row.decode((Int64, ByteBuffer, ByteBuffer?).self)
-                let f = try await RecordsTree.frontier(station: station, headSeq: seq, stored: stored, on: tx, logger: logger)
+                let f = try await RecordsTree.frontier(station: station, headSeq: seq, stored: stored, suite: suite, on: tx, logger: logger)
                 try await tx.query("UPDATE chain_heads SET records_frontier = \(ByteBuffer(bytes: f.bytes)) WHERE station = \(station)", logger: logger)
                 return ChainHeadLeaf(station: station, headSeq: seq, headHash: Array(buffer: hash), recordsRoot: f.root)
             }
@@ -55,10 +58,19 @@ public struct CheckpointStore: Sendable {
     /// Signs the current heads and stores the checkpoint, unless no head moved since the latest one.
     /// Returns the new checkpoint, or nil when nothing changed.
     public func issue(origin: String, key: Curve25519.Signing.PrivateKey, at: Timestamp = Timestamp(.now)) async throws -> StoredCheckpoint? {
+        try await issue(origin: origin, key: .ed25519(key), at: at)
+    }
+
+    /// Signs with a key of the ledger's suite (a key of the other suite is refused).
+    public func issue(origin: String, key: CheckpointSigningKey, at: Timestamp = Timestamp(.now)) async throws -> StoredCheckpoint? {
+        let suite = try await database.ledgerSuite()
+        guard key.suite == suite else {
+            throw StoreError.invalid("the checkpoint key is \(key.suite.signatureName) (\(key.suite.rawValue)) but the ledger is sealed with \(suite.summary)")
+        }
         let heads = try await heads()
         if let last = try await latest(), last.heads == heads { return nil }
         let c = try Checkpoint.sign(heads: heads, origin: origin, at: at, key: key)
-        let publicKey = Array(key.publicKey.rawRepresentation)
+        let publicKey = try Self.publicKeyBytes(key.publicKey)
         let leaves = String(decoding: try JSONEncoder().encode(heads.map {
             HeadRow(station: $0.station, seq: $0.headSeq, hash: $0.headHash.hexString, recordsRoot: $0.recordsRoot?.hexString)
         }), as: UTF8.self)
@@ -77,18 +89,28 @@ public struct CheckpointStore: Sendable {
     /// The newest checkpoint, if any.
     public func latest() async throws -> StoredCheckpoint? {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         return try await database.connection("latest checkpoint") { conn in
             guard let row = try await conn.query("""
                 SELECT id, origin, tree_size, root, issued_at, signature, public_key, heads::text FROM checkpoints ORDER BY id DESC LIMIT 1
                 """, logger: logger).collect().first else { return nil }
-            return try Self.stored(row)
+            return try Self.stored(row, suite: suite)
         }
     }
 
-    static func stored(_ row: PostgresRow) throws -> StoredCheckpoint {
+    /// How a public key is stored: Ed25519's raw bytes, SM2's PEM text.
+    static func publicKeyBytes(_ key: CheckpointPublicKey) throws -> [UInt8] {
+        switch key {
+        case .ed25519(let raw): raw
+        case .sm2: Array(try key.text().utf8)
+        }
+    }
+
+    static func stored(_ row: PostgresRow, suite: LedgerSuite) throws -> StoredCheckpoint {
         let (id, origin, size, root, issued, signature, key, headsText) =
             try row.decode((Int64, String, Int, ByteBuffer, Date, ByteBuffer, ByteBuffer, String).self)
-        let c = Checkpoint(origin: origin, treeSize: size, root: Array(buffer: root), issuedAt: Timestamp(issued), signature: Array(buffer: signature))
+        let c = Checkpoint(origin: origin, treeSize: size, root: Array(buffer: root), issuedAt: Timestamp(issued), signature: Array(buffer: signature),
+                           suite: suite)
         return StoredCheckpoint(id: id, checkpoint: c, publicKey: Array(buffer: key), heads: try decodeHeads(headsText))
     }
 
@@ -111,11 +133,12 @@ public struct CheckpointStore: Sendable {
     /// The checkpoint with this id, if any.
     public func checkpoint(id: Int64) async throws -> StoredCheckpoint? {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         return try await database.connection("checkpoint") { conn in
             guard let row = try await conn.query("""
                 SELECT id, origin, tree_size, root, issued_at, signature, public_key, heads::text FROM checkpoints WHERE id = \(id)
                 """, logger: logger).collect().first else { return nil }
-            return try Self.stored(row)
+            return try Self.stored(row, suite: suite)
         }
     }
 
@@ -125,6 +148,7 @@ public struct CheckpointStore: Sendable {
         guard let leaf = checkpoint.heads.first(where: { $0.station == station }), seq >= 1, seq <= leaf.headSeq,
               leaf.recordsRoot != nil else { return nil }
         let logger = database.logger
+        let suite = checkpoint.checkpoint.suite
         return try await database.connection("record proof") { conn in
             guard let row = try await conn.query(
                 "SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)", logger: logger
@@ -133,10 +157,10 @@ public struct CheckpointStore: Sendable {
             // The path comes from the ledger's stored link hashes as they are now: an edit since the
             // checkpoint shows as a proof that no longer leads to its signed root.
             let leaves = try await RecordsTree.linkHashes(station: station, size: leaf.headSeq, on: conn, logger: logger)
-                .map { MerkleTree.leafHash($0) }
+                .map { MerkleTree.leafHash($0, suite: suite) }
             return RecordProof(station: station, seq: seq, body: body, previousHash: Array(buffer: prev), hash: Array(buffer: hash),
-                               treeSize: Int64(leaves.count), recordsRoot: MerkleTree.root(leafHashes: leaves),
-                               path: MerkleTree.inclusionProof(index: Int(seq - 1), leafHashes: leaves) ?? [])
+                               treeSize: Int64(leaves.count), recordsRoot: MerkleTree.root(leafHashes: leaves, suite: suite),
+                               path: MerkleTree.inclusionProof(index: Int(seq - 1), leafHashes: leaves, suite: suite) ?? [], suite: suite)
         }
     }
 }

@@ -24,6 +24,8 @@ public struct FuelDatabase: Sendable {
     public let inFlight = InFlightCounter()
     /// Up or down as the health probe sees it; while down, requests fail at once (see ``DatabaseHealth``).
     public let health = DatabaseHealth()
+    /// The ledger's suite once read (``ledgerSuite()``).
+    public let suiteCache = LedgerSuiteCache()
 
     public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadline: Duration = .seconds(5), logger: Logger) {
         var config = url.clientConfiguration

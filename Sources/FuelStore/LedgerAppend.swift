@@ -11,11 +11,11 @@ import PostgresNIO
 /// the conflicts. Nothing is visible until the transaction commits.
 extension LedgerStore {
     static func append(
-        station: String, records: [IncomingRecord], rejected: [RejectedInput], on tx: PostgresConnection, logger: Logger
+        station: String, records: [IncomingRecord], rejected: [RejectedInput], suite: LedgerSuite, on tx: PostgresConnection, logger: Logger
     ) async throws -> AppendOutcome {
         let head = try await lockHead(station: station, on: tx, logger: logger)
         let bodies = records.map { CanonicalEncoding.encode(station: station, source: $0.source, sourceSeq: $0.sourceSeq, record: $0.record) }
-        let contents = bodies.map { HashChain.contentHash($0) }
+        let contents = bodies.map { HashChain.contentHash($0, suite: suite) }
         let recorded = try await recordedContent(station: station, records: records, maxPushSeq: head.maxPushSeq, on: tx, logger: logger)
         let sorting = AppendSorting(records: records, contents: contents, recorded: recorded)
 
@@ -26,7 +26,7 @@ extension LedgerStore {
         outcome.headSeq = head.seq
         if !sorting.new.isEmpty {
             // The records tree grows with the chain; a station whose tree was never built gets it from the ledger now, once.
-            let frontier = try await RecordsTree.frontier(station: station, headSeq: head.seq, stored: head.frontier, on: tx, logger: logger)
+            let frontier = try await RecordsTree.frontier(station: station, headSeq: head.seq, stored: head.frontier, suite: suite, on: tx, logger: logger)
             let rows = NewRows(station: station, head: head, frontier: frontier, records: records, bodies: bodies, contents: contents, indices: sorting.new)
             try await copy(rows, on: tx, logger: logger)
             try await advanceHead(station: station, to: rows, on: tx, logger: logger)
@@ -112,7 +112,7 @@ extension LedgerStore {
 
         init(station: String, head: LockedHead, frontier: MerkleFrontier, records: [IncomingRecord], bodies: [[UInt8]],
              contents: [Digest32], indices: [Int]) {
-            chain = ChainAppender(headPosition: head.seq, headHash: head.hash)
+            chain = ChainAppender(headPosition: head.seq, headHash: head.hash, suite: frontier.suite)
             self.frontier = frontier
             maxPushSeq = head.maxPushSeq
             for i in indices {

@@ -80,8 +80,9 @@ public struct LedgerStore: Sendable {
     /// multi-row insert for all rows. When this returns, everything it reports is committed.
     public func append(station: String, records: [IncomingRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         return try await database.transaction("append to \(station)") { tx in
-            try await Self.append(station: station, records: records, rejected: rejected, on: tx, logger: logger)
+            try await Self.append(station: station, records: records, rejected: rejected, suite: suite, on: tx, logger: logger)
         }
     }
 
@@ -91,6 +92,7 @@ public struct LedgerStore: Sendable {
     /// (the key is what the content is identified by), so a re-sent key is always a no-op.
     public func appendCollected(station: String, source: RecordSource, records: [CollectedRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
         let logger = database.logger
+        let suite = try await database.ledgerSuite()
         return try await database.transaction("collect for \(station)") { tx in
             guard try await tx.query("SELECT 1 FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger)
                 .collect().first != nil else {
@@ -127,7 +129,7 @@ public struct LedgerStore: Sendable {
                     SELECT \(station), \(source.rawValue), k, s FROM UNNEST(\(newKeys)::text[], \(newSeqs)::bigint[]) AS u(k, s)
                     """, logger: logger)
             }
-            var outcome = try await Self.append(station: station, records: incoming, rejected: rejected, on: tx, logger: logger)
+            var outcome = try await Self.append(station: station, records: incoming, rejected: rejected, suite: suite, on: tx, logger: logger)
             outcome.duplicates += duplicates.values.reduce(0, +)
             outcome.duplicatesByKind.merge(duplicates, uniquingKeysWith: +)
             if incoming.isEmpty && !records.isEmpty {

@@ -9,9 +9,10 @@ import PostgresNIO
 public enum RecordsTree {
     /// The stored frontier of a station whose head is `headSeq`, or (when missing or not matching
     /// the head) one built from the ledger's link hashes.
-    static func frontier(station: String, headSeq: Int64, stored: ByteBuffer?, on conn: PostgresConnection, logger: Logger) async throws -> MerkleFrontier {
-        if let stored, let f = MerkleFrontier(size: headSeq, bytes: Array(buffer: stored)) { return f }
-        var f = MerkleFrontier()
+    static func frontier(station: String, headSeq: Int64, stored: ByteBuffer?, suite: LedgerSuite, on conn: PostgresConnection,
+                         logger: Logger) async throws -> MerkleFrontier {
+        if let stored, let f = MerkleFrontier(size: headSeq, bytes: Array(buffer: stored), suite: suite) { return f }
+        var f = MerkleFrontier(suite: suite)
         for try await hash in try await conn.query(
             "SELECT hash FROM ledger WHERE station = \(station) AND chain_seq <= \(headSeq) ORDER BY chain_seq", logger: logger
         ).decode(ByteBuffer.self) { f.append(leafData: Array(buffer: hash)) }

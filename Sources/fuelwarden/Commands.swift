@@ -53,7 +53,12 @@ struct Migrate: AsyncParsableCommand {
                     fail("\(contract.map(\.name).joined(separator: ", ")) is a contract step: apply it with `fuelwarden migrate` once every replica runs this build")
                 }
             }
-            let applied = try await migrator.migrate()
+            let applied: [Int]
+            do {
+                applied = try await migrator.migrate(suite: config.ledger.suite)
+            } catch let m as LedgerSuiteStore.Mismatch {
+                fail("\(m)")
+            }
             print(applied.isEmpty ? "schema is current" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
             // Migration 5 adds tank batch compositions; deliveries already in the ledger get theirs now.
             if applied.contains(5) {
@@ -143,7 +148,7 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Verify one station only.") var station: String?
     @Option(help: "A saved checkpoint (GET /v1/checkpoints/latest): check its signature and tree, then that the database still hashes to its heads.")
     var checkpoint: String?
-    @Option(help: "The checkpoint signer's public key (base64), as the regulator was given it. Without it the file's own key is used.")
+    @Option(help: "The checkpoint signer's public key as the regulator was given it: Ed25519 base64, or an SM2 PEM (the text or a file holding it). Without it the file's own key is used.")
     var publicKey: String?
     @Flag(help: "With --checkpoint: check the file only, not the database.") var offline = false
     @Option(name: .customLong("proof"), help: "With --checkpoint: a record's inclusion proof (GET /v1/stations/{id}/records/{seq}/proof) to check against it offline; repeatable.")
@@ -157,16 +162,18 @@ struct Verify: AsyncParsableCommand {
         if let (chain, b) = report.firstBreak {
             fail(chain == "audit" ? "audit chain broken at \(b)" : "chain of station \(chain) broken at \(b)")
         }
-        print("verified \(report.stationsChecked) station chains (\(report.recordsChecked) records) and \(report.auditEntriesChecked) audit entries: intact")
+        print("verified \(report.stationsChecked) station chains (\(report.recordsChecked) records) and \(report.auditEntriesChecked) audit entries under \(report.suite.summary): intact")
     }
 
     func verifyCheckpoint(_ path: String) async throws {
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
         let file: CheckpointFile
         do { file = try CheckpointFile.decode(data) } catch { fail("\(path) is not a checkpoint file: \(error)") }
-        let problems = file.problems(trustedKey: publicKey)
+        // An SM2 key comes as PEM, most easily as a file: a value naming a readable file is its content.
+        let trusted = publicKey.map { key in FileManager.default.contents(atPath: key).map { String(decoding: $0, as: UTF8.self) } ?? key }
+        let problems = file.problems(trustedKey: trusted)
         if !problems.isEmpty { fail("checkpoint \(path): " + problems.joined(separator: "; ")) }
-        print("checkpoint \(file.origin) of \(file.issuedAt): \(file.treeSize) chain heads, signature valid\(publicKey == nil ? " (with the file's own key: pass --public-key to trust it)" : ""), tree intact")
+        print("checkpoint \(file.origin) of \(file.issuedAt) (\((file.ledgerSuite ?? .international).summary)): \(file.treeSize) chain heads, signature valid\(publicKey == nil ? " (with the file's own key: pass --public-key to trust it)" : ""), tree intact")
         for proofPath in proofs {
             guard let proofData = FileManager.default.contents(atPath: proofPath) else { fail("cannot read \(proofPath)") }
             let proof: RecordProofFile
@@ -179,7 +186,14 @@ struct Verify: AsyncParsableCommand {
         let config = try await options.load()
         let logger = makeLogger(config.logLevel)
         let leaves = try file.leaves()
-        let changed = try await withDatabase(config, logger) { db in try await ChainAudit(database: db).verify(against: leaves) }
+        let fileSuite = file.ledgerSuite ?? .international
+        let changed = try await withDatabase(config, logger) { db in
+            let suite = try await db.ledgerSuite()
+            guard suite == fileSuite else {
+                return ["the checkpoint is sealed under \(fileSuite.summary), this database under \(suite.summary)"]
+            }
+            return try await ChainAudit(database: db).verify(against: leaves)
+        }
         if !changed.isEmpty { fail("the database no longer matches the checkpoint: " + changed.joined(separator: "; ")) }
         print("database matches: every station's records up to the checkpointed head recompute to it")
     }

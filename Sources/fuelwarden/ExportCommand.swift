@@ -33,7 +33,7 @@ struct ExportCommand: AsyncParsableCommand {
             let records = try await store.stream(station: station, from: fromTime?.date, to: toTime?.date, through: head.seq, layout: fmt.layout) {
                 handle.write(Data($0.readableBytesView))
             }
-            handle.write(Data(fmt.trailer(headSeq: head.seq, headHash: head.hash, records: records).utf8))
+            handle.write(Data(fmt.trailer(headSeq: head.seq, headHash: head.hash, records: records, suite: try await db.ledgerSuite()).utf8))
             return (records, head)
         }
         FileHandle.standardError.write(Data("exported \(records) records of \(station) up to chain head \(head.seq) \(head.hash.hexString)\n".utf8))

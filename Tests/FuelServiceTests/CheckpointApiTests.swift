@@ -1,3 +1,4 @@
+import FuelLedger
 import FuelService
 import FuelStore
 import FuelTestSupport
@@ -7,7 +8,7 @@ import Testing
 
 @Suite struct CheckpointApiTests {
     @Test func theDaemonSignsCheckpointsThatCatchALaterEdit() async throws {
-        let (privateKey, publicKey) = CheckpointKeys.generate()
+        let (privateKey, publicKey) = try CheckpointKeys.generate()
         try await TestDaemon.with(stations: 2, tweak: {
             $0.checkpoint.signingKey = privateKey
             $0.checkpoint.interval = .seconds(1)
@@ -33,7 +34,7 @@ import Testing
             #expect(try await d.client.send(.GET, "/v1/checkpoints/latest", token: key).0 == 403)
 
             // Someone else's key, an edited head or an edited note: the file itself fails offline.
-            let other = CheckpointKeys.generate().publicKey
+            let other = try CheckpointKeys.generate().publicKey
             #expect(saved.problems(trustedKey: other) == ["not signed by the trusted key"])
             var edited = saved
             edited.heads[0].seq += 1
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func aRecordsProofHoldsOfflineUntilTheDatabaseIsEdited() async throws {
-        let (privateKey, publicKey) = CheckpointKeys.generate()
+        let (privateKey, publicKey) = try CheckpointKeys.generate()
         try await TestDaemon.with(stations: 2, tweak: {
             $0.checkpoint.signingKey = privateKey
             $0.checkpoint.interval = .seconds(1)
@@ -108,6 +109,77 @@ import Testing
                 let problems = try RecordProofFile.decode(Data(body.utf8)).problems(in: saved)
                 #expect(problems.contains { $0.contains("is not the checkpoint's") }, "seq \(seq): \(problems)")
             }
+        }
+    }
+
+    /// The same under the `guomi` suite: SM3 chains and trees, SM2 checkpoints; the chain verifies,
+    /// a stored link hash is what `openssl dgst -sm3` gives, the checkpoint and a record's proof verify
+    /// offline with the SM2 public key (PEM), an Ed25519 key is refused by name, and a daemon
+    /// configured for the other suite refuses to start on this database.
+    @Test func aGuomiLedgerSealsWithSM3AndSM2() async throws {
+        let (privateKey, publicKey) = try CheckpointKeys.generate(.guomi)
+        try await TestDaemon.with(stations: 2, tweak: {
+            $0.ledger.suite = .guomi
+            $0.checkpoint.signingKey = privateKey
+            $0.checkpoint.interval = .seconds(1)
+        }) { d in
+            let s = d.registry.stations[0].id
+            let key = try await d.token(.station, station: s)
+            let viewer = try await d.token(.viewer)
+            let lines = (1...3).map { ApiTests.line.replacingOccurrences(of: #""seq":1"#, with: #""seq":\#($0)"#)
+                .replacingOccurrences(of: "08:00:00Z", with: "08:0\($0):00Z") }
+            _ = try await d.client.push(station: s, key: key, lines: lines)
+            #expect(try await d.db.ledgerSuite() == .guomi)
+            let report = try await ChainAudit(database: d.db).verify()
+            #expect(report.isIntact && report.suite == .guomi && report.recordsChecked >= 3 && report.auditEntriesChecked >= 1)
+
+            // The independent check of one stored link: SM3(previous ‖ be64(seq) ‖ body) by the command line.
+            let row = try #require(try await TestPostgres.strings(d.db, """
+                SELECT encode(prev_hash, 'hex') || ' ' || encode(hash, 'hex') || ' ' || body FROM ledger WHERE station = '\(s)' AND chain_seq = 2
+                """).first)
+            let parts = row.split(separator: " ", maxSplits: 2).map(String.init)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("fw-link-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try Data([UInt8](hex: parts[0])! + [0, 0, 0, 0, 0, 0, 0, 2] + Array(parts[2].utf8)).write(to: URL(fileURLWithPath: file))
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                p.arguments = ["dgst", "-sm3", "-r", file]
+                let out = Pipe()
+                p.standardOutput = out
+                try p.run()
+                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                #expect(text.hasPrefix(parts[1]), "openssl: \(text), stored: \(parts[1])")
+            }
+
+            var saved: CheckpointFile?
+            for _ in 0..<100 {
+                let (status, body) = try await d.client.send(.GET, "/v1/checkpoints/latest", token: viewer)
+                if status == 200, let f = try? CheckpointFile.decode(Data(body.utf8)), f.heads.contains(where: { $0.station == s && $0.seq == 3 }) {
+                    saved = f
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let c = try #require(saved)
+            #expect(c.suite == "guomi" && c.publicKey == publicKey && c.publicKey.hasPrefix("-----BEGIN PUBLIC KEY-----"))
+            #expect(c.problems(trustedKey: publicKey).isEmpty)
+            let ed = try CheckpointKeys.generate(.international).publicKey
+            #expect(c.problems(trustedKey: ed).contains { $0.contains("sealed under the guomi (SM3, SM2) suite") })
+            for seq in 1...3 {
+                let body = try await d.client.send(.GET, "/v1/stations/\(s)/records/\(seq)/proof", token: viewer).1
+                let proof = try RecordProofFile.decode(Data(body.utf8))
+                #expect(proof.suite == "guomi" && proof.problems(in: c).isEmpty, "seq \(seq)")
+            }
+            #expect(try await ChainAudit(database: d.db).verify(against: c.leaves()).isEmpty)
+
+            // The international suite is refused on this database, by name (what a daemon or `migrate`
+            // configured for it says at startup).
+            await #expect { try await LedgerSuiteStore(database: d.db).choose(.international) } throws: {
+                "\($0)".contains("ledger.suite is international but this database's ledger is sealed with guomi (SM3, SM2)")
+            }
+            #expect(try await LedgerSuiteStore(database: d.db).choose(.guomi) == .guomi)
         }
     }
 

@@ -1,6 +1,7 @@
 import Crypto
 import FuelDetect
 import FuelModel
+import FuelLedger
 import FuelService
 import FuelSim
 import FuelStore
@@ -121,19 +122,34 @@ import Testing
         let example = try await ConfigLoader.load(file: nil, environment: [:])
         #expect(try example.checkpointKey() == nil && example.http.idleTimeout == .seconds(30) && example.ingest.bodyTimeout == .seconds(30))
         let bad = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": "c2hvcnQ="])
-        #expect { try bad.checkpointKey() } throws: { "\($0)".hasPrefix("configuration checkpoint.signing_key: expected the base64") }
+        #expect { try bad.checkpointKey() } throws: { "\($0)".hasPrefix("configuration checkpoint.signing_key: not base64 of a 32-byte Ed25519 private key") }
         // A key whose base64 begins with "/" is a key, not a path.
         let slashKey = Data([0xFC] + [UInt8](repeating: 7, count: 31)).base64EncodedString()
         #expect(slashKey.hasPrefix("/"))
         let slash = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": slashKey])
-        #expect(try slash.checkpointKey()?.rawRepresentation == Data([0xFC] + [UInt8](repeating: 7, count: 31)))
-        let (priv, pub) = CheckpointKeys.generate()
+        #expect(try slash.checkpointKey()?.text() == slashKey)
+        let (priv, pub) = try CheckpointKeys.generate()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fw-key-\(UUID())").path
         try (priv + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
         for value in [priv, file] {
             let good = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_CHECKPOINT_SIGNING_KEY": value])
-            #expect(try good.checkpointKey()?.publicKey.rawRepresentation.base64EncodedString() == pub)
+            #expect(try good.checkpointKey()?.publicKey.text() == pub)
+        }
+        // Under guomi: an SM2 key as PEM (inline or in a file) loads; an Ed25519 key is refused naming both suites.
+        let (smPriv, smPub) = try CheckpointKeys.generate(.guomi)
+        let smFile = FileManager.default.temporaryDirectory.appendingPathComponent("fw-sm2-\(UUID())").path
+        try smPriv.write(toFile: smFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: smFile) }
+        for value in [smPriv, smFile] {
+            let good = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_LEDGER_SUITE": "guomi", "FUELWARDEN_CHECKPOINT_SIGNING_KEY": value])
+            let loaded = try good.checkpointKey()?.publicKey.text()
+            #expect(good.ledger.suite == .guomi && loaded == smPub)
+        }
+        let mixed = try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_LEDGER_SUITE": "guomi", "FUELWARDEN_CHECKPOINT_SIGNING_KEY": priv])
+        #expect { try mixed.checkpointKey() } throws: { "\($0)".contains("an Ed25519 key, but ledger.suite is guomi (SM3, SM2)") }
+        await #expect { try await ConfigLoader.load(file: nil, environment: ["FUELWARDEN_LEDGER_SUITE": "sm9"]) } throws: {
+            "\($0)".contains("ledger.suite") && "\($0)".contains("international, guomi")
         }
     }
 }

@@ -32,7 +32,7 @@ import Testing
                 hash = HashChain.link(previous: hash, position: Int64(i + 1), body: Array(body.utf8))
                 #expect(row.contains("\"chain_seq\":\(i + 1),") && row.contains("\"hash\":\"\(hash.hexString)\""))
             }
-            #expect(rows.last == "{\"chain_head\":{\"seq\":5,\"hash\":\"\(hash.hexString)\"},\"records\":5}")
+            #expect(rows.last == "{\"chain_head\":{\"seq\":5,\"hash\":\"\(hash.hexString)\",\"suite\":\"international\"},\"records\":5}")
 
             // A window by data time; CSV; refusals.
             let day2 = try await d.client.send(.GET, "/v1/stations/\(s)/history?from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z", token: inspector)

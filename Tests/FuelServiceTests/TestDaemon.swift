@@ -22,9 +22,6 @@ struct TestDaemon: Sendable {
         _ body: @escaping @Sendable (TestDaemon) async throws -> Void
     ) async throws {
         try await TestPostgres.withDatabase { db in
-            let yaml = FuelSimRegistry.yaml(stations)
-            let registry = try RegistryFileDecoder.decode(yaml: yaml)
-            _ = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: "t", actor: "test")
             var config = FuelwardenConfig()
             config.database.url = db.url.urlString
             config.http.port = 0
@@ -32,6 +29,11 @@ struct TestDaemon: Sendable {
             config.ingest.maxBodyBytes = 64 * 1024
             config.auth.cacheTTL = .seconds(0)
             tweak(&config)
+            // As `fuelwarden migrate` does: the suite is chosen before anything is written.
+            try await LedgerSuiteStore(database: db).choose(config.ledger.suite)
+            let yaml = FuelSimRegistry.yaml(stations)
+            let registry = try RegistryFileDecoder.decode(yaml: yaml)
+            _ = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: "t", actor: "test")
             let components = try FuelwardenComponents(config: config, logger: TestPostgres.logger)
             let (ports, cont) = AsyncStream.makeStream(of: Int.self)
             let group = FuelwardenDaemon.serviceGroup(components: components, logger: TestPostgres.logger) { cont.yield($0) }

@@ -1,3 +1,4 @@
+import FuelLedger
 import FuelAsync
 import FuelModel
 import Logging
@@ -98,6 +99,15 @@ extension ConfigSetting {
                          example: String, shown: Bool = false, _ help: String...) -> Self {
         Self(key: key, help: help, secret: secret, example: example, shown: shown, text: { $0[keyPath: path].map(ConfigText.scalar) }) { config, text in
             config[keyPath: path] = text
+        }
+    }
+
+    static func ledgerSuite(_ key: String, _ help: String...) -> Self {
+        Self(key: key, help: help, secret: false, example: nil, shown: false, text: { $0.ledger.suite.rawValue }) { config, text in
+            guard let suite = LedgerSuite(rawValue: text.lowercased()) else {
+                throw ConfigurationError(key: key, message: "expected one of \(LedgerSuite.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+            }
+            config.ledger.suite = suite
         }
     }
 

@@ -317,11 +317,17 @@ public enum ConfigTable {
 
             .setting(.logLevel("log.level", "trace, debug, info, notice, warning, error, critical")),
 
+            .setting(.ledgerSuite(
+                "ledger.suite",
+                "The cryptography the ledger is sealed with: international (SHA-256 links and trees, Ed25519",
+                "checkpoints) or guomi (国密: SM3 and SM2, GB/T 32905 / 32918, for GB/T 39786 assessments). Chosen when",
+                "a database is first migrated and kept with it; a daemon configured otherwise refuses to start.")),
             .setting(.optional(
                 "checkpoint.signing_key", \.checkpoint.signingKey, secret: true, example: "/etc/fuelwarden/checkpoint.key",
-                "Ed25519 key that signs a checkpoint over every station's chain head (base64 of the 32 raw bytes,",
-                "or the path of a file holding it; also FUELWARDEN_CHECKPOINT_SIGNING_KEY). Make one with",
-                "`fuelwarden checkpoint keygen`; give regulators the public key. Unset: no checkpoints.")),
+                "Key that signs a checkpoint over every station's chain head, of the ledger's suite: Ed25519 as base64",
+                "of its 32 raw bytes, or SM2 as PEM (guomi), or the path of a file holding it; also",
+                "FUELWARDEN_CHECKPOINT_SIGNING_KEY. Make one with `fuelwarden checkpoint keygen [--suite guomi]`;",
+                "give regulators the public key. Unset: no checkpoints.")),
             .setting(.seconds("checkpoint.interval_seconds", \.checkpoint.interval, 1...86_400, "How often a checkpoint is signed (when a chain head moved).")),
             .setting(.text("checkpoint.origin", \.checkpoint.origin, "Names this deployment in every signed checkpoint.")),
             .setting(.minutes("checkpoint.verify_every_minutes", \.checkpoint.verifyEvery, 0...525_600,

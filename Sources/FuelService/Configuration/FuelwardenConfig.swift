@@ -1,3 +1,4 @@
+import FuelLedger
 import Crypto
 import FuelDetect
 import FuelModel
@@ -20,6 +21,7 @@ public struct FuelwardenConfig: Sendable {
     public var registry = RegistrySettings()
     public var detect = DetectSettings()
     public var feeds = FeedSettings()
+    public var ledger = LedgerSettings()
     public var checkpoint = CheckpointSettings()
     public var history = HistorySettings()
     public var notify = NotifySettings()
@@ -122,6 +124,12 @@ public struct FeedSettings: Sendable {
 }
 
 /// `checkpoint.*`
+public struct LedgerSettings: Sendable {
+    /// The suite a new database is sealed with; an existing one must match it.
+    public var suite = LedgerSuite.international
+    public init() {}
+}
+
 public struct CheckpointSettings: Sendable {
     /// Ed25519 private key (base64 of the 32 raw bytes, or a file holding it); nil = no checkpoints.
     public var signingKey: String?
@@ -144,22 +152,26 @@ public struct HistorySettings: Sendable {
 }
 
 extension FuelwardenConfig {
-    /// The checkpoint signing key, or nil when none is configured.
-    public func checkpointKey() throws -> Curve25519.Signing.PrivateKey? {
+    /// The checkpoint signing key, or nil when none is configured; it must be of `ledger.suite`.
+    public func checkpointKey() throws -> CheckpointSigningKey? {
         guard let text = checkpoint.signingKey else { return nil }
-        let raw: String
+        var raw = text
         // A key's base64 may itself begin with "/": only text that is not a key is taken as a path.
-        if Data(base64Encoded: text)?.count != 32, text.hasPrefix("/") || text.hasPrefix(".") {
+        if (try? CheckpointSigningKey.parse(text)) == nil, text.hasPrefix("/") || text.hasPrefix(".") {
             guard let file = try? String(contentsOfFile: text, encoding: .utf8) else {
                 throw ConfigurationError(key: "checkpoint.signing_key", message: "cannot read \(text)")
             }
-            raw = file.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            raw = text
+            raw = file
         }
-        guard let bytes = Data(base64Encoded: raw), bytes.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
+        let key: CheckpointSigningKey
+        do {
+            key = try CheckpointSigningKey.parse(raw)
+        } catch {
+            throw ConfigurationError(key: "checkpoint.signing_key", message: "\(error); make one with `fuelwarden checkpoint keygen --suite \(ledger.suite.rawValue)`")
+        }
+        guard key.suite == ledger.suite else {
             throw ConfigurationError(key: "checkpoint.signing_key",
-                                     message: "expected the base64 of a 32-byte Ed25519 private key (or a file holding it); make one with `fuelwarden checkpoint keygen`")
+                                     message: "an \(key.suite.signatureName) key, but ledger.suite is \(ledger.suite.summary); make one with `fuelwarden checkpoint keygen --suite \(ledger.suite.rawValue)`")
         }
         return key
     }

@@ -1,3 +1,4 @@
+import FuelLedger
 #if Lab
 import ArgumentParser
 import FuelService
@@ -70,9 +71,12 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Records per push request.") var batch = 1_000
         @Option(help: "Concurrent pushing stations.") var concurrency = 4
         @Flag(help: "Run detection while ingesting.") var detection = false
+        @Option(help: "Ledger suite of the database: international (SHA-256) or guomi (SM3).") var suite = "international"
 
         func run() async throws {
+            guard let ledgerSuite = LedgerSuite(rawValue: suite) else { fail("--suite: expected international or guomi, got \"\(suite)\"") }
             var bench = IngestBenchmark(logger: makeLogger(.warning), print: say)
+            bench.suite = ledgerSuite
             bench.stations = m
             bench.recordsPerStation = n
             bench.batchSize = batch
