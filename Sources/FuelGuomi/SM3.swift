@@ -25,9 +25,17 @@ public struct SM3: Sendable {
         deinit { EVP_MD_CTX_free(pointer) }
     }
 
+    /// The SM3 implementation, fetched once: OpenSSL 3 looks an algorithm up in its provider tables on
+    /// every init given `EVP_sm3()`, which costs more than hashing a short record; an explicitly
+    /// fetched one is used as is. (Immutable once fetched and reference-counted by OpenSSL, so
+    /// sharing it between threads is what OpenSSL documents as safe.)
+    nonisolated(unsafe) private static let fetched: OpaquePointer? = EVP_MD_fetch(nil, "SM3", nil)
+
     public init() throws {
         context = try Context()
-        guard let md = EVP_sm3(), EVP_DigestInit_ex(context.pointer, md, nil) == 1 else { throw OpenSSLError.last("EVP_DigestInit_ex(sm3)") }
+        guard let md = Self.fetched ?? EVP_sm3(), EVP_DigestInit_ex2(context.pointer, md, nil) == 1 else {
+            throw OpenSSLError.last("EVP_DigestInit_ex2(sm3)")
+        }
     }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
