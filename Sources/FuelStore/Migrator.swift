@@ -142,16 +142,17 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Applies what is missing; returns the versions it applied.
-    @discardableResult
     /// Applies the pending migrations and records the ledger's suite if none is chosen yet (a new
     /// database); throws ``LedgerSuiteStore/Mismatch`` when the database is sealed with another.
+    @discardableResult
     public func migrate(suite: LedgerSuite) async throws -> [Int] {
         let applied = try await migrate()
         try await LedgerSuiteStore(database: database).choose(suite)
         return applied
     }
 
+    /// Applies what is missing; returns the versions it applied.
+    @discardableResult
     public func migrate() async throws -> [Int] {
         let logger = database.logger
         let (migrations, lockTimeout, statementTimeout, attempts) = (self.migrations, self.lockTimeout, self.statementTimeout, self.attempts)
