@@ -141,13 +141,13 @@ let package = Package(
         // The laboratory: simulation, evaluation, fuzzing, demo, benchmarks, fault tests.
         .target(name: "FuelSim", dependencies: ["FuelModel", "FuelWire"], swiftSettings: swiftSettings),
         .target(name: "FuelEvaluate", dependencies: ["FuelModel", "FuelWire", "FuelDetect", "FuelSim"], swiftSettings: swiftSettings),
-        .target(name: "FuelFuzz", dependencies: ["FuelModel", "FuelWire", "FuelSim"], swiftSettings: swiftSettings),
+        .target(name: "FuelFuzz", dependencies: ["FuelModel", "FuelWire", "FuelSim", "FuelGuomi"], swiftSettings: swiftSettings),
         .target(name: "FuelPostgresFixture", swiftSettings: swiftSettings),
         .target(
             name: "FuelLab",
             dependencies: [
                 "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelAsync",
-                "FuelSim", "FuelEvaluate", "FuelPostgresFixture",
+                "FuelSim", "FuelEvaluate", "FuelPostgresFixture", "FuelGuomi",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

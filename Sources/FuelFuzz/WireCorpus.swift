@@ -1,3 +1,4 @@
+import FuelGuomi
 import FuelModel
 import FuelWire
 
@@ -16,13 +17,35 @@ package enum WireCorpus {
         }
     }
 
-    static let hj212: [[UInt8]] = [
+    /// The key of the corpus's 2025 device (`fuzzMN`), whose uploads are SM4-encrypted.
+    package static let fuzzKey: [UInt8] = Array("fuzz-device-key!".utf8)
+    package static let fuzzMN = "F0220250000000000000A212"
+
+    static let hj212: [[UInt8]] = plain2017 + editions2025
+
+    static let plain2017: [[UInt8]] = [
         "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&",
         "QN=20261121080000123;ST=31;CN=2011;PW=123456;MN=VR0001;Flag=5;CP=&&DataTime=20261121080000;q01-Rtd=1.05,q01-Flag=N;p01-Rtd=-150.5,p01-Flag=N;a24088-Rtd=12000,a24088-Flag=N&&",
         "QN=20261121080100123;ST=31;CN=2051;PW=123456;MN=VR0001;Flag=7;PNUM=2;PNO=1;CP=&&DataTime=20261121080000;q01-Avg=1.10,q01-Min=1.0,q01-Max=1.2,q01-Flag=N&&",
         "ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;011-Rtd=231.0,011-Flag=N&&",
         "QN=20201015123632010;ST=80;CN=2011;PW=123456;MN=410183160889201000212505;Flag=4;CP=&&&&",
     ].map { HJ212.frame(dataSegment: $0) }
+
+    /// HJ 212-2025: plain, SM4-encrypted (raw and `{0x..}` text), a split part, a resend, a heartbeat.
+    static let editions2025: [[UInt8]] = {
+        let upload = "QN=20260301101500123;ST=31;CN=2011;PW=123456;MN=\(fuzzMN);Flag=9;CP=&&DataTime=20260301101500;q01-Rtd=1.05,q01-Flag=N;p01-Rtd=-120.5,p01-Flag=N&&"
+        let encrypt: ([UInt8]) throws -> [UInt8] = { try SM4(key: fuzzKey).encryptBlocks($0) }
+        var out = [
+            HJ212.frame(dataSegment: upload),
+            HJ212.frame(dataSegment: "QN=20260301101600123;ST=31;CN=2051;PW=123456;MN=\(fuzzMN);Flag=11;PNUM=2;PNO=2;CP=&&DataTime=20260301101500;q02-Avg=1.1&&"),
+            HJ212.frame(dataSegment: "QN=20260301101700123;ST=31;CN=2011;PW=123456;MN=\(fuzzMN);Flag=9;RF=1;CP=&&DataTime=20260301100000;q01-Rtd=1.0&&"),
+            HJ212.frame(dataSegment: "QN=20260301101800123;ST=31;CN=9015;PW=123456;MN=\(fuzzMN);Flag=8;CP=&&&&"),
+        ]
+        for form in [HJ212.CipherText.raw, .text] {
+            if let f = try? HJ212.frame(dataSegment: upload, encryptBlocks: encrypt, as: form) { out.append(f) }
+        }
+        return out
+    }()
 
     static let tls: [[UInt8]] = {
         func floats(_ v: [Float]) -> String { v.map(hex).joined() }

@@ -1,3 +1,4 @@
+import FuelGuomi
 import FuelModel
 import FuelWire
 
@@ -80,6 +81,23 @@ package struct WireFuzzer: Sendable {
             var reader = HJ212FrameReader()
             try conserves(&reader, b)
             _ = HJ212.bestEffortHeader(b)
+            // The corpus's 2025 device encrypts: decrypted with its key, a packet framed again the way
+            // the device frames it must decode to the same packet.
+            let sm4 = try? SM4(key: WireCorpus.fuzzKey)
+            let keyFor: (String) -> (([UInt8]) throws -> [UInt8])? = { mn in
+                guard mn == WireCorpus.fuzzMN, let sm4 else { return nil }
+                return { try sm4.decryptBlocks($0) }
+            }
+            if HJ212.bestEffortHeader(b).version == .v2025, let p = try? HJ212.decode(b, decryptBlocksFor: keyFor), let sm4,
+               p.mn == WireCorpus.fuzzMN, p.cn.flatMap({ Int($0) }).map(HJ212.carriesEncryptedCP) == true {
+                let segment = p.dataSegment
+                guard let again = try? HJ212.decode(try HJ212.frame(dataSegment: segment, encryptBlocks: sm4.encryptBlocks), decryptBlocksFor: keyFor),
+                      again == p else {
+                    throw Violation(message: "encrypted packet does not decode the same after re-encrypting")
+                }
+                _ = HJ212.reply(to: p)
+                return true
+            }
             guard let p = try? HJ212.decode(b) else { return false }
             let data = String(decoding: b.dropFirst(6).dropLast(b.last == 0x0A ? 6 : 4), as: UTF8.self)
             guard let again = try? HJ212.decode(HJ212.frame(dataSegment: data)), again == p else {

@@ -1,6 +1,7 @@
 import Foundation
 import FuelAsync
 import FuelClient
+import FuelGuomi
 import FuelLedger
 import FuelModel
 import FuelPostgresFixture
@@ -29,8 +30,11 @@ package struct DemoRunner: Sendable {
         self.print = print
     }
 
-    static let vapourDevice = "VR-DEMO-0001"
+    /// The demo's vapour-recovery monitor speaks HJ 212-2025: a 24-hex-digit network code as MN and
+    /// its uploads' CP encrypted with SM4 under its key (the demo's own, shown nowhere else).
+    static let vapourDevice = "4445D04F000000000000F212"
     static let vapourPassword = "demo-212"
+    static let vapourKey: [UInt8] = Array("fuelwarden-demo!".utf8)
 
     /// Start of the simulated period: the first of the month the demo ceilings apply from (local midnight).
     /// Data time the demo's simulated stations start at.
@@ -84,7 +88,7 @@ package struct DemoRunner: Sendable {
         let feeds = FeedsFile(
             consoles: [.init(station: feedStation.id, host: "127.0.0.1", port: atgPort, intervalSeconds: 5)],
             devices: [.init(mn: Self.vapourDevice, station: feedStation.id, password: Self.vapourPassword,
-                            factors: HJ212FactorMap(alRatio: ["q01": "N1", "q02": "N2"], tankPressure: ["p01": "T1"]))])
+                            factors: HJ212FactorMap(alRatio: ["q01": "N1", "q02": "N2"], tankPressure: ["p01": "T1"]), sm4Key: Self.vapourKey)])
         print("• ATG emulator for \(feedStation.id) on 127.0.0.1:\(atgPort) (Veeder-Root TLS); the daemon polls it every 5 s")
         let components = try FuelwardenComponents(config: config, logger: logger, feeds: feeds)
         let (listening, listeningContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -142,15 +146,18 @@ package struct DemoRunner: Sendable {
         let clock = LocalClock(timezone: "Asia/Shanghai")
         let now = Timestamp(.now)
         var bytes: [UInt8] = []
+        let cipher = try SM4(key: Self.vapourKey)
         for m in 0..<3 {
             let t = now.adding(seconds: Double(m - 3) * 60)
             let day = clock.day(of: t), minute = clock.minuteOfDay(t)
             let dt = String(format: "%04d%02d%02d%02d%02d00", day.year, day.month, day.day, minute / 60, minute % 60)
             let cp = "DataTime=\(dt);q01-Rtd=\(String(format: "%.2f", 1.02 + 0.03 * Double(m))),q01-Flag=N;q02-Rtd=1.10,q02-Flag=N;p01-Rtd=-85,p01-Flag=N"
-            bytes += HJ212.frame(dataSegment: "QN=\(dt)000;ST=31;CN=2051;PW=\(Self.vapourPassword);MN=\(Self.vapourDevice);Flag=5;CP=&&\(cp)&&")
+            // Flag=9: edition 2025, answer wanted; the ciphertext in the standard's {0x..} text form, then raw.
+            bytes += try HJ212.frame(dataSegment: "QN=\(dt)000;ST=31;CN=2051;PW=\(Self.vapourPassword);MN=\(Self.vapourDevice);Flag=9;CP=&&\(cp)&&",
+                                     encryptBlocks: cipher.encryptBlocks, as: m == 0 ? .text : .raw)
         }
         let answers = try await HJ212Client(port: hjPort).send(bytes, answers: 3)
-        print("• HJ 212 device \(Self.vapourDevice) sent 3 minute packets to 127.0.0.1:\(hjPort): answered \(answers.map { $0.cn ?? "?" }.joined(separator: ", "))")
+        print("• HJ 212-2025 device \(Self.vapourDevice) sent 3 SM4-encrypted minute packets to 127.0.0.1:\(hjPort): answered \(answers.map { "\($0.cn ?? "?") (\($0.version.rawValue))" }.joined(separator: ", "))")
         let ledger = LedgerStore(database: components.database)
         var counts: [String: Int] = [:]
         for _ in 0..<100 {

@@ -90,6 +90,11 @@ public enum HJ212 {
         public var packetCount: Int? { field("PNUM").flatMap { Int($0) } }
         public var packetNumber: Int? { field("PNO").flatMap { Int($0) } }
 
+        /// The data segment that parses to this packet: header fields, then `CP=&&…&&`.
+        public var dataSegment: String {
+            header.map { "\($0.0)=\($0.1);" }.joined() + "CP=&&" + data.map { $0.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }.joined(separator: ";") + "&&"
+        }
+
         /// Every CP item in order.
         public var items: [(String, String)] { data.flatMap { $0 } }
         /// The value of CP item `key` (e.g. `DataTime`, `q01-Rtd`), if present.

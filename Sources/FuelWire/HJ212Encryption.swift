@@ -65,6 +65,33 @@ extension HJ212 {
         return try decode(Array(b.prefix(6)) + segment + Array(b.suffix(4)))
     }
 
+    /// How a device writes an encrypted CP on the wire.
+    public enum CipherText: Sendable {
+        /// The ciphertext bytes themselves.
+        case raw
+        /// The standard's example form: `{0xE4,0x3E,…}`.
+        case text
+    }
+
+    /// Frames a 2025 data segment as a device with a key sends it: the CP content's whole 16-byte
+    /// blocks encrypted by `encryptBlocks` (SM4-ECB under the device's key), the tail plain, the
+    /// length field and the CRC those of the plaintext. A segment whose CN carries no encrypted CP
+    /// is framed plain.
+    public static func frame(dataSegment: String, encryptBlocks: ([UInt8]) throws -> [UInt8], as form: CipherText = .raw) rethrows -> [UInt8] {
+        let plain = Array(dataSegment.utf8)
+        guard let cpStart = find(Array("CP=&&".utf8), in: plain), let cn = field("CN", in: plain).flatMap({ Int($0) }), carriesEncryptedCP(cn: cn),
+              let close = findLast(Array("&&".utf8), in: plain), close >= cpStart + 5 else { return frame(dataSegment: dataSegment) }
+        let content = Array(plain[(cpStart + 5)..<close])
+        let whole = content.count / 16 * 16
+        let cipher = try encryptBlocks(Array(content[..<whole]))
+        let written: [UInt8] = switch form {
+        case .raw: cipher
+        case .text: Array(("{" + cipher.map { "0x" + Hex.text(UInt16($0)).suffix(2) }.joined(separator: ",") + "}").utf8)
+        }
+        let wire = Array(plain[..<(cpStart + 5)]) + written + Array(content[whole...]) + Array(plain[close...])
+        return Array("##".utf8) + Array(format4(plain.count).utf8) + wire + Array(Hex.text(crc(plain)).utf8) + [0x0D, 0x0A]
+    }
+
     static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
         guard hay.count >= needle.count else { return nil }
         return (0...(hay.count - needle.count)).first { hay[$0..<($0 + needle.count)].elementsEqual(needle) }

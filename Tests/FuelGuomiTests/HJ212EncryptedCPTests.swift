@@ -36,6 +36,18 @@ import Testing
         #expect(p.factors["q01"]?["Rtd"] == "1.05" && p.factors["p01"]?["Rtd"] == "-120.5")
     }
 
+    /// The codec's own framing (what the demo device and the benchmark send) is byte for byte the
+    /// frame built here by hand, and decodes back.
+    @Test(arguments: [false, true]) func theCodecFramesAsADeviceDoes(text: Bool) throws {
+        let sm4 = try SM4(key: Self.key)
+        let framed = try HJ212.frame(dataSegment: Self.head + Self.content + "&&", encryptBlocks: sm4.encryptBlocks, as: text ? .text : .raw)
+        #expect(framed == (try Self.frame(text: text)))
+        #expect(try HJ212.decode(framed, decryptBlocksFor: Self.cipher).dataTime == "20260301101500")
+        // A CN without encrypted CP (a heartbeat) is framed plain.
+        let beat = Self.head.replacingOccurrences(of: "CN=2011", with: "CN=9015") + "&&"
+        #expect(try HJ212.frame(dataSegment: beat, encryptBlocks: sm4.encryptBlocks) == HJ212.frame(dataSegment: beat))
+    }
+
     @Test(arguments: [false, true]) func aWrongKeyOrNoKeyIsRefused(text: Bool) throws {
         let other = try Self.frame(key: Array("fedcba9876543210".utf8), text: text)
         #expect(throws: HJ212.DecodeError.self) { try HJ212.decode(other, decryptBlocksFor: Self.cipher) }

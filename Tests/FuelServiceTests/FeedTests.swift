@@ -52,23 +52,10 @@ import Testing
     static let mn2025 = "4A7F00C3B2E14D9A0F6C2B18"
     static let key2025: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// A 2025 data upload with its CP encrypted under `key2025` (SM4-ECB, whole blocks; the tail and the
-    /// length and CRC over the plaintext), the ciphertext as `{0x..}` text or raw bytes.
+    /// A 2025 data upload with its CP encrypted under `key2025`, the ciphertext as text or raw bytes.
     static func encryptedPacket(qn: String, cp: String, text: Bool) throws -> [UInt8] {
-        let head = "QN=\(qn);ST=31;CN=2011;PW=123456;MN=\(mn2025);Flag=9;CP=&&"
-        let plain = Array((head + cp + "&&").utf8)
-        let p = Array(cp.utf8), whole = p.count / 16 * 16
-        let cipher = try SM4(key: key2025).encryptBlocks(Array(p[..<whole]))
-        let hexBytes: [String] = cipher.map { String(format: "0x%02X", $0) }
-        let written: [UInt8] = text ? Array(("{" + hexBytes.joined(separator: ",") + "}").utf8) : cipher
-        let crc: String = String(format: "%04X", HJ212.crc(plain))
-        var out: [UInt8] = Array(String(format: "##%04d", plain.count).utf8)
-        out += Array(head.utf8)
-        out += written
-        out += Array(p[whole...])
-        out += Array("&&".utf8)
-        out += Array(crc.utf8)
-        return out + [0x0D, 0x0A]
+        try HJ212.frame(dataSegment: "QN=\(qn);ST=31;CN=2011;PW=123456;MN=\(mn2025);Flag=9;CP=&&\(cp)&&",
+                        encryptBlocks: SM4(key: key2025).encryptBlocks, as: text ? .text : .raw)
     }
 
     static func count(_ db: FuelDatabase, _ sql: PostgresQuery) async throws -> Int64 {
