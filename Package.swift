@@ -159,10 +159,11 @@ let package = Package(
             name: "FuelBench",
             dependencies: [
                 "FuelModel", "FuelWire", "FuelLedger", "FuelStore", "FuelService", "FuelClient", "FuelAsync", "FuelSim", "FuelLab",
-                "FuelPostgresFixture",
+                "FuelPostgresFixture", "FuelGuomi",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

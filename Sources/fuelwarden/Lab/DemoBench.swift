@@ -27,7 +27,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -82,6 +82,28 @@ struct Bench: AsyncParsableCommand {
             bench.batchSize = batch
             bench.concurrency = concurrency
             bench.detection = detection
+            try await bench.run()
+        }
+    }
+
+    struct HJ212Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "hj212",
+            abstract: "The HJ 212 listener under many devices: each on its own connection sends its packets one after another, each answered after commit; packets/s and answer latency, 2017 plain and 2025 SM4-encrypted (build with -c release).")
+        @Option(help: "Devices, one connection each.") var connections = 500
+        @Option(help: "Packets per device.") var packets = 20
+        @Option(help: "Editions to run: 2017, 2025 or both.") var edition = "both"
+
+        func run() async throws {
+            var bench = HJ212ListenerBenchmark(logger: makeLogger(.warning), print: say)
+            bench.connections = connections
+            bench.packets = packets
+            switch edition {
+            case "2017": bench.editions = [.v2017]
+            case "2025": bench.editions = [.v2025]
+            case "both": break
+            default: fail("--edition: expected 2017, 2025 or both, got \(edition)")
+            }
             try await bench.run()
         }
     }
