@@ -60,7 +60,9 @@ package struct HJ212ListenerBenchmark: Sendable {
         defer { cluster.stop() }
         try cluster.createDatabase("bench_hj212")
         let url = cluster.url(database: "bench_hj212")
-        let stations = max(1, connections / 4)
+        // One monitor per station, as a province has them (several devices of one station would queue
+        // on its chain head).
+        let stations = connections
         let yaml = DemoRegistry.yaml(stations: stations)
         let registry = try RegistryFileDecoder.decode(yaml: yaml)
         let quiet = { var l = logger; l.logLevel = .warning; return l }()
