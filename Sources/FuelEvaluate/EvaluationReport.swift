@@ -49,6 +49,8 @@ package struct EvaluationReport: Sendable {
     package var leakStandardErrors: [Double] = []
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
     package var falseAlarmSamples: [String] = []
+    /// Faults not detected within their deadline (leaks aside), and the alerts raised on their subject.
+    package var missedSamples: [String] = []
     /// Every evidence key the runs' alerts carried (a console's catalogue names each).
     package var evidenceKeys: Set<String> = []
 
@@ -106,6 +108,11 @@ package struct EvaluationReport: Sendable {
                 let (target, deadline, deadlineText) = Self.target(fault, plan: plan)
                 var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
                 row.count(hours, within: deadline)
+                if hours.map({ $0 > deadline }) ?? true, missedSamples.count < 30 {
+                    let nearby = run.alerts.filter { $0.signal.subject.hasPrefix(fault.subject) && $0.raisedAt >= fault.start.adding(seconds: -3600) }
+                        .map { "\($0.signal.rule.rawValue) \($0.signal.subject) at \($0.raisedAt)" }
+                    missedSamples.append("\(station.id) \(fault) — \(hours.map { "found after \(fmt($0)) h" } ?? "not found"); alerts on it: \(nearby.isEmpty ? "none" : nearby.joined(separator: ", "))")
+                }
                 byKind[fault.kind] = row
             }
             tanks += station.tanks.count

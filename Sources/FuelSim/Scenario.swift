@@ -101,17 +101,21 @@ public enum InjectedFault: Hashable, Sendable, Codable {
         }
     }
 
-    /// Whether an alert is explained by this fault: its expected finding, or what the fault
-    /// legitimately sets off besides (an undeclared delivery is also a gain in that day's book; a
-    /// short-filling nozzle is a stock gain of its tank).
     /// Whether an alert of `rule` on `subject` is this fault's detection (the whole gauge down is one
     /// `gauges` alert on a station with several tanks, a tank's on one with a single tank).
+    /// Fuel slipped in while a declared delivery to the tank is under way (or within the window that
+    /// matches rises to tickets) is that delivery's excess: found as `delivery_mismatch` ("more fuel
+    /// than declared") on the tank — as it should be, since the gauge cannot tell the two loads apart.
     public func isDetection(rule: String, subject s: String) -> Bool {
+        if case .undeclaredDelivery(let tank, _, _) = self, rule == "delivery_mismatch" { return s == tank }
         guard rule == expectedRule else { return false }
         if case .gaugeOffline = self { return s == subject || s.hasPrefix("tank ") }
         return s == subject
     }
 
+    /// Whether an alert is explained by this fault: its expected finding, or what the fault
+    /// legitimately sets off besides (an undeclared delivery is also a gain in that day's book; a
+    /// short-filling nozzle is a stock gain of its tank).
     public func explains(rule: String, subject s: String, station: Station) -> Bool {
         if isDetection(rule: rule, subject: s) { return true }
         let tankOfNozzle = station.nozzle(subject)?.tank

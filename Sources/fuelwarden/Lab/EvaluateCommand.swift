@@ -37,7 +37,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Flag(help: "Push through the HTTP API of a real daemon into PostgreSQL and judge the alerts it stored (a throwaway cluster unless --database-url is given).")
     var endToEnd = false
     @OptionGroup var common: CommonOptions
-    @Flag(help: "Print up to 30 alerts no injected fault explains.") var showFalseAlarms = false
+    @Flag(help: "Print up to 30 alerts no injected fault explains, and up to 30 faults missed.") var showFalseAlarms = false
 
     func run() async throws {
         guard stations > 0, days >= 1 else { fail("--stations must be ≥ 1 and --days ≥ 1") }
@@ -99,6 +99,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         say(String(format: "%.0f s (%.0f records/s)", seconds, Double(report.records) / max(seconds, 1e-9)))
         if showFalseAlarms {
             for line in report.falseAlarmSamples { say("  false alarm: \(line)") }
+            for line in report.missedSamples { say("  missed: \(line)") }
         }
         let failures = report.failures
         if failures.isEmpty {
