@@ -86,6 +86,18 @@ public struct LedgerStore: Sendable {
         }
     }
 
+    /// Marks the station's feed alive without a record (an HJ 212 heartbeat, CN 9015, or an empty
+    /// keep-alive): the stale-feed sweep reads `last_received_at`. False when the station has no chain.
+    @discardableResult
+    public func markAlive(station: String) async throws -> Bool {
+        let logger = database.logger
+        return try await database.connection("mark \(station) alive") { conn in
+            try await conn.query("""
+                UPDATE chain_heads SET last_received_at = greatest(last_received_at, now()) WHERE station = \(station) RETURNING 1
+                """, logger: logger).collect().count == 1
+        }
+    }
+
     /// Appends records the daemon collected itself (ATG poller, HJ 212 listener): each is numbered
     /// with the next source sequence of `source` for the station, and its natural key makes a
     /// re-collected record a duplicate. Conflicting content under a known key is not possible

@@ -81,6 +81,7 @@ import Testing
                 hj212_devices:
                   - {mn: VR0001, station: \(Self.station), password: "123456", al_ratio: {q01: N1, q02: N2}, tank_pressure: {p01: T1}}
                   - {mn: 010000A8900016F000169DC0, station: \(Self.station), password: "123456"}
+                  - {mn: 0000000000000000000BEA70, station: LN-DL-0002, password: "123456"}
                   - {mn: \(Self.mn2025), station: \(Self.station), password: "123456", sm4_key: "\(Self.key2025.map { String(format: "%02x", $0) }.joined())", al_ratio: {q01: N1}}
                 """.write(toFile: feedsPath, atomically: true, encoding: .utf8)
 
@@ -185,6 +186,16 @@ import Testing
                     if abandoned == 0 { try await Task.sleep(for: .milliseconds(100)) }
                 }
                 #expect(abandoned == 1)
+
+                // A heartbeat (CN 9015) keeps its station's feed alive without adding a record (a station
+                // fed by nothing else: the console's polls would move it too).
+                let quiet = "LN-DL-0002"
+                try await TestPostgres.superuser(d.db, "UPDATE chain_heads SET last_received_at = now() - interval '1 hour' WHERE station = '\(quiet)'")
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM chain_heads WHERE station = \(quiet) AND last_received_at > now() - interval '1 minute'") == 0)
+                let beat = HJ212.frame(dataSegment: "QN=20261121090000001;ST=31;CN=9015;PW=123456;MN=0000000000000000000BEA70;Flag=9;CP=&&&&")
+                #expect(try await Self.hj212(port, beat).first?.version == .v2025)
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM chain_heads WHERE station = \(quiet) AND last_received_at > now() - interval '1 minute'") == 1)
+                #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(quiet)") == 0)
 
                 // The chain holds both feeds and still verifies.
                 let report = try await ChainAudit(database: d.db).verify(station: Self.station)

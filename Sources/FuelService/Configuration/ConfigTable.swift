@@ -282,7 +282,7 @@ public enum ConfigTable {
                              "A gauge that loses single readings (measured: the share of its intervals that skip one) must",
                              "be silent for so many intervals that losing them all by chance is below this probability.")),
             .setting(.minutes("detect.telemetry.stale_feed_minutes", \.detect.staleFeedAfter, 0.01...100_000,
-                              "Minutes (wall clock) without any record before a station's whole feed is flagged (subject `feed`).")),
+                              "Minutes (wall clock) without any record or device heartbeat before a station's whole feed is flagged (subject `feed`).")),
             .setting(.number("detect.telemetry.clock_ahead_seconds", \.detect.thresholds.clockAheadSeconds, 1...86_400,
                              "Records stamped this many seconds after the daemon received them (three in a row) mean the",
                              "station's clock is fast (subject `clock`).")),

@@ -54,6 +54,11 @@ public struct FeedSink: Sendable {
         return outcome
     }
 
+    /// A device said it is alive without sending records (HJ 212 CN 9015): the station's feed is not stale.
+    func heartbeat(station: String) async throws {
+        try await ledger.markAlive(station: station)
+    }
+
     /// Keeps input that belongs to no station's chain (unknown device, broken frame). Best effort:
     /// a database outage is logged, not thrown, so the feed keeps serving.
     func quarantine(station: String?, source: RecordSource, raw: String, reason: String, line: Int = 0) async {

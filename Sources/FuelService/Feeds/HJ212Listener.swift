@@ -213,7 +213,10 @@ public struct HJ212Listener: Service {
                                       reason: "HJ 212 packet QN=\(packet.qn ?? "-") from \(mn): \(error)", line: number)
                 return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
             }
-            if !readings.isEmpty {
+            if readings.isEmpty {
+                // A heartbeat (CN 9015) or an empty keep-alive keeps the device's station online.
+                try await sink.heartbeat(station: device.station)
+            } else {
                 // The data itself identifies a record: a device re-sending a packet (same data time) is a duplicate.
                 let base = "\(mn)/\(packet.cn ?? "")/\(packet.dataTime ?? "")/\(packet.packetNumber ?? 1)"
                 let records = readings.enumerated().map { i, r in
