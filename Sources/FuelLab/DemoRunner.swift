@@ -157,7 +157,7 @@ package struct DemoRunner: Sendable {
                                      encryptBlocks: cipher.encryptBlocks, as: m == 0 ? .text : .raw)
         }
         let answers = try await HJ212Client(port: hjPort).send(bytes, answers: 3)
-        print("• HJ 212-2025 device \(Self.vapourDevice) sent 3 SM4-encrypted minute packets to 127.0.0.1:\(hjPort): answered \(answers.map { "\($0.cn ?? "?") (\($0.version.rawValue))" }.joined(separator: ", "))")
+        print("• HJ 212-2025 device \(Self.vapourDevice) sent 3 SM4-encrypted minute packets to 127.0.0.1:\(hjPort): answered \(answers.map { $0.cn ?? "?" }.joined(separator: ", ")) (in \(Set(answers.map(\.version.rawValue)).sorted().joined(separator: ", ")))")
         let ledger = LedgerStore(database: components.database)
         var counts: [String: Int] = [:]
         for _ in 0..<100 {
