@@ -152,7 +152,12 @@ public enum HJ212 {
             header.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
         }
         cp = cp[..<end.lowerBound]
-        for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
+        // A field given twice is ambiguous (which MN was authenticated, which key decrypts?): refused.
+        var seen = Set<String>()
+        for (name, _) in header where !seen.insert(name).inserted {
+            throw DecodeError(kind: .field, message: "header field \(name) appears twice")
+        }
+                for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
             throw DecodeError(kind: .field, message: "header field \(required) is missing")
         }
         let flagText = header.first { $0.0 == "Flag" }?.1

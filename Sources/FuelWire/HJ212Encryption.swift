@@ -51,8 +51,10 @@ extension HJ212 {
         if b.count >= 2, b[b.count - 2] == 0x0D, b[b.count - 1] == 0x0A { b.removeLast(2) }
         guard b.count >= 10, b[0] == UInt8(ascii: "#"), b[1] == UInt8(ascii: "#") else { return try decode(b) }
         let wire = Array(b[6..<(b.count - 4)])
-        let header = HJ212.bestEffortHeader(b)
-        guard header.version == .v2025, let mn = header.mn, let decrypt = decryptBlocksFor(mn),
+        // MN and Flag from the header before CP only: the CP (ciphertext, or a device's own items)
+        // must not choose the key.
+        let flag = Self.field("Flag", in: wire).flatMap { Int($0) }
+        guard Version.of(flag: flag) == .v2025, let mn = Self.field("MN", in: wire), let decrypt = decryptBlocksFor(mn),
               let cpStart = Self.find(Array("CP=&&".utf8), in: wire), let cn = Self.field("CN", in: wire).flatMap({ Int($0) }),
               carriesEncryptedCP(cn: cn) else { return try decode(b) }
         let contentStart = cpStart + 5
