@@ -19,15 +19,7 @@ import Testing
             let admin = try await d.token(.admin)
             _ = try await d.client.push(station: s, key: key, lines: [ApiTests.line])
             // Wait for a checkpoint that has the pushed record.
-            var file: CheckpointFile?
-            for _ in 0..<100 {
-                let (status, body) = try await d.client.send(.GET, "/v1/checkpoints/latest", token: admin)
-                if status == 200, let f = try? CheckpointFile.decode(Data(body.utf8)), f.heads.contains(where: { $0.station == s && $0.seq == 1 }) {
-                    file = f
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let file = try await latestCheckpoint(d, token: admin, covering: s, seq: 1)
             let saved = try #require(file)
             #expect(saved.origin == "fuelwarden.test" && saved.treeSize == 2 && saved.publicKey == publicKey)
             #expect(saved.problems(trustedKey: publicKey).isEmpty)
@@ -64,15 +56,7 @@ import Testing
             let lines = (1...5).map { ApiTests.line.replacingOccurrences(of: #""seq":1"#, with: #""seq":\#($0)"#)
                 .replacingOccurrences(of: "08:00:00Z", with: "08:0\($0):00Z") }
             _ = try await d.client.push(station: s, key: key, lines: lines)
-            var file: CheckpointFile?
-            for _ in 0..<100 {
-                let (status, body) = try await d.client.send(.GET, "/v1/checkpoints/latest", token: viewer)
-                if status == 200, let f = try? CheckpointFile.decode(Data(body.utf8)), f.heads.contains(where: { $0.station == s && $0.seq == 5 }) {
-                    file = f
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let file = try await latestCheckpoint(d, token: viewer, covering: s, seq: 5)
             let saved = try #require(file)
             #expect(saved.heads.allSatisfy { $0.recordsRoot != nil })
             #expect(saved.problems(trustedKey: publicKey).isEmpty)
@@ -153,15 +137,7 @@ import Testing
                 #expect(text.hasPrefix(parts[1]), "openssl: \(text), stored: \(parts[1])")
             }
 
-            var saved: CheckpointFile?
-            for _ in 0..<100 {
-                let (status, body) = try await d.client.send(.GET, "/v1/checkpoints/latest", token: viewer)
-                if status == 200, let f = try? CheckpointFile.decode(Data(body.utf8)), f.heads.contains(where: { $0.station == s && $0.seq == 3 }) {
-                    saved = f
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let saved = try await latestCheckpoint(d, token: viewer, covering: s, seq: 3)
             let c = try #require(saved)
             #expect(c.suite == "guomi" && c.publicKey == publicKey && c.publicKey.hasPrefix("-----BEGIN PUBLIC KEY-----"))
             #expect(c.problems(trustedKey: publicKey).isEmpty)
@@ -181,6 +157,18 @@ import Testing
             }
             #expect(try await LedgerSuiteStore(database: d.db).choose(.guomi) == .guomi)
         }
+    }
+
+    /// The latest checkpoint once it covers record `seq` of `station` (nil after 20 s).
+    func latestCheckpoint(_ d: TestDaemon, token: String, covering station: String, seq: Int64) async throws -> CheckpointFile? {
+        for _ in 0..<100 {
+            let (status, body) = try await d.client.send(.GET, "/v1/checkpoints/latest", token: token)
+            if status == 200, let f = try? CheckpointFile.decode(Data(body.utf8)), f.heads.contains(where: { $0.station == station && $0.seq == seq }) {
+                return f
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
     }
 
     /// The id of the stored checkpoint whose root the saved file has.
