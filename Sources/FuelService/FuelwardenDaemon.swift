@@ -22,6 +22,8 @@ public struct FuelwardenComponents: Sendable {
     public let listening = ListeningPorts()
     /// New alerts for every live stream, from one LISTEN.
     public let alertFeed: AlertBroadcaster
+    /// Pushes and feed packets share transactions here (group commit).
+    public let appends: AppendCoalescer
 
     /// - Parameter feeds: device feeds to use instead of `config.feeds.file` (the demo builds its own).
     public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil) throws {
@@ -34,6 +36,7 @@ public struct FuelwardenComponents: Sendable {
         signal = DetectionSignal()
         alertFeed = AlertBroadcaster(alerts: AlertStore(database: database), logger: logger)
         migrator = try Migrator(database: database)
+        appends = AppendCoalescer(ledger: LedgerStore(database: database), settings: config.ingest.coalescing, logger: logger)
         self.feeds = try feeds ?? config.loadFeeds()
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
@@ -42,7 +45,7 @@ public struct FuelwardenComponents: Sendable {
 
     /// Where device feeds put their records.
     public func feedSink(logger: Logger) -> FeedSink {
-        FeedSink(ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal, logger: logger)
+        FeedSink(appends: appends, registry: registry, metrics: metrics, detection: signal, logger: logger)
     }
 
     /// The HTTP router: open probes, then every `/v1` route behind bearer authentication.
@@ -55,7 +58,7 @@ public struct FuelwardenComponents: Sendable {
         let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: TokenCache(
             store: TokenStore(database: database), ttl: config.auth.cacheTTL)))
         IngestController(
-            ledger: LedgerStore(database: database), registry: registry, metrics: metrics, detection: signal, settings: config.ingest
+            appends: appends, registry: registry, metrics: metrics, detection: signal, settings: config.ingest
         ).addRoutes(to: v1)
         AlertsController(alerts: AlertStore(database: database), feed: alertFeed).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database), detection: DetectionStore(database: database),

@@ -10,19 +10,19 @@ import NIOCore
 /// `POST /v1/stations/{station}/records`: the push contract of the design brief.
 ///
 /// One station per request, one JSON record per line. Each line is decoded and validated against
-/// the registry; good lines are appended to the station's chain in one transaction (multi-row
-/// insert), bad lines are quarantined with the reason, and the answer (200, a verdict per line)
-/// is sent only after the commit. A request that could not be committed answers 503 with
-/// Retry-After and commits nothing.
+/// the registry; good lines are appended to the station's chain, bad lines are quarantined with the
+/// reason, and the answer (200, a verdict per line) is sent only after the commit. Pushes that
+/// arrive together share that transaction (``AppendCoalescer``), each with its own verdict. A
+/// request that could not be committed answers 503 with Retry-After and commits nothing.
 public struct IngestController: Sendable {
-    let ledger: LedgerStore
+    let appends: AppendCoalescer
     let registry: RegistryCache
     let metrics: FuelMetrics
     let detection: DetectionSignal
     let settings: IngestSettings
 
-    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, settings: IngestSettings) {
-        self.ledger = ledger
+    public init(appends: AppendCoalescer, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, settings: IngestSettings) {
+        self.appends = appends
         self.registry = registry
         self.metrics = metrics
         self.detection = detection
@@ -47,7 +47,7 @@ public struct IngestController: Sendable {
         }
 
         let (records, rejected) = try decode(body, station: profile.station)
-        let outcome = try await ledger.append(station: station, records: records, rejected: rejected)
+        let outcome = try await appends.append(station: station, records: records, rejected: rejected)
 
         for (kind, n) in outcome.appendedByKind { metrics.count(kind: kind.rawValue, verdict: "accepted", n) }
         for (kind, n) in outcome.duplicatesByKind { metrics.count(kind: kind.rawValue, verdict: "duplicate", n) }
@@ -106,7 +106,7 @@ public struct IngestController: Sendable {
         guard let size else { return body }
         let message = "body of \(declared.map { "\($0) bytes" } ?? "over \(limit) bytes") is over the limit of \(limit) bytes; split the push"
         do {
-            try await QuarantineStore.record(ledger.database, station: station, source: .push, [RejectedInput(
+            try await QuarantineStore.record(appends.ledger.database, station: station, source: .push, [RejectedInput(
                 line: 0, raw: PrintableBytes.text(body.readableBytesView, limit: 4096) + " … (\(size)+ bytes, first 4 KiB kept)", seq: nil,
                 reason: message)])
         } catch {

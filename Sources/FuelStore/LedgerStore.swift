@@ -75,15 +75,26 @@ public struct LedgerStore: Sendable {
 
     public init(database: FuelDatabase) { self.database = database }
 
-    /// Appends `records` to `station`'s chain in one transaction: idempotent on (source, source_seq),
-    /// conflicting content rejected, quarantined and alerted, rejected input quarantined; one
-    /// multi-row insert for all rows. When this returns, everything it reports is committed.
-    public func append(station: String, records: [IncomingRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
+    /// Appends `requests` in one transaction and one commit, in the order given: each is judged
+    /// against the ledger and the requests before it, so each gets exactly the outcome it would have
+    /// got alone (idempotent on (source, source_seq) or the natural key, conflicting content
+    /// rejected, quarantined and alerted, rejected input quarantined). A request for a station
+    /// without a chain fails alone; a database error fails them all and commits none. When this
+    /// returns, everything it reports is committed.
+    public func append(_ requests: [AppendRequest]) async throws -> [Result<AppendOutcome, StoreError>] {
+        guard !requests.isEmpty else { return [] }
         let logger = database.logger
         let suite = try await database.ledgerSuite()
-        return try await database.transaction("append to \(station)") { tx in
-            try await Self.append(station: station, records: records, rejected: rejected, suite: suite, on: tx, logger: logger)
+        let stations = Set(requests.map(\.station))
+        let what = stations.count == 1 ? "append to \(requests[0].station)" : "append \(requests.count) requests for \(stations.count) stations"
+        return try await database.transaction(what) { tx in
+            try await Self.append(requests, suite: suite, on: tx, logger: logger)
         }
+    }
+
+    /// Appends `records` to `station`'s chain in one transaction (``append(_:)`` with one request).
+    public func append(station: String, records: [IncomingRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
+        try await append([.push(station: station, records: records, rejected: rejected)])[0].get()
     }
 
     /// Marks the station's feed alive without a record (an HJ 212 heartbeat, CN 9015, or an empty
@@ -103,52 +114,7 @@ public struct LedgerStore: Sendable {
     /// re-collected record a duplicate. Conflicting content under a known key is not possible
     /// (the key is what the content is identified by), so a re-sent key is always a no-op.
     public func appendCollected(station: String, source: RecordSource, records: [CollectedRecord], rejected: [RejectedInput]) async throws -> AppendOutcome {
-        let logger = database.logger
-        let suite = try await database.ledgerSuite()
-        return try await database.transaction("collect for \(station)") { tx in
-            guard try await tx.query("SELECT 1 FROM chain_heads WHERE station = \(station) FOR UPDATE", logger: logger)
-                .collect().first != nil else {
-                throw StoreError.notFound("station \(station) is not in the registry")
-            }
-            let keys = records.map(\.key)
-            var known = Set<String>()
-            if !keys.isEmpty {
-                let rows = try await tx.query(
-                    "SELECT natural_key FROM collected_keys WHERE station = \(station) AND source = \(source.rawValue) AND natural_key = ANY(\(keys))",
-                    logger: logger)
-                for try await key in rows.decode(String.self) { known.insert(key) }
-            }
-            var next = try await tx.query(
-                "SELECT coalesce(max(source_seq), 0) FROM ledger WHERE station = \(station) AND source = \(source.rawValue)", logger: logger
-            ).collect().first?.decode(Int64.self) ?? 0
-            var incoming: [IncomingRecord] = []
-            var newKeys: [String] = []
-            var newSeqs: [Int64] = []
-            var duplicates: [RecordKind: Int] = [:]
-            for r in records {
-                guard known.insert(r.key).inserted else {
-                    duplicates[r.record.kind, default: 0] += 1
-                    continue
-                }
-                next += 1
-                incoming.append(IncomingRecord(line: r.line, raw: r.raw, source: source, sourceSeq: next, record: r.record))
-                newKeys.append(r.key)
-                newSeqs.append(next)
-            }
-            if !newKeys.isEmpty {
-                try await tx.query("""
-                    INSERT INTO collected_keys (station, source, natural_key, source_seq)
-                    SELECT \(station), \(source.rawValue), k, s FROM UNNEST(\(newKeys)::text[], \(newSeqs)::bigint[]) AS u(k, s)
-                    """, logger: logger)
-            }
-            var outcome = try await Self.append(station: station, records: incoming, rejected: rejected, suite: suite, on: tx, logger: logger)
-            outcome.duplicates += duplicates.values.reduce(0, +)
-            outcome.duplicatesByKind.merge(duplicates, uniquingKeysWith: +)
-            if incoming.isEmpty && !records.isEmpty {
-                try await tx.query("UPDATE chain_heads SET last_received_at = now() WHERE station = \(station)", logger: logger)
-            }
-            return outcome
-        }
+        try await append([AppendRequest(station: station, records: .collected(source, records), rejected: rejected)])[0].get()
     }
 
     /// A station's committed entries after `cursor`, in chain order, as stored bodies.
@@ -181,16 +147,34 @@ public struct StoredEntry: Sendable, Hashable {
 
 /// Rejected input, kept with its raw text and the reason.
 public enum QuarantineStore {
+    /// One rejected input of one station's (or no station's) feed.
+    struct Row {
+        var station: String?
+        var source: RecordSource
+        var input: RejectedInput
+    }
+
     static func insert(station: String?, source: RecordSource, _ rejects: [RejectedInput], on conn: PostgresConnection, logger: Logger) async throws {
-        let lines = rejects.map { Int32(clamping: $0.line) }
-        let seqs = rejects.map { $0.seq ?? -1 }
+        try await insert(rejects.map { Row(station: station, source: source, input: $0) }, on: conn, logger: logger)
+    }
+
+    /// One statement for all rows, in the order given.
+    static func insert(_ rows: [Row], on conn: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        // An empty station name stands for none (the arrays cannot carry NULL).
+        let stations = rows.map { $0.station ?? "" }
+        let sources = rows.map(\.source.rawValue)
+        let lines = rows.map { Int32(clamping: $0.input.line) }
+        let seqs = rows.map { $0.input.seq ?? .min }
         // Keep raw input bounded: a quarantined line is evidence of what arrived, not a blob store.
-        let raws = rejects.map { storable(String($0.raw.prefix(65_536))) }
-        let reasons = rejects.map { storable($0.reason) }
+        let raws = rows.map { storable(String($0.input.raw.prefix(65_536))) }
+        let reasons = rows.map { storable($0.input.reason) }
         try await conn.query("""
             INSERT INTO quarantine (station, source, line, seq, raw, reason)
-            SELECT \(station), \(source.rawValue), l, NULLIF(s, -1), r, why
-            FROM UNNEST(\(lines)::integer[], \(seqs)::bigint[], \(raws)::text[], \(reasons)::text[]) AS u(l, s, r, why)
+            SELECT NULLIF(st, ''), so, l, NULLIF(s, \(Int64.min)), r, why
+            FROM UNNEST(\(stations)::text[], \(sources)::text[], \(lines)::integer[], \(seqs)::bigint[], \(raws)::text[], \(reasons)::text[])
+                 WITH ORDINALITY AS u(st, so, l, s, r, why, n)
+            ORDER BY n
             """, logger: logger)
     }
 

@@ -64,6 +64,11 @@ extension ConfigSetting {
         duration(key, path, range, unit: 1, help)
     }
 
+    /// A duration written in milliseconds (`*_ms` keys).
+    static func milliseconds(_ key: String, _ path: WritableKeyPath<FuelwardenConfig, Duration>, _ range: ClosedRange<Double>, _ help: String...) -> Self {
+        duration(key, path, range, unit: 0.001, help)
+    }
+
     /// A duration written in minutes (`*_minutes` keys).
     static func minutes(_ key: String, _ path: WritableKeyPath<FuelwardenConfig, Duration>, _ range: ClosedRange<Double>, _ help: String...) -> Self {
         duration(key, path, range, unit: 60, help)
@@ -73,7 +78,7 @@ extension ConfigSetting {
                                  unit: Double, _ help: [String]) -> Self {
         Self(key: key, help: help, secret: false, example: nil, shown: false,
              text: { ConfigText.number($0[keyPath: path].inSeconds / unit) }) { config, text in
-            config[keyPath: path] = .milliseconds(Int64((try parseNumber(key, text, range) * unit * 1000).rounded()))
+            config[keyPath: path] = .microseconds(Int64((try parseNumber(key, text, range) * unit * 1_000_000).rounded()))
         }
     }
 

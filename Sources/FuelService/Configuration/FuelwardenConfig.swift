@@ -74,6 +74,13 @@ public struct IngestSettings: Sendable {
     public var maxLines = 20_000
     /// A push body must arrive whole within this time (408 otherwise).
     public var bodyTimeout: Duration = .seconds(30)
+    /// Group commit (``AppendCoalescer``): records per batch, the oldest push's longest wait, batches at once.
+    public var coalesceMaxRecords = 5_000
+    public var coalesceMaxWait: Duration = .milliseconds(2)
+    public var coalesceTransactions = 2
+    public var coalescing: AppendCoalescer.Settings {
+        AppendCoalescer.Settings(maxRecords: coalesceMaxRecords, maxWait: coalesceMaxWait, transactions: coalesceTransactions)
+    }
     public init() {}
 }
 

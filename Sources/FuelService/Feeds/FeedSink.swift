@@ -8,14 +8,14 @@ import Logging
 /// registry entry like pushed ones, appended to its chain (numbered by the daemon, deduplicated by
 /// natural key), counted, and handed to detection; anything refused is quarantined with the reason.
 public struct FeedSink: Sendable {
-    let ledger: LedgerStore
+    let appends: AppendCoalescer
     let registry: RegistryCache
     let metrics: FuelMetrics
     let detection: DetectionSignal
     let logger: Logger
 
-    public init(ledger: LedgerStore, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, logger: Logger) {
-        self.ledger = ledger
+    public init(appends: AppendCoalescer, registry: RegistryCache, metrics: FuelMetrics, detection: DetectionSignal, logger: Logger) {
+        self.appends = appends
         self.registry = registry
         self.metrics = metrics
         self.detection = detection
@@ -41,7 +41,7 @@ public struct FeedSink: Sendable {
                 bad.append(RejectedInput(line: r.line, raw: r.raw, seq: nil, reason: "\(error)"))
             }
         }
-        let outcome = try await ledger.appendCollected(station: station, source: source, records: good, rejected: bad)
+        let outcome = try await appends.appendCollected(station: station, source: source, records: good, rejected: bad)
         for (kind, n) in outcome.appendedByKind { metrics.count(kind: kind.rawValue, verdict: "accepted", n) }
         for (kind, n) in outcome.duplicatesByKind { metrics.count(kind: kind.rawValue, verdict: "duplicate", n) }
         metrics.count(kind: "unknown", verdict: "rejected", outcome.rejected.count)
@@ -56,7 +56,7 @@ public struct FeedSink: Sendable {
 
     /// A device said it is alive without sending records (HJ 212 CN 9015): the station's feed is not stale.
     func heartbeat(station: String) async throws {
-        try await ledger.markAlive(station: station)
+        try await appends.ledger.markAlive(station: station)
     }
 
     /// Keeps input that belongs to no station's chain (unknown device, broken frame). Best effort:
@@ -64,7 +64,7 @@ public struct FeedSink: Sendable {
     func quarantine(station: String?, source: RecordSource, raw: String, reason: String, line: Int = 0) async {
         metrics.count(kind: "unknown", verdict: "rejected", 1)
         do {
-            try await QuarantineStore.record(ledger.database, station: station, source: source, [RejectedInput(line: line, raw: raw, seq: nil, reason: reason)])
+            try await QuarantineStore.record(appends.ledger.database, station: station, source: source, [RejectedInput(line: line, raw: raw, seq: nil, reason: reason)])
         } catch {
             logger.warning("could not quarantine feed input", metadata: [
                 "source": "\(source.rawValue)", "reason": "\(reason)", "error": "\(describeDatabaseError(error))",
