@@ -255,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "FuelStoreTests",
             dependencies: [
-                "FuelModel", "FuelLedger", "FuelStore", "FuelTestSupport", "FuelPostgresFixture",
+                "FuelModel", "FuelLedger", "FuelStore", "FuelSim", "FuelTestSupport", "FuelPostgresFixture",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

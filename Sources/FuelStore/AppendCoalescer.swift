@@ -34,6 +34,8 @@ public final class AppendCoalescer: Sendable {
 
     /// How the batches went, for metrics and benchmarks.
     public struct Statistics: Sendable, Equatable {
+        /// Requests queued so far.
+        public var submitted = 0
         public var batches = 0
         public var requests = 0
         public var records = 0
@@ -69,6 +71,8 @@ public final class AppendCoalescer: Sendable {
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+    /// Requests queued and not yet taken into a batch.
+    public var waitingRequests: Int { state.withLock { $0.queue.count } }
 
     /// Appends `request` in the next batch and returns its outcome once that batch has committed.
     /// The wait counts against the request deadline as a lone append's transaction does (503 past it).
@@ -96,6 +100,7 @@ public final class AppendCoalescer: Sendable {
                         return false
                     }
                     s.queue.append(Waiting(id: id, request: request, since: .now, continuation: continuation))
+                    s.statistics.submitted += 1
                     s.queuedRecords += request.count
                     guard s.drains < settings.transactions else { return false }
                     s.drains += 1
