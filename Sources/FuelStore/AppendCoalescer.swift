@@ -16,6 +16,11 @@ import Synchronization
 /// There is no service to run: the request that finds a free transaction slot starts a drain
 /// task, which takes batches until the queue is empty. A caller cancelled while queued leaves
 /// the queue (nothing of it is appended); once its batch has started, its outcome stands.
+///
+/// Each request keeps the database's request deadline, and is answered 503 (``StoreError/unavailable(_:)``)
+/// at once while the health probe says the database is down, as a lone transaction is. One
+/// watcher task checks the deadlines of everything open every 100 ms, rather than a timer per
+/// request: at thousands of pushes a second, per-request timers cost more than the append.
 public final class AppendCoalescer: Sendable {
     public struct Settings: Sendable, Equatable {
         /// A batch closes once it holds this many records (a larger request goes alone).
@@ -40,23 +45,37 @@ public final class AppendCoalescer: Sendable {
         public var requests = 0
         public var records = 0
         public var failedBatches = 0
+        /// Requests answered 503 because their deadline passed or the database went down while they waited.
+        public var expired = 0
     }
 
     private struct Waiting {
         var id: UInt64
         var request: AppendRequest
         var since: ContinuousClock.Instant
+    }
+
+    private struct Open {
         var continuation: CheckedContinuation<AppendOutcome, any Error>
+        var deadline: ContinuousClock.Instant
     }
 
     private struct State {
         var queue = Deque<Waiting>()
         var queuedRecords = 0
+        /// Every caller not answered yet (queued or in a batch), by id; ids rise with the deadlines.
+        var open: [UInt64: Open] = [:]
+        var openOrder = Deque<UInt64>()
         var drains = 0
+        var watching = false
         /// Stations with a request in a batch in flight.
         var busy = Set<String>()
         var nextID: UInt64 = 0
         var statistics = Statistics()
+
+        mutating func close(_ id: UInt64) -> CheckedContinuation<AppendOutcome, any Error>? {
+            open.removeValue(forKey: id)?.continuation
+        }
     }
 
     public let ledger: LedgerStore
@@ -75,47 +94,45 @@ public final class AppendCoalescer: Sendable {
     public var waitingRequests: Int { state.withLock { $0.queue.count } }
 
     /// Appends `request` in the next batch and returns its outcome once that batch has committed.
-    /// The wait counts against the request deadline as a lone append's transaction does (503 past it).
     public func append(_ request: AppendRequest) async throws -> AppendOutcome {
         let database = ledger.database
         if let down = database.health.unavailableError() { throw down }
         var request = request
         request.prepare(suite: try await database.ledgerSuite())
-        let prepared = request
-        return try await withDeadline(database.requestDeadline, "append to \(request.station)", health: database.health) {
-            try await self.enqueue(prepared)
-        }
-    }
-
-    private func enqueue(_ request: AppendRequest) async throws -> AppendOutcome {
+        let deadline = ContinuousClock.now + database.requestDeadline
         let id = state.withLock { s in
             s.nextID += 1
             return s.nextID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AppendOutcome, any Error>) in
-                let startDrain = state.withLock { s -> Bool in
+                let (startDrain, startWatch) = state.withLock { s -> (Bool, Bool) in
                     if Task.isCancelled {
                         continuation.resume(throwing: CancellationError())
-                        return false
+                        return (false, false)
                     }
-                    s.queue.append(Waiting(id: id, request: request, since: .now, continuation: continuation))
+                    s.queue.append(Waiting(id: id, request: request, since: .now))
+                    s.open[id] = Open(continuation: continuation, deadline: deadline)
+                    s.openOrder.append(id)
                     s.statistics.submitted += 1
                     s.queuedRecords += request.count
-                    guard s.drains < settings.transactions else { return false }
+                    let watch = !s.watching
+                    s.watching = true
+                    guard s.drains < settings.transactions else { return (false, watch) }
                     s.drains += 1
-                    return true
+                    return (true, watch)
                 }
+                if startWatch { Task { await self.watch() } }
                 if startDrain { Task { await self.drain() } }
             }
         } onCancel: {
-            let removed = state.withLock { s -> Waiting? in
+            let removed = state.withLock { s -> CheckedContinuation<AppendOutcome, any Error>? in
                 guard let i = s.queue.firstIndex(where: { $0.id == id }) else { return nil }
                 let w = s.queue.remove(at: i)
                 s.queuedRecords -= w.request.count
-                return w
+                return s.close(id)
             }
-            removed?.continuation.resume(throwing: CancellationError())
+            removed?.resume(throwing: CancellationError())
         }
     }
 
@@ -183,21 +200,63 @@ public final class AppendCoalescer: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        state.withLock { s in
+        // Callers whose deadline passed meanwhile were answered already: theirs are not resumed twice.
+        let answers = state.withLock { s in
             for w in batch { s.busy.remove(w.request.station) }
             s.statistics.batches += 1
             s.statistics.requests += batch.count
             s.statistics.records += batch.reduce(0) { $0 + $1.request.count }
             if case .failure = outcome { s.statistics.failedBatches += 1 }
+            return batch.map { s.close($0.id) }
         }
         switch outcome {
         case .success(let results):
-            for (w, r) in zip(batch, results) { w.continuation.resume(with: r.mapError { $0 as any Error }) }
+            for (c, r) in zip(answers, results) { c?.resume(with: r.mapError { $0 as any Error }) }
         case .failure(let error):
             if batch.count > 1 {
                 logger.debug("coalesced append failed", metadata: ["requests": "\(batch.count)", "error": "\(describeDatabaseError(error))"])
             }
-            for w in batch { w.continuation.resume(throwing: error) }
+            for c in answers { c?.resume(throwing: error) }
+        }
+    }
+
+    /// Answers callers past their deadline (or all of them while the database is down) with 503;
+    /// runs while any caller is open. A queued caller answered so leaves the queue; one whose
+    /// batch is in flight is answered now and its batch's outcome for it is dropped (as a lone
+    /// transaction past its deadline is left to finish on its own).
+    private func watch() async {
+        let database = ledger.database
+        while true {
+            try? await Task.sleep(for: .milliseconds(100))
+            let down = database.health.unavailableError()
+            let now = ContinuousClock.now
+            let (expired, stop) = state.withLock { s -> ([(CheckedContinuation<AppendOutcome, any Error>, any Error)], Bool) in
+                var out: [(CheckedContinuation<AppendOutcome, any Error>, any Error)] = []
+                var gone = Set<UInt64>()
+                while let id = s.openOrder.first {
+                    guard let o = s.open[id] else {
+                        s.openOrder.removeFirst()
+                        continue
+                    }
+                    guard down != nil || o.deadline <= now else { break }
+                    s.openOrder.removeFirst()
+                    s.open[id] = nil
+                    gone.insert(id)
+                    out.append((o.continuation, down ?? StoreError.unavailable("append took longer than \(database.requestDeadline.inSeconds) s")))
+                }
+                if !gone.isEmpty {
+                    let leaving = s.queue.filter { gone.contains($0.id) }.reduce(0) { $0 + $1.request.count }
+                    s.queue.removeAll { gone.contains($0.id) }
+                    s.queuedRecords -= leaving
+                    s.statistics.expired += gone.count
+                }
+                guard s.open.isEmpty else { return (out, false) }
+                s.openOrder.removeAll()
+                s.watching = false
+                return (out, true)
+            }
+            for (c, e) in expired { c.resume(throwing: e) }
+            if stop { return }
         }
     }
 }

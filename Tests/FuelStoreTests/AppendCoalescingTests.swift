@@ -145,6 +145,36 @@ import Testing
     }
 }
 
+extension AppendCoalescingTests {
+    /// A push stuck behind a locked head is answered 503 at its deadline, not when the lock goes.
+    @Test func aPushPastItsDeadlineIsAnswered() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            var quick = db
+            quick.requestDeadline = .seconds(1)
+            let coalescer = AppendCoalescer(ledger: LedgerStore(database: quick), logger: TestPostgres.logger)
+            let locked = Task {
+                try await db.client.withTransaction(logger: TestPostgres.logger) { tx in
+                    _ = try await tx.query("SELECT 1 FROM chain_heads WHERE station = 'S1' FOR UPDATE", logger: TestPostgres.logger).collect()
+                    try await Task.sleep(for: .seconds(6))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let started = ContinuousClock.now
+            await #expect(throws: StoreError.self) {
+                try await coalescer.append(station: "S1", records: [Fixtures.reading(1)], rejected: [])
+            }
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(900) && waited < .seconds(4), "answered after \(waited), the lock goes after 5.7 s")
+            try await locked.value
+            // Whether or not the batch got in after all, the caller's resend leaves the record there once.
+            let resend = try await LedgerStore(database: db).append(station: "S1", records: [Fixtures.reading(1)], rejected: [])
+            #expect(resend.accepted + resend.duplicates == 1)
+            #expect(try await TestPostgres.strings(db, "SELECT count(*)::text FROM ledger WHERE station = 'S1'") == ["1"])
+        }
+    }
+}
+
 private func outcome(_ body: @Sendable () async throws -> AppendOutcome) async -> Result<AppendOutcome, any Error> {
     do { return .success(try await body()) } catch { return .failure(error) }
 }
