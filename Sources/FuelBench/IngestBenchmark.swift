@@ -13,6 +13,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// `fuelwarden bench ingest`: our push path (HTTP → decode → validate → chain → multi-row insert →
 /// verdict) against PostgreSQL COPY of the identical rows, measured in one run on one server.
@@ -24,6 +25,8 @@ package struct IngestBenchmark: Sendable {
     package var detection = false
     /// The ledger suite of the database pushed into (guomi: SM3 links and trees).
     package var suite = LedgerSuite.international
+    /// Print where a push's time goes, stage by stage, per record.
+    package var profile = false
     let logger: Logger
     let print: @Sendable (String) -> Void
 
@@ -99,7 +102,9 @@ package struct IngestBenchmark: Sendable {
         config.ledger.suite = suite
         var quiet = logger
         quiet.logLevel = .warning
-        let components = try FuelwardenComponents(config: config, logger: quiet)
+        let stages = profile ? IngestProfile() : nil
+        let clientTime = DurationSum()
+        let components = try FuelwardenComponents(config: config, logger: quiet, profile: stages)
         try await Self.prepare(url: cluster.url(database: "bench_api"), yaml: yaml, suite: suite, logger: quiet)
         try await Self.prepare(url: cluster.url(database: "bench_copy"), yaml: yaml, logger: quiet)
         let (listening, cont) = AsyncStream.makeStream(of: Int.self)
@@ -120,7 +125,9 @@ package struct IngestBenchmark: Sendable {
                     let key = keys[station]!
                     pushers.addTask {
                         for chunk in stride(from: 0, to: lines.count, by: batchSize) {
+                            let sent = ContinuousClock.now
                             let v = try await client.push(station: station, key: key, lines: Array(lines[chunk..<min(chunk + batchSize, lines.count)]))
+                            clientTime.add(ContinuousClock.now - sent)
                             guard v.rejected.isEmpty else { throw StoreError.invalid("bench line rejected: \(v.rejected[0].error)") }
                         }
                     }
@@ -142,8 +149,24 @@ package struct IngestBenchmark: Sendable {
         let result = Result(records: total, apiSeconds: apiSeconds, copySeconds: copySeconds)
         print(String(format: "our push API : %8.0f records/s  (%d records in %.2f s, through HTTP, decode, validate, hash chain, commit)", result.apiRate, total, apiSeconds))
         print(String(format: "raw COPY     : %8.0f rows/s     (%d identical rows in %.2f s, %d parallel COPY)", result.copyRate, total, copySeconds, min(concurrency, 2)))
-        print(String(format: "ratio        : %.2f (goal ≥ 0.5)", result.ratio))
+        print(String(format: "ratio        : %.2f (goal ≥ 0.7)", result.ratio))
+        if let stages { Self.printProfile(stages, clientSeconds: clientTime.total.inSeconds, print: print) }
         return result
+    }
+
+    /// Each stage's time per record, and what is left of the client's wait outside the handler.
+    static func printProfile(_ profile: IngestProfile, clientSeconds: Double, print: (String) -> Void) {
+        let p = profile.perRecord
+        let handler = p.stages.map(\.1).reduce(0, +)
+        let client = clientSeconds * 1e6 / Double(max(1, p.records))
+        print(String(format: "where a record's time goes (%d pushes, %d records, %d batches; summed over pushes in flight, µs per record):",
+                     p.pushes, p.records, p.batches))
+        func row(_ label: String, _ us: Double) {
+            print("  " + label.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.2f µs  %5.1f %%", us, 100 * us / max(client, handler)))
+        }
+        for (stage, us) in p.stages { row(stage.label, us) }
+        row("HTTP outside the handler", max(0, client - handler))
+        row("client's wait per record", client)
     }
 
     static func prepare(url: String, yaml: String, suite: LedgerSuite = .international, logger: Logger) async throws {
@@ -221,4 +244,11 @@ package struct IngestBenchmark: Sendable {
             return elapsed.inSeconds
         } ?? 0
     }
+}
+
+/// Durations summed from many tasks.
+final class DurationSum: Sendable {
+    private let sum = Mutex(Duration.zero)
+    func add(_ d: Duration) { sum.withLock { $0 += d } }
+    var total: Duration { sum.withLock { $0 } }
 }

@@ -25,8 +25,10 @@ public struct FuelwardenComponents: Sendable {
     /// Pushes and feed packets share transactions here (group commit).
     public let appends: AppendCoalescer
 
-    /// - Parameter feeds: device feeds to use instead of `config.feeds.file` (the demo builds its own).
-    public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil) throws {
+    /// - Parameters:
+    ///   - feeds: device feeds to use instead of `config.feeds.file` (the demo builds its own).
+    ///   - profile: where pushes spend their time is summed here (`bench ingest --profile`).
+    public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil, profile: IngestProfile? = nil) throws {
         let url = try config.requireDatabaseURL()
         self.config = config
         database = FuelDatabase(url: url, maxConnections: config.database.maxConnections,
@@ -36,7 +38,7 @@ public struct FuelwardenComponents: Sendable {
         signal = DetectionSignal()
         alertFeed = AlertBroadcaster(alerts: AlertStore(database: database), logger: logger)
         migrator = try Migrator(database: database)
-        appends = AppendCoalescer(ledger: LedgerStore(database: database), settings: config.ingest.coalescing, logger: logger)
+        appends = AppendCoalescer(ledger: LedgerStore(database: database), settings: config.ingest.coalescing, profile: profile, logger: logger)
         self.feeds = try feeds ?? config.loadFeeds()
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,

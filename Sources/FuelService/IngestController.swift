@@ -42,12 +42,15 @@ public struct IngestController: Sendable {
             throw APIError(.forbidden, "this key belongs to station \(principal.station ?? "?"), not \(station)")
         }
         let body = try await collectBody(request, station: station, context: context)
-        guard let profile = try await registry.profileReloadingIfUnknown(station) else {
+        let profile = appends.profile
+        profile?.add(.httpBody, ContinuousClock.now - started)
+        guard let entry = try await registry.profileReloadingIfUnknown(station) else {
             throw APIError(.notFound, "station \(station) is not in the registry")
         }
 
-        let (records, rejected) = try decode(body, station: profile.station)
+        let (records, rejected) = try decode(body, station: entry.station)
         let outcome = try await appends.append(station: station, records: records, rejected: rejected)
+        let committed = ContinuousClock.now
 
         for (kind, n) in outcome.appendedByKind { metrics.count(kind: kind.rawValue, verdict: "accepted", n) }
         for (kind, n) in outcome.duplicatesByKind { metrics.count(kind: kind.rawValue, verdict: "duplicate", n) }
@@ -64,10 +67,16 @@ public struct IngestController: Sendable {
         let verdict = PushVerdict(
             accepted: outcome.accepted, duplicates: outcome.duplicates,
             rejected: outcome.rejected.map { PushVerdict.Rejection(line: $0.line, seq: $0.seq, error: $0.reason) })
-        metrics.ingestHistogram.record(ContinuousClock.now - started)
-        return Response(
+        let response = Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: verdict.jsonText)))
+        let answered = ContinuousClock.now
+        metrics.ingestHistogram.record(answered - started)
+        if let profile {
+            profile.add(.answer, answered - committed)
+            profile.countPush(records: records.count + rejected.count)
+        }
+        return response
     }
 
     /// The request body, whole, within the size limit and the body timeout. An oversized body is
@@ -124,6 +133,7 @@ public struct IngestController: Sendable {
 
     /// Splits the body into lines and decodes and validates each.
     func decode(_ body: ByteBuffer, station: Station) throws -> ([IncomingRecord], [RejectedInput]) {
+        let profile = appends.profile
         var records: [IncomingRecord] = []
         var rejected: [RejectedInput] = []
         let bytes = body.readableBytesView
@@ -144,9 +154,9 @@ public struct IngestController: Sendable {
             }
             let raw = String(decoding: line, as: UTF8.self)
             do throws(PushLineError) {
-                let decoded = try PushRecordCodec.decode(line)
+                let decoded = try profile.time(.parse) { () throws(PushLineError) in try PushRecordCodec.decode(line) }
                 do {
-                    try RecordValidator.validate(decoded.record, station: station)
+                    try profile.time(.validate) { () throws(FieldError) in try RecordValidator.validate(decoded.record, station: station) }
                 } catch {
                     throw PushLineError(seq: decoded.seq, error: error)
                 }

@@ -80,12 +80,15 @@ public final class AppendCoalescer: Sendable {
 
     public let ledger: LedgerStore
     public let settings: Settings
+    /// Where the time goes, when profiling (`bench ingest --profile`).
+    public let profile: IngestProfile?
     private let state = Mutex(State())
     private let logger: Logger
 
-    public init(ledger: LedgerStore, settings: Settings = Settings(), logger: Logger) {
+    public init(ledger: LedgerStore, settings: Settings = Settings(), profile: IngestProfile? = nil, logger: Logger) {
         self.ledger = ledger
         self.settings = settings
+        self.profile = profile
         self.logger = logger
     }
 
@@ -98,7 +101,8 @@ public final class AppendCoalescer: Sendable {
         let database = ledger.database
         if let down = database.health.unavailableError() { throw down }
         var request = request
-        request.prepare(suite: try await database.ledgerSuite())
+        let suite = try await database.ledgerSuite()
+        profile.time(.canonicalAndHash) { request.prepare(suite: suite) }
         let deadline = ContinuousClock.now + database.requestDeadline
         let id = state.withLock { s in
             s.nextID += 1
@@ -195,8 +199,13 @@ public final class AppendCoalescer: Sendable {
 
     private func run(_ batch: [Waiting]) async {
         let outcome: Result<[Result<AppendOutcome, StoreError>], any Error>
+        if let profile {
+            let now = ContinuousClock.now
+            for w in batch { profile.add(.queue, now - w.since) }
+            profile.countBatch()
+        }
         do {
-            outcome = .success(try await ledger.append(batch.map(\.request)))
+            outcome = .success(try await ledger.append(batch.map(\.request), profile: profile))
         } catch {
             outcome = .failure(error)
         }

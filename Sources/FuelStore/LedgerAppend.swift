@@ -13,8 +13,14 @@ import PostgresNIO
 /// have got alone. Nothing is visible until the transaction commits.
 extension LedgerStore {
     static func append(
-        _ requests: [AppendRequest], suite: LedgerSuite, on tx: PostgresConnection, logger: Logger
+        _ requests: [AppendRequest], suite: LedgerSuite, on tx: PostgresConnection, logger: Logger, profile: IngestProfile? = nil
     ) async throws -> [Result<AppendOutcome, StoreError>] {
+        let started = ContinuousClock.now
+        var chainWork = Duration.zero
+        defer {
+            profile?.add(.chainAndCopyText, chainWork, pushes: requests.count)
+            profile?.add(.roundTrips, ContinuousClock.now - started - chainWork, pushes: requests.count)
+        }
         var chains = try await lockHeads(Set(requests.map(\.station)), on: tx, logger: logger)
         var results = [Result<AppendOutcome, StoreError>?](repeating: nil, count: requests.count)
         for (i, r) in requests.enumerated() where chains[r.station] == nil {
@@ -39,7 +45,9 @@ extension LedgerStore {
                 chain.frontier = try await RecordsTree.frontier(station: member.station, headSeq: chain.headSeq, stored: chain.storedFrontier,
                                                                 suite: suite, on: tx, logger: logger)
             }
+            let t = ContinuousClock.now
             results[member.index] = .success(batch.add(m, to: &chain))
+            chainWork += ContinuousClock.now - t
             chains[member.station] = chain
         }
 

@@ -81,15 +81,23 @@ public struct LedgerStore: Sendable {
     /// rejected, quarantined and alerted, rejected input quarantined). A request for a station
     /// without a chain fails alone; a database error fails them all and commits none. When this
     /// returns, everything it reports is committed.
-    public func append(_ requests: [AppendRequest]) async throws -> [Result<AppendOutcome, StoreError>] {
+    /// - Parameter profile: where the time goes, when profiling.
+    public func append(_ requests: [AppendRequest], profile: IngestProfile? = nil) async throws -> [Result<AppendOutcome, StoreError>] {
         guard !requests.isEmpty else { return [] }
         let logger = database.logger
         let suite = try await database.ledgerSuite()
         let stations = Set(requests.map(\.station))
         let what = stations.count == 1 ? "append to \(requests[0].station)" : "append \(requests.count) requests for \(stations.count) stations"
-        return try await database.transaction(what) { tx in
-            try await Self.append(requests, suite: suite, on: tx, logger: logger)
+        let asked = ContinuousClock.now
+        let (results, bodyEnded) = try await database.transaction(what) { tx in
+            let began = ContinuousClock.now
+            profile?.add(.begin, began - asked, pushes: requests.count)
+            let results = try await Self.append(requests, suite: suite, on: tx, logger: logger, profile: profile)
+            let ended = ContinuousClock.now
+            return (results, ended)
         }
+        profile?.add(.commit, ContinuousClock.now - bodyEnded, pushes: requests.count)
+        return results
     }
 
     /// Appends `records` to `station`'s chain in one transaction (``append(_:)`` with one request).

@@ -72,6 +72,7 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Concurrent pushing stations.") var concurrency = 4
         @Flag(help: "Run detection while ingesting.") var detection = false
         @Option(help: "Ledger suite of the database: international (SHA-256) or guomi (SM3).") var suite = "international"
+        @Flag(help: "Print where a record's time goes: HTTP, parse, validate, canonical + hash, batch wait, round trips, COMMIT.") var profile = false
 
         func run() async throws {
             guard let ledgerSuite = LedgerSuite(rawValue: suite) else { fail("--suite: expected international or guomi, got \"\(suite)\"") }
@@ -82,6 +83,7 @@ struct Bench: AsyncParsableCommand {
             bench.batchSize = batch
             bench.concurrency = concurrency
             bench.detection = detection
+            bench.profile = profile
             try await bench.run()
         }
     }
