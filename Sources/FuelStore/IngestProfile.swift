@@ -17,8 +17,14 @@ public final class IngestProfile: Sendable {
         case queue
         /// Leasing a connection and BEGIN.
         case begin
-        /// Statements of the batch (locks, lookups, COPY, heads, days, tank hours, quarantine), time on the wire and in the server.
-        case roundTrips
+        /// Locking the heads, numbering collected records, looking up recorded seqs.
+        case lockAndLookup
+        /// The COPY of the new rows.
+        case copy
+        /// Heads, station days, tank hours, quarantine and alerts.
+        case auxiliary
+        /// Tank batch mixes recomputed after deliveries.
+        case batchMixes
         /// Chain links, records tree and COPY text, worked out in the batch.
         case chainAndCopyText
         /// COMMIT, which waits for the write-ahead log to reach the disk.
@@ -34,7 +40,10 @@ public final class IngestProfile: Sendable {
             case .canonicalAndHash: "canonical body + content hash"
             case .queue: "wait for a batch"
             case .begin: "connection + BEGIN"
-            case .roundTrips: "statements (round trips)"
+            case .lockAndLookup: "lock heads + look up seqs"
+            case .copy: "COPY rows"
+            case .auxiliary: "heads, days, tank hours, quarantine"
+            case .batchMixes: "batch mixes after deliveries"
             case .chainAndCopyText: "chain links + COPY text"
             case .commit: "COMMIT (fsync)"
             case .answer: "answer"

@@ -15,11 +15,13 @@ extension LedgerStore {
     static func append(
         _ requests: [AppendRequest], suite: LedgerSuite, on tx: PostgresConnection, logger: Logger, profile: IngestProfile? = nil
     ) async throws -> [Result<AppendOutcome, StoreError>] {
-        let started = ContinuousClock.now
-        var chainWork = Duration.zero
-        defer {
-            profile?.add(.chainAndCopyText, chainWork, pushes: requests.count)
-            profile?.add(.roundTrips, ContinuousClock.now - started - chainWork, pushes: requests.count)
+        var lap = ContinuousClock.now
+        /// Adds the time since the last lap to `stage`, for every request of the batch.
+        func split(_ stage: IngestProfile.Stage) {
+            guard let profile else { return }
+            let now = ContinuousClock.now
+            profile.add(stage, now - lap, pushes: requests.count)
+            lap = now
         }
         var chains = try await lockHeads(Set(requests.map(\.station)), on: tx, logger: logger)
         var results = [Result<AppendOutcome, StoreError>?](repeating: nil, count: requests.count)
@@ -36,6 +38,7 @@ extension LedgerStore {
         }
         let recorded = try await recordedContent(batch.members, chains: chains, on: tx, logger: logger)
         for (name, known) in recorded { chains[name]?.known = known }
+        split(.lockAndLookup)
 
         for m in batch.members.indices {
             let member = batch.members[m]
@@ -45,22 +48,24 @@ extension LedgerStore {
                 chain.frontier = try await RecordsTree.frontier(station: member.station, headSeq: chain.headSeq, stored: chain.storedFrontier,
                                                                 suite: suite, on: tx, logger: logger)
             }
-            let t = ContinuousClock.now
             results[member.index] = .success(batch.add(m, to: &chain))
-            chainWork += ContinuousClock.now - t
             chains[member.station] = chain
         }
-
+        split(.chainAndCopyText)
         try await copy(batch.copy, on: tx, logger: logger)
+        split(.copy)
         try await moveHeads(chains.values.filter(\.received), on: tx, logger: logger)
         try await countStationDays(batch.quarterHours, on: tx, logger: logger)
         try await rollUpTankHours(batch.tankHours, on: tx, logger: logger)
+        split(.auxiliary)
         for (key, from) in batch.deliveredTanks.sorted(by: { ($0.key.station, $0.key.tank) < ($1.key.station, $1.key.tank) }) {
             // Recomputes the batch mix of each tank a delivery reached, from that delivery on (a late delivery rewrites later periods).
             try await ProvenanceStore.recompute(station: key.station, tank: key.tank, from: from, on: tx, logger: logger)
         }
+        split(.batchMixes)
         try await QuarantineStore.insert(batch.rejects, on: tx, logger: logger)
         for c in batch.conflicts { _ = try await AlertStore.raise(c, on: tx, logger: logger) }
+        split(.auxiliary)
         return results.map { $0! }
     }
 
