@@ -162,7 +162,7 @@ package struct IngestBenchmark: Sendable {
         print(String(format: "where a record's time goes (%d pushes, %d records, %d batches; summed over pushes in flight, µs per record):",
                      p.pushes, p.records, p.batches))
         func row(_ label: String, _ us: Double) {
-            print("  " + label.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.2f µs  %5.1f %%", us, 100 * us / max(client, handler)))
+            print("  " + label.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: "%8.2f µs  %5.1f %%", us, 100 * us / max(client, handler)))
         }
         for (stage, us) in p.stages { row(stage.label, us) }
         row("HTTP outside the handler", max(0, client - handler))
