@@ -9,6 +9,8 @@ import FuelSim
 import FuelStore
 import FuelWire
 import Logging
+import NIOCore
+import NIOHTTP1
 
 /// `fuelwarden bench load`: a province at its peak against a real `fuelwarden serve` process.
 ///
@@ -27,6 +29,8 @@ package struct LoadBenchmark: Sendable {
     package var batch = 5
     /// Requests in flight at most; more are counted as errors (the generator would fall behind).
     package var maxInFlight = 512
+    /// Keep-alive connections to the daemon (requests wait for a free one, as behind a station's router).
+    package var connections = 256
     /// The `fuelwarden` binary to run as the daemon.
     package var executable: String
     let logger: Logger
@@ -62,26 +66,27 @@ package struct LoadBenchmark: Sendable {
         print("• fuelwarden serve (pid \(daemon.pid ?? 0)) on 127.0.0.1:\(daemon.port), detection on; its log: \(log)")
 
         var config = HTTPClient.Configuration()
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxInFlight)
+        config.connectionPool = .init(idleTimeout: .seconds(60))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         do {
             let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
             try await daemon.waitUntilReady(client: client)
-            let steps = try await measure(client: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
             try await http.shutdown()
-            return steps
         } catch {
             try? await http.shutdown()
             throw error
         }
+        let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: min(maxInFlight, connections))
+        defer { Task { await connections.close() } }
+        return try await measure(connections: connections, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
     }
 
-    private func measure(client: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
+    private func measure(connections: LoadConnections, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
         let generator = LoadLines(stations: registry.stations.map(\.id))
         var steps: [Step] = []
         for rate in rates {
             print(String(format: "• %.0f records/s for %.0f s (%d stations, %d records a request) …", rate, seconds, stations, batch))
-            let step = try await drive(rate: rate, client: client, keys: keys, generator: generator, pid: pid)
+            let step = try await drive(rate: rate, connections: connections, keys: keys, generator: generator, pid: pid)
             steps.append(step)
             print(Self.describe(step))
             if step.p99 > 1 || Double(step.errors) > Double(step.requests) * 0.01 { break }
@@ -94,11 +99,10 @@ package struct LoadBenchmark: Sendable {
                Double(s.records) / s.seconds, s.requests, s.errors, s.p50 * 1000, s.p99 * 1000, Double(s.peakRSSBytes) / 1_048_576)
     }
 
-    private func drive(rate: Double, client: FuelwardenClient, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
+    private func drive(rate: Double, connections: LoadConnections, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
         let requestsPerSecond = rate / Double(batch)
         let total = Int(requestsPerSecond * seconds)
         let launched = ContinuousClock.now
-        let inFlight = SharedCounter()
         let monitor = Task {
             var peak = 0
             while !Task.isCancelled {
@@ -108,29 +112,38 @@ package struct LoadBenchmark: Sendable {
             return peak
         }
         let recorder = StepRecorder()
+        let answered = AsyncStream<Void>.makeStream()
         var refused = 0
-        await withDiscardingTaskGroup { group in
-            for i in 0..<total {
-                let due = launched.advanced(by: .seconds(Double(i) / requestsPerSecond))
-                try? await Task.sleep(until: due, clock: .continuous)
-                let (station, lines) = generator.next(batch)
-                guard inFlight.add(1) <= maxInFlight else {
-                    _ = inFlight.add(-1)
-                    refused += 1
-                    continue
-                }
-                group.addTask {
-                    defer { _ = inFlight.add(-1) }
-                    var ok = false
-                    do {
-                        let (status, _) = try await client.send(.POST, "/v1/stations/\(station)/records", token: keys[station],
-                                                                body: lines.joined(separator: "\n") + "\n", contentType: "application/x-ndjson",
-                                                                timeoutSeconds: 30)
-                        ok = status == 200
-                    } catch {}
-                    recorder.record(latency: (ContinuousClock.now - due) / .seconds(1), records: lines.count, ok: ok)
-                }
+        let host = "127.0.0.1:\(connections.port)"
+        for i in 0..<total {
+            let due = launched.advanced(by: .seconds(Double(i) / requestsPerSecond))
+            try? await Task.sleep(until: due, clock: .continuous)
+            let (station, lines) = generator.next(batch)
+            guard connections.inFlight < maxInFlight else {
+                refused += 1
+                continue
             }
+            var body = ByteBuffer()
+            for line in lines {
+                body.writeString(line)
+                body.writeInteger(UInt8(ascii: "\n"))
+            }
+            let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/stations/\(station)/records", headers: [
+                "Host": host, "Authorization": "Bearer \(keys[station] ?? "")", "Content-Type": "application/x-ndjson",
+                "Content-Length": "\(body.readableBytes)",
+            ])
+            let count = lines.count
+            connections.send(.init(head: head, body: body, due: due) { status in
+                recorder.record(latency: (ContinuousClock.now - due) / .seconds(1), records: count, ok: status == 200)
+                answered.continuation.yield()
+            })
+        }
+        // Wait for the answers still out (each is counted, late or not).
+        var waiting = total - refused - recorder.count
+        var it = answered.stream.makeAsyncIterator()
+        while waiting > 0, connections.inFlight > 0 {
+            _ = await it.next()
+            waiting = total - refused - recorder.count
         }
         var step = recorder.step(rate: rate, seconds: seconds)
         step.requests += refused
@@ -186,6 +199,12 @@ final class StepRecorder: @unchecked Sendable {
         } else {
             errors += 1
         }
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return requests
     }
 
     func step(rate: Double, seconds: Double) -> LoadBenchmark.Step {
