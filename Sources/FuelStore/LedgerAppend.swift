@@ -7,8 +7,8 @@ import PostgresNIO
 /// The append of a batch of requests (from one station or many), all inside the caller's
 /// transaction, set-wise: one statement locks every head of the batch (in station order, so two
 /// daemons never deadlock), one numbers the collected records, one looks up what is already
-/// recorded, one COPY carries every new row, one moves the heads, one counts the station days, one
-/// rolls up the tank hours, one quarantines the rejects. Requests are judged in the order given,
+/// recorded, one COPY carries every new row, one moves the heads, counts the station days and rolls
+/// up the tank hours, one quarantines the rejects. Requests are judged in the order given,
 /// each against the ledger plus the requests before it, so each gets exactly the outcome it would
 /// have got alone. Nothing is visible until the transaction commits.
 extension LedgerStore {
@@ -54,9 +54,7 @@ extension LedgerStore {
         split(.chainAndCopyText)
         try await copy(batch.copy, on: tx, logger: logger)
         split(.copy)
-        try await moveHeads(chains.values.filter(\.received), on: tx, logger: logger)
-        try await countStationDays(batch.quarterHours, on: tx, logger: logger)
-        try await rollUpTankHours(batch.tankHours, on: tx, logger: logger)
+        try await writeHeadsDaysAndHours(chains.values.filter(\.received), batch.quarterHours, batch.tankHours, on: tx, logger: logger)
         split(.auxiliary)
         for (key, from) in batch.deliveredTanks.sorted(by: { ($0.key.station, $0.key.tank) < ($1.key.station, $1.key.tank) }) {
             // Recomputes the batch mix of each tank a delivery reached, from that delivery on (a late delivery rewrites later periods).
@@ -135,49 +133,49 @@ extension LedgerStore {
         }
     }
 
-    /// Moves the heads of the stations that received records (a station that only got duplicates
-    /// keeps its head and is only marked alive).
-    static func moveHeads(_ chains: [StationChain], on tx: PostgresConnection, logger: Logger) async throws {
-        guard !chains.isEmpty else { return }
+    /// One statement for three writes (a round trip each would cost more than the writing): moves
+    /// the heads of the stations that received records (a station that only got duplicates keeps
+    /// its head and is only marked alive), adds the records to the stations' local days with data
+    /// (the annual inspection's coverage; quarter hours, as every real UTC offset is a multiple of
+    /// 15 min) and merges the batch's tank-hour roll-ups into `tank_hours` (the console's charts).
+    /// Data-modifying `WITH` parts run to completion whether or not the main statement reads them.
+    static func writeHeadsDaysAndHours(
+        _ chains: [StationChain], _ quarterHours: [BatchRows.StationQuarter: Int64], _ hours: [TankHour.Key: TankHour],
+        on tx: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !chains.isEmpty || !quarterHours.isEmpty || !hours.isEmpty else { return }
+        let quarters = Array(quarterHours.keys)
+        let hourKeys = Array(hours.keys)
+        let hourValues = hourKeys.map { hours[$0]! }
         try await tx.query("""
-            UPDATE chain_heads h SET head_seq = u.seq, head_hash = u.hash,
-                records_frontier = CASE WHEN u.frontier = ''::bytea THEN h.records_frontier ELSE u.frontier END,
-                max_push_seq = NULLIF(u.max_push, \(Int64.min)),
-                last_record_at = GREATEST(h.last_record_at, CASE WHEN u.latest_us = \(Int64.min) THEN NULL
-                                                                ELSE timestamptz 'epoch' + u.latest_us * interval '1 microsecond' END),
-                last_received_at = now()
-            FROM UNNEST(\(chains.map(\.station))::text[], \(chains.map(\.headSeq))::bigint[], \(chains.map { ByteBuffer(bytes: $0.headHash) })::bytea[],
-                        \(chains.map { ByteBuffer(bytes: $0.frontier?.bytes ?? []) })::bytea[], \(chains.map { $0.maxPushSeq ?? .min })::bigint[],
-                        \(chains.map { $0.latestAt?.microseconds ?? .min })::bigint[])
-                 AS u(station, seq, hash, frontier, max_push, latest_us)
-            WHERE h.station = u.station
-            """, logger: logger)
-    }
-
-    /// Adds the records to the stations' local days with data (the annual inspection's coverage).
-    static func countStationDays(_ quarterHours: [BatchRows.StationQuarter: Int64], on tx: PostgresConnection, logger: Logger) async throws {
-        guard !quarterHours.isEmpty else { return }
-        let keys = Array(quarterHours.keys)
-        try await tx.query("""
-            INSERT INTO station_days (station, day, records)
-            SELECT u.station, (to_timestamp(u.q) AT TIME ZONE s.timezone)::date, sum(u.n)
-            FROM UNNEST(\(keys.map(\.station))::text[], \(keys.map(\.quarter))::bigint[], \(keys.map { quarterHours[$0]! })::bigint[]) AS u(station, q, n)
-            JOIN stations s ON s.id = u.station
-            GROUP BY 1, 2
-            ON CONFLICT (station, day) DO UPDATE SET records = station_days.records + EXCLUDED.records
-            """, logger: logger)
-    }
-
-    /// Merges the batch's tank-hour roll-ups into `tank_hours` (the console's charts).
-    static func rollUpTankHours(_ hours: [TankHour.Key: TankHour], on tx: PostgresConnection, logger: Logger) async throws {
-        guard !hours.isEmpty else { return }
-        let keys = Array(hours.keys)
-        let values = keys.map { hours[$0]! }
-        try await tx.query("""
+            WITH heads AS (
+                UPDATE chain_heads h SET head_seq = u.seq, head_hash = u.hash,
+                    records_frontier = CASE WHEN u.frontier = ''::bytea THEN h.records_frontier ELSE u.frontier END,
+                    max_push_seq = NULLIF(u.max_push, \(Int64.min)),
+                    last_record_at = GREATEST(h.last_record_at, CASE WHEN u.latest_us = \(Int64.min) THEN NULL
+                                                                    ELSE timestamptz 'epoch' + u.latest_us * interval '1 microsecond' END),
+                    last_received_at = now()
+                FROM UNNEST(\(chains.map(\.station))::text[], \(chains.map(\.headSeq))::bigint[], \(chains.map { ByteBuffer(bytes: $0.headHash) })::bytea[],
+                            \(chains.map { ByteBuffer(bytes: $0.frontier?.bytes ?? []) })::bytea[], \(chains.map { $0.maxPushSeq ?? .min })::bigint[],
+                            \(chains.map { $0.latestAt?.microseconds ?? .min })::bigint[])
+                     AS u(station, seq, hash, frontier, max_push, latest_us)
+                WHERE h.station = u.station
+                RETURNING 1
+            ), days AS (
+                INSERT INTO station_days (station, day, records)
+                SELECT u.station, (to_timestamp(u.q) AT TIME ZONE s.timezone)::date, sum(u.n)
+                FROM UNNEST(\(quarters.map(\.station))::text[], \(quarters.map(\.quarter))::bigint[], \(quarters.map { quarterHours[$0]! })::bigint[])
+                     AS u(station, q, n)
+                JOIN stations s ON s.id = u.station
+                GROUP BY 1, 2
+                ON CONFLICT (station, day) DO UPDATE SET records = station_days.records + EXCLUDED.records
+                RETURNING 1
+            )
             INSERT INTO tank_hours (station, tank, hour, min_l, max_l, last_l, last_at, readings)
             SELECT u.station, u.tank, to_timestamp(u.hour), u.lo, u.hi, u.last, timestamptz 'epoch' + u.last_us * interval '1 microsecond', u.n
-            FROM UNNEST(\(keys.map(\.station))::text[], \(keys.map(\.tank))::text[], \(keys.map(\.hour))::bigint[], \(values.map(\.min))::float8[],
-                        \(values.map(\.max))::float8[], \(values.map(\.last))::float8[], \(values.map(\.lastAt))::bigint[], \(values.map(\.count))::int4[])
+            FROM UNNEST(\(hourKeys.map(\.station))::text[], \(hourKeys.map(\.tank))::text[], \(hourKeys.map(\.hour))::bigint[],
+                        \(hourValues.map(\.min))::float8[], \(hourValues.map(\.max))::float8[], \(hourValues.map(\.last))::float8[],
+                        \(hourValues.map(\.lastAt))::bigint[], \(hourValues.map(\.count))::int4[])
                  AS u(station, tank, hour, lo, hi, last, last_us, n)
             ON CONFLICT (station, tank, hour) DO UPDATE SET
                 min_l = LEAST(tank_hours.min_l, EXCLUDED.min_l), max_l = GREATEST(tank_hours.max_l, EXCLUDED.max_l),
