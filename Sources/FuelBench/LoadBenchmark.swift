@@ -153,16 +153,21 @@ package struct LoadBenchmark: Sendable {
                 answered.continuation.yield()
             })
         }
-        // Wait for the answers still out (each is counted, late or not).
-        var waiting = total - refused - recorder.count
-        var it = answered.stream.makeAsyncIterator()
-        while waiting > 0, connections.inFlight > 0 {
-            _ = await it.next()
-            waiting = total - refused - recorder.count
+        // Wait for the answers still out (each is counted, late or not); after a minute, the rest count as errors.
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                answered.continuation.yield()
+            }
         }
+        let sent = ContinuousClock.now
+        var it = answered.stream.makeAsyncIterator()
+        while total - refused - recorder.count > 0, ContinuousClock.now - sent < .seconds(60) { _ = await it.next() }
+        ticker.cancel()
+        let unanswered = total - refused - recorder.count
         var step = recorder.step(rate: rate, seconds: seconds)
-        step.requests += refused
-        step.errors += refused
+        step.requests += refused + unanswered
+        step.errors += refused + unanswered
         monitor.cancel()
         step.peakRSSBytes = await monitor.value
         step.seconds = max(seconds, (ContinuousClock.now - launched) / .seconds(1))

@@ -47,7 +47,7 @@ final class LoadConnections: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(pool: self))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(pool: self, eventLoop: channel.eventLoop))
                 }
             }
             .connect(host: host, port: port).get()
@@ -59,8 +59,13 @@ final class LoadConnections: Sendable {
 
     /// Sends `request` on an idle connection, or queues it for the next one free.
     func send(_ request: Request) {
+        dispatch(request, counted: false)
+    }
+
+    /// A request whose connection was gone before it was written goes to another one.
+    fileprivate func dispatch(_ request: Request, counted: Bool) {
         let handler: ConnectionHandler? = state.withLockedValue { s in
-            s.inFlight += 1
+            if !counted { s.inFlight += 1 }
             guard let h = s.idle.popLast() else {
                 s.queue.append(request)
                 return nil
@@ -82,9 +87,14 @@ final class LoadConnections: Sendable {
         }
     }
 
-    /// A connection broke: its request failed, and it takes no more.
-    fileprivate func lost() {
-        state.withLockedValue { $0.inFlight -= 1 }
+    /// A connection closed (the daemon's idle timeout, a reset): it takes no more requests, the one
+    /// it was answering failed, and a new connection takes its place.
+    fileprivate func closed(_ handler: ConnectionHandler, failed: Bool, group: any EventLoopGroup) {
+        state.withLockedValue { s in
+            s.idle.removeAll { $0 === handler }
+            if failed { s.inFlight -= 1 }
+        }
+        Task { try? await self.connect(group: group) }
     }
 
     func close() async {
@@ -103,20 +113,26 @@ private final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
     private var current: LoadConnections.Request?
     private var status: Int?
 
-    init(pool: LoadConnections) { self.pool = pool }
+    private var eventLoop: any EventLoop
+
+    init(pool: LoadConnections, eventLoop: any EventLoop) {
+        self.pool = pool
+        self.eventLoop = eventLoop
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        eventLoop = context.eventLoop
         if let r = pool.next(for: self, finished: false) { write(r, context: context) }
     }
 
-    /// Called from any thread: the write happens on the channel's event loop.
+    /// Called from any thread: the write happens on the channel's event loop (or, when the
+    /// connection closed meanwhile, the request goes to another one).
     func start(_ request: LoadConnections.Request) {
-        guard let context else { return }
-        if context.eventLoop.inEventLoop {
-            write(request, context: context)
-        } else {
-            context.eventLoop.execute { self.write(request, context: context) }
+        let loop = eventLoop
+        loop.execute {
+            guard let context = self.context else { return self.pool.dispatch(request, counted: true) }
+            self.write(request, context: context)
         }
     }
 
@@ -142,11 +158,10 @@ private final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
 
     func channelInactive(context: ChannelHandlerContext) {
         self.context = nil
-        if let r = current {
-            current = nil
-            r.done(nil)
-            pool.lost()
-        }
+        let failed = current
+        current = nil
+        failed?.done(nil)
+        pool.closed(self, failed: failed != nil, group: context.eventLoop)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
