@@ -1,18 +1,7 @@
 import ArgumentParser
-import NIOCore
-import NIOPosix
 
 @main
 struct Fuelwarden: AsyncParsableCommand {
-    /// NIO's event loops become Swift Concurrency's global executor before anything runs: a
-    /// request's tasks then run on the thread that reads its socket, instead of hopping between
-    /// the event loops and the concurrency pool for every await (most of the CPU of a small push
-    /// went into those thread switches).
-    static func main() async {
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        await main(nil)
-    }
-
     static let configuration = CommandConfiguration(
         commandName: "fuelwarden",
         abstract: "Tamper-evident monitoring of retail fuel stations.",
