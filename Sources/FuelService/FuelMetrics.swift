@@ -1,5 +1,7 @@
 import FuelModel
+import FuelStore
 import Prometheus
+import Synchronization
 
 /// Every Prometheus metric of the daemon, registered here and nowhere else (the registry traps
 /// when one name is registered with two types or help texts).
@@ -41,6 +43,22 @@ public final class FuelMetrics: Sendable {
     nonisolated(unsafe) private static let schemaCompatible = MetricNameDescriptor(
         namespace: "fuelwarden", metricName: "schema_compatible", unitName: "",
         helpText: "1 when this build may serve on the database's schema (expand/contract), else 0.")
+
+    nonisolated(unsafe) private static let appendBatches = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "append_batches", unitName: "total",
+        helpText: "Append transactions committed or failed by group commit (pushes and feed packets that arrived together).")
+    nonisolated(unsafe) private static let appendBatchedRequests = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "append_batched_requests", unitName: "total",
+        helpText: "Pushes and feed packets appended through group commit (divided by append_batches_total: requests a commit).")
+    nonisolated(unsafe) private static let appendFailedBatches = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "append_failed_batches", unitName: "total",
+        helpText: "Append transactions that failed (every request in them answered 503, none committed).")
+    nonisolated(unsafe) private static let appendExpired = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "append_expired_requests", unitName: "total",
+        helpText: "Requests answered 503 while waiting for their commit (deadline passed, or the database went down).")
+    nonisolated(unsafe) private static let appendWaiting = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "append_waiting_requests", unitName: "",
+        helpText: "Requests queued for the next append transaction.")
 
     public let ingestHistogram: DurationHistogram
     /// Stored detector states that did not decode (a format change): each one is also logged.
@@ -86,6 +104,21 @@ public final class FuelMetrics: Sendable {
             registry.makeGauge(descriptor: Self.openAlerts, labels: [("rule", rule)]).set(Double(byRule[rule] ?? 0))
         }
     }
+
+    /// Group commit's running totals, as counters (the coalescer keeps totals; a counter only grows, so the growth since the last scrape is added).
+    public func appends(_ stats: AppendCoalescer.Statistics, waiting: Int) {
+        let last = lastAppendStatistics.withLock { last in
+            defer { last = stats }
+            return last
+        }
+        for (descriptor, now, then) in [(Self.appendBatches, stats.batches, last.batches), (Self.appendBatchedRequests, stats.requests, last.requests),
+                                        (Self.appendFailedBatches, stats.failedBatches, last.failedBatches), (Self.appendExpired, stats.expired, last.expired)] {
+            registry.makeCounter(descriptor: descriptor, labels: []).increment(by: Int64(max(0, now - then)))
+        }
+        registry.makeGauge(descriptor: Self.appendWaiting, labels: []).set(Double(waiting))
+    }
+
+    private let lastAppendStatistics = Mutex(AppendCoalescer.Statistics())
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -55,7 +55,7 @@ public struct FuelwardenComponents: Sendable {
         let router = Router(context: FuelRequestContext.self)
         let routes = KnownRoutes()
         router.add(middleware: ErrorMiddleware(routes: routes))
-        HealthController(database: database, migrator: migrator, alerts: AlertStore(database: database), metrics: metrics)
+        HealthController(database: database, migrator: migrator, alerts: AlertStore(database: database), metrics: metrics, appends: appends)
             .addRoutes(to: router)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: TokenCache(
             store: TokenStore(database: database), ttl: config.auth.cacheTTL)))

@@ -11,6 +11,8 @@ public struct HealthController: Sendable {
     let migrator: Migrator
     let alerts: AlertStore
     let metrics: FuelMetrics
+    /// Group commit, whose totals the scrape exports.
+    let appends: AppendCoalescer?
     private let lastStatus = StatusCache()
 
     final class StatusCache: Sendable {
@@ -18,7 +20,8 @@ public struct HealthController: Sendable {
         func withLock<T>(_ body: (inout (Migrator.Status, ContinuousClock.Instant)?) -> T) -> T { value.withLock { body(&$0) } }
     }
 
-    public init(database: FuelDatabase, migrator: Migrator, alerts: AlertStore, metrics: FuelMetrics) {
+    public init(database: FuelDatabase, migrator: Migrator, alerts: AlertStore, metrics: FuelMetrics, appends: AppendCoalescer? = nil) {
+        self.appends = appends
         self.database = database
         self.migrator = migrator
         self.alerts = alerts
@@ -101,6 +104,7 @@ public struct HealthController: Sendable {
             metrics.setOpenAlerts(counts, rules: AlertRule.allCases.map(\.rawValue))
         }
         metrics.inFlight.set(Double(database.inFlight.value))
+        if let appends { metrics.appends(appends.statistics, waiting: appends.waitingRequests) }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }

@@ -47,6 +47,8 @@ public final class AppendCoalescer: Sendable {
         public var failedBatches = 0
         /// Requests answered 503 because their deadline passed or the database went down while they waited.
         public var expired = 0
+
+        public init() {}
     }
 
     private struct Waiting {

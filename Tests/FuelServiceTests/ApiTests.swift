@@ -147,6 +147,10 @@ import Testing
             #expect(text.contains(#"fuelwarden_records_total{kind="sale",verdict="rejected"} 1"#))
             #expect(text.contains(#"fuelwarden_records_total{kind="unknown",verdict="rejected"} 1"#))
             #expect(text.contains("fuelwarden_ingest_duration_seconds_bucket"))
+            // Two pushes one after the other: two commits of one request each; a second scrape counts nothing twice.
+            #expect(text.contains("fuelwarden_append_batches_total 2") && text.contains("fuelwarden_append_batched_requests_total 2"), "\(text)")
+            let again = try await d.client.send(.GET, "/metrics", token: nil).1
+            #expect(again.contains("fuelwarden_append_batches_total 2") && again.contains("fuelwarden_append_failed_batches_total 0"))
             #expect(text.contains("fuelwarden_build_schema_version \(latest)") && text.contains("fuelwarden_schema_compatible 1"), "\(text)")
             #expect(text.contains(#"fuelwarden_alerts_open{rule="undeclared_delivery"}"#))
             let (o, spec) = try await d.client.send(.GET, "/openapi.yaml", token: nil)
