@@ -73,24 +73,40 @@ package struct LoadBenchmark: Sendable {
         do {
             let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
             try await daemon.waitUntilReady(client: client)
+            let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: min(maxInFlight, connections))
+            defer { Task { await connections.close() } }
+            let steps = try await measure(connections: connections, metrics: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
             try await http.shutdown()
+            return steps
         } catch {
             try? await http.shutdown()
             throw error
         }
-        let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: min(maxInFlight, connections))
-        defer { Task { await connections.close() } }
-        return try await measure(connections: connections, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
     }
 
-    private func measure(connections: LoadConnections, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
+    /// The daemon's group-commit totals (batches, requests), from its metrics.
+    private func commits(_ client: FuelwardenClient) async -> (batches: Double, requests: Double) {
+        guard let text = try? await client.send(.GET, "/metrics", token: nil).1 else { return (0, 0) }
+        func value(_ name: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        return (value("fuelwarden_append_batches_total"), value("fuelwarden_append_batched_requests_total"))
+    }
+
+    private func measure(connections: LoadConnections, metrics: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
         let generator = LoadLines(stations: registry.stations.map(\.id))
         var steps: [Step] = []
         for rate in rates {
             print(String(format: "• %.0f records/s for %.0f s (%d stations, %d records a request) …", rate, seconds, stations, batch))
+            let before = await commits(metrics)
             let step = try await drive(rate: rate, connections: connections, keys: keys, generator: generator, pid: pid)
+            let after = await commits(metrics)
             steps.append(step)
             print(Self.describe(step))
+            let batches = after.batches - before.batches
+            if batches > 0 {
+                print(String(format: "  group commit: %.0f transactions, %.1f pushes each on average", batches, (after.requests - before.requests) / batches))
+            }
             if step.p99 > 1 || Double(step.errors) > Double(step.requests) * 0.05 { break }
         }
         return steps
