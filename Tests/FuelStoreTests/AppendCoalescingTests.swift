@@ -74,7 +74,7 @@ import Testing
                     FOR EACH ROW EXECUTE FUNCTION refuse_666()
                 """,
             ] {
-                try await db.client.query(PostgresQuery(unsafeSQL: statement), logger: TestPostgres.logger).collect()
+                _ = try await db.client.query(PostgresQuery(unsafeSQL: statement), logger: TestPostgres.logger).collect()
             }
             let ledger = LedgerStore(database: db)
             let coalescer = AppendCoalescer(ledger: ledger, settings: .init(maxRecords: 1_000, maxWait: .milliseconds(300)), logger: TestPostgres.logger)
