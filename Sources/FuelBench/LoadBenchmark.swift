@@ -74,8 +74,14 @@ package struct LoadBenchmark: Sendable {
             let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
             try await daemon.waitUntilReady(client: client)
             let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: min(maxInFlight, connections))
-            defer { Task { await connections.close() } }
-            let steps = try await measure(connections: connections, metrics: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
+            let steps: [Step]
+            do {
+                steps = try await measure(connections: connections, metrics: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
+            } catch {
+                await connections.close()
+                throw error
+            }
+            await connections.close()
             try await http.shutdown()
             return steps
         } catch {
@@ -164,7 +170,7 @@ package struct LoadBenchmark: Sendable {
                 continue
             }
             let second = i * batch / max(1, Int(rate))
-            connections.send(.init(head: head, body: body, due: due) { status in
+            connections.send(.init(head: head, body: body) { status in
                 recorder.record(latency: (ContinuousClock.now - due) / .seconds(1), second: second, records: count, ok: status == 200)
                 answered.continuation.yield()
             })

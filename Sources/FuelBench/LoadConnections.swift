@@ -10,11 +10,10 @@ import NIOPosix
 /// cores with the daemon and PostgreSQL: a general-purpose client (AsyncHTTPClient) spent about
 /// 280 µs of CPU a request here, several times what is measured on the other side.
 final class LoadConnections: Sendable {
-    /// One push to send: its pre-built head and body, when it was due, and what to do with the answer.
+    /// One push to send: its pre-built head and body, and what to do with the answer.
     struct Request: Sendable {
         var head: HTTPRequestHead
         var body: ByteBuffer
-        var due: ContinuousClock.Instant
         var done: @Sendable (_ status: Int?) -> Void
     }
 
@@ -22,6 +21,8 @@ final class LoadConnections: Sendable {
         var idle: [ConnectionHandler] = []
         var queue = Deque<Request>()
         var inFlight = 0
+        /// Set by ``close()``: a connection that closes then is not replaced.
+        var closing = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -90,14 +91,16 @@ final class LoadConnections: Sendable {
     /// A connection closed (the daemon's idle timeout, a reset): it takes no more requests, the one
     /// it was answering failed, and a new connection takes its place.
     fileprivate func closed(_ handler: ConnectionHandler, failed: Bool, group: any EventLoopGroup) {
-        state.withLockedValue { s in
+        let replace = state.withLockedValue { s in
             s.idle.removeAll { $0 === handler }
             if failed { s.inFlight -= 1 }
+            return !s.closing
         }
-        Task { try? await self.connect(group: group) }
+        if replace { Task { try? await self.connect(group: group) } }
     }
 
     func close() async {
+        state.withLockedValue { $0.closing = true }
         for c in channels.withLockedValue({ $0 }) { try? await c.close() }
     }
 }

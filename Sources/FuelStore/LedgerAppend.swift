@@ -76,7 +76,7 @@ extension LedgerStore {
         var headHash: Digest32
         var maxPushSeq: Int64?
         var storedFrontier: ByteBuffer?
-        /// Built when the first new record needs it.
+        /// Built (from the ledger, when none is stored) once a request with records reaches the station.
         var frontier: MerkleFrontier?
         /// Content hash by `source/seq`: recorded ones, then the batch's own as it goes.
         var known: [String: Digest32] = [:]

@@ -157,7 +157,7 @@ public enum HJ212 {
         for (name, _) in header where !seen.insert(name).inserted {
             throw DecodeError(kind: .field, message: "header field \(name) appears twice")
         }
-                for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
+        for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
             throw DecodeError(kind: .field, message: "header field \(required) is missing")
         }
         let flagText = header.first { $0.0 == "Flag" }?.1

@@ -71,3 +71,9 @@ import Testing
         }
     }
 }
+
+/// A header field given twice is ambiguous (which MN authenticated, which key decrypts?): refused.
+@Test func aHeaderFieldGivenTwiceIsRefused() {
+    let twice = HJ212.frame(dataSegment: "QN=1;ST=31;CN=2011;PW=1;MN=A;Flag=5;MN=B;CP=&&DataTime=20260301101500&&")
+    #expect { try HJ212.decode(twice) } throws: { "\($0)".contains("header field MN appears twice") }
+}
