@@ -20,8 +20,10 @@ public struct HJ212Client: Sendable {
     }
 
     /// Sends `bytes` (in two writes, to exercise reassembly) and reads `answers` packets back
-    /// within `seconds`.
-    public func send(_ bytes: [UInt8], answers expected: Int, seconds: Double = 5) async throws -> [HJ212.Packet] {
+    /// within `seconds`. `decryptBlocksFor` reads what the platform sends encrypted (its CN 1014
+    /// command carrying a new key) as a device with that key does.
+    public func send(_ bytes: [UInt8], answers expected: Int, seconds: Double = 5,
+                     decryptBlocksFor: @escaping @Sendable (String) -> (([UInt8]) throws -> [UInt8])? = { _ in nil }) async throws -> [HJ212.Packet] {
         let host = self.host, port = self.port
         return try await withTimeLimit(.seconds(seconds), timeoutError: Timeout(description: "no \(expected) HJ 212 answers from \(host):\(port) within \(seconds) s")) {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -37,7 +39,7 @@ public struct HJ212Client: Sendable {
                 guard expected > 0 else { return answers }
                 for try await chunk in inbound {
                     reader.append(chunk.readableBytesView)
-                    while case .frame(let f)? = reader.next() { answers.append(try HJ212.decode(f)) }
+                    while case .frame(let f)? = reader.next() { answers.append(try HJ212.decode(f, decryptBlocksFor: decryptBlocksFor)) }
                     if answers.count >= expected { break }
                 }
                 return answers

@@ -19,6 +19,8 @@ public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case falsifiedTelemetry = "falsified_telemetry"
     /// A tank gauge too coarse, noisy, glitchy or sparse for the leak test to reach its target (info).
     case gaugeQuality = "gauge_quality"
+    /// An HJ 212 device's SM4 key in force past its age limit (HJ 212-2025: rotated every 90 days) (warning).
+    case feedKey = "feed_key"
 }
 
 /// How urgent an alert is; ordered info < warning < critical.

@@ -18,6 +18,8 @@ public struct FuelwardenComponents: Sendable {
     public let signal: DetectionSignal
     public let migrator: Migrator
     public let feeds: FeedsFile
+    /// `feeds.hj212.key_file`, read and checked at start-up.
+    public let hj212Keys: [String: [HJ212KeyRing.Key]]
     /// Ports the device listeners are bound to, once they are (tests bind to port 0).
     public let listening = ListeningPorts()
     /// New alerts for every live stream, from one LISTEN.
@@ -40,9 +42,16 @@ public struct FuelwardenComponents: Sendable {
         migrator = try Migrator(database: database)
         appends = AppendCoalescer(ledger: LedgerStore(database: database), settings: config.ingest.coalescing, profile: profile, logger: logger)
         self.feeds = try feeds ?? config.loadFeeds()
+        hj212Keys = try config.loadHJ212Keys()
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
             settings: config.detect, signal: signal, metrics: metrics, logger: logger)
+    }
+
+    /// The HJ 212 devices' keys and state (the key file read and checked here).
+    public func hj212DeviceBook(logger: Logger) -> HJ212DeviceBook {
+        HJ212DeviceBook(devices: feeds.devices, keyFile: hj212Keys, settings: config.feeds.hj212,
+                        store: HJ212DeviceStore(database: database), logger: logger)
     }
 
     /// Where device feeds put their records.
@@ -64,7 +73,8 @@ public struct FuelwardenComponents: Sendable {
         ).addRoutes(to: v1)
         AlertsController(alerts: AlertStore(database: database), feed: alertFeed).addRoutes(to: v1)
         StationsController(registry: registry, store: RegistryStore(database: database), detection: DetectionStore(database: database),
-                           thresholds: config.detect.thresholds).addRoutes(to: v1)
+                           thresholds: config.detect.thresholds, devices: HJ212DeviceStore(database: database),
+                           offlineAfter: config.feeds.hj212.offlineAfter).addRoutes(to: v1)
         CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
         HistoryController(store: HistoryStore(database: database),
                           cache: config.history.cacheDir.map { HistoryFileCache(directory: $0, maxMB: config.history.cacheMaxMB, logger: database.logger) }).addRoutes(to: v1)
@@ -166,9 +176,11 @@ public enum FuelwardenDaemon {
         }
         services.append(background(OutboxNotifier(store: OutboxStore(database: c.database), settings: c.config.notify, logger: logger)))
         if c.config.feeds.hj212Enabled {
+            let book = c.hj212DeviceBook(logger: logger)
             services.append(background(HJ212Listener(
-                settings: c.config.feeds.hj212, devices: c.feeds.devices, sink: c.feedSink(logger: logger), logger: logger
+                settings: c.config.feeds.hj212, devices: c.feeds.devices, book: book, sink: c.feedSink(logger: logger), logger: logger
             ) { c.listening.set(hj212: $0) }))
+            services.append(background(HJ212DeviceBookService(book: book, every: c.config.feeds.hj212.deviceSweep, logger: logger)))
         }
         if !c.feeds.consoles.isEmpty {
             services.append(background(ATGPoller(consoles: c.feeds.consoles, settings: c.config.feeds.atg, sink: c.feedSink(logger: logger), logger: logger)))

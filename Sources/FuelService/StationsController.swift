@@ -13,11 +13,17 @@ public struct StationsController: Sendable {
     let detection: DetectionStore
     let thresholds: DetectionThresholds
 
-    public init(registry: RegistryCache, store: RegistryStore, detection: DetectionStore, thresholds: DetectionThresholds) {
+    let devices: HJ212DeviceStore?
+    let offlineAfter: Duration
+
+    public init(registry: RegistryCache, store: RegistryStore, detection: DetectionStore, thresholds: DetectionThresholds,
+                devices: HJ212DeviceStore? = nil, offlineAfter: Duration = .seconds(600)) {
         self.registry = registry
         self.store = store
         self.detection = detection
         self.thresholds = thresholds
+        self.devices = devices
+        self.offlineAfter = offlineAfter
     }
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
@@ -36,13 +42,31 @@ public struct StationsController: Sendable {
         }
     }
 
+    /// An HJ 212 device of the station as the listener last saw it.
+    struct DeviceDTO: Encodable {
+        var mn: String
+        var edition: String
+        var online: Bool
+        var lastSeenAt: Date
+        var lastDataAt: Date?
+        var packets: Int64
+        var resentPackets: Int64
+        var missingFrom: Date?
+        var missingTo: Date?
+        enum CodingKeys: String, CodingKey {
+            case mn, edition, online, lastSeenAt = "last_seen_at", lastDataAt = "last_data_at", packets
+            case resentPackets = "resent_packets", missingFrom = "missing_from", missingTo = "missing_to"
+        }
+    }
+
     struct StationDTO: Encodable {
         var station: Station
         var cityName: String?
         var chain: ChainDTO
         var gauges: [TankAssessment]
+        var devices: [DeviceDTO]
         enum CodingKeys: String, CodingKey {
-            case station, cityName = "city_name", chain, gauges
+            case station, cityName = "city_name", chain, gauges, devices
         }
     }
 
@@ -59,10 +83,20 @@ public struct StationsController: Sendable {
         if case .state(let detector) = try await detection.loadState(StationDetector.self, station: id) {
             gauges = detector.tankAssessments(thresholds: thresholds)
         }
+        var deviceList: [DeviceDTO] = []
+        let now = Timestamp(Date())
+        for row in try await devices?.rows(station: id) ?? [] {
+            guard let feed = HJ212DeviceBook.feed(row) else { continue }
+            let owed = feed.owed
+            deviceList.append(DeviceDTO(
+                mn: row.mn, edition: row.edition, online: feed.lastSeenAt.seconds(to: now) <= offlineAfter.inSeconds,
+                lastSeenAt: row.lastSeenAt, lastDataAt: row.lastDataAt, packets: row.packets, resentPackets: row.resent,
+                missingFrom: owed?.from.date, missingTo: owed?.to.date))
+        }
         return try JSONResponse.make(StationDTO(
             station: profile.station, cityName: city?.name,
             chain: ChainDTO(headSeq: head.headSeq, headHash: head.headHash.hexString, lastRecordAt: head.lastRecordAt,
                             lastReceivedAt: head.lastReceivedAt, lastByKind: head.lastByKind),
-            gauges: gauges))
+            gauges: gauges, devices: deviceList))
     }
 }

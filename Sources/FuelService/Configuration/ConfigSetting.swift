@@ -74,6 +74,16 @@ extension ConfigSetting {
         duration(key, path, range, unit: 60, help)
     }
 
+    /// A duration written in hours (`*_hours` keys).
+    static func hours(_ key: String, _ path: WritableKeyPath<FuelwardenConfig, Duration>, _ range: ClosedRange<Double>, _ help: String...) -> Self {
+        duration(key, path, range, unit: 3600, help)
+    }
+
+    /// A duration written in days (`*_days` keys).
+    static func days(_ key: String, _ path: WritableKeyPath<FuelwardenConfig, Duration>, _ range: ClosedRange<Double>, _ help: String...) -> Self {
+        duration(key, path, range, unit: 86_400, help)
+    }
+
     private static func duration(_ key: String, _ path: WritableKeyPath<FuelwardenConfig, Duration>, _ range: ClosedRange<Double>,
                                  unit: Double, _ help: [String]) -> Self {
         Self(key: key, help: help, secret: false, example: nil, shown: false,

@@ -197,6 +197,32 @@ extension FuelwardenConfig {
     }
 }
 
+extension FuelwardenConfig {
+    /// Reads `feeds.hj212.key_file` (empty when unset). The file holds secrets: it must be readable
+    /// by its owner only, and errors name the device and field, never a key.
+    public func loadHJ212Keys() throws -> [String: [HJ212KeyRing.Key]] {
+        guard let path = feeds.hj212.keyFile else { return [:] }
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw ConfigurationError(key: "feeds.hj212.key_file", message: "cannot read \(path)")
+        }
+        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
+            throw ConfigurationError(key: "feeds.hj212.key_file", message: String(
+                format: "%@ is readable by others (mode %o): it holds SM4 keys, make it 0600 (chmod 600 %@)", path, mode & 0o777, path))
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(key: "feeds.hj212.key_file", message: "cannot read \(path)")
+        }
+        do {
+            return try HJ212KeyFile.decode(yaml: text)
+        } catch {
+            throw ConfigurationError(key: "feeds.hj212.key_file", message: "\(path): \(error)")
+        }
+    }
+}
+
 /// A configuration value that cannot be used; startup stops with this message.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var key: String

@@ -21,6 +21,19 @@ public struct HJ212ListenerSettings: Sendable {
     /// Bytes of non-packet input a connection may send before it is closed.
     public var maxJunkBytes = 64 * 1024
     public var maxDataLength = HJ212.maxDataLength
+    /// SM4 keys per device kept apart from the feeds file (mode 0600); nil = the feeds file's only.
+    public var keyFile: String?
+    /// How long a device's previous key still decrypts after a newer one came into force.
+    public var keyOverlap: Duration = .seconds(24 * 3600)
+    /// A device whose key in force is older than this raises a `feed_key` warning (HJ 212-2025: keys rotate every 90 days).
+    public var keyMaxAge: Duration = .seconds(90 * 86_400)
+    /// Give a device a new key (CN 1014) once its key in force is this old; zero = never (the device rotates, or the operator does).
+    public var keyRotateAfter: Duration = .zero
+    /// A device silent this long raises `telemetry_gap` on subject `device <MN>`; a live upload this
+    /// far (and three of its intervals) after the previous one leaves a gap its resends must fill.
+    public var offlineAfter: Duration = .seconds(600)
+    /// How often the devices' state is written and their alerts checked.
+    public var deviceSweep: Duration = .seconds(30)
 
     public init() {}
 }
@@ -39,19 +52,34 @@ public struct HJ212Listener: Service {
     let onListening: @Sendable (Int) async -> Void
     let limit: ConnectionLimit
 
-    public init(settings: HJ212ListenerSettings, devices: [FeedsFile.HJ212Device], sink: FeedSink, logger: Logger,
+    let book: HJ212DeviceBook
+
+    public init(settings: HJ212ListenerSettings, devices: [FeedsFile.HJ212Device], book: HJ212DeviceBook, sink: FeedSink, logger: Logger,
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.settings = settings
         self.devices = Dictionary(devices.map { ($0.mn, $0) }, uniquingKeysWith: { a, _ in a })
+        self.book = book
         self.sink = sink
         self.logger = logger
         self.onListening = onListening
         self.limit = ConnectionLimit(maximum: settings.maxConnections)
     }
 
-    /// Listens until graceful shutdown.
+    /// Listens until graceful shutdown, once the devices' stored keys are read (a key rotated by
+    /// CN 1014 before a restart must decrypt the first packet after it).
     public func run() async throws {
-        try await untilGracefulShutdown { try await listen() }
+        try await untilGracefulShutdown {
+            while true {
+                do {
+                    try await book.load()
+                    break
+                } catch {
+                    logger.warning("HJ 212 device keys not readable yet", metadata: ["error": "\(describeDatabaseError(error))"])
+                    try await Task.sleep(for: .seconds(2))
+                }
+            }
+            try await listen()
+        }
     }
 
     private func listen() async throws {
@@ -112,6 +140,7 @@ public struct HJ212Listener: Service {
         do {
             let opened = ContinuousClock.now
             var parts = HJ212PartAssembler()
+            var known = Set<String>()  // devices heard on this connection
             // Sets of parts still incomplete when the connection ends are quarantined, not lost.
             defer {
                 let abandoned = parts.expire(now: (ContinuousClock.now - opened).inSeconds, all: true)
@@ -132,7 +161,7 @@ public struct HJ212Listener: Service {
                             packets += 1
                             let now = (ContinuousClock.now - opened).inSeconds
                             for a in parts.expire(now: now) { await Self.quarantine(a, sink: sink, devices: devices, peer: peer) }
-                            if let answer = await handle(frame, number: packets, peer: peer, parts: &parts, now: now) {
+                            if let answer = await handle(frame, number: packets, peer: peer, parts: &parts, known: &known, now: now) {
                                 try await outbound.write(ByteBuffer(bytes: answer))
                             }
                         case .junk(let bytes, let reason):
@@ -162,16 +191,32 @@ public struct HJ212Listener: Service {
 
     /// Decodes, authenticates and records one packet (the whole set once its last part arrives, for
     /// a packet split into parts); returns the answer to send, if any.
-    func handle(_ frame: [UInt8], number: Int, peer: String, parts: inout HJ212PartAssembler, now: Double) async -> [UInt8]? {
+    func handle(_ frame: [UInt8], number: Int, peer: String, parts: inout HJ212PartAssembler, known: inout Set<String>,
+                now: Double) async -> [UInt8]? {
         var raw = PrintableBytes.text(frame)
         var packet: HJ212.Packet
+        var usedKey: [UInt8]?
         do {
             // A 2025 device with a key sends its data's CP encrypted (SM4-ECB, HJ 212-2025 §6.4); a
-            // wrong key shows as a CRC mismatch, since the CRC is over the plaintext.
-            packet = try HJ212.decode(frame, decryptBlocksFor: { mn in
-                guard let key = devices[mn]?.sm4Key, let cipher = try? SM4(key: key) else { return nil }
-                return { try cipher.decryptBlocks($0) }
-            })
+            // wrong key shows as a CRC mismatch, since the CRC is over the plaintext. During a key
+            // change the previous key (within its overlap) and a key on offer are tried after the
+            // one in force.
+            var attempt = 0
+            var keys: [[UInt8]] = []
+            while true {
+                do {
+                    packet = try HJ212.decode(frame, decryptBlocksFor: { mn in
+                        if attempt == 0 { keys = book.usableKeys(mn) }
+                        guard attempt < keys.count, let cipher = try? SM4(key: keys[attempt]) else { return nil }
+                        usedKey = keys[attempt]
+                        return { try cipher.decryptBlocks($0) }
+                    })
+                    break
+                } catch where error.kind == .crc && attempt + 1 < keys.count {
+                    attempt += 1
+                    usedKey = nil
+                }
+            }
         } catch {
             let h = HJ212.bestEffortHeader(frame)
             let device = h.mn.flatMap { devices[$0] }
@@ -188,6 +233,20 @@ public struct HJ212Listener: Service {
             await sink.quarantine(station: device.station, source: .hj212, raw: raw,
                                   reason: "HJ 212 packet from \(peer): wrong password for MN \(mn)", line: number)
             return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .wrongPassword, version: packet.version) : nil
+        }
+        if known.insert(mn).inserted { await book.connected(mn) }
+        if let usedKey { await book.used(usedKey, by: mn) }
+        let resent = packet.field("RF") == "1"
+        switch packet.cn {
+        case "9011", "9012":
+            // The device answers a command of ours (CN 1014: its new key).
+            book.heard(mn, station: device.station, edition: packet.version, upload: nil)
+            await book.answered(packet)
+            return nil
+        case "1014":
+            return await keyAnnouncement(packet, raw: raw, device: device, peer: peer, number: number)
+        default:
+            break
         }
         // A part of a split packet waits for the others; the set is recorded, and answered, whole.
         switch parts.add(packet, raw: raw, now: now) {
@@ -216,6 +275,7 @@ public struct HJ212Listener: Service {
             if readings.isEmpty {
                 // A heartbeat (CN 9015) or an empty keep-alive keeps the device's station online.
                 try await sink.heartbeat(station: device.station)
+                book.heard(mn, station: device.station, edition: packet.version, upload: nil)
             } else {
                 // The data itself identifies a record: a device re-sending a packet (same data time) is a duplicate.
                 let base = "\(mn)/\(packet.cn ?? "")/\(packet.dataTime ?? "")/\(packet.packetNumber ?? 1)"
@@ -223,8 +283,12 @@ public struct HJ212Listener: Service {
                     CollectedRecord(key: "\(base)/\(i)", line: number, raw: raw, record: .vapourReading(r))
                 }
                 try await sink.collect(station: device.station, source: .hj212, records)
+                let at = readings.map(\.at).max()!
+                book.heard(mn, station: device.station, edition: packet.version, upload: (packet.cn ?? "", at, resent))
             }
-            return packet.wantsReply ? HJ212.reply(to: packet) : nil
+            let answer = packet.wantsReply ? HJ212.reply(to: packet) : []
+            let command = await keyOfferIfDue(mn: mn, device: device, version: packet.version)
+            return answer.isEmpty && command.isEmpty ? nil : answer + command
         } catch {
             // Nothing committed: no answer, so the device sends the packet again.
             logger.warning("HJ 212 packet not recorded", metadata: [
@@ -232,6 +296,34 @@ public struct HJ212Listener: Service {
             ])
             return nil
         }
+    }
+    /// CN 1014 from the device: the key it will encrypt with from now on, in CP encrypted under
+    /// the key in force. Stored before it is answered (9011 ready, then 9012 with ExeRtn=1).
+    func keyAnnouncement(_ packet: HJ212.Packet, raw: String, device: FeedsFile.HJ212Device, peer: String, number: Int) async -> [UInt8]? {
+        let mn = device.mn
+        book.heard(mn, station: device.station, edition: packet.version, upload: nil)
+        let key: [UInt8]
+        do {
+            key = try HJ212.announcedKey(in: packet)
+        } catch {
+            // The raw packet may hold a key in the clear (a 2017-flagged device): keep only the header.
+            await sink.quarantine(station: device.station, source: .hj212, raw: "QN=\(packet.qn ?? "-");CN=1014;MN=\(mn) (content withheld: key material)",
+                                  reason: "HJ 212 packet from \(peer): \(error)", line: number)
+            return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
+        }
+        let stored = await book.adopt(key, for: mn, origin: .device, reason: "announced by the device (CN 1014)")
+        guard packet.wantsReply else { return nil }
+        guard stored else { return nil }  // not stored: no answer, so the device sends it again
+        return HJ212.reply(to: packet) + HJ212.executionResult(to: packet, succeeded: true)
+    }
+
+    /// The CN 1014 command giving the device its next key, when its key is due
+    /// (`feeds.hj212.key_rotate_after_days`): encrypted under the key in force, sent after the answer.
+    func keyOfferIfDue(mn: String, device: FeedsFile.HJ212Device, version: HJ212.Version) async -> [UInt8] {
+        guard version == .v2025, let current = book.currentKey(mn), let cipher = try? SM4(key: current),
+              let offer = await book.offerIfDue(mn) else { return [] }
+        let segment = HJ212.keyCommand(qn: offer.qn, mn: mn, password: device.password, newKey: offer.key)
+        return (try? HJ212.frame(dataSegment: segment, encryptBlocks: { try cipher.encryptBlocks($0) })) ?? []
     }
 }
 
