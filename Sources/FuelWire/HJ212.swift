@@ -133,31 +133,67 @@ public enum HJ212 {
         guard sent == computed else {
             throw DecodeError(kind: .crc, message: "CRC \(Hex.text(sent)) does not match the data (computed \(Hex.text(computed)))")
         }
-        return try parseDataSegment(String(decoding: data, as: UTF8.self))
+        return try parseDataSegment(bytes: data)
     }
 
     /// Parses a data segment (the part the CRC covers).
     public static func parseDataSegment(_ text: String) throws(DecodeError) -> Packet {
-        guard let cpRange = text.range(of: "CP=&&") else { throw DecodeError(kind: .field, message: "no CP=&& field") }
+        try parseDataSegment(bytes: Array(text.utf8)[...])
+    }
+
+    /// Parses a data segment's bytes. Byte by byte rather than with `String` searches: every
+    /// delimiter is ASCII, and the listener parses each packet of every device (this is its
+    /// hottest path).
+    static func parseDataSegment(bytes d: ArraySlice<UInt8>) throws(DecodeError) -> Packet {
+        let semicolon = UInt8(ascii: ";"), equals = UInt8(ascii: "="), comma = UInt8(ascii: ","), amp = UInt8(ascii: "&")
+        func text(_ r: Range<Int>) -> String { String(decoding: d[r], as: UTF8.self) }
+        /// The non-empty pieces of `r` between separators.
+        func pieces(_ r: Range<Int>, by sep: UInt8) -> [Range<Int>] {
+            var out: [Range<Int>] = []
+            var from = r.lowerBound
+            for i in r where d[i] == sep {
+                if i > from { out.append(from..<i) }
+                from = i + 1
+            }
+            if r.upperBound > from { out.append(from..<r.upperBound) }
+            return out
+        }
+        func pair(_ r: Range<Int>) -> (String, String)? {
+            guard let eq = d[r].firstIndex(of: equals) else { return nil }
+            return (text(r.lowerBound..<eq), text((eq + 1)..<r.upperBound))
+        }
+        // The first "CP=&&".
+        var cpStart: Int?
+        var i = d.startIndex
+        while i + 5 <= d.endIndex {
+            if d[i] == UInt8(ascii: "C"), d[i + 1] == UInt8(ascii: "P"), d[i + 2] == equals, d[i + 3] == amp, d[i + 4] == amp { cpStart = i; break }
+            i += 1
+        }
+        guard let cpStart else { throw DecodeError(kind: .field, message: "no CP=&& field") }
         var header: [(String, String)] = []
-        for part in text[..<cpRange.lowerBound].split(separator: ";", omittingEmptySubsequences: true) {
-            guard let eq = part.firstIndex(of: "=") else { throw DecodeError(kind: .field, message: "header field \"\(part)\" has no =") }
-            header.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
+        for r in pieces(d.startIndex..<cpStart, by: semicolon) {
+            guard let p = pair(r) else { throw DecodeError(kind: .field, message: "header field \"\(text(r))\" has no =") }
+            header.append(p)
         }
-        var cp = text[cpRange.upperBound...]
-        guard let end = cp.range(of: "&&", options: .backwards) else { throw DecodeError(kind: .field, message: "CP is not closed with &&") }
+        let cpFrom = cpStart + 5
+        // The last "&&" after CP=&& closes it.
+        var close: Int?
+        var j = d.endIndex - 2
+        while j >= cpFrom {
+            if d[j] == amp, d[j + 1] == amp { close = j; break }
+            j -= 1
+        }
+        guard let close else { throw DecodeError(kind: .field, message: "CP is not closed with &&") }
         // Anything after the closing && (some devices put header fields there) is header too.
-        for part in cp[end.upperBound...].split(separator: ";") where part.contains("=") {
-            let eq = part.firstIndex(of: "=")!
-            header.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
+        for r in pieces((close + 2)..<d.endIndex, by: semicolon) {
+            if let p = pair(r) { header.append(p) }
         }
-        cp = cp[..<end.lowerBound]
         // A field given twice is ambiguous (which MN was authenticated, which key decrypts?): refused.
         var seen = Set<String>()
         for (name, _) in header where !seen.insert(name).inserted {
             throw DecodeError(kind: .field, message: "header field \(name) appears twice")
         }
-        for required in ["ST", "CN", "MN"] where !header.contains(where: { $0.0 == required }) {
+        for required in ["ST", "CN", "MN"] where !seen.contains(required) {
             throw DecodeError(kind: .field, message: "header field \(required) is missing")
         }
         let flagText = header.first { $0.0 == "Flag" }?.1
@@ -167,11 +203,11 @@ public enum HJ212 {
             throw DecodeError(kind: .field, message: "Flag=\(flag!) names edition \((flag! >> 2) & 0x3F) in bits 7–2: neither 2017 (1) nor 2025 (2)")
         }
         var groups: [[(String, String)]] = []
-        for group in cp.split(separator: ";", omittingEmptySubsequences: true) {
+        for g in pieces(cpFrom..<close, by: semicolon) {
             var items: [(String, String)] = []
-            for item in group.split(separator: ",", omittingEmptySubsequences: true) {
-                guard let eq = item.firstIndex(of: "=") else { throw DecodeError(kind: .field, message: "CP item \"\(item)\" has no =") }
-                items.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+            for r in pieces(g, by: comma) {
+                guard let p = pair(r) else { throw DecodeError(kind: .field, message: "CP item \"\(text(r))\" has no =") }
+                items.append(p)
             }
             groups.append(items)
         }

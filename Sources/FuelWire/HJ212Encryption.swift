@@ -53,10 +53,11 @@ extension HJ212 {
         let wire = Array(b[6..<(b.count - 4)])
         // MN and Flag from the header before CP only: the CP (ciphertext, or a device's own items)
         // must not choose the key.
-        let flag = Self.field("Flag", in: wire).flatMap { Int($0) }
-        guard Version.of(flag: flag) == .v2025, let mn = Self.field("MN", in: wire), let decrypt = decryptBlocksFor(mn),
-              let cpStart = Self.find(Array("CP=&&".utf8), in: wire), let cn = Self.field("CN", in: wire).flatMap({ Int($0) }),
-              carriesEncryptedCP(cn: cn) else { return try decode(b) }
+        let head = Self.headerBeforeCP(wire)
+        let flag = head.fields["Flag"].flatMap { Int($0) }
+        guard Version.of(flag: flag) == .v2025, let mn = head.fields["MN"], let cpStart = head.cpStart,
+              let cn = head.fields["CN"].flatMap({ Int($0) }), carriesEncryptedCP(cn: cn),
+              let decrypt = decryptBlocksFor(mn) else { return try decode(b) }
         let contentStart = cpStart + 5
         guard let close = Self.findLast(Array("&&".utf8), in: wire), close >= contentStart else {
             throw DecodeError(kind: .field, message: "CP is not closed with &&")
@@ -106,7 +107,19 @@ extension HJ212 {
 
     /// A header field read from the bytes before CP (the ciphertext after it may be anything).
     static func field(_ name: String, in wire: [UInt8]) -> String? {
-        let head = String(decoding: wire.prefix(find(Array("CP=&&".utf8), in: wire) ?? wire.count), as: UTF8.self)
-        return head.split(separator: ";").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+        headerBeforeCP(wire).fields[name]
+    }
+
+    /// The header fields before `CP=&&` (the first of a name given twice) and where CP starts, in
+    /// one pass (the listener reads these for every encrypted packet).
+    static func headerBeforeCP(_ wire: [UInt8]) -> (fields: [String: String], cpStart: Int?) {
+        let cpStart = find(Array("CP=&&".utf8), in: wire)
+        var fields: [String: String] = [:]
+        for part in wire[..<(cpStart ?? wire.count)].split(separator: UInt8(ascii: ";")) {
+            guard let eq = part.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = String(decoding: part[part.startIndex..<eq], as: UTF8.self)
+            if fields[name] == nil { fields[name] = String(decoding: part[(eq + 1)...], as: UTF8.self) }
+        }
+        return (fields, cpStart)
     }
 }

@@ -112,21 +112,28 @@ extension HJ212 {
 public enum PrintableBytes {
     /// `bytes` as text, at most `limit` bytes of them.
     public static func text(_ bytes: some Collection<UInt8>, limit: Int = 65_536) -> String {
-        var out = ""
-        out.reserveCapacity(min(bytes.count, limit))
-        for b in bytes.prefix(limit) {
+        let shown = bytes.prefix(limit)
+        // Most packets are printable ASCII without a backslash: taken as they are.
+        if shown.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x5C }) {
+            var out = String(decoding: shown, as: UTF8.self)
+            if bytes.count > limit { out += "…(\(bytes.count - limit) more bytes)" }
+            return out
+        }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(shown.count * 2)
+        for b in shown {
             switch b {
-            case 0x20...0x7E where b != 0x5C: out.unicodeScalars.append(Unicode.Scalar(b))
-            case 0x5C: out += "\\\\"
-            case 0x0D: out += "\\r"
-            case 0x0A: out += "\\n"
+            case 0x20...0x7E where b != 0x5C: escaped.append(b)
+            case 0x5C: escaped.append(0x5C); escaped.append(0x5C)
+            case 0x0D: escaped.append(0x5C); escaped.append(UInt8(ascii: "r"))
+            case 0x0A: escaped.append(0x5C); escaped.append(UInt8(ascii: "n"))
             default:
-                let h = Array("0123456789ABCDEF".unicodeScalars)
-                out += "\\x"
-                out.unicodeScalars.append(h[Int(b >> 4)])
-                out.unicodeScalars.append(h[Int(b & 15)])
+                escaped.append(0x5C); escaped.append(UInt8(ascii: "x"))
+                escaped.append(hex[Int(b >> 4)]); escaped.append(hex[Int(b & 15)])
             }
         }
+        var out = String(decoding: escaped, as: UTF8.self)
         if bytes.count > limit { out += "…(\(bytes.count - limit) more bytes)" }
         return out
     }

@@ -320,7 +320,7 @@ public struct HJ212Listener: Service {
     /// The CN 1014 command giving the device its next key, when its key is due
     /// (`feeds.hj212.key_rotate_after_days`): encrypted under the key in force, sent after the answer.
     func keyOfferIfDue(mn: String, device: FeedsFile.HJ212Device, version: HJ212.Version) async -> [UInt8] {
-        guard version == .v2025, let current = book.currentKey(mn), let cipher = try? SM4(key: current),
+        guard version == .v2025, settings.keyRotateAfter > .zero, let current = book.currentKey(mn), let cipher = try? SM4(key: current),
               let offer = await book.offerIfDue(mn) else { return [] }
         let segment = HJ212.keyCommand(qn: offer.qn, mn: mn, password: device.password, newKey: offer.key)
         return (try? HJ212.frame(dataSegment: segment, encryptBlocks: { try cipher.encryptBlocks($0) })) ?? []
