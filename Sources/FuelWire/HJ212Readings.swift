@@ -112,6 +112,12 @@ extension HJ212 {
 public enum PrintableBytes {
     /// `bytes` as text, at most `limit` bytes of them.
     public static func text(_ bytes: some Collection<UInt8>, limit: Int = 65_536) -> String {
+        text(Array(bytes), limit: limit)
+    }
+
+    /// `bytes` as text, at most `limit` bytes of them. (Concrete: the generic form, called from
+    /// another module, would run unspecialised, a witness call per byte, on every packet.)
+    public static func text(_ bytes: [UInt8], limit: Int = 65_536) -> String {
         let shown = bytes.prefix(limit)
         // Most packets are printable ASCII without a backslash: taken as they are.
         if shown.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x5C }) {
