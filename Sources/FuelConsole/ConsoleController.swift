@@ -51,11 +51,14 @@ public struct ConsoleController: Sendable {
         public var idle: Duration
         public var absolute: Duration
         public var secureCookie: Bool
+        /// An HJ 212 device not heard from for this long is shown offline (`feeds.hj212.offline_after_seconds`).
+        public var deviceOffline: Duration
 
-        public init(idle: Duration, absolute: Duration, secureCookie: Bool) {
+        public init(idle: Duration, absolute: Duration, secureCookie: Bool, deviceOffline: Duration = .seconds(600)) {
             self.idle = idle
             self.absolute = absolute
             self.secureCookie = secureCookie
+            self.deviceOffline = deviceOffline
         }
     }
 

@@ -78,6 +78,16 @@ extension ConsoleController {
             c["lastByKind"] = head.lastByKind.sorted { $0.key < $1.key }.map { ["kind": t["kind_\($0.key)"] ?? $0.key, "at": ConsoleTime.text($0.value)] }
         }
         c["alerts"] = stationAlerts.map { row($0, t) }
+        // HJ 212 monitors as the listener last saw them (written by the listener every device sweep).
+        let deviceRows = try await HJ212DeviceStore(database: database).rows(station: station.id)
+        c["devices"] = deviceRows.map { d -> [String: Any] in
+            let online = Date().timeIntervalSince(d.lastSeenAt) <= Double(settings.deviceOffline.components.seconds)
+            return ["mn": d.mn, "edition": d.edition, "online": online,
+                    "state": online ? (t["device_online"] ?? "online") : (t["device_offline"] ?? "offline"),
+                    "lastSeen": ConsoleTime.text(d.lastSeenAt), "lastData": d.lastDataAt.map(ConsoleTime.text) ?? "—",
+                    "packets": d.packets, "resent": d.resent]
+        }
+        c["hasDevices"] = !deviceRows.isEmpty
         c["windows"] = Self.windows.map { ["days": $0, "label": "\($0) \(t["days"] ?? "d")", "current": $0 == days,
                                            "href": "/console/stations/\(station.id)?days=\($0)"] as [String: Any] }
 

@@ -106,7 +106,8 @@ public struct FuelwardenComponents: Sendable {
                         try await InspectionController.gaps(city: city, kinds: nil, stations: registry.snapshot.registry.stations,
                                                             store: store, settings: settings).gaps
                     }),
-                settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie),
+                settings: .init(idle: config.console.sessionIdle, absolute: config.console.sessionAbsolute, secureCookie: config.console.secureCookie,
+                               deviceOffline: config.feeds.hj212.offlineAfter),
                 thresholds: config.detect.thresholds, alertFeed: alertFeed,
                 encodeAlert: { try ConsoleAlertDTO.line($0, stationName: registry.profile($0.station)?.station.name) }, isStopping: { Task.isShuttingDownGracefully }, logger: database.logger
             ).addRoutes(to: router)

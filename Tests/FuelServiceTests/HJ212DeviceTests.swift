@@ -188,6 +188,12 @@ import Testing
             let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
             let device = (json?["devices"] as? [[String: Any]])?.first
             #expect(device?["mn"] as? String == Self.mn && device?["online"] as? Bool == true && device?["missing_from"] != nil)
+            // The console's station page shows the device, in Chinese first.
+            var agent = ConsoleAgent(base: d.client.baseURL)
+            _ = try await agent.signIn(token)
+            let page = try await agent.get("/console/stations/\(Self.station)")
+            let devices = try #require(page.body.range(of: #"id="devices""#).map { String(page.body[$0.lowerBound...].prefix(1500)) })
+            #expect(devices.contains(Self.mn) && devices.contains("在线") && devices.contains("HJ212-2025"))
             // The resend (RF=1) of 08:04–08:19: stored as late data, and the gap filled resolves the alert.
             var resend: [UInt8] = []
             for m in 4..<20 { resend += try Self.upload(m, key: Self.key1, resent: true) }
