@@ -89,6 +89,20 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
+        // Device feeds that run in the cloud daemon and in the station agent: the console poller,
+        // with the sink they hand records to left to each.
+        .target(
+            name: "FuelFeeds",
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelAsync",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The regulator console: server-rendered pages (Mustache templates), its assets and texts.
         .target(
             name: "FuelConsole",
@@ -107,7 +121,7 @@ let package = Package(
         .target(
             name: "FuelService",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelAsync", "FuelConsole", "FuelGuomi",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelAsync", "FuelConsole", "FuelGuomi", "FuelFeeds",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,3 +1,4 @@
+import FuelFeeds
 import FuelStore
 import Logging
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import FuelFeeds
 import FuelLedger
 import FuelStore
 import Logging

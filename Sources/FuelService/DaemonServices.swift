@@ -1,4 +1,5 @@
 import FuelConsole
+import FuelFeeds
 import FuelStore
 import Logging
 import NIOConcurrencyHelpers
@@ -70,14 +71,6 @@ public struct PostgresClientService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
-    }
-}
-
-/// Runs `body` until graceful shutdown cancels it; that cancellation is the normal way out.
-func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
-    do {
-        try await cancelWhenGracefulShutdown { try await body() }
-    } catch is CancellationError {
     }
 }
 

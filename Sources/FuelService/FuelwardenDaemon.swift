@@ -1,4 +1,5 @@
 import FuelConsole
+import FuelFeeds
 import FuelStore
 import FuelWire
 import Hummingbird

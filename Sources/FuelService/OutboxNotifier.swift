@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import FuelAsync
+import FuelFeeds
 import FuelLedger
 import FuelStore
 import Logging

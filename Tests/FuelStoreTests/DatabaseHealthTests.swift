@@ -1,4 +1,5 @@
 import FuelPostgresFixture
+import FuelModel
 import FuelStore
 import FuelTestSupport
 import Foundation

@@ -5,6 +5,7 @@ import FuelModel
 import FuelStore
 import FuelWire
 import Foundation
+import FuelFeeds
 import Logging
 
 /// Everything the daemon reads from configuration, one typed settings value per section. Every key,

@@ -1,4 +1,5 @@
 import FuelDetect
+import FuelFeeds
 import FuelModel
 import FuelStore
 import FuelWire
@@ -7,7 +8,7 @@ import Logging
 /// Where the device feeds put what they collect: records are validated against the station's
 /// registry entry like pushed ones, appended to its chain (numbered by the daemon, deduplicated by
 /// natural key), counted, and handed to detection; anything refused is quarantined with the reason.
-public struct FeedSink: Sendable {
+public struct FeedSink: FeedRecordSink {
     let appends: AppendCoalescer
     let registry: RegistryCache
     let metrics: FuelMetrics
@@ -54,6 +55,16 @@ public struct FeedSink: Sendable {
         return outcome
     }
 
+    public func clock(station: String) async throws -> LocalClock? {
+        try await profile(station)?.clock
+    }
+
+    public func deliver(station: String, source: RecordSource, _ records: [CollectedRecord], rejected: [RejectedInput]) async throws {
+        try await collect(station: station, source: source, records, rejected: rejected)
+    }
+
+    public func describe(_ error: any Error) -> String { describeDatabaseError(error) }
+
     /// A device said it is alive without sending records (HJ 212 CN 9015): the station's feed is not stale.
     func heartbeat(station: String) async throws {
         try await appends.ledger.markAlive(station: station)
@@ -61,7 +72,7 @@ public struct FeedSink: Sendable {
 
     /// Keeps input that belongs to no station's chain (unknown device, broken frame). Best effort:
     /// a database outage is logged, not thrown, so the feed keeps serving.
-    func quarantine(station: String?, source: RecordSource, raw: String, reason: String, line: Int = 0) async {
+    public func quarantine(station: String?, source: RecordSource, raw: String, reason: String, line: Int = 0) async {
         metrics.count(kind: "unknown", verdict: "rejected", 1)
         do {
             try await QuarantineStore.record(appends.ledger.database, station: station, source: source, [RejectedInput(line: line, raw: raw, seq: nil, reason: reason)])

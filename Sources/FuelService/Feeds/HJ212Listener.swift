@@ -1,4 +1,5 @@
 import FuelAsync
+import FuelFeeds
 import FuelGuomi
 import FuelModel
 import FuelStore

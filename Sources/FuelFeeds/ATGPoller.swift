@@ -1,6 +1,5 @@
 import FuelAsync
 import FuelModel
-import FuelStore
 import FuelWire
 import Logging
 import NIOCore
@@ -27,13 +26,13 @@ public struct ATGPollerSettings: Sendable {
 /// hangs or fails never delays another; a failing console is retried with backoff and, after
 /// `offlineAfterFailures` polls, recorded offline, which raises a telemetry-gap alert that clears
 /// when it answers again.
-public struct ATGPoller: Service {
+public struct ATGPoller<Sink: FeedRecordSink>: Service {
     let consoles: [FeedsFile.ATGConsole]
     let settings: ATGPollerSettings
-    let sink: FeedSink
+    let sink: Sink
     let logger: Logger
 
-    public init(consoles: [FeedsFile.ATGConsole], settings: ATGPollerSettings, sink: FeedSink, logger: Logger) {
+    public init(consoles: [FeedsFile.ATGConsole], settings: ATGPollerSettings, sink: Sink, logger: Logger) {
         self.consoles = consoles
         self.settings = settings
         self.sink = sink
@@ -78,7 +77,7 @@ public struct ATGPoller: Service {
                     let status = DeviceStatus(device: console.name, at: now, state: codes.isEmpty ? .online : .alarm, codes: names)
                     records.append(CollectedRecord(key: "\(console.name)/status/\(now.rfc3339)", raw: answer.raw, record: .deviceStatus(status)))
                 }
-                try await sink.collect(station: console.station, source: .atg, records, rejected: noVolume)
+                try await sink.deliver(station: console.station, source: .atg, records, rejected: noVolume)
                 if answer.alarms != nil { lastAlarms = codes }
                 if offline { log.notice("console answers again") }
                 failures = 0
@@ -86,16 +85,16 @@ public struct ATGPoller: Service {
                 delay = .seconds(console.intervalSeconds)
             } catch {
                 failures += 1
-                log.warning("ATG poll failed", metadata: ["failures": "\(failures)", "error": "\(describeDatabaseError(error))"])
+                log.warning("ATG poll failed", metadata: ["failures": "\(failures)", "error": "\(sink.describe(error))"])
                 if failures >= settings.offlineAfterFailures, !offline {
                     let now = Timestamp(.now)
                     let status = DeviceStatus(device: console.name, at: now, state: .offline, codes: ["\(error)".prefix(200).description])
                     do {
-                        try await sink.collect(station: console.station, source: .atg,
-                                               [CollectedRecord(key: "\(console.name)/status/\(now.rfc3339)", raw: "", record: .deviceStatus(status))])
+                        try await sink.deliver(station: console.station, source: .atg,
+                                               [CollectedRecord(key: "\(console.name)/status/\(now.rfc3339)", raw: "", record: .deviceStatus(status))], rejected: [])
                         offline = true
                     } catch {
-                        log.warning("could not record the console offline", metadata: ["error": "\(describeDatabaseError(error))"])
+                        log.warning("could not record the console offline", metadata: ["error": "\(sink.describe(error))"])
                     }
                 }
                 // Retry at the interval, then back off by doubling up to maxBackoff.
@@ -109,12 +108,12 @@ public struct ATGPoller: Service {
     /// Tank readings of one poll, keyed by console, tank and reading time; tanks the console reports
     /// without a volume (FF800000) are refused with that reason.
     func readings(_ p: Poll, console: FeedsFile.ATGConsole, now: Timestamp) async throws -> ([CollectedRecord], [RejectedInput]) {
-        guard let profile = try await sink.profile(console.station) else {
-            throw StoreError.notFound("station \(console.station) of console \(console.name) is not in the registry")
+        guard let clock = try await sink.clock(station: console.station) else {
+            throw FeedError("station \(console.station) of console \(console.name) is not in the registry")
         }
         var at = now
         if let ct = p.consoleTime {
-            let t = ct.instant(in: profile.clock)
+            let t = ct.instant(in: clock)
             if abs(t.seconds(to: now)) <= settings.maxClockSkew.inSeconds { at = t }
         }
         var records: [CollectedRecord] = []
@@ -165,7 +164,8 @@ public struct ATGPoller: Service {
         // The idle handler closes a silent connection; the deadline also bounds a console that
         // trickles bytes or a connect that never completes.
         // The inner deadline is the one that keeps an unfinished reply in quarantine; this one is the backstop.
-        try await withDeadline(settings.timeout + .milliseconds(1500), "console \(console.name) answer") {
+        try await withTimeLimit(settings.timeout + .milliseconds(1500),
+                                timeoutError: FeedError("console \(console.name) answer took longer than \((settings.timeout + .milliseconds(1500)).inSeconds) s")) {
             try await exchangeOnce(console, command: command)
         }
     }
@@ -191,7 +191,7 @@ public struct ATGPoller: Service {
                     case .frame(let f): return f
                     case .junk(let bytes, let reason):
                         await sink.quarantine(station: console.station, source: .atg, raw: PrintableBytes.text(bytes),
-                                              reason: "console \(console.name): \(reason)")
+                                              reason: "console \(console.name): \(reason)", line: 0)
                     }
                 }
                 if ContinuousClock.now > deadline {
@@ -213,18 +213,13 @@ extension ATGPoller {
         let bytes = reader.takePending()
         guard !bytes.isEmpty else { return }
         await sink.quarantine(station: console.station, source: .atg, raw: PrintableBytes.text(bytes, limit: 4096),
-                              reason: "\(reason): \(bytes.count) bytes without a complete SOH … ETX reply")
+                              reason: "\(reason): \(bytes.count) bytes without a complete SOH … ETX reply", line: 0)
     }
 }
 
-/// A feed failure with a message for the operator.
-struct FeedError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
-
 extension Logger {
-    func with(_ metadata: Logger.Metadata) -> Logger {
+    /// This logger with `metadata` added.
+    public func with(_ metadata: Logger.Metadata) -> Logger {
         var l = self
         for (k, v) in metadata { l[metadataKey: k] = v }
         return l
