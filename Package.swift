@@ -56,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Pure core: no networking, no database.
@@ -99,6 +100,24 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The station agent: sources at the station, a durable SQLite spool, the upload to the cloud.
+        .target(
+            name: "FuelAgent",
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelFeeds", "FuelAsync",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -207,7 +226,7 @@ let package = Package(
         .executableTarget(
             name: "fuelwarden",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelDetect", "FuelStore", "FuelService",
+                "FuelModel", "FuelWire", "FuelDetect", "FuelStore", "FuelService", "FuelAgent",
                 .target(name: "FuelSim", condition: lab),
                 .target(name: "FuelEvaluate", condition: lab),
                 .target(name: "FuelFuzz", condition: lab),
@@ -280,9 +299,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FuelAgentTests",
+            dependencies: [
+                "FuelAgent", "FuelModel", "FuelWire", "FuelSim",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FuelServiceTests",
             dependencies: [
-                "FuelGuomi",
+                "FuelGuomi", "FuelAgent",
                 "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelConsole", "FuelClient", "FuelLab",
                 "FuelSim", "FuelEvaluate", "FuelTestSupport", "FuelFixtures", "FuelPostgresFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

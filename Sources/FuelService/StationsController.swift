@@ -36,9 +36,10 @@ public struct StationsController: Sendable {
         var lastRecordAt: Date?
         var lastReceivedAt: Date?
         var lastByKind: [String: Date]
+        var lastPushSeq: Int64
         enum CodingKeys: String, CodingKey {
             case headSeq = "head_seq", headHash = "head_hash", lastRecordAt = "last_record_at"
-            case lastReceivedAt = "last_received_at", lastByKind = "last_record_at_by_kind"
+            case lastReceivedAt = "last_received_at", lastByKind = "last_record_at_by_kind", lastPushSeq = "last_push_seq"
         }
     }
 
@@ -96,7 +97,7 @@ public struct StationsController: Sendable {
         return try JSONResponse.make(StationDTO(
             station: profile.station, cityName: city?.name,
             chain: ChainDTO(headSeq: head.headSeq, headHash: head.headHash.hexString, lastRecordAt: head.lastRecordAt,
-                            lastReceivedAt: head.lastReceivedAt, lastByKind: head.lastByKind),
+                            lastReceivedAt: head.lastReceivedAt, lastByKind: head.lastByKind, lastPushSeq: head.lastPushSeq),
             gauges: gauges, devices: deviceList))
     }
 }

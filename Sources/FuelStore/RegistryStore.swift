@@ -184,6 +184,8 @@ public struct ChainHead: Sendable, Hashable {
     public var lastReceivedAt: Date?
     /// Latest data time per record kind.
     public var lastByKind: [String: Date]
+    /// The station's highest pushed `seq` (0 before its first push): a new station agent numbers on from it.
+    public var lastPushSeq: Int64 = 0
 }
 
 extension RegistryStore {
@@ -201,8 +203,11 @@ extension RegistryStore {
                     "SELECT max(at) FROM ledger WHERE station = \(station) AND kind = \(kind.rawValue)", logger: logger
                 ).collect().first?.decode(Date?.self) { byKind[kind.rawValue] = at }
             }
+            let pushSeq = try await conn.query(
+                "SELECT coalesce(max(source_seq), 0) FROM ledger WHERE station = \(station) AND source = 'push'", logger: logger
+            ).collect().first?.decode(Int64.self) ?? 0
             return ChainHead(station: station, headSeq: seq, headHash: Array(buffer: hash), lastRecordAt: lastAt,
-                             lastReceivedAt: lastRx, lastByKind: byKind)
+                             lastReceivedAt: lastRx, lastByKind: byKind, lastPushSeq: pushSeq)
         }
     }
 }

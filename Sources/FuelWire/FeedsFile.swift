@@ -80,32 +80,7 @@ public enum FeedsFileDecoder {
         var out = FeedsFile()
         for (i, e) in try top.list("atg_consoles").enumerated() {
             let m = try YAMLEntry(node: e.node, path: "atg_consoles[\(i)]").mapping()
-            let formatText = try m.optionalString("format") ?? "computer"
-            guard let format = FeedsFile.ATGConsole.Format(rawValue: formatText) else {
-                throw m.error("format", "must be computer or display, got \"\(formatText)\"")
-            }
-            let unitsText = try m.optionalString("units") ?? "metric"
-            guard let units = VeederRootTLS.Units(rawValue: unitsText) else {
-                throw m.error("units", "must be metric or us, got \"\(unitsText)\"")
-            }
-            let port = try m.optionalInt("port") ?? 10001
-            guard (1...65535).contains(port) else { throw m.error("port", "expected 1…65535, got \(port)") }
-            let code = try m.optionalString("security_code")
-            if let code, code.utf8.count != 6 { throw m.error("security_code", "must be 6 characters") }
-            var tanks: [Int: String] = [:]
-            if let tm = try m.optionalMapping("tanks") {
-                for k in tm.keys {
-                    guard let n = Int(k), (1...99).contains(n) else { throw tm.error(k, "console tank numbers are 1…99") }
-                    tanks[n] = try tm.string(k)
-                }
-            }
-            let interval = try m.optionalString("interval_seconds").map { s throws(FieldError) -> Double in
-                guard let d = Double(s), d >= 1, d <= 86_400 else { throw m.error("interval_seconds", "expected 1…86400, got \"\(s)\"") }
-                return d
-            } ?? 60
-            out.consoles.append(FeedsFile.ATGConsole(
-                station: try m.string("station"), host: try m.string("host"), port: port, securityCode: code, format: format,
-                units: units, intervalSeconds: interval, tanks: tanks))
+            out.consoles.append(try atgConsole(m, station: try m.string("station")))
         }
         var seenMN = Set<String>()
         for (i, e) in try top.list("hj212_devices").enumerated() {
@@ -135,5 +110,36 @@ public enum FeedsFileDecoder {
                                                      sm4Key: key))
         }
         return out
+    }
+
+    /// One console entry (`host`, `port`, `format`, `units`, `security_code`, `interval_seconds`,
+    /// `tanks`) of `station`; shared with the station agent's configuration.
+    static func atgConsole(_ m: YAMLMap, station: String) throws(FieldError) -> FeedsFile.ATGConsole {
+        let formatText = try m.optionalString("format") ?? "computer"
+        guard let format = FeedsFile.ATGConsole.Format(rawValue: formatText) else {
+            throw m.error("format", "must be computer or display, got \"\(formatText)\"")
+        }
+        let unitsText = try m.optionalString("units") ?? "metric"
+        guard let units = VeederRootTLS.Units(rawValue: unitsText) else {
+            throw m.error("units", "must be metric or us, got \"\(unitsText)\"")
+        }
+        let port = try m.optionalInt("port") ?? 10001
+        guard (1...65535).contains(port) else { throw m.error("port", "expected 1…65535, got \(port)") }
+        let code = try m.optionalString("security_code")
+        if let code, code.utf8.count != 6 { throw m.error("security_code", "must be 6 characters") }
+        var tanks: [Int: String] = [:]
+        if let tm = try m.optionalMapping("tanks") {
+            for k in tm.keys {
+                guard let n = Int(k), (1...99).contains(n) else { throw tm.error(k, "console tank numbers are 1…99") }
+                tanks[n] = try tm.string(k)
+            }
+        }
+        let interval = try m.optionalString("interval_seconds").map { s throws(FieldError) -> Double in
+            guard let d = Double(s), d >= 1, d <= 86_400 else { throw m.error("interval_seconds", "expected 1…86400, got \"\(s)\"") }
+            return d
+        } ?? 60
+        return FeedsFile.ATGConsole(
+            station: station, host: try m.string("host"), port: port, securityCode: code, format: format,
+            units: units, intervalSeconds: interval, tanks: tanks)
     }
 }

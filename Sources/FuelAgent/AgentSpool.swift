@@ -1,0 +1,314 @@
+import FuelModel
+import FuelWire
+import Foundation
+import GRDB
+
+/// The agent's durable spool: an SQLite database (through GRDB, a maintained package) in WAL mode
+/// with `synchronous = FULL`, so a record counts as collected only once its transaction is on
+/// disk, and a write torn by a crash or power loss is rolled back by SQLite itself, never half
+/// read. Every record gets the station's next `seq` when it is spooled; records leave only when a
+/// 200 from the cloud covers them. Nothing spooled is ever deleted to make room: at the ceiling
+/// (`spool.max_mb`) the sources pause instead.
+///
+/// Tables: `records` (seq, the push line's fields, natural key), `files` (drop files taken, by
+/// content digest, until every record of theirs is acknowledged), `seen_keys` (natural keys of
+/// acknowledged records, so a console polled again after an upload adds nothing), `state`
+/// (next and acknowledged seq, spool-full times, last poll per source) and `events` (the last errors).
+public final class AgentSpool: Sendable {
+    let queue: DatabaseQueue
+    public let maxBytes: Int64
+    public let path: String
+
+    /// Opens (or creates) the spool in `directory`.
+    public init(directory: String, maxBytes: Int64) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent("spool.sqlite")
+        var config = Configuration()
+        config.journalMode = .wal
+        config.prepareDatabase { db in
+            // Durable at commit: the WAL is fsynced before a transaction counts as done.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: config)
+        self.maxBytes = maxBytes
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("1 spool") { db in
+            try db.execute(sql: """
+                CREATE TABLE records (
+                    seq INTEGER PRIMARY KEY, fields TEXT NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL,
+                    natural_key TEXT UNIQUE, file_id INTEGER, collected_at REAL NOT NULL);
+                CREATE TABLE files (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, digest TEXT NOT NULL UNIQUE, lines INTEGER NOT NULL,
+                    records INTEGER NOT NULL, rejected INTEGER NOT NULL, last_seq INTEGER, state TEXT NOT NULL,
+                    taken_at REAL NOT NULL, done_at REAL);
+                CREATE TABLE seen_keys (natural_key TEXT PRIMARY KEY, at REAL NOT NULL);
+                CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    /// One record to spool: its push line without `seq`, and a natural key when the source can
+    /// collect the same thing twice (a console read again within its minute).
+    public struct Item: Sendable {
+        public var record: FuelModel.Record
+        public var naturalKey: String?
+        public var origin: String
+
+        public init(record: FuelModel.Record, naturalKey: String? = nil, origin: String) {
+            self.record = record
+            self.naturalKey = naturalKey
+            self.origin = origin
+        }
+    }
+
+    /// A drop file being taken: its records are spooled with it in one transaction.
+    public struct FileIntake: Sendable {
+        public var name: String
+        public var digest: String
+        public var lines: Int
+        public var rejected: Int
+
+        public init(name: String, digest: String, lines: Int, rejected: Int) {
+            self.name = name
+            self.digest = digest
+            self.lines = lines
+            self.rejected = rejected
+        }
+    }
+
+    /// Whether the spool needs the station's first seq from the cloud (a new spool).
+    public func needsFirstSeq() throws -> Bool {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'next_seq'") == nil }
+    }
+
+    /// Sets where numbering starts (the station's last pushed seq + 1), once.
+    public func setFirstSeq(_ seq: Int64) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO state (key, value) VALUES ('next_seq', ?)", arguments: [String(seq)])
+        }
+    }
+
+    /// Spools `items` (each numbered, in order) and, with them, the drop file they came from — all
+    /// or nothing, on disk when this returns. Items whose natural key is spooled or was acknowledged
+    /// are skipped. Answers how many were added.
+    @discardableResult
+    public func append(_ items: [Item], file: FileIntake? = nil, now: Date = Date()) throws -> Int {
+        try queue.write { db in
+            guard var next = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'next_seq'").flatMap({ Int64($0) }) else {
+                throw AgentError("the spool has no starting seq yet (the cloud was not asked for the station's last seq)")
+            }
+            var fileID: Int64?
+            if let file {
+                try db.execute(sql: """
+                    INSERT INTO files (name, digest, lines, records, rejected, state, taken_at) VALUES (?, ?, ?, 0, ?, 'spooled', ?)
+                    """, arguments: [file.name, file.digest, file.lines, file.rejected, now.timeIntervalSince1970])
+                fileID = db.lastInsertedRowID
+            }
+            var added = 0
+            for item in items {
+                if let key = item.naturalKey,
+                   try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM seen_keys WHERE natural_key = ?)", arguments: [key]) == true {
+                    continue
+                }
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO records (seq, fields, kind, origin, natural_key, file_id, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [next, Self.fields(item.record), item.record.kind.rawValue, item.origin, item.naturalKey, fileID,
+                                     now.timeIntervalSince1970])
+                guard db.changesCount == 1 else { continue }
+                next += 1
+                added += 1
+            }
+            try db.execute(sql: "UPDATE state SET value = ? WHERE key = 'next_seq'", arguments: [String(next)])
+            if let fileID {
+                try db.execute(sql: """
+                    UPDATE files SET records = ?, last_seq = ?, state = CASE WHEN ? = 0 THEN 'acked' ELSE 'spooled' END WHERE id = ?
+                    """, arguments: [added, added > 0 ? next - 1 : nil, added, fileID])
+            }
+            return added
+        }
+    }
+
+    /// The push line's fields after `seq` (the line is `{"seq":N,` + these).
+    static func fields(_ record: FuelModel.Record) -> String {
+        let line = PushRecordCodec.encode(PushLine(seq: 0, record: record))
+        return String(line.dropFirst("{\"seq\":0,".count))
+    }
+
+    /// The line the cloud receives for a spooled record.
+    static func line(seq: Int64, fields: String) -> String { "{\"seq\":\(seq),\(fields)" }
+
+    /// Whether a drop file with this content was taken before (it stays where it is until acknowledged).
+    public func knowsFile(digest: String) throws -> Bool {
+        try queue.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM files WHERE digest = ?)", arguments: [digest]) ?? false }
+    }
+
+    /// The oldest spooled records, in seq order: (seq, push line).
+    public func batch(limit: Int) throws -> [(seq: Int64, line: String)] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, fields FROM records ORDER BY seq LIMIT ?", arguments: [limit]).map { row in
+                let seq: Int64 = row["seq"]
+                return (seq, Self.line(seq: seq, fields: row["fields"]))
+            }
+        }
+    }
+
+    /// A drop file whose every record the cloud has acknowledged.
+    public struct AcknowledgedFile: Sendable, Hashable {
+        public var id: Int64
+        public var name: String
+    }
+
+    /// The cloud's 200 covered every record up to `seq`: they leave the spool (their natural keys
+    /// are remembered), the rejected ones are counted and noted. Answers the drop files now
+    /// wholly acknowledged.
+    public func acknowledge(through seq: Int64, accepted: Int, duplicates: Int, rejected: [(seq: Int64?, reason: String)],
+                            now: Date = Date()) throws -> [AcknowledgedFile] {
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO seen_keys (natural_key, at) SELECT natural_key, ? FROM records WHERE seq <= ? AND natural_key IS NOT NULL
+                """, arguments: [now.timeIntervalSince1970, seq])
+            try db.execute(sql: "DELETE FROM records WHERE seq <= ?", arguments: [seq])
+            // Keys older than a week cannot come back from a console (its readings carry their time).
+            try db.execute(sql: "DELETE FROM seen_keys WHERE at < ?", arguments: [now.timeIntervalSince1970 - 7 * 86_400])
+            try Self.add(db, "acked_seq", set: seq)
+            try Self.add(db, "accepted_total", by: Int64(accepted))
+            try Self.add(db, "duplicate_total", by: Int64(duplicates))
+            try Self.add(db, "rejected_total", by: Int64(rejected.count))
+            for r in rejected.prefix(20) {
+                try Self.note(db, kind: "rejected", text: "the cloud refused seq \(r.seq.map(String.init) ?? "?"): \(r.reason)", now: now)
+            }
+            let done = try Row.fetchAll(db, sql: "SELECT id, name FROM files WHERE state = 'spooled' AND last_seq <= ?", arguments: [seq])
+                .map { AcknowledgedFile(id: $0["id"], name: $0["name"]) }
+            try db.execute(sql: "UPDATE files SET state = 'acked' WHERE state = 'spooled' AND last_seq <= ?", arguments: [seq])
+            return done
+        }
+    }
+
+    /// Drop files acknowledged but not yet moved to `done/` (a crash between the two).
+    public func acknowledgedFiles() throws -> [AcknowledgedFile] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name FROM files WHERE state = 'acked'").map { AcknowledgedFile(id: $0["id"], name: $0["name"]) }
+        }
+    }
+
+    /// The file is in `done/`.
+    public func fileDone(_ id: Int64, now: Date = Date()) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE files SET state = 'done', done_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+        }
+    }
+
+    /// Bytes the spooled data takes (pages in use; freed pages are reused, so this falls as
+    /// records are acknowledged).
+    public func usedBytes() throws -> Int64 {
+        try queue.read { db in
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            return (pages - free) * size
+        }
+    }
+
+    public func isFull() throws -> Bool { try usedBytes() >= maxBytes }
+
+    /// Notes that the spool is at its ceiling (from `now`, if it was not already).
+    public func markFull(now: Date = Date()) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO state (key, value) VALUES ('full_since', ?)", arguments: [String(now.timeIntervalSince1970)])
+        }
+    }
+
+    /// The spool is below its ceiling again: the time it was full ends, and a `device_status`
+    /// record saying how long is spooled in the same transaction. Answers the seconds, or nil when it was not full.
+    @discardableResult
+    public func clearFull(station device: String, now: Date = Date()) throws -> Double? {
+        guard let since = try queue.read({ db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'full_since'") })
+            .flatMap(Double.init) else { return nil }
+        let seconds = now.timeIntervalSince1970 - since
+        let status = DeviceStatus(device: device, at: Timestamp(now), state: .online, codes: [
+            "spool_full_seconds=\(Int(seconds.rounded()))", "spool_full_from=\(Timestamp(seconds: Int64(since)).rfc3339)",
+        ])
+        try append([Item(record: FuelModel.Record.deviceStatus(status), origin: "agent")], now: now)
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM state WHERE key = 'full_since'")
+            try Self.add(db, "full_seconds_total", by: Int64(seconds.rounded()))
+            try Self.note(db, kind: "spool", text: "the spool was full for \(Int(seconds)) s; readings resumed", now: now)
+        }
+        return seconds
+    }
+
+    /// Sets a state value.
+    public func set(_ key: String, _ value: String) throws {
+        try queue.write { db in try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, value]) }
+    }
+
+    /// Keeps an event (an error, a condition) for the status page; the last 200 are kept.
+    public func note(kind: String, text: String, now: Date = Date()) throws {
+        try queue.write { db in try Self.note(db, kind: kind, text: text, now: now) }
+    }
+
+    static func note(_ db: Database, kind: String, text: String, now: Date) throws {
+        try db.execute(sql: "INSERT INTO events (at, kind, text) VALUES (?, ?, ?)", arguments: [now.timeIntervalSince1970, kind, text])
+        try db.execute(sql: "DELETE FROM events WHERE id <= (SELECT max(id) - 200 FROM events)")
+    }
+
+    static func add(_ db: Database, _ key: String, by delta: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO state (key, value) VALUES (?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)
+            """, arguments: [key, String(delta), delta])
+    }
+
+    static func add(_ db: Database, _ key: String, set value: Int64) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, String(value)])
+    }
+
+    /// What `fuelwarden agent status` and `/status` show.
+    public func snapshot(now: Date = Date()) throws -> AgentStatus {
+        try queue.read { db in
+            var s = AgentStatus()
+            s.spooledRecords = try Int64.fetchOne(db, sql: "SELECT count(*) FROM records") ?? 0
+            if let oldest = try Double.fetchOne(db, sql: "SELECT min(collected_at) FROM records") {
+                s.oldestAgeSeconds = now.timeIntervalSince1970 - oldest
+            }
+            let state = Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM state").map { ($0["key"] as String, $0["value"] as String) },
+                                   uniquingKeysWith: { a, _ in a })
+            s.nextSeq = state["next_seq"].flatMap { Int64($0) }
+            s.acknowledgedSeq = state["acked_seq"].flatMap { Int64($0) }
+            s.acceptedTotal = state["accepted_total"].flatMap { Int64($0) } ?? 0
+            s.duplicateTotal = state["duplicate_total"].flatMap { Int64($0) } ?? 0
+            s.rejectedTotal = state["rejected_total"].flatMap { Int64($0) } ?? 0
+            s.fullSince = state["full_since"].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+            s.fullSecondsTotal = state["full_seconds_total"].flatMap { Int64($0) } ?? 0
+            s.skippedPollsWhileFull = state["skipped_polls_total"].flatMap { Int64($0) } ?? 0
+            s.lastUpload = state["last_upload"]
+            s.clockOffsetSeconds = state["clock_offset_seconds"].flatMap(Double.init)
+            s.uploadBlocked = state["upload_blocked"].flatMap { $0.isEmpty ? nil : $0 }
+            s.sources = state.filter { $0.key.hasPrefix("poll:") }.map { ($0.key.dropFirst(5).description, $0.value) }
+                .sorted { $0.0 < $1.0 }.map { AgentStatus.Source(name: $0.0, last: $0.1) }
+            s.filesWaiting = try Int64.fetchOne(db, sql: "SELECT count(*) FROM files WHERE state <> 'done'") ?? 0
+            s.filesDone = try Int64.fetchOne(db, sql: "SELECT count(*) FROM files WHERE state = 'done'") ?? 0
+            s.recentEvents = try Row.fetchAll(db, sql: "SELECT at, kind, text FROM events ORDER BY id DESC LIMIT 20").map {
+                AgentStatus.Event(at: Date(timeIntervalSince1970: $0["at"]), kind: $0["kind"], text: $0["text"])
+            }
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            s.spoolBytes = (pages - free) * size
+            s.spoolMaxBytes = maxBytes
+            return s
+        }
+    }
+}
+
+/// An agent failure with a message for the operator.
+public struct AgentError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
