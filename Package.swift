@@ -211,7 +211,8 @@ let package = Package(
             name: "FuelFaults",
             dependencies: [
                 "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelClient", "FuelAsync", "FuelSim", "FuelEvaluate",
-                "FuelLab", "FuelPostgresFixture",
+                "FuelLab", "FuelPostgresFixture", "FuelAgent",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

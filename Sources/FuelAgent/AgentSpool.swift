@@ -217,6 +217,17 @@ public final class AgentSpool: Sendable {
 
     public func isFull() throws -> Bool { try usedBytes() >= maxBytes }
 
+    /// Whether a full spool has room again: below 90 % of the ceiling, so that sources do not
+    /// flap on and off at the line.
+    public func hasRoomAgain() throws -> Bool { try usedBytes() < maxBytes / 10 * 9 }
+
+    /// Whether sources must not add now: at the ceiling, or not yet back below 90 % of it since.
+    public func mustPause() throws -> Bool {
+        if try isFull() { return true }
+        let full = try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'full_since'") } != nil
+        return full ? try !hasRoomAgain() : false
+    }
+
     /// Notes that the spool is at its ceiling (from `now`, if it was not already).
     public func markFull(now: Date = Date()) throws {
         try queue.write { db in

@@ -25,7 +25,7 @@ public struct AgentSpoolSink: FeedRecordSink {
     public func deliver(station: String, source: RecordSource, _ records: [CollectedRecord], rejected: [RejectedInput]) async throws {
         let now = Date()
         let origin = records.first.map { String($0.key.prefix { $0 != "/" }) } ?? source.rawValue
-        if try spool.isFull() {
+        if try spool.mustPause() {
             try spool.markFull(now: now)
             try spool.set("poll:\(origin)", "\(Timestamp(now).rfc3339) skipped: spool full")
             try spool.set("skipped_polls_total", String((try spool.snapshot().skippedPollsWhileFull) + 1))

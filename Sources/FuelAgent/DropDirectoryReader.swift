@@ -60,7 +60,7 @@ public struct DropDirectoryReader: Service {
             guard let format = DropFile.format(ofName: name) else { continue }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path(name), isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            if try spool.isFull() {
+            if try spool.mustPause() {
                 try spool.markFull(now: now)
                 try spool.set("poll:drop", "\(Timestamp(now).rfc3339) waiting: spool full, \(name) and later files left untouched")
                 return
@@ -90,7 +90,7 @@ public struct DropDirectoryReader: Service {
         }
         if taken > 0 { wake() }
         // Below the ceiling again: readings resume and the time it was full is recorded.
-        if try !spool.isFull(), try spool.snapshot().fullSince != nil {
+        if try spool.hasRoomAgain(), try spool.snapshot().fullSince != nil {
             _ = try spool.clearFull(station: "agent-spool", now: now)
         }
     }

@@ -25,6 +25,9 @@ package struct FaultTest: Sendable {
         /// A rolling upgrade: an expand migration with a backfill and a concurrent index under load,
         /// the replicas replaced one at a time, one rolled back.
         case upgrade
+        /// The station agent through a proxy that cuts, stalls and refuses; the agent killed three
+        /// times, the daemon once; the spool ceiling hit during the outage.
+        case agent
     }
 
     package var scenarios: [Scenario] = Scenario.allCases
@@ -40,6 +43,9 @@ package struct FaultTest: Sendable {
     package var slowConnections = 1_000
     /// Ledger rows preloaded for the upgrade scenario's backfill to walk.
     package var upgradeRows = 1_000_000
+    /// Seconds between the agent scenario's faults, and of its outage.
+    package var agentPhaseSeconds = 10.0
+    package var agentOutageSeconds = 30.0
     package var executable: String
     let logger: Logger
     let print: @Sendable (String) -> Void
@@ -82,6 +88,7 @@ package struct FaultTest: Sendable {
             case .detector: r = try await detectorScenario()
             case .badinput: r = try await badInputScenario()
             case .upgrade: r = try await upgradeScenario()
+            case .agent: r = try await agentScenario()
             }
             r.seconds = (ContinuousClock.now - began) / .seconds(1)
             print(Self.describe(r))

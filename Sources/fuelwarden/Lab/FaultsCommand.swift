@@ -16,7 +16,7 @@ struct FaultsCommand: AsyncParsableCommand {
             --short is the CI version (about two minutes). Build in release for the full run: \
             swift run -c release fuelwarden faults
             """)
-    @Option(help: "Scenarios, comma-separated: kill, outage, replicas, detector, badinput, upgrade.") var scenarios = "kill,outage,replicas,detector,badinput,upgrade"
+    @Option(help: "Scenarios, comma-separated: kill, outage, replicas, detector, badinput, upgrade, agent.") var scenarios = "kill,outage,replicas,detector,badinput,upgrade,agent"
     @Option(help: "Stations pushing at once.") var stations = 40
     @Option(help: "Records per second over all stations.") var rate = 400.0
     @Option(help: "Seconds of pushing per scenario (around the fault).") var seconds = 30.0
@@ -53,6 +53,8 @@ struct FaultsCommand: AsyncParsableCommand {
             test.detectorStations = 6
             test.slowConnections = 100
             test.upgradeRows = 200_000
+            test.agentPhaseSeconds = 4
+            test.agentOutageSeconds = 14
         }
         let results = try await test.run()
         if results.allSatisfy(\.passed) {

@@ -1,0 +1,110 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A TCP proxy under a fault test's control, between a client (the station agent) and a server
+/// (the daemon): it forwards, refuses (accepts and closes at once, as a dead route does), stalls
+/// (accepts and never answers) or cuts every open connection in the middle of what it carries.
+package final class FaultProxy: Sendable {
+    package enum Mode: Sendable { case pass, refuse, stall }
+
+    let upstreamPort: Int
+    private let state = NIOLockedValueBox<(mode: Mode, open: [ObjectIdentifier: any Channel])>((.pass, [:]))
+    private let server = NIOLockedValueBox<(any Channel)?>(nil)
+
+    package init(upstreamPort: Int) { self.upstreamPort = upstreamPort }
+
+    package var mode: Mode {
+        get { state.withLockedValue { $0.mode } }
+        set { state.withLockedValue { $0.mode = newValue } }
+    }
+
+    /// Closes every connection open now (requests and answers in flight are cut).
+    package func cutAll() {
+        let open = state.withLockedValue { s in
+            let o = Array(s.open.values)
+            s.open = [:]
+            return o
+        }
+        for c in open { c.close(promise: nil) }
+    }
+
+    /// Starts listening on a free port; answers it.
+    package func start() async throws -> Int {
+        let upstream = upstreamPort
+        let state = self.state
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                let mode = state.withLockedValue { $0.mode }
+                switch mode {
+                case .refuse:
+                    return child.close()
+                case .stall:
+                    state.withLockedValue { $0.open[ObjectIdentifier(child)] = child }
+                    return child.eventLoop.makeSucceededVoidFuture()
+                case .pass:
+                    state.withLockedValue { $0.open[ObjectIdentifier(child)] = child }
+                    return ClientBootstrap(group: child.eventLoop)
+                        .connect(host: "127.0.0.1", port: upstream)
+                        .flatMap { up in
+                            state.withLockedValue { $0.open[ObjectIdentifier(up)] = up }
+                            let (a, b) = GlueHandler.pair()
+                            return child.pipeline.addHandler(a).and(up.pipeline.addHandler(b)).map { _ in }
+                        }
+                        .flatMapErrorThrowing { error in
+                            child.close(promise: nil)
+                            throw error
+                        }
+                }
+            }
+            .childChannelOption(.autoRead, value: true)
+            .bind(host: "127.0.0.1", port: 0).get()
+        server.withLockedValue { $0 = channel }
+        return channel.localAddress?.port ?? 0
+    }
+
+    package func stop() {
+        server.withLockedValue { $0?.close(promise: nil) }
+        cutAll()
+    }
+}
+
+/// Joins two channels: what one reads the other writes; when one closes, so does the other.
+/// (The pattern of swift-nio's connect-proxy example.)
+final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+    typealias OutboundOut = NIOAny
+
+    private var partner: GlueHandler?
+    private var context: ChannelHandlerContext?
+
+    static func pair() -> (GlueHandler, GlueHandler) {
+        let a = GlueHandler(), b = GlueHandler()
+        a.partner = b
+        b.partner = a
+        return (a, b)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        partner = nil
+    }
+
+    private func partnerWrite(_ data: NIOAny) {
+        guard let c = context else { return }
+        c.eventLoop.execute { c.writeAndFlush(data, promise: nil) }
+    }
+
+    private func partnerClose() {
+        guard let c = context else { return }
+        c.eventLoop.execute { c.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
+    func channelInactive(context: ChannelHandlerContext) { partner?.partnerClose() }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
