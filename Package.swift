@@ -194,7 +194,7 @@ let package = Package(
             name: "FuelBench",
             dependencies: [
                 "FuelModel", "FuelWire", "FuelLedger", "FuelStore", "FuelService", "FuelClient", "FuelAsync", "FuelSim", "FuelLab",
-                "FuelPostgresFixture", "FuelGuomi",
+                "FuelPostgresFixture", "FuelGuomi", "FuelAgent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

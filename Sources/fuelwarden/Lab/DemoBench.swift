@@ -27,7 +27,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self, AgentBench.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -84,6 +84,21 @@ struct Bench: AsyncParsableCommand {
             bench.concurrency = concurrency
             bench.detection = detection
             bench.profile = profile
+            try await bench.run()
+        }
+    }
+
+    struct AgentBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "agent",
+            abstract: "The station agent: spool write rate, catch-up after a day offline (150,000 records) over loopback, and steady-state CPU and memory (build with -c release).")
+        @Option(help: "Records spooled and caught up.") var records = 150_000
+        @Option(help: "Seconds of steady state measured.") var steadySeconds = 60.0
+
+        func run() async throws {
+            var bench = AgentBenchmark(logger: makeLogger(.warning), print: say)
+            bench.records = records
+            bench.steadySeconds = steadySeconds
             try await bench.run()
         }
     }
