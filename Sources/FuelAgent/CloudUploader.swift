@@ -59,7 +59,7 @@ public struct CloudUploader: Service {
         if let ca = config.caFile { tls.trustRoots = .file(ca) }
         if let cert = config.clientCertificate, let key = config.clientKey {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-            tls.privateKey = .file(key)
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
         var c = HTTPClient.Configuration(tlsConfiguration: tls)
         c.timeout = .init(connect: .seconds(10), read: .seconds(Int64(config.requestTimeoutSeconds)))

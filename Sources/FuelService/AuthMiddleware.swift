@@ -2,6 +2,7 @@ import FuelModel
 import FuelStore
 import Foundation
 import Hummingbird
+import NIOSSL
 import Synchronization
 
 /// Resolves bearer secrets to principals, remembering answers for a short time so a busy station
@@ -39,8 +40,14 @@ public final class TokenCache: Sendable {
 public struct AuthMiddleware: RouterMiddleware {
     public typealias Context = FuelRequestContext
     let tokens: TokenCache
+    /// Whether connections carry verified client certificates (`http.tls.client_ca`): then a
+    /// station key is accepted only with a certificate that names its station.
+    let stationCertificates: Bool
 
-    public init(tokens: TokenCache) { self.tokens = tokens }
+    public init(tokens: TokenCache, stationCertificates: Bool = false) {
+        self.tokens = tokens
+        self.stationCertificates = stationCertificates
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -51,6 +58,16 @@ public struct AuthMiddleware: RouterMiddleware {
             }
             guard let p = try await tokens.principal(for: String(parts[1])) else {
                 throw APIError(.unauthorized, "unknown or revoked token", headers: [.wwwAuthenticate: "Bearer"])
+            }
+            if stationCertificates, p.role == .station, let station = p.station {
+                let channel = context.channel
+                let certificate = try? await channel.eventLoop.submit { try channel.pipeline.syncOperations.nioSSL_peerCertificate() }.get()
+                let names = certificate.map(ServerTLS.names) ?? []
+                guard names.contains(station) else {
+                    throw APIError(.forbidden, names.isEmpty
+                        ? "station \(station)'s key needs a client certificate naming the station"
+                        : "the client certificate names \(names.joined(separator: ", ")), not station \(station)")
+                }
             }
             context.principal = p
         } else {

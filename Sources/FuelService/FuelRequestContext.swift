@@ -1,5 +1,6 @@
 import FuelModel
 import Hummingbird
+import NIOCore
 
 /// Per-request context: Hummingbird's core storage plus the authenticated caller.
 public struct FuelRequestContext: RequestContext {
@@ -9,8 +10,12 @@ public struct FuelRequestContext: RequestContext {
     /// Ingest reads its body with its own limit; everything else keeps Hummingbird's 2 MiB.
     public var maxUploadSize: Int { 2 * 1024 * 1024 }
 
+    /// The connection (its TLS handler holds a client certificate, when one was asked for).
+    public let channel: any Channel
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
 
     /// The caller, or 401.

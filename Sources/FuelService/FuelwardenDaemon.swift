@@ -4,6 +4,7 @@ import FuelStore
 import FuelWire
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import PostgresNIO
@@ -21,6 +22,8 @@ public struct FuelwardenComponents: Sendable {
     public let feeds: FeedsFile
     /// `feeds.hj212.key_file`, read and checked at start-up.
     public let hj212Keys: [String: [HJ212KeyRing.Key]]
+    /// `http.tls.*`, read and checked at start-up; nil = plain HTTP.
+    public let tls: ServerTLS?
     /// Ports the device listeners are bound to, once they are (tests bind to port 0).
     public let listening = ListeningPorts()
     /// New alerts for every live stream, from one LISTEN.
@@ -44,6 +47,7 @@ public struct FuelwardenComponents: Sendable {
         appends = AppendCoalescer(ledger: LedgerStore(database: database), settings: config.ingest.coalescing, profile: profile, logger: logger)
         self.feeds = try feeds ?? config.loadFeeds()
         hj212Keys = try config.loadHJ212Keys()
+        tls = try ServerTLS.load(config.http)
         detection = DetectionService(
             ledger: LedgerStore(database: database), store: DetectionStore(database: database), registry: registry,
             settings: config.detect, signal: signal, metrics: metrics, logger: logger)
@@ -53,6 +57,18 @@ public struct FuelwardenComponents: Sendable {
     public func hj212DeviceBook(logger: Logger) -> HJ212DeviceBook {
         HJ212DeviceBook(devices: feeds.devices, keyFile: hj212Keys, settings: config.feeds.hj212,
                         store: HJ212DeviceStore(database: database), logger: logger)
+    }
+
+    /// HTTP/1.1, over TLS when `http.tls.*` is set.
+    func serverBuilder() -> HTTPServerBuilder {
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(config.http.idleTimeout)))
+        guard let tls else { return http1 }
+        do {
+            return try .tls(http1, tlsConfiguration: tls.configuration)
+        } catch {
+            // ServerTLS.load built a context from this configuration already; it cannot fail here.
+            preconditionFailure("http.tls: \(error)")
+        }
     }
 
     /// Where device feeds put their records.
@@ -68,7 +84,7 @@ public struct FuelwardenComponents: Sendable {
         HealthController(database: database, migrator: migrator, alerts: AlertStore(database: database), metrics: metrics, appends: appends)
             .addRoutes(to: router)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: TokenCache(
-            store: TokenStore(database: database), ttl: config.auth.cacheTTL)))
+            store: TokenStore(database: database), ttl: config.auth.cacheTTL), stationCertificates: tls?.verifiesClients ?? false))
         IngestController(
             appends: appends, registry: registry, metrics: metrics, detection: signal, settings: config.ingest
         ).addRoutes(to: v1)
@@ -135,12 +151,13 @@ public enum FuelwardenDaemon {
         let gate = StartupGate()
         var app = Application(
             router: c.router(),
-            server: .http1(configuration: .init(idleTimeout: TimeAmount(c.config.http.idleTimeout))),
+            server: c.serverBuilder(),
             configuration: .init(address: .hostname(c.config.http.host, port: c.config.http.port), serverName: "fuelwarden",
                                  availableConnectionsDelegate: MaximumAvailableConnections(c.config.http.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.notice("listening", metadata: ["address": "http://\(c.config.http.host):\(port)"])
+                logger.notice("listening", metadata: ["address": "\(c.tls == nil ? "http" : "https")://\(c.config.http.host):\(port)",
+                                                      "client_certificates": "\(c.tls?.verifiesClients == true ? "required" : "no")"])
                 await onListening(port)
             },
             logger: logger)

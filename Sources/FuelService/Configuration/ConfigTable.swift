@@ -60,6 +60,15 @@ public enum ConfigTable {
                               "A connection silent this long (no request, no body bytes) is closed: slow senders cannot hold it.")),
             .setting(.integer("http.max_connections", \.http.maxConnections, 1...1_000_000,
                               "Open connections at most; past it new ones wait in the listen backlog.")),
+            .setting(.optional(
+                "http.tls.certificate", \.http.tlsCertificate, example: "/etc/fuelwarden/tls/server.crt",
+                "TLS termination: the server's certificate chain (PEM). With http.tls.key the API, the probes and",
+                "the console are served over HTTPS only, so a province needs no proxy in front. Unset: plain HTTP.")),
+            .setting(.optional("http.tls.key", \.http.tlsKey, example: "/etc/fuelwarden/tls/server.key", "The server's private key (PEM).")),
+            .setting(.optional(
+                "http.tls.client_ca", \.http.tlsClientCA, example: "/etc/fuelwarden/tls/stations-ca.pem",
+                "Client certificates: every client must present one signed by this CA (PEM), and a station key",
+                "is accepted only with a certificate whose common name (or a DNS name) is its station id.")),
 
             .setting(.integer("ingest.max_body_bytes", \.ingest.maxBodyBytes, 1024...(256 * 1024 * 1024),
                               "Largest push request body; larger requests answer 413. Split pushes instead of raising it far.")),

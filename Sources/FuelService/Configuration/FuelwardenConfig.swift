@@ -66,6 +66,12 @@ public struct HTTPSettings: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Open connections at most; past it new ones wait in the listen backlog.
     public var maxConnections = 10_000
+    /// TLS termination (`http.tls.*`): the server's certificate chain and key (PEM); nil = plain HTTP.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// CA (PEM) of station client certificates: when set, every client must present a certificate
+    /// it signed, and a station key is accepted only with a certificate naming its station.
+    public var tlsClientCA: String?
     public init() {}
 }
 
