@@ -24,6 +24,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fuelwarden", targets: ["fuelwarden"]),
+        .executable(name: "fuelwarden-agent", targets: ["fuelwarden-agent"]),
         .library(name: "FuelModel", targets: ["FuelModel"]),
         .library(name: "FuelWire", targets: ["FuelWire"]),
         .library(name: "FuelLedger", targets: ["FuelLedger"]),
@@ -228,6 +229,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The station agent alone, for the station's machine (`fuelwarden agent` does the same).
+        .executableTarget(
+            name: "fuelwarden-agent",
+            dependencies: [
+                "FuelAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The command line: the daemon's commands always, the laboratory's with the Lab trait.
         .executableTarget(
             name: "fuelwarden",

@@ -254,6 +254,11 @@ public final class AgentSpool: Sendable {
         return seconds
     }
 
+    /// A console poll not taken because the spool is full (shown on the status page).
+    public func countSkippedPoll() throws {
+        try queue.write { db in try Self.add(db, "skipped_polls_total", by: 1) }
+    }
+
     /// Sets a state value.
     public func set(_ key: String, _ value: String) throws {
         try queue.write { db in try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, value]) }

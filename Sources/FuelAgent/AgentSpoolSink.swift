@@ -28,7 +28,7 @@ public struct AgentSpoolSink: FeedRecordSink {
         if try spool.mustPause() {
             try spool.markFull(now: now)
             try spool.set("poll:\(origin)", "\(Timestamp(now).rfc3339) skipped: spool full")
-            try spool.set("skipped_polls_total", String((try spool.snapshot().skippedPollsWhileFull) + 1))
+            try spool.countSkippedPoll()
             throw FeedError("spool full: \(records.count) readings not taken (the console keeps them)")
         }
         let items = records.map { AgentSpool.Item(record: $0.record, naturalKey: "\(source.rawValue):\($0.key)", origin: origin) }

@@ -205,12 +205,20 @@ public struct CloudUploader: Service {
 }
 
 /// RFC 9110 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form of the `Date` header.
+/// Read by hand rather than with `DateFormatter`: the format is fixed, and `DateFormatter` maps
+/// ICU's data into the agent's process (megabytes of resident memory on the station's machine).
 enum HTTPDate {
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
     static func parse(_ text: String) -> Date? {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return f.date(from: text)
+        // "Sun, 06 Nov 1994 08:49:37 GMT"
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT", let day = Int(parts[1]), (1...31).contains(day),
+              let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]), (1970...9999).contains(year) else { return nil }
+        let clock = parts[4].split(separator: ":")
+        guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let sec = Int(clock[2]),
+              (0...23).contains(h), (0...59).contains(m), (0...60).contains(sec) else { return nil }
+        let days = CivilDate(year: year, month: month + 1, day: day).daysSinceEpoch
+        return Date(timeIntervalSince1970: Double(days * 86_400 + Int64(h * 3600 + m * 60 + sec)))
     }
 }

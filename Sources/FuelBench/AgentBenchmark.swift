@@ -128,9 +128,13 @@ package struct AgentBenchmark: Sendable {
             atg_consoles:
               - {host: 127.0.0.1, port: \(consolePort), interval_seconds: 60}
             """.write(toFile: work + "/agent.yaml", atomically: true, encoding: .utf8)
+        // The standalone agent binary when it was built beside this one (`swift build -c release
+        // --product fuelwarden-agent`), else `fuelwarden agent`.
+        let standalone = (DaemonProcess.currentExecutable as NSString).deletingLastPathComponent + "/fuelwarden-agent"
+        let useStandalone = FileManager.default.isExecutableFile(atPath: standalone)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: DaemonProcess.currentExecutable)
-        p.arguments = ["agent", "run", "--config", work + "/agent.yaml", "--log-level", "warning"]
+        p.executableURL = URL(fileURLWithPath: useStandalone ? standalone : DaemonProcess.currentExecutable)
+        p.arguments = (useStandalone ? [] : ["agent"]) + ["run", "--config", work + "/agent.yaml", "--log-level", "warning"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -158,8 +162,8 @@ package struct AgentBenchmark: Sendable {
         }
         let elapsed = (ContinuousClock.now - t0) / .seconds(1)
         let cpu = Self.cpuSeconds(pid: p.processIdentifier) - cpu0
-        print(String(format: "steady state (%.0f s, 4 tanks read every minute, a sale every 20 s): CPU %.2f %% of a core, RSS peak %.1f MB",
-                     elapsed, cpu / elapsed * 100, Double(peak) / 1e6))
+        print(String(format: "steady state (%@, %.0f s, 4 tanks read every minute, a sale every 20 s): CPU %.2f %% of a core, RSS peak %.1f MB",
+                     (useStandalone ? "fuelwarden-agent" : "fuelwarden agent") as NSString, elapsed, cpu / elapsed * 100, Double(peak) / 1e6))
     }
 
     /// User plus system CPU seconds of a process (`/proc/PID/stat`, fields 14 and 15, in clock ticks).

@@ -94,15 +94,11 @@ final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
         partner = nil
     }
 
-    private func partnerWrite(_ data: NIOAny) {
-        guard let c = context else { return }
-        c.eventLoop.execute { c.writeAndFlush(data, promise: nil) }
-    }
+    // Both channels of a pair live on the same event loop (the upstream connection is made on the
+    // accepted one's loop), so a handler may act on its partner's context directly.
+    private func partnerWrite(_ data: NIOAny) { context?.writeAndFlush(data, promise: nil) }
 
-    private func partnerClose() {
-        guard let c = context else { return }
-        c.eventLoop.execute { c.close(promise: nil) }
-    }
+    private func partnerClose() { context?.close(promise: nil) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
     func channelInactive(context: ChannelHandlerContext) { partner?.partnerClose() }

@@ -50,7 +50,7 @@ public struct HJ212DeviceStore: Sendable {
         guard !rows.isEmpty else { return }
         let logger = database.logger
         let json = String(decoding: try JSONEncoder().encode(rows.map(RowJSON.init)), as: UTF8.self)
-        try await database.connection("save HJ 212 devices") { conn in
+        _ = try await database.connection("save HJ 212 devices") { conn in
             try await conn.query("""
                 INSERT INTO hj212_devices (mn, station, edition, first_seen_at, last_seen_at, last_data_at, packets, resent, series)
                 SELECT r.mn, r.station, r.edition, to_timestamp(r.first), to_timestamp(r.seen), to_timestamp(r.data), r.packets, r.resent, r.series::jsonb
@@ -130,7 +130,7 @@ public struct HJ212DeviceStore: Sendable {
     /// active (in force from `since`) once it has. Committed before the device is answered.
     public func store(mn: String, key: [UInt8], since: Date, origin: String, pending: Bool) async throws {
         let logger = database.logger
-        try await database.connection("store HJ 212 key") { conn in
+        _ = try await database.connection("store HJ 212 key") { conn in
             try await conn.query("""
                 INSERT INTO hj212_device_keys (mn, key, since, origin, state)
                 VALUES (\(mn), \(ByteBuffer(bytes: key)), \(since), \(origin), \(pending ? "pending" : "active"))

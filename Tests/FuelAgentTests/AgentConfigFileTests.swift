@@ -1,3 +1,4 @@
+@testable import FuelAgent
 import FuelWire
 import Testing
 
@@ -35,5 +36,16 @@ import Testing
         #expect(error(Self.minimal + "\natg_consoles: [{host: h, format: binary}]").contains("atg_consoles[0].format"))
         #expect(error(Self.minimal + "\ncloud_extra: 1\n").isEmpty == false)
         #expect(error(Self.minimal.replacingOccurrences(of: "}", with: ", client_key: /k}")).contains("client_certificate"))
+    }
+}
+
+/// The cloud's `Date` header, read without ICU.
+@Suite struct HTTPDateTests {
+    @Test func imfFixdateReads() {
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT")?.timeIntervalSince1970 == 784_111_777)
+        #expect(HTTPDate.parse("Wed, 02 Dec 2026 08:00:00 GMT")?.timeIntervalSince1970 == 1_796_198_400)
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 24:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("Sun, 06 Nox 1994 08:49:37 GMT") == nil)
     }
 }
