@@ -254,6 +254,23 @@ public final class AgentSpool: Sendable {
         return seconds
     }
 
+    /// The station clock's offset from the cloud's (`Date` header), kept for the status page. When it
+    /// passes `limitSeconds` either way — or comes back within it — a `device_status` record from
+    /// device `agent-clock` is spooled with the offset as evidence (`clock_offset_seconds=…`), once
+    /// per change. Answers whether a record was spooled.
+    @discardableResult
+    public func noteClockOffset(_ seconds: Double, limitSeconds: Double = 30, now: Date = Date()) throws -> Bool {
+        try set("clock_offset_seconds", String(format: "%.1f", seconds))
+        let off = abs(seconds) > limitSeconds
+        let was = try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'clock_off'") } == "1"
+        guard off != was else { return false }
+        let status = DeviceStatus(device: "agent-clock", at: Timestamp(now), state: off ? .alarm : .online,
+                                  codes: [String(format: "clock_offset_seconds=%+.0f", seconds), "limit_seconds=\(Int(limitSeconds))"])
+        try append([Item(record: FuelModel.Record.deviceStatus(status), origin: "agent")], now: now)
+        try set("clock_off", off ? "1" : "0")
+        return true
+    }
+
     /// A console poll not taken because the spool is full (shown on the status page).
     public func countSkippedPoll() throws {
         try queue.write { db in try Self.add(db, "skipped_polls_total", by: 1) }

@@ -167,7 +167,8 @@ public struct CloudUploader: Service {
         }
         let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
         if let date = response.headers.first(name: "date"), let cloud = HTTPDate.parse(date) {
-            try? spool.set("clock_offset_seconds", String(format: "%.1f", cloud.timeIntervalSinceNow))
+            // The header has whole seconds: an offset within a second or two is rounding.
+            if (try? spool.noteClockOffset(cloud.timeIntervalSinceNow)) == true { doorbell.ring() }
         }
         let code = Int(response.status.code)
         switch code {

@@ -122,3 +122,25 @@ import Testing
         }
     }
 }
+
+/// The station clock against the cloud's: past the limit, and back, each spools one record.
+@Suite struct ClockOffsetTests {
+    @Test func aClockOffPastTheLimitIsRecordedOncePerChange() throws {
+        let dir = AgentSpoolTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try AgentSpool(directory: dir, maxBytes: 64 << 20)
+        try spool.setFirstSeq(1)
+        #expect(try !spool.noteClockOffset(2.0))
+        #expect(try spool.noteClockOffset(-95.4))
+        #expect(try !spool.noteClockOffset(-96))
+        #expect(try spool.noteClockOffset(1))
+        let lines = try spool.batch(limit: 10).map { try PushRecordCodec.decode(Array($0.line.utf8)).record }
+        guard lines.count == 2, case .deviceStatus(let off) = lines[0], case .deviceStatus(let back) = lines[1] else {
+            Issue.record("expected two status records, got \(lines)")
+            return
+        }
+        #expect(off.device == "agent-clock" && off.state == .alarm && off.codes.contains("clock_offset_seconds=-95"))
+        #expect(back.state == .online && back.codes.contains("clock_offset_seconds=+1"))
+        #expect(try spool.snapshot().clockOffsetSeconds == 1)
+    }
+}
