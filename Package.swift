@@ -112,6 +112,7 @@ let package = Package(
             dependencies: [
                 "FuelModel", "FuelWire", "FuelFeeds", "FuelAsync",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -235,7 +236,6 @@ let package = Package(
             dependencies: [
                 "FuelAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -99,39 +99,42 @@ public final class AgentSpool: Sendable {
     /// are skipped. Answers how many were added.
     @discardableResult
     public func append(_ items: [Item], file: FileIntake? = nil, now: Date = Date()) throws -> Int {
-        try queue.write { db in
-            guard var next = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'next_seq'").flatMap({ Int64($0) }) else {
-                throw AgentError("the spool has no starting seq yet (the cloud was not asked for the station's last seq)")
-            }
-            var fileID: Int64?
-            if let file {
-                try db.execute(sql: """
-                    INSERT INTO files (name, digest, lines, records, rejected, state, taken_at) VALUES (?, ?, ?, 0, ?, 'spooled', ?)
-                    """, arguments: [file.name, file.digest, file.lines, file.rejected, now.timeIntervalSince1970])
-                fileID = db.lastInsertedRowID
-            }
-            var added = 0
-            for item in items {
-                if let key = item.naturalKey,
-                   try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM seen_keys WHERE natural_key = ?)", arguments: [key]) == true {
-                    continue
-                }
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO records (seq, fields, kind, origin, natural_key, file_id, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [next, Self.fields(item.record), item.record.kind.rawValue, item.origin, item.naturalKey, fileID,
-                                     now.timeIntervalSince1970])
-                guard db.changesCount == 1 else { continue }
-                next += 1
-                added += 1
-            }
-            try db.execute(sql: "UPDATE state SET value = ? WHERE key = 'next_seq'", arguments: [String(next)])
-            if let fileID {
-                try db.execute(sql: """
-                    UPDATE files SET records = ?, last_seq = ?, state = CASE WHEN ? = 0 THEN 'acked' ELSE 'spooled' END WHERE id = ?
-                    """, arguments: [added, added > 0 ? next - 1 : nil, added, fileID])
-            }
-            return added
+        try queue.write { db in try Self.append(db, items, file: file, now: now) }
+    }
+
+    /// ``append(_:file:now:)`` inside a transaction the caller holds.
+    static func append(_ db: Database, _ items: [Item], file: FileIntake?, now: Date) throws -> Int {
+        guard var next = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'next_seq'").flatMap({ Int64($0) }) else {
+            throw AgentError("the spool has no starting seq yet (the cloud was not asked for the station's last seq)")
         }
+        var fileID: Int64?
+        if let file {
+            try db.execute(sql: """
+                INSERT INTO files (name, digest, lines, records, rejected, state, taken_at) VALUES (?, ?, ?, 0, ?, 'spooled', ?)
+                """, arguments: [file.name, file.digest, file.lines, file.rejected, now.timeIntervalSince1970])
+            fileID = db.lastInsertedRowID
+        }
+        var added = 0
+        for item in items {
+            if let key = item.naturalKey,
+               try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM seen_keys WHERE natural_key = ?)", arguments: [key]) == true {
+                continue
+            }
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO records (seq, fields, kind, origin, natural_key, file_id, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [next, Self.fields(item.record), item.record.kind.rawValue, item.origin, item.naturalKey, fileID,
+                                 now.timeIntervalSince1970])
+            guard db.changesCount == 1 else { continue }
+            next += 1
+            added += 1
+        }
+        try db.execute(sql: "UPDATE state SET value = ? WHERE key = 'next_seq'", arguments: [String(next)])
+        if let fileID {
+            try db.execute(sql: """
+                UPDATE files SET records = ?, last_seq = ?, state = CASE WHEN ? = 0 THEN 'acked' ELSE 'spooled' END WHERE id = ?
+                """, arguments: [added, added > 0 ? next - 1 : nil, added, fileID])
+        }
+        return added
     }
 
     /// The push line's fields after `seq` (the line is `{"seq":N,` + these).
@@ -239,19 +242,18 @@ public final class AgentSpool: Sendable {
     /// record saying how long is spooled in the same transaction. Answers the seconds, or nil when it was not full.
     @discardableResult
     public func clearFull(station device: String, now: Date = Date()) throws -> Double? {
-        guard let since = try queue.read({ db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'full_since'") })
-            .flatMap(Double.init) else { return nil }
-        let seconds = now.timeIntervalSince1970 - since
-        let status = DeviceStatus(device: device, at: Timestamp(now), state: .online, codes: [
-            "spool_full_seconds=\(Int(seconds.rounded()))", "spool_full_from=\(Timestamp(seconds: Int64(since)).rfc3339)",
-        ])
-        try append([Item(record: FuelModel.Record.deviceStatus(status), origin: "agent")], now: now)
         try queue.write { db in
+            guard let since = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'full_since'").flatMap(Double.init) else { return nil }
+            let seconds = now.timeIntervalSince1970 - since
+            let status = DeviceStatus(device: device, at: Timestamp(now), state: .online, codes: [
+                "spool_full_seconds=\(Int(seconds.rounded()))", "spool_full_from=\(Timestamp(seconds: Int64(since)).rfc3339)",
+            ])
+            _ = try Self.append(db, [Item(record: FuelModel.Record.deviceStatus(status), origin: "agent")], file: nil, now: now)
             try db.execute(sql: "DELETE FROM state WHERE key = 'full_since'")
             try Self.add(db, "full_seconds_total", by: Int64(seconds.rounded()))
             try Self.note(db, kind: "spool", text: "the spool was full for \(Int(seconds)) s; readings resumed", now: now)
+            return seconds
         }
-        return seconds
     }
 
     /// The station clock's offset from the cloud's (`Date` header), kept for the status page. When it
@@ -260,15 +262,18 @@ public final class AgentSpool: Sendable {
     /// per change. Answers whether a record was spooled.
     @discardableResult
     public func noteClockOffset(_ seconds: Double, limitSeconds: Double = 30, now: Date = Date()) throws -> Bool {
-        try set("clock_offset_seconds", String(format: "%.1f", seconds))
-        let off = abs(seconds) > limitSeconds
-        let was = try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'clock_off'") } == "1"
-        guard off != was else { return false }
-        let status = DeviceStatus(device: "agent-clock", at: Timestamp(now), state: off ? .alarm : .online,
-                                  codes: [String(format: "clock_offset_seconds=%+.0f", seconds), "limit_seconds=\(Int(limitSeconds))"])
-        try append([Item(record: FuelModel.Record.deviceStatus(status), origin: "agent")], now: now)
-        try set("clock_off", off ? "1" : "0")
-        return true
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES ('clock_offset_seconds', ?)",
+                           arguments: [String(format: "%.1f", seconds)])
+            let off = abs(seconds) > limitSeconds
+            let was = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'clock_off'") == "1"
+            guard off != was else { return false }
+            let status = DeviceStatus(device: "agent-clock", at: Timestamp(now), state: off ? .alarm : .online,
+                                      codes: [String(format: "clock_offset_seconds=%+.0f", seconds), "limit_seconds=\(Int(limitSeconds))"])
+            _ = try Self.append(db, [Item(record: FuelModel.Record.deviceStatus(status), origin: "agent")], file: nil, now: now)
+            try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES ('clock_off', ?)", arguments: [off ? "1" : "0"])
+            return true
+        }
     }
 
     /// A console poll not taken because the spool is full (shown on the status page).

@@ -192,7 +192,7 @@ public struct CloudUploader: Service {
             _ = try spool.acknowledge(through: last, accepted: int("accepted"), duplicates: int("duplicates"), rejected: rejected)
             try spool.set("last_upload", "\(Timestamp(Date()).rfc3339) ok: through seq \(last) (\(int("accepted")) accepted, \(int("duplicates")) duplicates, \(rejected.count) refused)")
             try? spool.set("upload_blocked", "")
-            if try spool.hasRoomAgain(), try spool.snapshot().fullSince != nil { _ = try spool.clearFull(station: "agent-spool") }
+            if try spool.hasRoomAgain() { try spool.clearFull(station: "agent-spool") }
             return .done
         case 413:
             return batch.count > 1 ? .tooLarge : .blocked("413: a single record is over the cloud's body limit")

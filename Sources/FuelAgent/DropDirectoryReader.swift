@@ -90,9 +90,7 @@ public struct DropDirectoryReader: Service {
         }
         if taken > 0 { wake() }
         // Below the ceiling again: readings resume and the time it was full is recorded.
-        if try spool.hasRoomAgain(), try spool.snapshot().fullSince != nil {
-            _ = try spool.clearFull(station: "agent-spool", now: now)
-        }
+        if try spool.hasRoomAgain() { try spool.clearFull(station: "agent-spool", now: now) }
     }
 
     /// Moves a file into `sub/` under its name, or with a suffix when that name is taken.

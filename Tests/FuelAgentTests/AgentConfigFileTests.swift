@@ -34,7 +34,6 @@ import Testing
         #expect(error(Self.minimal.replacingOccurrences(of: "station: LN-SY-0001\n", with: "")).contains("station"))
         #expect(error(Self.minimal + "\nupload: {batch_records: 0}").contains("upload.batch_records"))
         #expect(error(Self.minimal + "\natg_consoles: [{host: h, format: binary}]").contains("atg_consoles[0].format"))
-        #expect(error(Self.minimal + "\ncloud_extra: 1\n").isEmpty == false)
         #expect(error(Self.minimal.replacingOccurrences(of: "}", with: ", client_key: /k}")).contains("client_certificate"))
     }
 }
