@@ -282,7 +282,7 @@ let package = Package(
             dependencies: ["FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi", "FuelWire", "FuelLedger", "FuelModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi", "FuelWire", "FuelLedger", "FuelModel", "FuelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FuelLedgerTests",
             dependencies: [

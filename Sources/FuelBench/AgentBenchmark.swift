@@ -132,19 +132,14 @@ package struct AgentBenchmark: Sendable {
         // --product fuelwarden-agent`), else `fuelwarden agent`.
         let standalone = (DaemonProcess.currentExecutable as NSString).deletingLastPathComponent + "/fuelwarden-agent"
         let useStandalone = FileManager.default.isExecutableFile(atPath: standalone)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: useStandalone ? standalone : DaemonProcess.currentExecutable)
-        p.arguments = (useStandalone ? [] : ["agent"]) + ["run", "--config", work + "/agent.yaml", "--log-level", "warning"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer {
-            p.terminate()
-            p.waitUntilExit()
-        }
+        let p = ChildProcess(executable: useStandalone ? standalone : DaemonProcess.currentExecutable,
+                             arguments: (useStandalone ? [] : ["agent"]) + ["run", "--config", work + "/agent.yaml", "--log-level", "warning"],
+                             logPath: "/dev/null")
+        try p.start()
+        defer { p.stop() }
         // Past start-up (the first poll, the first seq from the cloud), then measured.
         try await Task.sleep(for: .seconds(5))
-        let cpu0 = Self.cpuSeconds(pid: p.processIdentifier)
+        let cpu0 = Self.cpuSeconds(pid: p.pid ?? 0)
         let t0 = ContinuousClock.now
         var sales = 0
         var peak = 0
@@ -157,11 +152,11 @@ package struct AgentBenchmark: Sendable {
             try FileManager.default.moveItem(atPath: work + "/drop/.sale-\(sales).tmp", toPath: work + "/drop/sale-\(sales).ndjson")
             for _ in 0..<20 {
                 try await Task.sleep(for: .seconds(1))
-                peak = max(peak, ProcessMemory.residentBytes(pid: p.processIdentifier))
+                peak = max(peak, ProcessMemory.residentBytes(pid: p.pid ?? 0))
             }
         }
         let elapsed = (ContinuousClock.now - t0) / .seconds(1)
-        let cpu = Self.cpuSeconds(pid: p.processIdentifier) - cpu0
+        let cpu = Self.cpuSeconds(pid: p.pid ?? 0) - cpu0
         print(String(format: "steady state (%@, %.0f s, 4 tanks read every minute, a sale every 20 s): CPU %.2f %% of a core, RSS peak %.1f MB",
                      (useStandalone ? "fuelwarden-agent" : "fuelwarden agent") as NSString, elapsed, cpu / elapsed * 100, Double(peak) / 1e6))
     }

@@ -1,46 +1,19 @@
-import Foundation
-import FuelStore
+import FuelLab
 
 /// `fuelwarden agent run` as a process of its own, so a fault test can kill it with SIGKILL.
-package final class AgentProcess: @unchecked Sendable {
-    let executable: String
-    let configPath: String
-    let logPath: String
-    private let lock = NSLock()
-    private var process: Process?
+package final class AgentProcess: Sendable {
+    let child: ChildProcess
 
     package init(executable: String, configPath: String, logPath: String) {
-        self.executable = executable
-        self.configPath = configPath
-        self.logPath = logPath
+        child = ChildProcess(executable: executable, arguments: ["agent", "run", "--config", configPath, "--log-level", "warning"],
+                             logPath: logPath)
     }
 
-    package var pid: Int32? { lock.withLock { process.map(\.processIdentifier) } }
-
-    package func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["agent", "run", "--config", configPath, "--log-level", "warning"]
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        guard let log = FileHandle(forWritingAtPath: logPath) else { throw StoreError.invalid("cannot write \(logPath)") }
-        log.seekToEndOfFile()
-        p.standardError = log
-        p.standardOutput = log
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        lock.withLock { process = p }
-    }
-
+    package var pid: Int32? { child.pid }
+    package func start() throws { try child.start() }
     /// SIGKILL: no shutdown, a spool write or an upload cut wherever it is.
-    package func kill9() {
-        guard let p = lock.withLock({ process }) else { return }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-    }
-
-    package func stop() {
-        guard let p = lock.withLock({ process }), p.isRunning else { return }
-        p.terminate()
-        p.waitUntilExit()
-    }
+    package func kill9() { child.kill9() }
+    /// SIGTERM (SIGKILL after `graceSeconds`); answers whether the agent exited on its own.
+    @discardableResult
+    package func stop(graceSeconds: Double = 30) -> Bool { child.stop(graceSeconds: graceSeconds) }
 }

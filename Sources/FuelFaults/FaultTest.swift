@@ -159,6 +159,7 @@ package struct FaultTest: Sendable {
 
     /// The census and the checks every push scenario shares: collectors complete, chains intact.
     func finish(_ r: inout Result, fleet: [Collector], lines: SyntheticLines, fixture: ProvinceFixture) async throws {
+        print("  counting the ledger and running fuelwarden verify")
         r.census = try await fixture.withDatabase(logger: logger) { db in try await LedgerCensus.take(fleet, lines: lines, database: db) }
         let c = r.census
         r.check("retries complete the chains", c.unacknowledged == 0 && c.rows == c.generated,
@@ -174,22 +175,20 @@ package struct FaultTest: Sendable {
         Self.run(executable, ["verify", "--database-url", fixture.url], environment: [:])
     }
 
-    /// Runs this binary's `arguments`; answers whether it exited 0 and its last line of output.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]) -> (Bool, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        do { try p.run() } catch { return (false, "cannot run \(executable): \(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return (p.terminationStatus == 0, text.split(separator: "\n").last.map(String.init) ?? "exit \(p.terminationStatus)")
+    /// Runs this binary's `arguments` (killed after `timeoutSeconds`); answers whether it exited 0
+    /// and its last line of output.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String],
+                    timeoutSeconds: Double = 600) -> (Bool, String) {
+        let output = NSTemporaryDirectory() + "fuelwarden-faults-run-\(UInt32.random(in: 0...UInt32.max)).out"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let status: Int32
+        do { status = try SpawnedProcess.run([executable] + arguments, environment: environment, output: output, timeoutSeconds: timeoutSeconds) } catch {
+            return (false, "cannot run \(executable): \(error)")
+        }
+        let text = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let last = text.split(separator: "\n").last.map(String.init) ?? "exit \(status)"
+        if status == 128 + SIGKILL { return (false, "\(arguments.first ?? executable) did not finish within \(Int(timeoutSeconds)) s; last line: \(last)") }
+        return (status == 0, last)
     }
 
     static func temporaryDirectory(_ name: String) throws -> String {

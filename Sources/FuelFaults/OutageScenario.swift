@@ -35,6 +35,7 @@ extension FaultTest {
             print("  PostgreSQL started again")
             try await Task.sleep(for: .seconds(seconds / 2))
             control.drain()
+            print("  draining: collectors resend what is still unacknowledged")
             let done = await pushing.value
             probing.cancel()
             let probes = await probing.value
@@ -76,6 +77,13 @@ extension FaultTest {
                     recovery.map { String(format: "first 200 %.1f s after PostgreSQL was back; same process (pid %d)", $0, pid ?? 0) }
                         ?? "no push succeeded after PostgreSQL was back")
             try await finish(&r, fleet: done, lines: lines, fixture: fixture)
+            // A daemon that lived through an outage must still shut down when told to: a shutdown that
+            // hangs would keep a supervisor waiting (and a rolling restart stuck).
+            let stopping = ContinuousClock.now
+            let graceful = daemon.stop(graceSeconds: 30)
+            r.check("the daemon stops on SIGTERM after the outage", graceful,
+                    graceful ? String(format: "exited %.1f s after SIGTERM", (ContinuousClock.now - stopping) / .seconds(1))
+                             : "still running 30 s after SIGTERM; killed (see \(daemon.logPath))")
         }
         if !r.passed { r.facts.append("daemon logs: \(logs)") } else { try? FileManager.default.removeItem(atPath: logs) }
         return r

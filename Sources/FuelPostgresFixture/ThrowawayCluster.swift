@@ -103,26 +103,9 @@ package final class ThrowawayCluster: Sendable {
         return text
     }
 
-    /// posix_spawn + waitpid: Foundation's `Process.waitUntilExit` was seen to hang here once
-    /// the child had started a daemon.
+    /// Runs `argv` to its end, output to `output`; answers the exit status.
     package static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
-        guard rc == 0 else { throw ClusterError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { throw ClusterError("waitpid failed for \(argv[0])") }
-        }
-        // WIFEXITED / WEXITSTATUS by hand (macros are not imported).
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        try SpawnedProcess.run(argv, output: output)
     }
 
     /// A TCP port on 127.0.0.1 nothing listens on right now.

@@ -1,3 +1,4 @@
+import FuelTestSupport
 import FuelGuomi
 import FuelLedger
 import FuelModel

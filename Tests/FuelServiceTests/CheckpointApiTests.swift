@@ -125,15 +125,8 @@ import Testing
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("fw-link-\(UUID())").path
             defer { try? FileManager.default.removeItem(atPath: file) }
             try Data([UInt8](hex: parts[0])! + [0, 0, 0, 0, 0, 0, 0, 2] + Array(parts[2].utf8)).write(to: URL(fileURLWithPath: file))
-            if FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-                p.arguments = ["dgst", "-sm3", "-r", file]
-                let out = Pipe()
-                p.standardOutput = out
-                try p.run()
-                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                p.waitUntilExit()
+            if OpenSSLCLI.isInstalled {
+                let text = String(decoding: try OpenSSLCLI.run(["dgst", "-sm3", "-r", file], mergingErrors: false).output, as: UTF8.self)
                 #expect(text.hasPrefix(parts[1]), "openssl: \(text), stored: \(parts[1])")
             }
 

@@ -37,14 +37,7 @@ import Testing
         }
 
         static func openssl(_ arguments: [String]) throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = arguments
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw AgentError("openssl \(arguments.prefix(2).joined(separator: " ")) failed") }
+            guard try OpenSSLCLI.run(arguments).status == 0 else { throw AgentError("openssl \(arguments.prefix(2).joined(separator: " ")) failed") }
         }
 
         func client(as station: String?) throws -> HTTPClient {

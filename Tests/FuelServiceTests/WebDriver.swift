@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FuelPostgresFixture
 import FuelWire
 import Foundation
 import NIOCore
@@ -27,11 +28,11 @@ final class WebDriver: @unchecked Sendable {
         var description: String
     }
 
-    let process: Process
+    let process: SpawnedProcess
     let base: String
     let session: String
 
-    private init(process: Process, base: String, session: String) {
+    private init(process: SpawnedProcess, base: String, session: String) {
         self.process = process
         self.base = base
         self.session = session
@@ -41,12 +42,7 @@ final class WebDriver: @unchecked Sendable {
     static func start(width: Int = 1280, height: Int = 900) async throws -> WebDriver {
         guard let (driver, browser) = binaries else { throw Failure(description: "chromium and chromedriver are not installed") }
         let port = Int.random(in: 20_000...40_000)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: driver)
-        p.arguments = ["--port=\(port)", "--log-level=SEVERE"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try SpawnedProcess([driver, "--port=\(port)", "--log-level=SEVERE"], output: "/dev/null")
         let base = "http://127.0.0.1:\(port)"
         for _ in 0..<100 {
             if let status = try? await call(base, .GET, "/status", nil), case .object(let o)? = status["value"],
@@ -71,15 +67,15 @@ final class WebDriver: @unchecked Sendable {
             }
             return WebDriver(process: p, base: base, session: id)
         } catch {
-            p.terminate()
+            _ = p.terminate(graceSeconds: 5)
             throw error
         }
     }
 
     func quit() async {
         _ = try? await Self.call(base, .DELETE, "/session/\(session)", nil)
-        // Not waitUntilExit: it spins a run loop, which blocks a cooperative thread.
-        process.terminate()
+        // Reaped here (SpawnedProcess waits by polling waitpid, not by spinning a run loop).
+        _ = process.terminate(graceSeconds: 5)
     }
 
     // MARK: Commands

@@ -1,0 +1,58 @@
+import Foundation
+import FuelPostgresFixture
+import Glibc
+
+/// A child process of this binary (a daemon or an agent) whose output is appended to a log file:
+/// started, killed with SIGKILL, or stopped gracefully within a bounded time, exactly as an
+/// operator's supervisor would (systemd's `TimeoutStopSec` escalates to SIGKILL in the same way).
+package final class ChildProcess: @unchecked Sendable {
+    package let executable: String
+    package let arguments: [String]
+    /// Where the process's standard output and error go.
+    package let logPath: String
+    let environment: [String: String]
+    private let lock = NSLock()
+    private var process: SpawnedProcess?
+    private var stuckStops = 0
+
+    package init(executable: String, arguments: [String], logPath: String, environment: [String: String] = [:]) {
+        self.executable = executable
+        self.arguments = arguments
+        self.logPath = logPath
+        self.environment = environment
+    }
+
+    package var pid: Int32? { lock.withLock { process.map(\.pid) } }
+    package var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    /// How many graceful stops did not finish in time and ended with SIGKILL.
+    package var stopsThatNeededKill: Int { lock.withLock { stuckStops } }
+
+    /// Starts the process, its output appended to ``logPath``.
+    package func start() throws {
+        let p = try SpawnedProcess([executable] + arguments, environment: environment, output: logPath)
+        lock.withLock { process = p }
+    }
+
+    /// SIGKILL: no graceful shutdown, no flush, whatever it was doing cut where it was.
+    package func kill9() {
+        guard let p = lock.withLock({ process }) else { return }
+        p.send(SIGKILL)
+        p.wait()
+    }
+
+    /// SIGTERM, then SIGKILL if the process has not exited within `graceSeconds`: a harness never
+    /// waits forever on a shutdown that hangs. Answers whether the process exited on its own
+    /// (true also when it was not running); a stop that needed SIGKILL is written to the log.
+    @discardableResult
+    package func stop(graceSeconds: Double = 30) -> Bool {
+        guard let p = lock.withLock({ process }), p.isRunning else { return true }
+        if p.terminate(graceSeconds: graceSeconds) { return true }
+        lock.withLock { stuckStops += 1 }
+        if let log = FileHandle(forWritingAtPath: logPath) {
+            log.seekToEndOfFile()
+            log.write(Data("harness: pid \(p.pid) did not exit within \(graceSeconds) s of SIGTERM; sent SIGKILL\n".utf8))
+            try? log.close()
+        }
+        return false
+    }
+}
