@@ -172,7 +172,7 @@ package struct IngestBenchmark: Sendable {
     static func prepare(url: String, yaml: String, suite: LedgerSuite = .international, logger: Logger) async throws {
         let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadline: .seconds(120), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await db.client.run() }
+            group.addTask { await db.run() }
             defer { group.cancelAll() }
             try await Migrator(database: db).migrate(suite: suite)
             _ = try await RegistryStore(database: db).importRegistry(
@@ -184,7 +184,7 @@ package struct IngestBenchmark: Sendable {
     static func readLedger(url: String, logger: Logger) async throws -> [String] {
         let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 2, requestDeadline: .seconds(300), logger: logger)
         return try await withThrowingTaskGroup(of: [String]?.self) { group in
-            group.addTask { await db.client.run(); return nil }
+            group.addTask { await db.run(); return nil }
             defer { group.cancelAll() }
             return try await db.connection("read ledger") { conn in
                 var out: [String] = []
@@ -209,7 +209,7 @@ package struct IngestBenchmark: Sendable {
     static func copy(_ rows: [String], url: String, parallel: Int, logger: Logger) async throws -> Double {
         let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: parallel, requestDeadline: .seconds(300), logger: logger)
         return try await withThrowingTaskGroup(of: Double?.self) { group in
-            group.addTask { await db.client.run(); return nil }
+            group.addTask { await db.run(); return nil }
             defer { group.cancelAll() }
             _ = await db.ping()
             let parts = stride(from: 0, to: rows.count, by: (rows.count + parallel - 1) / parallel).map {

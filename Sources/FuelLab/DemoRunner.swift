@@ -123,7 +123,7 @@ package struct DemoRunner: Sendable {
     func prepare(_ daemonDB: FuelDatabase) async throws {
         let db = FuelDatabase(url: daemonDB.url, maxConnections: 4, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await db.client.run() }
+            group.addTask { await db.run() }
             defer { group.cancelAll() }
             let applied = try await Migrator(database: db).migrate(suite: config.ledger.suite)
             print("• migrated schema (\(applied.isEmpty ? "already current" : "applied \(applied.map(String.init).joined(separator: ","))"); ledger suite \(config.ledger.suite.summary))")

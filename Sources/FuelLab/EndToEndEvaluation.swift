@@ -81,7 +81,7 @@ package struct EndToEndEvaluation: Sendable {
     private func prepare(url: String, registry: Registry, yaml: String) async throws {
         let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 4, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await db.client.run() }
+            group.addTask { await db.run() }
             defer { group.cancelAll() }
             _ = try await Migrator(database: db).migrate()
             _ = try await RegistryStore(database: db).importRegistry(registry, sourceDigest: TokenStore.hash(yaml).hexString, actor: "evaluate")

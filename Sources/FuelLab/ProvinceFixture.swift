@@ -51,14 +51,14 @@ package final class ProvinceFixture: Sendable {
         try await Self.withDatabase(url: url, logger: logger, body)
     }
 
-    static func withDatabase<T: Sendable>(url: String, logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
+    package static func withDatabase<T: Sendable>(url: String, logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
         // The pool warns when a query waits for `run()` to start, which it does here by design.
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .error)
         let db = FuelDatabase(url: try DatabaseURL(url), maxConnections: 8, requestDeadline: .seconds(600), logger: quiet)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                await db.client.run()
+                await db.run()
                 return nil
             }
             defer { group.cancelAll() }

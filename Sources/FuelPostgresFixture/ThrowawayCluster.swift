@@ -53,6 +53,48 @@ package final class ThrowawayCluster: Sendable {
         }
     }
 
+    /// A hot standby of `primary`, streaming from it: a base backup (`pg_basebackup -R -X stream`)
+    /// started on a port of its own with `cluster_name` = `name`, which is the name its primary
+    /// knows it by in `synchronous_standby_names`. Durable, like a primary made for fault tests.
+    package init(standbyOf primary: ThrowawayCluster, name: String) throws {
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw ClusterError("bad standby name \(name)") }
+        self.binDirectory = primary.binDirectory
+        self.runAsPostgres = primary.runAsPostgres
+        var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ClusterError("cannot create a temporary directory") }
+        self.directory = String(cString: made)
+        self.port = try Self.freePort()
+        if runAsPostgres {
+            guard let pw = getpwnam("postgres"), chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else {
+                throw ClusterError("cannot chown \(directory) to postgres")
+            }
+        }
+        self.serverOptions = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
+            + " -c cluster_name=\(name) -c hot_standby=on"
+        do {
+            try run("pg_basebackup", ["-h", "127.0.0.1", "-p", "\(primary.port)", "-U", "postgres", "-D", "\(directory)/data",
+                                      "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"])
+            try startServer()
+        } catch {
+            let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: directory)
+            throw ClusterError("\(error)\n\(log.suffix(2000))")
+        }
+    }
+
+    /// Promotes a standby to primary (`pg_ctl promote -w`: returns once it accepts writes).
+    package func promote() throws {
+        try run("pg_ctl", ["-D", "\(directory)/data", "-w", "-t", "60", "promote"])
+    }
+
+    /// Makes commits wait for the standbys named (`synchronous_standby_names`; empty: asynchronous)
+    /// with `synchronous_commit = on`: a commit returns once the standby has flushed it.
+    package func setSynchronousStandbys(_ names: [String]) throws {
+        let list = names.joined(separator: ",")
+        try psql(database: "postgres", "ALTER SYSTEM SET synchronous_standby_names = '\(list)'")
+        try psql(database: "postgres", "SELECT pg_reload_conf()")
+    }
+
     /// `postgres://postgres@127.0.0.1:PORT/DATABASE`
     package func url(database: String = "postgres") -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)" }
 

@@ -125,9 +125,10 @@ public struct AlertsController: Sendable {
             guard let n = Int(limit), (1...5000).contains(n) else { throw APIError(.badRequest, "limit: expected 1…5000, got \"\(limit)\"") }
             f.limit = n
         }
-        let page = try await alerts.list(f)
+        let reads = AlertStore(database: alerts.database.forReading())
+        let page = try await reads.list(f)
         let next = page.count == f.limit ? page.last.map { AlertCursor(after: $0).description } : nil
-        return try JSONResponse.make(AlertListDTO(alerts: page.map(AlertDTO.init), next: next))
+        return try JSONResponse.make(AlertListDTO(alerts: page.map(AlertDTO.init), next: next)).readFrom(reads.database)
     }
 
     @Sendable func stream(_ request: Request, context: FuelRequestContext) async throws -> Response {
@@ -149,8 +150,9 @@ public struct AlertsController: Sendable {
     @Sendable func get(_ request: Request, context: FuelRequestContext) async throws -> Response {
         _ = try context.requireRegulator(.viewer)
         let id = try alertID(context)
-        guard let a = try await alerts.get(id: id) else { throw APIError(.notFound, "alert \(id) does not exist") }
-        return try JSONResponse.make(AlertDTO(a))
+        let reads = AlertStore(database: alerts.database.forReading())
+        guard let a = try await reads.get(id: id) else { throw APIError(.notFound, "alert \(id) does not exist") }
+        return try JSONResponse.make(AlertDTO(a)).readFrom(reads.database)
     }
 
     struct NoteBody: Decodable {

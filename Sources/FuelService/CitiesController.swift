@@ -49,6 +49,7 @@ public struct CitiesController: Sendable {
         }
         let today = ReportQuarter.today
         let q = ReportQuarter(containing: today)
+        let store = CityReportStore(database: self.store.database.forReading())
         let f = try await store.figures(city: code, firstDay: q.firstDay, lastDay: today, from: q.from, to: q.to, year: today.year)[code]
             ?? CityFigures(city: code)
         var inspections = f.inspections
@@ -57,7 +58,7 @@ public struct CitiesController: Sendable {
             city: city, quarter: q.label, stationsRegistered: f.registered, stationsByStatus: f.byStatus, quota: city.quota,
             registeredOfQuotaPct: city.quota.flatMap { QuarterlyReport.percent(f.registered, of: $0) }, reportingLast24h: f.reporting24h,
             reportingThisQuarter: f.reportingInPeriod, coveragePct: QuarterlyReport.percent(f.reporting24h, of: city.quota ?? f.registered),
-            openAlerts: f.openAlerts, inspectionsThisYear: inspections))
+            openAlerts: f.openAlerts, inspectionsThisYear: inspections)).readFrom(store.database)
     }
 
     @Sendable func quarterly(_ request: Request, context: FuelRequestContext) async throws -> Response {
@@ -74,10 +75,11 @@ public struct CitiesController: Sendable {
         let q = ReportQuarter(year: year, number: number)
         let today = ReportQuarter.today
         guard q.firstDay <= today else { throw APIError(.unprocessableContent, "quarter: \(q.label) has not started") }
+        let store = CityReportStore(database: self.store.database.forReading())
         let report = try await QuarterlyReport.make(q, cities: registry.snapshot.registry.cities, today: today, store: store)
-        if format == "json" { return try JSONResponse.make(report) }
+        if format == "json" { return try JSONResponse.make(report).readFrom(store.database) }
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
                                                .contentDisposition: "attachment; filename=\"fuelwarden-\(q.label).csv\""],
-                        body: .init(byteBuffer: ByteBuffer(string: report.csv)))
+                        body: .init(byteBuffer: ByteBuffer(string: report.csv))).readFrom(store.database)
     }
 }

@@ -44,8 +44,9 @@ public struct AfterStartup<Wrapped: Service>: Service {
     }
 }
 
-/// The server's health, probed on a connection of its own every half second: while it is down,
-/// requests answer 503 at once instead of waiting for their deadline.
+/// The servers' health, each probed on a connection of its own every half second: which one is the
+/// primary, how far behind each standby is; while no primary answers, requests answer 503 at once
+/// instead of waiting for their deadline.
 public struct DatabaseHealthService: Service {
     let database: FuelDatabase
     let logger: Logger
@@ -56,18 +57,18 @@ public struct DatabaseHealthService: Service {
     }
 
     public func run() async throws {
-        try await untilGracefulShutdown { await database.health.monitor(url: database.url, logger: logger) }
+        try await untilGracefulShutdown { await database.servers.monitor(health: database.health, logger: logger) }
     }
 }
 
-/// PostgresClient as a service: its `run()` returns only when cancelled, so graceful shutdown
-/// (which reaches it last) cancels it.
-public struct PostgresClientService: Service {
-    let client: PostgresClient
-    public init(client: PostgresClient) { self.client = client }
+/// The servers' connection pools as a service: their `run()` returns only when cancelled, so
+/// graceful shutdown (which reaches it last) cancels it.
+public struct DatabasePoolsService: Service {
+    let database: FuelDatabase
+    public init(database: FuelDatabase) { self.database = database }
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+            group.addTask { await database.run() }
             try? await gracefulShutdown()
             group.cancelAll()
         }

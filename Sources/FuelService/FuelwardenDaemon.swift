@@ -35,10 +35,10 @@ public struct FuelwardenComponents: Sendable {
     ///   - feeds: device feeds to use instead of `config.feeds.file` (the demo builds its own).
     ///   - profile: where pushes spend their time is summed here (`bench ingest --profile`).
     public init(config: FuelwardenConfig, logger: Logger, feeds: FeedsFile? = nil, profile: IngestProfile? = nil) throws {
-        let url = try config.requireDatabaseURL()
+        let servers = DatabaseServers(writeURLs: try config.requireDatabaseURLs(), readURLs: try config.readDatabaseURLs(),
+                                      maxConnections: config.database.maxConnections, maxReadLag: config.database.maxReadLag, logger: logger)
         self.config = config
-        database = FuelDatabase(url: url, maxConnections: config.database.maxConnections,
-                                requestDeadline: config.database.requestDeadline, logger: logger)
+        database = FuelDatabase(servers: servers, requestDeadline: config.database.requestDeadline, logger: logger)
         registry = RegistryCache(store: RegistryStore(database: database))
         metrics = FuelMetrics(poolMax: config.database.maxConnections)
         signal = DetectionSignal()
@@ -172,7 +172,7 @@ public enum FuelwardenDaemon {
                   failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: PostgresClientService(client: c.database.client)),
+            .init(service: DatabasePoolsService(database: c.database)),
             .init(service: DatabaseHealthService(database: c.database, logger: logger)),
         ]
         if c.config.detect.enabled { services.append(background(c.detection)) }
@@ -211,11 +211,13 @@ public enum FuelwardenDaemon {
     /// Waits for the database, checks that the schema is this build's and loads the registry.
     static func startup(_ c: FuelwardenComponents, logger: Logger, deadline: Duration) async throws {
         let end = ContinuousClock.now + deadline
-        while await !c.database.ping(seconds: 2) {
+        // A primary must answer (with several servers named, the probes find which one it is).
+        while await !c.database.servers.refresh(health: c.database.health, logger: logger) {
+            let reason = c.database.health.outage?.reason ?? "\(c.database.url) does not answer"
             guard ContinuousClock.now < end else {
-                throw StoreError.unavailable("\(c.database.url) did not answer within \(deadline) (check database.url, that the server runs and the database exists)")
+                throw StoreError.unavailable("\(reason); waited \(deadline) (check database.url, that the server runs and the database exists)")
             }
-            logger.warning("database not answering yet", metadata: ["url": "\(c.database.url)"])
+            logger.warning("database not answering yet", metadata: ["reason": "\(reason)"])
             try await Task.sleep(for: .seconds(1))
         }
         let status = try await c.migrator.status()

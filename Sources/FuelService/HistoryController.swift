@@ -38,9 +38,11 @@ public struct HistoryController: Sendable {
     /// The station's records from `from` to `to` (all when nil) in `format`, streamed up to the chain
     /// head read now (the API's answer and the console's download).
     public func export(station: String, from: Timestamp?, to: Timestamp?, format: HistoryFormat) async throws -> Response {
+        // One server for the whole export (a standby within database.max_read_lag_seconds, else the primary).
+        let store = HistoryStore(database: self.store.database.forReading())
         guard let head = try await store.head(station: station) else { throw APIError(.notFound, "station \(station) has no chain") }
         let suite = try await store.database.ledgerSuite()
-        let store = self.store, cache = self.cache
+        let cache = self.cache
         let body = ResponseBody { writer in
             let chunks = AsyncThrowingChannel<ByteBuffer, any Error>()
             let producer = Task {
@@ -63,6 +65,7 @@ public struct HistoryController: Sendable {
         var headers: HTTPFields = [.contentType: format.contentType]
         headers[HTTPField.Name("Fuelwarden-Chain-Head")!] = "\(head.seq) \(head.hash.hexString)"
         headers[HTTPField.Name("Fuelwarden-Ledger-Suite")!] = suite.rawValue
+        ReadSourceHeaders.set(store.database, on: &headers)
         return Response(status: .ok, headers: headers, body: body)
     }
 

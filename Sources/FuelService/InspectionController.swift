@@ -70,6 +70,8 @@ public struct InspectionController: Sendable {
         }
         let verify = q.get("verify_chain").map { $0 != "false" } ?? true
         let cityName = registry.snapshot.registry.cities.first { $0.code == station.city }?.name
+        // A pre-check may read from a standby; recording one writes, so it stays on the primary.
+        let store = record ? self.store : InspectionStore(database: self.store.database.forReading())
         let runner = InspectionRunner(store: store, settings: settings)
         let report: InspectionReport, recorded: RecordedDTO?
         do {
@@ -84,7 +86,7 @@ public struct InspectionController: Sendable {
             throw APIError(.unprocessableContent, e.description)
         }
         return try JSONResponse.make(PrecheckDTO(report: report, stationName: station.name, city: station.city, recorded: recorded),
-                                     status: record ? .created : .ok)
+                                     status: record ? .created : .ok).readFrom(store.database)
     }
 
     struct GapsDTO: Encodable {
@@ -116,6 +118,7 @@ public struct InspectionController: Sendable {
         }
         let snapshot = registry.snapshot.registry
         if let city, !snapshot.cities.contains(where: { $0.code == city }) { throw APIError(.notFound, "city \(city) is not in the registry") }
+        let store = InspectionStore(database: self.store.database.forReading())
         let (today, stations, all) = try await Self.gaps(city: city, kinds: kinds, stations: snapshot.stations, store: store, settings: settings)
         var counts: [String: Int] = [:], windows: [String: Int] = [:]
         for g in all {
@@ -124,7 +127,7 @@ public struct InspectionController: Sendable {
         }
         return try JSONResponse.make(GapsDTO(
             today: today, stations: stations.count, stationsWithGaps: Set(all.map(\.station)).count, counts: counts,
-            expiringByWindow: windows, gaps: all))
+            expiringByWindow: windows, gaps: all)).readFrom(store.database)
     }
 
     /// The inspection gaps of the stations (of one city, of some kinds), as of today in China

@@ -76,6 +76,9 @@ public struct StationsController: Sendable {
         let p = try context.requirePrincipal()
         guard p.canAct(as: .viewer) || p.station == id else { throw APIError(.forbidden, "a station key may only read its own station") }
         guard let profile = try await registry.profileReloadingIfUnknown(id) else { throw APIError(.notFound, "station \(id) is not in the registry") }
+        let database = store.database.forReading()
+        let store = RegistryStore(database: database), detection = DetectionStore(database: database)
+        let devices = self.devices.map { _ in HJ212DeviceStore(database: database) }
         guard let head = try await store.chainHead(station: id) else { throw APIError(.notFound, "station \(id) has no chain") }
         let city = registry.snapshot.registry.cities.first { $0.code == profile.station.city }
         // Detection's view of the gauges: empty until the detector has seen the station (or when its
@@ -98,6 +101,6 @@ public struct StationsController: Sendable {
             station: profile.station, cityName: city?.name,
             chain: ChainDTO(headSeq: head.headSeq, headHash: head.headHash.hexString, lastRecordAt: head.lastRecordAt,
                             lastReceivedAt: head.lastReceivedAt, lastByKind: head.lastByKind, lastPushSeq: head.lastPushSeq),
-            gauges: gauges, devices: deviceList))
+            gauges: gauges, devices: deviceList)).readFrom(database)
     }
 }

@@ -11,8 +11,8 @@ import Synchronization
 /// retries connecting), so without this every request would hang until its deadline. With it, a
 /// request arriving while the server is known to be down fails at once with
 /// ``StoreError/unavailable(_:)`` (the API answers 503 with Retry-After), and requests already
-/// waiting are released within a quarter of a second. The probe uses a connection outside the
-/// pool, so a pool busy under load is not mistaken for a server that is down.
+/// waiting are released within a quarter of a second. ``DatabaseServers/monitor(health:interval:timeout:logger:)``
+/// probes the servers and says up (a primary answers) or down (none does).
 public final class DatabaseHealth: Sendable {
     private struct State {
         var down: (since: Date, reason: String)?
@@ -62,40 +62,6 @@ public final class DatabaseHealth: Sendable {
     public func unavailableError() -> StoreError? {
         guard isDown, let o = outage else { return nil }
         return .unavailable("\(o.reason) (down for \(Int(Date().timeIntervalSince(o.since))) s)")
-    }
-
-    /// Probes `url` every `interval` on a connection of its own (`SELECT 1`, `timeout` to connect and
-    /// to answer) until cancelled, marking the server up or down and logging each change.
-    public func monitor(url: DatabaseURL, interval: Duration = .milliseconds(500), timeout: Duration = .seconds(2), logger: Logger) async {
-        var connection: PostgresConnection?
-        var id = 0
-        while !Task.isCancelled {
-            do {
-                let conn: PostgresConnection
-                if let c = connection, !c.isClosed {
-                    conn = c
-                } else {
-                    id += 1
-                    let n = id
-                    conn = try await withDeadline(timeout, "connect to \(url)") {
-                        try await PostgresConnection.connect(configuration: try url.connectionConfiguration(timeout: timeout), id: n, logger: logger)
-                    }
-                    connection = conn
-                }
-                try await withDeadline(timeout, "probe \(url)") {
-                    for try await _ in try await conn.query("SELECT 1", logger: logger) {}
-                }
-                if markUp() { logger.notice("database answers again", metadata: ["url": "\(url)"]) }
-            } catch {
-                if Task.isCancelled { break }
-                let reason = "database \(url) does not answer: \(describeDatabaseError(error))"
-                if markDown(reason) { logger.error("database down: requests answer 503 until it is back", metadata: ["url": "\(url)", "error": "\(describeDatabaseError(error))"]) }
-                try? await connection?.close()
-                connection = nil
-            }
-            try? await Task.sleep(for: interval)
-        }
-        try? await connection?.close()
     }
 }
 

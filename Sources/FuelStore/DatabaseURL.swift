@@ -32,6 +32,25 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The servers a URL names: libpq's multi-host form `postgres://user:password@host1:5432,host2:5432/db`
+    /// gives one URL per host (same user, database and options); a URL with one host gives itself.
+    public static func list(_ text: String) throws(StoreError) -> [DatabaseURL] {
+        guard let schemeEnd = text.range(of: "://") else { return [try DatabaseURL(text)] }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let at = authority.lastIndex(of: "@")
+        let userinfo = at.map { String(authority[...$0]) } ?? ""
+        let hosts = (at.map { authority[authority.index(after: $0)...] } ?? authority).split(separator: ",", omittingEmptySubsequences: false)
+        guard hosts.count > 1 else { return [try DatabaseURL(text)] }
+        var urls: [DatabaseURL] = []
+        for (i, host) in hosts.enumerated() {
+            guard !host.isEmpty else { throw .invalidConfiguration("database.url: host \(i + 1) of \(hosts.count) in the host list is empty") }
+            urls.append(try DatabaseURL(String(text[..<schemeEnd.upperBound]) + userinfo + host + rest[authorityEnd...]))
+        }
+        return urls
+    }
+
     /// The same server with another database.
     public func with(database: String) -> DatabaseURL {
         var copy = self

@@ -11,13 +11,13 @@ public final class InFlightCounter: Sendable {
     func leave() { count.subtract(1, ordering: .relaxed) }
 }
 
-/// The daemon's database: a connection pool and the logger to log queries under.
+/// The daemon's database: the servers it knows (one pool each), the logger to log queries under,
+/// and where this value's queries go — the primary, or (a value from ``forReading()``) the server
+/// chosen to serve one request's reads.
 ///
-/// Run ``client`` (`PostgresClient.run()`) in the service group before anything queries, and list
-/// it first so it stops last.
+/// Run ``run()`` in the service group before anything queries, and list it first so it stops last.
 public struct FuelDatabase: Sendable {
-    public let client: PostgresClient
-    public let url: DatabaseURL
+    public let servers: DatabaseServers
     public let logger: Logger
     /// Deadline for a request's database work; past it the request answers 503.
     public var requestDeadline: Duration
@@ -26,14 +26,49 @@ public struct FuelDatabase: Sendable {
     public let health = DatabaseHealth()
     /// The ledger's suite once read (``ledgerSuite()``).
     public let suiteCache = LedgerSuiteCache()
+    /// Set on a value made by ``forReading()``: the server its reads go to and its lag.
+    public private(set) var readSource: DatabaseServers.ReadSource?
 
+    /// One server (the common case, and every tool that is given one URL).
     public init(url: DatabaseURL, maxConnections: Int = 20, requestDeadline: Duration = .seconds(5), logger: Logger) {
-        var config = url.clientConfiguration
-        config.options.maximumConnections = maxConnections
-        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
-        self.url = url
+        self.init(servers: DatabaseServers(writeURLs: [url], maxConnections: maxConnections, logger: logger),
+                  requestDeadline: requestDeadline, logger: logger)
+    }
+
+    public init(servers: DatabaseServers, requestDeadline: Duration = .seconds(5), logger: Logger) {
+        self.servers = servers
         self.logger = logger
         self.requestDeadline = requestDeadline
+    }
+
+    /// The pool this value's queries use: the chosen read server's, else the primary's.
+    public var client: PostgresClient { readSource.map { servers.servers[$0.server].client } ?? servers.primary.client }
+
+    /// The primary's URL (the first named until probes have found the primary).
+    public var url: DatabaseURL { servers.primary.url }
+
+    /// Runs every server's pool until cancelled.
+    public func run() async { await servers.run() }
+
+    /// This database for one request's reads: a standby named by `database.read_url` that is at
+    /// most `database.max_read_lag_seconds` behind, else the primary. The choice is made now and
+    /// kept for every query through the value (a streamed export reads one server's data), and
+    /// ``readSource`` says which it is and how far behind, for the answer to report.
+    public func forReading() -> FuelDatabase {
+        var copy = self
+        copy.readSource = servers.readSource()
+        return copy
+    }
+
+    /// Why this value's queries cannot be served now, checked before a query and every 250 ms while
+    /// one waits: the primary's outage, or — for reads on a standby — that standby's.
+    private var unavailability: @Sendable () -> StoreError? {
+        if let read = readSource, !read.isPrimary {
+            let servers = self.servers
+            return { servers.standbyUnavailability(read.server) }
+        }
+        let health = self.health
+        return { health.unavailableError() }
     }
 
     /// Answers whether the database responds within `seconds`.
@@ -54,9 +89,9 @@ public struct FuelDatabase: Sendable {
     public func transaction<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let client = self.client, logger = self.logger, inFlight = self.inFlight
-        if let down = health.unavailableError() { throw down }
-        return try await withDeadline(requestDeadline, what, health: health) {
+        let client = self.client, logger = self.logger, inFlight = self.inFlight, unavailability = self.unavailability
+        if let down = unavailability() { throw down }
+        return try await withDeadline(requestDeadline, what, abort: unavailability) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in
@@ -74,9 +109,9 @@ public struct FuelDatabase: Sendable {
     public func connection<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let client = self.client, inFlight = self.inFlight
-        if let down = health.unavailableError() { throw down }
-        return try await withDeadline(requestDeadline, what, health: health) {
+        let client = self.client, inFlight = self.inFlight, unavailability = self.unavailability
+        if let down = unavailability() { throw down }
+        return try await withDeadline(requestDeadline, what, abort: unavailability) {
             inFlight.enter()
             defer { inFlight.leave() }
             return try await client.withConnection { conn in try await body(conn) }

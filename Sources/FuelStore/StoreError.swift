@@ -48,6 +48,13 @@ public func describeDatabaseError(_ error: any Error) -> String {
 public func withDeadline<T: Sendable>(
     _ limit: Duration, _ what: String, health: DatabaseHealth? = nil, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
+    try await withDeadline(limit, what, abort: { health?.unavailableError() }, body)
+}
+
+/// The same, failing as soon as `abort` answers an error (checked every 250 ms).
+public func withDeadline<T: Sendable>(
+    _ limit: Duration, _ what: String, abort: @escaping @Sendable () -> StoreError?, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withTimeLimit(limit, timeoutError: StoreError.unavailable("\(what) took longer than \(limit.inSeconds) s"),
-                            abort: { health?.unavailableError() }, body)
+                            abort: abort, body)
 }

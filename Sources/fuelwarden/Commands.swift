@@ -202,16 +202,22 @@ struct Verify: AsyncParsableCommand {
 /// Runs `body` with a connected database (the pool runs for the body's duration), failing fast
 /// with a clear message when the database does not answer.
 func withDatabase<T: Sendable>(_ config: FuelwardenConfig, _ logger: Logger, _ body: @escaping @Sendable (FuelDatabase) async throws -> T) async throws -> T {
-    let url: DatabaseURL
-    do { url = try config.requireDatabaseURL() } catch { fail("\(error)") }
+    let urls: [DatabaseURL]
+    do { urls = try config.requireDatabaseURLs() } catch { fail("\(error)") }
     // The pool logs every failed connection attempt at info; a one-shot command reports the outcome itself.
     var poolLogger = logger
     if poolLogger.logLevel >= .info { poolLogger.logLevel = .warning }
-    let db = FuelDatabase(url: url, maxConnections: 4, requestDeadline: .seconds(60), logger: poolLogger)
+    // With several servers named (a primary and its standbys), the command works on the primary.
+    let db = FuelDatabase(servers: DatabaseServers(writeURLs: urls, maxConnections: 4, logger: poolLogger),
+                          requestDeadline: .seconds(60), logger: poolLogger)
     return await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { await db.client.run(); return nil }
+        group.addTask { await db.run(); return nil }
         defer { group.cancelAll() }
-        guard await db.ping(seconds: 5) else { fail("database \(url) does not answer (is the server running and the database created?)") }
+        let found = await db.servers.refresh(health: db.health, timeout: .seconds(5), logger: poolLogger)
+        await db.servers.closeProbes()
+        guard found else {
+            fail("\(db.health.outage?.reason ?? "database \(urls[0]) does not answer") (is the server running and the database created?)")
+        }
         do {
             return try await body(db)
         } catch {

@@ -21,7 +21,16 @@ struct TestDaemon: Sendable {
         stations: Int = 3, tweak: @escaping @Sendable (inout FuelwardenConfig) -> Void = { _ in },
         _ body: @escaping @Sendable (TestDaemon) async throws -> Void
     ) async throws {
-        try await TestPostgres.withDatabase { db in
+        try await TestPostgres.withDatabase { db in try await run(on: db, stations: stations, tweak: tweak, body) }
+    }
+
+    /// The same on a database of the test's own (migrated, its pool running): a test that needs
+    /// servers of its own, a primary and a standby say.
+    static func run(
+        on db: FuelDatabase, stations: Int = 3, tweak: @escaping @Sendable (inout FuelwardenConfig) -> Void = { _ in },
+        _ body: @escaping @Sendable (TestDaemon) async throws -> Void
+    ) async throws {
+        do {
             var config = FuelwardenConfig()
             config.database.url = db.url.urlString
             config.http.port = 0

@@ -41,8 +41,9 @@ import Testing
     @Test func theProbeSeesAClosedPortAsDownAndALiveServerAsUp() async throws {
         let port = try ThrowawayCluster.freePort()
         let dead = DatabaseHealth()
-        let probe = Task { await dead.monitor(url: try! DatabaseURL("postgres://postgres@127.0.0.1:\(port)/none"), interval: .milliseconds(100),
-                                              timeout: .seconds(1), logger: TestPostgres.logger) }
+        let nowhere = DatabaseServers(writeURLs: [try DatabaseURL("postgres://postgres@127.0.0.1:\(port)/none")], maxConnections: 1,
+                                      logger: TestPostgres.logger)
+        let probe = Task { await nowhere.monitor(health: dead, interval: .milliseconds(100), timeout: .seconds(1), logger: TestPostgres.logger) }
         // Polled, not slept: CPU-bound tests running alongside may hold the cooperative threads for a while.
         try await Self.waitUntil { dead.isDown }
         probe.cancel()
@@ -52,11 +53,15 @@ import Testing
 
         try await TestPostgres.withDatabase { db in
             db.health.markDown("pretend")
-            let live = Task { await db.health.monitor(url: db.url, interval: .milliseconds(100), timeout: .seconds(2), logger: TestPostgres.logger) }
+            let live = Task { await db.servers.monitor(health: db.health, interval: .milliseconds(100), timeout: .seconds(2), logger: TestPostgres.logger) }
             try await Self.waitUntil { !db.health.isDown }
             live.cancel()
             await live.value
             #expect(!db.health.isDown)
+            // The probe saw a primary: not in recovery, on timeline 1, with a WAL position.
+            let seen = try #require(db.servers.lastProbes.first ?? nil)
+            #expect(seen.answering && !seen.inRecovery && seen.timeline == 1 && seen.walPosition > 0)
+            #expect(db.servers.hasPrimary)
         }
     }
 

@@ -26,7 +26,7 @@ public enum TestPostgres {
         let db = FuelDatabase(url: server.url.with(database: name), maxConnections: 8, requestDeadline: .seconds(20), logger: logger)
         defer { Task { await server.drop(name) } }
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await db.client.run(); return nil }
+            group.addTask { await db.run(); return nil }
             defer { group.cancelAll() }
             return try await body(db)
         }
@@ -76,7 +76,7 @@ actor TestServer {
         try await server.admin("CREATE DATABASE fw_test_template")
         let db = FuelDatabase(url: url.with(database: "fw_test_template"), maxConnections: 1, requestDeadline: .seconds(60), logger: TestPostgres.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await db.client.run() }
+            group.addTask { await db.run() }
             defer { group.cancelAll() }
             try await Migrator(database: db).migrate()
         }

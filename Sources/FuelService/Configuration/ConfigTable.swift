@@ -44,7 +44,16 @@ public enum ConfigTable {
             .setting(.optional(
                 "database.url", \.database.url, secret: true, example: "postgres://fuelwarden:secret@127.0.0.1:5432/fuelwarden", shown: true,
                 "PostgreSQL URL: postgres://user:password@host:port/database[?sslmode=disable|require].",
-                "Required by every command except `demo` (which starts a throwaway server when it is unset).")),
+                "Required by every command except `demo` (which starts a throwaway server when it is unset).",
+                "A primary and its standbys as libpq writes them, postgres://user:password@host1:5432,host2:5432/database:",
+                "writes go to the one not in recovery, found again after a failover without a restart (the README's",
+                "\"Primary and standby\")." )),
+            .setting(.optional(
+                "database.read_url", \.database.readURL, secret: true, example: "postgres://fuelwarden:secret@standby1:5432,standby2:5432/fuelwarden",
+                "Standbys that may serve reads: alert lists, station pages, history exports, inspection pre-checks,",
+                "coverage and quarterly reports (each answer says how far behind its data is). Unset: all reads on the primary.")),
+            .setting(.seconds("database.max_read_lag_seconds", \.database.maxReadLag, 0...3600,
+                              "A standby further behind its primary than this serves no reads; they go to the primary.")),
             .setting(.integer("database.max_connections", \.database.maxConnections, 1...500, "Size of the connection pool.")),
             .setting(.seconds("database.request_deadline_seconds", \.database.requestDeadline, 0.1...120,
                               "Longest a request may wait for the database; past it the request answers 503 with Retry-After.")),

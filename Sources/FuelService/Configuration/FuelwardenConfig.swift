@@ -31,15 +31,29 @@ public struct FuelwardenConfig: Sendable {
 
     public init() {}
 
-    /// The database URL, or an error naming the three ways to give it.
-    public func requireDatabaseURL() throws -> DatabaseURL {
+    /// The database URL's first server, or an error naming the three ways to give it.
+    public func requireDatabaseURL() throws -> DatabaseURL { try requireDatabaseURLs()[0] }
+
+    /// Every server `database.url` names (one, or a primary and its standbys), or an error naming
+    /// the three ways to give it.
+    public func requireDatabaseURLs() throws -> [DatabaseURL] {
         guard let text = database.url, !text.isEmpty else {
             throw ConfigurationError(key: "database.url", message: "is not set (config file database.url, FUELWARDEN_DATABASE_URL, or --database-url)")
         }
         do {
-            return try DatabaseURL(text)
+            return try DatabaseURL.list(text)
         } catch {
             throw ConfigurationError(key: "database.url", message: "\(error)")
+        }
+    }
+
+    /// The standbys `database.read_url` names (none when unset).
+    public func readDatabaseURLs() throws -> [DatabaseURL] {
+        guard let text = database.readURL, !text.isEmpty else { return [] }
+        do {
+            return try DatabaseURL.list(text)
+        } catch {
+            throw ConfigurationError(key: "database.read_url", message: "\(error)".replacingOccurrences(of: "database.url: ", with: ""))
         }
     }
 }
@@ -47,6 +61,10 @@ public struct FuelwardenConfig: Sendable {
 /// `database.*`
 public struct DatabaseSettings: Sendable {
     public var url: String?
+    /// Standbys that may serve reads (alert lists, station pages, exports, reports).
+    public var readURL: String?
+    /// A standby further behind than this serves no reads (they go to the primary).
+    public var maxReadLag: Duration = .seconds(5)
     public var maxConnections = 20
     /// Longest a request may wait for the database; past it the request answers 503 with Retry-After.
     public var requestDeadline: Duration = .seconds(5)

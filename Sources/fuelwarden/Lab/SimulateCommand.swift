@@ -76,7 +76,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let url = try config.requireDatabaseURL()
             let db = FuelDatabase(url: url, maxConnections: 2, logger: makeLogger(.warning))
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await db.client.run() }
+                group.addTask { await db.run() }
                 defer { group.cancelAll() }
                 let tokens = TokenStore(database: db)
                 for s in registry.stations {
