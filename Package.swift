@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "FuelFeeds",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelAsync",
+                "FuelModel", "FuelWire", "FuelAsync", "FuelGuomi",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

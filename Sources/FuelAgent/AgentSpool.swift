@@ -1,3 +1,4 @@
+import FuelFeeds
 import FuelModel
 import FuelWire
 import Foundation
@@ -48,6 +49,15 @@ public final class AgentSpool: Sendable {
                 CREATE TABLE seen_keys (natural_key TEXT PRIMARY KEY, at REAL NOT NULL);
                 CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);
+                """)
+        }
+        // HJ 212-2025 device keys changed with CN 1014 (and when a configured key was first seen):
+        // a restart must decrypt the first packet after a change.
+        m.registerMigration("2 hj212 keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE hj212_keys (
+                    mn TEXT NOT NULL, key BLOB NOT NULL, since REAL NOT NULL, origin TEXT NOT NULL, pending INTEGER NOT NULL,
+                    PRIMARY KEY (mn, key));
                 """)
         }
         return m
@@ -349,4 +359,49 @@ public final class AgentSpool: Sendable {
 public struct AgentError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ d: String) { description = d }
+}
+
+// MARK: HJ 212 device keys
+
+extension AgentSpool {
+    /// Every stored device key.
+    public func hj212Keys() throws -> [HJ212StoredKey] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT mn, key, since, origin, pending FROM hj212_keys ORDER BY since").map {
+                HJ212StoredKey(mn: $0["mn"], key: [UInt8]($0["key"] as Data), since: Date(timeIntervalSince1970: $0["since"]),
+                               origin: $0["origin"], pending: $0["pending"])
+            }
+        }
+    }
+
+    /// A configured key's first sighting: stored once, answered ever after.
+    public func noteHJ212Key(mn: String, key: [UInt8], origin: String, now: Date = Date()) throws -> Date {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO hj212_keys (mn, key, since, origin, pending) VALUES (?, ?, ?, ?, 0)",
+                           arguments: [mn, Data(key), now.timeIntervalSince1970, origin])
+            let since = try Double.fetchOne(db, sql: "SELECT since FROM hj212_keys WHERE mn = ? AND key = ?", arguments: [mn, Data(key)])
+            return Date(timeIntervalSince1970: since ?? now.timeIntervalSince1970)
+        }
+    }
+
+    /// Stores a key in force (or pending), replacing what was stored for the same key.
+    public func storeHJ212Key(mn: String, key: [UInt8], since: Date, origin: String, pending: Bool) throws {
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO hj212_keys (mn, key, since, origin, pending) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (mn, key) DO UPDATE SET since = excluded.since, origin = excluded.origin, pending = excluded.pending
+                """, arguments: [mn, Data(key), since.timeIntervalSince1970, origin, pending])
+        }
+    }
+}
+
+/// The station agent's device keys live in its spool (one SQLite file, fsynced like the records).
+struct SpoolHJ212KeyStorage: HJ212KeyStorage {
+    let spool: AgentSpool
+    func keys() async throws -> [HJ212StoredKey] { try spool.hj212Keys() }
+    func noteConfigured(mn: String, key: [UInt8], origin: String) async throws -> Date { try spool.noteHJ212Key(mn: mn, key: key, origin: origin) }
+    func store(mn: String, key: [UInt8], since: Date, origin: String, pending: Bool) async throws {
+        try spool.storeHJ212Key(mn: mn, key: key, since: since, origin: origin, pending: pending)
+    }
+    func describe(_ error: any Error) -> String { String(describing: error) }
 }

@@ -14,10 +14,18 @@ public protocol FeedRecordSink: Sendable {
     func quarantine(station: String?, source: RecordSource, raw: String, reason: String, line: Int) async
     /// An error as the operator should read it in a log line.
     func describe(_ error: any Error) -> String
+    /// A device said it is alive without sending records (HJ 212 CN 9015).
+    func heartbeat(station: String) async throws
 }
 
 extension FeedRecordSink {
     public func describe(_ error: any Error) -> String { String(describing: error) }
+    /// Nothing to keep by default (the station agent: its own uploads show the station is alive).
+    public func heartbeat(station: String) async throws {}
+    /// Input outside any line of a batch (line 0).
+    public func quarantine(station: String?, source: RecordSource, raw: String, reason: String) async {
+        await quarantine(station: station, source: source, raw: raw, reason: reason, line: 0)
+    }
 }
 
 /// A feed failure with a message for the operator.

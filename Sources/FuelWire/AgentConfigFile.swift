@@ -31,6 +31,22 @@ public struct AgentConfigFile: Hashable, Sendable {
     public var dropDirectory: String?
     public var dropScanSeconds = 2.0
     public var consoles: [FeedsFile.ATGConsole] = []
+    /// HJ 212 monitors at the station that connect to the agent (`hj212:`); nil = no listener.
+    public var hj212: HJ212Source?
+
+    /// The agent's HJ 212 listener: where it listens, the station's devices, their keys.
+    public struct HJ212Source: Hashable, Sendable {
+        /// Monitors on the station's network connect here (the agent's machine).
+        public var host = "0.0.0.0"
+        public var port = 9212
+        public var devices: [FeedsFile.HJ212Device] = []
+        /// SM4 keys per device kept apart (YAML `devices: {MN: [{key, since}]}`, mode 0600).
+        public var keyFile: String?
+        public var keyOverlapHours = 24.0
+        /// Give a device a new key (CN 1014) once its key is this old; 0 = never.
+        public var keyRotateAfterDays = 0.0
+        public init() {}
+    }
 
     public init(cloudURL: String, station: String, keyFile: String, spoolDirectory: String) {
         self.cloudURL = cloudURL
@@ -100,6 +116,26 @@ extension AgentConfigFile {
         for (i, e) in try top.list("atg_consoles").enumerated() {
             let m = try YAMLEntry(node: e.node, path: "atg_consoles[\(i)]").mapping()
             c.consoles.append(try FeedsFileDecoder.atgConsole(m, station: c.station))
+        }
+        if let h = try top.optionalMapping("hj212") {
+            var source = HJ212Source()
+            source.host = try h.optionalString("host") ?? source.host
+            if let p = try h.optionalInt("port") {
+                guard (0...65535).contains(p) else { throw h.error("port", "expected 0…65535, got \(p)") }
+                source.port = p
+            }
+            source.keyFile = try h.optionalString("key_file")
+            source.keyOverlapHours = try seconds(h, "key_overlap_hours", 0...8760) ?? source.keyOverlapHours
+            source.keyRotateAfterDays = try seconds(h, "key_rotate_after_days", 0...3650) ?? source.keyRotateAfterDays
+            var seen = Set<String>()
+            for (i, e) in try h.list("devices").enumerated() {
+                let m = try YAMLEntry(node: e.node, path: "hj212.devices[\(i)]").mapping()
+                let d = try FeedsFileDecoder.hj212Device(m, station: c.station)
+                guard seen.insert(d.mn).inserted else { throw m.error("mn", "\(d.mn) is listed twice") }
+                source.devices.append(d)
+            }
+            guard !source.devices.isEmpty else { throw h.error("devices", "lists no device (an HJ 212 listener needs the monitors' MN and password)") }
+            c.hj212 = source
         }
         return c
     }

@@ -85,31 +85,37 @@ public enum FeedsFileDecoder {
         var seenMN = Set<String>()
         for (i, e) in try top.list("hj212_devices").enumerated() {
             let m = try YAMLEntry(node: e.node, path: "hj212_devices[\(i)]").mapping()
-            let mn = try m.string("mn")
-            guard seenMN.insert(mn).inserted else { throw m.error("mn", "\(mn) is listed twice") }
-            var map = HJ212FactorMap()
-            if let am = try m.optionalMapping("al_ratio") {
-                for k in am.keys { map.alRatio[k] = try am.string(k) }
-            }
-            if let pm = try m.optionalMapping("tank_pressure") {
-                for k in pm.keys { map.tankPressure[k] = try pm.string(k) }
-            }
-            if let cm = try m.optionalMapping("concentration") {
-                map.concentration = [:]
-                for k in cm.keys { map.concentration[k] = try cm.positive(k) }
-            }
-            for code in Array(map.alRatio.keys) + Array(map.tankPressure.keys) + Array(map.concentration.keys) where code.contains("-") || code.contains("=") {
-                throw m.error(code, "a factor code cannot contain - or =")
-            }
-            // 32 hex digits; the message never repeats the value (it is a secret).
-            let key = try m.optionalString("sm4_key").map { text throws(FieldError) -> [UInt8] in
-                guard text.count == 32, let bytes = Hex.decode(text) else { throw m.error("sm4_key", "must be 32 hexadecimal digits (16 bytes)") }
-                return bytes
-            }
-            out.devices.append(FeedsFile.HJ212Device(mn: mn, station: try m.string("station"), password: try m.string("password"), factors: map,
-                                                     sm4Key: key))
+            let device = try hj212Device(m, station: try m.string("station"))
+            guard seenMN.insert(device.mn).inserted else { throw m.error("mn", "\(device.mn) is listed twice") }
+            out.devices.append(device)
         }
         return out
+    }
+
+    /// One HJ 212 device entry (`mn`, `password`, `sm4_key`, the factor maps) of `station`; shared
+    /// with the station agent's configuration.
+    static func hj212Device(_ m: YAMLMap, station: String) throws(FieldError) -> FeedsFile.HJ212Device {
+        let mn = try m.string("mn")
+        var map = HJ212FactorMap()
+        if let am = try m.optionalMapping("al_ratio") {
+            for k in am.keys { map.alRatio[k] = try am.string(k) }
+        }
+        if let pm = try m.optionalMapping("tank_pressure") {
+            for k in pm.keys { map.tankPressure[k] = try pm.string(k) }
+        }
+        if let cm = try m.optionalMapping("concentration") {
+            map.concentration = [:]
+            for k in cm.keys { map.concentration[k] = try cm.positive(k) }
+        }
+        for code in Array(map.alRatio.keys) + Array(map.tankPressure.keys) + Array(map.concentration.keys) where code.contains("-") || code.contains("=") {
+            throw m.error(code, "a factor code cannot contain - or =")
+        }
+        // 32 hex digits; the message never repeats the value (it is a secret).
+        let key = try m.optionalString("sm4_key").map { text throws(FieldError) -> [UInt8] in
+            guard text.count == 32, let bytes = Hex.decode(text) else { throw m.error("sm4_key", "must be 32 hexadecimal digits (16 bytes)") }
+            return bytes
+        }
+        return FeedsFile.HJ212Device(mn: mn, station: station, password: try m.string("password"), factors: map, sm4Key: key)
     }
 
     /// One console entry (`host`, `port`, `format`, `units`, `security_code`, `interval_seconds`,

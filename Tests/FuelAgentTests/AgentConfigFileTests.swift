@@ -36,6 +36,35 @@ import Testing
         #expect(error(Self.minimal + "\natg_consoles: [{host: h, format: binary}]").contains("atg_consoles[0].format"))
         #expect(error(Self.minimal.replacingOccurrences(of: "}", with: ", client_key: /k}")).contains("client_certificate"))
     }
+
+    @Test func theHJ212ListenerAndItsDevices() throws {
+        let c = try AgentConfigFile.decode(yaml: Self.minimal + """
+
+            hj212:
+              port: 9300
+              key_overlap_hours: 12
+              devices:
+                - {mn: "4A7F00C3B2E14D9A0F6C2B18", password: "123456", sm4_key: "30313233343536373839616263646566", al_ratio: {q01: N1}}
+            """)
+        let h = try #require(c.hj212)
+        #expect(h.host == "0.0.0.0" && h.port == 9300 && h.keyOverlapHours == 12 && h.keyRotateAfterDays == 0 && h.keyFile == nil)
+        #expect(h.devices.count == 1 && h.devices[0].station == "LN-SY-0001" && h.devices[0].factors.alRatio == ["q01": "N1"])
+        #expect(h.devices[0].sm4Key == Array("0123456789abcdef".utf8))
+        func error(_ yaml: String) -> String {
+            do {
+                _ = try AgentConfigFile.decode(yaml: Self.minimal + "\n" + yaml)
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(error("hj212: {port: 9300}").contains("hj212.devices"))
+        // A bad key is named, never repeated.
+        let bad = error("hj212: {devices: [{mn: A, password: p, sm4_key: \"abcd\"}]}")
+        #expect(bad.contains("hj212.devices[0].sm4_key") && !bad.contains("abcd"))
+        #expect(error("hj212: {devices: [{mn: A, password: p}, {mn: A, password: q}]}").contains("listed twice"))
+        #expect(error("hj212: {devices: [{mn: A}]}").contains("hj212.devices[0].password"))
+    }
 }
 
 /// The cloud's `Date` header, read without ICU.

@@ -227,18 +227,11 @@ extension FuelwardenConfig {
     /// by its owner only, and errors name the device and field, never a key.
     public func loadHJ212Keys() throws -> [String: [HJ212KeyRing.Key]] {
         guard let path = feeds.hj212.keyFile else { return [:] }
-        let attributes: [FileAttributeKey: Any]
+        let text: String
         do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
+            text = try SecretFile.read(path, holds: "SM4 keys")
         } catch {
-            throw ConfigurationError(key: "feeds.hj212.key_file", message: "cannot read \(path)")
-        }
-        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
-            throw ConfigurationError(key: "feeds.hj212.key_file", message: String(
-                format: "%@ is readable by others (mode %o): it holds SM4 keys, make it 0600 (chmod 600 %@)", path, mode & 0o777, path))
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ConfigurationError(key: "feeds.hj212.key_file", message: "cannot read \(path)")
+            throw ConfigurationError(key: "feeds.hj212.key_file", message: error.description)
         }
         do {
             return try HJ212KeyFile.decode(yaml: text)

@@ -66,7 +66,7 @@ public struct FeedSink: FeedRecordSink {
     public func describe(_ error: any Error) -> String { describeDatabaseError(error) }
 
     /// A device said it is alive without sending records (HJ 212 CN 9015): the station's feed is not stale.
-    func heartbeat(station: String) async throws {
+    public func heartbeat(station: String) async throws {
         try await appends.ledger.markAlive(station: station)
     }
 

@@ -1,4 +1,5 @@
 import FuelDetect
+import FuelFeeds
 import FuelModel
 import FuelStore
 import FuelWire
@@ -15,21 +16,20 @@ import ServiceLifecycle
 /// - `telemetry_gap` on subject `device <MN>`: silent longer than `offline_after`, kept open while
 ///   the device owes data after it came back, resolved once its resent (RF=1) packets filled the gap;
 /// - `feed_key` on the same subject: the key in force is older than `key_max_age` (a warning).
-public final class HJ212DeviceBook: Sendable {
+public final class HJ212DeviceBook: HJ212DeviceKeeping {
     struct State {
-        var rings: [String: HJ212KeyRing] = [:]
         var feeds: [String: DeviceFeedState] = [:]
         var dirty: Set<String> = []
         /// Devices whose stored state was read (the first packet of a connection reads it again).
         var loaded: Set<String> = []
-        /// Keys offered with CN 1014: QN → (MN, key), until the device answers.
-        var offers: [String: (mn: String, key: [UInt8])] = [:]
     }
 
     let devices: [String: FeedsFile.HJ212Device]
     let settings: HJ212ListenerSettings
     let store: HJ212DeviceStore
     let logger: Logger
+    /// The devices' SM4 keys (shared with the station agent's listener), stored in PostgreSQL.
+    let keys: HJ212KeyBook
     private let state = NIOLockedValueBox(State())
 
     public init(devices: [FeedsFile.HJ212Device], keyFile: [String: [HJ212KeyRing.Key]], settings: HJ212ListenerSettings,
@@ -38,124 +38,29 @@ public final class HJ212DeviceBook: Sendable {
         self.settings = settings
         self.store = store
         self.logger = logger
-        var rings: [String: HJ212KeyRing] = [:]
-        for d in devices {
-            var ring = HJ212KeyRing()
-            if let k = d.sm4Key { ring.adopt(.init(bytes: k, since: nil, origin: .feedsFile)) }
-            for k in keyFile[d.mn] ?? [] { ring.adopt(k) }
-            rings[d.mn] = ring
-        }
-        state.withLockedValue { $0.rings = rings }
+        keys = HJ212KeyBook(devices: devices, keyFile: keyFile, overlap: settings.keyOverlap, rotateAfter: settings.keyRotateAfter,
+                            storage: PostgresHJ212KeyStorage(store: store), logger: logger)
     }
 
-    /// Reads the keys stored by earlier CN 1014 exchanges and dates the configured keys (their age
-    /// counts from when a daemon first saw them, unless the key file gives `since`).
-    public func load() async throws {
-        let stored = try await store.keys()
-        var dated: [(String, HJ212KeyRing.Key)] = []
-        for (mn, ring) in state.withLockedValue({ $0.rings }) {
-            for k in ring.keys where k.since == nil {
-                let since = try await store.noteConfigured(mn: mn, key: k.bytes, origin: k.origin.rawValue)
-                dated.append((mn, HJ212KeyRing.Key(bytes: k.bytes, since: Timestamp(since), origin: k.origin)))
-            }
-        }
-        state.withLockedValue { s in
-            for (mn, k) in dated { s.rings[mn]?.adopt(k) }
-            for k in stored where devices[k.mn] != nil {
-                let key = HJ212KeyRing.Key(bytes: k.key, since: Timestamp(k.since), origin: HJ212KeyRing.Origin(rawValue: k.origin) ?? .device)
-                if k.pending { s.rings[k.mn, default: HJ212KeyRing()].pending = key } else { s.rings[k.mn, default: HJ212KeyRing()].adopt(key) }
-            }
-        }
+    /// Reads the keys stored by earlier CN 1014 exchanges and dates the configured keys.
+    public func load() async throws { try await keys.load() }
+
+    // MARK: keys (HJ212KeyBook)
+
+    public func usableKeys(_ mn: String) -> [[UInt8]] { keys.usableKeys(mn) }
+    public func currentKey(_ mn: String) -> [UInt8]? { keys.currentKey(mn) }
+    public func used(_ key: [UInt8], by mn: String) async { await keys.used(key, by: mn) }
+    public func adopt(_ key: [UInt8], for mn: String, origin: HJ212KeyRing.Origin, reason: String) async -> Bool {
+        await keys.adopt(key, for: mn, origin: origin, reason: reason)
     }
-
-    // MARK: keys
-
-    /// The keys a packet from `mn` may be encrypted with now, most likely first.
-    func usableKeys(_ mn: String, now: Date = Date()) -> [[UInt8]] {
-        state.withLockedValue { $0.rings[mn]?.usable(now: Timestamp(now), overlapSeconds: settings.keyOverlap.inSeconds).map(\.bytes) ?? [] }
-    }
-
-    /// The key in force for `mn` (what the platform's own encrypted packets to it use).
-    func currentKey(_ mn: String) -> [UInt8]? { state.withLockedValue { $0.rings[mn]?.current?.bytes } }
-
-    /// A key decrypted a packet: a pending key that works is in force from now on.
-    func used(_ key: [UInt8], by mn: String) async {
-        let pending = state.withLockedValue { $0.rings[mn]?.pending }
-        guard let pending, pending.bytes == key else { return }
-        await adopt(key, for: mn, origin: .platform, reason: "the device encrypted with the key it was given")
-    }
-
-    /// Puts `key` in force for `mn` (stored first, so a restart keeps it).
-    @discardableResult
-    func adopt(_ key: [UInt8], for mn: String, origin: HJ212KeyRing.Origin, reason: String) async -> Bool {
-        let now = Date()
-        do {
-            try await store.store(mn: mn, key: key, since: now, origin: origin.rawValue, pending: false)
-        } catch {
-            logger.warning("HJ 212 key change not stored", metadata: ["mn": "\(mn)", "error": "\(describeDatabaseError(error))"])
-            return false
-        }
-        state.withLockedValue { s in
-            s.rings[mn, default: HJ212KeyRing()].adopt(.init(bytes: key, since: Timestamp(now), origin: origin))
-            s.offers = s.offers.filter { $0.value.mn != mn }
-        }
-        logger.notice("HJ 212 device key changed", metadata: ["mn": "\(mn)", "origin": "\(origin.rawValue)", "why": "\(reason)"])
-        return true
-    }
-
-    /// A new key to give `mn` now with CN 1014, if its key is due (`key_rotate_after`) and none is
-    /// on offer; stored as pending before it is sent. Answers the QN and the key.
-    func offerIfDue(_ mn: String, now: Date = Date()) async -> (qn: String, key: [UInt8])? {
-        guard settings.keyRotateAfter > .zero else { return nil }
-        let due = state.withLockedValue { s -> Bool in
-            guard let ring = s.rings[mn], ring.pending == nil, let age = ring.age(now: Timestamp(now)) else { return false }
-            return age >= settings.keyRotateAfter.inSeconds && !s.offers.values.contains { $0.mn == mn }
-        }
-        guard due else { return nil }
-        var key = [UInt8](repeating: 0, count: 16)
-        var rng = SystemRandomNumberGenerator()  // the OS's CSPRNG (getrandom)
-        for i in key.indices { key[i] = UInt8.random(in: 0...255, using: &rng) }
-        do {
-            try await store.store(mn: mn, key: key, since: now, origin: HJ212KeyRing.Origin.platform.rawValue, pending: true)
-        } catch {
-            return nil
-        }
-        let qn = HJ212DeviceBook.qn(now)
-        state.withLockedValue { s in
-            s.rings[mn, default: HJ212KeyRing()].pending = .init(bytes: key, since: Timestamp(now), origin: .platform)
-            s.offers[qn] = (mn, key)
-        }
-        return (qn, key)
-    }
-
-    /// The device answered a command: 9012 with ExeRtn=1 to our CN 1014 puts the offered key in force.
-    func answered(_ packet: HJ212.Packet) async {
-        guard packet.cn == "9012", let qn = packet.qn, let mn = packet.mn else { return }
-        let offer = state.withLockedValue { $0.offers[qn] }
-        guard let offer, offer.mn == mn else { return }
-        if packet.item("ExeRtn") == "1" {
-            await adopt(offer.key, for: mn, origin: .platform, reason: "the device confirmed CN 1014 (ExeRtn=1)")
-        } else {
-            state.withLockedValue { s in
-                s.offers[qn] = nil
-                s.rings[mn]?.pending = nil
-            }
-            logger.warning("HJ 212 device refused a new key", metadata: ["mn": "\(mn)", "exe_rtn": "\(packet.item("ExeRtn") ?? "-")"])
-        }
-    }
-
-    static func qn(_ d: Date) -> String {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: d)
-        return String(format: "%04d%02d%02d%02d%02d%02d%03d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, (c.nanosecond ?? 0) / 1_000_000)
-    }
+    public func offerIfDue(_ mn: String) async -> (qn: String, key: [UInt8])? { await keys.offerIfDue(mn) }
+    public func answered(_ packet: HJ212.Packet) async { await keys.answered(packet) }
 
     // MARK: feed state
 
     /// The first packet of a connection: the device's stored state is read again (it may have been
     /// connected to another daemon meanwhile).
-    func connected(_ mn: String) async {
+    public func connected(_ mn: String) async {
         guard let rows = try? await store.rows(mns: [mn]) else { return }
         state.withLockedValue { s in
             if let row = rows.first, let feed = Self.feed(row), !s.dirty.contains(mn) { s.feeds[mn] = feed }
@@ -166,7 +71,8 @@ public final class HJ212DeviceBook: Sendable {
     func isLoaded(_ mn: String) -> Bool { state.withLockedValue { $0.loaded.contains(mn) } }
 
     /// A packet from an authenticated device; `upload` is its CN and data time for a data upload.
-    func heard(_ mn: String, station: String, edition: HJ212.Version, upload: (cn: String, at: Timestamp, resent: Bool)?, now: Date = Date()) {
+    public func heard(_ mn: String, station: String, edition: HJ212.Version, upload: (cn: String, at: Timestamp, resent: Bool)?) {
+        let now = Date()
         let hole = settings.offlineAfter.inSeconds
         state.withLockedValue { s in
             var feed = s.feeds[mn] ?? DeviceFeedState(mn: mn, station: station, edition: edition.rawValue, seenAt: Timestamp(now))
@@ -250,7 +156,7 @@ public final class HJ212DeviceBook: Sendable {
             }
         }
         // Key age: only keys whose time in force is known (every configured key is dated by load()).
-        let rings = state.withLockedValue { $0.rings }
+        let rings = keys.rings
         for (mn, device) in devices {
             let fp = AlertSignal.fingerprint(rule: .feedKey, station: device.station, subject: "device \(mn)")
             guard let ring = rings[mn], let current = ring.current, let age = ring.age(now: t) else { continue }
@@ -268,6 +174,22 @@ public final class HJ212DeviceBook: Sendable {
         }
         try await store.apply(raise: raise, resolve: resolve)
     }
+}
+
+/// The device keys' storage in the cloud: `hj212_device_keys` in PostgreSQL.
+struct PostgresHJ212KeyStorage: HJ212KeyStorage {
+    let store: HJ212DeviceStore
+
+    func keys() async throws -> [HJ212StoredKey] {
+        try await store.keys().map { HJ212StoredKey(mn: $0.mn, key: $0.key, since: $0.since, origin: $0.origin, pending: $0.pending) }
+    }
+    func noteConfigured(mn: String, key: [UInt8], origin: String) async throws -> Date {
+        try await store.noteConfigured(mn: mn, key: key, origin: origin)
+    }
+    func store(mn: String, key: [UInt8], since: Date, origin: String, pending: Bool) async throws {
+        try await store.store(mn: mn, key: key, since: since, origin: origin, pending: pending)
+    }
+    func describe(_ error: any Error) -> String { describeDatabaseError(error) }
 }
 
 /// Runs the device book: loads keys, then writes device state and checks device alerts every

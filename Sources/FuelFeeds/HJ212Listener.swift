@@ -1,8 +1,6 @@
 import FuelAsync
-import FuelFeeds
 import FuelGuomi
 import FuelModel
-import FuelStore
 import FuelWire
 import Logging
 import NIOConcurrencyHelpers
@@ -44,18 +42,19 @@ public struct HJ212ListenerSettings: Sendable {
 /// device with an `sm4_key` in the feeds file has its encrypted CP decrypted (text or raw form). A device is known by its MN and must send its password;
 /// its packets become `vapour_reading` records in its station's chain. Bad packets are answered
 /// per the standard where they can be (9011 with QnRtn) and quarantined with the reason.
-/// A packet is acknowledged (9014) only after its records are committed.
-public struct HJ212Listener: Service {
+/// A packet is acknowledged (9014) only after its records are kept by `sink`: committed to the
+/// station's chain in the cloud, fsynced to the spool in the station agent.
+public struct HJ212Listener<Sink: FeedRecordSink, Book: HJ212DeviceKeeping>: Service {
     let settings: HJ212ListenerSettings
     let devices: [String: FeedsFile.HJ212Device]
-    let sink: FeedSink
+    let sink: Sink
     let logger: Logger
     let onListening: @Sendable (Int) async -> Void
     let limit: ConnectionLimit
 
-    let book: HJ212DeviceBook
+    let book: Book
 
-    public init(settings: HJ212ListenerSettings, devices: [FeedsFile.HJ212Device], book: HJ212DeviceBook, sink: FeedSink, logger: Logger,
+    public init(settings: HJ212ListenerSettings, devices: [FeedsFile.HJ212Device], book: Book, sink: Sink, logger: Logger,
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.settings = settings
         self.devices = Dictionary(devices.map { ($0.mn, $0) }, uniquingKeysWith: { a, _ in a })
@@ -75,7 +74,7 @@ public struct HJ212Listener: Service {
                     try await book.load()
                     break
                 } catch {
-                    logger.warning("HJ 212 device keys not readable yet", metadata: ["error": "\(describeDatabaseError(error))"])
+                    logger.warning("HJ 212 device keys not readable yet", metadata: ["error": "\(sink.describe(error))"])
                     try await Task.sleep(for: .seconds(2))
                 }
             }
@@ -186,7 +185,7 @@ public struct HJ212Listener: Service {
         }
     }
 
-    static func quarantine(_ a: HJ212PartAssembler.Abandoned, sink: FeedSink, devices: [String: FeedsFile.HJ212Device], peer: String) async {
+    static func quarantine(_ a: HJ212PartAssembler.Abandoned, sink: Sink, devices: [String: FeedsFile.HJ212Device], peer: String) async {
         await sink.quarantine(station: devices[a.mn]?.station, source: .hj212, raw: a.raw, reason: "HJ 212 packets from \(peer) (MN \(a.mn)): \(a.reason)")
     }
 
@@ -260,14 +259,14 @@ public struct HJ212Listener: Service {
             return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
         }
         do {
-            guard let profile = try await sink.profile(device.station) else {
+            guard let clock = try await sink.clock(station: device.station) else {
                 await sink.quarantine(station: nil, source: .hj212, raw: raw,
                                       reason: "HJ 212 device \(mn) belongs to station \(device.station), which is not in the registry", line: number)
                 return packet.wantsReply ? HJ212.refusal(qn: packet.qn, mn: mn, password: packet.password, answer: .rejected, version: packet.version) : nil
             }
             let readings: [VapourReading]
             do {
-                readings = try HJ212.vapourReadings(packet, device: mn, map: device.factors, clock: profile.clock)
+                readings = try HJ212.vapourReadings(packet, device: mn, map: device.factors, clock: clock)
             } catch {
                 await sink.quarantine(station: device.station, source: .hj212, raw: raw,
                                       reason: "HJ 212 packet QN=\(packet.qn ?? "-") from \(mn): \(error)", line: number)
@@ -283,7 +282,7 @@ public struct HJ212Listener: Service {
                 let records = readings.enumerated().map { i, r in
                     CollectedRecord(key: "\(base)/\(i)", line: number, raw: raw, record: .vapourReading(r))
                 }
-                try await sink.collect(station: device.station, source: .hj212, records)
+                try await sink.deliver(station: device.station, source: .hj212, records, rejected: [])
                 let at = readings.map(\.at).max()!
                 book.heard(mn, station: device.station, edition: packet.version, upload: (packet.cn ?? "", at, resent))
             }
@@ -293,7 +292,7 @@ public struct HJ212Listener: Service {
         } catch {
             // Nothing committed: no answer, so the device sends the packet again.
             logger.warning("HJ 212 packet not recorded", metadata: [
-                "mn": "\(mn)", "qn": "\(packet.qn ?? "-")", "error": "\(describeDatabaseError(error))",
+                "mn": "\(mn)", "qn": "\(packet.qn ?? "-")", "error": "\(sink.describe(error))",
             ])
             return nil
         }
@@ -329,7 +328,7 @@ public struct HJ212Listener: Service {
 }
 
 /// Compares secrets without an early exit, so timing does not reveal how much of a guess was right.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
     let x = Array(a.utf8), y = Array(b.utf8)
     var diff = UInt8(x.count == y.count ? 0 : 1)
     for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
