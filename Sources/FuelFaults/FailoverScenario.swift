@@ -29,14 +29,8 @@ extension FaultTest {
         r.lossesExpected = !synchronous
         let lines = Self.syntheticLines()
         try await withHTTP { http in
-            let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
-            try daemon.start()
-            try await daemon.waitUntilReady(client: client)
+            let (_, control, pushing) = try await startPushing(to: daemon, fixture, lines: lines, http: http)
             let pid = daemon.pid
-            var fleet = CollectorFleet()
-            fleet.recordsPerSecond = recordsPerSecond
-            let control = CollectorFleet.Control()
-            let pushing = Task { await fleet.drive(collectors(fixture, lines: lines), clients: [client], control: control) }
 
             try await Task.sleep(for: .seconds(seconds / 2))
             // A partition first: the link to the standby cut a second before the primary dies (the

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import FuelClient
 import FuelLab
 import FuelModel
 import FuelPostgresFixture
@@ -159,6 +160,21 @@ package struct FaultTest: Sendable {
             try? await http.shutdown()
             throw error
         }
+    }
+
+    /// Starts `daemon`, waits until it is ready, and sets the fleet of collectors pushing to it
+    /// (until `control` drains; the task answers the collectors).
+    func startPushing(to daemon: DaemonProcess, _ fixture: ProvinceFixture, lines: SyntheticLines, http: HTTPClient) async throws
+        -> (FuelwardenClient, CollectorFleet.Control, Task<[Collector], Never>) {
+        let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
+        try daemon.start()
+        try await daemon.waitUntilReady(client: client)
+        var fleet = CollectorFleet()
+        fleet.recordsPerSecond = recordsPerSecond
+        let control = CollectorFleet.Control()
+        let collectors = self.collectors(fixture, lines: lines)
+        let pushing = Task { [fleet] in await fleet.drive(collectors, clients: [client], control: control) }
+        return (client, control, pushing)
     }
 
     func collectors(_ fixture: ProvinceFixture, lines: SyntheticLines) -> [Collector] {

@@ -15,14 +15,8 @@ extension FaultTest {
         var r = Result(scenario: .outage)
         let lines = Self.syntheticLines()
         try await withHTTP { http in
-            let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
-            try daemon.start()
-            try await daemon.waitUntilReady(client: client)
+            let (client, control, pushing) = try await startPushing(to: daemon, fixture, lines: lines, http: http)
             let pid = daemon.pid
-            var fleet = CollectorFleet()
-            fleet.recordsPerSecond = recordsPerSecond
-            let control = CollectorFleet.Control()
-            let pushing = Task { await fleet.drive(collectors(fixture, lines: lines), clients: [client], control: control) }
             let probing = Task { await Self.probeReadiness(client) }
 
             try await Task.sleep(for: .seconds(seconds / 2))

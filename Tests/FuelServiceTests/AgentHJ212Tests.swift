@@ -16,28 +16,6 @@ import Testing
 @Suite(.serialized) struct AgentHJ212Tests {
     typealias Device = HJ212DeviceTests
 
-    /// Runs an agent until `body` returns; yields its HJ 212 port.
-    static func withAgent(_ config: AgentConfigFile, _ body: @escaping @Sendable (Int, AgentSpool) async throws -> Void) async throws {
-        let agent = try StationAgent(config: config, logger: TestPostgres.logger)
-        let (ports, cont) = AsyncStream.makeStream(of: Int.self)
-        let (group, client) = try agent.serviceGroup(onHJ212Port: { cont.yield($0) })
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var it = ports.makeAsyncIterator()
-            let port = try #require(await it.next())
-            do {
-                try await body(port, agent.spool)
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await client.shutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
-        try await client.shutdown()
-    }
-
     @Test func aMonitorAtTheStationReachesTheLedgerThroughTheAgentAndItsKeyChangeSurvivesARestart() async throws {
         let place = try StationAgentTests.Place()
         defer { try? FileManager.default.removeItem(atPath: place.root) }
@@ -57,7 +35,7 @@ import Testing
             config.hj212 = source
             let vapour = "SELECT count(*) FROM ledger WHERE station = 'LN-SY-0001' AND kind = 'vapour_reading'"
 
-            try await Self.withAgent(config) { port, spool in
+            try await StationAgentTests.withAgent(config, hj212Port: true) { port, spool in
                 // Until the cloud has told the agent where the station's seqs stand, nothing is spooled and
                 // a packet gets no answer (the device sends it again, as HJ 212 devices do).
                 try await StationAgentTests.waitFor("the agent's first seq") { try !spool.needsFirstSeq() }
@@ -80,7 +58,7 @@ import Testing
                 }
             }
             // A restart: the key the device announced still decrypts (read back from the spool).
-            try await Self.withAgent(config) { port, _ in
+            try await StationAgentTests.withAgent(config, hj212Port: true) { port, _ in
                 #expect(try await HJ212Client(port: port).send(Device.upload(2, key: Device.key2), answers: 1).map(\.cn) == ["9014"])
                 try await StationAgentTests.waitFor("the third vapour reading in the ledger") {
                     try await FeedTests.count(d.db, PostgresQuery(unsafeSQL: vapour)) == 3

@@ -49,11 +49,13 @@ import Testing
         return c
     }
 
-    /// Runs the agent until `body` returns; yields its status port.
-    static func withAgent(_ config: AgentConfigFile, _ body: @escaping @Sendable (Int, AgentSpool) async throws -> Void) async throws {
+    /// Runs the agent until `body` returns; yields its status port (or, with `hj212Port`, its HJ 212 listener's).
+    static func withAgent(_ config: AgentConfigFile, hj212Port: Bool = false,
+                          _ body: @escaping @Sendable (Int, AgentSpool) async throws -> Void) async throws {
         let agent = try StationAgent(config: config, logger: TestPostgres.logger)
         let (ports, cont) = AsyncStream.makeStream(of: Int.self)
-        let (group, client) = try agent.serviceGroup { cont.yield($0) }
+        let (group, client) = try agent.serviceGroup(onStatusPort: { if !hj212Port { cont.yield($0) } },
+                                                     onHJ212Port: { if hj212Port { cont.yield($0) } })
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var it = ports.makeAsyncIterator()
