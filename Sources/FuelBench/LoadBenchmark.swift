@@ -105,7 +105,7 @@ package struct LoadBenchmark: Sendable {
         for rate in rates {
             print(String(format: "• %.0f records/s for %.0f s (%d stations, %d records a request) …", rate, seconds, stations, batch))
             let before = await commits(metrics)
-            let step = try await drive(rate: rate, connections: connections, keys: keys, generator: generator, pid: pid)
+            let step = try await self.step(rate: rate, connections: connections, keys: keys, generator: generator, pid: pid)
             let after = await commits(metrics)
             steps.append(step)
             print(Self.describe(step))
@@ -130,7 +130,8 @@ package struct LoadBenchmark: Sendable {
 
     package func held(_ s: Step) -> Bool { s.p99 <= Self.target && s.errors == 0 }
 
-    private func drive(rate: Double, connections: LoadConnections, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
+    /// One step: pushes at `rate` for ``seconds`` through `connections` (also `bench growth`'s ingest figure).
+    func step(rate: Double, connections: LoadConnections, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
         let requestsPerSecond = rate / Double(batch)
         let total = Int(requestsPerSecond * seconds)
         let monitor = Task {

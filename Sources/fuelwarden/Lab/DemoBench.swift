@@ -27,7 +27,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self, AgentBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self, AgentBench.self, Growth.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -60,6 +60,35 @@ struct Bench: AsyncParsableCommand {
             } else {
                 say("no step held p99 ≤ 250 ms without errors")
             }
+        }
+    }
+
+    struct Growth: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What the ledger's size costs: grow it to each size and measure ingest (records/s, push p99), a station-day's history export and a detector read (build with -c release).")
+        @Option(help: "Ledger sizes in rows, comma-separated (M = million).") var sizes = "10M,50M,100M"
+        @Option(help: "Stations.") var stations = 400
+        @Option(help: "Records per second pushed at each size.") var rate = 1_500.0
+        @Option(help: "Seconds of pushing at each size.") var seconds = 20.0
+
+        func run() async throws {
+            let list = sizes.split(separator: ",").compactMap { part -> Int? in
+                let t = part.trimmingCharacters(in: .whitespaces).uppercased()
+                if t.hasSuffix("M") { return Double(t.dropLast()).map { Int($0 * 1_000_000) } }
+                return Int(t)
+            }
+            guard !list.isEmpty, list.allSatisfy({ $0 > 0 }), list == list.sorted(), stations > 0, rate > 0, seconds > 0 else {
+                fail("--sizes must list positive, rising sizes (e.g. 10M,50M); --stations, --rate and --seconds must be positive")
+            }
+            #if DEBUG
+            say("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench growth")
+            #endif
+            var bench = GrowthBenchmark(executable: DaemonProcess.currentExecutable, logger: makeLogger(.warning), print: say)
+            bench.sizes = list
+            bench.stations = stations
+            bench.rate = rate
+            bench.seconds = seconds
+            _ = try await bench.run()
         }
     }
 

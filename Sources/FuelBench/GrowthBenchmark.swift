@@ -1,0 +1,198 @@
+import AsyncHTTPClient
+import Foundation
+import FuelClient
+import FuelLab
+import FuelPostgresFixture
+import FuelStore
+import Logging
+import PostgresNIO
+
+/// `fuelwarden bench growth`: what the ledger's size costs. A durable throwaway PostgreSQL and a
+/// real `fuelwarden serve` (detection off: its reads are timed on their own); the ledger is grown
+/// step by step to each size with rows made inside PostgreSQL (`INSERT … SELECT generate_series`,
+/// tank readings every 5 minutes per station continuing each chain's head), and at each size:
+///
+/// - **ingest**: pushes at `rate` records/s for `seconds` (open loop, as `bench load`): records/s
+///   held and push p99;
+/// - **history export**: one day of one station's records through `GET …/history?from=&to=`
+///   (median of `samples` stations), the export a regulator asks for;
+/// - **detector read**: a station's newest 1,000 records by chain position, as detection reads past
+///   its frontier (median of `samples` stations).
+///
+/// The rows are not a valid hash chain (their hashes are made by formula; `verify` would say so),
+/// which costs the timed paths nothing: they read and append as they would on real data.
+package struct GrowthBenchmark: Sendable {
+    package var sizes: [Int] = [10_000_000, 50_000_000, 100_000_000]
+    package var stations = 400
+    package var rate = 1_500.0
+    package var seconds = 20.0
+    package var samples = 9
+    package var executable: String
+    let logger: Logger
+    let print: @Sendable (String) -> Void
+
+    package init(executable: String, logger: Logger, print: @escaping @Sendable (String) -> Void) {
+        self.executable = executable
+        self.logger = logger
+        self.print = print
+    }
+
+    package struct Row: Sendable {
+        package var rows: Int
+        package var growSeconds: Double
+        package var ingest: LoadBenchmark.Step
+        package var exportMs: Double
+        package var exportRecords: Int
+        package var detectorReadMs: Double
+    }
+
+    package func run() async throws -> [Row] {
+        let fixture = try await ProvinceFixture.make(stations: stations, database: "fuelwarden_growth", logger: logger, print: print)
+        defer { fixture.stop() }
+        let log = NSTemporaryDirectory() + "fuelwarden-growth-\(UInt32.random(in: 0...UInt32.max)).log"
+        let daemon = DaemonProcess(executable: executable, databaseURL: fixture.url, port: try ThrowawayCluster.freePort(), logPath: log,
+                                   // A long request deadline for the warm-up pushes only (see below); the timed steps never come near it.
+                                   environment: ["FUELWARDEN_DETECT_ENABLED": "false", "FUELWARDEN_DATABASE_REQUEST_DEADLINE_SECONDS": "120"])
+        try daemon.start()
+        defer { daemon.stop() }
+        print("• fuelwarden serve (pid \(daemon.pid ?? 0)) on 127.0.0.1:\(daemon.port), detection off; its log: \(log)")
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        do {
+            let client = FuelwardenClient(baseURL: daemon.baseURL, http: http)
+            try await daemon.waitUntilReady(client: client)
+            var load = LoadBenchmark(executable: executable, logger: logger, print: print)
+            load.stations = stations
+            load.seconds = seconds
+            let generator = LoadLines(stations: fixture.registry.stations.map(\.id))
+            let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: 128)
+            defer { Task { await connections.close() } }
+            var out: [Row] = []
+            let ids = fixture.registry.stations.map(\.id)
+            for size in sizes {
+                let began = ContinuousClock.now
+                let now = try await count(fixture)
+                if size > now {
+                    print("• growing the ledger from \(now.formatted()) to \(size.formatted()) rows …")
+                    try await grow(fixture, by: size - now, stations: ids)
+                }
+                let grew = (ContinuousClock.now - began) / .seconds(1)
+                // The rows made in PostgreSQL did not extend each station's records tree (the append keeps it
+                // as it goes): one push per station rebuilds it from the chain, before anything is timed.
+                let warming = ContinuousClock.now
+                for _ in ids {
+                    let (station, lines) = generator.next(1)
+                    _ = try await client.push(station: station, key: fixture.keys[station]!, lines: lines)
+                }
+                print(String(format: "  %@ rows (%.0f s; records trees rebuilt in %.0f s); pushing %.0f records/s for %.0f s …", size.formatted(), grew,
+                             (ContinuousClock.now - warming) / .seconds(1), rate, seconds))
+                let step = try await load.step(rate: rate, connections: connections, keys: fixture.keys, generator: generator, pid: daemon.pid ?? 0)
+                print(LoadBenchmark.describe(step))
+                let sample = stride(from: 0, to: ids.count, by: max(1, ids.count / samples)).prefix(samples).map { ids[$0] }
+                let (exportMs, exported) = try await exportDay(client: client, admin: fixture.adminToken, stations: sample)
+                let readMs = try await detectorRead(fixture, stations: sample)
+                let row = Row(rows: size, growSeconds: grew, ingest: step, exportMs: exportMs, exportRecords: exported, detectorReadMs: readMs)
+                print(String(format: "  history export of one station-day (%d records): median %.1f ms; detector read of 1,000 records: median %.2f ms",
+                             exported, exportMs, readMs))
+                out.append(row)
+            }
+            print(Self.table(out))
+            try await http.shutdown()
+            return out
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    package static func table(_ rows: [Row]) -> String {
+        var lines = ["", "| ledger rows | records/s held | push p99 | export of a station-day | detector read (1,000) |", "|---|---|---|---|---|"]
+        for r in rows {
+            lines.append(String(format: "| %@ | %.0f | %.1f ms | %.1f ms | %.2f ms |", r.rows.formatted(), Double(r.ingest.records) / r.ingest.seconds,
+                                r.ingest.p99 * 1000, r.exportMs, r.detectorReadMs))
+        }
+        if let first = rows.first, let last = rows.last, rows.count > 1 {
+            func ratio(_ a: Double, _ b: Double) -> String { a > 0 ? String(format: "%.2f", b / a) : "-" }
+            lines.append("last / first: push p99 \(ratio(first.ingest.p99, last.ingest.p99)), export \(ratio(first.exportMs, last.exportMs)), detector read \(ratio(first.detectorReadMs, last.detectorReadMs)) (goal: within 1.20)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func count(_ fixture: ProvinceFixture) async throws -> Int {
+        let text = try fixture.cluster.psql(database: fixture.databaseName, "SELECT count(*) FROM ledger")
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    /// Adds `rows` rows, spread evenly over the stations, in statements of about two million rows
+    /// (each station's chain continued from its head, its head moved to the last row).
+    func grow(_ fixture: ProvinceFixture, by rows: Int, stations: [String]) async throws {
+        let perStation = max(1, rows / stations.count)
+        let chunk = max(1, 2_000_000 / stations.count)
+        var done = 0
+        let began = ContinuousClock.now
+        while done < perStation {
+            let n = min(chunk, perStation - done)
+            try fixture.cluster.psql(database: fixture.databaseName, """
+                WITH h AS (SELECT station, head_seq FROM chain_heads),
+                ins AS (
+                    INSERT INTO ledger (station, chain_seq, source, source_seq, kind, at, body, content_hash, prev_hash, hash, received_at)
+                    SELECT h.station, h.head_seq + g, 'atg', h.head_seq + g, 'tank_reading', r.at,
+                           '{"kind":"tank_reading","tank":"T1","height_mm":' || (1000 + (h.head_seq + g) % 900) || '.4,"volume_l":'
+                               || (12000 + (h.head_seq + g) % 7000) || '.5,"water_mm":0,"temperature_c":18.2,"at":"'
+                               || to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"}',
+                           sha256(convert_to(h.station || ':' || (h.head_seq + g), 'UTF8')),
+                           sha256(convert_to(h.station || '#' || (h.head_seq + g - 1), 'UTF8')),
+                           sha256(convert_to(h.station || '#' || (h.head_seq + g), 'UTF8')),
+                           now()
+                    FROM h, generate_series(1, \(n)) g,
+                         LATERAL (SELECT timestamptz '2024-01-01 00:00:00+00' + (h.head_seq + g) * interval '5 minutes' AS at) r
+                    RETURNING 1)
+                SELECT count(*) FROM ins
+                """)
+            try fixture.cluster.psql(database: fixture.databaseName, """
+                UPDATE chain_heads SET head_seq = head_seq + \(n), head_hash = sha256(convert_to(station || '#' || (head_seq + \(n)), 'UTF8'))
+                """)
+            done += n
+            let seconds = (ContinuousClock.now - began) / .seconds(1)
+            print(String(format: "  … %@ rows added (%.0f rows/s)", (done * stations.count).formatted(), Double(done * stations.count) / max(seconds, 0.001)))
+        }
+        try fixture.cluster.psql(database: fixture.databaseName, "VACUUM (ANALYZE) ledger")
+    }
+
+    /// One day of each station's records, from the middle of its history, through the history API.
+    func exportDay(client: FuelwardenClient, admin: String, stations: [String]) async throws -> (Double, Int) {
+        var times: [Double] = [], records = 0
+        for s in stations {
+            // The preloaded readings run from 2024-01-01 every 5 minutes: its second day is in every chain.
+            let path = "/v1/stations/\(s)/history?from=2024-01-02T00:00:00Z&to=2024-01-03T00:00:00Z"
+            let began = ContinuousClock.now
+            let (status, body) = try await client.send(.GET, path, token: admin, timeoutSeconds: 120)
+            guard status == 200 else { throw LabError("history export of \(s) answered \(status): \(body.prefix(200))") }
+            times.append((ContinuousClock.now - began) / .milliseconds(1))
+            records = body.split(separator: "\n").count - 1
+        }
+        return (times.quantile(0.5) ?? .nan, records)
+    }
+
+    /// Detection's read past its frontier: a station's newest 1,000 records by chain position.
+    func detectorRead(_ fixture: ProvinceFixture, stations: [String]) async throws -> Double {
+        try await fixture.withDatabase(logger: logger) { db in
+            try await db.connection("detector read") { conn in
+                var times: [Double] = []
+                for s in stations {
+                    let head = try await conn.query("SELECT head_seq FROM chain_heads WHERE station = \(s)", logger: db.logger)
+                        .collect().first?.decode(Int64.self) ?? 0
+                    let began = ContinuousClock.now
+                    var n = 0
+                    for try await _ in try await conn.query("""
+                        SELECT chain_seq, kind, body FROM ledger WHERE station = \(s) AND chain_seq > \(head - 1000) ORDER BY chain_seq
+                        """, logger: db.logger) { n += 1 }
+                    times.append((ContinuousClock.now - began) / .milliseconds(1))
+                    guard n > 0 else { throw LabError("no records read for \(s)") }
+                }
+                return times.quantile(0.5) ?? .nan
+            }
+        }
+    }
+}
