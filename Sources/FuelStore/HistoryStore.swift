@@ -1,4 +1,5 @@
 import FuelLedger
+import FuelModel
 import AsyncAlgorithms
 import Foundation
 import Logging
@@ -70,10 +71,17 @@ public struct HistoryStore: Sendable {
         let logger = database.logger
         var bounds: (Int64, Int64) = (1, headSeq)
         if from != nil || to != nil {
+            // The window's chain positions from the (station, kind, at) index: every kind named, the
+            // times as bounds. A plain min/max would be answered by walking the primary key backwards
+            // through the station's whole chain, filtering on time (1 s for a station-day at 10 M rows).
+            let kinds = RecordKind.allCases.map(\.rawValue)
+            let lower = from ?? .distantPast, upper = to ?? .distantFuture
             let window = try await database.client.withConnection { conn in
                 try await conn.query("""
-                    SELECT min(chain_seq), max(chain_seq) FROM ledger WHERE station = \(station) AND chain_seq <= \(headSeq)
-                      AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
+                    SELECT min(s), max(s) FROM (
+                        SELECT chain_seq AS s FROM ledger
+                        WHERE station = \(station) AND kind = ANY(\(kinds)::text[]) AND at >= \(lower) AND at < \(upper) OFFSET 0) w
+                    WHERE s <= \(headSeq)
                     """, logger: logger).collect().first?.decode((Int64?, Int64?).self)
             }
             guard case let (lo?, hi?)? = window else { return 0 }
