@@ -121,9 +121,9 @@ package struct FaultTest: Sendable {
     /// The summary: per scenario, records acknowledged / found in the ledger / lost / duplicated.
     package static func table(_ results: [Result]) -> String {
         func col(_ v: Any, _ w: Int) -> String { let t = "\(v)"; return String(repeating: " ", count: max(0, w - t.count)) + t }
-        var lines = ["", "scenario   " + col("acknowledged", 13) + col("found", 10) + col("lost", 7) + col("duplicated", 12) + "   verdict   seconds"]
+        var lines = ["", "scenario       " + col("acknowledged", 13) + col("found", 10) + col("lost", 7) + col("duplicated", 12) + "   verdict   seconds"]
         for r in results {
-            let name = r.scenario.rawValue + String(repeating: " ", count: max(0, 10 - r.scenario.rawValue.count))
+            let name = r.scenario.rawValue + String(repeating: " ", count: max(0, 14 - r.scenario.rawValue.count))
             lines.append(name + " " + col(r.census.acknowledged, 13) + col(r.census.found, 10) + col(r.census.lost, 7) + col(r.census.duplicated, 12)
                          + "   " + (r.passed ? "pass   " : "FAIL   ") + col(String(format: "%.0f", r.seconds), 10))
         }

@@ -213,7 +213,10 @@ func withDatabase<T: Sendable>(_ config: FuelwardenConfig, _ logger: Logger, _ b
     return await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await db.run(); return nil }
         defer { group.cancelAll() }
-        let found = await db.servers.refresh(health: db.health, timeout: .seconds(5), logger: poolLogger)
+        // The probe's own "database down" line is the daemon's; a command says it once, below.
+        var probeLogger = poolLogger
+        probeLogger.logLevel = .critical
+        let found = await db.servers.refresh(health: db.health, timeout: .seconds(5), logger: probeLogger)
         await db.servers.closeProbes()
         guard found else {
             fail("\(db.health.outage?.reason ?? "database \(urls[0]) does not answer") (is the server running and the database created?)")
