@@ -87,7 +87,7 @@ package struct ExportBenchmark: Sendable {
 
             // The same rows as PostgreSQL itself writes them out.
             let copyStart = ContinuousClock.now
-            let status = try ThrowawayCluster.spawnAndWait([
+            let status = try SpawnedProcess.run([
                 cluster.binDirectory + "/psql", "-X", "-q", "-h", "127.0.0.1", "-p", "\(cluster.port)", "-U", "postgres", "-d", "bench_export", "-c",
                 "COPY (SELECT chain_seq, source, source_seq, kind, at, encode(hash, 'hex'), body FROM ledger WHERE station = '\(station.id)' ORDER BY chain_seq) TO STDOUT",
             ], output: "/dev/null")

@@ -80,7 +80,6 @@ extension FaultTest {
             let graceful = daemon.stop(graceSeconds: 30)
             r.facts.append(graceful ? String(format: "the daemon exited %.1f s after SIGTERM", (ContinuousClock.now - stopping) / .seconds(1))
                                     : "KNOWN BUG: the daemon was still running 30 s after SIGTERM and was killed (see \(daemon.logPath))")
-            if !graceful { r.facts.append("daemon logs kept: \(logs)") }
         }
         if !r.passed { r.facts.append("daemon logs: \(logs)") } else if !r.facts.contains(where: { $0.hasPrefix("KNOWN BUG") }) {
             try? FileManager.default.removeItem(atPath: logs)

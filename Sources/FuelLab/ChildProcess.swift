@@ -13,7 +13,6 @@ package final class ChildProcess: @unchecked Sendable {
     let environment: [String: String]
     private let lock = NSLock()
     private var process: SpawnedProcess?
-    private var stuckStops = 0
 
     package init(executable: String, arguments: [String], logPath: String, environment: [String: String] = [:]) {
         self.executable = executable
@@ -24,8 +23,6 @@ package final class ChildProcess: @unchecked Sendable {
 
     package var pid: Int32? { lock.withLock { process.map(\.pid) } }
     package var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
-    /// How many graceful stops did not finish in time and ended with SIGKILL.
-    package var stopsThatNeededKill: Int { lock.withLock { stuckStops } }
 
     /// Starts the process, its output appended to ``logPath``.
     package func start() throws {
@@ -47,7 +44,6 @@ package final class ChildProcess: @unchecked Sendable {
     package func stop(graceSeconds: Double = 30) -> Bool {
         guard let p = lock.withLock({ process }), p.isRunning else { return true }
         if p.terminate(graceSeconds: graceSeconds) { return true }
-        lock.withLock { stuckStops += 1 }
         if let log = FileHandle(forWritingAtPath: logPath) {
             log.seekToEndOfFile()
             log.write(Data("harness: pid \(p.pid) did not exit within \(graceSeconds) s of SIGTERM; sent SIGKILL\n".utf8))

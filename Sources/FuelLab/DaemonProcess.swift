@@ -23,8 +23,6 @@ package final class DaemonProcess: Sendable {
     package var baseURL: String { "http://127.0.0.1:\(port)" }
     package var pid: Int32? { child.pid }
     package var isRunning: Bool { child.isRunning }
-    /// How many graceful stops hung and ended with SIGKILL.
-    package var stopsThatNeededKill: Int { child.stopsThatNeededKill }
 
     /// The `fuelwarden` binary this process runs as (`/proc/self/exe`, so `swift run` works too).
     package static var currentExecutable: String {

@@ -30,17 +30,9 @@ package final class ThrowawayCluster: Sendable {
     package init(durable: Bool = false) throws {
         self.binDirectory = try Self.findBinaries()
         self.runAsPostgres = getuid() == 0
-        var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw ClusterError("cannot create a temporary directory") }
-        self.directory = String(cString: made)
+        self.directory = try Self.makeDirectory(runAsPostgres: runAsPostgres)
         self.port = try Self.freePort()
-        if runAsPostgres {
-            guard let pw = getpwnam("postgres") else {
-                throw ClusterError("running as root needs the postgres OS user (apt-get install postgresql)")
-            }
-            guard chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else { throw ClusterError("cannot chown \(directory) to postgres") }
-        }
-        var options = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
+        var options = Self.baseOptions(port: port, directory: directory)
         if !durable { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
         self.serverOptions = options
         do {
@@ -60,17 +52,9 @@ package final class ThrowawayCluster: Sendable {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw ClusterError("bad standby name \(name)") }
         self.binDirectory = primary.binDirectory
         self.runAsPostgres = primary.runAsPostgres
-        var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw ClusterError("cannot create a temporary directory") }
-        self.directory = String(cString: made)
+        self.directory = try Self.makeDirectory(runAsPostgres: runAsPostgres)
         self.port = try Self.freePort()
-        if runAsPostgres {
-            guard let pw = getpwnam("postgres"), chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else {
-                throw ClusterError("cannot chown \(directory) to postgres")
-            }
-        }
-        self.serverOptions = "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
-            + " -c cluster_name=\(name) -c hot_standby=on"
+        self.serverOptions = Self.baseOptions(port: port, directory: directory) + " -c cluster_name=\(name) -c hot_standby=on"
         do {
             try run("pg_basebackup", ["-h", "127.0.0.1", "-p", "\(primary.port)", "-U", "postgres", "-D", "\(directory)/data",
                                       "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"])
@@ -139,15 +123,29 @@ package final class ThrowawayCluster: Sendable {
         // would hold a pipe open forever.
         let outPath = "\(directory)/\(tool)-\(UInt32.random(in: 0...UInt32.max)).out"
         defer { try? FileManager.default.removeItem(atPath: outPath) }
-        let status = try Self.spawnAndWait(argv, output: outPath)
+        let status = try SpawnedProcess.run(argv, output: outPath)
         let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         guard status == 0 else { throw ClusterError("\(tool) failed (\(status)): \(text)") }
         return text
     }
 
-    /// Runs `argv` to its end, output to `output`; answers the exit status.
-    package static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
-        try SpawnedProcess.run(argv, output: output)
+    /// A new temporary directory for a cluster, owned by the postgres OS user when running as root.
+    private static func makeDirectory(runAsPostgres: Bool) throws -> String {
+        var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ClusterError("cannot create a temporary directory") }
+        let directory = String(cString: made)
+        if runAsPostgres {
+            guard let pw = getpwnam("postgres") else {
+                throw ClusterError("running as root needs the postgres OS user (apt-get install postgresql)")
+            }
+            guard chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else { throw ClusterError("cannot chown \(directory) to postgres") }
+        }
+        return directory
+    }
+
+    /// Server options every cluster shares: its port, 127.0.0.1 and its socket directory.
+    private static func baseOptions(port: Int, directory: String) -> String {
+        "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
     }
 
     /// A TCP port on 127.0.0.1 nothing listens on right now.
