@@ -40,6 +40,9 @@ public func withTimeLimit<T: Sendable>(
             }
         }
     } onCancel: {
+        // The caller goes at once: work stuck in a call that ignores cancellation (a driver waiting
+        // on a connection that died) must not hold a shutdown. The work is cancelled and left to end.
+        outcome.finish(.failure(CancellationError()))
         work.cancel()
     }
 }

@@ -177,6 +177,7 @@ public enum FuelwardenDaemon {
         ]
         if c.config.detect.enabled { services.append(background(c.detection)) }
         services.append(background(AlertFeedService(feed: c.alertFeed)))
+        services.append(background(LedgerPartitionService(periods: LedgerPeriods(database: c.database), logger: logger)))
         services.append(background(RegistryRefreshService(cache: c.registry, interval: c.config.registry.refreshInterval, logger: logger)))
         if c.config.checkpoint.verifyEvery > .zero {
             services.append(background(ChainVerificationService(audit: ChainAudit(database: c.database), every: c.config.checkpoint.verifyEvery, logger: logger)))
@@ -205,7 +206,15 @@ public enum FuelwardenDaemon {
             services.append(background(ATGPoller(consoles: c.feeds.consoles, settings: c.config.feeds.atg, sink: c.feedSink(logger: logger), logger: logger)))
         }
         services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
-        return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Every service names itself when it holds a shutdown up; past the grace the group cancels them all.
+        let watched = services.map { s in
+            var s = s
+            s.service = ShutdownWatch(service: s.service, name: ShutdownWatch.name(of: s.service), every: .seconds(5), logger: logger)
+            return s
+        }
+        var configuration = ServiceGroupConfiguration(services: watched, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = c.config.http.shutdownGrace
+        return ServiceGroup(configuration: configuration)
     }
 
     /// Waits for the database, checks that the schema is this build's and loads the registry.
@@ -236,6 +245,11 @@ public enum FuelwardenDaemon {
         if status.schemaVersion > status.latest {
             logger.notice("serving on a newer schema (its newer migrations are compatible with this build)", metadata: [
                 "schema": "\(status.schemaVersion)", "build_schema": "\(status.latest)"])
+        }
+        // An append must find its month's partition: made here before the first one (and kept by
+        // LedgerPartitionService); a failure is left to the service, which tries again.
+        if let made = try? await LedgerPeriods(database: c.database).keepAhead(), !made.isEmpty {
+            logger.notice("ledger partitions made", metadata: ["partitions": "\(made.joined(separator: ", "))"])
         }
         try await c.registry.reload()
         logger.info("registry loaded", metadata: ["stations": "\(c.registry.snapshot.registry.stations.count)"])

@@ -290,7 +290,7 @@ public struct AlertStore: Sendable {
     /// `onListening` once the LISTEN is in place and `onID` for each; returns when the task is
     /// cancelled, throws when the connection fails (the caller reconnects and catches up by id).
     public func listenForRaised(onListening: @escaping @Sendable () async -> Void, onID: @escaping @Sendable (Int64) async -> Void) async throws {
-        try await database.client.withConnection { conn in
+        try await database.longConnection("alert listener") { conn in
             try await conn.listen(on: Self.raisedChannel) { notifications in
                 await onListening()
                 for try await n in notifications {

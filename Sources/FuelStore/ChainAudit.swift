@@ -38,7 +38,7 @@ public struct ChainAudit: Sendable {
     public func verify(station only: String? = nil) async throws -> VerificationReport {
         let logger = database.logger
         let suite = try await database.ledgerSuite()
-        return try await database.client.withConnection { conn in
+        return try await database.longConnection("chain verification") { conn in
             var report = VerificationReport()
             report.suite = suite
             var heads: [(String, Int64, [UInt8])] = []
@@ -133,7 +133,7 @@ public struct ChainAudit: Sendable {
     public func verify(against heads: [ChainHeadLeaf]) async throws -> [String] {
         let logger = database.logger
         let suite = try await database.ledgerSuite()
-        return try await database.client.withConnection { conn in
+        return try await database.longConnection("checkpoint verification") { conn in
             var problems: [String] = []
             for leaf in heads {
                 var hash = HashChain.genesis

@@ -105,6 +105,19 @@ public struct FuelDatabase: Sendable {
         }
     }
 
+    /// Runs `body` on a leased connection for work that may take long (a chain recomputed from its
+    /// bodies): no deadline, but it fails as soon as the database is found down, and a caller that
+    /// is cancelled returns at once, even while the driver waits on a connection that died.
+    public func longConnection<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let client = self.client, unavailability = self.unavailability
+        if let down = unavailability() { throw down }
+        return try await withDeadline(.seconds(366 * 86_400), what, abort: unavailability) {
+            try await client.withConnection { conn in try await body(conn) }
+        }
+    }
+
     /// Runs `body` on a leased connection, within the request deadline.
     public func connection<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T

@@ -157,7 +157,11 @@ public struct Migrator: Sendable {
         let logger = database.logger
         let (migrations, lockTimeout, statementTimeout, attempts) = (self.migrations, self.lockTimeout, self.statementTimeout, self.attempts)
         return try await database.client.withConnection { conn in
-            try await conn.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+            // Taken by polling, not by waiting in pg_advisory_lock: a statement waiting there holds a
+            // transaction, which the other migrator's CREATE INDEX CONCURRENTLY waits out — a deadlock.
+            while try await conn.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger).collect().first?.decode(Bool.self) != true {
+                try await Task.sleep(for: .milliseconds(200))
+            }
             do {
                 try await conn.query(PostgresQuery(unsafeSQL: "SET lock_timeout = \(Int(lockTimeout.inSeconds * 1000))"), logger: logger)
                 try await conn.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(Int(statementTimeout.inSeconds * 1000))"), logger: logger)
@@ -295,7 +299,8 @@ public struct Migrator: Sendable {
     /// so it runs without the lock timeout: it waits for every transaction that could use the index
     /// to end, a chain verification reading for minutes included. A build that failed earlier leaves
     /// an invalid index that `IF NOT EXISTS` would keep: it is dropped first, and the new one must be
-    /// valid.
+    /// valid. A valid index of that name is left as it is. On a partitioned table (the ledger) it is
+    /// built partition by partition (``PartitionedIndexBuild``).
     private static func buildConcurrently(_ sql: String, index: String, migration: String, lockTimeout: Duration,
                                           on conn: PostgresConnection, logger: Logger) async throws {
         let restore = PostgresQuery(unsafeSQL: "SET lock_timeout = \(Int(lockTimeout.inSeconds * 1000))")
@@ -303,13 +308,21 @@ public struct Migrator: Sendable {
             try await conn.query("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(\(index))", logger: logger)
                 .collect().first?.decode(Bool.self)
         }
-        try await conn.query("SET lock_timeout = 0", logger: logger)
+        // Already built (a migration run again after it stopped later on): not built twice.
+        if try await valid() == true { return }
         do {
-            if try await valid() == false {
-                logger.warning("dropping the invalid index an earlier build left", metadata: ["migration": "\(migration)", "index": "\(index)"])
-                try await conn.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \(index)"), logger: logger)
+            // On a partitioned table the parent's index stays invalid until every partition has its
+            // own: a leftover one is finished, not dropped.
+            if let build = PartitionedIndexBuild(sql), try await PartitionedIndexBuild.isPartitioned(build.table, on: conn, logger: logger) {
+                try await build.run(lockTimeout: lockTimeout, migration: migration, on: conn, logger: logger)
+            } else {
+                try await conn.query("SET lock_timeout = 0", logger: logger)
+                if try await valid() == false {
+                    logger.warning("dropping the invalid index an earlier build left", metadata: ["migration": "\(migration)", "index": "\(index)"])
+                    try await conn.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \(index)"), logger: logger)
+                }
+                try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
-            try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             guard try await valid() == true else {
                 throw StoreError.migration("\(migration): index \(index) was not built valid")
             }

@@ -26,6 +26,26 @@ import Testing
         #expect(workEnded.withLock { $0 } == false)
     }
 
+    /// A caller that is cancelled (a daemon shutting down) is not held by work that ignores it.
+    @Test func aCancelledCallerReturnsAtOnceEvenWhenTheWorkIgnoresCancellation() async throws {
+        let workEnded = Mutex(false)
+        let caller = Task {
+            try await withTimeLimit(.seconds(3600), timeoutError: TooSlow()) {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) {
+                        workEnded.withLock { $0 = true }
+                        c.resume()
+                    }
+                }
+                return 1
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(workEnded.withLock { $0 } == false)
+    }
+
     @Test func returnsTheWorksResultWhenInTime() async throws {
         let v = try await withTimeLimit(.seconds(5), timeoutError: TooSlow()) { 42 }
         #expect(v == 42)

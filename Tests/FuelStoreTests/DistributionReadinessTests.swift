@@ -22,7 +22,7 @@ import Testing
     ]
     static let reference: Set<String> = [
         "cities", "suppliers", "stations", "tanks", "nozzles", "price_ceilings", "api_tokens", "console_sessions", "ledger_suite",
-        "audit_head", "hj212_devices", "hj212_device_keys", "schema_migrations",
+        "audit_head", "hj212_devices", "hj212_device_keys", "schema_migrations", "ledger_periods",
     ]
     static let province: Set<String> = ["audit_log", "checkpoints", "outbox", "outbox_deliveries", "inspections"]
 

@@ -69,6 +69,9 @@ public enum ConfigTable {
                               "A connection silent this long (no request, no body bytes) is closed: slow senders cannot hold it.")),
             .setting(.integer("http.max_connections", \.http.maxConnections, 1...1_000_000,
                               "Open connections at most; past it new ones wait in the listen backlog.")),
+            .setting(.seconds("http.shutdown_grace_seconds", \.http.shutdownGrace, 1...3600,
+                              "On SIGTERM the daemon stops taking connections and lets requests and background work end;",
+                              "past this it cancels what is left and exits. Keep it below the supervisor's kill timeout.")),
             .setting(.optional(
                 "http.tls.certificate", \.http.tlsCertificate, example: "/etc/fuelwarden/tls/server.crt",
                 "TLS termination: the server's certificate chain (PEM). With http.tls.key the API, the probes and",

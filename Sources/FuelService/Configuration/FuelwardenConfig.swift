@@ -84,6 +84,9 @@ public struct HTTPSettings: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Open connections at most; past it new ones wait in the listen backlog.
     public var maxConnections = 10_000
+    /// Longest a graceful shutdown (SIGTERM) waits for requests and background work to end before
+    /// it cancels them: below a supervisor's kill timeout (Kubernetes' 30 s), so the daemon exits itself.
+    public var shutdownGrace: Duration = .seconds(20)
     /// TLS termination (`http.tls.*`): the server's certificate chain and key (PEM); nil = plain HTTP.
     public var tlsCertificate: String?
     public var tlsKey: String?

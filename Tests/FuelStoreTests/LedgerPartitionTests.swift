@@ -1,0 +1,169 @@
+@testable import FuelStore
+import FuelTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The ledger partitioned by append month (migration 0014, README "Years of records").
+@Suite struct LedgerPartitionTests {
+    /// Which partition holds each of a station's records, by chain seq.
+    static func partitions(_ db: FuelDatabase, station: String) async throws -> [String] {
+        try await TestPostgres.strings(db, "SELECT tableoid::regclass::text FROM ledger WHERE station = '\(station)' ORDER BY chain_seq")
+    }
+
+    /// The periods touch end to end from the beginning: no month is missing.
+    static func expectContiguous(_ periods: [LedgerPeriod]) {
+        #expect(periods.first?.starts == nil, "the first period holds everything from the beginning")
+        for (a, b) in zip(periods, periods.dropFirst()) {
+            #expect(b.starts == a.ends, "\(a.name) ends \(a.ends), \(b.name) starts \(String(describing: b.starts))")
+        }
+    }
+
+    @Test func aFreshSchemaIsPartitionedByMonthAndStaysAppendOnly() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            #expect(try await TestPostgres.strings(db, "SELECT relkind::text FROM pg_class WHERE oid = 'ledger'::regclass") == ["p"])
+            let periods = try await LedgerPeriods(database: db).list()
+            Self.expectContiguous(periods)
+            #expect(periods.count == 1 + LedgerPeriods.monthsAhead)
+            let cut = try #require(periods.first?.ends)
+            // The cut is the start of a UTC month, more than a day ahead of the migration.
+            let utc = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: cut)
+            #expect(utc.day == 1 && utc.hour == 0 && utc.minute == 0 && cut > Date().addingTimeInterval(86_400))
+
+            let outcome = try await LedgerStore(database: db).append(station: "S1", records: (1...3).map { Fixtures.reading($0) }, rejected: [])
+            #expect(outcome.accepted == 3)
+            #expect(try await Self.partitions(db, station: "S1") == Array(repeating: periods[0].name, count: 3))
+
+            // Every way of changing or removing records is refused, on the parent and on each partition.
+            var refused: [String] = []
+            for table in ["ledger"] + periods.map(\.name) {
+                for sql in ["UPDATE \(table) SET body = 'x'", "DELETE FROM \(table)", "TRUNCATE \(table)"] {
+                    do {
+                        try await TestPostgres.superuser(db, sql)
+                    } catch {
+                        refused.append(sql)
+                        continue
+                    }
+                    // An empty month has nothing to update or delete; only a statement that changed something counts.
+                    if try await TestPostgres.strings(db, "SELECT count(*)::text FROM ledger WHERE body <> 'x'") != ["3"] {
+                        Issue.record("\(sql) changed the ledger")
+                    }
+                }
+            }
+            #expect(refused.contains("TRUNCATE ledger") && refused.contains("UPDATE ledger SET body = 'x'") && refused.contains("DELETE FROM ledger"))
+            for p in periods { #expect(refused.contains("TRUNCATE \(p.name)"), "TRUNCATE \(p.name) was allowed") }
+            #expect(try await TestPostgres.strings(db, "SELECT count(*)::text FROM ledger") == ["3"])
+        }
+    }
+
+    /// A resend is a duplicate and a changed record under a known seq a conflict whichever month
+    /// holds the original: the append looks up every partition, not one unique index.
+    @Test func resendsAreFoundInWhicheverMonthHoldsThem() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            let ledger = LedgerStore(database: db)
+            #expect(try await ledger.append(station: "S1", records: (1...5).map { Fixtures.reading($0) }, rejected: []).accepted == 5)
+            // Time moves on: the first period is closed now (as a month ends) and a new one takes the appends.
+            let first = try #require(try await LedgerPeriods(database: db).list().first)
+            let split = try #require(try await TestPostgres.strings(db, "SELECT clock_timestamp()::text").first)
+            try await TestPostgres.superuser(db, """
+                ALTER TABLE ledger DETACH PARTITION \(first.name);
+                ALTER TABLE \(first.name) DROP CONSTRAINT IF EXISTS ledger_before_cut;
+                ALTER TABLE ledger ATTACH PARTITION \(first.name) FOR VALUES FROM (MINVALUE) TO ('\(split)');
+                UPDATE ledger_periods SET ends_at = '\(split)' WHERE name = '\(first.name)';
+                SELECT fuelwarden_ledger_partition('\(split)', to_timestamp(\(first.ends.timeIntervalSince1970)))
+                """)
+            let periods = try await LedgerPeriods(database: db).list()
+            Self.expectContiguous(periods)
+            #expect(try await ledger.append(station: "S1", records: (6...8).map { Fixtures.reading($0) }, rejected: []).accepted == 3)
+            let holders = try await Self.partitions(db, station: "S1")
+            #expect(Set(holders).count == 2 && holders.prefix(5).allSatisfy { $0 == first.name } && holders.suffix(3).allSatisfy { $0 != first.name })
+
+            let again = try await ledger.append(station: "S1", records: [2, 7].map { Fixtures.reading($0) }, rejected: [])
+            #expect(again.accepted == 0 && again.duplicates == 2 && again.headSeq == 8)
+            let conflict = try await ledger.append(station: "S1", records: [Fixtures.reading(4, volume: 1), Fixtures.reading(9)], rejected: [])
+            #expect(conflict.accepted == 1 && conflict.conflicts == 1 && conflict.headSeq == 9)
+
+            // The chain runs across the two months unbroken.
+            let report = try await ChainAudit(database: db).verify(station: "S1")
+            #expect(report.isIntact && report.recordsChecked == 9)
+        }
+    }
+
+    @Test func keepingAheadFillsEveryMissingMonth() async throws {
+        try await TestPostgres.withDatabase { db in
+            let periods = LedgerPeriods(database: db)
+            let before = try await periods.list()
+            #expect(try await periods.keepAhead().isEmpty, "the migration already made the months ahead")
+            // A daemon back after eight months off makes every month it missed and three ahead.
+            let later = try #require(before.last?.ends).addingTimeInterval(8 * 31 * 86_400)
+            let made = try await periods.keepAhead(now: later)
+            let after = try await periods.list()
+            Self.expectContiguous(after)
+            #expect(made.count == after.count - before.count && made.count >= 8)
+            #expect(try #require(after.last?.ends) > later.addingTimeInterval(Double(LedgerPeriods.monthsAhead - 1) * 31 * 86_400))
+            #expect(try await periods.keepAhead(now: later).isEmpty)
+        }
+    }
+
+    /// A database with records from before partitioning: the migration keeps them where they are,
+    /// as the first partition, and the chains, resends and new appends go on across it.
+    @Test func anExistingLedgerBecomesTheFirstPartition() async throws {
+        try await TestPostgres.withDatabase(migrated: false) { db in
+            let all = try Migration.bundled()
+            let before = all.filter { $0.version < 14 }
+            try await Migrator(database: db, migrations: before).migrate()
+            try await Fixtures.importRegistry(db)
+            let ledger = LedgerStore(database: db)
+            #expect(try await ledger.append(station: "S1", records: (1...4).map { Fixtures.reading($0) }, rejected: []).accepted == 4)
+            #expect(try await TestPostgres.strings(db, "SELECT relkind::text FROM pg_class WHERE oid = 'ledger'::regclass") == ["r"])
+
+            let applied = try await Migrator(database: db, migrations: all).migrate()
+            #expect(applied.contains(14))
+            #expect(try await TestPostgres.strings(db, "SELECT relkind::text FROM pg_class WHERE oid = 'ledger'::regclass") == ["p"])
+            let first = try #require(try await LedgerPeriods(database: db).list().first)
+            #expect(try await Self.partitions(db, station: "S1") == Array(repeating: first.name, count: 4))
+            let again = try await ledger.append(station: "S1", records: (3...6).map { Fixtures.reading($0) }, rejected: [])
+            #expect(again.duplicates == 2 && again.accepted == 2 && again.headSeq == 6)
+            #expect(try await ChainAudit(database: db).verify().isIntact)
+            // Run again, every statement finds its work done.
+            #expect(try await Migrator(database: db, migrations: all).migrate().isEmpty)
+        }
+    }
+
+    /// A later migration's `CREATE INDEX CONCURRENTLY … ON ledger` builds on every partition and
+    /// leaves a valid index on the parent (PostgreSQL has no CONCURRENTLY on a partitioned table).
+    @Test func aConcurrentIndexOnTheLedgerIsBuiltPartitionByPartition() async throws {
+        try await TestPostgres.withDatabase { db in
+            try await Fixtures.importRegistry(db)
+            _ = try await LedgerStore(database: db).append(station: "S1", records: (1...3).map { Fixtures.reading($0) }, rejected: [])
+            let later = Migration(version: 900, name: "0900_test_ledger_index", sql: """
+                -- fuelwarden: compatible
+                -- fuelwarden: no-transaction
+                CREATE INDEX CONCURRENTLY IF NOT EXISTS test_ledger_kind_at ON ledger (kind, at);
+                """)
+            let all = try Migration.bundled() + [later]
+            #expect(try await Migrator(database: db, migrations: all).migrate() == [900])
+            #expect(try await TestPostgres.strings(db, "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'test_ledger_kind_at'::regclass") == ["true"])
+            let partitions = try await LedgerPeriods(database: db).list().count
+            let children = try await TestPostgres.strings(db, "SELECT count(*)::text FROM pg_inherits WHERE inhparent = 'test_ledger_kind_at'::regclass")
+            #expect(children == ["\(partitions)"])
+            // A month made later gets the index too (PostgreSQL builds it when the partition is attached).
+            let made = try await LedgerPeriods(database: db).keepAhead(now: Date().addingTimeInterval(200 * 86_400))
+            #expect(!made.isEmpty)
+            let after = try await TestPostgres.strings(db, "SELECT count(*)::text FROM pg_inherits WHERE inhparent = 'test_ledger_kind_at'::regclass")
+            #expect(after == ["\(partitions + made.count)"])
+        }
+    }
+
+    @Test func concurrentIndexStatementsAreTakenApart() {
+        let b = PartitionedIndexBuild("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS x_key ON ledger USING btree (station, kind) WHERE kind = 'sale';")
+        #expect(b?.unique == true && b?.name == "x_key" && b?.table == "ledger" && b?.rest == "USING btree (station, kind) WHERE kind = 'sale'")
+        #expect(b?.parentSQL == "CREATE UNIQUE INDEX IF NOT EXISTS x_key ON ONLY ledger USING btree (station, kind) WHERE kind = 'sale'")
+        #expect(b?.child(of: "ledger_2027_01").sql == "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ledger_2027_01_x_key ON ledger_2027_01 USING btree (station, kind) WHERE kind = 'sale'")
+        let long = PartitionedIndexBuild("create index concurrently \(String(repeating: "i", count: 60)) on ledger (at)")
+        #expect(long.map { $0.child(of: "ledger_2027_01").name.utf8.count } == 63)
+        #expect(PartitionedIndexBuild("CREATE INDEX plain ON ledger (at)") == nil)
+    }
+}
