@@ -57,6 +57,14 @@ public struct ChainVerifier: Sendable {
 
     public init(suite: LedgerSuite = .international) { self.suite = suite }
 
+    /// A verifier that goes on from an anchor: the chain's records up to `position` are archived
+    /// (and verified from their files), the next one must link to `hash`.
+    public init(suite: LedgerSuite = .international, after position: Int64, hash: Digest32) {
+        self.suite = suite
+        self.position = position
+        self.hash = hash
+    }
+
     /// Checks the next stored row against the chain so far; throws at the first break.
     public mutating func check(_ row: StoredLink) throws(ChainBreak) {
         guard row.position == position + 1 else { throw ChainBreak(position: row.position, reason: .gap(expected: position + 1)) }

@@ -50,7 +50,7 @@ struct BatchRows {
     mutating func add(_ m: Int, to chain: inout LedgerStore.StationChain) -> AppendOutcome {
         let member = members[m]
         let records = member.records, contents = member.prepared.contents
-        let sorting = AppendSorting(records: records, contents: contents, known: &chain.known)
+        let sorting = AppendSorting(records: records, contents: contents, known: &chain.known, archived: chain.archived)
         var outcome = AppendOutcome()
         outcome.duplicates = sorting.duplicates + member.keyDuplicates.values.reduce(0, +)
         outcome.duplicatesByKind = sorting.duplicatesByKind.merging(member.keyDuplicates, uniquingKeysWith: +)
@@ -92,6 +92,9 @@ struct BatchRows {
         var rejected = member.rejected + sorting.conflicts.map { c in
             RejectedInput(line: records[c.index].line, raw: records[c.index].raw, seq: records[c.index].sourceSeq,
                           reason: "seq: \(records[c.index].sourceSeq) is already recorded with different content (seq conflict)")
+        } + sorting.archived.map { i in
+            RejectedInput(line: records[i].line, raw: records[i].raw, seq: records[i].sourceSeq,
+                          reason: "seq: \(records[i].sourceSeq) falls in an archived period of the ledger (\(records[i].source.rawValue) records archived up to seq \(chain.archived[records[i].source.rawValue] ?? 0)); refused so that it is never recorded twice")
         }
         rejected.sort { $0.line < $1.line }
         let source: RecordSource = records.first?.source ?? .push
@@ -129,11 +132,15 @@ struct AppendSorting {
     var duplicates = 0
     var duplicatesByKind: [RecordKind: Int] = [:]
     var conflicts: [Conflict] = []
+    /// Indices of records not found in the ledger under a sequence whose period is archived: they
+    /// may be recorded in the archive, so they are refused rather than appended a second time.
+    var archived: [Int] = []
 
     static func key(_ source: RecordSource, _ seq: Int64) -> String { "\(source.rawValue)/\(seq)" }
 
     /// `known` holds the content recorded under each `source/seq`; the new records are added to it.
-    init(records: [IncomingRecord], contents: [Digest32], known: inout [String: Digest32]) {
+    /// `archived`: per source, the highest sequence archived.
+    init(records: [IncomingRecord], contents: [Digest32], known: inout [String: Digest32], archived: [String: Int64] = [:]) {
         for (i, r) in records.enumerated() {
             let key = Self.key(r.source, r.sourceSeq)
             if let prior = known[key] {
@@ -143,6 +150,10 @@ struct AppendSorting {
                 } else {
                     conflicts.append(Conflict(index: i, recorded: prior))
                 }
+                continue
+            }
+            if let ceiling = archived[r.source.rawValue], r.sourceSeq <= ceiling {
+                self.archived.append(i)
                 continue
             }
             known[key] = contents[i]

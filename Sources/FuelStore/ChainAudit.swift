@@ -41,17 +41,23 @@ public struct ChainAudit: Sendable {
         return try await database.longConnection("chain verification") { conn in
             var report = VerificationReport()
             report.suite = suite
-            var heads: [(String, Int64, [UInt8])] = []
-            for try await (st, seq, hash) in try await conn.query(
-                "SELECT station, head_seq, head_hash FROM chain_heads WHERE (\(only)::text IS NULL OR station = \(only)) ORDER BY station",
-                logger: logger
-            ).decode((String, Int64, ByteBuffer).self) { heads.append((st, seq, Array(buffer: hash))) }
-            for (station, headSeq, headHash) in heads {
-                var verifier = ChainVerifier(suite: suite)
+            var heads: [(String, Int64, [UInt8], Anchor)] = []
+            for try await (st, seq, hash, anchorSeq, anchorHash) in try await conn.query("""
+                SELECT h.station, h.head_seq, h.head_hash, COALESCE(a.seq, 0), COALESCE(a.hash, \(ByteBuffer(bytes: HashChain.genesis)))
+                FROM chain_heads h LEFT JOIN ledger_anchors a ON a.station = h.station
+                WHERE (\(only)::text IS NULL OR h.station = \(only)) ORDER BY h.station
+                """, logger: logger
+            ).decode((String, Int64, ByteBuffer, Int64, ByteBuffer).self) {
+                heads.append((st, seq, Array(buffer: hash), Anchor(seq: anchorSeq, hash: Array(buffer: anchorHash))))
+            }
+            for (station, headSeq, headHash, anchor) in heads {
+                // From the anchor: the records before it are archived, verified from their files.
+                var verifier = ChainVerifier(suite: suite, after: anchor.seq, hash: anchor.hash)
                 // Up to the head read above: the station may append meanwhile (its rows and its head
                 // move in one transaction), and rows past that head are the next verification's.
                 let rows = try await conn.query("""
-                    SELECT chain_seq, body, content_hash, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq <= \(headSeq)
+                    SELECT chain_seq, body, content_hash, prev_hash, hash FROM ledger
+                    WHERE station = \(station) AND chain_seq > \(anchor.seq) AND chain_seq <= \(headSeq)
                     ORDER BY chain_seq
                     """, logger: logger)
                 let before = report.recordsChecked
@@ -135,11 +141,15 @@ public struct ChainAudit: Sendable {
         let suite = try await database.ledgerSuite()
         return try await database.longConnection("checkpoint verification") { conn in
             var problems: [String] = []
+            let anchors = try await Self.anchors(on: conn, logger: logger)
             for leaf in heads {
-                var hash = HashChain.genesis
-                var position: Int64 = 0
+                // Records up to a station's anchor are archived: the recomputation starts from it.
+                let anchor = anchors[leaf.station] ?? Anchor(seq: 0, hash: HashChain.genesis)
+                var hash = anchor.hash
+                var position = anchor.seq
                 for try await (seq, body) in try await conn.query("""
-                    SELECT chain_seq, body FROM ledger WHERE station = \(leaf.station) AND chain_seq <= \(leaf.headSeq) ORDER BY chain_seq
+                    SELECT chain_seq, body FROM ledger WHERE station = \(leaf.station) AND chain_seq > \(anchor.seq) AND chain_seq <= \(leaf.headSeq)
+                    ORDER BY chain_seq
                     """, logger: logger).decode((Int64, String).self) {
                     position += 1
                     if seq != position { break }
@@ -148,10 +158,35 @@ public struct ChainAudit: Sendable {
                 if position != leaf.headSeq {
                     problems.append("\(leaf.station): the checkpoint has \(leaf.headSeq) records, the ledger \(position) in order")
                 } else if hash != leaf.headHash {
-                    problems.append("\(leaf.station): records 1…\(leaf.headSeq) no longer hash to the checkpointed head \(leaf.headHash.hexString.prefix(16))…")
+                    problems.append("\(leaf.station): records \(anchor.seq + 1)…\(leaf.headSeq) no longer hash to the checkpointed head \(leaf.headHash.hexString.prefix(16))…")
                 }
             }
             return problems
         }
+    }
+
+    /// Where a station's chain in the database begins: its last archived record (seq 0 and the
+    /// genesis hash when nothing of it is archived).
+    public struct Anchor: Sendable, Hashable {
+        public var seq: Int64
+        public var hash: Digest32
+        public init(seq: Int64, hash: Digest32) {
+            self.seq = seq
+            self.hash = hash
+        }
+    }
+
+    /// Every station's anchor: where its chain in the database begins (absent: nothing archived).
+    public func anchors() async throws -> [String: Anchor] {
+        let logger = database.logger
+        return try await database.connection("chain anchors") { conn in try await Self.anchors(on: conn, logger: logger) }
+    }
+
+    /// Every station's anchor (migration 0015; stations with nothing archived are absent).
+    static func anchors(on conn: PostgresConnection, logger: Logger) async throws -> [String: Anchor] {
+        var out: [String: Anchor] = [:]
+        for try await (station, seq, hash) in try await conn.query("SELECT station, seq, hash FROM ledger_anchors", logger: logger)
+            .decode((String, Int64, ByteBuffer).self) { out[station] = Anchor(seq: seq, hash: Array(buffer: hash)) }
+        return out
     }
 }

@@ -52,7 +52,7 @@ public struct HistoryStore: Sendable {
         }
     }
 
-    /// Calls `each` with the records of `station` (chain seq ≤ `headSeq`, data time in
+    /// Calls `each` with the records of `station` (chain seq in (`firstAfter`, `headSeq`], data time in
     /// [`from`, `to`)) in chain order, as lines of `layout`, `chunkRecords` records per call. Each
     /// chunk is one query that PostgreSQL answers with the lines already joined, so a station-year
     /// (millions of rows) costs a few hundred round trips instead of a decode per row. `parallel`
@@ -65,11 +65,11 @@ public struct HistoryStore: Sendable {
     /// when there and stored there after it was made.
     @discardableResult
     public func stream(
-        station: String, from: Date?, to: Date?, through headSeq: Int64, layout: HistoryLayout, chunkRecords: Int64 = 5_000,
+        station: String, after firstAfter: Int64 = 0, from: Date?, to: Date?, through headSeq: Int64, layout: HistoryLayout, chunkRecords: Int64 = 5_000,
         parallel: Int = 2, cache: (any HistoryChunkCache)? = nil, _ each: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws -> Int {
         let logger = database.logger
-        var bounds: (Int64, Int64) = (1, headSeq)
+        var bounds: (Int64, Int64) = (firstAfter + 1, headSeq)
         if from != nil || to != nil {
             // The window's chain positions from the (station, kind, at) index: every kind named, the
             // times as bounds. A plain min/max would be answered by walking the primary key backwards
@@ -85,13 +85,13 @@ public struct HistoryStore: Sendable {
                     """, logger: logger).collect().first?.decode((Int64?, Int64?).self)
             }
             guard case let (lo?, hi?)? = window else { return 0 }
-            bounds = (lo, hi)
+            bounds = (max(lo, firstAfter + 1), hi)
         }
         let (first, last) = bounds
         guard first <= last else { return 0 }
         let chunks = Int((last - first) / chunkRecords + 1)
         // Only chunks of a whole-chain export are aligned and complete: 1…n, n+1…2n, …
-        let cache = (from == nil && to == nil) ? cache : nil
+        let cache = (from == nil && to == nil && firstAfter == 0) ? cache : nil
         let workers = max(1, min(parallel, chunks))
         // One channel per worker; chunk i comes from worker i % workers, so reading them in turn keeps chain order.
         let channels = (0..<workers).map { _ in AsyncThrowingChannel<(Int, ByteBuffer?), any Error>() }

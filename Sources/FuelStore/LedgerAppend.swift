@@ -37,7 +37,8 @@ extension LedgerStore {
                                                   keyDuplicates: numbered.keyDuplicates[i], collected: r.isCollected))
         }
         let recorded = try await recordedContent(batch.members, chains: chains, on: tx, logger: logger)
-        for (name, known) in recorded { chains[name]?.known = known }
+        for (name, known) in recorded.known { chains[name]?.known = known }
+        for (name, archived) in recorded.archived { chains[name]?.archived = archived }
         split(.lockAndLookup)
 
         for m in batch.members.indices {
@@ -80,6 +81,8 @@ extension LedgerStore {
         var frontier: MerkleFrontier?
         /// Content hash by `source/seq`: recorded ones, then the batch's own as it goes.
         var known: [String: Digest32] = [:]
+        /// Per source, the highest sequence archived (asked only when the batch resends).
+        var archived: [String: Int64] = [:]
         var latestAt: Timestamp?
         /// A valid record arrived for the station (new, duplicate or conflicting): its feed is alive.
         var received = false
@@ -101,9 +104,11 @@ extension LedgerStore {
     /// Content hashes already recorded under the batch's source sequences, by station and then
     /// `source/seq`. Pushed seqs above the station's highest recorded push seq cannot be recorded,
     /// so they are not looked up; collected records carry fresh sequences, so theirs are not either.
+    /// The lookup reads every month of the ledger (a resend from long ago is still a duplicate);
+    /// with it come, per station and source, the highest sequences archived.
     static func recordedContent(
         _ members: [BatchRows.Member], chains: [String: StationChain], on tx: PostgresConnection, logger: Logger
-    ) async throws -> [String: [String: Digest32]] {
+    ) async throws -> (known: [String: [String: Digest32]], archived: [String: [String: Int64]]) {
         var stations: [String] = [], sources: [String] = [], seqs: [Int64] = []
         for m in members where !m.collected {
             let ceiling = chains[m.station]?.maxPushSeq ?? -1
@@ -114,7 +119,7 @@ extension LedgerStore {
             }
         }
         var out: [String: [String: Digest32]] = [:]
-        guard !seqs.isEmpty else { return out }
+        guard !seqs.isEmpty else { return (out, [:]) }
         let rows = try await tx.query("""
             SELECT l.station, l.source, l.source_seq, l.content_hash
             FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
@@ -123,7 +128,14 @@ extension LedgerStore {
         for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
             out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
         }
-        return out
+        var archived: [String: [String: Int64]] = [:]
+        let asked = Array(Set(stations))
+        let ceilings = try await tx.query(
+            "SELECT station, source, max_source_seq FROM ledger_archived_seqs WHERE station = ANY(\(asked)::text[])", logger: logger)
+        for try await (station, source, seq) in ceilings.decode((String, String, Int64).self) {
+            archived[station, default: [:]][source] = seq
+        }
+        return (out, archived)
     }
 
     static func copy(_ rows: ByteBuffer, on tx: PostgresConnection, logger: Logger) async throws {

@@ -153,9 +153,12 @@ struct Verify: AsyncParsableCommand {
     @Flag(help: "With --checkpoint: check the file only, not the database.") var offline = false
     @Option(name: .customLong("proof"), help: "With --checkpoint: a record's inclusion proof (GET /v1/stations/{id}/records/{seq}/proof) to check against it offline; repeatable.")
     var proofs: [String] = []
+    @Option(help: "A directory `fuelwarden archive` wrote: check its months offline (files, chains, checkpoints), then that the database's chains go on from where they end (not with --offline).")
+    var archive: String?
 
     func run() async throws {
         if let checkpoint { return try await verifyCheckpoint(checkpoint) }
+        if let archive { return try await verifyArchive(archive) }
         let config = try await options.load()
         let logger = makeLogger(config.logLevel)
         let report = try await withDatabase(config, logger) { db in try await ChainAudit(database: db).verify(station: station) }
@@ -163,6 +166,35 @@ struct Verify: AsyncParsableCommand {
             fail(chain == "audit" ? "audit chain broken at \(b)" : "chain of station \(chain) broken at \(b)")
         }
         print("verified \(report.stationsChecked) station chains (\(report.recordsChecked) records) and \(report.auditEntriesChecked) audit entries under \(report.suite.summary): intact")
+    }
+
+    func verifyArchive(_ root: String) async throws {
+        let trusted = publicKey.map { key in FileManager.default.contents(atPath: key).map { String(decoding: $0, as: UTF8.self) } ?? key }
+        let report = ArchiveVerifier(root: root, trustedKey: trusted).verify()
+        if !report.problems.isEmpty {
+            fail("archive \(root): " + report.problems.prefix(10).joined(separator: "; ") + (report.problems.count > 10 ? " (and \(report.problems.count - 10) more)" : ""))
+        }
+        print("archive \(root): \(report.periods.count) months (\(report.periods.joined(separator: ", "))), \(report.records) records of \(report.stations.count) stations: files, chains and checkpoints intact\(publicKey == nil ? " (checkpoints with their own keys: pass --public-key to trust them)" : "")")
+        if offline { return }
+        let config = try await options.load()
+        let logger = makeLogger(config.logLevel)
+        let station = self.station
+        let (anchors, audit) = try await withDatabase(config, logger) { db in
+            (try await ChainAudit(database: db).anchors(), try await ChainAudit(database: db).verify(station: station))
+        }
+        var joins: [String] = []
+        for (s, last) in report.lastArchived where station == nil || station == s {
+            let anchor = anchors[s]
+            if anchor?.seq != last.seq || anchor?.hash.hexString != last.hash {
+                joins.append("\(s): the archive ends at seq \(last.seq), the database's chain begins after \(anchor.map { "seq \($0.seq)" } ?? "nothing archived")")
+            }
+        }
+        for s in anchors.keys where report.lastArchived[s] == nil && (station == nil || station == s) {
+            joins.append("\(s): archived up to seq \(anchors[s]!.seq) in the database, absent from the archive")
+        }
+        if !joins.isEmpty { fail("the archive and the database do not join: " + joins.sorted().prefix(10).joined(separator: "; ")) }
+        if let (chain, b) = audit.firstBreak { fail("chain of station \(chain) broken at \(b)") }
+        print("database joins the archive: \(audit.stationsChecked) station chains (\(audit.recordsChecked) records in the database) go on from the archived ends, intact")
     }
 
     func verifyCheckpoint(_ path: String) async throws {

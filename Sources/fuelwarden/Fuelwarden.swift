@@ -10,7 +10,7 @@ struct Fuelwarden: AsyncParsableCommand {
     /// What an operator runs in production.
     static let daemonCommands: [any ParsableCommand.Type] = [
         Serve.self, Migrate.self, ConfigCommand.self, RegistryCommand.self, TokenCommand.self, Verify.self, CheckpointCommand.self,
-        ExportCommand.self, InspectCommand.self, AgentCommand.self,
+        ExportCommand.self, ArchiveCommand.self, InspectCommand.self, AgentCommand.self,
     ]
 
     #if Lab

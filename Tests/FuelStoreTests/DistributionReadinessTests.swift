@@ -17,7 +17,7 @@ import Testing
 @Suite struct DistributionReadinessTests {
     static let byStation: Set<String> = [
         "ledger", "chain_heads", "collected_keys", "station_days", "tank_compositions", "composition_batches", "tank_hours",
-        "daily_figures", "detector_state", "chain_verifications", "safety_hazards", "violation_cases",
+        "daily_figures", "detector_state", "chain_verifications", "safety_hazards", "violation_cases", "ledger_anchors", "ledger_archived_seqs",
         "alerts", "quarantine",
     ]
     static let reference: Set<String> = [

@@ -65,20 +65,12 @@ import Testing
             let ledger = LedgerStore(database: db)
             #expect(try await ledger.append(station: "S1", records: (1...5).map { Fixtures.reading($0) }, rejected: []).accepted == 5)
             // Time moves on: the first period is closed now (as a month ends) and a new one takes the appends.
-            let first = try #require(try await LedgerPeriods(database: db).list().first)
-            let split = try #require(try await TestPostgres.strings(db, "SELECT clock_timestamp()::text").first)
-            try await TestPostgres.superuser(db, """
-                ALTER TABLE ledger DETACH PARTITION \(first.name);
-                ALTER TABLE \(first.name) DROP CONSTRAINT IF EXISTS ledger_before_cut;
-                ALTER TABLE ledger ATTACH PARTITION \(first.name) FOR VALUES FROM (MINVALUE) TO ('\(split)');
-                UPDATE ledger_periods SET ends_at = '\(split)' WHERE name = '\(first.name)';
-                SELECT fuelwarden_ledger_partition('\(split)', to_timestamp(\(first.ends.timeIntervalSince1970)))
-                """)
+            let firstName = try await TestPostgres.closeFirstLedgerPeriod(db)
             let periods = try await LedgerPeriods(database: db).list()
             Self.expectContiguous(periods)
             #expect(try await ledger.append(station: "S1", records: (6...8).map { Fixtures.reading($0) }, rejected: []).accepted == 3)
             let holders = try await Self.partitions(db, station: "S1")
-            #expect(Set(holders).count == 2 && holders.prefix(5).allSatisfy { $0 == first.name } && holders.suffix(3).allSatisfy { $0 != first.name })
+            #expect(Set(holders).count == 2 && holders.prefix(5).allSatisfy { $0 == firstName } && holders.suffix(3).allSatisfy { $0 != firstName })
 
             let again = try await ledger.append(station: "S1", records: [2, 7].map { Fixtures.reading($0) }, rejected: [])
             #expect(again.accepted == 0 && again.duplicates == 2 && again.headSeq == 8)

@@ -366,6 +366,12 @@ public enum ConfigTable {
                 "The cryptography the ledger is sealed with: international (SHA-256 links and trees, Ed25519",
                 "checkpoints) or guomi (国密: SM3 and SM2, GB/T 32905 / 32918, for GB/T 39786 assessments). Chosen when",
                 "a database is first migrated and kept with it; a daemon configured otherwise refuses to start.")),
+            .setting(.integer("ledger.retention_years", \.ledger.retentionYears, 0...100,
+                              "Whole years of records kept in the database; `fuelwarden archive` (run monthly, by cron or a",
+                              "CronJob) moves older months to files under ledger.archive_directory with their proofs and drops",
+                              "them. 0 keeps everything.")),
+            .setting(.optional("ledger.archive_directory", \.ledger.archiveDirectory, example: "/var/lib/fuelwarden/archive",
+                               "Where `fuelwarden archive` writes archived months (one directory each) unless --to names another.")),
             .setting(.optional(
                 "checkpoint.signing_key", \.checkpoint.signingKey, secret: true, example: "/etc/fuelwarden/checkpoint.key",
                 "Key that signs a checkpoint over every station's chain head, of the ledger's suite: Ed25519 as base64",

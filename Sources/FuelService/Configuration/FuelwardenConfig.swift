@@ -162,6 +162,10 @@ public struct FeedSettings: Sendable {
 public struct LedgerSettings: Sendable {
     /// The suite a new database is sealed with; an existing one must match it.
     public var suite = LedgerSuite.international
+    /// Whole years kept in the database (0: everything); older months are archived.
+    public var retentionYears = 0
+    /// Where archived months go.
+    public var archiveDirectory: String?
     public init() {}
 }
 
