@@ -34,6 +34,8 @@ package struct FaultTest: Sendable {
         case failover
         /// The same with asynchronous replication: what an acknowledged record can be lost to.
         case failoverAsync = "failover-async"
+        /// A closed month archived to files and dropped while the collectors push.
+        case archive
     }
 
     package var scenarios: [Scenario] = Scenario.allCases
@@ -101,6 +103,7 @@ package struct FaultTest: Sendable {
             case .agent: r = try await agentScenario()
             case .failover: r = try await failoverScenario(synchronous: true)
             case .failoverAsync: r = try await failoverScenario(synchronous: false)
+            case .archive: r = try await archiveScenario()
             }
             r.seconds = (ContinuousClock.now - began) / .seconds(1)
             print(Self.describe(r))

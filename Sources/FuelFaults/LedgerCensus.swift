@@ -28,9 +28,11 @@ package struct LedgerCensus: Sendable {
 
     package var isClean: Bool { lost == 0 && duplicated == 0 && brokenChains.isEmpty }
 
-    /// Counts `collectors` against the ledger.
-    package static func take(_ collectors: [Collector], lines: SyntheticLines, database: FuelDatabase) async throws -> LedgerCensus {
+    /// Counts `collectors` against the ledger, and against the months archived under `archive`
+    /// (`fuelwarden archive`'s directory: each station's records of a month in one NDJSON file).
+    package static func take(_ collectors: [Collector], lines: SyntheticLines, database: FuelDatabase, archive: String? = nil) async throws -> LedgerCensus {
         let logger = database.logger
+        let archived = try archive.map { try ArchivedRows.read(root: $0, stations: collectors.map(\.station)) } ?? [:]
         return try await database.connection("ledger census") { conn in
             var c = LedgerCensus()
             for col in collectors {
@@ -39,6 +41,15 @@ package struct LedgerCensus: Sendable {
                 c.unacknowledged += col.unacknowledged.count
                 var stored: [Int64: [[UInt8]]] = [:]
                 var positions: [Int64] = []
+                let fromArchive = archived[col.station] ?? []
+                for row in fromArchive where row.source == "push" {
+                    stored[row.sourceSeq, default: []].append(row.contentHash)
+                    positions.append(row.chainSeq)
+                }
+                if let problem = ArchivedRows.shapeProblem(fromArchive) {
+                    c.brokenChains.append(col.station)
+                    c.note("\(col.station): \(problem)")
+                }
                 for try await (seq, hash, pos) in try await conn.query("""
                     SELECT source_seq, content_hash, chain_seq FROM ledger WHERE station = \(col.station) AND source = 'push' ORDER BY chain_seq
                     """, logger: logger).decode((Int64, ByteBuffer, Int64).self) {
@@ -46,7 +57,7 @@ package struct LedgerCensus: Sendable {
                     positions.append(pos)
                 }
                 c.rows += positions.count
-                if let broken = try await chainShapeProblem(station: col.station, on: conn, logger: logger) {
+                if let broken = try await chainShapeProblem(station: col.station, archived: Int64(fromArchive.count), on: conn, logger: logger) {
                     c.brokenChains.append(col.station)
                     c.note(broken)
                 }
@@ -91,14 +102,19 @@ package struct LedgerCensus: Sendable {
         for (at, n) in stored where n > readingsPerPacket { duplicated += n - readingsPerPacket; note("\(station) HJ 212 packet at \(at): \(n) records") }
     }
 
-    /// Nil when the station's chain is rows 1…head without holes, else what is wrong with it.
-    static func chainShapeProblem(station: String, on conn: PostgresConnection, logger: Logger) async throws -> String? {
+    /// Nil when the station's chain is rows 1…head without holes (the first `archived` of them in
+    /// the archive, the rest in the database), else what is wrong with it.
+    static func chainShapeProblem(station: String, archived: Int64 = 0, on conn: PostgresConnection, logger: Logger) async throws -> String? {
         guard let row = try await conn.query("""
-            SELECT (SELECT count(*) FROM ledger WHERE station = \(station)), (SELECT COALESCE(max(chain_seq), 0) FROM ledger WHERE station = \(station)),
+            SELECT (SELECT count(*) FROM ledger WHERE station = \(station) AND chain_seq > \(archived)),
+                   (SELECT count(*) FROM ledger WHERE station = \(station) AND chain_seq <= \(archived)),
+                   GREATEST(\(archived), (SELECT COALESCE(max(chain_seq), 0) FROM ledger WHERE station = \(station))),
                    (SELECT head_seq FROM chain_heads WHERE station = \(station))
             """, logger: logger).collect().first else { return "\(station): no chain head" }
-        let (count, top, head) = try row.decode((Int64, Int64, Int64?).self)
-        return count == top && top == head ? nil : "\(station): \(count) rows, highest chain seq \(top), head \(head.map(String.init) ?? "none")"
+        let (live, alsoArchived, top, head) = try row.decode((Int64, Int64, Int64, Int64?).self)
+        let count = archived + live
+        guard alsoArchived == 0 else { return "\(station): \(alsoArchived) rows archived are still in the database" }
+        return count == top && top == head ? nil : "\(station): \(count) rows (\(archived) archived), highest chain seq \(top), head \(head.map(String.init) ?? "none")"
     }
 
     mutating func note(_ s: String) { if examples.count < 5 { examples.append(s) } }

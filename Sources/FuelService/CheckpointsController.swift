@@ -10,8 +10,13 @@ import NIOCore
 /// `fuelwarden verify --checkpoint FILE --public-key KEY` checks it and the database against it later.
 public struct CheckpointsController: Sendable {
     let store: CheckpointStore
+    /// Archived months, for proofs of records in them (`ledger.archive_directory`).
+    let archive: ArchiveDirectory?
 
-    public init(store: CheckpointStore) { self.store = store }
+    public init(store: CheckpointStore, archive: ArchiveDirectory? = nil) {
+        self.store = store
+        self.archive = archive
+    }
 
     public func addRoutes(to group: RouterGroup<FuelRequestContext>) {
         group.get("checkpoints/latest", use: latest)
@@ -41,7 +46,13 @@ public struct CheckpointsController: Sendable {
         guard seq <= leaf.headSeq else {
             throw APIError(.notFound, "record \(seq) of \(station) is not in checkpoint \(c.id) yet (it covers 1…\(leaf.headSeq)); retry after the next checkpoint")
         }
-        guard let p = try await store.proof(station: station, seq: seq, in: c) else { throw APIError(.notFound, "\(station) has no record \(seq)") }
+        let found: RecordProof?
+        do {
+            found = try await store.proof(station: station, seq: seq, in: c, archive: archive)
+        } catch let unreadable as ArchiveDirectory.Unreadable {
+            throw APIError(.serviceUnavailable, "record \(seq) of \(station) needs the archive: \(unreadable.description)")
+        }
+        guard let p = found else { throw APIError(.notFound, "\(station) has no record \(seq)") }
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: try RecordProofFile(p, checkpointID: c.id, checkpointRoot: c.checkpoint.root).encoded())))
     }

@@ -92,7 +92,7 @@ public struct FuelwardenComponents: Sendable {
         StationsController(registry: registry, store: RegistryStore(database: database), detection: DetectionStore(database: database),
                            thresholds: config.detect.thresholds, devices: HJ212DeviceStore(database: database),
                            offlineAfter: config.feeds.hj212.offlineAfter).addRoutes(to: v1)
-        CheckpointsController(store: CheckpointStore(database: database)).addRoutes(to: v1)
+        CheckpointsController(store: CheckpointStore(database: database), archive: config.ledger.archiveDirectory.map(ArchiveDirectory.init(root:))).addRoutes(to: v1)
         HistoryController(store: HistoryStore(database: database),
                           cache: config.history.cacheDir.map { HistoryFileCache(directory: $0, maxMB: config.history.cacheMaxMB, logger: database.logger) }).addRoutes(to: v1)
         RegistryController(store: RegistryStore(database: database), registry: registry).addRoutes(to: v1)

@@ -143,22 +143,39 @@ public struct CheckpointStore: Sendable {
     }
 
     /// The proof that record `seq` of `station` is in `checkpoint`; nil when the checkpoint does not
-    /// cover it (the station is not in it, or the record came later).
-    public func proof(station: String, seq: Int64, in checkpoint: StoredCheckpoint) async throws -> RecordProof? {
+    /// cover it (the station is not in it, or the record came later). A station with archived
+    /// months needs `archive` (their records and link hashes come from the files); without it the
+    /// proof is refused naming what is missing.
+    public func proof(station: String, seq: Int64, in checkpoint: StoredCheckpoint,
+                      archive: (any ArchivedChainSource)? = nil) async throws -> RecordProof? {
         guard let leaf = checkpoint.heads.first(where: { $0.station == station }), seq >= 1, seq <= leaf.headSeq,
               leaf.recordsRoot != nil else { return nil }
         let logger = database.logger
         let suite = checkpoint.checkpoint.suite
         return try await database.connection("record proof") { conn in
-            guard let row = try await conn.query(
-                "SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)", logger: logger
-            ).collect().first else { return nil }
-            let (body, prev, hash) = try row.decode((String, ByteBuffer, ByteBuffer).self)
-            // The path comes from the ledger's stored link hashes as they are now: an edit since the
-            // checkpoint shows as a proof that no longer leads to its signed root.
-            let leaves = try await RecordsTree.linkHashes(station: station, size: leaf.headSeq, on: conn, logger: logger)
+            let anchor = try await conn.query("SELECT seq, period FROM ledger_anchors WHERE station = \(station)", logger: logger)
+                .collect().first?.decode((Int64, String).self)
+            if let (archivedUpTo, period) = anchor, archive == nil {
+                throw StoreError.notFound("records 1…\(archivedUpTo) of \(station) are archived (up to \(period)) and the proof needs them; set ledger.archive_directory to where they were archived")
+            }
+            let archivedUpTo = anchor?.0 ?? 0
+            let body: String, prev: Digest32, hash: Digest32
+            if seq <= archivedUpTo, let archive {
+                guard let r = try archive.record(station: station, seq: seq) else { return nil }
+                (body, prev, hash) = r
+            } else {
+                guard let row = try await conn.query(
+                    "SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)", logger: logger
+                ).collect().first else { return nil }
+                let (b, p, h) = try row.decode((String, ByteBuffer, ByteBuffer).self)
+                (body, prev, hash) = (b, Array(buffer: p), Array(buffer: h))
+            }
+            // The path comes from the ledger's stored link hashes as they are now (and the archive's
+            // files): an edit since the checkpoint shows as a proof that no longer leads to its signed root.
+            let archivedHashes = try archive.map { try $0.linkHashes(station: station, through: archivedUpTo) } ?? []
+            let leaves = try await (archivedHashes + RecordsTree.linkHashes(station: station, after: archivedUpTo, size: leaf.headSeq, on: conn, logger: logger))
                 .map { MerkleTree.leafHash($0, suite: suite) }
-            return RecordProof(station: station, seq: seq, body: body, previousHash: Array(buffer: prev), hash: Array(buffer: hash),
+            return RecordProof(station: station, seq: seq, body: body, previousHash: prev, hash: hash,
                                treeSize: Int64(leaves.count), recordsRoot: MerkleTree.root(leafHashes: leaves, suite: suite),
                                path: MerkleTree.inclusionProof(index: Int(seq - 1), leafHashes: leaves, suite: suite) ?? [], suite: suite)
         }

@@ -59,4 +59,35 @@ public struct LedgerPeriods: Sendable {
             return made
         }
     }
+
+    /// Closes the first period now, as the turn of a month would close it: it ends at this instant
+    /// and a new partition takes the appends until the first period's old end. For tests and fault
+    /// scenarios, which cannot wait a month for a period to archive (once per database); answers
+    /// the closed period's name.
+    package func closeFirstNow() async throws -> String {
+        let logger = database.logger
+        guard let first = try await list().first else { throw StoreError.invalid("the ledger has no period") }
+        let table = try LedgerArchiveStore.checked(first.name)
+        _ = try await database.longConnection("close \(table)") { conn in
+            try await conn.query(PostgresQuery(unsafeSQL: """
+                DO $$
+                DECLARE
+                    split timestamptz;
+                    old_end timestamptz := (SELECT ends_at FROM ledger_periods WHERE name = '\(table)');
+                BEGIN
+                    -- Appends wait meanwhile, so none can be stamped after the split and land before it.
+                    LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;
+                    split := clock_timestamp();
+                    ALTER TABLE ledger DETACH PARTITION \(table);
+                    ALTER TABLE \(table) DROP CONSTRAINT IF EXISTS ledger_before_cut;
+                    EXECUTE format('ALTER TABLE \(table) ADD CONSTRAINT ledger_before_cut CHECK (received_at < %L)', split);
+                    EXECUTE format('ALTER TABLE ledger ATTACH PARTITION \(table) FOR VALUES FROM (MINVALUE) TO (%L)', split);
+                    UPDATE ledger_periods SET ends_at = split WHERE name = '\(table)';
+                    PERFORM fuelwarden_ledger_partition(split, old_end);
+                END
+                $$
+                """), logger: logger)
+        }
+        return first.name
+    }
 }

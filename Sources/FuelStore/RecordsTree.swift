@@ -19,12 +19,13 @@ public enum RecordsTree {
         return f
     }
 
-    /// The link hashes of records 1…`size` of a station, in order (the tree's leaf data).
-    static func linkHashes(station: String, size: Int64, on conn: PostgresConnection, logger: Logger) async throws -> [Digest32] {
+    /// The link hashes of records `after`+1…`size` of a station, in order (the tree's leaf data;
+    /// records up to `after` are archived).
+    static func linkHashes(station: String, after: Int64 = 0, size: Int64, on conn: PostgresConnection, logger: Logger) async throws -> [Digest32] {
         var out: [Digest32] = []
-        out.reserveCapacity(Int(size))
+        out.reserveCapacity(Int(max(0, size - after)))
         for try await hash in try await conn.query(
-            "SELECT hash FROM ledger WHERE station = \(station) AND chain_seq <= \(size) ORDER BY chain_seq", logger: logger
+            "SELECT hash FROM ledger WHERE station = \(station) AND chain_seq > \(after) AND chain_seq <= \(size) ORDER BY chain_seq", logger: logger
         ).decode(ByteBuffer.self) { out.append(Array(buffer: hash)) }
         return out
     }

@@ -66,6 +66,18 @@ import Testing
             let wrongKey = ArchiveVerifier(root: root, trustedKey: Data(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).base64EncodedString()).verify()
             #expect(wrongKey.problems.contains { $0.contains("not signed by the trusted key") })
 
+            // Inclusion proofs still lead to the signed checkpoint: an archived record's from the files,
+            // a live one's through the archived part of the records tree.
+            let store = CheckpointStore(database: db)
+            let archive = ArchiveDirectory(root: root)
+            let file0 = CheckpointFile(checkpoint)
+            for (station, seq) in [("S1", Int64(3)), ("S1", 7), ("S2", 1)] {
+                let p = try #require(try await store.proof(station: station, seq: seq, in: checkpoint, archive: archive))
+                let problems = RecordProofFile(p, checkpointID: checkpoint.id, checkpointRoot: checkpoint.checkpoint.root).problems(in: file0)
+                #expect(problems.isEmpty, "proof of \(station)/\(seq): \(problems)")
+            }
+            await #expect(throws: StoreError.self) { try await store.proof(station: "S1", seq: 7, in: checkpoint) }
+
             // A changed byte in a station file is found, named by file.
             let file = "\(root)/\(closed)/records/S1.ndjson"
             var text = try String(contentsOfFile: file, encoding: .utf8)

@@ -36,15 +36,6 @@ extension TestPostgres {
     /// without waiting for one). Answers the closed period's name.
     @discardableResult
     public static func closeFirstLedgerPeriod(_ db: FuelDatabase) async throws -> String {
-        guard let first = try await LedgerPeriods(database: db).list().first else { throw StoreError.invalid("no ledger period") }
-        guard let split = try await strings(db, "SELECT clock_timestamp()::text").first else { throw StoreError.invalid("no clock") }
-        try await superuser(db, """
-            ALTER TABLE ledger DETACH PARTITION \(first.name);
-            ALTER TABLE \(first.name) DROP CONSTRAINT IF EXISTS ledger_before_cut;
-            ALTER TABLE ledger ATTACH PARTITION \(first.name) FOR VALUES FROM (MINVALUE) TO ('\(split)');
-            UPDATE ledger_periods SET ends_at = '\(split)' WHERE name = '\(first.name)';
-            SELECT fuelwarden_ledger_partition('\(split)', to_timestamp(\(first.ends.timeIntervalSince1970)))
-            """)
-        return first.name
+        try await LedgerPeriods(database: db).closeFirstNow()
     }
 }

@@ -1,3 +1,4 @@
+import FuelLedger
 import Foundation
 
 /// `manifest.json` of an archived period: which stations' records it holds, where each station's
@@ -52,7 +53,7 @@ public struct ArchiveManifest: Codable, Sendable, Hashable {
         case startsAt = "starts_at", endsAt = "ends_at", archivedAt = "archived_at"
     }
 
-    public static let fileName = "manifest.json"
+    public static let fileName = ArchiveLayout.manifest
 
     public func encoded() throws -> Data {
         let e = JSONEncoder()
@@ -62,18 +63,6 @@ public struct ArchiveManifest: Codable, Sendable, Hashable {
 
     public static func decode(_ data: Data) throws -> ArchiveManifest { try JSONDecoder().decode(ArchiveManifest.self, from: data) }
 
-    /// A station id as a file name: ASCII letters, digits, `-` and `_` kept, anything else as `%XX`
-    /// (ids come from the registry, and a file name must not climb out of the directory).
-    public static func fileName(station: String) -> String {
-        var out = ""
-        for b in station.utf8 {
-            let c = Character(UnicodeScalar(b))
-            if c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "_") {
-                out.append(c)
-            } else {
-                out += String(format: "%%%02X", b)
-            }
-        }
-        return "records/\(out).ndjson"
-    }
+    /// A station's file (``ArchiveLayout/stationFile(_:)``).
+    public static func fileName(station: String) -> String { ArchiveLayout.stationFile(station) }
 }

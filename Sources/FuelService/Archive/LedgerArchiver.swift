@@ -82,7 +82,7 @@ public struct LedgerArchiver: Sendable {
         let fm = FileManager.default
         try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent("records"), withIntermediateDirectories: true)
         let checkpointData = try CheckpointFile(checkpoint).encoded()
-        try checkpointData.write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("checkpoint.json")), options: .atomic)
+        try checkpointData.write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent(ArchiveLayout.checkpoint)), options: .atomic)
 
         var entries: [ArchiveManifest.Station] = []
         var problems: [String] = []
@@ -104,7 +104,7 @@ public struct LedgerArchiver: Sendable {
         let manifest = ArchiveManifest(
             period: period.name, startsAt: period.starts.map { Timestamp($0).rfc3339 }, endsAt: Timestamp(period.ends).rfc3339,
             suite: suite.rawValue, archivedAt: Timestamp(.now).rfc3339,
-            checkpoint: .init(file: "checkpoint.json", issuedAt: checkpoint.checkpoint.issuedAt.rfc3339,
+            checkpoint: .init(file: ArchiveLayout.checkpoint, issuedAt: checkpoint.checkpoint.issuedAt.rfc3339,
                               sha256: Array(SHA256.hash(data: checkpointData)).hexString),
             stations: entries)
         let manifestData = try manifest.encoded()

@@ -14,11 +14,6 @@ struct StationFileCheck {
 
     static func check(path: String, expected: ArchiveManifest.Station, suite: LedgerSuite) -> Result {
         var result = Result()
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            result.problems.append("\(expected.file): cannot be read")
-            return result
-        }
-        defer { try? handle.close() }
         guard let previous = Digest32(hex: expected.previousHash), previous.count == 32,
               let last = Digest32(hex: expected.lastHash), last.count == 32 else {
             result.problems.append("\(expected.file): previous_hash or last_hash in the manifest is not 32 bytes of hex")
@@ -26,37 +21,23 @@ struct StationFileCheck {
         }
         var verifier = ChainVerifier(suite: suite, after: expected.firstSeq - 1, hash: previous)
         var digest = SHA256()
-        var pending: [UInt8] = []
         var broken: String?
-        func line(_ bytes: ArraySlice<UInt8>) {
-            guard broken == nil, !bytes.isEmpty else { return }
-            do {
-                let parsed = try HistoryLine(bytes)
-                try verifier.check(parsed.link(previous: verifier.hash))
-                result.records += 1
-            } catch {
-                broken = "line \(result.records + 1): \(error)"
+        do {
+            try FileLines.read(path, chunks: { digest.update(data: $0) }) { bytes in
+                guard broken == nil else { return true }  // read on: the digest covers the whole file
+                do {
+                    let parsed = try HistoryLine(bytes)
+                    try verifier.check(parsed.link(previous: verifier.hash))
+                    result.records += 1
+                } catch {
+                    broken = "line \(result.records + 1): \(error)"
+                }
+                return true
             }
+        } catch {
+            result.problems.append("\(expected.file): cannot be read (\(error))")
+            return result
         }
-        while true {
-            let chunk: Data
-            do {
-                guard let c = try handle.read(upToCount: 1 << 20), !c.isEmpty else { break }
-                chunk = c
-            } catch {
-                result.problems.append("\(expected.file): \(error)")
-                return result
-            }
-            digest.update(data: chunk)
-            pending.append(contentsOf: chunk)
-            var start = 0
-            while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                line(pending[start..<nl])
-                start = nl + 1
-            }
-            pending.removeFirst(start)
-        }
-        line(pending[...])
         if Array(digest.finalize()).hexString != expected.sha256.lowercased() {
             result.problems.append("\(expected.file): its SHA-256 is not the manifest's (the file was changed)")
         }

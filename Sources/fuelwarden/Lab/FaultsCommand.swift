@@ -9,15 +9,15 @@ import Foundation
 struct FaultsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faults",
-        abstract: "Fault tests: kill -9, PostgreSQL outage, three replicas, detector state across a restart, bad input at volume, a rolling upgrade, the station agent, a failover to a standby. Prints acknowledged / found / lost / duplicated per scenario; exits 1 unless every scenario passes.",
+        abstract: "Fault tests: kill -9, PostgreSQL outage, three replicas, detector state across a restart, bad input at volume, a rolling upgrade, the station agent, a failover to a standby, a month archived under load. Prints acknowledged / found / lost / duplicated per scenario; exits 1 unless every scenario passes.",
         discussion: """
             Each scenario starts its own durable throwaway PostgreSQL and real `fuelwarden serve` child processes (this binary), \
             pushes with collectors that record exactly which records got a 200, then counts the ledger and runs `fuelwarden verify`. \
             --short is the CI version (about two minutes). Build in release for the full run: \
             swift run -c release fuelwarden faults
             """)
-    @Option(help: "Scenarios, comma-separated: kill, outage, replicas, detector, badinput, upgrade, agent, failover, failover-async.")
-    var scenarios = "kill,outage,replicas,detector,badinput,upgrade,agent,failover,failover-async"
+    @Option(help: "Scenarios, comma-separated: kill, outage, replicas, detector, badinput, upgrade, agent, failover, failover-async, archive.")
+    var scenarios = "kill,outage,replicas,detector,badinput,upgrade,agent,failover,failover-async,archive"
     @Option(help: "Stations pushing at once.") var stations = 40
     @Option(help: "Records per second over all stations.") var rate = 400.0
     @Option(help: "Seconds of pushing per scenario (around the fault).") var seconds = 30.0
