@@ -19,8 +19,11 @@ import PostgresNIO
 /// - **detector read**: a station's newest 1,000 records by chain position, as detection reads past
 ///   its frontier (median of `samples` stations).
 ///
-/// The rows are not a valid hash chain (their hashes are made by formula; `verify` would say so),
-/// which costs the timed paths nothing: they read and append as they would on real data.
+/// The rows are received as their data time (`received_at` = `at`, from 2024-01-01), so they fill
+/// the ledger's monthly partitions as two years of a province would (100 M rows of 400 stations are
+/// 29 months); the partitions from 2024-01 on are made first, the empty "before partitioning" one
+/// dropped. The rows are not a valid hash chain (their hashes are made by formula; `verify` would
+/// say so), which costs the timed paths nothing: they read and append as they would on real data.
 package struct GrowthBenchmark: Sendable {
     package var sizes: [Int] = [10_000_000, 50_000_000, 100_000_000]
     package var stations = 400
@@ -68,6 +71,7 @@ package struct GrowthBenchmark: Sendable {
             let generator = LoadLines(stations: fixture.registry.stations.map(\.id))
             let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: 128)
             defer { Task { await connections.close() } }
+            try monthsFrom2024(fixture)
             var out: [Row] = []
             let ids = fixture.registry.stations.map(\.id)
             for size in sizes {
@@ -144,7 +148,7 @@ package struct GrowthBenchmark: Sendable {
                            sha256(convert_to(h.station || ':' || (h.head_seq + g), 'UTF8')),
                            sha256(convert_to(h.station || '#' || (h.head_seq + g - 1), 'UTF8')),
                            sha256(convert_to(h.station || '#' || (h.head_seq + g), 'UTF8')),
-                           now()
+                           r.at
                     FROM h, generate_series(1, \(n)) g,
                          LATERAL (SELECT timestamptz '2024-01-01 00:00:00+00' + (h.head_seq + g) * interval '5 minutes' AS at) r
                     RETURNING 1)
@@ -158,6 +162,32 @@ package struct GrowthBenchmark: Sendable {
             print(String(format: "  … %@ rows added (%.0f rows/s)", (done * stations.count).formatted(), Double(done * stations.count) / max(seconds, 0.001)))
         }
         try fixture.cluster.psql(database: fixture.databaseName, "VACUUM (ANALYZE) ledger")
+    }
+
+    /// Monthly partitions from 2024-01 (where the grown rows begin) up to the migration's, instead
+    /// of the empty partition for "everything before partitioning" a new database starts with.
+    func monthsFrom2024(_ fixture: ProvinceFixture) throws {
+        try fixture.cluster.psql(database: fixture.databaseName, """
+            SET TimeZone = 'UTC';
+            DO $$
+            DECLARE
+                legacy text;
+                cut timestamptz;
+                m timestamptz := timestamptz '2024-01-01 00:00:00+00';
+            BEGIN
+                SELECT name, ends_at INTO legacy, cut FROM ledger_periods WHERE starts_at = '-infinity';
+                EXECUTE format('ALTER TABLE ledger DETACH PARTITION %I', legacy);
+                EXECUTE format('DROP TABLE %I', legacy);
+                DELETE FROM ledger_periods WHERE name = legacy;
+                WHILE m < cut LOOP
+                    PERFORM fuelwarden_ledger_partition(m, m + interval '1 month');
+                    m := m + interval '1 month';
+                END LOOP;
+            END
+            $$;
+            """)
+        let months = try fixture.cluster.psql(database: fixture.databaseName, "SELECT count(*) FROM ledger_periods")
+        print("• the ledger partitioned by month from 2024-01: \(months.trimmingCharacters(in: .whitespacesAndNewlines)) partitions")
     }
 
     /// One day of each station's records, from the middle of its history, through the history API.

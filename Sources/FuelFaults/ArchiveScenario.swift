@@ -4,6 +4,8 @@ import FuelLab
 import FuelLedger
 import FuelPostgresFixture
 import FuelStore
+import NIOCore
+import PostgresNIO
 
 extension FaultTest {
     /// A month archived while the collectors keep pushing: the first period is closed (as the turn
@@ -32,6 +34,17 @@ extension FaultTest {
             let closed = try await ProvinceFixture.withDatabase(url: fixture.url, logger: logger) { db in try await LedgerPeriods(database: db).closeFirstNow() }
             print("  closed \(closed) as a month's end would; waiting for a checkpoint to cover it")
             try await Task.sleep(for: .seconds(4))
+            // The month's census before: per station, its rows' chain seqs and content hashes.
+            let held = try await ProvinceFixture.withDatabase(url: fixture.url, logger: logger) { db in
+                try await db.connection("month census") { conn in
+                    var out: [String: [Int64: [UInt8]]] = [:]
+                    for try await (station, seq, hash) in try await conn.query(PostgresQuery(unsafeSQL: "SELECT station, chain_seq, content_hash FROM \(closed)"),
+                                                                             logger: logger).decode((String, Int64, ByteBuffer).self) {
+                        out[station, default: [:]][seq] = Array(buffer: hash)
+                    }
+                    return out
+                }
+            }
 
             let began = ContinuousClock.now
             let (archived, output) = Self.run(executable, ["archive", "--before", "2999-01", "--to", archive, "--database-url", fixture.url], environment: [:])
@@ -63,6 +76,16 @@ extension FaultTest {
             }
             r.check("the month is recorded archived and its partition dropped", gone && periods.first?.archived == true,
                     "\(closed): \(periods.first?.archived == true ? "archived" : "live"), partition \(gone ? "dropped" : "still there")")
+
+            // The month's census after: its files hold exactly the rows the partition held.
+            let files = try ArchivedRows.read(root: archive, stations: Array(held.keys))
+            let heldRows = held.values.reduce(0) { $0 + $1.count }
+            let differing = held.filter { station, rows in
+                let f = files[station] ?? []
+                return f.count != rows.count || f.contains { rows[$0.chainSeq] != $0.contentHash }
+            }.map(\.key).sorted()
+            r.check("the archive holds exactly what the month held", differing.isEmpty && heldRows > 0,
+                    differing.isEmpty ? "\(heldRows) rows of \(held.count) stations, each in the files with its content" : "stations differing: \(differing.prefix(5))")
 
             print("  counting the ledger and the archive, running fuelwarden verify")
             r.census = try await ProvinceFixture.withDatabase(url: fixture.url, logger: logger) { db in

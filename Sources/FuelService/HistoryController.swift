@@ -11,7 +11,9 @@ import NIOCore
 /// station's records in chain order, streamed with backpressure (constant memory), up to the chain
 /// head read when the request came — named in the `Fuelwarden-Chain-Head` header (`SEQ HASH`) and,
 /// for NDJSON, in a last line — so the receiver can check what it got. A body that ends without
-/// that last line was cut short.
+/// that last line was cut short. When the station's first months are archived, the export begins
+/// after them and says where (`Fuelwarden-Archived-Through: SEQ HASH`, `archived_through` in the
+/// last line): the first record links to that hash, the records before it are in the archive.
 public struct HistoryController: Sendable {
     let store: HistoryStore
     let cache: (any HistoryChunkCache)?
@@ -42,16 +44,18 @@ public struct HistoryController: Sendable {
         let store = HistoryStore(database: self.store.database.forReading())
         guard let head = try await store.head(station: station) else { throw APIError(.notFound, "station \(station) has no chain") }
         let suite = try await store.database.ledgerSuite()
+        let archived = try await store.archivedThrough(station: station)
         let cache = self.cache
         let body = ResponseBody { writer in
             let chunks = AsyncThrowingChannel<ByteBuffer, any Error>()
             let producer = Task {
                 do {
                     if !format.header.isEmpty { await chunks.send(ByteBuffer(string: format.header)) }
-                    let records = try await store.stream(station: station, from: from?.date, to: to?.date, through: head.seq, layout: format.layout, cache: cache) {
+                    let records = try await store.stream(station: station, after: archived?.seq ?? 0, from: from?.date, to: to?.date, through: head.seq,
+                                                         layout: format.layout, cache: cache) {
                         await chunks.send($0)
                     }
-                    let trailer = format.trailer(headSeq: head.seq, headHash: head.hash, records: records, suite: suite)
+                    let trailer = format.trailer(headSeq: head.seq, headHash: head.hash, records: records, suite: suite, archivedThrough: archived)
                     if !trailer.isEmpty { await chunks.send(ByteBuffer(string: trailer)) }
                     chunks.finish()
                 } catch {
@@ -65,6 +69,7 @@ public struct HistoryController: Sendable {
         var headers: HTTPFields = [.contentType: format.contentType]
         headers[HTTPField.Name("Fuelwarden-Chain-Head")!] = "\(head.seq) \(head.hash.hexString)"
         headers[HTTPField.Name("Fuelwarden-Ledger-Suite")!] = suite.rawValue
+        if let archived { headers[HTTPField.Name("Fuelwarden-Archived-Through")!] = "\(archived.seq) \(archived.hash.hexString)" }
         ReadSourceHeaders.set(store.database, on: &headers)
         return Response(status: .ok, headers: headers, body: body)
     }
@@ -92,9 +97,12 @@ public enum HistoryFormat: String, Sendable {
     public var layout: HistoryLayout { self == .ndjson ? .ndjson : .csv }
 
     /// The last line (NDJSON only; CSV has the head in the header only).
-    /// The chain head names the suite its hash is of (`international`: SHA-256, `guomi`: SM3).
-    public func trailer(headSeq: Int64, headHash: Digest32, records: Int, suite: LedgerSuite = .international) -> String {
-        self == .ndjson
-            ? "{\"chain_head\":{\"seq\":\(headSeq),\"hash\":\"\(headHash.hexString)\",\"suite\":\"\(suite.rawValue)\"},\"records\":\(records)}\n" : ""
+    /// The chain head names the suite its hash is of (`international`: SHA-256, `guomi`: SM3); a
+    /// station whose first months are archived adds where the export begins.
+    public func trailer(headSeq: Int64, headHash: Digest32, records: Int, suite: LedgerSuite = .international,
+                        archivedThrough: ChainAudit.Anchor? = nil) -> String {
+        guard self == .ndjson else { return "" }
+        let archived = archivedThrough.map { ",\"archived_through\":{\"seq\":\($0.seq),\"hash\":\"\($0.hash.hexString)\"}" } ?? ""
+        return "{\"chain_head\":{\"seq\":\(headSeq),\"hash\":\"\(headHash.hexString)\",\"suite\":\"\(suite.rawValue)\"},\"records\":\(records)\(archived)}\n"
     }
 }

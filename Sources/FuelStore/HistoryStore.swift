@@ -52,6 +52,19 @@ public struct HistoryStore: Sendable {
         }
     }
 
+    /// Where the station's chain in the database begins: its last archived record (nil when
+    /// nothing of it is archived). An export goes on from there.
+    public func archivedThrough(station: String) async throws -> ChainAudit.Anchor? {
+        let logger = database.logger
+        return try await database.connection("archived through") { conn in
+            try await conn.query("SELECT seq, hash FROM ledger_anchors WHERE station = \(station)", logger: logger).collect().first
+                .map { row in
+                    let (seq, hash) = try row.decode((Int64, ByteBuffer).self)
+                    return ChainAudit.Anchor(seq: seq, hash: Array(buffer: hash))
+                }
+        }
+    }
+
     /// Calls `each` with the records of `station` (chain seq in (`firstAfter`, `headSeq`], data time in
     /// [`from`, `to`)) in chain order, as lines of `layout`, `chunkRecords` records per call. Each
     /// chunk is one query that PostgreSQL answers with the lines already joined, so a station-year

@@ -30,10 +30,14 @@ struct ExportCommand: AsyncParsableCommand {
             let store = HistoryStore(database: db)
             guard let head = try await store.head(station: station) else { fail("station \(station) has no chain") }
             handle.write(Data(fmt.header.utf8))
-            let records = try await store.stream(station: station, from: fromTime?.date, to: toTime?.date, through: head.seq, layout: fmt.layout) {
+            // Months archived: the export begins after them (the archive's files hold the rest).
+            let archived = try await store.archivedThrough(station: station)
+            let records = try await store.stream(station: station, after: archived?.seq ?? 0, from: fromTime?.date, to: toTime?.date,
+                                                 through: head.seq, layout: fmt.layout) {
                 handle.write(Data($0.readableBytesView))
             }
-            handle.write(Data(fmt.trailer(headSeq: head.seq, headHash: head.hash, records: records, suite: try await db.ledgerSuite()).utf8))
+            handle.write(Data(fmt.trailer(headSeq: head.seq, headHash: head.hash, records: records, suite: try await db.ledgerSuite(),
+                                          archivedThrough: archived).utf8))
             return (records, head)
         }
         FileHandle.standardError.write(Data("exported \(records) records of \(station) up to chain head \(head.seq) \(head.hash.hexString)\n".utf8))

@@ -5,6 +5,7 @@ import FuelService
 import FuelStore
 import FuelTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// `fuelwarden archive`: a period written to files with its checkpoint, checked, dropped; the
@@ -57,6 +58,24 @@ import Testing
             #expect(resent.accepted == 1 && resent.duplicates == 1 && resent.headSeq == 9)
             #expect(resent.rejected.map(\.seq) == [2] && resent.rejected.first?.reason.contains("archived") == true)
             #expect(try await audit.verify().isIntact)
+
+            // An export of the station begins after its archived months and checks from where they end.
+            let history = HistoryStore(database: db)
+            let through = try #require(try await history.archivedThrough(station: "S1"))
+            let none = try await history.archivedThrough(station: "S3")
+            #expect(through.seq == 5 && none == nil)
+            let exported = Mutex<[UInt8]>([])
+            let n = try await history.stream(station: "S1", after: through.seq, from: nil, to: nil, through: 9, layout: .ndjson) { chunk in
+                exported.withLock { $0 += Array(chunk.readableBytesView) }
+            }
+            #expect(n == 4)
+            var exportVerifier = ChainVerifier(after: through.seq, hash: through.hash)
+            for line in exported.withLock({ $0 }).split(separator: UInt8(ascii: "\n")) {
+                try exportVerifier.check(try HistoryLine(line).link(previous: exportVerifier.hash))
+            }
+            #expect(exportVerifier.position == 9)
+            #expect(HistoryFormat.ndjson.trailer(headSeq: 9, headHash: exportVerifier.hash, records: n, archivedThrough: through)
+                .contains("\"archived_through\":{\"seq\":5,\"hash\":\"\(through.hash.hexString)\"}"))
 
             // The files check offline with the regulator's key, and join the database's anchors.
             let offline = ArchiveVerifier(root: root, trustedKey: Data(key.publicKey.rawRepresentation).base64EncodedString()).verify()
