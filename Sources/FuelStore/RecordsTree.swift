@@ -13,9 +13,14 @@ public enum RecordsTree {
                          logger: Logger) async throws -> MerkleFrontier {
         if let stored, let f = MerkleFrontier(size: headSeq, bytes: Array(buffer: stored), suite: suite) { return f }
         var f = MerkleFrontier(suite: suite)
+        var leaves: Int64 = 0
         for try await hash in try await conn.query(
             "SELECT hash FROM ledger WHERE station = \(station) AND chain_seq <= \(headSeq) ORDER BY chain_seq", logger: logger
-        ).decode(ByteBuffer.self) { f.append(leafData: Array(buffer: hash)) }
+        ).decode(ByteBuffer.self) { f.append(leafData: Array(buffer: hash)); leaves += 1 }
+        // Built from the ledger only when all of the chain is in it (archived months' leaves are in files).
+        guard leaves == headSeq else {
+            throw StoreError.invalid("the records tree of \(station) is missing and the database holds \(leaves) of its \(headSeq) records (are its first months archived?): it cannot be rebuilt from the database")
+        }
         return f
     }
 

@@ -97,6 +97,10 @@ import Testing
             }
             await #expect(throws: StoreError.self) { try await store.proof(station: "S1", seq: 7, in: checkpoint) }
 
+            // A records tree lost after its first months were archived is not rebuilt wrong from what is left.
+            try await TestPostgres.superuser(db, "UPDATE chain_heads SET records_frontier = NULL WHERE station = 'S2'")
+            await #expect(throws: StoreError.self) { try await store.heads() }
+
             // A changed byte in a station file is found, named by file.
             let file = "\(root)/\(closed)/records/S1.ndjson"
             var text = try String(contentsOfFile: file, encoding: .utf8)
