@@ -168,8 +168,14 @@ struct Verify: AsyncParsableCommand {
         print("verified \(report.stationsChecked) station chains (\(report.recordsChecked) records) and \(report.auditEntriesChecked) audit entries under \(report.suite.summary): intact")
     }
 
+    /// `--public-key` as given: an SM2 key comes as PEM, most easily as a file, so a value naming a
+    /// readable file is its content.
+    var trustedKey: String? {
+        publicKey.map { key in FileManager.default.contents(atPath: key).map { String(decoding: $0, as: UTF8.self) } ?? key }
+    }
+
     func verifyArchive(_ root: String) async throws {
-        let trusted = publicKey.map { key in FileManager.default.contents(atPath: key).map { String(decoding: $0, as: UTF8.self) } ?? key }
+        let trusted = trustedKey
         let report = ArchiveVerifier(root: root, trustedKey: trusted).verify()
         if !report.problems.isEmpty {
             fail("archive \(root): " + report.problems.prefix(10).joined(separator: "; ") + (report.problems.count > 10 ? " (and \(report.problems.count - 10) more)" : ""))
@@ -201,8 +207,7 @@ struct Verify: AsyncParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
         let file: CheckpointFile
         do { file = try CheckpointFile.decode(data) } catch { fail("\(path) is not a checkpoint file: \(error)") }
-        // An SM2 key comes as PEM, most easily as a file: a value naming a readable file is its content.
-        let trusted = publicKey.map { key in FileManager.default.contents(atPath: key).map { String(decoding: $0, as: UTF8.self) } ?? key }
+        let trusted = trustedKey
         let problems = file.problems(trustedKey: trusted)
         if !problems.isEmpty { fail("checkpoint \(path): " + problems.joined(separator: "; ")) }
         print("checkpoint \(file.origin) of \(file.issuedAt) (\((file.ledgerSuite ?? .international).summary)): \(file.treeSize) chain heads, signature valid\(publicKey == nil ? " (with the file's own key: pass --public-key to trust it)" : ""), tree intact")
