@@ -11,18 +11,8 @@ extension HJ212 {
     /// The plaintext of an encrypted CP content (the bytes between `CP=&&` and the closing `&&`).
     public static func decryptCP(_ content: [UInt8], decryptBlocks: ([UInt8]) throws -> [UInt8]) throws(DecodeError) -> [UInt8] {
         var cipher: [UInt8], tail: ArraySlice<UInt8>
-        if content.first == UInt8(ascii: "{") {
-            guard let close = content.firstIndex(of: UInt8(ascii: "}")) else {
-                throw DecodeError(kind: .field, message: "encrypted CP: { without }")
-            }
-            cipher = []
-            for item in content[1..<close].split(separator: UInt8(ascii: ",")) {
-                let text = String(decoding: item, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                guard text.lowercased().hasPrefix("0x"), text.count <= 4, let byte = UInt8(text.dropFirst(2), radix: 16) else {
-                    throw DecodeError(kind: .field, message: "encrypted CP: \"\(text.prefix(12))\" is not a byte written 0xHH")
-                }
-                cipher.append(byte)
-            }
+        if let (bytes, close) = try textForm(content) {
+            cipher = bytes
             tail = content[(close + 1)...]
         } else {
             let whole = content.count / 16 * 16
@@ -39,6 +29,26 @@ extension HJ212 {
             throw DecodeError(kind: .field, message: "encrypted CP does not decrypt: \(error)")
         }
         return plain + tail
+    }
+
+    /// The ciphertext written as text (`{0xE4,0x3E,…}`) and the index of its `}`, or nil when the
+    /// content is raw bytes. Raw ciphertext begins with `{` once in 256 packets, so the text form is
+    /// taken only when it begins `{0x`; one that does and is not well formed is refused with its fault.
+    static func textForm(_ content: [UInt8]) throws(DecodeError) -> ([UInt8], Int)? {
+        guard content.count >= 3, content[0] == UInt8(ascii: "{"), content[1] == UInt8(ascii: "0"),
+              content[2] | 0x20 == UInt8(ascii: "x") else { return nil }
+        guard let close = content.firstIndex(of: UInt8(ascii: "}")) else {
+            throw DecodeError(kind: .field, message: "encrypted CP: { without }")
+        }
+        var cipher: [UInt8] = []
+        for item in content[1..<close].split(separator: UInt8(ascii: ",")) {
+            let text = String(decoding: item, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            guard text.lowercased().hasPrefix("0x"), text.count <= 4, let byte = UInt8(text.dropFirst(2), radix: 16) else {
+                throw DecodeError(kind: .field, message: "encrypted CP: \"\(text.prefix(12))\" is not a byte written 0xHH")
+            }
+            cipher.append(byte)
+        }
+        return (cipher, close)
     }
 
     /// Decodes a frame whose CP may be encrypted: `decryptBlocks(mn)` gives the device's cipher when

@@ -97,6 +97,19 @@ import Testing
         #expect { try HJ212.decryptCP(Array("{0xE4,0x3E}".utf8), decryptBlocks: { $0 }) } throws: { "\($0)".contains("not whole 16-byte blocks") }
         #expect(try HJ212.decryptCP(Array("short".utf8), decryptBlocks: { $0 }) == Array("short".utf8))  // under a block: all plain
     }
+
+    /// Raw ciphertext is random bytes: one packet in 256 begins with `{` (and some have no `}`), which
+    /// must not be taken for the text form. Every first byte and every second byte after `{` is read as raw.
+    @Test func rawCiphertextBeginningWithABraceIsRaw() throws {
+        for first in UInt8.min...UInt8.max {
+            let content = [first] + Array(repeating: 0xA5, count: 15) + Array("Tail".utf8)
+            #expect(try HJ212.decryptCP(content, decryptBlocks: { $0.map { $0 ^ 0xFF } }) == ([first ^ 0xFF] + Array(repeating: 0x5A, count: 15) + Array("Tail".utf8)))
+        }
+        for second in UInt8.min...UInt8.max where second != UInt8(ascii: "0") {
+            let content = [UInt8(ascii: "{"), second] + Array(repeating: 0x7D, count: 14)
+            #expect(try HJ212.decryptCP(content, decryptBlocks: { $0 }) == content)
+        }
+    }
 }
 
 extension String {
