@@ -31,6 +31,8 @@ struct BatchRows {
     }
 
     let suite: LedgerSuite
+    /// The `received_at` of every row of the batch (`LedgerStore.stamp`), as COPY reads it.
+    let receivedAt: String
     var members: [Member] = []
     /// Rows in PostgreSQL's COPY text format: the fastest bulk path it has, so the chain costs
     /// little more than the raw insert.
@@ -43,7 +45,10 @@ struct BatchRows {
     var rejects: [QuarantineStore.Row] = []
     var conflicts: [AlertSignal] = []
 
-    init(suite: LedgerSuite) { self.suite = suite }
+    init(suite: LedgerSuite, receivedAt: Timestamp) {
+        self.suite = suite
+        self.receivedAt = receivedAt.rfc3339
+    }
 
     /// Judges member `m` against `chain` (the ledger plus the batch so far), chains its new records
     /// and adds their rows; returns the member's outcome.
@@ -70,7 +75,7 @@ struct BatchRows {
                 CopyText.row(
                     into: &copy, station: member.station, chainSeq: link.position, source: r.source.rawValue, sourceSeq: r.sourceSeq,
                     kind: r.record.kind.rawValue, at: at.rfc3339, body: member.prepared.bodies[i], contentHash: contents[i],
-                    previous: link.previous, hash: link.hash)
+                    previous: link.previous, hash: link.hash, receivedAt: receivedAt)
                 outcome.appendedByKind[r.record.kind, default: 0] += 1
                 switch r.record {
                 case .delivery(let d):

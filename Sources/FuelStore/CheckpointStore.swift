@@ -165,7 +165,10 @@ public struct CheckpointStore: Sendable {
                 (body, prev, hash) = r
             } else {
                 guard let row = try await conn.query(
-                    "SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)", logger: logger
+                    """
+                    SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)
+                      AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(seq))) AND received_at < (SELECT fuelwarden_ledger_ceiling(\(station), \(seq)))
+                    """, logger: logger
                 ).collect().first else { return nil }
                 let (b, p, h) = try row.decode((String, ByteBuffer, ByteBuffer).self)
                 (body, prev, hash) = (b, Array(buffer: p), Array(buffer: h))

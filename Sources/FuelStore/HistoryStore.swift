@@ -84,18 +84,9 @@ public struct HistoryStore: Sendable {
         let logger = database.logger
         var bounds: (Int64, Int64) = (firstAfter + 1, headSeq)
         if from != nil || to != nil {
-            // The window's chain positions from the (station, kind, at) index: every kind named, the
-            // times as bounds. A plain min/max would be answered by walking the primary key backwards
-            // through the station's whole chain, filtering on time (1 s for a station-day at 10 M rows).
-            let kinds = RecordKind.allCases.map(\.rawValue)
-            let lower = from ?? .distantPast, upper = to ?? .distantFuture
             let window = try await database.client.withConnection { conn in
-                try await conn.query("""
-                    SELECT min(s), max(s) FROM (
-                        SELECT chain_seq AS s FROM ledger
-                        WHERE station = \(station) AND kind = ANY(\(kinds)::text[]) AND at >= \(lower) AND at < \(upper) OFFSET 0) w
-                    WHERE s <= \(headSeq)
-                    """, logger: logger).collect().first?.decode((Int64?, Int64?).self)
+                try await conn.query(Self.windowQuery(station: station, from: from, to: to, through: headSeq), logger: logger)
+                    .collect().first?.decode((Int64?, Int64?).self)
             }
             guard case let (lo?, hi?)? = window else { return 0 }
             bounds = (max(lo, firstAfter + 1), hi)
@@ -123,11 +114,8 @@ public struct HistoryStore: Sendable {
                                     await channels[w].send((Int(chunkRecords), text))
                                     continue
                                 }
-                                let row = try await conn.query("""
-                                    SELECT count(*), string_agg(\(unescaped: layout.lineSQL), '' ORDER BY chain_seq) FROM ledger
-                                    WHERE station = \(station) AND chain_seq BETWEEN \(start) AND \(end)
-                                      AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
-                                    """, logger: logger).collect().first
+                                let row = try await conn.query(Self.chunkQuery(station: station, seqs: start...end, from: from, to: to, layout: layout),
+                                                               logger: logger).collect().first
                                 let (n, text) = try row?.decode((Int, ByteBuffer?).self) ?? (0, nil)
                                 if complete, n == chunkRecords, let cache, let text {
                                     await cache.store(text, station: station, layout: layout, index: i, records: chunkRecords)
@@ -151,6 +139,39 @@ public struct HistoryStore: Sendable {
             group.cancelAll()
             return records
         }
+    }
+
+    /// The chain positions of the records with data time in [`from`, `to`) (nil: unbounded), up to
+    /// `headSeq`: their first and last. Read from the (station, kind, at) index, every kind named
+    /// and the times as bounds; a plain min/max would be answered by walking the primary key
+    /// backwards through the station's whole chain, filtering on time (1 s for a station-day at 10 M rows).
+    /// Only the months that can hold such data times are read: the station's newest, and the closed
+    /// spans whose data times overlap the window (migration 0016) — a late record is found wherever it landed.
+    package static func windowQuery(station: String, from: Date?, to: Date?, through headSeq: Int64) -> PostgresQuery {
+        let kinds = RecordKind.allCases.map(\.rawValue)
+        let lower = from ?? .distantPast, upper = to ?? .distantFuture
+        return """
+            SELECT min(s), max(s) FROM (
+                SELECT chain_seq AS s FROM ledger
+                WHERE station = \(station) AND kind = ANY(\(kinds)::text[]) AND at >= \(lower) AND at < \(upper)
+                  AND (received_at >= (SELECT fuelwarden_ledger_open(\(station)))
+                       OR (received_at >= (SELECT fuelwarden_ledger_span_from(\(station), \(lower), \(upper)))
+                           AND received_at < (SELECT fuelwarden_ledger_span_until(\(station), \(lower), \(upper)))))
+                OFFSET 0) w
+            WHERE s <= \(headSeq)
+            """
+    }
+
+    /// One chunk of an export: the count and the joined lines of the records at chain positions
+    /// `seqs` with data time in [`from`, `to`), read from the months that hold those positions only.
+    package static func chunkQuery(station: String, seqs: ClosedRange<Int64>, from: Date?, to: Date?, layout: HistoryLayout) -> PostgresQuery {
+        """
+        SELECT count(*), string_agg(\(unescaped: layout.lineSQL), '' ORDER BY chain_seq) FROM ledger
+        WHERE station = \(station) AND chain_seq BETWEEN \(seqs.lowerBound) AND \(seqs.upperBound)
+          AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(seqs.lowerBound)))
+          AND received_at < (SELECT fuelwarden_ledger_ceiling(\(station), \(seqs.upperBound)))
+          AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
+        """
     }
 }
 

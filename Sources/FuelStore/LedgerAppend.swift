@@ -1,3 +1,4 @@
+import Foundation
 import FuelLedger
 import FuelModel
 import Logging
@@ -29,7 +30,9 @@ extension LedgerStore {
             results[i] = .failure(.notFound("station \(r.station) is not in the registry"))
         }
         let numbered = try await CollectedNumbering.number(requests, skip: results.map { $0 != nil }, on: tx, logger: logger)
-        var batch = BatchRows(suite: suite)
+        let stamp = Self.stamp(chains.values)
+        let heads = chains.mapValues(\.headSeq)
+        var batch = BatchRows(suite: suite, receivedAt: stamp)
         for (i, r) in requests.enumerated() where results[i] == nil {
             let records = numbered.records[i]
             let prepared = r.prepared.flatMap { $0.suite == suite ? $0 : nil } ?? PreparedBodies(station: r.station, records: records, suite: suite)
@@ -55,7 +58,10 @@ extension LedgerStore {
         split(.chainAndCopyText)
         try await copy(batch.copy, on: tx, logger: logger)
         split(.copy)
-        try await writeHeadsDaysAndHours(chains.values.filter(\.received), batch.quarterHours, batch.tankHours, on: tx, logger: logger)
+        // Where each station's new records begin: the first of them may open a period of the ledger for it.
+        let firstNew = chains.values.filter { $0.headSeq > heads[$0.station]! }.map { (station: $0.station, seq: heads[$0.station]! + 1) }
+        try await writeHeadsDaysAndHours(chains.values.filter(\.received), batch.quarterHours, batch.tankHours, stamp: stamp, firstNew: firstNew,
+                                         on: tx, logger: logger)
         split(.auxiliary)
         for (key, from) in batch.deliveredTanks.sorted(by: { ($0.key.station, $0.key.tank) < ($1.key.station, $1.key.tank) }) {
             // Recomputes the batch mix of each tank a delivery reached, from that delivery on (a late delivery rewrites later periods).
@@ -84,21 +90,37 @@ extension LedgerStore {
         /// Per source, the highest sequence archived (asked only when the batch resends).
         var archived: [String: Int64] = [:]
         var latestAt: Timestamp?
+        /// The database clock once the head was locked, or the station's previous `received_at` if that is later.
+        var stampFloor: Timestamp
         /// A valid record arrived for the station (new, duplicate or conflicting): its feed is alive.
         var received = false
     }
 
     /// Locks the heads of `stations`, in station order; a station without a head is missing from the answer.
+    /// With each head comes the floor of its next `received_at`: the database clock, or the station's
+    /// last `received_at` when that is later (the row as locked is the newest version: a head that
+    /// moved while this waited is read as moved).
     static func lockHeads(_ stations: Set<String>, on tx: PostgresConnection, logger: Logger) async throws -> [String: StationChain] {
         var out: [String: StationChain] = [:]
         let rows = try await tx.query("""
-            SELECT station, head_seq, head_hash, max_push_seq, records_frontier FROM chain_heads
+            SELECT station, head_seq, head_hash, max_push_seq, records_frontier,
+                   (EXTRACT(EPOCH FROM greatest(clock_timestamp(), last_received_at)) * 1000000)::int8
+            FROM chain_heads
             WHERE station = ANY(\(Array(stations))::text[]) ORDER BY station COLLATE "C" FOR UPDATE
             """, logger: logger)
-        for try await (station, seq, hash, maxPush, frontier) in rows.decode((String, Int64, ByteBuffer, Int64?, ByteBuffer?).self) {
-            out[station] = StationChain(station: station, headSeq: seq, headHash: Array(buffer: hash), maxPushSeq: maxPush, storedFrontier: frontier)
+        for try await (station, seq, hash, maxPush, frontier, floor) in rows.decode((String, Int64, ByteBuffer, Int64?, ByteBuffer?, Int64).self) {
+            out[station] = StationChain(station: station, headSeq: seq, headHash: Array(buffer: hash), maxPushSeq: maxPush, storedFrontier: frontier,
+                                        stampFloor: Timestamp(microseconds: floor))
         }
         return out
+    }
+
+    /// The `received_at` of every row the batch writes: one instant, never earlier than any of its
+    /// stations' previous ones (recorded as `last_received_at` under the head lock). So a station's
+    /// chain never goes back in `received_at`, whatever the clock does — a month's partition holds
+    /// one stretch of each chain, and `ledger_station_periods` can say which (migration 0016).
+    static func stamp(_ chains: some Sequence<StationChain>) -> Timestamp {
+        chains.map(\.stampFloor).max() ?? Timestamp(Date())
     }
 
     /// Content hashes already recorded under the batch's source sequences, by station and then
@@ -153,7 +175,7 @@ extension LedgerStore {
     /// Data-modifying `WITH` parts run to completion whether or not the main statement reads them.
     static func writeHeadsDaysAndHours(
         _ chains: [StationChain], _ quarterHours: [BatchRows.StationQuarter: Int64], _ hours: [TankHour.Key: TankHour],
-        on tx: PostgresConnection, logger: Logger
+        stamp: Timestamp, firstNew: [(station: String, seq: Int64)], on tx: PostgresConnection, logger: Logger
     ) async throws {
         guard !chains.isEmpty || !quarterHours.isEmpty || !hours.isEmpty else { return }
         let quarters = Array(quarterHours.keys)
@@ -166,12 +188,29 @@ extension LedgerStore {
                     max_push_seq = NULLIF(u.max_push, \(Int64.min)),
                     last_record_at = GREATEST(h.last_record_at, CASE WHEN u.latest_us = \(Int64.min) THEN NULL
                                                                     ELSE timestamptz 'epoch' + u.latest_us * interval '1 microsecond' END),
-                    last_received_at = now()
+                    last_received_at = GREATEST(h.last_received_at, \(stamp.rfc3339)::timestamptz)
                 FROM UNNEST(\(chains.map(\.station))::text[], \(chains.map(\.headSeq))::bigint[], \(chains.map { ByteBuffer(bytes: $0.headHash) })::bytea[],
                             \(chains.map { ByteBuffer(bytes: $0.frontier?.bytes ?? []) })::bytea[], \(chains.map { $0.maxPushSeq ?? .min })::bigint[],
                             \(chains.map { $0.latestAt?.microseconds ?? .min })::bigint[])
                      AS u(station, seq, hash, frontier, max_push, latest_us)
                 WHERE h.station = u.station
+                RETURNING 1
+            ), periods AS (
+                -- A station's first records in a period of the ledger: where its chain enters that period (its
+                -- lowest position there, as an earlier build may have written there first) and the data times
+                -- of what it received since it entered its previous one (migration 0016).
+                INSERT INTO ledger_station_periods (station, starts_at, first_seq, span_min_at, span_max_at)
+                SELECT c.station, c.starts_at,
+                       LEAST(c.seq, (SELECT min(l.chain_seq) FROM ledger l
+                                     WHERE l.station = c.station AND l.received_at >= c.starts_at AND l.received_at < c.ends_at)),
+                       t.min_at, t.max_at
+                FROM (SELECT u.station, u.seq, p.starts_at, p.ends_at, fuelwarden_ledger_open(u.station) AS previous
+                      FROM UNNEST(\(firstNew.map(\.station))::text[], \(firstNew.map(\.seq))::bigint[]) AS u(station, seq)
+                      JOIN ledger_periods p ON p.starts_at <= \(stamp.rfc3339)::timestamptz AND p.ends_at > \(stamp.rfc3339)::timestamptz
+                      OFFSET 0) c
+                CROSS JOIN LATERAL fuelwarden_ledger_span_times(c.station, c.previous, c.starts_at, \(RecordKind.allCases.map(\.rawValue))::text[]) t
+                WHERE c.previous < c.starts_at
+                ON CONFLICT DO NOTHING
                 RETURNING 1
             ), days AS (
                 INSERT INTO station_days (station, day, records)

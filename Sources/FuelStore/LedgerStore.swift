@@ -99,16 +99,25 @@ public struct LedgerStore: Sendable {
         let logger = database.logger
         return try await database.connection("read \(station)") { conn in
             var out: [StoredEntry] = []
-            let rows = try await conn.query("""
-                SELECT chain_seq, source, source_seq, body, received_at FROM ledger
-                WHERE station = \(station) AND chain_seq > \(cursor) ORDER BY chain_seq LIMIT \(limit)
-                """, logger: logger)
+            let rows = try await conn.query(Self.entriesQuery(station: station, after: cursor, limit: limit), logger: logger)
             for try await (seq, source, sourceSeq, body, received) in rows.decode((Int64, String, Int64, String, Date).self) {
                 out.append(StoredEntry(chainSeq: seq, source: RecordSource(rawValue: source) ?? .push, sourceSeq: sourceSeq, body: body,
                                        receivedAt: received))
             }
             return out
         }
+    }
+}
+
+extension LedgerStore {
+    /// What `entries(station:after:limit:)` asks: the reads past a frontier (detection, feeds). The
+    /// floor on `received_at` keeps the read to the months that hold the frontier and what follows.
+    package static func entriesQuery(station: String, after cursor: Int64, limit: Int) -> PostgresQuery {
+        """
+        SELECT chain_seq, source, source_seq, body, received_at FROM ledger
+        WHERE station = \(station) AND chain_seq > \(cursor) AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(cursor + 1)))
+        ORDER BY chain_seq LIMIT \(limit)
+        """
     }
 }
 
@@ -178,12 +187,12 @@ public enum QuarantineStore {
 
 /// PostgreSQL COPY text format for ledger rows.
 enum CopyText {
-    static let ledgerColumns = ["station", "chain_seq", "source", "source_seq", "kind", "at", "body", "content_hash", "prev_hash", "hash"]
+    static let ledgerColumns = ["station", "chain_seq", "source", "source_seq", "kind", "at", "body", "content_hash", "prev_hash", "hash", "received_at"]
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func row(
         into buf: inout ByteBuffer, station: String, chainSeq: Int64, source: String, sourceSeq: Int64, kind: String,
-        at: String, body: [UInt8], contentHash: [UInt8], previous: [UInt8], hash: [UInt8]
+        at: String, body: [UInt8], contentHash: [UInt8], previous: [UInt8], hash: [UInt8], receivedAt: String
     ) {
         text(station, into: &buf)
         buf.writeString("\t\(chainSeq)\t")
@@ -198,6 +207,8 @@ enum CopyText {
             buf.writeInteger(UInt8(ascii: "\t"))
             bytea(h, into: &buf)
         }
+        buf.writeInteger(UInt8(ascii: "\t"))
+        buf.writeString(receivedAt)
         buf.writeInteger(UInt8(ascii: "\n"))
     }
 

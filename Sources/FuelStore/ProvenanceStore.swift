@@ -149,6 +149,7 @@ public struct ProvenanceStore: Sendable {
                        coalesce((body::jsonb->>'volume_l')::float8, (body::jsonb->>'declared_volume_l')::float8),
                        body::jsonb->>'batch', body::jsonb->>'supplier'
                 FROM ledger WHERE station = \(station) AND chain_seq = \(seq)
+                  AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(seq))) AND received_at < (SELECT fuelwarden_ledger_ceiling(\(station), \(seq)))
                 """, logger: logger).collect().first else { return nil }
             let (kind, at, nozzle, tank, volume, batch, supplier) = try row.decode((String, Date, String?, String?, Double?, String?, String?).self)
             return TracedRecord(kind: kind, at: at, nozzle: nozzle, tank: tank, volumeL: volume, batch: batch, supplier: supplier)

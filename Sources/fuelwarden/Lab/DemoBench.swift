@@ -70,6 +70,7 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Stations.") var stations = 400
         @Option(help: "Records per second pushed at each size.") var rate = 1_500.0
         @Option(help: "Seconds of pushing at each size.") var seconds = 20.0
+        @Flag(help: "Print what PostgreSQL did for each read at each size (EXPLAIN ANALYZE: time, partitions read, pages).") var explain = false
 
         func run() async throws {
             let list = sizes.split(separator: ",").compactMap { part -> Int? in
@@ -88,6 +89,7 @@ struct Bench: AsyncParsableCommand {
             bench.stations = stations
             bench.rate = rate
             bench.seconds = seconds
+            bench.explain = explain
             _ = try await bench.run()
         }
     }
