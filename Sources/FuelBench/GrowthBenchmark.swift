@@ -176,7 +176,8 @@ package struct GrowthBenchmark: Sendable {
                 SELECT count(*) FROM ins
                 """)
             try fixture.cluster.psql(database: fixture.databaseName, """
-                UPDATE chain_heads SET head_seq = head_seq + \(n), head_hash = sha256(convert_to(station || '#' || (head_seq + \(n)), 'UTF8'))
+                UPDATE chain_heads SET head_seq = head_seq + \(n), head_hash = sha256(convert_to(station || '#' || (head_seq + \(n)), 'UTF8')),
+                    last_received_at = timestamptz '2024-01-01 00:00:00+00' + (head_seq + \(n)) * interval '5 minutes'
                 WHERE station = ANY(\(grown))
                 """)
             done += n
@@ -278,14 +279,17 @@ package struct GrowthBenchmark: Sendable {
                 let head = try await conn.query("SELECT head_seq FROM chain_heads WHERE station = \(station)", logger: db.logger)
                     .collect().first?.decode(Int64.self) ?? 0
                 let from = Self.exportedDay.from, to = Self.exportedDay.to
-                let window = HistoryStore.windowQuery(station: station, from: from, to: to, through: head)
+                let spans = try await ReceivedSpan.window(station: station, from: from, to: to, on: conn, logger: db.logger)
+                let window = HistoryStore.windowQuery(station: station, from: from, to: to, through: head, within: spans)
                 print("  explain \(station) export window: \(try await QueryPlanSummary.explain(window, on: conn, logger: db.logger))")
                 let (lo, hi) = try await conn.query(window, logger: db.logger).collect().first?.decode((Int64?, Int64?).self) ?? (nil, nil)
                 if let lo, let hi {
-                    let chunk = HistoryStore.chunkQuery(station: station, seqs: lo...hi, from: from, to: to, layout: .ndjson)
+                    let span = try await ReceivedSpan.of(station: station, seqs: lo...hi, on: conn, logger: db.logger)
+                    let chunk = HistoryStore.chunkQuery(station: station, seqs: lo...hi, from: from, to: to, layout: .ndjson, within: span)
                     print("  explain \(station) export chunk: \(try await QueryPlanSummary.explain(chunk, on: conn, logger: db.logger))")
                 }
-                let read = LedgerStore.entriesQuery(station: station, after: head - 1000, limit: 1000)
+                let span = try await ReceivedSpan.after(station: station, seq: head - 1000, on: conn, logger: db.logger)
+                let read = LedgerStore.entriesQuery(station: station, after: head - 1000, limit: 1000, within: span)
                 print("  explain \(station) detector read: \(try await QueryPlanSummary.explain(read, on: conn, logger: db.logger))")
             }
         }
@@ -305,7 +309,10 @@ package struct GrowthBenchmark: Sendable {
                         .collect().first?.decode(Int64.self) ?? 0
                     let began = ContinuousClock.now
                     var n = 0
-                    for try await _ in try await conn.query(LedgerStore.entriesQuery(station: s, after: head - 1000, limit: 1000), logger: db.logger) {
+                    // As `LedgerStore.entries` reads: the months first, then the records.
+                    let span = try await ReceivedSpan.after(station: s, seq: head - 1000, on: conn, logger: db.logger)
+                    for try await _ in try await conn.query(LedgerStore.entriesQuery(station: s, after: head - 1000, limit: 1000, within: span),
+                                                            logger: db.logger) {
                         n += 1
                     }
                     times.append((ContinuousClock.now - began) / .milliseconds(1))

@@ -164,10 +164,11 @@ public struct CheckpointStore: Sendable {
                 guard let r = try archive.record(station: station, seq: seq) else { return nil }
                 (body, prev, hash) = r
             } else {
+                let span = try await ReceivedSpan.of(station: station, seqs: seq...seq, on: conn, logger: logger)
                 guard let row = try await conn.query(
                     """
                     SELECT body, prev_hash, hash FROM ledger WHERE station = \(station) AND chain_seq = \(seq)
-                      AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(seq))) AND received_at < (SELECT fuelwarden_ledger_ceiling(\(station), \(seq)))
+                      AND received_at >= \(span.from) AND received_at < \(span.until)
                     """, logger: logger
                 ).collect().first else { return nil }
                 let (b, p, h) = try row.decode((String, ByteBuffer, ByteBuffer).self)

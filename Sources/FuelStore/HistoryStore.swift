@@ -85,7 +85,8 @@ public struct HistoryStore: Sendable {
         var bounds: (Int64, Int64) = (firstAfter + 1, headSeq)
         if from != nil || to != nil {
             let window = try await database.client.withConnection { conn in
-                try await conn.query(Self.windowQuery(station: station, from: from, to: to, through: headSeq), logger: logger)
+                let spans = try await ReceivedSpan.window(station: station, from: from ?? .distantPast, to: to ?? .distantFuture, on: conn, logger: logger)
+                return try await conn.query(Self.windowQuery(station: station, from: from, to: to, through: headSeq, within: spans), logger: logger)
                     .collect().first?.decode((Int64?, Int64?).self)
             }
             guard case let (lo?, hi?)? = window else { return 0 }
@@ -114,8 +115,9 @@ public struct HistoryStore: Sendable {
                                     await channels[w].send((Int(chunkRecords), text))
                                     continue
                                 }
-                                let row = try await conn.query(Self.chunkQuery(station: station, seqs: start...end, from: from, to: to, layout: layout),
-                                                               logger: logger).collect().first
+                                let span = try await ReceivedSpan.of(station: station, seqs: start...end, on: conn, logger: logger)
+                                let row = try await conn.query(Self.chunkQuery(station: station, seqs: start...end, from: from, to: to, layout: layout,
+                                                                               within: span), logger: logger).collect().first
                                 let (n, text) = try row?.decode((Int, ByteBuffer?).self) ?? (0, nil)
                                 if complete, n == chunkRecords, let cache, let text {
                                     await cache.store(text, station: station, layout: layout, index: i, records: chunkRecords)
@@ -145,31 +147,35 @@ public struct HistoryStore: Sendable {
     /// `headSeq`: their first and last. Read from the (station, kind, at) index, every kind named
     /// and the times as bounds; a plain min/max would be answered by walking the primary key
     /// backwards through the station's whole chain, filtering on time (1 s for a station-day at 10 M rows).
-    /// Only the months that can hold such data times are read: the station's newest, and the closed
-    /// spans whose data times overlap the window (migration 0016) — a late record is found wherever it landed.
-    package static func windowQuery(station: String, from: Date?, to: Date?, through headSeq: Int64) -> PostgresQuery {
+    /// Only the months that can hold such data times are read (`spans`: `ReceivedSpan.window`): the
+    /// station's newest, and the closed spans whose data times overlap the window — a late record is
+    /// found wherever it landed.
+    package static func windowQuery(
+        station: String, from: Date?, to: Date?, through headSeq: Int64, within spans: (newest: ReceivedSpan, closed: ReceivedSpan)
+    ) -> PostgresQuery {
         let kinds = RecordKind.allCases.map(\.rawValue)
         let lower = from ?? .distantPast, upper = to ?? .distantFuture
         return """
             SELECT min(s), max(s) FROM (
                 SELECT chain_seq AS s FROM ledger
                 WHERE station = \(station) AND kind = ANY(\(kinds)::text[]) AND at >= \(lower) AND at < \(upper)
-                  AND (received_at >= (SELECT fuelwarden_ledger_open(\(station)))
-                       OR (received_at >= (SELECT fuelwarden_ledger_span_from(\(station), \(lower), \(upper)))
-                           AND received_at < (SELECT fuelwarden_ledger_span_until(\(station), \(lower), \(upper)))))
+                  AND ((received_at >= \(spans.newest.from) AND received_at < \(spans.newest.until))
+                       OR (received_at >= \(spans.closed.from) AND received_at < \(spans.closed.until)))
                 OFFSET 0) w
             WHERE s <= \(headSeq)
             """
     }
 
     /// One chunk of an export: the count and the joined lines of the records at chain positions
-    /// `seqs` with data time in [`from`, `to`), read from the months that hold those positions only.
-    package static func chunkQuery(station: String, seqs: ClosedRange<Int64>, from: Date?, to: Date?, layout: HistoryLayout) -> PostgresQuery {
+    /// `seqs` with data time in [`from`, `to`), read from the months that hold those positions only
+    /// (`span`: `ReceivedSpan.of`).
+    package static func chunkQuery(
+        station: String, seqs: ClosedRange<Int64>, from: Date?, to: Date?, layout: HistoryLayout, within span: ReceivedSpan
+    ) -> PostgresQuery {
         """
         SELECT count(*), string_agg(\(unescaped: layout.lineSQL), '' ORDER BY chain_seq) FROM ledger
         WHERE station = \(station) AND chain_seq BETWEEN \(seqs.lowerBound) AND \(seqs.upperBound)
-          AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(seqs.lowerBound)))
-          AND received_at < (SELECT fuelwarden_ledger_ceiling(\(station), \(seqs.upperBound)))
+          AND received_at >= \(span.from) AND received_at < \(span.until)
           AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
         """
     }

@@ -99,7 +99,8 @@ public struct LedgerStore: Sendable {
         let logger = database.logger
         return try await database.connection("read \(station)") { conn in
             var out: [StoredEntry] = []
-            let rows = try await conn.query(Self.entriesQuery(station: station, after: cursor, limit: limit), logger: logger)
+            let span = try await ReceivedSpan.after(station: station, seq: cursor, on: conn, logger: logger)
+            let rows = try await conn.query(Self.entriesQuery(station: station, after: cursor, limit: limit, within: span), logger: logger)
             for try await (seq, source, sourceSeq, body, received) in rows.decode((Int64, String, Int64, String, Date).self) {
                 out.append(StoredEntry(chainSeq: seq, source: RecordSource(rawValue: source) ?? .push, sourceSeq: sourceSeq, body: body,
                                        receivedAt: received))
@@ -110,12 +111,12 @@ public struct LedgerStore: Sendable {
 }
 
 extension LedgerStore {
-    /// What `entries(station:after:limit:)` asks: the reads past a frontier (detection, feeds). The
-    /// floor on `received_at` keeps the read to the months that hold the frontier and what follows.
-    package static func entriesQuery(station: String, after cursor: Int64, limit: Int) -> PostgresQuery {
+    /// What `entries(station:after:limit:)` asks: the reads past a frontier (detection, feeds), in
+    /// `span` (`ReceivedSpan.after`: the months from the frontier's on).
+    package static func entriesQuery(station: String, after cursor: Int64, limit: Int, within span: ReceivedSpan) -> PostgresQuery {
         """
         SELECT chain_seq, source, source_seq, body, received_at FROM ledger
-        WHERE station = \(station) AND chain_seq > \(cursor) AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(cursor + 1)))
+        WHERE station = \(station) AND chain_seq > \(cursor) AND received_at >= \(span.from) AND received_at < \(span.until)
         ORDER BY chain_seq LIMIT \(limit)
         """
     }

@@ -144,12 +144,13 @@ public struct ProvenanceStore: Sendable {
     public func record(station: String, seq: Int64) async throws -> TracedRecord? {
         let logger = database.logger
         return try await database.connection("provenance record") { conn in
+            let span = try await ReceivedSpan.of(station: station, seqs: seq...seq, on: conn, logger: logger)
             guard let row = try await conn.query("""
                 SELECT kind, at, body::jsonb->>'nozzle', body::jsonb->>'tank',
                        coalesce((body::jsonb->>'volume_l')::float8, (body::jsonb->>'declared_volume_l')::float8),
                        body::jsonb->>'batch', body::jsonb->>'supplier'
                 FROM ledger WHERE station = \(station) AND chain_seq = \(seq)
-                  AND received_at >= (SELECT fuelwarden_ledger_floor(\(station), \(seq))) AND received_at < (SELECT fuelwarden_ledger_ceiling(\(station), \(seq)))
+                  AND received_at >= \(span.from) AND received_at < \(span.until)
                 """, logger: logger).collect().first else { return nil }
             let (kind, at, nozzle, tank, volume, batch, supplier) = try row.decode((String, Date, String?, String?, Double?, String?, String?).self)
             return TracedRecord(kind: kind, at: at, nozzle: nozzle, tank: tank, volumeL: volume, batch: batch, supplier: supplier)

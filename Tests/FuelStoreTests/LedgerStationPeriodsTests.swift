@@ -24,8 +24,9 @@ import Testing
         return try #require(periods[current + months].starts)
     }
 
-    static func explain(_ db: FuelDatabase, _ query: PostgresQuery) async throws -> QueryPlanSummary {
-        try await db.client.withConnection { conn in try await QueryPlanSummary.explain(query, on: conn, logger: TestPostgres.logger) }
+    /// What PostgreSQL does for the query `make` builds (with the bounds it looks up on the connection first).
+    static func explain(_ db: FuelDatabase, _ make: @escaping @Sendable (PostgresConnection) async throws -> PostgresQuery) async throws -> QueryPlanSummary {
+        try await db.client.withConnection { conn in try await QueryPlanSummary.explain(try await make(conn), on: conn, logger: TestPostgres.logger) }
     }
 
     /// Rows whose `received_at` falls outside the bounds the lookups give for their chain position:
@@ -81,23 +82,35 @@ import Testing
             try #require(months.count == 3)
             func read(_ plan: QueryPlanSummary) -> [String] { months.filter(plan.partitions.contains) }
 
-            let newest = try await Self.explain(db, LedgerStore.entriesQuery(station: "S1", after: 9, limit: 100))
-            #expect(read(newest) == [months[2]], "past the frontier: \(newest)")
+            let logger = TestPostgres.logger
+            let newest = try await Self.explain(db) { conn in
+                LedgerStore.entriesQuery(station: "S1", after: 9, limit: 100, within: try await ReceivedSpan.after(station: "S1", seq: 9, on: conn, logger: logger))
+            }
+            #expect(read(newest) == [months[2]] && newest.partitionsRead == 1, "past the frontier, up to the last record: \(newest)")
             #expect(try await ledger.entries(station: "S1", after: 9, limit: 100).map(\.chainSeq) == [10, 11, 12])
             #expect(try await ledger.entries(station: "S1", after: 3, limit: 100).map(\.chainSeq) == Array(4...12))
 
-            let middle = try await Self.explain(db, HistoryStore.chunkQuery(station: "S1", seqs: 5...8, from: nil, to: nil, layout: .ndjson))
+            func chunk(_ seqs: ClosedRange<Int64>) async throws -> QueryPlanSummary {
+                try await Self.explain(db) { conn in
+                    HistoryStore.chunkQuery(station: "S1", seqs: seqs, from: nil, to: nil, layout: .ndjson,
+                                            within: try await ReceivedSpan.of(station: "S1", seqs: seqs, on: conn, logger: logger))
+                }
+            }
+            let middle = try await chunk(5...8)
             #expect(read(middle) == [months[1]], "one month's chunk: \(middle)")
-            let across = try await Self.explain(db, HistoryStore.chunkQuery(station: "S1", seqs: 4...9, from: nil, to: nil, layout: .ndjson))
+            let across = try await chunk(4...9)
             #expect(read(across) == months, "a chunk across three months: \(across)")
             // A window of data times reads the station's newest month and the closed spans whose data times overlap it.
             func window(_ first: Int64, _ last: Int64) async throws -> (QueryPlanSummary, Int64?, Int64?) {
-                let q = HistoryStore.windowQuery(station: "S1", from: Fixtures.t0.adding(seconds: Double(first) * 60).date,
-                                                 to: Fixtures.t0.adding(seconds: Double(last) * 60 + 1).date, through: 100)
-                let found = try await db.client.withConnection { conn in
-                    try await conn.query(q, logger: TestPostgres.logger).collect().first?.decode((Int64?, Int64?).self)
+                let from = Fixtures.t0.adding(seconds: Double(first) * 60).date, to = Fixtures.t0.adding(seconds: Double(last) * 60 + 1).date
+                let make: @Sendable (PostgresConnection) async throws -> PostgresQuery = { conn in
+                    HistoryStore.windowQuery(station: "S1", from: from, to: to, through: 100,
+                                             within: try await ReceivedSpan.window(station: "S1", from: from, to: to, on: conn, logger: logger))
                 }
-                return (try await Self.explain(db, q), found?.0, found?.1)
+                let found = try await db.client.withConnection { conn in
+                    try await conn.query(try await make(conn), logger: logger).collect().first?.decode((Int64?, Int64?).self)
+                }
+                return (try await Self.explain(db, make), found?.0, found?.1)
             }
             let (second, lo2, hi2) = try await window(5, 8)
             #expect(read(second) == [months[1], months[2]] && lo2 == 5 && hi2 == 8, "the second month and the newest: \(second)")

@@ -14,9 +14,13 @@
 -- chain never goes back to an earlier period and these lookups are exact:
 --   records at chain positions >= s are all received at or after fuelwarden_ledger_floor(station, s);
 --   records at chain positions <= s are all received before fuelwarden_ledger_ceiling(station, s);
---   records with data time in [f, t) are all received after fuelwarden_ledger_open(station) (the
---   station's newest period, still filling) or in [fuelwarden_ledger_span_from(station, f, t),
---   fuelwarden_ledger_span_until(station, f, t)) (the closed spans that can hold such times).
+--   all records are received before fuelwarden_ledger_end(station);
+--   records with data time in [f, t) are all received in [fuelwarden_ledger_open(station),
+--   fuelwarden_ledger_end(station)) (the station's newest period, still filling) or in
+--   [fuelwarden_ledger_span_from(station, f, t), fuelwarden_ledger_span_until(station, f, t)) (the
+--   closed spans that can hold such times).
+-- The reads ask these first and then read with the answers as parameters, so that PostgreSQL plans
+-- the months they name only (bounds from a subquery prune at run time, after every month was planned).
 -- (Additive: a previous build runs on this schema unchanged; periods it alone wrote have no row,
 -- which only widens the bounds.)
 CREATE TABLE ledger_station_periods (
@@ -34,9 +38,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(max(starts_at), '-infinity') FROM ledger_station_periods WHERE station = st AND first_seq <= seq
 $$;
 
+-- After the station's last record: the append moves last_received_at to the stamp of its rows (an
+-- earlier build, to the start of its transaction: its rows came within the hour, the margin).
+CREATE FUNCTION fuelwarden_ledger_end(st text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce((SELECT last_received_at + interval '1 hour' FROM chain_heads WHERE station = st), 'infinity')
+$$;
+
 CREATE FUNCTION fuelwarden_ledger_ceiling(st text, seq bigint) RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(min(starts_at), 'infinity') FROM ledger_station_periods WHERE station = st AND first_seq > seq
+    SELECT coalesce(min(starts_at), fuelwarden_ledger_end(st)) FROM ledger_station_periods WHERE station = st AND first_seq > seq
 $$;
 
 CREATE FUNCTION fuelwarden_ledger_open(st text) RETURNS timestamptz
