@@ -200,10 +200,7 @@ extension LedgerStore {
                 -- lowest position there, as an earlier build may have written there first) and the data times
                 -- of what it received since it entered its previous one (migration 0016).
                 INSERT INTO ledger_station_periods (station, starts_at, first_seq, span_min_at, span_max_at)
-                SELECT c.station, c.starts_at,
-                       LEAST(c.seq, (SELECT min(l.chain_seq) FROM ledger l
-                                     WHERE l.station = c.station AND l.received_at >= c.starts_at AND l.received_at < c.ends_at)),
-                       t.min_at, t.max_at
+                SELECT c.station, c.starts_at, LEAST(c.seq, fuelwarden_ledger_first_seq(c.station, c.starts_at, c.ends_at)), t.min_at, t.max_at
                 FROM (SELECT u.station, u.seq, p.starts_at, p.ends_at, fuelwarden_ledger_open(u.station) AS previous
                       FROM UNNEST(\(firstNew.map(\.station))::text[], \(firstNew.map(\.seq))::bigint[]) AS u(station, seq)
                       JOIN ledger_periods p ON p.starts_at <= \(stamp.rfc3339)::timestamptz AND p.ends_at > \(stamp.rfc3339)::timestamptz

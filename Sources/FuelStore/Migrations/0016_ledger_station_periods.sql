@@ -72,6 +72,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WHERE station = st AND span_min_at < to_at AND span_max_at >= from_at
 $$;
 
+-- The station's lowest chain position received in [a, b). (The append asks through these functions:
+-- a query inside the append's statement would be planned over every month at every append.)
+CREATE FUNCTION fuelwarden_ledger_first_seq(st text, a timestamptz, b timestamptz) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT min(chain_seq) FROM ledger WHERE station = st AND received_at >= a AND received_at < b
+$$;
+
 -- The least and greatest data time of a station's records received in [a, b), one index descent per
 -- kind and period (the (station, kind, at) index), not a scan of the span.
 CREATE FUNCTION fuelwarden_ledger_span_times(st text, a timestamptz, b timestamptz, kinds text[],
