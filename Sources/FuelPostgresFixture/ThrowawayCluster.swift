@@ -144,8 +144,10 @@ package final class ThrowawayCluster: Sendable {
     }
 
     /// Server options every cluster shares: its port, 127.0.0.1 and its socket directory.
+    /// 1,000 connections: the test process runs a dozen daemons at once, each with a pool of 20
+    /// and its test's own 8; at 200 a busy CI machine was refused with "too many clients".
     private static func baseOptions(port: Int, directory: String) -> String {
-        "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=200 -c shared_buffers=128MB"
+        "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=1000 -c shared_buffers=128MB"
     }
 
     /// A TCP port on 127.0.0.1 nothing listens on right now.

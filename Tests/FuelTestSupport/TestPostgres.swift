@@ -103,14 +103,16 @@ actor TestServer {
         var attempt = 0
         while true {
             attempt += 1
-            let conn = try await PostgresConnection.connect(on: eventLoop, configuration: config, id: 1, logger: TestPostgres.logger)
+            var conn: PostgresConnection?
             do {
-                try await conn.query(PostgresQuery(unsafeSQL: sql), logger: TestPostgres.logger)
-                try await conn.close()
+                let c = try await PostgresConnection.connect(on: eventLoop, configuration: config, id: 1, logger: TestPostgres.logger)
+                conn = c
+                try await c.query(PostgresQuery(unsafeSQL: sql), logger: TestPostgres.logger)
+                try await c.close()
                 return
             } catch {
-                try? await conn.close()
-                // The template may still be closing a session; retry briefly.
+                try? await conn?.close()
+                // The template may still be closing a session, or the server be briefly full; retry.
                 guard attempt < 20 else { throw error }
                 try await Task.sleep(for: .milliseconds(100))
             }
