@@ -72,7 +72,8 @@ extension ConsoleController {
                           "lastReceived": head.lastReceivedAt.map(ConsoleTime.text) ?? "—"] as [String: Any]
             c["verified"] = verified.map { v -> [String: Any] in
                 ["at": ConsoleTime.text(v.verifiedAt), "headSeq": v.headSeq, "records": v.records, "intact": v.intact,
-                 "result": v.intact ? (t["chain_intact"] ?? "intact") : (t["chain_broken"] ?? "broken"), "break": v.break ?? ""]
+                 "result": v.intact ? (t["chain_intact"] ?? "intact") : (t["chain_broken"] ?? "broken"), "break": v.break ?? "",
+                 "wholeAt": v.wholeAt.map(ConsoleTime.text) ?? "", "hasWhole": v.wholeAt != nil]
             } ?? [:]
             c["neverVerified"] = verified == nil
             c["lastByKind"] = head.lastByKind.sorted { $0.key < $1.key }.map { ["kind": t["kind_\($0.key)"] ?? $0.key, "at": ConsoleTime.text($0.value)] }

@@ -180,7 +180,8 @@ public enum FuelwardenDaemon {
         services.append(background(LedgerPartitionService(periods: LedgerPeriods(database: c.database), logger: logger)))
         services.append(background(RegistryRefreshService(cache: c.registry, interval: c.config.registry.refreshInterval, logger: logger)))
         if c.config.checkpoint.verifyEvery > .zero {
-            services.append(background(ChainVerificationService(audit: ChainAudit(database: c.database), every: c.config.checkpoint.verifyEvery, logger: logger)))
+            services.append(background(ChainVerificationService(audit: ChainAudit(database: c.database), every: c.config.checkpoint.verifyEvery,
+                                                                     wholeEvery: c.config.checkpoint.verifyWholeEvery, logger: logger)))
         }
         do {
             if let key = try c.config.checkpointKey() {

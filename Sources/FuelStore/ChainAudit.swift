@@ -27,6 +27,18 @@ public struct ChainVerification: Sendable, Hashable {
     public var intact: Bool
     /// Where and how it broke, when it did.
     public var `break`: String?
+    /// When the chain was last recomputed whole (from its first record, or the first after its
+    /// archived months), if this build ever did; the verifications between go on from the last.
+    public var wholeAt: Date?
+}
+
+/// How much of a station's chain a verification recomputes.
+public enum VerificationExtent: Sendable, Hashable {
+    /// From its anchor (its first record, or the first after its archived months) to its head.
+    case whole
+    /// From where its last verification ended, when that one was intact and that position is still
+    /// in the database (otherwise whole): the records added since, and the link to what was verified.
+    case sinceLast
 }
 
 /// Recomputes each station's chain and the audit chain from the stored rows, streaming.
@@ -35,7 +47,9 @@ public struct ChainAudit: Sendable {
 
     public init(database: FuelDatabase) { self.database = database }
 
-    public func verify(station only: String? = nil) async throws -> VerificationReport {
+    /// Recomputes the chains (of `only`, or every station's and the audit chain) from their stored
+    /// bodies up to their heads, keeping each station's outcome in `chain_verifications`.
+    public func verify(station only: String? = nil, extent: VerificationExtent = .whole) async throws -> VerificationReport {
         let logger = database.logger
         let suite = try await database.ledgerSuite()
         return try await database.longConnection("chain verification") { conn in
@@ -51,15 +65,25 @@ public struct ChainAudit: Sendable {
                 heads.append((st, seq, Array(buffer: hash), Anchor(seq: anchorSeq, hash: Array(buffer: anchorHash))))
             }
             for (station, headSeq, headHash, anchor) in heads {
-                // From the anchor: the records before it are archived, verified from their files.
-                var verifier = ChainVerifier(suite: suite, after: anchor.seq, hash: anchor.hash)
+                // From the anchor (the records before it are archived, verified from their files), or
+                // from where the last verification ended.
+                var start = anchor
+                if extent == .sinceLast, let last = try await Self.lastEnd(station: station, on: conn, logger: logger),
+                   last.seq >= anchor.seq, last.seq <= headSeq {
+                    start = last
+                }
+                var verifier = ChainVerifier(suite: suite, after: start.seq, hash: start.hash)
                 // Up to the head read above: the station may append meanwhile (its rows and its head
                 // move in one transaction), and rows past that head are the next verification's.
+                // Bounded by the months holding them, so that a verification of a day's records reads that day's month.
+                let span = try await ReceivedSpan.after(station: station, seq: start.seq, on: conn, logger: logger)
                 let rows = try await conn.query("""
                     SELECT chain_seq, body, content_hash, prev_hash, hash FROM ledger
-                    WHERE station = \(station) AND chain_seq > \(anchor.seq) AND chain_seq <= \(headSeq)
+                    WHERE station = \(station) AND chain_seq > \(start.seq) AND chain_seq <= \(headSeq)
+                      AND received_at >= \(span.from) AND received_at < \(span.until)
                     ORDER BY chain_seq
                     """, logger: logger)
+                let whole = start == anchor
                 let before = report.recordsChecked
                 do {
                     for try await (seq, body, content, prev, hash) in rows.decode((Int64, String, ByteBuffer, ByteBuffer, ByteBuffer).self) {
@@ -70,10 +94,12 @@ public struct ChainAudit: Sendable {
                     try verifier.finish(headPosition: headSeq, headHash: headHash)
                 } catch let b as ChainBreak {
                     report.firstBreak = (station, b)
-                    try await Self.record(station: station, headSeq: headSeq, records: report.recordsChecked - before, break: "\(b)", on: conn, logger: logger)
+                    try await Self.record(station: station, head: Anchor(seq: headSeq, hash: headHash), whole: whole,
+                                          records: report.recordsChecked - before, break: "\(b)", on: conn, logger: logger)
                     return report
                 }
-                try await Self.record(station: station, headSeq: headSeq, records: report.recordsChecked - before, break: nil, on: conn, logger: logger)
+                try await Self.record(station: station, head: Anchor(seq: headSeq, hash: headHash), whole: whole,
+                                      records: report.recordsChecked - before, break: nil, on: conn, logger: logger)
                 report.stationsChecked += 1
             }
             guard only == nil else { return report }
@@ -97,14 +123,39 @@ public struct ChainAudit: Sendable {
         }
     }
 
-    /// Keeps a station's verification: when, up to which head, how many records, and the break if any.
-    static func record(station: String, headSeq: Int64, records: Int64, break found: String?, on conn: PostgresConnection, logger: Logger) async throws {
+    /// Keeps a station's verification: when, up to which head, how many records, and the break if
+    /// any; an intact one also where it ended (the head and its hash, where the next one may go on),
+    /// and a whole one when. A broken one leaves where the last intact one ended, and the next
+    /// verification recomputes the chain whole; a break stays until a whole recomputation finds the
+    /// chain intact (a verification since the last, begun before the break was found, cannot clear it).
+    static func record(station: String, head: Anchor, whole: Bool, records: Int64, break found: String?,
+                       on conn: PostgresConnection, logger: Logger) async throws {
+        let intact = found == nil
         try await conn.query("""
-            INSERT INTO chain_verifications (station, verified_at, head_seq, records, intact, break)
-            VALUES (\(station), now(), \(headSeq), \(records), \(found == nil), \(found))
+            INSERT INTO chain_verifications (station, verified_at, head_seq, records, intact, break, verified_seq, verified_hash, full_at)
+            VALUES (\(station), now(), \(head.seq), \(records), \(intact), \(found),
+                    CASE WHEN \(intact) THEN \(head.seq) END, CASE WHEN \(intact) THEN \(ByteBuffer(bytes: head.hash)) END,
+                    CASE WHEN \(whole) THEN now() END)
             ON CONFLICT (station) DO UPDATE SET verified_at = now(), head_seq = EXCLUDED.head_seq, records = EXCLUDED.records,
-                intact = EXCLUDED.intact, break = EXCLUDED.break
+                intact = EXCLUDED.intact, break = EXCLUDED.break,
+                verified_seq = CASE WHEN EXCLUDED.intact THEN EXCLUDED.verified_seq ELSE chain_verifications.verified_seq END,
+                verified_hash = CASE WHEN EXCLUDED.intact THEN EXCLUDED.verified_hash ELSE chain_verifications.verified_hash END,
+                full_at = COALESCE(EXCLUDED.full_at, chain_verifications.full_at)
+            -- Only a whole recomputation clears a break (one since the last cannot see an older record).
+            WHERE chain_verifications.intact OR \(whole)
             """, logger: logger)
+    }
+
+    /// Where the station's last verification ended, when it was intact (nil when it broke: the next
+    /// one starts from the beginning).
+    static func lastEnd(station: String, on conn: PostgresConnection, logger: Logger) async throws -> Anchor? {
+        try await conn.query("""
+            SELECT verified_seq, verified_hash FROM chain_verifications
+            WHERE station = \(station) AND intact AND verified_seq IS NOT NULL AND verified_hash IS NOT NULL
+            """, logger: logger).collect().first.map { row in
+            let (seq, hash) = try row.decode((Int64, ByteBuffer).self)
+            return Anchor(seq: seq, hash: Array(buffer: hash))
+        }
     }
 
     /// A station's last verification, if its chain was ever verified.
@@ -112,24 +163,30 @@ public struct ChainAudit: Sendable {
         let logger = database.logger
         return try await database.connection("last verification") { conn in
             try await conn.query(
-                "SELECT verified_at, head_seq, records, intact, break FROM chain_verifications WHERE station = \(station)", logger: logger
+                "SELECT verified_at, head_seq, records, intact, break, full_at FROM chain_verifications WHERE station = \(station)", logger: logger
             ).collect().first.map { row in
-                let (at, head, records, intact, found) = try row.decode((Date, Int64, Int64, Bool, String?).self)
-                return ChainVerification(station: station, verifiedAt: at, headSeq: head, records: records, intact: intact, break: found)
+                let (at, head, records, intact, found, wholeAt) = try row.decode((Date, Int64, Int64, Bool, String?, Date?).self)
+                return ChainVerification(station: station, verifiedAt: at, headSeq: head, records: records, intact: intact, break: found,
+                                         wholeAt: wholeAt)
             }
         }
     }
 
     /// The station whose chain was verified longest ago (or never), if that was more than `age`
-    /// seconds ago: the background verifier's next one.
-    public func stalestStation(olderThan age: Double) async throws -> String? {
+    /// seconds ago: the background verifier's next one; whole when it was last recomputed whole
+    /// more than `wholeAge` seconds ago (or never, or its last verification broke), else since the last.
+    public func stalestStation(olderThan age: Double, wholeOlderThan wholeAge: Double) async throws -> (station: String, extent: VerificationExtent)? {
         let logger = database.logger
         return try await database.connection("stalest chain") { conn in
             try await conn.query("""
-                SELECT h.station FROM chain_heads h LEFT JOIN chain_verifications v ON v.station = h.station
+                SELECT h.station, coalesce(v.intact AND v.full_at >= now() - make_interval(secs => \(wholeAge)), false)
+                FROM chain_heads h LEFT JOIN chain_verifications v ON v.station = h.station
                 WHERE v.verified_at IS NULL OR v.verified_at < now() - make_interval(secs => \(age))
                 ORDER BY v.verified_at NULLS FIRST, h.station LIMIT 1
-                """, logger: logger).collect().first?.decode(String.self)
+                """, logger: logger).collect().first.map { row in
+                let (station, recentlyWhole) = try row.decode((String, Bool).self)
+                return (station, recentlyWhole ? .sinceLast : .whole)
+            }
         }
     }
 

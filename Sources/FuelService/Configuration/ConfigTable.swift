@@ -382,7 +382,12 @@ public enum ConfigTable {
             .setting(.text("checkpoint.origin", \.checkpoint.origin, "Names this deployment in every signed checkpoint.")),
             .setting(.minutes("checkpoint.verify_every_minutes", \.checkpoint.verifyEvery, 0...525_600,
                               "Every station's chain is recomputed from its stored bodies at least this often, one station at a",
-                              "time in the background (the console shows when); 0: only by `fuelwarden verify` and inspection pre-checks.")),
+                              "time in the background (the console shows when); 0: only by `fuelwarden verify` and inspection pre-checks.",
+                              "Each of these recomputes the records added since the chain's last verification, linked to where it ended.")),
+            .setting(.days("checkpoint.verify_whole_every_days", \.checkpoint.verifyWholeEvery, 1...3650,
+                           "Every station's chain is recomputed whole, from its first record in the database, at least this often",
+                           "by the background verifier (and after a break was found); between, it checks what was added since.",
+                           "`fuelwarden verify` always recomputes whole.")),
 
             .section("inspection", ["Annual-inspection pre-check (GET /v1/stations/{id}/inspection, fuelwarden inspect)."]),
             .setting(.integer("inspection.expiry_warning_days", \.inspection.expiryWarningDays, 0...3650,

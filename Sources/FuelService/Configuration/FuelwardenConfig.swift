@@ -178,6 +178,9 @@ public struct CheckpointSettings: Sendable {
     /// Every station's chain is recomputed from its stored bodies at least this often, one station
     /// at a time in the background; zero: only by `fuelwarden verify` and inspection pre-checks.
     public var verifyEvery: Duration = .seconds(24 * 3600)
+    /// Each station's chain is recomputed whole at least this often; the background verifications
+    /// between check the records added since the last one.
+    public var verifyWholeEvery: Duration = .seconds(30 * 24 * 3600)
     public init() {}
 }
 
