@@ -174,12 +174,17 @@ public struct ChainAudit: Sendable {
 
     /// The station whose chain was verified longest ago (or never), if that was more than `age`
     /// seconds ago: the background verifier's next one; whole when it was last recomputed whole
-    /// more than `wholeAge` seconds ago (or never, or its last verification broke), else since the last.
+    /// more than its share of `wholeAge` seconds ago (between half and all of it, fixed per station:
+    /// the whole recomputations spread over the days), or never, or its last verification broke;
+    /// else since the last.
     public func stalestStation(olderThan age: Double, wholeOlderThan wholeAge: Double) async throws -> (station: String, extent: VerificationExtent)? {
         let logger = database.logger
         return try await database.connection("stalest chain") { conn in
             try await conn.query("""
-                SELECT h.station, coalesce(v.intact AND v.full_at >= now() - make_interval(secs => \(wholeAge)), false)
+                -- Each station's whole recomputations come every wholeAge × (0.5 … 1), by a share of its name's
+                -- hash: chains first verified on one day are then recomputed whole on different days, not all at once.
+                SELECT h.station, coalesce(v.intact AND v.full_at >= now() - make_interval(secs => \(wholeAge)
+                                           * (1 - (abs(hashtext(h.station)::bigint) % 1000) / 2000.0)), false)
                 FROM chain_heads h LEFT JOIN chain_verifications v ON v.station = h.station
                 WHERE v.verified_at IS NULL OR v.verified_at < now() - make_interval(secs => \(age))
                 ORDER BY v.verified_at NULLS FIRST, h.station LIMIT 1

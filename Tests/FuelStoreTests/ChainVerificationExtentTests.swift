@@ -57,7 +57,7 @@ import Testing
     }
 
     /// The background verifier's next station: the stalest, whole when its last whole recomputation
-    /// is older than the limit (or it was never verified), else since the last.
+    /// is older than its share of the limit (or it was never verified), else since the last.
     @Test func theStalestStationAndItsExtent() async throws {
         try await TestPostgres.withDatabase { db in
             try await Fixtures.importRegistry(db)
@@ -70,6 +70,11 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
             #expect(try await audit.stalestStation(olderThan: 0.001, wholeOlderThan: 3600)?.extent == .sinceLast)
             #expect(try await audit.stalestStation(olderThan: 0.001, wholeOlderThan: 0.001)?.extent == .whole)
+            // A station's whole recomputation is due between half and all of the limit after its last.
+            for (age, due) in [(0.49, false), (1.01, true)] {
+                try await TestPostgres.superuser(db, "UPDATE chain_verifications SET full_at = now() - interval '\(Int(age * 100)) days'")
+                #expect(try await audit.stalestStation(olderThan: 0.001, wholeOlderThan: 100 * 86_400)?.extent == (due ? .whole : .sinceLast))
+            }
         }
     }
 }

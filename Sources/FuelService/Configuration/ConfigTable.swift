@@ -386,7 +386,8 @@ public enum ConfigTable {
                               "Each of these recomputes the records added since the chain's last verification, linked to where it ended.")),
             .setting(.days("checkpoint.verify_whole_every_days", \.checkpoint.verifyWholeEvery, 1...3650,
                            "Every station's chain is recomputed whole, from its first record in the database, at least this often",
-                           "by the background verifier (and after a break was found); between, it checks what was added since.",
+                           "by the background verifier (each station every half to all of it, a fixed share, so they spread over the",
+                           "days; and after a break was found); between, it checks what was added since.",
                            "`fuelwarden verify` always recomputes whole.")),
 
             .section("inspection", ["Annual-inspection pre-check (GET /v1/stations/{id}/inspection, fuelwarden inspect)."]),
