@@ -142,22 +142,42 @@ extension LedgerStore {
         }
         var out: [String: [String: Digest32]] = [:]
         guard !seqs.isEmpty else { return (out, [:]) }
-        let rows = try await tx.query("""
-            SELECT l.station, l.source, l.source_seq, l.content_hash
-            FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
-            JOIN ledger l ON l.station = u.station AND l.source = u.source AND l.source_seq = u.seq
-            """, logger: logger)
-        for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
-            out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
+        // First in the months since the start of the previous one, where a resend of what was just
+        // sent is (PostgreSQL plans and reads those months only); what is not found there, in the
+        // months before. The two bounds split received time in two, so the lookup stays exact.
+        let recent = recentMonths(before: Date())
+        let asked = Array(Set(stations))
+        for older in [false, true] {
+            if older {
+                let missing = stations.indices.filter { out[stations[$0]]?["\(sources[$0])/\(seqs[$0])"] == nil }
+                guard !missing.isEmpty else { break }
+                (stations, sources, seqs) = (missing.map { stations[$0] }, missing.map { sources[$0] }, missing.map { seqs[$0] })
+            }
+            let rows = try await tx.query("""
+                SELECT l.station, l.source, l.source_seq, l.content_hash
+                FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
+                JOIN ledger l ON l.station = u.station AND l.source = u.source AND l.source_seq = u.seq
+                WHERE l.received_at \(unescaped: older ? "<" : ">=") \(recent)
+                """, logger: logger)
+            for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
+                out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
+            }
         }
         var archived: [String: [String: Int64]] = [:]
-        let asked = Array(Set(stations))
         let ceilings = try await tx.query(
             "SELECT station, source, max_source_seq FROM ledger_archived_seqs WHERE station = ANY(\(asked)::text[])", logger: logger)
         for try await (station, source, seq) in ceilings.decode((String, String, Int64).self) {
             archived[station, default: [:]][source] = seq
         }
         return (out, archived)
+    }
+
+    /// The start (UTC) of the month before the one `now` is in: the dedupe lookup's recent months.
+    package static func recentMonths(before now: Date) -> Date {
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let month = utc.date(from: utc.dateComponents([.year, .month], from: now))!
+        return utc.date(byAdding: .month, value: -1, to: month)!
     }
 
     static func copy(_ rows: ByteBuffer, on tx: PostgresConnection, logger: Logger) async throws {

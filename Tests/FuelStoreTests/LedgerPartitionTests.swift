@@ -104,6 +104,14 @@ import Testing
             #expect(again.accepted == 0 && again.duplicates == 2 && again.headSeq == 8)
             let conflict = try await ledger.append(station: "S1", records: [Fixtures.reading(4, volume: 1), Fixtures.reading(9)], rejected: [])
             #expect(conflict.accepted == 1 && conflict.conflicts == 1 && conflict.headSeq == 9)
+            // Received years ago (before the months the lookup tries first): found all the same.
+            try await TestPostgres.superuser(db, """
+                ALTER TABLE ledger DISABLE TRIGGER ledger_append_only;
+                UPDATE ledger SET received_at = timestamptz '2024-05-01 00:00:00+00' + chain_seq * interval '1 second' WHERE station = 'S1' AND chain_seq <= 5;
+                ALTER TABLE ledger ENABLE TRIGGER ledger_append_only
+                """)
+            let old = try await ledger.append(station: "S1", records: [Fixtures.reading(3), Fixtures.reading(5, volume: 2), Fixtures.reading(8)], rejected: [])
+            #expect(old.accepted == 0 && old.duplicates == 2 && old.conflicts == 1 && old.headSeq == 9)
 
             // The chain runs across the two months unbroken.
             let report = try await ChainAudit(database: db).verify(station: "S1")
@@ -174,6 +182,30 @@ import Testing
             #expect(!made.isEmpty)
             let after = try await TestPostgres.strings(db, "SELECT count(*)::text FROM pg_inherits WHERE inhparent = 'test_ledger_kind_at'::regclass")
             #expect(after == ["\(partitions + made.count)"])
+        }
+    }
+
+    /// The dedupe lookup's recent months begin at the start of the previous UTC month, whatever the day.
+    @Test(arguments: [("2026-12-03T05:00:00Z", "2026-11-01T00:00:00Z"), ("2026-01-31T23:59:59Z", "2025-12-01T00:00:00Z"),
+                      ("2026-03-01T00:00:00Z", "2026-02-01T00:00:00Z"), ("2024-03-31T16:30:00Z", "2024-02-01T00:00:00Z")])
+    func theRecentMonthsBeginAtThePreviousMonth(now: String, start: String) throws {
+        let date = try #require(Timestamp(rfc3339: now)).date
+        #expect(LedgerStore.recentMonths(before: date) == Timestamp(rfc3339: start)?.date)
+    }
+
+    /// For any instant: midnight UTC on the first of the month before the instant's own.
+    @Test func theRecentMonthsAreOneWholeMonthAndThePresentOne() {
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        for _ in 0..<2_000 {
+            let now = Date(timeIntervalSince1970: .random(in: 0...4_000_000_000))
+            let start = LedgerStore.recentMonths(before: now)
+            let parts = utc.dateComponents([.day, .hour, .minute, .second], from: start)
+            #expect(parts.day == 1 && parts.hour == 0 && parts.minute == 0 && parts.second == 0)
+            let days = now.timeIntervalSince(start) / 86_400
+            #expect(days >= 28 && days < 62, "\(now) → \(start)")
+            let own = utc.date(byAdding: .month, value: 1, to: start)!, next = utc.date(byAdding: .month, value: 2, to: start)!
+            #expect(own <= now && now < next, "\(now) → \(start)")
         }
     }
 
