@@ -70,6 +70,7 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Stations.") var stations = 400
         @Option(help: "Records per second pushed at each size.") var rate = 1_500.0
         @Option(help: "Seconds of pushing at each size.") var seconds = 20.0
+        @Option(help: "Push steps at each size (the table shows the median p99).") var pushSteps = 3
         @Flag(help: "Print what PostgreSQL did for each read at each size (EXPLAIN ANALYZE: time, partitions read, pages).") var explain = false
 
         func run() async throws {
@@ -78,8 +79,8 @@ struct Bench: AsyncParsableCommand {
                 if t.hasSuffix("M") { return Double(t.dropLast()).map { Int($0 * 1_000_000) } }
                 return Int(t)
             }
-            guard !list.isEmpty, list.allSatisfy({ $0 > 0 }), list == list.sorted(), stations > 0, rate > 0, seconds > 0 else {
-                fail("--sizes must list positive, rising sizes (e.g. 10M,50M); --stations, --rate and --seconds must be positive")
+            guard !list.isEmpty, list.allSatisfy({ $0 > 0 }), list == list.sorted(), stations > 0, rate > 0, seconds > 0, pushSteps > 0 else {
+                fail("--sizes must list positive, rising sizes (e.g. 10M,50M); --stations, --rate, --seconds and --push-steps must be positive")
             }
             #if DEBUG
             say("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench growth")
@@ -89,6 +90,7 @@ struct Bench: AsyncParsableCommand {
             bench.stations = stations
             bench.rate = rate
             bench.seconds = seconds
+            bench.pushSteps = pushSteps
             bench.explain = explain
             _ = try await bench.run()
         }
