@@ -153,12 +153,7 @@ extension LedgerStore {
                 guard !missing.isEmpty else { break }
                 (stations, sources, seqs) = (missing.map { stations[$0] }, missing.map { sources[$0] }, missing.map { seqs[$0] })
             }
-            let rows = try await tx.query("""
-                SELECT l.station, l.source, l.source_seq, l.content_hash
-                FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
-                JOIN ledger l ON l.station = u.station AND l.source = u.source AND l.source_seq = u.seq
-                WHERE l.received_at \(unescaped: older ? "<" : ">=") \(recent)
-                """, logger: logger)
+            let rows = try await tx.query(dedupeQuery(stations: stations, sources: sources, seqs: seqs, recent: recent, older: older), logger: logger)
             for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
                 out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
             }
@@ -170,6 +165,17 @@ extension LedgerStore {
             archived[station, default: [:]][source] = seq
         }
         return (out, archived)
+    }
+
+    /// The dedupe lookup's statement: what is recorded under these (station, source, source seq) keys,
+    /// received from `recent` on, or (`older`) before it.
+    package static func dedupeQuery(stations: [String], sources: [String], seqs: [Int64], recent: Date, older: Bool) -> PostgresQuery {
+        """
+        SELECT l.station, l.source, l.source_seq, l.content_hash
+        FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
+        JOIN ledger l ON l.station = u.station AND l.source = u.source AND l.source_seq = u.seq
+        WHERE l.received_at \(unescaped: older ? "<" : ">=") \(recent)
+        """
     }
 
     /// The start (UTC) of the month before the one `now` is in: the dedupe lookup's recent months.
