@@ -319,7 +319,7 @@ struct ConsoleAgent {
             _ = try await agent.signIn(try await d.token(.viewer))
             let page = try await agent.get("/console/stations/\(station.id)")
             let line = try #require(page.body.range(of: #"id="chain-verified">"#).map { String(page.body[$0.upperBound...].prefix { $0 != "\n" }) })
-            #expect(line.contains("52 条记录") && line.contains("完整"), "\(line)")
+            #expect(line.contains("52 条记录") && line.contains("完整") && line.contains("全链最近复算"), "\(line)")
 
             try await TestPostgres.superuser(d.db, """
                 ALTER TABLE ledger DISABLE TRIGGER USER; UPDATE ledger SET body = replace(body, '"volume_l":100', '"volume_l":90') WHERE station = '\(station.id)' AND chain_seq = 1;
