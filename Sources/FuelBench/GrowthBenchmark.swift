@@ -283,7 +283,7 @@ package struct GrowthBenchmark: Sendable {
         return (times.quantile(0.5) ?? .nan, records)
     }
 
-    /// The append's dedupe lookup (`LedgerStore.dedupeQuery`, in its two steps: the months since the
+    /// The append's dedupe lookup (`LedgerStore.recorded`, in its two steps: the months since the
     /// start of the previous one, then the months before for what was not found) for ten records of
     /// each sampled station: from the middle of a grown station's history (`old`: found in the second
     /// step, which looks into every older month), or a live station's newest pushed ones (found in the
@@ -302,22 +302,13 @@ package struct GrowthBenchmark: Sendable {
                     for try await (source, seq) in try await conn.query(query, logger: db.logger).decode((String, Int64).self) { keys.append((s, source, seq)) }
                 }
                 guard !keys.isEmpty else { throw LabError("no records to look up") }
-                let recent = LedgerStore.recentMonths(before: Date())
                 var times: [Double] = []
                 for _ in 0..<5 {
                     let began = ContinuousClock.now
-                    var found = Set<String>()
-                    for older in [false, true] {
-                        let asked = keys.filter { !found.contains("\($0.0)/\($0.1)/\($0.2)") }
-                        if asked.isEmpty { break }
-                        let query = LedgerStore.dedupeQuery(stations: asked.map(\.0), sources: asked.map(\.1), seqs: asked.map(\.2), recent: recent, older: older)
-                        for try await (station, source, seq) in try await conn.query(query, logger: db.logger).decode((String, String, Int64, ByteBuffer).self)
-                            .map({ ($0.0, $0.1, $0.2) }) {
-                            found.insert("\(station)/\(source)/\(seq)")
-                        }
-                    }
+                    let found = try await LedgerStore.recorded(stations: keys.map(\.0), sources: keys.map(\.1), seqs: keys.map(\.2), on: conn, logger: db.logger)
+                        .values.reduce(0) { $0 + $1.count }
                     times.append((ContinuousClock.now - began) / .milliseconds(1))
-                    guard found.count == keys.count else { throw LabError("the resend lookup found \(found.count) of \(keys.count) records") }
+                    guard found == keys.count else { throw LabError("the resend lookup found \(found) of \(keys.count) records") }
                 }
                 return times.suffix(3).quantile(0.5) ?? .nan
             }

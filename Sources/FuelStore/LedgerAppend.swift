@@ -140,24 +140,9 @@ extension LedgerStore {
                 seqs.append(r.sourceSeq)
             }
         }
-        var out: [String: [String: Digest32]] = [:]
-        guard !seqs.isEmpty else { return (out, [:]) }
-        // First in the months since the start of the previous one, where a resend of what was just
-        // sent is (PostgreSQL plans and reads those months only); what is not found there, in the
-        // months before. The two bounds split received time in two, so the lookup stays exact.
-        let recent = recentMonths(before: Date())
+        guard !seqs.isEmpty else { return ([:], [:]) }
         let asked = Array(Set(stations))
-        for older in [false, true] {
-            if older {
-                let missing = stations.indices.filter { out[stations[$0]]?["\(sources[$0])/\(seqs[$0])"] == nil }
-                guard !missing.isEmpty else { break }
-                (stations, sources, seqs) = (missing.map { stations[$0] }, missing.map { sources[$0] }, missing.map { seqs[$0] })
-            }
-            let rows = try await tx.query(dedupeQuery(stations: stations, sources: sources, seqs: seqs, recent: recent, older: older), logger: logger)
-            for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
-                out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
-            }
-        }
+        let out = try await recorded(stations: stations, sources: sources, seqs: seqs, on: tx, logger: logger)
         var archived: [String: [String: Int64]] = [:]
         let ceilings = try await tx.query(
             "SELECT station, source, max_source_seq FROM ledger_archived_seqs WHERE station = ANY(\(asked)::text[])", logger: logger)
@@ -167,9 +152,33 @@ extension LedgerStore {
         return (out, archived)
     }
 
+    /// The content hash recorded under each (station, source, source seq) key, by station and then
+    /// "source/seq". First in the months since the start of the previous one, where a resend of what
+    /// was just sent is (PostgreSQL plans and reads those months only); what is not found there, in the
+    /// months before. The two bounds split received time in two, so the lookup stays exact.
+    package static func recorded(
+        stations: [String], sources: [String], seqs: [Int64], now: Date = Date(), on conn: PostgresConnection, logger: Logger
+    ) async throws -> [String: [String: Digest32]] {
+        var out: [String: [String: Digest32]] = [:]
+        var (stations, sources, seqs) = (stations, sources, seqs)
+        let recent = recentMonths(before: now)
+        for older in [false, true] {
+            if older {
+                let missing = stations.indices.filter { out[stations[$0]]?["\(sources[$0])/\(seqs[$0])"] == nil }
+                guard !missing.isEmpty else { break }
+                (stations, sources, seqs) = (missing.map { stations[$0] }, missing.map { sources[$0] }, missing.map { seqs[$0] })
+            }
+            let rows = try await conn.query(dedupeQuery(stations: stations, sources: sources, seqs: seqs, recent: recent, older: older), logger: logger)
+            for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
+                out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
+            }
+        }
+        return out
+    }
+
     /// The dedupe lookup's statement: what is recorded under these (station, source, source seq) keys,
     /// received from `recent` on, or (`older`) before it.
-    package static func dedupeQuery(stations: [String], sources: [String], seqs: [Int64], recent: Date, older: Bool) -> PostgresQuery {
+    static func dedupeQuery(stations: [String], sources: [String], seqs: [Int64], recent: Date, older: Bool) -> PostgresQuery {
         """
         SELECT l.station, l.source, l.source_seq, l.content_hash
         FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
