@@ -116,10 +116,13 @@ package struct GrowthBenchmark: Sendable {
                 for _ in 0..<max(1, pushSteps) {
                     // What PostgreSQL's checkpointer wrote meanwhile: a checkpoint's fsyncs stall the commits they meet.
                     let before = try writerStatistics(fixture)
-                    let step = try await load.step(rate: rate, connections: connections, keys: fixture.keys, generator: generator, pid: daemon.pid ?? 0)
+                    let step = try await fixture.withDatabase(logger: logger) { db in
+                        try await load.step(rate: rate, connections: connections, keys: fixture.keys, generator: generator, pid: daemon.pid ?? 0, sampling: db)
+                    }
                     let after = try writerStatistics(fixture)
                     print(LoadBenchmark.describe(step) + String(format: "; checkpoints meanwhile %d, buffers they wrote %d", after.checkpoints - before.checkpoints,
                                                                 after.buffers - before.buffers))
+                    print(LoadBenchmark.describeServer(step))
                     steps.append(step)
                 }
                 let step = steps.sorted { $0.p99 < $1.p99 }[steps.count / 2]

@@ -31,6 +31,8 @@ package struct LoadBenchmark: Sendable {
     package var maxInFlight = 512
     /// Keep-alive connections to the daemon (requests wait for a free one, as behind a station's router).
     package var connections = 256
+    /// PostgreSQL parameters set on the throwaway cluster before the daemon starts (`--pg name=value`).
+    package var serverSettings: [(name: String, value: String)] = []
     /// The `fuelwarden` binary to run as the daemon.
     package var executable: String
     let logger: Logger
@@ -51,7 +53,11 @@ package struct LoadBenchmark: Sendable {
         package var latencies: [Double] = []
         /// p99 of each second of the step, in order: a stall shows as a bad second, not only in the overall p99.
         package var secondP99s: [Double] = []
+        /// The second of the step each of ``secondP99s`` is (seconds without an answer have none).
+        package var secondNumbers: [Int] = []
         package var peakRSSBytes = 0
+        /// What the machine and PostgreSQL did in each second (when the step was sampled).
+        var server: [StepSampler.Second] = []
 
         package var p50: Double { latencies.quantile(0.5) ?? .nan }
         package var p99: Double { latencies.quantile(0.99) ?? .nan }
@@ -60,6 +66,12 @@ package struct LoadBenchmark: Sendable {
     package func run() async throws -> [Step] {
         let fixture = try await ProvinceFixture.make(stations: stations, database: "fuelwarden_load", logger: logger, print: print)
         defer { fixture.stop() }
+        // WAL sync time in pg_stat_wal, for the stall report; then what the caller asked for.
+        let settings = [(name: "track_wal_io_timing", value: "on")] + serverSettings
+        try fixture.cluster.configure(settings)
+        print("• PostgreSQL: " + settings.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
+              + "; shared_buffers " + (try fixture.cluster.psql(database: "postgres", "SHOW shared_buffers")).trimmingCharacters(in: .whitespacesAndNewlines)
+              + ", max_wal_size " + (try fixture.cluster.psql(database: "postgres", "SHOW max_wal_size")).trimmingCharacters(in: .whitespacesAndNewlines))
         let log = NSTemporaryDirectory() + "fuelwarden-load-\(UInt32.random(in: 0...UInt32.max)).log"
         let daemon = DaemonProcess(executable: executable, databaseURL: fixture.url, port: try ThrowawayCluster.freePort(), logPath: log,
                                    environment: ["FUELWARDEN_INGEST_MAX_BODY_BYTES": "\(4 * 1024 * 1024)"])
@@ -76,7 +88,9 @@ package struct LoadBenchmark: Sendable {
             let connections = try await LoadConnections.open(host: "127.0.0.1", port: daemon.port, count: min(maxInFlight, connections))
             let steps: [Step]
             do {
-                steps = try await measure(connections: connections, metrics: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry)
+                steps = try await fixture.withDatabase(logger: logger) { db in
+                    try await measure(connections: connections, metrics: client, pid: daemon.pid ?? 0, keys: fixture.keys, registry: fixture.registry, database: db)
+                }
             } catch {
                 await connections.close()
                 throw error
@@ -99,16 +113,18 @@ package struct LoadBenchmark: Sendable {
         return (value("fuelwarden_append_batches_total"), value("fuelwarden_append_batched_requests_total"))
     }
 
-    private func measure(connections: LoadConnections, metrics: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry) async throws -> [Step] {
+    private func measure(connections: LoadConnections, metrics: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry,
+                         database: FuelDatabase) async throws -> [Step] {
         let generator = LoadLines(stations: registry.stations.map(\.id))
         var steps: [Step] = []
         for rate in rates {
             print(String(format: "• %.0f records/s for %.0f s (%d stations, %d records a request) …", rate, seconds, stations, batch))
             let before = await commits(metrics)
-            let step = try await self.step(rate: rate, connections: connections, keys: keys, generator: generator, pid: pid)
+            let step = try await self.step(rate: rate, connections: connections, keys: keys, generator: generator, pid: pid, sampling: database)
             let after = await commits(metrics)
             steps.append(step)
             print(Self.describe(step))
+            print(Self.describeServer(step))
             let batches = after.batches - before.batches
             if batches > 0 {
                 print(String(format: "  group commit: %.0f transactions, %.1f pushes each on average", batches, (after.requests - before.requests) / batches))
@@ -125,13 +141,27 @@ package struct LoadBenchmark: Sendable {
                       s.secondP99s.count, target * 1000, Double(s.peakRSSBytes) / 1_048_576)
     }
 
+    /// The seconds over the target (else the two worst) beside a typical second of the step: what
+    /// the machine and PostgreSQL were doing when pushes stalled.
+    static func describeServer(_ s: Step) -> String {
+        guard !s.server.isEmpty else { return "" }
+        var lines = ["  a typical second: " + StepSampler.describe(StepSampler.typical(s.server))]
+        var shown = zip(s.secondNumbers, s.secondP99s).filter { $0.1 > target }
+        if shown.isEmpty { shown = Array(zip(s.secondNumbers, s.secondP99s).sorted { $0.1 > $1.1 }.prefix(2)).sorted { $0.0 < $1.0 } }
+        for (i, p99) in shown where i < s.server.count {
+            lines.append(String(format: "  second %d, p99 %.0f ms: ", i, p99 * 1000) + StepSampler.describe(s.server[i]))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Issue 19's bar for a rate to count as held: p99 within 250 ms and no errors.
     package static let target = 0.25
 
     package func held(_ s: Step) -> Bool { s.p99 <= Self.target && s.errors == 0 }
 
     /// One step: pushes at `rate` for ``seconds`` through `connections` (also `bench growth`'s ingest figure).
-    func step(rate: Double, connections: LoadConnections, keys: [String: String], generator: LoadLines, pid: Int32) async throws -> Step {
+    func step(rate: Double, connections: LoadConnections, keys: [String: String], generator: LoadLines, pid: Int32,
+              sampling database: FuelDatabase? = nil) async throws -> Step {
         let requestsPerSecond = rate / Double(batch)
         let total = Int(requestsPerSecond * seconds)
         let monitor = Task {
@@ -162,6 +192,8 @@ package struct LoadBenchmark: Sendable {
             return (head, body, lines.count)
         }
         let launched = ContinuousClock.now
+        let sampler = StepSampler(pid: pid)
+        let sampling = database.map { db in Task { await sampler.run(database: db, origin: launched) } }
         for (i, (head, body, count)) in prepared.enumerated() {
             let due = launched.advanced(by: .seconds(Double(i) / requestsPerSecond))
             // Sleep only when a millisecond or more ahead: a timer per request would cost the generator more than the request.
@@ -193,6 +225,9 @@ package struct LoadBenchmark: Sendable {
         step.errors += refused + unanswered
         monitor.cancel()
         step.peakRSSBytes = await monitor.value
+        sampling?.cancel()
+        _ = await sampling?.value
+        step.server = sampler.seconds()
         step.seconds = max(seconds, (ContinuousClock.now - launched) / .seconds(1))
         return step
     }
@@ -258,7 +293,8 @@ final class StepRecorder: @unchecked Sendable {
         defer { lock.unlock() }
         var s = LoadBenchmark.Step(rate: rate, seconds: seconds)
         s.latencies = latencies
-        s.secondP99s = bySecond.keys.sorted().map { bySecond[$0]!.quantile(0.99) ?? .nan }
+        s.secondNumbers = bySecond.keys.sorted()
+        s.secondP99s = s.secondNumbers.map { bySecond[$0]!.quantile(0.99) ?? .nan }
         s.records = records
         s.requests = requests
         s.errors = errors

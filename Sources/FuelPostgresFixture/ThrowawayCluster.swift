@@ -96,6 +96,20 @@ package final class ThrowawayCluster: Sendable {
                          "-At", "-c", sql])
     }
 
+    /// Sets server parameters (`ALTER SYSTEM`, kept in the cluster's `postgresql.auto.conf`) and
+    /// restarts the server so that every one of them, `shared_buffers` too, is in force. Names are
+    /// PostgreSQL's (letters, digits, underscores, dots); values are quoted as SQL strings.
+    package func configure(_ settings: [(name: String, value: String)]) throws {
+        for (name, value) in settings {
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                throw ClusterError("bad server parameter name \(name)")
+            }
+            try psql(database: "postgres", "ALTER SYSTEM SET \(name) = '\(value.replacingOccurrences(of: "'", with: "''"))'")
+        }
+        try run("pg_ctl", ["-D", "\(directory)/data", "-m", "fast", "-w", "-t", "120", "stop"])
+        try startServer()
+    }
+
     /// Starts the server again after ``stopServer()`` (same port, same data).
     package func startServer() throws {
         try run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", serverOptions, "-w", "-t", "60", "start"])

@@ -41,8 +41,15 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Records per second, comma-separated steps.") var rates = "1500"
         @Option(help: "Seconds per step.") var seconds = 180.0
         @Option(help: "Records per request.") var batch = 5
+        @Option(name: .customLong("pg"), help: "A PostgreSQL parameter for the throwaway cluster, name=value (repeatable), e.g. --pg shared_buffers=2GB.")
+        var pg: [String] = []
 
         func run() async throws {
+            let settings = pg.map { item -> (name: String, value: String) in
+                let parts = item.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { fail("--pg wants name=value, got \(item)") }
+                return (String(parts[0]), String(parts[1]))
+            }
             let steps = rates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 }), seconds > 0, batch > 0, stations > 0 else {
                 fail("--rates must list positive numbers; --seconds, --batch and --stations must be positive")
@@ -53,6 +60,7 @@ struct Bench: AsyncParsableCommand {
             bench.rates = steps
             bench.seconds = seconds
             bench.batch = batch
+            bench.serverSettings = settings
             let results = try await bench.run()
             let held = results.filter(bench.held)
             if let best = held.max(by: { $0.rate < $1.rate }) {
