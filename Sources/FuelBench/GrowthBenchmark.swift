@@ -116,7 +116,7 @@ package struct GrowthBenchmark: Sendable {
                 for _ in 0..<max(1, pushSteps) {
                     // What PostgreSQL's checkpointer wrote meanwhile: a checkpoint's fsyncs stall the commits they meet.
                     let before = try writerStatistics(fixture)
-                    let step = try await fixture.withDatabase(logger: logger) { db in
+                    let step = try await fixture.withDatabase(logger: logger) { [load] db in
                         try await load.step(rate: rate, connections: connections, keys: fixture.keys, generator: generator, pid: daemon.pid ?? 0, sampling: db)
                     }
                     let after = try writerStatistics(fixture)
