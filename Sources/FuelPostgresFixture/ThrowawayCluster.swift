@@ -37,6 +37,8 @@ package final class ThrowawayCluster: Sendable {
         self.serverOptions = options
         do {
             try run("initdb", ["-D", "\(directory)/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+            // In the configuration file, not on the command line, so that ``configure(_:)`` can change it.
+            try Self.appendSetting("shared_buffers = 128MB", to: "\(directory)/data/postgresql.conf")
             try startServer()
         } catch {
             let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
@@ -97,7 +99,8 @@ package final class ThrowawayCluster: Sendable {
     }
 
     /// Sets server parameters (`ALTER SYSTEM`, kept in the cluster's `postgresql.auto.conf`) and
-    /// restarts the server so that every one of them, `shared_buffers` too, is in force. Names are
+    /// restarts the server so that every one of them, `shared_buffers` too, is in force (all but the
+    /// port, the listen address, the socket directory and `max_connections`, set on the command line). Names are
     /// PostgreSQL's (letters, digits, underscores, dots); values are quoted as SQL strings.
     package func configure(_ settings: [(name: String, value: String)]) throws {
         for (name, value) in settings {
@@ -143,6 +146,13 @@ package final class ThrowawayCluster: Sendable {
         return text
     }
 
+    private static func appendSetting(_ line: String, to path: String) throws {
+        guard let file = FileHandle(forWritingAtPath: path) else { throw ClusterError("cannot open \(path)") }
+        defer { try? file.close() }
+        try file.seekToEnd()
+        try file.write(contentsOf: Data("\n\(line)\n".utf8))
+    }
+
     /// A new temporary directory for a cluster, owned by the postgres OS user when running as root.
     private static func makeDirectory(runAsPostgres: Bool) throws -> String {
         var template = Array("/tmp/fuelwarden-pg-XXXXXX".utf8CString)
@@ -161,7 +171,7 @@ package final class ThrowawayCluster: Sendable {
     /// 1,000 connections: the test process runs a dozen daemons at once, each with a pool of 20
     /// and its test's own 8; at 200 a busy CI machine was refused with "too many clients".
     private static func baseOptions(port: Int, directory: String) -> String {
-        "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=1000 -c shared_buffers=128MB"
+        "-p \(port) -c listen_addresses=127.0.0.1 -k \(directory) -c max_connections=1000"
     }
 
     /// A TCP port on 127.0.0.1 nothing listens on right now.
