@@ -60,6 +60,21 @@ public struct TokenStore: Sendable {
         }
     }
 
+    /// Which of these token hashes belong to tokens in force (not revoked), in one query: how the
+    /// daemon's token cache rechecks everything it holds at once instead of a station at a time.
+    public func activeHashes(_ hashes: [[UInt8]]) async throws -> Set<[UInt8]> {
+        guard !hashes.isEmpty else { return [] }
+        let logger = database.logger
+        let buffers = hashes.map { ByteBuffer(bytes: $0) }
+        return try await database.connection("recheck tokens") { conn in
+            var active = Set<[UInt8]>()
+            let rows = try await conn.query(
+                "SELECT token_hash FROM api_tokens WHERE token_hash = ANY(\(buffers)::bytea[]) AND revoked_at IS NULL", logger: logger)
+            for try await hash in rows.decode(ByteBuffer.self) { active.insert(Array(buffer: hash)) }
+            return active
+        }
+    }
+
     /// Revokes a token by id.
     public func revoke(id: Int64, actor: String = "cli") async throws {
         let logger = database.logger
