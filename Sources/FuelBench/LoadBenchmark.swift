@@ -148,9 +148,11 @@ package struct LoadBenchmark: Sendable {
         var lines = ["  a typical second: " + StepSampler.describe(StepSampler.typical(s.server))]
         var shown = zip(s.secondNumbers, s.secondP99s).filter { $0.1 > target }
         if shown.isEmpty { shown = Array(zip(s.secondNumbers, s.secondP99s).sorted { $0.1 > $1.1 }.prefix(2)).sorted { $0.0 < $1.0 } }
-        for (i, p99) in shown where i < s.server.count {
+        // A saturated step is bad all through: its first dozen bad seconds say as much as all of them.
+        for (i, p99) in shown.prefix(12) where i < s.server.count {
             lines.append(String(format: "  second %d, p99 %.0f ms: ", i, p99 * 1000) + StepSampler.describe(s.server[i]))
         }
+        if shown.count > 12 { lines.append("  … and \(shown.count - 12) more seconds over \(Int(target * 1000)) ms") }
         return lines.joined(separator: "\n")
     }
 
