@@ -34,6 +34,7 @@ public struct DetectionService: Service {
     let signal: DetectionSignal
     let metrics: FuelMetrics
     let logger: Logger
+    let spacing: DetectionPassSpacing
 
     public init(
         ledger: LedgerStore, store: DetectionStore, registry: RegistryCache, settings: DetectSettings,
@@ -46,6 +47,7 @@ public struct DetectionService: Service {
         self.signal = signal
         self.metrics = metrics
         self.logger = logger
+        self.spacing = DetectionPassSpacing(minimum: settings.stationMinPass)
     }
 
     public func run() async throws {
@@ -53,8 +55,15 @@ public struct DetectionService: Service {
         var lastSweep: ContinuousClock.Instant?
         for await _ in merge(ticks, signal.wakeups).cancelOnGracefulShutdown() {
             do {
-                try await runOnce()
+                let processed = try await runOnce()
                 try await sweepIfDue(last: &lastSweep)
+                // Everything waiting was held back by the spacing: sleep until the first of it is due rather
+                // than ask for the backlog again on each push's wake-up (wake-ups meanwhile are kept, newest one).
+                if processed == 0, let due = spacing.takeSoonestHeld() {
+                    try await Task.sleep(until: min(due, .now + settings.interval), clock: .continuous)
+                }
+            } catch is CancellationError {
+                return
             } catch {
                 logger.warning("detection pass failed", metadata: ["error": "\(describeDatabaseError(error))"])
             }
@@ -81,6 +90,8 @@ public struct DetectionService: Service {
         metrics.backlog.set(Double(backlog.count))
         var processed = 0
         for item in backlog {
+            // Passed over now, taken on a later tick (at most `stationMinPass` after its last pass).
+            guard spacing.take(item.station, pending: item.headSeq - item.cursor, batchSize: settings.batchSize) else { continue }
             guard let profile = try await registry.profileReloadingIfUnknown(item.station) else { continue }
             var detector: StationDetector
             switch try await store.loadState(StationDetector.self, station: item.station) {

@@ -35,6 +35,7 @@ struct TestDaemon: Sendable {
             config.database.url = db.url.urlString
             config.http.port = 0
             config.detect.interval = .seconds(0.2)
+            config.detect.stationMinPass = .zero
             config.ingest.maxBodyBytes = 64 * 1024
             config.auth.cacheTTL = .seconds(0)
             tweak(&config)

@@ -142,6 +142,8 @@ public struct DetectSettings: Sendable {
     public var enabled = true
     public var interval: Duration = .seconds(1)
     public var batchSize = 5_000
+    /// A station's detectors run at most this often while its backlog is under a batch (``DetectionPassSpacing``).
+    public var stationMinPass: Duration = .seconds(5)
     /// Wall-clock time without any record before a station's feed is flagged stale.
     public var staleFeedAfter: Duration = .seconds(15 * 60)
     public var thresholds = DetectionThresholds()
