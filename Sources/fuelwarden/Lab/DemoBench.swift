@@ -112,19 +112,26 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Records per push request.") var batch = 1_000
         @Option(help: "Concurrent pushing stations.") var concurrency = 4
         @Flag(help: "Run detection while ingesting.") var detection = false
-        @Option(help: "Ledger suite of the database: international (SHA-256) or guomi (SM3).") var suite = "international"
+        @Option(help: "Ledger suite of the database: international (SHA-256), guomi (SM3), or both: the push path into each, alternated --pairs times, and guomi's rate as a share of international's.") var suite = "international"
+        @Option(help: "With --suite both: how many international/guomi pairs.") var pairs = 3
         @Flag(help: "Print where a record's time goes: HTTP, parse, validate, canonical + hash, batch wait, round trips, COMMIT.") var profile = false
 
         func run() async throws {
-            guard let ledgerSuite = LedgerSuite(rawValue: suite) else { fail("--suite: expected international or guomi, got \"\(suite)\"") }
+            let ledgerSuite = LedgerSuite(rawValue: suite)
+            guard ledgerSuite != nil || suite == "both" else { fail("--suite: expected international, guomi or both, got \"\(suite)\"") }
+            guard pairs >= 1 else { fail("--pairs: at least 1") }
             var bench = IngestBenchmark(logger: makeLogger(.warning), print: say)
-            bench.suite = ledgerSuite
             bench.stations = m
             bench.recordsPerStation = n
             bench.batchSize = batch
             bench.concurrency = concurrency
             bench.detection = detection
             bench.profile = profile
+            guard let ledgerSuite else {
+                _ = try await bench.compareSuites(pairs: pairs)
+                return
+            }
+            bench.suite = ledgerSuite
             try await bench.run()
         }
     }
