@@ -326,7 +326,7 @@ let package = Package(
         .testTarget(
             name: "FuelServiceTests",
             dependencies: [
-                "FuelGuomi", "FuelAgent",
+                "FuelGuomi", "FuelAgent", "FuelFeeds",
                 "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelConsole", "FuelClient", "FuelLab",
                 "FuelSim", "FuelEvaluate", "FuelTestSupport", "FuelFixtures", "FuelPostgresFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -11,7 +11,8 @@ import PostgresNIO
 extension FaultTest {
     /// The station agent between an emulated console plus a drop directory and a real daemon,
     /// through a TCP proxy that cuts, stalls and refuses; the daemon killed once, the agent killed
-    /// with SIGKILL three times (one during the outage); a spool ceiling small enough to be hit
+    /// with SIGKILL three times (once while uploading, once mid-batch — a batch the cloud committed
+    /// whose answer the proxy held back — and once during the outage); a spool ceiling small enough to be hit
     /// during the outage. Then the census: every good line of every file written is in the ledger
     /// exactly once, the pushed seqs are dense, no console reading is there twice, every file is
     /// in `done/`, every bad line in `rejected/`, the time the spool was full is recorded, and
@@ -89,8 +90,21 @@ extension FaultTest {
             try daemon.start()
             try await daemon.waitUntilReady(client: client)
             try await after(phase / 2)
+            // Kill 2 mid-batch, at a known point: the cloud has committed a batch whose answer the
+            // proxy holds back, so the restarted agent sends it again and must be told "duplicate".
+            let heldBefore = proxy.answersHeld
+            proxy.mode = .holdAnswers
+            let holding = ContinuousClock.now
+            while proxy.answersHeld == heldBefore, ContinuousClock.now - holding < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let midBatch = proxy.answersHeld > heldBefore
             agent.kill9(); kills += 1
-            print("  agent: SIGKILL (2); restarted")
+            proxy.mode = .pass
+            proxy.cutAll()
+            print("  agent: SIGKILL (2) mid-batch (\(midBatch ? "a committed batch's answer held back by the proxy" : "no answer came to hold in 30 s")); restarted")
+            r.check("agent killed with a committed batch unacknowledged", midBatch,
+                    midBatch ? "the proxy held back \(proxy.answersHeld - heldBefore) answer reads before the kill" : "no upload answer within 30 s of holding")
             try agent.start()
             // The cloud away long enough to hit the 1 MB ceiling: consoles pause, files wait.
             let outage = agentOutageSeconds

@@ -5,13 +5,19 @@ import NIOPosix
 
 /// A TCP proxy under a fault test's control, between a client (the station agent) and a server
 /// (the daemon): it forwards, refuses (accepts and closes at once, as a dead route does), stalls
-/// (accepts and never answers) or cuts every open connection in the middle of what it carries.
+/// (accepts and never answers), holds the answers back (forwards requests, so the server acts on
+/// them, and swallows what it answers: a client killed then is killed mid-batch, its work committed
+/// and unacknowledged) or cuts every open connection in the middle of what it carries.
 package final class FaultProxy: Sendable {
-    package enum Mode: Sendable { case pass, refuse, stall }
+    package enum Mode: Sendable { case pass, refuse, stall, holdAnswers }
 
     let upstreamPort: Int
     private let state = NIOLockedValueBox<(mode: Mode, open: [ObjectIdentifier: any Channel])>((.pass, [:]))
     private let server = NIOLockedValueBox<(any Channel)?>(nil)
+    private let held = NIOLockedValueBox(0)
+
+    /// Reads from the server swallowed while holding answers back.
+    package var answersHeld: Int { held.withLockedValue { $0 } }
 
     package init(upstreamPort: Int) { self.upstreamPort = upstreamPort }
 
@@ -34,6 +40,7 @@ package final class FaultProxy: Sendable {
     package func start() async throws -> Int {
         let upstream = upstreamPort
         let state = self.state
+        let held = self.held
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
@@ -44,13 +51,19 @@ package final class FaultProxy: Sendable {
                 case .stall:
                     state.withLockedValue { $0.open[ObjectIdentifier(child)] = child }
                     return child.eventLoop.makeSucceededVoidFuture()
-                case .pass:
+                case .pass, .holdAnswers:
                     state.withLockedValue { $0.open[ObjectIdentifier(child)] = child }
                     return ClientBootstrap(group: child.eventLoop)
                         .connect(host: "127.0.0.1", port: upstream)
                         .flatMap { up in
                             state.withLockedValue { $0.open[ObjectIdentifier(up)] = up }
-                            let (a, b) = GlueHandler.pair()
+                            // The server's side swallows what it reads while answers are held (checked per
+                            // read, so connections already open are held too).
+                            let (a, b) = GlueHandler.pair(holdingServerReads: {
+                                guard state.withLockedValue({ $0.mode }) == .holdAnswers else { return false }
+                                held.withLockedValue { $0 += 1 }
+                                return true
+                            })
                             return child.pipeline.addHandler(a).and(up.pipeline.addHandler(b)).map { _ in }
                         }
                         .flatMapErrorThrowing { error in
@@ -80,9 +93,14 @@ final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
+    /// Asked for each read: true = swallow it instead of passing it on.
+    private var swallow: (@Sendable () -> Bool)?
 
-    static func pair() -> (GlueHandler, GlueHandler) {
+    /// The client's handler and the server's; `holdingServerReads` decides, read by read, whether
+    /// what the server sends is dropped.
+    static func pair(holdingServerReads: (@Sendable () -> Bool)? = nil) -> (GlueHandler, GlueHandler) {
         let a = GlueHandler(), b = GlueHandler()
+        b.swallow = holdingServerReads
         a.partner = b
         b.partner = a
         return (a, b)
@@ -100,7 +118,10 @@ final class GlueHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     private func partnerClose() { context?.close(promise: nil) }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if let swallow, swallow() { return }
+        partner?.partnerWrite(data)
+    }
     func channelInactive(context: ChannelHandlerContext) { partner?.partnerClose() }
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
 }

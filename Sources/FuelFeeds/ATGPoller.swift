@@ -25,7 +25,10 @@ public struct ATGPollerSettings: Sendable {
 /// as `tank_reading` and `device_status` records. Each console runs in its own task, so one that
 /// hangs or fails never delays another; a failing console is retried with backoff and, after
 /// `offlineAfterFailures` polls, recorded offline, which raises a telemetry-gap alert that clears
-/// when it answers again.
+/// when it answers again. After polls that failed or whose readings were not taken (the agent's
+/// spool at its ceiling), the console's own delivery history (`i202`) is read before the next
+/// inventory, so deliveries made meanwhile still enter the chain: each one's start and end, as the
+/// console measured them, become tank readings at those times.
 public struct ATGPoller<Sink: FeedRecordSink>: Service {
     let consoles: [FeedsFile.ATGConsole]
     let settings: ATGPollerSettings
@@ -63,6 +66,11 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
         var offline = false
         var alarmsSupported = console.format == .computer
         var lastAlarms: [String]?
+        // Data time of the newest readings taken, and whether polls were missed since: what the
+        // next good poll asks the console's delivery history for (kept in memory: after a restart
+        // the history is not read until a poll is missed).
+        var lastTaken: Timestamp?
+        var missed = false
         let log = logger.with(["console": "\(console.name)", "station": "\(console.station)"])
         while !Task.isCancelled {
             let delay: Duration
@@ -71,6 +79,13 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
                 if answer.alarms == nil { alarmsSupported = false }
                 let now = Timestamp(.now)
                 var (records, noVolume) = try await readings(answer, console: console, now: now)
+                let taken = records.compactMap { r -> Timestamp? in
+                    if case .tankReading(let t) = r.record { return t.at }
+                    return nil
+                }.max()
+                if missed, let since = lastTaken, let upTo = taken {
+                    records = await missedDeliveries(console, after: since, upTo: upTo, log: log) + records
+                }
                 let codes = (answer.alarms ?? []).flatMap { a in a.codes.map { "T\(a.tank):\($0)" } }
                 if offline || (answer.alarms != nil && codes != (lastAlarms ?? [])) {
                     let names = (answer.alarms ?? []).flatMap { a in a.names.map { "\(console.tankID(a.tank)) \($0)" } }
@@ -80,11 +95,14 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
                 try await sink.deliver(station: console.station, source: .atg, records, rejected: noVolume)
                 if answer.alarms != nil { lastAlarms = codes }
                 if offline { log.notice("console answers again") }
+                if let taken { lastTaken = max(taken, lastTaken ?? taken) }
+                missed = false
                 failures = 0
                 offline = false
                 delay = .seconds(console.intervalSeconds)
             } catch {
                 failures += 1
+                missed = true
                 log.warning("ATG poll failed", metadata: ["failures": "\(failures)", "error": "\(sink.describe(error))"])
                 if failures >= settings.offlineAfterFailures, !offline {
                     let now = Timestamp(.now)
@@ -131,6 +149,58 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
             records.append(CollectedRecord(key: "\(console.name)/\(tank)/\(at.rfc3339)", raw: p.raw, record: .tankReading(reading)))
         }
         return (records, refused)
+    }
+
+    /// Deliveries the console finished measuring after `since` (`i202`, computer format only), as
+    /// tank readings at each delivery's start and end up to `upTo`. Best effort: a console that
+    /// does not know `i202`, fails to answer or whose clock is not trusted gives none (logged).
+    func missedDeliveries(_ console: FeedsFile.ATGConsole, after since: Timestamp, upTo: Timestamp, log: Logger) async -> [CollectedRecord] {
+        guard console.format == .computer else { return [] }
+        do {
+            guard let clock = try await sink.clock(station: console.station) else { return [] }
+            let reply = try await exchange(console, command: VeederRootTLS.command("i202", tank: 0, securityCode: console.securityCode))
+            guard case .data(_, let time, let body) = try VeederRootTLS.decodeReply(reply) else {
+                log.info("console does not know i202: deliveries made while polls were missed are seen from the readings only")
+                return []
+            }
+            let now = Timestamp(.now)
+            guard let t = VeederRootTLS.ConsoleTime(time)?.instant(in: clock), abs(t.seconds(to: now)) <= settings.maxClockSkew.inSeconds else {
+                log.warning("console clock not trusted: its delivery history (i202) is not used")
+                return []
+            }
+            let deliveries = try VeederRootTLS.parseDeliveries(body, units: console.units)
+            return Self.deliveryReadings(deliveries, console: console, clock: clock, after: since, upTo: upTo,
+                                         raw: PrintableBytes.text(reply, limit: 4096))
+        } catch {
+            log.warning("console delivery history (i202) not read", metadata: ["error": "\(sink.describe(error))"])
+            return []
+        }
+    }
+
+    /// Each delivery's start and end as tank readings, in time order: those after `since` and
+    /// before `upTo` (a delivery that began before `since` gives its end only), keyed by console,
+    /// tank, delivery start and edge so a history read again adds nothing twice.
+    package static func deliveryReadings(_ deliveries: [VeederRootTLS.GaugedDelivery], console: FeedsFile.ATGConsole, clock: LocalClock,
+                                 after since: Timestamp, upTo: Timestamp, raw: String) -> [CollectedRecord] {
+        var out: [CollectedRecord] = []
+        for d in deliveries {
+            let tank = console.tankID(d.tank)
+            let started = d.start.instant(in: clock)
+            let edges = [
+                ("start", started, d.startVolumeL, d.startTCVolumeL, d.startHeightMM, d.startWaterMM, d.startTemperatureC),
+                ("end", d.end.instant(in: clock), d.endVolumeL, d.endTCVolumeL, d.endHeightMM, d.endWaterMM, d.endTemperatureC),
+            ]
+            for (edge, at, volume, tc, height, water, temperature) in edges {
+                guard at > since, at < upTo, let volume else { continue }
+                let reading = TankReading(tank: tank, at: at, volumeL: volume, tcVolumeL: tc, heightMM: height, ullageL: nil,
+                                          waterMM: water, temperatureC: temperature, status: nil)
+                out.append(CollectedRecord(key: "\(console.name)/\(tank)/i202/\(started.rfc3339)/\(edge)", raw: raw, record: .tankReading(reading)))
+            }
+        }
+        return out.sorted { a, b in
+            guard case .tankReading(let x) = a.record, case .tankReading(let y) = b.record else { return false }
+            return x.at < y.at
+        }
     }
 
     /// One poll: the inventory, then (computer format) the alarms.

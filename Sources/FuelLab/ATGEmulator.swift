@@ -8,7 +8,7 @@ import NIOPosix
 
 /// A Veeder-Root TLS console over TCP for a simulated station (`fuelwarden atg-emulator`): the
 /// station simulator runs from the start time, and each command is answered with the tanks as
-/// they stand at that moment. Speaks `i201`/`I201` inventory, `i202` deliveries (none), `i205`
+/// they stand at that moment. Speaks `i201`/`I201` inventory, `i202` deliveries (the simulated ones finished by then, the last 10 a tank), `i205`
 /// alarms (high water), answers anything else with `9999FF1B`, and checks the security code.
 package struct ATGEmulator: Sendable {
     package struct Settings: Sendable {
@@ -21,6 +21,8 @@ package struct ATGEmulator: Sendable {
         /// When the simulated history starts; readings are taken at `start + (now − launch) × speed`.
         package var start = Timestamp(.now)
         package var speed = 1.0
+        /// The simulated time at launch when not `start` (a console brought back later in the same history).
+        package var resumeAt: Timestamp?
         package init() {}
     }
 
@@ -30,6 +32,8 @@ package struct ATGEmulator: Sendable {
     let onListening: @Sendable (Int) async -> Void
     /// Per tank, the simulated readings in time order.
     let readings: [(tank: Int, product: Character, series: [TankReading])]
+    /// Per tank id, the simulated deliveries' start and end, in time order.
+    package let deliveries: [String: [(start: Timestamp, end: Timestamp)]]
     let launched = Timestamp(.now)
 
     package init(station: Station, settings: Settings, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
@@ -41,7 +45,15 @@ package struct ATGEmulator: Sendable {
         scenario.readingIntervalSeconds = 60
         var sim = StationSimulator(scenario)
         var byTank: [String: [TankReading]] = [:]
-        for case .tankReading(let r) in sim.records() { byTank[r.tank, default: []].append(r) }
+        var deliveries: [String: [(start: Timestamp, end: Timestamp)]] = [:]
+        for record in sim.records() {
+            switch record {
+            case .tankReading(let r): byTank[r.tank, default: []].append(r)
+            case .delivery(let d): deliveries[d.tank, default: []].append((d.startedAt, d.endedAt))
+            default: break
+            }
+        }
+        self.deliveries = deliveries.mapValues { $0.sorted { $0.start < $1.start } }
         readings = station.tanks.enumerated().map { i, t in
             (i + 1, t.grade.first ?? "1", byTank[t.id] ?? [])
         }
@@ -49,7 +61,7 @@ package struct ATGEmulator: Sendable {
 
     /// Simulated time now.
     func simulatedNow() -> Timestamp {
-        settings.start.adding(seconds: launched.seconds(to: Timestamp(.now)) * settings.speed)
+        (settings.resumeAt ?? settings.start).adding(seconds: launched.seconds(to: Timestamp(.now)) * settings.speed)
     }
 
     func current(_ series: [TankReading], at t: Timestamp) -> TankReading? {
@@ -134,7 +146,7 @@ package struct ATGEmulator: Sendable {
             }
             return VeederRootTLS.encodeReply(function: "i201" + pad(tankFilter), time: time, body: Array(body.utf8))
         case "i202":
-            let body = tanks.map { pad($0.tank) + String($0.product) + "00" }.joined()
+            let body = tanks.map { t in deliveryReport(t, at: now) }.joined()
             return VeederRootTLS.encodeReply(function: "i202" + pad(tankFilter), time: time, body: Array(body.utf8))
         case "i205":
             let body = tanks.map { t -> String in
@@ -147,6 +159,27 @@ package struct ATGEmulator: Sendable {
         default:
             return unknown
         }
+    }
+
+    /// One tank's part of an `i202` reply: its deliveries finished by `now` (the last 10), each with
+    /// the readings at its start and end minutes (a console measures a delivery from its gauge).
+    func deliveryReport(_ t: (tank: Int, product: Character, series: [TankReading]), at now: Timestamp) -> String {
+        let tankID = station.tanks.indices.contains(t.tank - 1) ? station.tanks[t.tank - 1].id : ""
+        let done = (deliveries[tankID] ?? []).filter { $0.end.adding(seconds: 60) <= now }.suffix(10)
+        var body = pad(t.tank) + String(t.product) + pad(done.count)
+        for d in done {
+            // Console times are to the minute: the start minute's reading and the one after the end.
+            let start = Timestamp(microseconds: d.start.microseconds - d.start.microseconds % 60_000_000)
+            let endMinute = d.end.microseconds - d.end.microseconds % 60_000_000
+            let end = Timestamp(microseconds: endMinute == d.end.microseconds ? endMinute : endMinute + 60_000_000)
+            let a = current(t.series, at: start), b = current(t.series, at: end)
+            // i202 fields and the i201 field whose unit each has: volume, TC volume, water, temperature (start, then end), heights.
+            let values: [(Double?, Int)] = [(a?.volumeL, 0), (a?.tcVolumeL, 1), (a?.waterMM, 4), (a?.temperatureC, 5),
+                                            (b?.volumeL, 0), (b?.tcVolumeL, 1), (b?.waterMM, 4), (b?.temperatureC, 5),
+                                            (a?.heightMM, 3), (b?.heightMM, 3)]
+            body += consoleTime(start) + consoleTime(end) + "0A" + values.map { hexFloat(toConsole($0.0, field: $0.1)) }.joined()
+        }
+        return body
     }
 
     var unknown: [UInt8] { [VeederRootTLS.soh] + Array("9999FF1B".utf8) + [VeederRootTLS.etx] }

@@ -97,6 +97,16 @@ extension VeederRootTLS {
         public var startHeightMM: Double?
         public var endHeightMM: Double?
 
+        public init(tank: Int, product: Character, start: ConsoleTime, end: ConsoleTime,
+                    startVolumeL: Double?, startTCVolumeL: Double?, startWaterMM: Double?, startTemperatureC: Double?,
+                    endVolumeL: Double?, endTCVolumeL: Double?, endWaterMM: Double?, endTemperatureC: Double?,
+                    startHeightMM: Double?, endHeightMM: Double?) {
+            (self.tank, self.product, self.start, self.end) = (tank, product, start, end)
+            (self.startVolumeL, self.startTCVolumeL, self.startWaterMM, self.startTemperatureC) = (startVolumeL, startTCVolumeL, startWaterMM, startTemperatureC)
+            (self.endVolumeL, self.endTCVolumeL, self.endWaterMM, self.endTemperatureC) = (endVolumeL, endTCVolumeL, endWaterMM, endTemperatureC)
+            (self.startHeightMM, self.endHeightMM) = (startHeightMM, endHeightMM)
+        }
+
         /// Gauged increase at 20 °C (falls back to gross volume when the console has no TC volume).
         public var increaseL: Double? {
             if let a = startTCVolumeL, let b = endTCVolumeL { return b - a }

@@ -23,11 +23,13 @@ import Testing
     static let station = "LN-SY-0001"
 
     /// Runs an emulator for the first demo station until `body` returns; yields its port.
-    static func withEmulator<T: Sendable>(port: Int = 0, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+    static func withEmulator<T: Sendable>(port: Int = 0, settings configure: (inout ATGEmulator.Settings) -> Void = { _ in },
+                                          _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
         let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 3))
         var settings = ATGEmulator.Settings()
         settings.port = port
         settings.days = 1
+        configure(&settings)
         let (ports, cont) = AsyncStream.makeStream(of: Int.self)
         let emulator = ATGEmulator(station: registry.stations[0], settings: settings, logger: TestPostgres.logger) { cont.yield($0) }
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -244,6 +246,62 @@ import Testing
             }
             #expect(try await alert()?.status == .resolved)
             #expect(try await Self.count(d.db, "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND kind = 'device_status'") == 2)
+        }
+    }
+
+    @Test func deliveriesMadeWhileTheConsoleWasUnreachableComeFromItsHistory() async throws {
+        // The simulated station's first delivery after its first two hours; the console (the same
+        // simulated history) runs from 40 minutes before it at a minute a second, then goes away,
+        // and comes back 20 minutes after the delivery ended.
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 3))
+        var probe = ATGEmulator.Settings()
+        probe.start = Timestamp(microseconds: 1_795_000_000_000_000)  // 2026-11-18
+        probe.days = 10
+        let origin = probe.start
+        let sim = ATGEmulator(station: registry.stations[0], settings: probe, logger: TestPostgres.logger)
+        let (tank, first) = try #require(sim.deliveries.flatMap { t, ds in ds.map { (t, $0) } }
+            .filter { $0.1.start > origin.adding(seconds: 7_200) }.min { $0.1.start < $1.1.start })
+        let atgPort = try await Self.withEmulator { $0 }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let feedsPath = dir.appendingPathComponent("feeds.yaml").path
+        try "atg_consoles:\n  - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}\n"
+            .write(toFile: feedsPath, atomically: true, encoding: .utf8)
+        try await TestDaemon.with(stations: 3, tweak: { c in
+            c.feeds.file = feedsPath
+            c.feeds.atg.timeout = .seconds(1)
+            c.feeds.atg.maxBackoff = .seconds(1)
+            c.feeds.atg.maxClockSkew = .seconds(3_650 * 86_400)  // the emulated console's clock is in November
+        }) { d in
+            let readings: PostgresQuery = "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND kind = 'tank_reading'"
+            try await Self.withEmulator(port: atgPort, settings: { $0.start = origin; $0.resumeAt = first.start.adding(seconds: -2_400); $0.speed = 60; $0.days = 10 }) { _ in
+                for _ in 0..<50 where try await Self.count(d.db, readings) < 8 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(try await Self.count(d.db, readings) >= 8)
+            // The console away for a few polls, then back two hours (of its time) later.
+            try await Task.sleep(for: .seconds(2.5))
+            let history: PostgresQuery = """
+                SELECT l.body::jsonb->>'tank', (l.body::jsonb->>'tc_volume_l')::float8, k.natural_key FROM collected_keys k
+                JOIN ledger l ON l.station = k.station AND l.source = k.source AND l.source_seq = k.source_seq
+                WHERE k.station = \(Self.station) AND k.source = 'atg' AND strpos(k.natural_key, '/i202/') > 0 ORDER BY l.chain_seq
+                """
+            let found: [(String, Double, String)] = try await Self.withEmulator(port: atgPort, settings: {
+                $0.start = origin; $0.resumeAt = first.end.adding(seconds: 1_200); $0.speed = 60; $0.days = 10
+            }) { _ in
+                for _ in 0..<100 {
+                    let rows = try await d.db.client.query(history).collect()
+                    if rows.count >= 2 { return try rows.map { try $0.decode((String, Double, String).self) } }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return []
+            }
+            // The delivery's start and end as the console measured them, in that order; fuel came in.
+            let edges = found.filter { $0.0 == tank }
+            #expect(edges.map { $0.2.hasSuffix("/start") } == [true, false], "\(found)")
+            if edges.count == 2 { #expect(edges[1].1 - edges[0].1 > 1_000) }
+            let report = try await ChainAudit(database: d.db).verify(station: Self.station)
+            #expect(report.isIntact)
         }
     }
 }
