@@ -60,6 +60,25 @@ import Testing
                         encryptBlocks: SM4(key: key2025).encryptBlocks, as: text ? .text : .raw)
     }
 
+    /// A daemon polling a console every second on a port reserved for the emulator (so the test can
+    /// start and stop emulators on the same address), 1 s timeouts and backoff, plus `tweak`.
+    static func withPolledConsole(tweak: @escaping @Sendable (inout FuelwardenConfig) -> Void,
+                                  _ body: @escaping @Sendable (TestDaemon, Int) async throws -> Void) async throws {
+        let atgPort = try await withEmulator { $0 }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let feedsPath = dir.appendingPathComponent("feeds.yaml").path
+        try "atg_consoles:\n  - {station: \(station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}\n"
+            .write(toFile: feedsPath, atomically: true, encoding: .utf8)
+        try await TestDaemon.with(stations: 3, tweak: { c in
+            c.feeds.file = feedsPath
+            c.feeds.atg.timeout = .seconds(1)
+            c.feeds.atg.maxBackoff = .seconds(1)
+            tweak(&c)
+        }) { d in try await body(d, atgPort) }
+    }
+
     static func count(_ db: FuelDatabase, _ sql: PostgresQuery) async throws -> Int64 {
         try await db.client.query(sql).collect().first?.decode(Int64.self) ?? -1
     }
@@ -207,20 +226,7 @@ import Testing
     }
 
     @Test func gaugeOutageRaisesATelemetryGapThatResolves() async throws {
-        // Reserve a port for the emulator so it can come back on the same address.
-        let atgPort = try await Self.withEmulator { $0 }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let feedsPath = dir.appendingPathComponent("feeds.yaml").path
-        try "atg_consoles:\n  - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}\n"
-            .write(toFile: feedsPath, atomically: true, encoding: .utf8)
-        try await TestDaemon.with(stations: 3, tweak: { c in
-            c.feeds.file = feedsPath
-            c.feeds.atg.timeout = .seconds(1)
-            c.feeds.atg.offlineAfterFailures = 2
-            c.feeds.atg.maxBackoff = .seconds(1)
-        }) { d in
+        try await Self.withPolledConsole(tweak: { $0.feeds.atg.offlineAfterFailures = 2 }) { d, atgPort in
             let subject = "device atg:127.0.0.1:\(atgPort)"
             @Sendable func alert() async throws -> AlertRecord? {
                 var f = AlertFilter()
@@ -261,19 +267,8 @@ import Testing
         let sim = ATGEmulator(station: registry.stations[0], settings: probe, logger: TestPostgres.logger)
         let (tank, first) = try #require(sim.deliveries.flatMap { t, ds in ds.map { (t, $0) } }
             .filter { $0.1.start > origin.adding(seconds: 7_200) }.min { $0.1.start < $1.1.start })
-        let atgPort = try await Self.withEmulator { $0 }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-feeds-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let feedsPath = dir.appendingPathComponent("feeds.yaml").path
-        try "atg_consoles:\n  - {station: \(Self.station), host: 127.0.0.1, port: \(atgPort), interval_seconds: 1}\n"
-            .write(toFile: feedsPath, atomically: true, encoding: .utf8)
-        try await TestDaemon.with(stations: 3, tweak: { c in
-            c.feeds.file = feedsPath
-            c.feeds.atg.timeout = .seconds(1)
-            c.feeds.atg.maxBackoff = .seconds(1)
-            c.feeds.atg.maxClockSkew = .seconds(3_650 * 86_400)  // the emulated console's clock is in November
-        }) { d in
+        // The emulated console's clock is in November: trusted all the same.
+        try await Self.withPolledConsole(tweak: { $0.feeds.atg.maxClockSkew = .seconds(3_650 * 86_400) }) { d, atgPort in
             let readings: PostgresQuery = "SELECT count(*) FROM ledger WHERE station = \(Self.station) AND kind = 'tank_reading'"
             try await Self.withEmulator(port: atgPort, settings: { $0.start = origin; $0.resumeAt = first.start.adding(seconds: -2_400); $0.speed = 60; $0.days = 10 }) { _ in
                 for _ in 0..<50 where try await Self.count(d.db, readings) < 8 { try await Task.sleep(for: .milliseconds(100)) }
