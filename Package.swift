@@ -319,6 +319,7 @@ let package = Package(
             name: "FuelAgentTests",
             dependencies: [
                 "FuelAgent", "FuelModel", "FuelWire", "FuelSim",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

@@ -19,6 +19,8 @@ public final class AgentSpool: Sendable {
     let queue: DatabaseQueue
     public let maxBytes: Int64
     public let path: String
+    /// Where a fault test cuts a spool write (``SpoolFaultPoint``); inert unless armed.
+    let faultPoint = SpoolFaultPoint()
 
     /// Opens (or creates) the spool in `directory`.
     public init(directory: String, maxBytes: Int64) throws {
@@ -109,11 +111,14 @@ public final class AgentSpool: Sendable {
     /// are skipped. Answers how many were added.
     @discardableResult
     public func append(_ items: [Item], file: FileIntake? = nil, now: Date = Date()) throws -> Int {
-        try queue.write { db in try Self.append(db, items, file: file, now: now) }
+        let dieAfter = faultPoint.armed(records: items.count) ? items.count / 2 : nil
+        return try queue.write { db in try Self.append(db, items, file: file, now: now, dieAfter: dieAfter.map { ($0, faultPoint) }) }
     }
 
     /// ``append(_:file:now:)`` inside a transaction the caller holds.
-    static func append(_ db: Database, _ items: [Item], file: FileIntake?, now: Date) throws -> Int {
+    /// `dieAfter`: a fault test's cut (``SpoolFaultPoint``) after that many rows, before the commit.
+    static func append(_ db: Database, _ items: [Item], file: FileIntake?, now: Date,
+                       dieAfter: (rows: Int, point: SpoolFaultPoint)? = nil) throws -> Int {
         guard var next = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'next_seq'").flatMap({ Int64($0) }) else {
             throw AgentError("the spool has no starting seq yet (the cloud was not asked for the station's last seq)")
         }
@@ -137,6 +142,7 @@ public final class AgentSpool: Sendable {
             guard db.changesCount == 1 else { continue }
             next += 1
             added += 1
+            if let cut = dieAfter, added == cut.rows { cut.point.die() }
         }
         try db.execute(sql: "UPDATE state SET value = ? WHERE key = 'next_seq'", arguments: [String(next)])
         if let fileID {
@@ -159,6 +165,31 @@ public final class AgentSpool: Sendable {
     /// Whether a drop file with this content was taken before (it stays where it is until acknowledged).
     public func knowsFile(digest: String) throws -> Bool {
         try queue.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM files WHERE digest = ?)", arguments: [digest]) ?? false }
+    }
+
+    /// What is wrong with the spool on disk, if anything: SQLite's integrity check, records
+    /// numbered at or beyond the next seq, and drop files whose spooled records do not add up —
+    /// what a write cut before its commit must never leave behind. Empty when consistent.
+    public func consistencyProblems() throws -> [String] {
+        try queue.read { db in
+            var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            if let next = try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'next_seq'").flatMap({ Int64($0) }),
+               let top = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM records"), top >= next {
+                problems.append("record seq \(top) at or beyond the next seq \(next)")
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT f.name, f.records, count(r.seq) AS here FROM files f
+                LEFT JOIN records r ON r.file_id = f.id WHERE f.state = 'spooled' GROUP BY f.id
+                """) {
+                // Records leave the spool as they are acknowledged, so a file never has more here
+                // than it recorded at its intake; more means its intake was half kept.
+                let (records, here): (Int64, Int64) = (row["records"], row["here"])
+                if here > records {
+                    problems.append("drop file \(row["name"] as String): \(here) records spooled against \(records) recorded at its intake")
+                }
+            }
+            return problems
+        }
     }
 
     /// The oldest spooled records, in seq order: (seq, push line).

@@ -95,8 +95,9 @@ package struct HJ212ListenerBenchmark: Sendable {
             // Every device's packets, framed before the clock starts.
             let frames: [[[UInt8]]] = try (0..<connections).map { i in
                 try (0..<packets).map { k in
-                    let minute = k % 60, hour = k / 60
-                    let dt = String(format: "202612010%d%02d00", 8 + hour, minute)
+                    // A minute each from 2026-12-01 08:00 (Beijing), over days for long runs.
+                    let minutes = 8 * 60 + k
+                    let dt = String(format: "202612%02d%02d%02d00", 1 + minutes / 1440, minutes / 60 % 24, minutes % 60)
                     let segment = "QN=\(dt)000;ST=31;CN=2051;PW=123456;MN=\(Self.mn(i, edition));Flag=\(edition == .v2025 ? 9 : 5);"
                         + "CP=&&DataTime=\(dt);q01-Avg=1.0\(k % 10),q01-Flag=N;p01-Avg=-\(100 + k),p01-Flag=N&&"
                     return edition == .v2025 ? try HJ212.frame(dataSegment: segment, encryptBlocks: cipher.encryptBlocks) : HJ212.frame(dataSegment: segment)

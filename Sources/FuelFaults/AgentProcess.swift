@@ -10,7 +10,8 @@ package final class AgentProcess: Sendable {
     }
 
     package var pid: Int32? { child.pid }
-    package func start() throws { try child.start() }
+    package func start(environment: [String: String] = [:]) throws { try child.start(environment: environment) }
+    package func waitForExit(seconds: Double) -> Int32? { child.waitForExit(seconds: seconds) }
     /// SIGKILL: no shutdown, a spool write or an upload cut wherever it is.
     package func kill9() { child.kill9() }
     /// SIGTERM (SIGKILL after `graceSeconds`); answers whether the agent exited on its own.

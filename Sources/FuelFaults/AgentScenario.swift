@@ -75,6 +75,24 @@ extension FaultTest {
             try await after(phase)
             agent.kill9(); kills += 1
             print("  agent: SIGKILL (1) while files were spooled and uploaded; restarted")
+            // Kill 2 inside a spool write: armed to SIGKILL itself halfway through the rows of its
+            // third intake of two records or more, before the commit. Nothing of that transaction
+            // may be in the spool afterwards; its file is taken again on the restart.
+            try agent.start(environment: [SpoolFaultPoint.environmentKey: "3"])
+            var cutStatus: Int32?
+            let cutWait = ContinuousClock.now
+            while cutStatus == nil, ContinuousClock.now - cutWait < .seconds(60) {
+                cutStatus = agent.waitForExit(seconds: 0)
+                if cutStatus == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            if cutStatus == nil { agent.kill9() }
+            kills += 1
+            let afterCut = try AgentSpool(directory: spoolDir, maxBytes: 1 << 20).consistencyProblems()
+            r.check("agent killed inside a spool write", cutStatus == 128 + SIGKILL,
+                    cutStatus.map { "exited with status \($0) (128 + 9: SIGKILL) in its third multi-record intake" } ?? "did not reach the armed write within 60 s")
+            r.check("spool consistent after the cut write", afterCut.isEmpty,
+                    afterCut.isEmpty ? "integrity check ok; no record or file of the cut transaction kept" : afterCut.joined(separator: "; "))
+            print("  agent: SIGKILL (2) inside a spool write (before its commit); restarted")
             try agent.start()
             try await after(phase / 2)
             proxy.cutAll()
@@ -90,7 +108,7 @@ extension FaultTest {
             try daemon.start()
             try await daemon.waitUntilReady(client: client)
             try await after(phase / 2)
-            // Kill 2 mid-batch, at a known point: the cloud has committed a batch whose answer the
+            // Kill 3 mid-batch, at a known point: the cloud has committed a batch whose answer the
             // proxy holds back, so the restarted agent sends it again and must be told "duplicate".
             let heldBefore = proxy.answersHeld
             proxy.mode = .holdAnswers
@@ -102,7 +120,7 @@ extension FaultTest {
             agent.kill9(); kills += 1
             proxy.mode = .pass
             proxy.cutAll()
-            print("  agent: SIGKILL (2) mid-batch (\(midBatch ? "a committed batch's answer held back by the proxy" : "no answer came to hold in 30 s")); restarted")
+            print("  agent: SIGKILL (3) mid-batch (\(midBatch ? "a committed batch's answer held back by the proxy" : "no answer came to hold in 30 s")); restarted")
             r.check("agent killed with a committed batch unacknowledged", midBatch,
                     midBatch ? "the proxy held back \(proxy.answersHeld - heldBefore) answer reads before the kill" : "no upload answer within 30 s of holding")
             try agent.start()
@@ -113,7 +131,7 @@ extension FaultTest {
             print("  proxy: refusing every connection for \(Int(outage)) s (the cloud away)")
             try await after(outage / 2)
             agent.kill9(); kills += 1
-            print("  agent: SIGKILL (3) during the outage; restarted")
+            print("  agent: SIGKILL (4) during the outage; restarted")
             try agent.start()
             try await after(outage / 2)
             let spool = try AgentSpool(directory: spoolDir, maxBytes: 1 << 20)

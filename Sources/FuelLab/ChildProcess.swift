@@ -24,10 +24,17 @@ package final class ChildProcess: @unchecked Sendable {
     package var pid: Int32? { lock.withLock { process.map(\.pid) } }
     package var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
-    /// Starts the process, its output appended to ``logPath``.
-    package func start() throws {
-        let p = try SpawnedProcess([executable] + arguments, environment: environment, output: logPath)
+    /// Starts the process, its output appended to ``logPath``; `extra` adds to its environment for this start.
+    package func start(environment extra: [String: String] = [:]) throws {
+        let p = try SpawnedProcess([executable] + arguments, environment: environment.merging(extra) { $1 }, output: logPath)
         lock.withLock { process = p }
+    }
+
+    /// Waits at most `seconds` for the process to exit on its own; answers its status (128 + the
+    /// signal that ended it), or nil while it still runs.
+    package func waitForExit(seconds: Double) -> Int32? {
+        guard let p = lock.withLock({ process }) else { return nil }
+        return p.wait(seconds: seconds)
     }
 
     /// SIGKILL: no graceful shutdown, no flush, whatever it was doing cut where it was.

@@ -1,4 +1,5 @@
 import FuelAgent
+import GRDB
 import FuelModel
 import FuelWire
 import Foundation
@@ -67,6 +68,38 @@ import Testing
         #expect(done.map(\.name) == ["a.ndjson"])
         for f in try spool.acknowledgedFiles() { try spool.fileDone(f.id) }
         #expect(try spool.acknowledgedFiles().isEmpty && spool.snapshot().filesDone == 2)
+    }
+
+    @Test func aHalfKeptIntakeIsReportedAndAWholeOneIsNot() throws {
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try AgentSpool(directory: dir, maxBytes: 64 << 20)
+        try spool.setFirstSeq(1)
+        try spool.append([Self.price(0), Self.price(1)], file: .init(name: "a.ndjson", digest: "d1", lines: 2, rejected: 0))
+        _ = try spool.acknowledge(through: 1, accepted: 1, duplicates: 0, rejected: [])
+        #expect(try spool.consistencyProblems().isEmpty)
+        // What a write cut before its commit would leave if the store kept part of a transaction:
+        // a file's rows without the file's own count, and a seq beyond the next one.
+        let db = try DatabaseQueue(path: spool.path)
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO files (name, digest, lines, records, rejected, state, taken_at) VALUES ('b.csv', 'd2', 2, 0, 0, 'spooled', 0);
+                INSERT INTO records (seq, fields, kind, origin, file_id, collected_at) VALUES (9, '{}', 'price_change', 'test', last_insert_rowid(), 0);
+                """)
+        }
+        let problems = try spool.consistencyProblems()
+        #expect(problems.contains { $0.contains("b.csv") && $0.contains("1 records spooled against 0") }, "\(problems)")
+        #expect(problems.contains { $0.contains("seq 9 at or beyond the next seq 3") }, "\(problems)")
+    }
+
+    @Test func theFaultPointIsInertUnlessArmedAndFiresOnceOnItsAppend() {
+        #expect(SpoolFaultPoint(environment: [:]).dieInAppend == nil)
+        #expect(SpoolFaultPoint(environment: [SpoolFaultPoint.environmentKey: "0"]).dieInAppend == nil)
+        #expect(SpoolFaultPoint(environment: [SpoolFaultPoint.environmentKey: "x"]).dieInAppend == nil)
+        let point = SpoolFaultPoint(environment: [SpoolFaultPoint.environmentKey: "2"])
+        // Single-record appends do not count; the second of two records or more is the one.
+        let fired = [1, 3, 1, 2, 5, 4].map { point.armed(records: $0) }
+        #expect(fired == [false, false, false, true, false, false])
     }
 
     @Test func atTheCeilingNothingIsDroppedAndTheTimeFullIsRecorded() throws {
