@@ -318,8 +318,9 @@ let package = Package(
         .testTarget(
             name: "FuelAgentTests",
             dependencies: [
-                "FuelAgent", "FuelModel", "FuelWire", "FuelSim",
+                "FuelAgent", "FuelFeeds", "FuelLab", "FuelModel", "FuelWire", "FuelSim",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

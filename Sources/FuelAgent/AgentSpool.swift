@@ -323,6 +323,11 @@ public final class AgentSpool: Sendable {
     }
 
     /// Sets a state value.
+    /// A value of the spool's state (nil: never set).
+    public func value(_ key: String) throws -> String? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = ?", arguments: [key]) }
+    }
+
     public func set(_ key: String, _ value: String) throws {
         try queue.write { db in try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, value]) }
     }

@@ -38,6 +38,20 @@ public struct AgentSpoolSink: FeedRecordSink {
         if added > 0 { wake() }
     }
 
+    /// Kept in the spool's state, so a restarted agent reads the console's delivery history from
+    /// the newest reading it had taken.
+    public func resumePoint(console: String) async -> Timestamp? {
+        (try? spool.value(Self.resumeKey(console))).flatMap { $0 }.flatMap(Timestamp.init(rfc3339:))
+    }
+
+    public func noteTaken(console: String, at: Timestamp) async {
+        do { try spool.set(Self.resumeKey(console), at.rfc3339) } catch {
+            logger.warning("could not keep the console's resume point", metadata: ["console": "\(console)", "error": "\(error)"])
+        }
+    }
+
+    static func resumeKey(_ console: String) -> String { "atg_taken:\(console)" }
+
     public func quarantine(station: String?, source: RecordSource, raw: String, reason: String, line: Int) async {
         logger.warning("feed input not used", metadata: ["source": "\(source.rawValue)", "reason": "\(reason)"])
         try? spool.note(kind: "quarantine", text: "\(reason): \(raw.prefix(300))")

@@ -67,10 +67,10 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
         var alarmsSupported = console.format == .computer
         var lastAlarms: [String]?
         // Data time of the newest readings taken, and whether polls were missed since: what the
-        // next good poll asks the console's delivery history for (kept in memory: after a restart
-        // the history is not read until a poll is missed).
-        var lastTaken: Timestamp?
-        var missed = false
+        // next good poll asks the console's delivery history for. Where the sink kept it from an
+        // earlier run (the station agent's spool), a restart counts as missed polls.
+        var lastTaken = await sink.resumePoint(console: console.name)
+        var missed = lastTaken != nil
         let log = logger.with(["console": "\(console.name)", "station": "\(console.station)"])
         while !Task.isCancelled {
             let delay: Duration
@@ -95,7 +95,11 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
                 try await sink.deliver(station: console.station, source: .atg, records, rejected: noVolume)
                 if answer.alarms != nil { lastAlarms = codes }
                 if offline { log.notice("console answers again") }
-                if let taken { lastTaken = max(taken, lastTaken ?? taken) }
+                if let taken {
+                    let newest = max(taken, lastTaken ?? taken)
+                    lastTaken = newest
+                    await sink.noteTaken(console: console.name, at: newest)
+                }
                 missed = false
                 failures = 0
                 offline = false

@@ -16,12 +16,22 @@ public protocol FeedRecordSink: Sendable {
     func describe(_ error: any Error) -> String
     /// A device said it is alive without sending records (HJ 212 CN 9015).
     func heartbeat(station: String) async throws
+    /// Data time of the newest tank reading kept from `console` by an earlier run, or nil: a
+    /// restarted poller reads the console's delivery history from there, so deliveries made while
+    /// it was down are not seen from the readings only.
+    func resumePoint(console: String) async -> Timestamp?
+    /// Remembers `at` as that point for the next start (after the readings up to it are kept).
+    func noteTaken(console: String, at: Timestamp) async
 }
 
 extension FeedRecordSink {
     public func describe(_ error: any Error) -> String { String(describing: error) }
     /// Nothing to keep by default (the station agent: its own uploads show the station is alive).
     public func heartbeat(station: String) async throws {}
+    /// Nothing kept across starts by default (the cloud daemon: its poller reads the history after
+    /// polls missed while it runs).
+    public func resumePoint(console: String) async -> Timestamp? { nil }
+    public func noteTaken(console: String, at: Timestamp) async {}
     /// Input outside any line of a batch (line 0).
     public func quarantine(station: String?, source: RecordSource, raw: String, reason: String) async {
         await quarantine(station: station, source: source, raw: raw, reason: reason, line: 0)

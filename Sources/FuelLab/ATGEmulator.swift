@@ -23,6 +23,8 @@ package struct ATGEmulator: Sendable {
         package var speed = 1.0
         /// The simulated time at launch when not `start` (a console brought back later in the same history).
         package var resumeAt: Timestamp?
+        /// Where the simulated time comes from instead (tests that step the console's clock).
+        package var clock: (@Sendable () -> Timestamp)?
         package init() {}
     }
 
@@ -61,7 +63,8 @@ package struct ATGEmulator: Sendable {
 
     /// Simulated time now.
     func simulatedNow() -> Timestamp {
-        (settings.resumeAt ?? settings.start).adding(seconds: launched.seconds(to: Timestamp(.now)) * settings.speed)
+        if let clock = settings.clock { return clock() }
+        return (settings.resumeAt ?? settings.start).adding(seconds: launched.seconds(to: Timestamp(.now)) * settings.speed)
     }
 
     func current(_ series: [TankReading], at t: Timestamp) -> TankReading? {
