@@ -3,9 +3,10 @@ import FuelStore
 import Logging
 import ServiceLifecycle
 
-/// Keeps the ledger's monthly partitions ``LedgerPeriods/monthsAhead`` months ahead: once at startup
-/// and every `every` after, so months keep coming whatever the uptime, and a daemon back after
-/// months off fills the gap before its first append.
+/// Keeps the ledger's monthly partitions ``LedgerPeriods/monthsAhead`` months ahead and summarises the
+/// closed ones (``LedgerPeriods/summariseClosed(now:)``): once at startup and every `every` after, so
+/// months keep coming whatever the uptime, and a daemon back after months off fills the gap before
+/// its first append.
 public struct LedgerPartitionService: Service {
     let periods: LedgerPeriods
     let every: Duration
@@ -31,6 +32,13 @@ public struct LedgerPartitionService: Service {
         } catch {
             // Months are made well ahead: the next pass tries again long before one is needed.
             logger.warning("ledger partitions not made", metadata: ["error": "\(describeDatabaseError(error))"])
+        }
+        do {
+            let summarised = try await periods.summariseClosed()
+            if !summarised.isEmpty { logger.notice("ledger months summarised", metadata: ["partitions": "\(summarised.joined(separator: ", "))"]) }
+        } catch {
+            // Until it is, a resend of that month's records is looked up in it as in any unsummarised month.
+            logger.warning("ledger months not summarised", metadata: ["error": "\(describeDatabaseError(error))"])
         }
     }
 }

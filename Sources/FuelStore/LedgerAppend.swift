@@ -155,35 +155,64 @@ extension LedgerStore {
     /// The content hash recorded under each (station, source, source seq) key, by station and then
     /// "source/seq". First in the months since the start of the previous one, where a resend of what
     /// was just sent is (PostgreSQL plans and reads those months only); what is not found there, in the
-    /// months before. The two bounds split received time in two, so the lookup stays exact.
+    /// older months that can hold it (``OlderMonthsLookup``: a summarised month only for the seqs its
+    /// ranges hold). The bounds split received time without overlap or gap, so the lookup stays exact.
     package static func recorded(
         stations: [String], sources: [String], seqs: [Int64], now: Date = Date(), on conn: PostgresConnection, logger: Logger
     ) async throws -> [String: [String: Digest32]] {
         var out: [String: [String: Digest32]] = [:]
-        var (stations, sources, seqs) = (stations, sources, seqs)
-        let recent = recentMonths(before: now)
-        for older in [false, true] {
-            if older {
-                let missing = stations.indices.filter { out[stations[$0]]?["\(sources[$0])/\(seqs[$0])"] == nil }
-                guard !missing.isEmpty else { break }
-                (stations, sources, seqs) = (missing.map { stations[$0] }, missing.map { sources[$0] }, missing.map { seqs[$0] })
-            }
-            let rows = try await conn.query(dedupeQuery(stations: stations, sources: sources, seqs: seqs, recent: recent, older: older), logger: logger)
-            for try await (station, source, seq, hash) in rows.decode((String, String, Int64, ByteBuffer).self) {
+        func read(_ keys: [Int], from: Date?, until: Date?) async throws {
+            let query = dedupeQuery(stations: keys.map { stations[$0] }, sources: keys.map { sources[$0] }, seqs: keys.map { seqs[$0] },
+                                    from: from, until: until)
+            for try await (station, source, seq, hash) in try await conn.query(query, logger: logger).decode((String, String, Int64, ByteBuffer).self) {
                 out[station, default: [:]]["\(source)/\(seq)"] = Array(buffer: hash)
             }
+        }
+        let recent = recentMonths(before: now)
+        try await read(Array(stations.indices), from: recent, until: nil)
+        let missing = stations.indices.filter { out[stations[$0]]?["\(sources[$0])/\(seqs[$0])"] == nil }
+        guard !missing.isEmpty else { return out }
+        let months = try await olderMonths(stations: missing.map { stations[$0] }, sources: missing.map { sources[$0] },
+                                           seqs: missing.map { seqs[$0] }, recent: recent, on: conn, logger: logger)
+        for stretch in OlderMonthsLookup(months: months, keyCount: missing.count).stretches {
+            try await read(stretch.keys.map { missing[$0] }, from: stretch.from, until: stretch.until)
+        }
+        return out
+    }
+
+    /// The ledger's live months before `recent`, oldest first, each summarised one with the indices of
+    /// the keys whose seq its ranges hold (migration 0018).
+    static func olderMonths(
+        stations: [String], sources: [String], seqs: [Int64], recent: Date, on conn: PostgresConnection, logger: Logger
+    ) async throws -> [OlderMonthsLookup.Month] {
+        let rows = try await conn.query("""
+            SELECT CASE WHEN p.starts_at = '-infinity' THEN NULL ELSE p.starts_at END, least(p.ends_at, \(recent)),
+                   p.sources_summarised_at IS NOT NULL,
+                   CASE WHEN p.sources_summarised_at IS NULL THEN '{}'::int8[] ELSE ARRAY(
+                       SELECT u.i - 1
+                       FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) WITH ORDINALITY AS u(station, source, seq, i)
+                       JOIN ledger_source_ranges r ON r.station = u.station AND r.source = u.source AND r.period = p.name
+                       WHERE u.seq BETWEEN r.min_seq AND r.max_seq) END
+            FROM ledger_periods p
+            WHERE p.state = 'live' AND p.starts_at < \(recent)
+            ORDER BY p.starts_at
+            """, logger: logger)
+        var out: [OlderMonthsLookup.Month] = []
+        for try await (from, until, summarised, candidates) in rows.decode((Date?, Date, Bool, [Int64]).self) {
+            out.append(.init(from: from, until: until, summarised: summarised, candidates: candidates.map { Int($0) }))
         }
         return out
     }
 
     /// The dedupe lookup's statement: what is recorded under these (station, source, source seq) keys,
-    /// received from `recent` on, or (`older`) before it.
-    static func dedupeQuery(stations: [String], sources: [String], seqs: [Int64], recent: Date, older: Bool) -> PostgresQuery {
+    /// received in [`from`, `until`) (nil: unbounded on that side). Bounds as parameters, so that
+    /// PostgreSQL plans the months they name only.
+    static func dedupeQuery(stations: [String], sources: [String], seqs: [Int64], from: Date?, until: Date?) -> PostgresQuery {
         """
         SELECT l.station, l.source, l.source_seq, l.content_hash
         FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) AS u(station, source, seq)
         JOIN ledger l ON l.station = u.station AND l.source = u.source AND l.source_seq = u.seq
-        WHERE l.received_at \(unescaped: older ? "<" : ">=") \(recent)
+        WHERE l.received_at >= \(from ?? Date.distantPast) AND l.received_at < \(until ?? Date.distantFuture)
         """
     }
 

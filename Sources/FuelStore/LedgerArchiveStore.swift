@@ -124,6 +124,8 @@ public struct LedgerArchiveStore: Sendable {
                 try await tx.query("""
                     UPDATE ledger_periods SET state = 'archived', archived_at = now(), archive = \(archive)::jsonb WHERE name = \(periodName)
                     """, logger: logger)
+                // Its seqs are answered from ledger_archived_seqs from now on.
+                try await tx.query("DELETE FROM ledger_source_ranges WHERE period = \(periodName)", logger: logger)
             }
         }
     }

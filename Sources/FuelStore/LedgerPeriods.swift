@@ -60,6 +60,43 @@ public struct LedgerPeriods: Sendable {
         }
     }
 
+    /// Summarises every live month that lies wholly before the dedupe's recent months (the current
+    /// and the previous one, ``LedgerStore/recentMonths(before:)``) and is not summarised yet: per
+    /// station and source, its lowest and highest source seq (migration 0018), so that a resend of an
+    /// old record is looked up only in the months that can hold it. Nothing is appended into such a
+    /// month any more. One statement a month, on a connection without the request deadline (a month of
+    /// a province is read whole once); two daemons doing it at once write the same rows. Answers the
+    /// names of the months it summarised.
+    @discardableResult
+    public func summariseClosed(now: Date = Date()) async throws -> [String] {
+        let logger = database.logger
+        let recent = LedgerStore.recentMonths(before: now)
+        let due = try await database.connection("ledger months to summarise") { conn in
+            try await conn.query("""
+                SELECT name, CASE WHEN starts_at = '-infinity' THEN NULL ELSE starts_at END, ends_at FROM ledger_periods
+                WHERE state = 'live' AND sources_summarised_at IS NULL AND ends_at <= \(recent) ORDER BY ends_at
+                """, logger: logger).collect().map { try $0.decode((String, Date?, Date).self) }
+        }
+        var done: [String] = []
+        for (name, from, until) in due {
+            _ = try await database.longConnection("summarise \(name)") { conn in
+                try await conn.query("""
+                    WITH ranges AS (
+                        INSERT INTO ledger_source_ranges (station, source, period, min_seq, max_seq)
+                        SELECT station, source, \(name), min(source_seq), max(source_seq) FROM ledger
+                        WHERE received_at >= \(from ?? Date.distantPast) AND received_at < \(until)
+                        GROUP BY station, source
+                        ON CONFLICT DO NOTHING
+                        RETURNING 1
+                    )
+                    UPDATE ledger_periods SET sources_summarised_at = now() WHERE name = \(name) AND sources_summarised_at IS NULL
+                    """, logger: logger)
+            }
+            done.append(name)
+        }
+        return done
+    }
+
     /// Closes the first period now, as the turn of a month would close it: it ends at this instant
     /// and a new partition takes the appends until the first period's old end. For tests and fault
     /// scenarios, which cannot wait a month for a period to archive (once per database); answers
