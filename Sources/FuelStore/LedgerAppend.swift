@@ -185,15 +185,17 @@ extension LedgerStore {
     static func olderMonths(
         stations: [String], sources: [String], seqs: [Int64], recent: Date, on conn: PostgresConnection, logger: Logger
     ) async throws -> [OlderMonthsLookup.Month] {
+        // The keys' candidate months in one join (an index descent per key into the ranges of its
+        // station and source), then every older month with its candidates.
         let rows = try await conn.query("""
             SELECT CASE WHEN p.starts_at = '-infinity' THEN NULL ELSE p.starts_at END, least(p.ends_at, \(recent)),
-                   p.sources_summarised_at IS NOT NULL,
-                   CASE WHEN p.sources_summarised_at IS NULL THEN '{}'::int8[] ELSE ARRAY(
-                       SELECT u.i - 1
-                       FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) WITH ORDINALITY AS u(station, source, seq, i)
-                       JOIN ledger_source_ranges r ON r.station = u.station AND r.source = u.source AND r.period = p.name
-                       WHERE u.seq BETWEEN r.min_seq AND r.max_seq) END
+                   p.sources_summarised_at IS NOT NULL, coalesce(c.keys, '{}'::int8[])
             FROM ledger_periods p
+            LEFT JOIN (SELECT r.period, array_agg(u.i - 1) AS keys
+                       FROM UNNEST(\(stations)::text[], \(sources)::text[], \(seqs)::bigint[]) WITH ORDINALITY AS u(station, source, seq, i)
+                       JOIN ledger_source_ranges r ON r.station = u.station AND r.source = u.source
+                                                  AND u.seq BETWEEN r.min_seq AND r.max_seq
+                       GROUP BY r.period) c ON c.period = p.name
             WHERE p.state = 'live' AND p.starts_at < \(recent)
             ORDER BY p.starts_at
             """, logger: logger)
