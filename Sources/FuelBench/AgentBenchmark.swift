@@ -157,8 +157,11 @@ package struct AgentBenchmark: Sendable {
         }
         let elapsed = (ContinuousClock.now - t0) / .seconds(1)
         let cpu = Self.cpuSeconds(pid: p.pid ?? 0) - cpu0
+        let mappings = ProcessMemory.residentByMapping(pid: p.pid ?? 0)
         print(String(format: "steady state (%@, %.0f s, 4 tanks read every minute, a sale every 20 s): CPU %.2f %% of a core, RSS peak %.1f MB",
                      (useStandalone ? "fuelwarden-agent" : "fuelwarden agent") as NSString, elapsed, cpu / elapsed * 100, Double(peak) / 1e6))
+        print("  resident at the end, by mapping: " + mappings.prefix(8).map { String(format: "%@ %.1f MB", $0.mapping as NSString, Double($0.bytes) / 1e6) }
+            .joined(separator: ", ") + String(format: "; the rest %.1f MB", Double(mappings.dropFirst(8).map(\.bytes).reduce(0, +)) / 1e6))
     }
 
     /// User plus system CPU seconds of a process (`/proc/PID/stat`, fields 14 and 15, in clock ticks).
