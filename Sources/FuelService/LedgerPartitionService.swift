@@ -3,8 +3,9 @@ import FuelStore
 import Logging
 import ServiceLifecycle
 
-/// Keeps the ledger's monthly partitions ``LedgerPeriods/monthsAhead`` months ahead and summarises the
-/// closed ones (``LedgerPeriods/summariseClosed(now:)``): once at startup and every `every` after, so
+/// Keeps the ledger's monthly partitions ``LedgerPeriods/monthsAhead`` months ahead, summarises the
+/// closed ones and rewrites them in chain order (``LedgerPeriods/summariseClosed(now:)``,
+/// ``LedgerPeriods/compactClosed()``): once at startup and every `every` after, so
 /// months keep coming whatever the uptime, and a daemon back after months off fills the gap before
 /// its first append.
 public struct LedgerPartitionService: Service {
@@ -36,9 +37,11 @@ public struct LedgerPartitionService: Service {
         do {
             let summarised = try await periods.summariseClosed()
             if !summarised.isEmpty { logger.notice("ledger months summarised", metadata: ["partitions": "\(summarised.joined(separator: ", "))"]) }
+            let compacted = try await periods.compactClosed()
+            if !compacted.isEmpty { logger.notice("ledger months rewritten in chain order", metadata: ["partitions": "\(compacted.joined(separator: ", "))"]) }
         } catch {
             // Until it is, a resend of that month's records is looked up in it as in any unsummarised month.
-            logger.warning("ledger months not summarised", metadata: ["error": "\(describeDatabaseError(error))"])
+            logger.warning("ledger months not summarised or compacted", metadata: ["error": "\(describeDatabaseError(error))"])
         }
     }
 }

@@ -97,6 +97,106 @@ public struct LedgerPeriods: Sendable {
         return done
     }
 
+    /// Rewrites every summarised, not yet compacted month in (station, chain_seq) order and answers
+    /// the names of those it rewrote. A month is appended in arrival order, so each page holds rows
+    /// of many stations and a station's day is read from about a page per record; sorted, the same
+    /// day is a few pages, whether or not the month is still in memory. Per month: a sorted copy is
+    /// built beside it (the month is closed: nothing writes to it) with the parent's indexes and a
+    /// CHECK that proves its range, its rows counted against the month's; then, in one short
+    /// transaction under the ledger's lock (as the turn of a month takes it), the month is detached,
+    /// the copy attached under its name (no scan, no index build) and the month dropped. A reader
+    /// sees the old month or the new, never neither. A copy left by a stop halfway is dropped and
+    /// built again.
+    @discardableResult
+    public func compactClosed() async throws -> [String] {
+        let logger = database.logger
+        let due = try await database.connection("ledger months to compact") { conn in
+            try await conn.query("""
+                SELECT name FROM ledger_periods
+                WHERE state = 'live' AND sources_summarised_at IS NOT NULL AND compacted_at IS NULL ORDER BY ends_at
+                """, logger: logger).collect().map { try $0.decode(String.self) }
+        }
+        var done: [String] = []
+        for name in due {
+            let table = try LedgerArchiveStore.checked(name)
+            let sorted = try LedgerArchiveStore.checked(table + "_sorted")
+            // The month's bounds as ledger_periods holds them (formatted by PostgreSQL, so exact).
+            let bounds = """
+                SELECT CASE WHEN starts_at = '-infinity' THEN 'MINVALUE' ELSE quote_literal(starts_at) END,
+                       quote_literal(ends_at), starts_at = '-infinity' INTO lower, upper, first
+                FROM ledger_periods WHERE name = '\(table)';
+                """
+            _ = try await database.longConnection("compact \(table)") { conn in
+                for statement in [
+                    "DROP TABLE IF EXISTS \(sorted)",
+                    "CREATE TABLE \(sorted) (LIKE ledger INCLUDING DEFAULTS)",
+                    "INSERT INTO \(sorted) SELECT * FROM \(table) ORDER BY station, chain_seq",
+                    """
+                    DO $$
+                    DECLARE lower text; upper text; first boolean;
+                    BEGIN
+                        \(bounds)
+                        EXECUTE format('ALTER TABLE \(sorted) ADD CONSTRAINT \(sorted)_range CHECK (%s received_at < %s)',
+                                       CASE WHEN first THEN '' ELSE 'received_at >= ' || lower || ' AND' END, upper);
+                    END
+                    $$
+                    """,
+                    "CREATE UNIQUE INDEX \(sorted)_source_key ON \(sorted) (station, source, source_seq)",
+                    "CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON \(sorted) FOR EACH STATEMENT EXECUTE FUNCTION fuelwarden_append_only()",
+                ] {
+                    try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                // The parent's indexes (its key as a constraint, so the attach takes it), each as it is defined.
+                let definitions = try await conn.query("""
+                    SELECT x.indisprimary, array_to_string(array_agg(quote_ident(a.attname) ORDER BY k.n), ','),
+                           regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON ONLY \\S+ ', 'CREATE \\1INDEX ON ')
+                    FROM pg_index x
+                    CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+                    JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+                    WHERE x.indrelid = 'ledger'::regclass
+                    GROUP BY x.indexrelid, x.indisprimary
+                    """, logger: logger).collect().map { try $0.decode((Bool, String, String).self) }
+                for (primary, columns, definition) in definitions {
+                    let on = definition.range(of: "INDEX ON ")
+                    let sql = primary ? "ALTER TABLE \(sorted) ADD PRIMARY KEY (\(columns))"
+                                      : on.map { definition.replacingCharacters(in: $0, with: "INDEX ON public.\(sorted) ") } ?? definition
+                    guard primary || sql.contains(" ON public.\(sorted) ") else { throw StoreError.invalid("cannot copy the ledger's index: \(definition)") }
+                    try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                }
+                try await conn.query(PostgresQuery(unsafeSQL: "ANALYZE \(sorted)"), logger: logger)
+                let counts = try await conn.query(PostgresQuery(unsafeSQL: "SELECT (SELECT count(*) FROM \(table)), (SELECT count(*) FROM \(sorted))"),
+                                                  logger: logger).collect().first?.decode((Int64, Int64).self)
+                guard let counts, counts.0 == counts.1 else { throw StoreError.invalid("\(table): the sorted copy has \(counts?.1 ?? -1) rows, not \(counts?.0 ?? -1)") }
+                // The swap: a brief lock on the ledger (appends wait for it); given up after 2 s and tried again.
+                for attempt in 1... {
+                    do {
+                        try await conn.query(PostgresQuery(unsafeSQL: """
+                            DO $$
+                            DECLARE lower text; upper text; first boolean;
+                            BEGIN
+                                \(bounds)
+                                SET LOCAL lock_timeout = '2s';
+                                LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;
+                                ALTER TABLE ledger DETACH PARTITION \(table);
+                                EXECUTE format('ALTER TABLE ledger ATTACH PARTITION \(sorted) FOR VALUES FROM (%s) TO (%s)', lower, upper);
+                                DROP TABLE \(table);
+                                ALTER TABLE \(sorted) RENAME TO \(table);
+                                ALTER INDEX \(sorted)_source_key RENAME TO \(table)_source_key;
+                                UPDATE ledger_periods SET compacted_at = now() WHERE name = '\(table)';
+                            END
+                            $$
+                            """), logger: logger)
+                        break
+                    } catch let error as PSQLError where attempt < 30 && error.serverInfo?[.sqlState] == "55P03" {
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            done.append(name)
+        }
+        return done
+    }
+
     /// Closes the first period now, as the turn of a month would close it: it ends at this instant
     /// and a new partition takes the appends until the first period's old end. For tests and fault
     /// scenarios, which cannot wait a month for a period to archive (once per database); answers
