@@ -126,75 +126,91 @@ public struct LedgerPeriods: Sendable {
                        quote_literal(ends_at), starts_at = '-infinity' INTO lower, upper, first
                 FROM ledger_periods WHERE name = '\(table)';
                 """
-            _ = try await database.longConnection("compact \(table)") { conn in
-                for statement in [
-                    "DROP TABLE IF EXISTS \(sorted)",
-                    "CREATE TABLE \(sorted) (LIKE ledger INCLUDING DEFAULTS)",
-                    "INSERT INTO \(sorted) SELECT * FROM \(table) ORDER BY station, chain_seq",
-                    """
+            let rewrote = try await database.longConnection("compact \(table)") { conn -> Bool in
+                // One daemon at a time (each runs the partition service): another's copy is left to it.
+                let mine = try await conn.query("SELECT pg_try_advisory_lock(hashtext('fuelwarden_ledger_compact'))", logger: logger)
+                    .collect().first?.decode(Bool.self) ?? false
+                guard mine else { return false }
+                do {
+                    try await Self.rewrite(table, sorted: sorted, bounds: bounds, on: conn, logger: logger)
+                    _ = try await conn.query("SELECT pg_advisory_unlock(hashtext('fuelwarden_ledger_compact'))", logger: logger).collect()
+                    return true
+                } catch {
+                    _ = try? await conn.query("SELECT pg_advisory_unlock(hashtext('fuelwarden_ledger_compact'))", logger: logger).collect()
+                    throw error
+                }
+            }
+            if rewrote { done.append(name) }
+        }
+        return done
+    }
+
+    /// ``compactClosed()``'s work on one month, on a connection that holds the compaction lock.
+    static func rewrite(_ table: String, sorted: String, bounds: String, on conn: PostgresConnection, logger: Logger) async throws {
+        for statement in [
+            "DROP TABLE IF EXISTS \(sorted)",
+            "CREATE TABLE \(sorted) (LIKE ledger INCLUDING DEFAULTS)",
+            "INSERT INTO \(sorted) SELECT * FROM \(table) ORDER BY station, chain_seq",
+            """
+            DO $$
+            DECLARE lower text; upper text; first boolean;
+            BEGIN
+                \(bounds)
+                EXECUTE format('ALTER TABLE \(sorted) ADD CONSTRAINT \(sorted)_range CHECK (%s received_at < %s)',
+                               CASE WHEN first THEN '' ELSE 'received_at >= ' || lower || ' AND' END, upper);
+            END
+            $$
+            """,
+            "CREATE UNIQUE INDEX \(sorted)_source_key ON \(sorted) (station, source, source_seq)",
+            "CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON \(sorted) FOR EACH STATEMENT EXECUTE FUNCTION fuelwarden_append_only()",
+        ] {
+            try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+        // The parent's indexes (its key as a constraint, so the attach takes it), each as it is defined.
+        let definitions = try await conn.query("""
+            SELECT x.indisprimary, array_to_string(array_agg(quote_ident(a.attname) ORDER BY k.n), ','),
+                   regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON ONLY \\S+ ', 'CREATE \\1INDEX ON ')
+            FROM pg_index x
+            CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+            JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+            WHERE x.indrelid = 'ledger'::regclass
+            GROUP BY x.indexrelid, x.indisprimary
+            """, logger: logger).collect().map { try $0.decode((Bool, String, String).self) }
+        for (primary, columns, definition) in definitions {
+            let on = definition.range(of: "INDEX ON ")
+            let sql = primary ? "ALTER TABLE \(sorted) ADD PRIMARY KEY (\(columns))"
+                              : on.map { definition.replacingCharacters(in: $0, with: "INDEX ON public.\(sorted) ") } ?? definition
+            guard primary || sql.contains(" ON public.\(sorted) ") else { throw StoreError.invalid("cannot copy the ledger's index: \(definition)") }
+            try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        }
+        try await conn.query(PostgresQuery(unsafeSQL: "ANALYZE \(sorted)"), logger: logger)
+        let counts = try await conn.query(PostgresQuery(unsafeSQL: "SELECT (SELECT count(*) FROM \(table)), (SELECT count(*) FROM \(sorted))"),
+                                          logger: logger).collect().first?.decode((Int64, Int64).self)
+        guard let counts, counts.0 == counts.1 else { throw StoreError.invalid("\(table): the sorted copy has \(counts?.1 ?? -1) rows, not \(counts?.0 ?? -1)") }
+        // The swap: a brief lock on the ledger (appends wait for it); given up after 2 s and tried again.
+        for attempt in 1... {
+            do {
+                try await conn.query(PostgresQuery(unsafeSQL: """
                     DO $$
                     DECLARE lower text; upper text; first boolean;
                     BEGIN
                         \(bounds)
-                        EXECUTE format('ALTER TABLE \(sorted) ADD CONSTRAINT \(sorted)_range CHECK (%s received_at < %s)',
-                                       CASE WHEN first THEN '' ELSE 'received_at >= ' || lower || ' AND' END, upper);
+                        SET LOCAL lock_timeout = '2s';
+                        LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;
+                        ALTER TABLE ledger DETACH PARTITION \(table);
+                        EXECUTE format('ALTER TABLE ledger ATTACH PARTITION \(sorted) FOR VALUES FROM (%s) TO (%s)', lower, upper);
+                        DROP TABLE \(table);
+                        ALTER TABLE \(sorted) RENAME TO \(table);
+                        ALTER INDEX \(sorted)_source_key RENAME TO \(table)_source_key;
+                        UPDATE ledger_periods SET compacted_at = now() WHERE name = '\(table)';
                     END
                     $$
-                    """,
-                    "CREATE UNIQUE INDEX \(sorted)_source_key ON \(sorted) (station, source, source_seq)",
-                    "CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON \(sorted) FOR EACH STATEMENT EXECUTE FUNCTION fuelwarden_append_only()",
-                ] {
-                    try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-                // The parent's indexes (its key as a constraint, so the attach takes it), each as it is defined.
-                let definitions = try await conn.query("""
-                    SELECT x.indisprimary, array_to_string(array_agg(quote_ident(a.attname) ORDER BY k.n), ','),
-                           regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON ONLY \\S+ ', 'CREATE \\1INDEX ON ')
-                    FROM pg_index x
-                    CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-                    JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-                    WHERE x.indrelid = 'ledger'::regclass
-                    GROUP BY x.indexrelid, x.indisprimary
-                    """, logger: logger).collect().map { try $0.decode((Bool, String, String).self) }
-                for (primary, columns, definition) in definitions {
-                    let on = definition.range(of: "INDEX ON ")
-                    let sql = primary ? "ALTER TABLE \(sorted) ADD PRIMARY KEY (\(columns))"
-                                      : on.map { definition.replacingCharacters(in: $0, with: "INDEX ON public.\(sorted) ") } ?? definition
-                    guard primary || sql.contains(" ON public.\(sorted) ") else { throw StoreError.invalid("cannot copy the ledger's index: \(definition)") }
-                    try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-                }
-                try await conn.query(PostgresQuery(unsafeSQL: "ANALYZE \(sorted)"), logger: logger)
-                let counts = try await conn.query(PostgresQuery(unsafeSQL: "SELECT (SELECT count(*) FROM \(table)), (SELECT count(*) FROM \(sorted))"),
-                                                  logger: logger).collect().first?.decode((Int64, Int64).self)
-                guard let counts, counts.0 == counts.1 else { throw StoreError.invalid("\(table): the sorted copy has \(counts?.1 ?? -1) rows, not \(counts?.0 ?? -1)") }
-                // The swap: a brief lock on the ledger (appends wait for it); given up after 2 s and tried again.
-                for attempt in 1... {
-                    do {
-                        try await conn.query(PostgresQuery(unsafeSQL: """
-                            DO $$
-                            DECLARE lower text; upper text; first boolean;
-                            BEGIN
-                                \(bounds)
-                                SET LOCAL lock_timeout = '2s';
-                                LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;
-                                ALTER TABLE ledger DETACH PARTITION \(table);
-                                EXECUTE format('ALTER TABLE ledger ATTACH PARTITION \(sorted) FOR VALUES FROM (%s) TO (%s)', lower, upper);
-                                DROP TABLE \(table);
-                                ALTER TABLE \(sorted) RENAME TO \(table);
-                                ALTER INDEX \(sorted)_source_key RENAME TO \(table)_source_key;
-                                UPDATE ledger_periods SET compacted_at = now() WHERE name = '\(table)';
-                            END
-                            $$
-                            """), logger: logger)
-                        break
-                    } catch let error as PSQLError where attempt < 30 && error.serverInfo?[.sqlState] == "55P03" {
-                        try await Task.sleep(for: .seconds(1))
-                    }
-                }
+                    """), logger: logger)
+                break
+            } catch let error as PSQLError where attempt < 30 && error.serverInfo?[.sqlState] == "55P03" {
+                try await Task.sleep(for: .seconds(1))
             }
-            done.append(name)
         }
-        return done
     }
 
     /// Closes the first period now, as the turn of a month would close it: it ends at this instant

@@ -1,6 +1,7 @@
 @testable import FuelStore
 import FuelTestSupport
 import Foundation
+import PostgresNIO
 import Testing
 
 /// A closed month rewritten in (station, chain_seq) order (migration 0019): the same rows, the same
@@ -26,6 +27,14 @@ import Testing
             let periods = LedgerPeriods(database: db)
             #expect(try await periods.compactClosed().isEmpty, "a month is compacted once summarised")
             #expect(try await periods.summariseClosed(now: Date().addingTimeInterval(122 * 86_400)).first == first)
+            // Another daemon compacting: this one leaves the months to it.
+            let whileHeld = try await db.client.withConnection { conn in
+                _ = try await conn.query("SELECT pg_advisory_lock(hashtext('fuelwarden_ledger_compact'))", logger: TestPostgres.logger).collect()
+                let out = try await periods.compactClosed()
+                _ = try await conn.query("SELECT pg_advisory_unlock(hashtext('fuelwarden_ledger_compact'))", logger: TestPostgres.logger).collect()
+                return out
+            }
+            #expect(whileHeld.isEmpty)
             let compacted = try await periods.compactClosed()
             #expect(compacted.first == first && compacted.count >= 2, "\(compacted)")
             #expect(try await periods.compactClosed().isEmpty, "once")
