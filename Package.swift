@@ -116,10 +116,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -189,7 +189,7 @@ let package = Package(
             name: "FuelLab",
             dependencies: [
                 "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelAsync",
-                "FuelSim", "FuelEvaluate", "FuelPostgresFixture", "FuelGuomi",
+                "FuelSim", "FuelEvaluate", "FuelPostgresFixture", "FuelGuomi", "FuelFeeds",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -319,8 +319,11 @@ let package = Package(
             name: "FuelAgentTests",
             dependencies: [
                 "FuelAgent", "FuelFeeds", "FuelLab", "FuelModel", "FuelWire", "FuelSim",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

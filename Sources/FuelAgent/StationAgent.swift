@@ -3,7 +3,6 @@ import FuelFeeds
 import FuelModel
 import FuelWire
 import Foundation
-import Hummingbird
 import Logging
 import ServiceLifecycle
 
@@ -58,7 +57,7 @@ public struct StationAgent: Sendable {
         if let listener {
             services.append(.init(service: listener(sink)))
         }
-        services.append(.init(service: statusServer(onPort: onStatusPort)))
+        services.append(.init(service: AgentStatusServer(host: config.statusHost, port: config.statusPort, spool: spool, logger: logger, onPort: onStatusPort)))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return (group, client)
     }
@@ -102,38 +101,5 @@ public struct StationAgent: Sendable {
             throw error
         }
         try await client.shutdown()
-    }
-
-    func statusServer(onPort: @escaping @Sendable (Int) async -> Void) -> some Service {
-        let router = Router()
-        let spool = self.spool
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("status") { _, _ -> Response in
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let body = try encoder.encode(try spool.snapshot())
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
-        }
-        router.get("metrics") { _, _ -> Response in
-            let s = try spool.snapshot()
-            var t = ""
-            func gauge(_ name: String, _ help: String, _ value: Double) {
-                t += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
-            }
-            gauge("fuelwarden_agent_spooled_records", "Records in the spool, not yet acknowledged by the cloud.", Double(s.spooledRecords))
-            gauge("fuelwarden_agent_spool_bytes", "Bytes the spool uses.", Double(s.spoolBytes))
-            gauge("fuelwarden_agent_spool_max_bytes", "The spool's ceiling.", Double(s.spoolMaxBytes))
-            gauge("fuelwarden_agent_oldest_record_age_seconds", "Age of the oldest spooled record.", s.oldestAgeSeconds ?? 0)
-            gauge("fuelwarden_agent_spool_full", "1 while the spool is at its ceiling (sources paused).", s.fullSince == nil ? 0 : 1)
-            gauge("fuelwarden_agent_acknowledged_seq", "Highest seq the cloud acknowledged.", Double(s.acknowledgedSeq ?? 0))
-            gauge("fuelwarden_agent_accepted_total", "Records the cloud accepted.", Double(s.acceptedTotal))
-            gauge("fuelwarden_agent_rejected_total", "Records the cloud refused.", Double(s.rejectedTotal))
-            gauge("fuelwarden_agent_upload_blocked", "1 while the cloud refuses uploads (a 4xx).", s.uploadBlocked == nil ? 0 : 1)
-            gauge("fuelwarden_agent_clock_offset_seconds", "The cloud's clock minus the station's.", s.clockOffsetSeconds ?? 0)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: t)))
-        }
-        return Application(router: router, configuration: .init(address: .hostname(config.statusHost, port: config.statusPort), serverName: "fuelwarden-agent"),
-                           onServerRunning: { channel in await onPort(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 }

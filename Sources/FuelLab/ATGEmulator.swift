@@ -1,4 +1,5 @@
 import Foundation
+import FuelFeeds
 import FuelModel
 import FuelSim
 import FuelWire
@@ -85,17 +86,7 @@ package struct ATGEmulator: Sendable {
         let port = server.channel.localAddress?.port ?? settings.port
         logger.notice("ATG emulator listening", metadata: ["address": "\(settings.host):\(port)", "station": "\(station.id)", "tanks": "\(readings.count)"])
         await onListening(port)
-        try await withTaskCancellationHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { try? await serve(connection) }
-                    }
-                }
-            }
-        } onCancel: {
-            server.channel.close(promise: nil)
-        }
+        try await serveEachConnection(of: server) { connection in try? await serve(connection) }
     }
 
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {

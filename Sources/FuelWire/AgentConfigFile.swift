@@ -61,7 +61,9 @@ extension AgentConfigFile {
     public static func decode(yaml text: String) throws(FieldError) -> AgentConfigFile {
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: text) else { throw FieldError("agent", "the file is empty") }
+            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
+            // default resolver compiles its tag rules as ICU regular expressions at first use.
+            guard let n = try Yams.compose(yaml: text, .basic) else { throw FieldError("agent", "the file is empty") }
             root = n
         } catch let e as FieldError {
             throw e

@@ -71,7 +71,9 @@ public enum FeedsFileDecoder {
     public static func decode(yaml text: String) throws(FieldError) -> FeedsFile {
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: text) else { return FeedsFile() }
+            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
+            // default resolver compiles its tag rules as ICU regular expressions at first use.
+            guard let n = try Yams.compose(yaml: text, .basic) else { return FeedsFile() }
             root = n
         } catch {
             throw FieldError("feeds", "not valid YAML: \(error)")

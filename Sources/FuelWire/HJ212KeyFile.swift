@@ -17,7 +17,9 @@ public enum HJ212KeyFile {
     public static func decode(yaml text: String) throws(FieldError) -> [String: [HJ212KeyRing.Key]] {
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: text) else { return [:] }
+            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
+            // default resolver compiles its tag rules as ICU regular expressions at first use.
+            guard let n = try Yams.compose(yaml: text, .basic) else { return [:] }
             root = n
         } catch {
             throw FieldError("keys", "not valid YAML (line and column in the message): \(String(describing: error).prefix(120))")
