@@ -322,12 +322,12 @@ public final class AgentSpool: Sendable {
         try queue.write { db in try Self.add(db, "skipped_polls_total", by: 1) }
     }
 
-    /// Sets a state value.
     /// A value of the spool's state (nil: never set).
     public func value(_ key: String) throws -> String? {
         try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = ?", arguments: [key]) }
     }
 
+    /// Sets a state value.
     public func set(_ key: String, _ value: String) throws {
         try queue.write { db in try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, value]) }
     }

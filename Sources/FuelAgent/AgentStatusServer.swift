@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// The agent's local status server: `GET /healthz`, `/status` (the spool's snapshot as JSON) and
 /// `/metrics` (Prometheus text), on NIO's HTTP/1 pipeline. Three fixed routes do not need a web
 /// framework, and on the station's small machine a framework's code is memory: the agent built
-/// with Hummingbird for these idled at 42.2 MB resident, without it at 39.6 MB.
+/// with Hummingbird for these idled at 42.2 MB resident, built without Hummingbird and without any
+/// status server at 39.6 MB; with this server its steady peak is 42.3 MB against 45.2 before.
 struct AgentStatusServer: Service {
     let host: String
     let port: Int
@@ -67,7 +68,7 @@ struct AgentStatusServer: Service {
         let path = request.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.uri
         let text = "text/plain; charset=utf-8"
         guard ["/healthz", "/status", "/metrics"].contains(path) else { return (.notFound, text, ByteBuffer(string: "not found\n")) }
-        guard request.method == .GET || request.method == .HEAD else { return (.methodNotAllowed, text, ByteBuffer(string: "GET only\n")) }
+        guard request.method == .GET else { return (.methodNotAllowed, text, ByteBuffer(string: "GET only\n")) }
         do {
             switch path {
             case "/healthz":

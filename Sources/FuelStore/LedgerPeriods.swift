@@ -161,6 +161,7 @@ public struct LedgerPeriods: Sendable {
             END
             $$
             """,
+            // The month's own key and truncate guard, as fuelwarden_ledger_partition (migration 0014) makes them.
             "CREATE UNIQUE INDEX \(sorted)_source_key ON \(sorted) (station, source, source_seq)",
             "CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON \(sorted) FOR EACH STATEMENT EXECUTE FUNCTION fuelwarden_append_only()",
         ] {
