@@ -95,10 +95,10 @@ public struct ATGPoller<Sink: FeedRecordSink>: Service {
                 try await sink.deliver(station: console.station, source: .atg, records, rejected: noVolume)
                 if answer.alarms != nil { lastAlarms = codes }
                 if offline { log.notice("console answers again") }
-                if let taken {
-                    let newest = max(taken, lastTaken ?? taken)
-                    lastTaken = newest
-                    await sink.noteTaken(console: console.name, at: newest)
+                // The resume point is written only when it moves (at the station it is a spool write).
+                if let taken, lastTaken.map({ taken > $0 }) ?? true {
+                    lastTaken = taken
+                    await sink.noteTaken(console: console.name, at: taken)
                 }
                 missed = false
                 failures = 0

@@ -87,7 +87,6 @@ public struct LedgerPeriods: Sendable {
                         WHERE received_at >= \(from ?? Date.distantPast) AND received_at < \(until)
                         GROUP BY station, source
                         ON CONFLICT DO NOTHING
-                        RETURNING 1
                     )
                     UPDATE ledger_periods SET sources_summarised_at = now() WHERE name = \(name) AND sources_summarised_at IS NULL
                     """, logger: logger)
