@@ -28,6 +28,10 @@ public final class AgentSpool: Sendable {
         path = (directory as NSString).appendingPathComponent("spool.sqlite")
         var config = Configuration()
         config.journalMode = .wal
+        // Another process may hold the spool's lock for a moment (`agent status` beside the running
+        // agent, a WAL checkpoint): wait for it rather than fail at once (SQLite error 5, "database is
+        // locked", seen opening a spool while the agent wrote to it).
+        config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             // Durable at commit: the WAL is fsynced before a transaction counts as done.
             try db.execute(sql: "PRAGMA synchronous = FULL")

@@ -81,13 +81,21 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
     public var intervalSeconds: Double? { intervals.count >= 3 ? Self.median(intervals) : nil }
 
     /// Share of intervals that skipped at least one reading (longer than 1.5 × the median) — how
-    /// often the feed loses a reading — over every interval since the median was known, with one
-    /// skipped and one kept counted beforehand (Laplace): a short clean run does not claim a gauge
-    /// never loses a reading, and the share settles as the intervals add up. Nil before 12 intervals.
+    /// often the feed loses a reading — over every interval since the median was known, with
+    /// ``lossPrior`` counted beforehand: a short clean run does not claim a gauge never loses a
+    /// reading, and the share settles as the intervals add up. Counted from the first interval on,
+    /// so a new tank's silence is judged as cautiously as a feed that loses one reading in ten (with
+    /// nothing counted until 12 intervals, a gauge that does lose one in ten was judged as a clean
+    /// one for its first hours, and two readings lost in a row passed for a silent tank). Nil
+    /// before the median is known.
     public var lossShare: Double? {
-        guard let n = intervalsCounted, n >= 12 else { return nil }
-        return Double((intervalsSkipped ?? 0) + 1) / Double(n + 2)
+        guard intervalSeconds != nil else { return nil }
+        return (Double(intervalsSkipped ?? 0) + Self.lossPrior.skipped) / (Double(intervalsCounted ?? 0) + Self.lossPrior.intervals)
     }
+
+    /// The intervals counted before any are seen, and how many of them skipped a reading: a prior
+    /// of one lost in ten, which a few days of a feed's own record outweigh.
+    static let lossPrior = (skipped: 1.0, intervals: 10.0)
 
     /// Share of readings that were glitches.
     public var glitchShare: Double { readings == 0 ? 0 : Double(glitches) / Double(readings) }

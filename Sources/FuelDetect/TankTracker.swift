@@ -141,7 +141,7 @@ struct TankTracker: Hashable, Sendable, Codable {
             }
         }
         // The noise (a median) is looked at only for a jump past the fixed minimum: most readings are not.
-        if let a = last[r.tank], case let jump = Self.jump(from: a, to: point), jump >= thresholds.glitchMinMM,
+        if let a = last[r.tank], case let jump = Self.jump(from: a, to: point, sold: salesSince[r.tank] ?? 0), jump >= thresholds.glitchMinMM,
            jump >= glitchThreshold(r.tank, thresholds) {
             held[r.tank] = point
             return steps
@@ -165,9 +165,16 @@ struct TankTracker: Hashable, Sendable, Codable {
         max(th.glitchMinMM, th.glitchSigmas * (quality[tank]?.noiseMM ?? 0))
     }
 
-    static func jump(from a: GaugePoint, to b: GaugePoint) -> Double {
+    /// How far (mm) reading `b` stands from where reading `a` and the litres `sold` between them
+    /// put it, the litres turned into millimetres by the gauge's own chart between the two: on a
+    /// busy tank read every 15–30 minutes the level drops centimetres between readings, and a
+    /// reading held for that alone would hold every reading — and every judgement on it — an
+    /// interval late.
+    static func jump(from a: GaugePoint, to b: GaugePoint, sold: Double = 0) -> Double {
         guard let ha = a.heightMM, let hb = b.heightMM else { return 0 }
-        return abs(hb - ha)
+        guard hb != ha, sold > 0 else { return abs(hb - ha) }
+        let litresPerMM = abs(b.tcVolumeL - a.tcVolumeL) / abs(hb - ha)
+        return abs(hb - (ha - sold / litresPerMM))
     }
 
     /// A held reading is a glitch when it stood away from the readings on both sides, in the same

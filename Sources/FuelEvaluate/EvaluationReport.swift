@@ -80,11 +80,18 @@ package struct EvaluationReport: Sendable {
             // interval and its loss of single readings: a shorter one looks like readings lost by chance).
             let flaggable = thresholds.readingSilence(intervalSeconds: interval, lossShare: run.scenario.gauge.missingShare) + 2 * interval
             for fault in run.scenario.faults {
+                // A short delivery is there from the end of the first delivery after it began (a run
+                // whose tank took no delivery has nothing to find).
+                var start = fault.start
+                if case .shortDelivery(let tank, _, let from) = fault {
+                    guard let end = run.deliveryEnds[tank]?.first(where: { $0 >= from }) else { continue }
+                    start = end
+                }
                 let hit = run.alerts.filter {
                     fault.isDetection(rule: $0.signal.rule.rawValue, subject: $0.signal.subject)
-                        && $0.raisedAt >= fault.start.adding(seconds: -600)
+                        && $0.raisedAt >= start.adding(seconds: -600)
                 }.min { $0.raisedAt < $1.raisedAt }
-                let hours = hit.map { fault.start.seconds(to: $0.raisedAt) / 3600 }
+                let hours = hit.map { start.seconds(to: $0.raisedAt) / 3600 }
                 if case .leak(_, let rate, let from) = fault {
                     if let hit {
                         if case .number(let estimate)? = hit.signal.evidence["leak_rate_l_per_h"] { leakEstimateErrors.append(estimate - rate) }
@@ -109,7 +116,7 @@ package struct EvaluationReport: Sendable {
                 var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
                 row.count(hours, within: deadline)
                 if hours.map({ $0 > deadline }) ?? true, missedSamples.count < 30 {
-                    let nearby = run.alerts.filter { $0.signal.subject.hasPrefix(fault.subject) && $0.raisedAt >= fault.start.adding(seconds: -3600) }
+                    let nearby = run.alerts.filter { $0.signal.subject.hasPrefix(fault.subject) && $0.raisedAt >= start.adding(seconds: -3600) }
                         .map { "\($0.signal.rule.rawValue) \($0.signal.subject) at \($0.raisedAt)" }
                     missedSamples.append("\(station.id) \(fault) — \(hours.map { "found after \(fmt($0)) h" } ?? "not found"); alerts on it: \(nearby.isEmpty ? "none" : nearby.joined(separator: ", "))")
                 }
@@ -158,6 +165,9 @@ package struct EvaluationReport: Sendable {
             let hours = 1 + plan.readingIntervalSeconds / 3600 + litres / 100 / 60
             return (0.99, hours, "1 h after reading")
         case .nozzleShortFill: return (0.95, 72, "3 d")
+        case .shortDelivery:
+            // Within a reading interval and an hour of the delivery's end (issue 13).
+            return (0.95, 1 + plan.readingIntervalSeconds / 3600, "reading + 1 h")
         default: return (0.95, plan.days * 24, "run")
         }
     }

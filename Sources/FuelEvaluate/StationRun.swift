@@ -30,6 +30,9 @@ package struct StationRun: Sendable {
     package var alerts: [RaisedAlert] = []
     package var records = 0
     package var rejected: [String] = []
+    /// When each tank's declared deliveries ended (the ticket's end), in data order: a short
+    /// delivery is judged from the end of the first delivery after it began.
+    package var deliveryEnds: [String: [Timestamp]] = [:]
     /// Each tank's gauge quality, leak method and detection limit at the end of the run.
     package var assessments: [TankAssessment] = []
 
@@ -52,6 +55,7 @@ package struct StationRun: Sendable {
             }
             chainSeq += 1
             records += 1
+            if case .delivery(let d) = decoded.record { deliveryEnds[d.tank, default: []].append(d.endedAt) }
             let entry = LedgerEntry(station: scenario.station.id, chainSeq: chainSeq, source: .push, sourceSeq: decoded.seq, record: decoded.record)
             for event in detector.observe(entry, profile: profile, thresholds: thresholds) {
                 let now = detector.dataClock ?? decoded.record.at

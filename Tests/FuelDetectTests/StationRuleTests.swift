@@ -117,9 +117,9 @@ import Testing
 
     /// Before a tank's interval is known a silence must last `readingGapIntervals` × `readingGapMinutes`.
     /// After, a gauge must be silent long enough that losing every reading by chance is below
-    /// `readingGapChance` (1e-5), its loss share counted with one loss beforehand: one that loses one
-    /// reading in ten (p = 21/198) needs seven intervals (p⁵ = 1.3e-5, p⁶ = 1.4e-6); a clean one
-    /// read 199 times (p = 1/198) four (p² = 2.6e-5, p³ = 1.3e-7).
+    /// `readingGapChance` (1e-5), its loss share counted from its first interval on with one loss in
+    /// ten beforehand: one that loses one reading in ten (p = 21/206) needs seven intervals (p⁵ =
+    /// 1.1e-5, p⁶ = 1.1e-6); a clean one read 199 times (p = 1/206) four (p² = 2.4e-5, p³ = 1.1e-7).
     @Test func silenceAdaptsToTheGaugesIntervalAndLosses() {
         let th = DetectionThresholds()
         #expect(th.readingSilence(intervalSeconds: nil, lossShare: nil) == 90 * 60)
@@ -131,10 +131,16 @@ import Testing
             at = at.adding(seconds: 1800)
             lossyAt = lossyAt.adding(seconds: i % 10 == 8 ? 3600 : 1800)  // every tenth interval skips one
         }
-        #expect(lossy.lossShare.map { abs($0 - 21.0 / 198) < 1e-9 } == true, "\(String(describing: lossy.lossShare))")
+        #expect(lossy.lossShare.map { abs($0 - 21.0 / 206) < 1e-9 } == true, "\(String(describing: lossy.lossShare))")
         #expect(th.readingSilence(intervalSeconds: lossy.intervalSeconds, lossShare: lossy.lossShare) == 7 * 1800)
-        #expect(clean.lossShare.map { abs($0 - 1.0 / 198) < 1e-9 } == true, "\(String(describing: clean.lossShare))")
+        #expect(clean.lossShare.map { abs($0 - 1.0 / 206) < 1e-9 } == true, "\(String(describing: clean.lossShare))")
         #expect(th.readingSilence(intervalSeconds: clean.intervalSeconds, lossShare: clean.lossShare) == 4 * 1800)
+        // Just after the interval is known (one interval counted: p = 1/11) a silence must last six
+        // intervals (p⁵ = 6.2e-6), not the four a long clean record earns.
+        var new = GaugeQuality()
+        for i in 0..<5 { new.reading(heightMM: 1000, at: local(1, "00:00").adding(seconds: Double(i) * 1800)) }
+        #expect(new.lossShare.map { abs($0 - 1.0 / 11) < 1e-9 } == true, "\(String(describing: new.lossShare))")
+        #expect(th.readingSilence(intervalSeconds: new.intervalSeconds, lossShare: new.lossShare) == 6 * 1800)
     }
 
     @Test func aFastStationClockIsFlaggedAndClears() {
