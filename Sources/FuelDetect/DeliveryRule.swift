@@ -70,7 +70,10 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 open[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
             }
         } else if let e = open.removeValue(forKey: s.tank) {
-            if let i = declared.lastIndex(where: { matches(e, $0, thresholds) }) {
+            // A rise near a delivery that was already judged is not that delivery's: its litres would
+            // be added to a verdict nobody looks at again (an undeclared load an hour after a declared one
+            // on a busy tank vanished that way).
+            if let i = declared.lastIndex(where: { !$0.settled && matches(e, $0, thresholds) }) {
                 declared[i].gaugedL += e.inflowL
             } else if e.inflowL >= thresholds.undeclaredMinL {
                 pending.append(e)

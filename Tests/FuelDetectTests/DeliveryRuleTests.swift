@@ -38,6 +38,20 @@ import Testing
         return f
     }
 
+    /// A load an hour after a declared delivery that was already judged is undeclared: before, it was
+    /// matched to that delivery (within its 90-minute window) and added to a verdict already taken.
+    @Test func aRiseAfterAJudgedDeliveryIsUndeclared() {
+        var f = run(declared: 12_000, delivered: 12_000)  // judged by 01:40 after its start
+        #expect(f.raised.isEmpty)
+        var t = t0.adding(seconds: 20 * 300)
+        let stock = 20_000.0
+        t = t.adding(seconds: 300)
+        f.add(reading(t, stock + 400))  // 400 L with no ticket, 1 h 45 min after the delivery began
+        for i in 1...12 { f.add(reading(t.adding(seconds: Double(i) * 300), stock + 400)) }
+        #expect(f.raised.map(\.rule) == [.undeclaredDelivery])
+        #expect(f.raised.first?.evidence["inflow_l"] == .number(400))
+    }
+
     @Test func matchingDeliveryIsQuiet() {
         #expect(run(declared: 12_000, delivered: 12_020).raised.isEmpty)
         #expect(run(declared: 12_000, delivered: 11_860).raised.isEmpty)  // within 150 L
