@@ -41,6 +41,11 @@ struct DeliveryRule: Hashable, Sendable, Codable {
     var pending: [Episode] = []
     var declared: [Declared] = []
     var mismatched: Set<String> = []
+    /// Per tank, the last step when it fell further than its sales explain, by a glitch's height: a
+    /// rise right after it is measured from before it (a reading spiking down just before a
+    /// delivery is not a glitch — the level never comes back to it — and would count as fuel).
+    /// Optional: states saved before it was kept decode without it.
+    var fell: [String: Episode]?
 
     mutating func delivery(_ d: Delivery, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         var w = Declared(tank: d.tank, from: d.startedAt, to: d.endedAt, billNo: d.billNo, volumeL: d.declaredVolumeL, chainSeq: chainSeq)
@@ -61,15 +66,30 @@ struct DeliveryRule: Hashable, Sendable, Codable {
     mutating func step(_ s: GaugeStep, held: Set<String> = [], gauges: [String: GaugeQuality] = [:], profile: StationProfile,
                        thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let inflow = s.netInflowL
+        let fellBefore = fell?.removeValue(forKey: s.tank)
         if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
             if var e = open[s.tank] {
                 e.end = s.current
                 e.inflowL += inflow
                 open[s.tank] = e
             } else {
-                open[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
+                var e = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
+                if let f = fellBefore, f.end.chainSeq == prev.chainSeq {
+                    e.start = f.start
+                    e.inflowL += f.inflowL
+                }
+                open[s.tank] = e
             }
-        } else if let e = open.removeValue(forKey: s.tank) {
+        } else if open[s.tank] == nil {
+            if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {
+                fell = (fell ?? [:]).merging([s.tank: Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)]) { $1 }
+            }
+        } else if var e = open.removeValue(forKey: s.tank) {
+            // The episode is measured to the first reading that stopped rising (sales added back), not
+            // to the last that rose: a delivery's last litres may fall in that step, and a spike on the
+            // last rising reading (it is not a glitch: the level does not come back to where it was
+            // before the delivery) would otherwise count as fuel — 374 L "more than declared".
+            e.inflowL += inflow
             // A rise near a delivery that was already judged is not that delivery's: its litres would
             // be added to a verdict nobody looks at again (an undeclared load an hour after a declared one
             // on a busy tank vanished that way).
@@ -166,6 +186,14 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         } else if mismatched.remove(subject) != nil {
             emit.append(.clear(fingerprint: fp, at: d.endedAt, reason: "delivery \(d.billNo) from a licensed supplier with a batch"))
         }
+    }
+
+    /// Whether a step fell below what its sales explain by at least a glitch's height (turned into
+    /// litres by the gauge's chart between its two readings); never on a gauge without heights.
+    static func fellUnexplained(_ s: GaugeStep, noiseMM: Double?, thresholds th: DetectionThresholds) -> Bool {
+        guard let p = s.previous, let hp = p.heightMM, let hc = s.current.heightMM, hp != hc, s.netInflowL < 0 else { return false }
+        let litresPerMM = abs(s.current.tcVolumeL - p.tcVolumeL) / abs(hc - hp)
+        return -s.netInflowL / litresPerMM >= TankTracker.glitchThreshold(noiseMM: noiseMM, th)
     }
 
     private func matches(_ e: Episode, _ w: Declared, _ t: DetectionThresholds) -> Bool {

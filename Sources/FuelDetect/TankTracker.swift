@@ -162,7 +162,12 @@ struct TankTracker: Hashable, Sendable, Codable {
     /// times the tank's measured noise (rounding included) once it is known. (A gauge without
     /// heights never jumps, so is never held.)
     func glitchThreshold(_ tank: String, _ th: DetectionThresholds) -> Double {
-        max(th.glitchMinMM, th.glitchSigmas * (quality[tank]?.noiseMM ?? 0))
+        Self.glitchThreshold(noiseMM: quality[tank]?.noiseMM, th)
+    }
+
+    /// The same for a gauge of measured noise `noiseMM` (nil: not known yet).
+    static func glitchThreshold(noiseMM: Double?, _ th: DetectionThresholds) -> Double {
+        max(th.glitchMinMM, th.glitchSigmas * (noiseMM ?? 0))
     }
 
     /// How far (mm) reading `b` stands from where reading `a` and the litres `sold` between them

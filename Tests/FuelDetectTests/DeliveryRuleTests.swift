@@ -52,6 +52,32 @@ import Testing
         #expect(f.raised.first?.evidence["inflow_l"] == .number(400))
     }
 
+    /// A reading that spikes 400 L down just before a delivery is no glitch (the level never comes
+    /// back to where it was before it): the delivery is measured from the reading before the fall,
+    /// not from the spike, so 12,000 L delivered match 12,000 declared.
+    @Test func aSpikeDownJustBeforeADeliveryIsNotFuel() {
+        var f = DetectorFeed(profile: Self.profile)
+        func gauge(_ i: Int, _ litres: Double) {
+            f.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(i) * 300), volumeL: litres, tcVolumeL: litres,
+                                           heightMM: litres / 25, temperatureC: 20)))
+        }
+        for i in 0..<3 { gauge(i, 8_000) }
+        gauge(3, 7_600)  // 16 mm down, nothing sold
+        for i in 1...3 { gauge(3 + i, 8_000 + Double(i) * 4_000) }
+        f.add(delivery(t0.adding(seconds: 3 * 300 + 30), 15, 12_000))
+        for i in 7..<30 { gauge(i, 20_000) }
+        #expect(f.raised.isEmpty, "\(f.raised.map(\.evidence))")
+        // The same rise from a level that really was 7,600 L (no fall just before it) is 400 L over.
+        var g = DetectorFeed(profile: Self.profile)
+        for i in 0..<30 {
+            let litres = i < 4 ? 7_600 : i < 7 ? 7_600 + Double(i - 3) * 4_133.33 : 20_000
+            g.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(i) * 300), volumeL: litres, tcVolumeL: litres,
+                                           heightMM: litres / 25, temperatureC: 20)))
+            if i == 6 { g.add(delivery(t0.adding(seconds: 3 * 300 + 30), 15, 12_000)) }
+        }
+        #expect(g.raised.first?.evidence["finding"] == .text("more fuel than declared"))
+    }
+
     @Test func matchingDeliveryIsQuiet() {
         #expect(run(declared: 12_000, delivered: 12_020).raised.isEmpty)
         #expect(run(declared: 12_000, delivered: 11_860).raised.isEmpty)  // within 150 L
