@@ -82,13 +82,15 @@ struct DeliveryRule: Hashable, Sendable, Codable {
             }
         } else if open[s.tank] == nil {
             if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {
-                fell = (fell ?? [:]).merging([s.tank: Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)]) { $1 }
+                var f = fell ?? [:]
+                f[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
+                fell = f
             }
         } else if var e = open.removeValue(forKey: s.tank) {
             // The episode is measured to the first reading that stopped rising (sales added back), not
             // to the last that rose: a delivery's last litres may fall in that step, and a spike on the
             // last rising reading (it is not a glitch: the level does not come back to where it was
-            // before the delivery) would otherwise count as fuel — 374 L "more than declared".
+            // before the delivery) would otherwise count as fuel.
             e.inflowL += inflow
             // A rise near a delivery that was already judged is not that delivery's: its litres would
             // be added to a verdict nobody looks at again (an undeclared load an hour after a declared one
