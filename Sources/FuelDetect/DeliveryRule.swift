@@ -190,12 +190,11 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         }
     }
 
-    /// Whether a step fell below what its sales explain by at least a glitch's height (turned into
-    /// litres by the gauge's chart between its two readings); never on a gauge without heights.
+    /// Whether a step fell below what its sales explain by at least a glitch's height (the tracker's
+    /// own measure, ``TankTracker/jump(from:to:sold:)``); never on a gauge without heights.
     static func fellUnexplained(_ s: GaugeStep, noiseMM: Double?, thresholds th: DetectionThresholds) -> Bool {
-        guard let p = s.previous, let hp = p.heightMM, let hc = s.current.heightMM, hp != hc, s.netInflowL < 0 else { return false }
-        let litresPerMM = abs(s.current.tcVolumeL - p.tcVolumeL) / abs(hc - hp)
-        return -s.netInflowL / litresPerMM >= TankTracker.glitchThreshold(noiseMM: noiseMM, th)
+        guard let p = s.previous, s.netInflowL < 0 else { return false }
+        return TankTracker.jump(from: p, to: s.current, sold: s.salesTCL) >= TankTracker.glitchThreshold(noiseMM: noiseMM, th)
     }
 
     private func matches(_ e: Episode, _ w: Declared, _ t: DetectionThresholds) -> Bool {

@@ -178,8 +178,13 @@ struct TankTracker: Hashable, Sendable, Codable {
     static func jump(from a: GaugePoint, to b: GaugePoint, sold: Double = 0) -> Double {
         guard let ha = a.heightMM, let hb = b.heightMM else { return 0 }
         guard hb != ha, sold > 0 else { return abs(hb - ha) }
-        let litresPerMM = abs(b.tcVolumeL - a.tcVolumeL) / abs(hb - ha)
-        return abs(hb - (ha - sold / litresPerMM))
+        return abs(hb - (ha - sold / litresPerMM(a, ha, b, hb)))
+    }
+
+    /// Litres a millimetre between two readings by the gauge's own chart (each reading's volume is
+    /// its height's); their heights must differ.
+    static func litresPerMM(_ a: GaugePoint, _ ha: Double, _ b: GaugePoint, _ hb: Double) -> Double {
+        abs(b.tcVolumeL - a.tcVolumeL) / abs(hb - ha)
     }
 
     /// A held reading is a glitch when it stood away from the readings on both sides, in the same
@@ -191,7 +196,7 @@ struct TankTracker: Hashable, Sendable, Codable {
     static func isGlitch(before a: GaugePoint, held h: GaugePoint, after n: GaugePoint, soldBefore: Double = 0, soldAfter: Double = 0,
                          threshold: Double, returnShare: Double) -> Bool {
         guard let ha = a.heightMM, let hh = h.heightMM, let hn = n.heightMM, hh != ha else { return false }
-        let litresPerMM = abs(h.tcVolumeL - a.tcVolumeL) / abs(hh - ha)
+        let litresPerMM = Self.litresPerMM(a, ha, h, hh)
         let (s1, s2) = litresPerMM > 0 ? (soldBefore / litresPerMM, soldAfter / litresPerMM) : (0, 0)
         let up = hh - (ha - s1), back = hh - s2 - hn
         guard up * back > 0, min(abs(up), abs(back)) >= threshold else { return false }
