@@ -45,7 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -63,7 +63,9 @@ let package = Package(
     targets: [
         // Pure core: no networking, no database.
         .target(name: "FuelModel", swiftSettings: swiftSettings),
-        .target(name: "FuelWire", dependencies: ["FuelModel", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .target(name: "FuelWire", dependencies: ["FuelModel", "CYAML"], swiftSettings: swiftSettings),
+        // libyaml, the YAML parser of the registry, feeds, key and agent files (Yams would bring Foundation).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(
             name: "FuelLedger",
             dependencies: ["FuelModel", "FuelGuomi", .product(name: "Crypto", package: "swift-crypto")],
@@ -110,12 +112,11 @@ let package = Package(
         .target(
             name: "FuelAgent",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelFeeds", "FuelAsync",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "FuelModel", "FuelWire", "FuelFeeds", "FuelAsync", "FuelGuomi",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -123,6 +124,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -279,7 +281,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FuelWireTests",
-            dependencies: ["FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "FuelModel", "FuelWire", "FuelFuzz", "FuelFixtures",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                // An independent YAML reader to check ours against.
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FuelGuomiTests", dependencies: ["FuelGuomi", "FuelWire", "FuelLedger", "FuelModel", "FuelTestSupport"], swiftSettings: swiftSettings),

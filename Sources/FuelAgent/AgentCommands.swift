@@ -1,5 +1,10 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SystemPackage
 import Logging
 
 /// `run` and `status`, the agent's two subcommands, shared by `fuelwarden agent` and the standalone
@@ -43,6 +48,6 @@ public struct AgentStatusCommand: AsyncParsableCommand {
 extension AgentMain {
     /// An error the operator must act on, on standard error.
     static func complain(_ e: AgentError) {
-        FileHandle.standardError.write(Data("fuelwarden-agent: \(e.description)\n".utf8))
+        _ = try? FileDescriptor.standardError.writeAll("fuelwarden-agent: \(e.description)\n".utf8)
     }
 }

@@ -1,5 +1,11 @@
+import FuelModel
 import FuelWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SystemPackage
 import Logging
 
 /// What `fuelwarden agent run|status` and the standalone `fuelwarden-agent` executable do: one
@@ -19,6 +25,10 @@ public enum AgentMain {
     /// Runs the agent until SIGTERM or SIGINT.
     public static func run(configPath: String, logLevel: Logger.Level) async throws {
         let config = try load(configPath)
+        // Built without ICU, this process knows zones by name only through the C library.
+        if TimeZone(identifier: config.timezone) == nil, !LocalClock.useAsProcessZone(config.timezone) {
+            throw AgentError("\(configPath): timezone: unknown time zone \(config.timezone) (not in the system's zone database; install tzdata)")
+        }
         var logger = Logger(label: "fuelwarden-agent") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = logLevel
         try await StationAgent(config: config, logger: logger).run()
@@ -27,7 +37,7 @@ public enum AgentMain {
     /// The status report of the agent configured at `configPath` (text, or JSON as `/status` gives it).
     public static func status(configPath: String, json: Bool) throws -> String {
         let c = try load(configPath)
-        let file = (c.spoolDirectory as NSString).appendingPathComponent("spool.sqlite")
+        let file = FilePath(c.spoolDirectory).appending("spool.sqlite").string
         guard FileManager.default.fileExists(atPath: file) else {
             throw AgentError("no spool at \(file): the agent has not run with this configuration yet")
         }

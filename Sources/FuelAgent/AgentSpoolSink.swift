@@ -1,6 +1,10 @@
 import FuelFeeds
 import FuelModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// Where the agent's console poller hands its readings: into the spool, each once by its natural

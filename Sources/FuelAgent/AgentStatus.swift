@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FuelModel
 
 /// The agent's condition as `fuelwarden agent status` and `GET /status` show it.
 public struct AgentStatus: Codable, Sendable {
@@ -50,10 +55,10 @@ public struct AgentStatus: Codable, Sendable {
     /// Text for the operator (`fuelwarden agent status`).
     public var text: String {
         var t = "spool: \(spooledRecords) records, \(spoolBytes / 1024) KiB of \(spoolMaxBytes / 1024) KiB"
-        if let age = oldestAgeSeconds { t += String(format: ", oldest %.0f s old", age) }
+        if let age = oldestAgeSeconds { t += ", oldest \(PlainFormat.fixed(age, decimals: 0)) s old" }
         t += "\nseq: next \(nextSeq.map(String.init) ?? "-"), acknowledged through \(acknowledgedSeq.map(String.init) ?? "-")"
         t += "\ncloud: \(acceptedTotal) accepted, \(duplicateTotal) duplicates, \(rejectedTotal) refused; last upload \(lastUpload ?? "never")"
-        if let off = clockOffsetSeconds { t += String(format: "; clock offset %+.1f s", off) }
+        if let off = clockOffsetSeconds { t += "; clock offset \(PlainFormat.fixed(off, decimals: 1, plusSign: true)) s" }
         if let b = uploadBlocked { t += "\nUPLOAD STOPPED: \(b)" }
         if let since = fullSince { t += "\nSPOOL FULL since \(since) (sources paused, drop files wait)" }
         t += "\nfull for \(fullSecondsTotal) s in all; \(skippedPollsWhileFull) polls skipped while full"

@@ -2,7 +2,11 @@ import AsyncHTTPClient
 import FuelAsync
 import FuelModel
 import FuelWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

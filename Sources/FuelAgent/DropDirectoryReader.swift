@@ -1,8 +1,13 @@
 import AsyncAlgorithms
-import Crypto
+import FuelGuomi
 import FuelModel
 import FuelWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SystemPackage
 import Logging
 import ServiceLifecycle
 
@@ -43,7 +48,7 @@ public struct DropDirectoryReader: Service {
     }
 
     func path(_ parts: String...) -> String {
-        parts.reduce(directory) { ($0 as NSString).appendingPathComponent($1) }
+        parts.reduce(FilePath(directory)) { $0.appending($1) }.string
     }
 
     /// One pass: acknowledged files to `done/`, then new files into the spool (unless it is full).
@@ -58,15 +63,15 @@ public struct DropDirectoryReader: Service {
         var taken = 0
         for name in names {
             guard let format = DropFile.format(ofName: name) else { continue }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path(name), isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            var isDirectory = false
+            guard FileManager.default.fileExists(atPath: path(name), isDirectory: &isDirectory), !isDirectory else { continue }
             if try spool.mustPause() {
                 try spool.markFull(now: now)
                 try spool.set("poll:drop", "\(Timestamp(now).rfc3339) waiting: spool full, \(name) and later files left untouched")
                 return
             }
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path(name))))
-            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let digest = PlainFormat.hex(try SHA256Digest.hash(bytes))
             if try spool.knowsFile(digest: digest) { continue }  // taken before; waits for its acknowledgement
             let lines = DropFile.parse(bytes, format: format)
             var items: [AgentSpool.Item] = []

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import NIOConcurrencyHelpers
 import Glibc
 
 /// A fault test's way to cut the agent at the one point a SIGKILL from outside cannot aim at: in
@@ -34,9 +39,8 @@ package struct SpoolFaultPoint: Sendable {
         while true { pause() }
     }
 
-    private final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func next() -> Int { lock.withLock { value += 1; return value } }
+    private final class Counter: Sendable {
+        private let value = NIOLockedValueBox(0)
+        func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
     }
 }

@@ -2,7 +2,11 @@ import AsyncHTTPClient
 import FuelFeeds
 import FuelModel
 import FuelWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import ServiceLifecycle
 
@@ -32,7 +36,7 @@ public struct StationAgent: Sendable {
         } catch {
             throw AgentError("key_file: \(error.description)")
         }
-        let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = text.trimmingWhiteSpace()
         guard !key.isEmpty, !key.contains(where: { $0.isWhitespace }) else { throw AgentError("key_file: \(path) must hold the key alone, on one line") }
         return key
     }

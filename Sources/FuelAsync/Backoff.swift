@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Capped exponential backoff with jitter, honouring a server's Retry-After.
 ///
@@ -35,7 +39,7 @@ public struct Backoff: Sendable, Hashable {
         let doublings = min(max(failures, 1) - 1, 62)
         let baseSeconds = base.inSeconds, capSeconds = cap.inSeconds
         // Stop doubling once past the cap (2^62 · base would overflow the Duration).
-        let exponential = doublings >= 62 ? capSeconds : min(capSeconds, baseSeconds * pow(2, Double(doublings)))
+        let exponential = doublings >= 62 ? capSeconds : min(capSeconds, baseSeconds * Double(1 << doublings))
         let taken = jitter > 0 ? Double.random(in: 0...jitter, using: &rng) : 0
         var seconds = exponential * (1 - taken)
         if let retryAfter {
@@ -47,13 +51,30 @@ public struct Backoff: Sendable, Hashable {
     /// A Retry-After header's value: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); nil when absent
     /// or unreadable, and zero for a date already past.
     public static func retryAfter(_ header: String?, now: Date = Date()) -> Duration? {
-        guard let text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let header else { return nil }
+        let text = String(header.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        guard !text.isEmpty else { return nil }
         if let seconds = Int(text), seconds >= 0 { return .seconds(seconds) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: text) else { return nil }
+        guard let date = httpDate(text) else { return nil }
         return .seconds(max(0, date.timeIntervalSince(now)))
+    }
+
+    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), the form senders must use.
+    /// Read by hand: `DateFormatter` is in the full Foundation, which the station agent is built
+    /// without (it loads ICU; issue 16), and FoundationEssentials has no HTTP-date style.
+    static func httpDate(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
+              let day = Int(parts[1]), (1...31).contains(day),
+              let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]), (1900...9999).contains(year) else { return nil }
+        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let s = Int(clock[2]),
+              (0...23).contains(h), (0...59).contains(m), (0...60).contains(s) else { return nil }
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(secondsFromGMT: 0)!
+        let components = DateComponents(year: year, month: month + 1, day: day, hour: h, minute: m, second: s)
+        guard let date = utc.date(from: components), utc.component(.day, from: date) == day else { return nil }
+        return date
     }
 }

@@ -130,10 +130,8 @@ package struct AgentBenchmark: Sendable {
             """.write(toFile: work + "/agent.yaml", atomically: true, encoding: .utf8)
         // The standalone agent binary when it was built beside this one (`swift build -c release
         // --product fuelwarden-agent`), else `fuelwarden agent`.
-        let standalone = (DaemonProcess.currentExecutable as NSString).deletingLastPathComponent + "/fuelwarden-agent"
-        let useStandalone = FileManager.default.isExecutableFile(atPath: standalone)
-        let p = ChildProcess(executable: useStandalone ? standalone : DaemonProcess.currentExecutable,
-                             arguments: (useStandalone ? [] : ["agent"]) + ["run", "--config", work + "/agent.yaml", "--log-level", "warning"],
+        let agent = AgentExecutable.beside()
+        let p = ChildProcess(executable: agent.path, arguments: agent.prefix + ["run", "--config", work + "/agent.yaml", "--log-level", "warning"],
                              logPath: "/dev/null")
         try p.start()
         defer { p.stop() }
@@ -159,7 +157,7 @@ package struct AgentBenchmark: Sendable {
         let cpu = Self.cpuSeconds(pid: p.pid ?? 0) - cpu0
         let mappings = ProcessMemory.residentByMapping(pid: p.pid ?? 0)
         print(String(format: "steady state (%@, %.0f s, 4 tanks read every minute, a sale every 20 s): CPU %.2f %% of a core, RSS peak %.1f MB",
-                     (useStandalone ? "fuelwarden-agent" : "fuelwarden agent") as NSString, elapsed, cpu / elapsed * 100, Double(peak) / 1e6))
+                     agent.name as NSString, elapsed, cpu / elapsed * 100, Double(peak) / 1e6))
         print("  resident at the end, by mapping: " + mappings.prefix(8).map { String(format: "%@ %.1f MB", $0.mapping as NSString, Double($0.bytes) / 1e6) }
             .joined(separator: ", ") + String(format: "; the rest %.1f MB", Double(mappings.dropFirst(8).map(\.bytes).reduce(0, +)) / 1e6))
     }

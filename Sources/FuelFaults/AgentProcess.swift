@@ -1,11 +1,14 @@
 import FuelLab
 
-/// `fuelwarden agent run` as a process of its own, so a fault test can kill it with SIGKILL.
+/// The station agent (`fuelwarden-agent run` when built, else `fuelwarden agent run`) as a process
+/// of its own, so a fault test can kill it with SIGKILL.
 package final class AgentProcess: Sendable {
     let child: ChildProcess
+    package let agent: AgentExecutable
 
     package init(executable: String, configPath: String, logPath: String) {
-        child = ChildProcess(executable: executable, arguments: ["agent", "run", "--config", configPath, "--log-level", "warning"],
+        agent = AgentExecutable.beside(executable)
+        child = ChildProcess(executable: agent.path, arguments: agent.prefix + ["run", "--config", configPath, "--log-level", "warning"],
                              logPath: logPath)
     }
 

@@ -63,6 +63,7 @@ extension FaultTest {
             let agent = AgentProcess(executable: executable, configPath: configPath, logPath: dir + "/agent.log")
             try agent.start()
             defer { agent.stop() }
+            print("  agent: \(agent.agent.name) (\(agent.agent.path))")
 
             // The sales system: a file every 100 ms, each line a totalizer reading whose volume is
             // its number (so the census can find each), every 25th file with one bad line too.

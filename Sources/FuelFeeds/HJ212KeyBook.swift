@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import FuelModel
 import FuelWire
 import Logging
@@ -169,10 +173,14 @@ public final class HJ212KeyBook: Sendable {
 
     /// A QN (request number) for a command sent at `d`: China Standard Time to the millisecond.
     public static func qn(_ d: Date) -> String {
+        // China Standard Time is UTC+8 all year (no daylight saving since 1991): a fixed offset, which
+        // needs no zone database (the agent runs without ICU).
         var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        cal.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
         let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: d)
-        return String(format: "%04d%02d%02d%02d%02d%02d%03d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, (c.nanosecond ?? 0) / 1_000_000)
+        func p(_ n: Int, _ width: Int) -> String { PlainFormat.padded(n, width: width) }
+        return p(c.year!, 4) + p(c.month!, 2) + p(c.day!, 2) + p(c.hour!, 2) + p(c.minute!, 2) + p(c.second!, 2)
+            + p((c.nanosecond ?? 0) / 1_000_000, 3)
     }
 }
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// An instant with microsecond resolution, stored as microseconds since the Unix epoch.
 ///

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc  // exp(): FoundationEssentials does not re-export the C library's maths
+#endif
 
 /// Thermal volume correction of petroleum products to the 20 °C reference (GB/T 1885, after
 /// ASTM D1250 tables 54B/60B): `VCF = exp(-α·ΔT·(1 + 0.8·α·ΔT))` with `α = K0/ρ² + K1/ρ`.

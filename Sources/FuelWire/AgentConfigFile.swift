@@ -1,5 +1,4 @@
 import FuelModel
-import Yams
 
 /// The station agent's configuration (`fuelwarden agent --config agent.yaml`): where the cloud is,
 /// which station this is and where its key lies, the spool, and the sources read at the station.
@@ -59,11 +58,9 @@ public struct AgentConfigFile: Hashable, Sendable {
 extension AgentConfigFile {
     /// Reads and checks an agent configuration.
     public static func decode(yaml text: String) throws(FieldError) -> AgentConfigFile {
-        let root: Node
+        let root: YAMLNode
         do {
-            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
-            // default resolver compiles its tag rules as ICU regular expressions at first use.
-            guard let n = try Yams.compose(yaml: text, .basic) else { throw FieldError("agent", "the file is empty") }
+            guard let n = try YAMLNode.compose(text) else { throw FieldError("agent", "the file is empty") }
             root = n
         } catch let e as FieldError {
             throw e
@@ -91,7 +88,10 @@ extension AgentConfigFile {
         if (c.clientCertificate == nil) != (c.clientKey == nil) {
             throw cloud.error(c.clientCertificate == nil ? "client_certificate" : "client_key", "client_certificate and client_key go together")
         }
-        if let tz = try top.optionalString("timezone") { c.timezone = tz }
+        if let tz = try top.optionalString("timezone") {
+            guard knownZone(tz) else { throw top.error("timezone", "unknown time zone \(tz) (an IANA name such as Asia/Shanghai)") }
+            c.timezone = tz
+        }
         if let mb = try spool.optionalInt("max_mb") {
             guard mb >= 1 else { throw spool.error("max_mb", "must be at least 1") }
             c.spoolMaxBytes = Int64(mb) * 1024 * 1024

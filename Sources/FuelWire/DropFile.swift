@@ -67,7 +67,7 @@ public enum DropFile {
     static func csv(_ text: String) -> [Line] {
         let rows = CSVRows.parse(text)
         guard let header = rows.first(where: { !$0.cells.allSatisfy(\.isEmpty) }) else { return [] }
-        let names = header.cells.map { $0.trimmingCharacters(in: .whitespaces) }
+        let names = header.cells.map { $0.trimmingBlanks() }
         var out: [Line] = []
         for row in rows where row.line > header.line && !row.cells.allSatisfy(\.isEmpty) {
             out.append(Line(number: row.line, raw: row.raw, result: record(names: names, cells: row.cells)))
@@ -81,7 +81,7 @@ public enum DropFile {
         }
         var object: [(String, JSONValue)] = []
         for (name, cell) in zip(names, cells) {
-            let value = cell.trimmingCharacters(in: .whitespaces)
+            let value = cell.trimmingBlanks()
             guard !value.isEmpty, !name.isEmpty else { continue }
             if numberFields.contains(name) {
                 guard let d = Double(value), d.isFinite else { return .failure(FieldError(name, "\"\(value)\" is not a number")) }
@@ -90,7 +90,7 @@ public enum DropFile {
                 guard let n = Int64(value) else { return .failure(FieldError(name, "\"\(value)\" is not a whole number")) }
                 object.append((name, .number(Double(n), exactInteger: n)))
             } else if listFields.contains(name) {
-                object.append((name, .array(value.split(separator: ";").map { .string($0.trimmingCharacters(in: .whitespaces)) })))
+                object.append((name, .array(value.split(separator: ";").map { .string($0.trimmingBlanks()) })))
             } else {
                 object.append((name, .string(value)))
             }

@@ -1,5 +1,4 @@
 import FuelModel
-import Yams
 
 /// Telemetry endpoints of the stations: the Veeder-Root consoles the daemon polls and the HJ 212
 /// devices allowed to connect to its listener (file `feeds.file`, see `config/feeds.example.yaml`).
@@ -69,11 +68,9 @@ public struct FeedsFile: Hashable, Sendable {
 public enum FeedsFileDecoder {
     /// Reads and checks a feeds file; errors name the entry and field.
     public static func decode(yaml text: String) throws(FieldError) -> FeedsFile {
-        let root: Node
+        let root: YAMLNode
         do {
-            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
-            // default resolver compiles its tag rules as ICU regular expressions at first use.
-            guard let n = try Yams.compose(yaml: text, .basic) else { return FeedsFile() }
+            guard let n = try YAMLNode.compose(text) else { return FeedsFile() }
             root = n
         } catch {
             throw FieldError("feeds", "not valid YAML: \(error)")

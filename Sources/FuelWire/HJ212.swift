@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// HJ 212 (污染物自动监测监控系统数据传输技术要求) packets, editions 2017 and 2025: framing, CRC,
 /// key/value parsing and replies.

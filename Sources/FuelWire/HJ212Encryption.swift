@@ -42,7 +42,7 @@ extension HJ212 {
         }
         var cipher: [UInt8] = []
         for item in content[1..<close].split(separator: UInt8(ascii: ",")) {
-            let text = String(decoding: item, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            let text = String(decoding: item, as: UTF8.self).trimmingBlanks()
             guard text.lowercased().hasPrefix("0x"), text.count <= 4, let byte = UInt8(text.dropFirst(2), radix: 16) else {
                 throw DecodeError(kind: .field, message: "encrypted CP: \"\(text.prefix(12))\" is not a byte written 0xHH")
             }

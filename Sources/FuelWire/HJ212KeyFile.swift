@@ -1,5 +1,4 @@
 import FuelModel
-import Yams
 
 /// The HJ 212 key file (`feeds.hj212.key_file`): SM4 keys per device, kept out of the feeds file so
 /// the operator can hold them apart (mode 0600, its own backup). Each device lists its keys with the
@@ -15,11 +14,9 @@ import Yams
 public enum HJ212KeyFile {
     /// Reads a key file; errors name the device and the field but never repeat a key.
     public static func decode(yaml text: String) throws(FieldError) -> [String: [HJ212KeyRing.Key]] {
-        let root: Node
+        let root: YAMLNode
         do {
-            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
-            // default resolver compiles its tag rules as ICU regular expressions at first use.
-            guard let n = try Yams.compose(yaml: text, .basic) else { return [:] }
+            guard let n = try YAMLNode.compose(text) else { return [:] }
             root = n
         } catch {
             throw FieldError("keys", "not valid YAML (line and column in the message): \(String(describing: error).prefix(120))")

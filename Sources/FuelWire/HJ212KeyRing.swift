@@ -91,7 +91,7 @@ extension HJ212 {
     public static func announcedKey(in packet: Packet) throws(DecodeError) -> [UInt8] {
         guard packet.cn == "1014" else { throw DecodeError(kind: .field, message: "CN \(packet.cn ?? "-") does not change a key") }
         for name in keyItemNames {
-            guard let text = packet.items.first(where: { $0.0.caseInsensitiveCompare(name) == .orderedSame })?.1 else { continue }
+            guard let text = packet.items.first(where: { $0.0.lowercased() == name.lowercased() })?.1 else { continue }
             guard text.count == 32, let bytes = Hex.decode(text) else {
                 throw DecodeError(kind: .field, message: "CN 1014: \(name) must be 32 hexadecimal digits (a 16-byte SM4 key)")
             }

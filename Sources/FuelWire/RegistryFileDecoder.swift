@@ -1,5 +1,4 @@
 import FuelModel
-import Yams
 
 /// Reads the registry file (YAML, the format of the design brief's "Registry file").
 ///
@@ -8,11 +7,9 @@ import Yams
 public enum RegistryFileDecoder {
     /// Reads a registry file (YAML) and checks it; errors name the entry and field.
     public static func decode(yaml text: String) throws(FieldError) -> Registry {
-        let root: Node
+        let root: YAMLNode
         do {
-            // The basic resolver: YAMLEntry reads each scalar's text, never its resolved tag, and the
-            // default resolver compiles its tag rules as ICU regular expressions at first use.
-            guard let n = try Yams.compose(yaml: text, .basic) else { throw FieldError("registry", "the file is empty") }
+            guard let n = try YAMLNode.compose(text) else { throw FieldError("registry", "the file is empty") }
             root = n
         } catch let e as FieldError {
             throw e
@@ -177,30 +174,30 @@ public enum RegistryValidator {
 
 /// A YAML node with the path used in error messages.
 struct YAMLEntry {
-    var node: Node
+    var node: YAMLNode
     var path: String
 
     func named(_ index: Int, _ list: String) -> YAMLEntry {
         var label = "\(list)[\(index)]"
-        if case .mapping(let m) = node, let id = m["id"]?.string ?? m["code"]?.string { label += " (\(id))" }
+        if let id = node["id"]?.string ?? node["code"]?.string { label += " (\(id))" }
         return YAMLEntry(node: node, path: label)
     }
 
     func mapping() throws(FieldError) -> YAMLMap {
         guard case .mapping(let m) = node else { throw FieldError(path, "expected a mapping") }
-        var values: [String: Node] = [:]
+        var values: [String: YAMLNode] = [:]
         var keys: [String] = []
-        for (k, v) in m {
-            guard let ks = k.string else { throw FieldError(path, "keys must be strings") }
+        for pair in m {
+            guard let ks = pair.key.string else { throw FieldError(path, "keys must be strings") }
             keys.append(ks)
-            values[ks] = v
+            values[ks] = pair.value
         }
         return YAMLMap(values: values, keys: keys, path: path)
     }
 }
 
 struct YAMLMap {
-    var values: [String: Node]
+    var values: [String: YAMLNode]
     var keys: [String]
     var path: String
 
@@ -209,7 +206,7 @@ struct YAMLMap {
     private func scalar(_ key: String) throws(FieldError) -> String? {
         guard let n = values[key] else { return nil }
         guard case .scalar(let s) = n else { throw error(key, "expected a single value") }
-        if s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return nil }
+        if s.isPlain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return nil }
         return s.string
     }
 

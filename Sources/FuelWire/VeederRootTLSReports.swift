@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import FuelModel
 
 extension VeederRootTLS {
@@ -242,7 +246,7 @@ extension String {
     func replacingSpaces(of phrase: String, with replacement: String) -> String {
         var out = ""
         var rest = Substring(self)
-        while let r = rest.range(of: phrase) {
+        while let r = rest.firstRange(of: phrase) {
             out += rest[..<r.lowerBound] + replacement
             rest = rest[r.upperBound...]
         }

@@ -177,3 +177,28 @@ import Testing
         #expect(try spool.snapshot().clockOffsetSeconds == 1)
     }
 }
+
+/// The spool's schema is recorded where GRDB's migrator recorded it when the agent wrote its spool
+/// through GRDB: a spool from an earlier agent opens as it is, and GRDB reads this one as migrated.
+@Suite struct AgentSpoolSchemaTests {
+    @Test func migrationsAreRecordedAsGRDBRecordsThemAndRunOnce() throws {
+        let dir = AgentSpoolTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let spool = try AgentSpool(directory: dir, maxBytes: 64 << 20)
+            try spool.setFirstSeq(1)
+            try spool.append([AgentSpoolTests.price(0)])
+        }
+        // Opened again (the migrations would fail on the tables they create if run twice) …
+        let again = try AgentSpool(directory: dir, maxBytes: 64 << 20)
+        #expect(try again.snapshot().spooledRecords == 1)
+        // … and GRDB's migrator, given the spool's migration names, has nothing left to do.
+        var migrator = DatabaseMigrator()
+        for name in ["1 spool", "2 hj212 keys"] {
+            migrator.registerMigration(name) { _ in Issue.record("GRDB would run \(name) again") }
+        }
+        let queue = try DatabaseQueue(path: again.path)
+        #expect(try queue.read { try migrator.hasCompletedMigrations($0) })
+        #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+}

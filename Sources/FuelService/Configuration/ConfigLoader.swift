@@ -1,6 +1,6 @@
 import Configuration
 import Foundation
-import SystemPackage
+import FuelWire
 
 /// Builds a ``FuelwardenConfig`` from flags, environment and file with swift-configuration, reading
 /// exactly the keys of ``ConfigTable``.
@@ -29,13 +29,49 @@ public enum ConfigLoader {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ConfigurationError(key: "config", message: "file \(path) does not exist")
             }
-            do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
-            } catch {
-                throw ConfigurationError(key: "config", message: "cannot read \(path): \(error)")
-            }
+            providers.append(try fileProvider(path))
         }
         return try resolve(ConfigReader(providers: providers))
+    }
+
+    /// The configuration file as a provider: its mappings flattened to dotted keys, each scalar's text
+    /// a value. Composed by FuelWire's YAML reader (libyaml) rather than swift-configuration's YAML
+    /// snapshot: that one needs the package's YAML trait, which brings Yams and the full Foundation
+    /// into every binary that links swift-configuration — the station agent too, through
+    /// AsyncHTTPClient (issue 16).
+    static func fileProvider(_ path: String) throws -> InMemoryProvider {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(key: "config", message: "cannot read \(path): \(error)")
+        }
+        let root: YAMLNode?
+        do {
+            root = try YAMLNode.compose(text)
+        } catch {
+            throw ConfigurationError(key: "config", message: "cannot read \(path): not valid YAML: \(error)")
+        }
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        func flatten(_ node: YAMLNode, _ key: [String]) throws {
+            switch node {
+            case .mapping(let pairs):
+                for pair in pairs {
+                    guard let k = pair.key.string, !k.isEmpty else {
+                        throw ConfigurationError(key: key.joined(separator: "."), message: "\(path): keys must be single words")
+                    }
+                    try flatten(pair.value, key + [k])
+                }
+            case .scalar(let s):
+                guard !key.isEmpty else { throw ConfigurationError(key: "config", message: "\(path) holds a single value, not a mapping of settings") }
+                if s.isPlain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return }
+                values[AbsoluteConfigKey(key)] = ConfigValue(.string(s.string), isSecret: false)
+            case .sequence:
+                throw ConfigurationError(key: key.joined(separator: "."), message: "\(path): expected a single value, not a list")
+            }
+        }
+        if let root { try flatten(root, []) }
+        return InMemoryProvider(name: path, values: values)
     }
 
     /// Every key of the table read as text and parsed by its setting, so a bad value is an error
