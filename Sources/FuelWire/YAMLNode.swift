@@ -47,7 +47,9 @@ public indirect enum YAMLNode: Hashable, Sendable {
     }
 
     /// The first document of `text` composed into nodes; nil when the text holds no document.
-    /// Anchors and aliases are resolved; a second document is an error.
+    /// Anchors and aliases are resolved; a second document is an error, and so is a document that
+    /// nests deeper than ``maxDepth`` or whose aliases expand it beyond ``maxExpandedNodes`` nodes
+    /// (a "billion laughs" file would otherwise cost its reader exponential time).
     public static func compose(_ text: String) throws(YAMLSyntaxError) -> YAMLNode? {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw YAMLSyntaxError(problem: "libyaml could not start (out of memory)", line: 0, column: 0) }
@@ -69,14 +71,20 @@ public indirect enum YAMLNode: Hashable, Sendable {
         }
     }
 
-    /// Builds nodes from parser events: a stack of open collections and the anchors seen.
+    /// Collections nested deeper than this are refused.
+    public static let maxDepth = 256
+    /// Documents that hold more nodes than this, counting every alias as the nodes it stands for, are refused.
+    public static let maxExpandedNodes = 1_000_000
+
+    /// Builds nodes from parser events: a stack of open collections (each with the nodes it holds
+    /// so far, aliases expanded) and the anchors seen.
     private struct Composer {
         enum Open {
-            case sequence([YAMLNode], anchor: String?)
-            case mapping([Pair], pendingKey: YAMLNode?, anchor: String?)
+            case sequence([YAMLNode], anchor: String?, weight: Int)
+            case mapping([Pair], pendingKey: YAMLNode?, anchor: String?, weight: Int)
         }
         var stack: [Open] = []
-        var anchors: [String: YAMLNode] = [:]
+        var anchors: [String: (node: YAMLNode, weight: Int)] = [:]
         var root: YAMLNode?
         var documents = 0
 
@@ -92,19 +100,22 @@ public indirect enum YAMLNode: Hashable, Sendable {
             case YAML_SCALAR_EVENT:
                 let s = event.data.scalar
                 let text = s.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: s.length), as: UTF8.self) } ?? ""
-                add(.scalar(Scalar(string: text, isPlain: s.style == YAML_PLAIN_SCALAR_STYLE)), anchor: Self.text(s.anchor))
+                try add(.scalar(Scalar(string: text, isPlain: s.style == YAML_PLAIN_SCALAR_STYLE)), weight: 1, anchor: Self.text(s.anchor), line, column)
             case YAML_ALIAS_EVENT:
                 let name = Self.text(event.data.alias.anchor) ?? ""
-                guard let node = anchors[name] else { throw YAMLSyntaxError(problem: "unknown alias *\(name)", line: line, column: column) }
-                add(node, anchor: nil)
-            case YAML_SEQUENCE_START_EVENT:
-                stack.append(.sequence([], anchor: Self.text(event.data.sequence_start.anchor)))
-            case YAML_MAPPING_START_EVENT:
-                stack.append(.mapping([], pendingKey: nil, anchor: Self.text(event.data.mapping_start.anchor)))
+                guard let (node, weight) = anchors[name] else { throw YAMLSyntaxError(problem: "unknown alias *\(name)", line: line, column: column) }
+                try add(node, weight: weight, anchor: nil, line, column)
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                guard stack.count < YAMLNode.maxDepth else {
+                    throw YAMLSyntaxError(problem: "nested deeper than \(YAMLNode.maxDepth) levels", line: line, column: column)
+                }
+                stack.append(event.type == YAML_SEQUENCE_START_EVENT
+                    ? .sequence([], anchor: Self.text(event.data.sequence_start.anchor), weight: 1)
+                    : .mapping([], pendingKey: nil, anchor: Self.text(event.data.mapping_start.anchor), weight: 1))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 switch stack.popLast() {
-                case .sequence(let items, let anchor)?: add(.sequence(items), anchor: anchor)
-                case .mapping(let pairs, nil, let anchor)?: add(.mapping(pairs), anchor: anchor)
+                case .sequence(let items, let anchor, let weight)?: try add(.sequence(items), weight: weight, anchor: anchor, line, column)
+                case .mapping(let pairs, nil, let anchor, let weight)?: try add(.mapping(pairs), weight: weight, anchor: anchor, line, column)
                 default: throw YAMLSyntaxError(problem: "a collection ends that was not open", line: line, column: column)
                 }
             default:
@@ -113,19 +124,27 @@ public indirect enum YAMLNode: Hashable, Sendable {
             return false
         }
 
-        private mutating func add(_ node: YAMLNode, anchor: String?) {
-            if let anchor { anchors[anchor] = node }
+        /// Adds a finished node (holding `weight` nodes, aliases expanded) to the collection open around it.
+        private mutating func add(_ node: YAMLNode, weight: Int, anchor: String?, _ line: Int, _ column: Int) throws(YAMLSyntaxError) {
+            if let anchor { anchors[anchor] = (node, weight) }
+            func heavier(_ w: Int) throws(YAMLSyntaxError) -> Int {
+                let total = w + weight
+                guard total <= YAMLNode.maxExpandedNodes else {
+                    throw YAMLSyntaxError(problem: "its aliases expand it beyond \(YAMLNode.maxExpandedNodes) nodes", line: line, column: column)
+                }
+                return total
+            }
             switch stack.popLast() {
             case nil:
                 root = node
-            case .sequence(var items, let a)?:
+            case .sequence(var items, let a, let w)?:
                 items.append(node)
-                stack.append(.sequence(items, anchor: a))
-            case .mapping(var pairs, let key?, let a)?:
+                stack.append(.sequence(items, anchor: a, weight: try heavier(w)))
+            case .mapping(var pairs, let key?, let a, let w)?:
                 pairs.append(Pair(key: key, value: node))
-                stack.append(.mapping(pairs, pendingKey: nil, anchor: a))
-            case .mapping(let pairs, nil, let a)?:
-                stack.append(.mapping(pairs, pendingKey: node, anchor: a))
+                stack.append(.mapping(pairs, pendingKey: nil, anchor: a, weight: try heavier(w)))
+            case .mapping(let pairs, nil, let a, let w)?:
+                stack.append(.mapping(pairs, pendingKey: node, anchor: a, weight: try heavier(w)))
             }
         }
 

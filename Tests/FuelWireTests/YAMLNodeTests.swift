@@ -55,6 +55,18 @@ import Yams
         }
     }
 
+    /// A "billion laughs" document (each level nine aliases of the one before) is refused, not
+    /// expanded; so is nesting deeper than the limit. A few aliases of a big node stay fine.
+    @Test func aliasBombsAndDeepNestingAreRefused() throws {
+        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...9 { bomb += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        #expect { try YAMLNode.compose(bomb) } throws: { "\($0)".contains("expand it beyond") }
+        let deep = String(repeating: "[", count: YAMLNode.maxDepth + 1) + String(repeating: "]", count: YAMLNode.maxDepth + 1)
+        #expect { try YAMLNode.compose(deep) } throws: { "\($0)".contains("nested deeper") }
+        let fine = "big: &b [" + Array(repeating: "v", count: 1_000).joined(separator: ", ") + "]\nc1: *b\nc2: *b\n"
+        #expect(try YAMLNode.compose(fine)?["c2"] == YAMLNode.compose(fine)?["big"])
+    }
+
     /// Every single-document YAML file in the repository reads as Yams reads it.
     @Test(arguments: ["config/agent.example.yaml", "config/feeds.example.yaml", "config/fuelwarden.example.yaml",
                       "Sources/FuelService/Resources/openapi.yaml", "deploy/compose.yaml"])
