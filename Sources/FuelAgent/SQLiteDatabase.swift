@@ -133,22 +133,24 @@ struct SQLiteSession {
 
     /// The first column of the first row; nil when there is no row or the value is NULL.
     func value<T: SQLiteColumnValue>(_ type: T.Type = T.self, _ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> T? {
-        guard let first = try rows(sql, arguments).first, let v = first.values.first else { return nil }
-        if case .null = v { return nil }
-        guard let t = T(v) else { throw SQLiteError(code: SQLITE_MISMATCH, message: "expected \(T.self), found \(v)", sql: sql) }
-        return t
+        guard let v = try rows(sql, arguments).first?.values.first else { return nil }
+        return try Self.convert(v, sql)
     }
 
     /// Every row's first column (NULLs left out).
     func column<T: SQLiteColumnValue>(_ type: T.Type = T.self, _ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [T] {
         var out: [T] = []
         for row in try rows(sql, arguments) {
-            guard let v = row.values.first else { continue }
-            if case .null = v { continue }
-            guard let t = T(v) else { throw SQLiteError(code: SQLITE_MISMATCH, message: "expected \(T.self), found \(v)", sql: sql) }
-            out.append(t)
+            if let v = row.values.first, let t: T = try Self.convert(v, sql) { out.append(t) }
         }
         return out
+    }
+
+    /// A first column's value as `T`: nil for NULL, an error naming the statement for another type.
+    private static func convert<T: SQLiteColumnValue>(_ v: SQLiteValue, _ sql: String) throws(SQLiteError) -> T? {
+        if case .null = v { return nil }
+        guard let t = T(v) else { throw SQLiteError(code: SQLITE_MISMATCH, message: "expected \(T.self), found \(v)", sql: sql) }
+        return t
     }
 
     private func run(_ sql: String, _ arguments: [any SQLiteBindable], keep: Bool) throws(SQLiteError) -> [SQLiteRow] {

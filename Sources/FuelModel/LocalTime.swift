@@ -87,13 +87,14 @@ public struct LocalClock: Hashable, Sendable {
 
 /// Whether the system knows an IANA time zone identifier.
 public func knownZone(_ identifier: String) -> Bool {
-    TimeZone(identifier: identifier) != nil || (identifier.utf8.count < 256 && LocalClockZoneFile.exists(identifier))
+    TimeZone(identifier: identifier) != nil || LocalClockZoneFile.exists(identifier)
 }
 
 /// Whether the system's zone database (`/usr/share/zoneinfo`, or `TZDIR`) has a zone file by this name.
 enum LocalClockZoneFile {
     static func exists(_ identifier: String) -> Bool {
         let directory = getenv("TZDIR").map { String(cString: $0) } ?? "/usr/share/zoneinfo"
-        return !identifier.isEmpty && !identifier.contains("..") && !identifier.hasPrefix("/") && access(directory + "/" + identifier, R_OK) == 0
+        return !identifier.isEmpty && identifier.utf8.count < 256 && !identifier.contains("..") && !identifier.hasPrefix("/")
+            && access(directory + "/" + identifier, R_OK) == 0
     }
 }
