@@ -21,6 +21,8 @@ package struct HJ212ListenerBenchmark: Sendable {
     package var connections = 500
     package var packets = 20
     package var editions: [HJ212.Version] = [.v2017, .v2025]
+    /// Prints where a packet's records spend their time in the daemon (the append's stages).
+    package var profile = false
     let logger: Logger
     let print: @Sendable (String) -> Void
 
@@ -81,7 +83,8 @@ package struct HJ212ListenerBenchmark: Sendable {
         config.feeds.hj212Enabled = true
         config.feeds.hj212.port = 0
         config.feeds.hj212.maxConnections = connections + 16
-        let components = try FuelwardenComponents(config: config, logger: quiet, feeds: FeedsFile(consoles: [], devices: devices))
+        let stages = profile ? IngestProfile() : nil
+        let components = try FuelwardenComponents(config: config, logger: quiet, feeds: FeedsFile(consoles: [], devices: devices), profile: stages)
         let group = FuelwardenDaemon.serviceGroup(components: components, logger: quiet) { _ in }
         return try await withThrowingTaskGroup(of: Result?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
@@ -123,6 +126,7 @@ package struct HJ212ListenerBenchmark: Sendable {
                                 p50: latencies.quantile(0.5) ?? 0, p99: latencies.quantile(0.99) ?? 0)
             print(String(format: "  %.0f packets/s (%d in %.2f s), answer latency p50 %.1f ms, p99 %.1f ms; %lld records stored (2 a packet)",
                          result.rate, result.packets, seconds, result.p50 * 1000, result.p99 * 1000, stored))
+            if let stages { IngestBenchmark.printProfile(stages, clientSeconds: latencies.reduce(0, +), print: print) }
             guard stored == Int64(2 * connections * packets) else {
                 throw StoreError.invalid("expected \(2 * connections * packets) records, found \(stored)")
             }

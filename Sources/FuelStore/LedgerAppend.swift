@@ -29,8 +29,8 @@ extension LedgerStore {
         for (i, r) in requests.enumerated() where chains[r.station] == nil {
             results[i] = .failure(.notFound("station \(r.station) is not in the registry"))
         }
-        let numbered = try await CollectedNumbering.number(requests, skip: results.map { $0 != nil }, on: tx, logger: logger)
         let stamp = Self.stamp(chains.values)
+        let numbered = try await CollectedNumbering.number(requests, skip: results.map { $0 != nil }, stamp: stamp, on: tx, logger: logger)
         let heads = chains.mapValues(\.headSeq)
         var batch = BatchRows(suite: suite, receivedAt: stamp)
         for (i, r) in requests.enumerated() where results[i] == nil {

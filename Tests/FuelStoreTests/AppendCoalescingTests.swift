@@ -54,6 +54,7 @@ import Testing
         "SELECT station || ' ' || day || ' ' || records FROM station_days ORDER BY 1",
         "SELECT station || ' ' || tank || ' ' || hour || ' ' || min_l || ' ' || max_l || ' ' || last_l || ' ' || last_at || ' ' || readings FROM tank_hours ORDER BY 1",
         "SELECT station || ' ' || source || ' ' || natural_key || ' ' || source_seq FROM collected_keys ORDER BY 1",
+        "SELECT station || ' ' || source || ' ' || top_seq FROM collected_heads ORDER BY 1",
     ]
 
     /// A batch whose commit fails answers every request with the error and stores none of them.

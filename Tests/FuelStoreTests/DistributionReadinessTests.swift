@@ -16,7 +16,7 @@ import Testing
 ///   stay on the coordinator.
 @Suite struct DistributionReadinessTests {
     static let byStation: Set<String> = [
-        "ledger", "chain_heads", "collected_keys", "station_days", "tank_compositions", "composition_batches", "tank_hours",
+        "ledger", "chain_heads", "collected_keys", "collected_heads", "station_days", "tank_compositions", "composition_batches", "tank_hours",
         "daily_figures", "detector_state", "chain_verifications", "safety_hazards", "violation_cases", "ledger_anchors", "ledger_archived_seqs",
         "ledger_station_periods", "ledger_source_ranges",
         "alerts", "quarantine",

@@ -42,6 +42,7 @@ public struct FeedSink: FeedRecordSink {
                 bad.append(RejectedInput(line: r.line, raw: r.raw, seq: nil, reason: "\(error)"))
             }
         }
+        appends.profile?.countPush(records: records.count + rejected.count)
         let outcome = try await appends.appendCollected(station: station, source: source, records: good, rejected: bad)
         for (kind, n) in outcome.appendedByKind { metrics.count(kind: kind.rawValue, verdict: "accepted", n) }
         for (kind, n) in outcome.duplicatesByKind { metrics.count(kind: kind.rawValue, verdict: "duplicate", n) }

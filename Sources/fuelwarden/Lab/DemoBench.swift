@@ -158,11 +158,13 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Devices, one connection each.") var connections = 500
         @Option(help: "Packets per device.") var packets = 20
         @Option(help: "Editions to run: 2017, 2025 or both.") var edition = "both"
+        @Flag(help: "Print where a packet's records spend their time in the daemon, stage by stage.") var profile = false
 
         func run() async throws {
             var bench = HJ212ListenerBenchmark(logger: makeLogger(.warning), print: say)
             bench.connections = connections
             bench.packets = packets
+            bench.profile = profile
             switch edition {
             case "2017": bench.editions = [.v2017]
             case "2025": bench.editions = [.v2025]
