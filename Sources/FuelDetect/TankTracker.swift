@@ -78,7 +78,10 @@ public struct TimedVolume: Hashable, Sendable, Codable {
 /// glitches out: a reading whose height jumps from the last one by at least the glitch threshold
 /// is held until the next reading shows whether it stays (a delivery, a big sale: it is passed on
 /// then) or comes back (a glitch: it is dropped and counted in the tank's gauge quality). Other
-/// readings pass at once, so a gauge without glitches is judged exactly as before.
+/// readings pass at once, so a gauge without glitches is judged exactly as before. Three readings
+/// cannot say *which* of the last two is the glitch — a delivery's last reading followed by a
+/// reading spiking down looks like a spike up that came back — so the reading that came back is
+/// held too, and the fourth says: back at the held level, the one that came back was the glitch.
 struct TankTracker: Hashable, Sendable, Codable {
     var last: [String: GaugePoint] = [:]
     var salesSince: [String: Double] = [:]
@@ -87,6 +90,8 @@ struct TankTracker: Hashable, Sendable, Codable {
     /// A reading held to see whether it is a glitch, by tank, and the sales that came meanwhile.
     var held: [String: GaugePoint] = [:]
     var heldSales: [String: [TimedVolume]] = [:]
+    /// The reading that came back after a held one (which of the two is the glitch, the next says).
+    var returned: [String: GaugePoint] = [:]
 
     init() {}
 
@@ -98,6 +103,7 @@ struct TankTracker: Hashable, Sendable, Codable {
         quality = try c.decodeIfPresent([String: GaugeQuality].self, forKey: .quality) ?? [:]
         held = try c.decodeIfPresent([String: GaugePoint].self, forKey: .held) ?? [:]
         heldSales = try c.decodeIfPresent([String: [TimedVolume]].self, forKey: .heldSales) ?? [:]
+        returned = try c.decodeIfPresent([String: GaugePoint].self, forKey: .returned) ?? [:]
     }
 
     /// Counts a sale against its tank at 20 °C (the tank's last temperature); answers the tank and litres.
@@ -123,26 +129,46 @@ struct TankTracker: Hashable, Sendable, Codable {
         let point = GaugePoint(at: r.at, tcVolumeL: tc, temperatureC: r.temperatureC, chainSeq: chainSeq, heightMM: r.heightMM)
         quality[r.tank, default: GaugeQuality()].reading(heightMM: r.heightMM, at: r.at)
         var steps: [GaugeStep] = []
-        if let h = held.removeValue(forKey: r.tank) {
+        let threshold = glitchThreshold(r.tank, thresholds)
+        if let n = returned.removeValue(forKey: r.tank), let h = held.removeValue(forKey: r.tank) {
+            // Held `h`, then `n` came back from it: this reading says which was the glitch.
             let sales = heldSales.removeValue(forKey: r.tank) ?? []
+            let toH = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
+            let toN = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: n.at) }
+            let all = sales.reduce(0) { $0 + $1.litres }
+            let before = salesSince[r.tank] ?? 0
+            quality[r.tank, default: GaugeQuality()].glitch()
+            if Self.isGlitch(before: h, held: n, after: point, soldBefore: toN - toH, soldAfter: all - toN,
+                             threshold: threshold, returnShare: thresholds.glitchReturnShare) {
+                // Back at the held level: the reading that came back never happened.
+                steps.append(pass(h, tank: r.tank, sales: before + toH))
+                salesSince[r.tank] = all - toH
+            } else {
+                // The held reading jumped and came back: it never happened.
+                steps.append(pass(n, tank: r.tank, sales: before + toN))
+                salesSince[r.tank] = all - toN
+            }
+        } else if let h = held[r.tank] {
+            let sales = heldSales[r.tank] ?? []
             // Sales that came while the reading was held, split at its time (a fill may straddle it).
             let upTo = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
             let after = sales.reduce(0) { $0 + $1.litres } - upTo
             if let a = last[r.tank],
                Self.isGlitch(before: a, held: h, after: point, soldBefore: (salesSince[r.tank] ?? 0) + upTo, soldAfter: after,
-                             threshold: glitchThreshold(r.tank, thresholds), returnShare: thresholds.glitchReturnShare) {
-                // It jumped and came back: the held reading never happened.
-                quality[r.tank, default: GaugeQuality()].glitch()
-                salesSince[r.tank, default: 0] += sales.reduce(0) { $0 + $1.litres }
-            } else {
-                // It stayed: pass it on with the sales up to its time; the rest belong to the next step.
-                steps.append(pass(h, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + upTo))
-                salesSince[r.tank] = after
+                             threshold: threshold, returnShare: thresholds.glitchReturnShare) {
+                // It jumped and came back — or this one is the glitch: held too, until the next reading.
+                returned[r.tank] = point
+                return steps
             }
+            // It stayed: pass it on with the sales up to its time; the rest belong to the next step.
+            held[r.tank] = nil
+            heldSales[r.tank] = nil
+            steps.append(pass(h, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + upTo))
+            salesSince[r.tank] = after
         }
         // The noise (a median) is looked at only for a jump past the fixed minimum: most readings are not.
         if let a = last[r.tank], case let jump = Self.jump(from: a, to: point, sold: salesSince[r.tank] ?? 0), jump >= thresholds.glitchMinMM,
-           jump >= glitchThreshold(r.tank, thresholds) {
+           jump >= threshold {
             held[r.tank] = point
             return steps
         }

@@ -27,10 +27,33 @@ import Testing
         var tracker = TankTracker()
         let steps = Self.feed([Self.reading(0, 1000, 25_000), Self.reading(1, 1000, 25_000), Self.reading(2, 1030, 25_750),
                                Self.reading(3, 1000, 25_000), Self.reading(4, 999, 24_975)], into: &tracker)
-        #expect(steps.map(\.count) == [1, 1, 0, 1, 1])
-        // The spike never reaches the rules: the step after it goes from reading 1 to reading 3.
-        #expect(steps[3].first?.previous?.chainSeq == 2 && steps[3].first?.current.chainSeq == 4)
+        // The reading that came back waits for the next too (which of the two was the glitch?):
+        // reading 4 agrees with it, so the spike never reaches the rules — the step after reading 1
+        // goes to reading 3.
+        #expect(steps.map(\.count) == [1, 1, 0, 0, 2])
+        #expect(steps[4].map(\.current.chainSeq) == [4, 5])
+        #expect(steps[4].first?.previous?.chainSeq == 2)
         #expect(steps.flatMap { $0 }.allSatisfy { abs($0.gaugeChangeL) < 30 })
+        #expect(tracker.quality["T1"]?.glitches == 1)
+        #expect(tracker.held.isEmpty && tracker.returned.isEmpty)
+    }
+
+    /// A delivery's last reading (+1,000 L, held: it jumped) followed by a reading spiking 40 mm
+    /// down to where the tank was before: on three readings that is a spike up that came back. The
+    /// fourth reading is back at the delivered level, so the downward spike is the glitch: the rise
+    /// reaches the rules whole, once — not a delivery short by 1,000 L followed by an undeclared one.
+    @Test func aSpikeDownAfterADeliveryIsTheGlitchNotTheDelivery() {
+        var tracker = TankTracker()
+        let steps = Self.feed([Self.reading(0, 1000, 25_000), Self.reading(1, 1000, 25_000), Self.reading(2, 1040, 26_000),
+                               Self.reading(3, 1000, 25_000), Self.reading(4, 1040, 26_000), Self.reading(5, 1040, 26_000)],
+                              into: &tracker)
+        #expect(steps.map(\.count) == [1, 1, 0, 0, 2, 1])
+        // Reading 3 (the spike down) never reaches the rules: 1 → 2 (the rise), then 2 → 4.
+        #expect(steps[4].map(\.current.chainSeq) == [3, 5])
+        #expect(steps[4].first?.previous?.chainSeq == 2)
+        let changes = steps.flatMap { $0 }.map(\.gaugeChangeL)
+        #expect(changes.filter { $0 > 500 } == [1_000])
+        #expect(changes.allSatisfy { $0 > -30 })
         #expect(tracker.quality["T1"]?.glitches == 1)
     }
 
