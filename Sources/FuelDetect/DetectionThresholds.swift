@@ -193,6 +193,10 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// intervals k that p^(k−1) — losing them all by chance — is below this. Until the tank's
     /// interval is measured, `readingGapIntervals` × `readingGapMinutes` must pass.
     public var readingGapChance: Double = 1e-5
+    /// No tank of a station with several read for more than this many of a tank's reading intervals:
+    /// the collector or gauge console was out, not each probe, so each tank's silence counts from the
+    /// first reading after (a tank whose first reading after a night's outage is lost is not offline).
+    public var stationSilenceIntervals: Double = 2
     /// A tank whose leak detection limit (the smallest leak found at 95 % within the leak window)
     /// stays above `leakTargetLPH` once its window is full (`gaugeQualityDays` day closes in a row)
     /// raises one `gauge_quality` info alert,

@@ -126,7 +126,16 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
     var lastReadingSeq: [String: Int64] = [:]
     var alerting: Set<String> = []
 
-    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, emit: inout [DetectorEvent]) {
+    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds = DetectionThresholds(),
+                          quality: [String: GaugeQuality] = [:], emit: inout [DetectorEvent]) {
+        if lastReading.count > 1, !alerting.contains(Self.allGauges), let latest = lastReading.values.max(),
+           let interval = quality[r.tank]?.intervalSeconds, case let span = thresholds.stationSilenceIntervals * interval,
+           latest.seconds(to: r.at) > span {
+            // No tank read for a while (an outage too short, or too quiet in sales, to be flagged as one):
+            // every tank that was reading when it began has a full gap from now to report again, as after
+            // a flagged outage. One already silent before it (a dead probe) keeps its silence.
+            for (tank, last) in lastReading where last.seconds(to: latest) <= span { lastReading[tank] = max(last, r.at) }
+        }
         lastReading[r.tank] = max(lastReading[r.tank] ?? r.at, r.at)
         lastReadingSeq[r.tank] = chainSeq
         if alerting.remove(Self.allGauges) != nil {
@@ -239,7 +248,7 @@ extension TelemetryGapRule: DetectionRule {
         let quality = c.gaugeQuality
         c.emitting { emit in
             switch record {
-            case .tankReading(let r): reading(r, chainSeq: chainSeq, profile: profile, emit: &emit)
+            case .tankReading(let r): reading(r, chainSeq: chainSeq, profile: profile, thresholds: th, quality: quality, emit: &emit)
             case .deviceStatus(let d): device(d, chainSeq: chainSeq, profile: profile, emit: &emit)
             default: break
             }

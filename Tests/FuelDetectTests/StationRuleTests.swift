@@ -108,7 +108,7 @@ import Testing
         #expect(f.raised.count == 1)
         f.add(reading(local(1, "09:40")))  // the collector is back: T1 first
         #expect(f.cleared == ["telemetry_gap/S1/gauges"])
-        f.add(sale(local(1, "09:50")))  // T2 has until 10:10 to report
+        for hhmm in ["09:45", "09:50", "09:55", "10:00"] { f.add(reading(local(1, hhmm))) }  // T2 has until 10:10 to report
         #expect(f.raised.count == 1)
         f.add(reading(local(1, "10:05")))
         f.add(sale(local(1, "10:15")))
@@ -141,6 +141,49 @@ import Testing
         for i in 0..<5 { new.reading(heightMM: 1000, at: local(1, "00:00").adding(seconds: Double(i) * 1800)) }
         #expect(new.lossShare.map { abs($0 - 1.0 / 11) < 1e-9 } == true, "\(String(describing: new.lossShare))")
         #expect(th.readingSilence(intervalSeconds: new.intervalSeconds, lossShare: new.lossShare) == 6 * 1800)
+    }
+
+    /// A collector outage at night too short (or too quiet in sales) to be flagged as one: when
+    /// readings resume, a tank whose first reading after it is lost is not silent since before the
+    /// outage — each tank's silence counts from the first reading after it. A tank that stops while
+    /// the others go on is still flagged.
+    @Test func aTanksSilenceCountsFromTheEndOfAStationWideSilence() {
+        let profile = StationProfile(station: Station(id: "S1", name: "站", city: "210100",
+                                                      tanks: [Tank(id: "T1", grade: "92", capacityL: 30_000), Tank(id: "T2", grade: "92", capacityL: 30_000)],
+                                                      nozzles: []), ceilings: [])
+        let th = DetectionThresholds()
+        var quality: [String: GaugeQuality] = [:]
+        var rule = TelemetryGapRule()
+        var events: [DetectorEvent] = []
+        var seq: Int64 = 0
+        func read(_ tank: String, _ at: Timestamp) {
+            seq += 1
+            quality[tank, default: GaugeQuality()].reading(heightMM: 1000, at: at)
+            rule.reading(TankReading(tank: tank, at: at, volumeL: 20_000), chainSeq: seq, profile: profile, thresholds: th, quality: quality, emit: &events)
+            rule.check(now: at, chainSeq: seq, profile: profile, thresholds: th, quality: quality, emit: &events)
+        }
+        var raised: [String] { events.compactMap { if case .raise(let a) = $0 { a.subject } else { nil } } }
+        // Two days every 30 minutes, both tanks.
+        let t0 = local(1, "00:00")
+        for i in 0..<96 { for tank in ["T1", "T2"] { read(tank, t0.adding(seconds: Double(i) * 1800)) } }
+        let silence = th.readingSilence(intervalSeconds: quality["T2"]?.intervalSeconds, lossShare: quality["T2"]?.lossShare)
+        #expect(silence < 3.5 * 3600)
+        // Nothing from either tank for 2.5 h; then T1 reads and T2's first two readings are lost.
+        let back = t0.adding(seconds: 95 * 1800 + 2.5 * 3600)
+        for k in 0..<3 { read("T1", back.adding(seconds: Double(k) * 1800)) }
+        #expect(raised.isEmpty, "\(raised)")
+        // T2 silent for the tank's own silence after the outage: flagged.
+        var at = back.adding(seconds: 2 * 1800)
+        while back.seconds(to: at) <= silence { at = at.adding(seconds: 1800); read("T1", at) }
+        #expect(raised == ["tank T2"])
+        // A probe that died an hour and a half before an outage keeps its silence through it: flagged
+        // at the first reading after the outage, the outage not counted in its favour.
+        rule = TelemetryGapRule()
+        events = []
+        for i in 0..<96 { for tank in ["T1", "T2"] where tank == "T1" || i < 93 { read(tank, t0.adding(seconds: Double(i) * 1800)) } }
+        #expect(raised.isEmpty)
+        read("T1", back)
+        #expect(raised == ["tank T2"])
     }
 
     @Test func aFastStationClockIsFlaggedAndClears() {

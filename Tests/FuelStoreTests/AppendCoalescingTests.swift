@@ -78,7 +78,9 @@ import Testing
                 _ = try await db.client.query(PostgresQuery(unsafeSQL: statement), logger: TestPostgres.logger).collect()
             }
             let ledger = LedgerStore(database: db)
-            let coalescer = AppendCoalescer(ledger: ledger, settings: .init(maxRecords: 1_000, maxWait: .milliseconds(300)), logger: TestPostgres.logger)
+            // The three requests must land in one batch: a wait long enough for a machine loaded by other
+            // builds (at 300 ms one run in a loaded full `swift test` split them).
+            let coalescer = AppendCoalescer(ledger: ledger, settings: .init(maxRecords: 1_000, maxWait: .seconds(2)), logger: TestPostgres.logger)
             async let s1 = outcome { try await coalescer.append(station: "S1", records: (1...3).map { Fixtures.reading($0) }, rejected: []) }
             async let s2 = outcome { try await coalescer.append(station: "S2", records: [Fixtures.reading(1, volume: 666)], rejected: []) }
             async let bad = outcome {
