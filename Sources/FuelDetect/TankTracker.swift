@@ -133,26 +133,18 @@ struct TankTracker: Hashable, Sendable, Codable {
         if let n = returned.removeValue(forKey: r.tank), let h = held.removeValue(forKey: r.tank) {
             // Held `h`, then `n` came back from it: this reading says which was the glitch.
             let sales = heldSales.removeValue(forKey: r.tank) ?? []
-            let toH = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
-            let toN = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: n.at) }
-            let all = sales.reduce(0) { $0 + $1.litres }
-            let before = salesSince[r.tank] ?? 0
+            let (toH, toN, all) = (Self.litres(sales, upTo: h.at), Self.litres(sales, upTo: n.at), Self.litres(sales))
             quality[r.tank, default: GaugeQuality()].glitch()
-            if Self.isGlitch(before: h, held: n, after: point, soldBefore: toN - toH, soldAfter: all - toN,
-                             threshold: threshold, returnShare: thresholds.glitchReturnShare) {
-                // Back at the held level: the reading that came back never happened.
-                steps.append(pass(h, tank: r.tank, sales: before + toH))
-                salesSince[r.tank] = all - toH
-            } else {
-                // The held reading jumped and came back: it never happened.
-                steps.append(pass(n, tank: r.tank, sales: before + toN))
-                salesSince[r.tank] = all - toN
-            }
+            // Back at the held level: the reading that came back never happened; else the held one.
+            let (kept, soldToKept) = Self.isGlitch(before: h, held: n, after: point, soldBefore: toN - toH, soldAfter: all - toN,
+                                                   threshold: threshold, returnShare: thresholds.glitchReturnShare) ? (h, toH) : (n, toN)
+            steps.append(pass(kept, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + soldToKept))
+            salesSince[r.tank] = all - soldToKept
         } else if let h = held[r.tank] {
             let sales = heldSales[r.tank] ?? []
             // Sales that came while the reading was held, split at its time (a fill may straddle it).
-            let upTo = sales.reduce(0) { $0 + $1.litres(from: Self.distantPast, to: h.at) }
-            let after = sales.reduce(0) { $0 + $1.litres } - upTo
+            let upTo = Self.litres(sales, upTo: h.at)
+            let after = Self.litres(sales) - upTo
             if let a = last[r.tank],
                Self.isGlitch(before: a, held: h, after: point, soldBefore: (salesSince[r.tank] ?? 0) + upTo, soldAfter: after,
                              threshold: threshold, returnShare: thresholds.glitchReturnShare) {
@@ -227,6 +219,11 @@ struct TankTracker: Hashable, Sendable, Codable {
         let up = hh - (ha - s1), back = hh - s2 - hn
         guard up * back > 0, min(abs(up), abs(back)) >= threshold else { return false }
         return abs(hn - (ha - s1 - s2)) <= returnShare * min(abs(up), abs(back))
+    }
+
+    /// The litres of `sales` that flowed before `end` (all of them without one).
+    static func litres(_ sales: [TimedVolume], upTo end: Timestamp? = nil) -> Double {
+        sales.reduce(0) { sum, sale in sum + (end.map { sale.litres(from: distantPast, to: $0) } ?? sale.litres) }
     }
 
     static let distantPast = Timestamp(microseconds: Int64.min / 2)
