@@ -58,6 +58,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// significant at `leakZ` standard errors; passes when the upper bound is below the target.
     public var leakThresholdLPH: Double = 0.38
     public var leakZ: Double = 3.0
+    /// … and only once the estimate has been above the threshold at this many day closes in a row
+    /// (a window's estimate wanders; a leak stays).
+    public var leakConfirmCloses: Int = 2
     /// Days of tank balance the leak test fits (rolling).
     public var leakWindowDays: Int = 5
     /// The leak test needs at least this many hours of segments.

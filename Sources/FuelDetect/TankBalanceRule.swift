@@ -62,6 +62,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var days: [DayStats] = []
         var currentDay: CivilDate?
         var leakAlert = false
+        /// Day closes in a row whose leak estimate was above the threshold (nil: none; states saved
+        /// before it was kept have no key).
+        var leakAboveCloses: Int?
         var gainAlert = false
         /// A `gauge_quality` alert is open for the tank, and the day closes in a row that argued for the
         /// other state (nil: none; states saved before they were kept have no key).
@@ -424,7 +427,15 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                               low: rate - 1.96 * se, high: rate + 1.96 * se, bandHigh: th.leakThresholdLPH,
                                               method: fit.method.rawValue)))
             let fp = AlertSignal.fingerprint(rule: .leakSuspected, station: station, subject: tankID)
-            let verdict: LeakVerdict = rate > th.leakThresholdLPH && rate - fit.leakCritical(th.leakZ) * se > 0 ? .fail
+            // A fail needs the estimate above the threshold at `leakConfirmCloses` day closes in a row: a
+            // window's estimate wanders by its standard error from one close to the next, a leak stays
+            // (on busy 24-hour tanks a lone 3.3-standard-error close raised a false leak about once in
+            // forty tank-months; a real 0.76 L/h leak is above the threshold at every close).
+            let above = rate > th.leakThresholdLPH
+            let closes = above ? (t.leakAboveCloses ?? 0) + 1 : 0
+            t.leakAboveCloses = closes > 0 ? closes : nil
+            let confirmed = t.leakAlert || closes >= th.leakConfirmCloses
+            let verdict: LeakVerdict = above && confirmed && rate - fit.leakCritical(th.leakZ) * se > 0 ? .fail
                 : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
             if verdict == .fail {
                 t.leakAlert = true

@@ -112,7 +112,13 @@ package struct EvaluationReport: Sendable {
                     continue
                 }
                 if case .gaugeOffline(_, let minutes) = fault, minutes * 60 <= flaggable { continue }  // shorter than a chance loss
-                let (target, deadline, deadlineText) = Self.target(fault, plan: plan)
+                var (target, deadline, deadlineText) = Self.target(fault, plan: plan)
+                // A delivery's deadline runs from the gauge's readings: a collector outage inside it (no
+                // reading of any tank) pushes it out by its length, as no detector can see fuel unread.
+                switch fault {
+                case .undeclaredDelivery, .shortDelivery: deadline += Self.unreadHours(outages, from: start, hours: deadline)
+                default: break
+                }
                 var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
                 row.count(hours, within: deadline)
                 if hours.map({ $0 > deadline }) ?? true, missedSamples.count < 30 {
@@ -155,6 +161,18 @@ package struct EvaluationReport: Sendable {
         leakFreeTankMonths = Double(leakFreeTanks) * plan.days / 30
         rows = byKind.values.sorted { $0.name < $1.name }
         sweep = sweepRows.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    /// Hours of collector outage within `hours` of `from`, the window stretched by each outage in it.
+    package static func unreadHours(_ outages: [(from: Timestamp, to: Timestamp)], from: Timestamp, hours: Double) -> Double {
+        var end = from.adding(seconds: hours * 3600)
+        var unread = 0.0
+        for o in outages.sorted(by: { $0.from < $1.from }) where o.to > from && o.from < end {
+            let seconds = max(o.from, from).seconds(to: o.to)
+            unread += seconds
+            end = end.adding(seconds: seconds)
+        }
+        return unread / 3600
     }
 
     /// Required rate, deadline in hours and its description for a fault kind.

@@ -19,8 +19,10 @@ import Testing
 
     /// A 20 °C tank read every minute for `days`, losing `leak` L/h; every `every` minutes a 30 L fill
     /// goes to N1 or N2 at random from 06:00 to 22:00, and N1's meter registers `overRegistration` more than it dispenses.
-    func feed(days: Double, leak: Double, every: Int = 12, overRegistration: Double = 0, noise: Double = 0.3, seed: UInt64 = 1) -> DetectorFeed {
+    func feed(days: Double, leak: Double, every: Int = 12, overRegistration: Double = 0, noise: Double = 0.3, seed: UInt64 = 1,
+              thresholds: DetectionThresholds = DetectionThresholds()) -> DetectorFeed {
         var f = DetectorFeed(profile: Self.profile())
+        f.thresholds = thresholds
         var stock = 25_000.0
         var rng = Xorshift(seed: seed)
         var fill = 0
@@ -117,7 +119,8 @@ import Testing
     }
 
     @Test func aLeakingTankFailsTheLeakTestWithItsRate() throws {
-        let f = feed(days: 5, leak: 1.0)
+        // Six days: the test decides from the third close on and raises at the second close above the threshold.
+        let f = feed(days: 6, leak: 1.0)
         let leak = try #require(f.raised.first { $0.rule == .leakSuspected })
         #expect(leak.subject == "T1" && leak.evidence["verdict"] == .text("fail"))
         guard case .number(let rate)? = leak.evidence["leak_rate_l_per_h"] else { Issue.record("no rate"); return }
@@ -128,6 +131,23 @@ import Testing
         let last = try #require(f.figures(.leakRate).last)
         #expect(last.subject == "T1" && last.value == rate && last.low == low && last.high == high)
         #expect(last.bandHigh == f.thresholds.leakThresholdLPH && last.method == leak.evidence["method"].flatMap { if case .text(let m) = $0 { m } else { nil } })
+    }
+
+    @Test func aLeakIsRaisedOnceItsEstimateStaysAboveTheThreshold() throws {
+        var once = DetectionThresholds()
+        once.leakConfirmCloses = 1
+        let confirmed = feed(days: 6, leak: 1.0), single = feed(days: 6, leak: 1.0, thresholds: once)
+        let first = try #require(confirmed.raised.first { $0.rule == .leakSuspected })
+        let early = try #require(single.raised.first { $0.rule == .leakSuspected })
+        guard case .text(let day)? = first.evidence["through_day"], case .text(let earlyDay)? = early.evidence["through_day"] else {
+            Issue.record("no through_day")
+            return
+        }
+        // One close later than a lone close would have raised it, and the close before was above the threshold too.
+        #expect(earlyDay < day)
+        let figures = confirmed.figures(.leakRate)
+        let at = try #require(figures.firstIndex { $0.day.description == day })
+        #expect(at >= 1 && figures[at - 1].value > confirmed.thresholds.leakThresholdLPH && figures[at].value > confirmed.thresholds.leakThresholdLPH)
     }
 
     @Test func aTightTankPassesAndMetersWithinTheLawAreQuiet() {
@@ -151,11 +171,11 @@ import Testing
     }
 
     @Test func theLeakAlertClearsWhenTheTestPassesAgain() {
-        var f = feed(days: 5, leak: 1.5)
+        var f = feed(days: 6, leak: 1.5)
         #expect(f.raised.contains { $0.rule == .leakSuspected })
         // Repaired: ten more tight days push the leak out of the window.
         var stock = 20_000.0
-        let t0 = Self.start.adding(seconds: 5 * 86_400)
+        let t0 = Self.start.adding(seconds: 6 * 86_400)
         for m in 0..<(12 * 1440) {
             let v = stock
             f.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(m * 60) + 55), volumeL: v, tcVolumeL: v, temperatureC: 20)))

@@ -166,6 +166,8 @@ public enum ConfigTable {
                              "… fail when the estimate exceeds this (EPA: at most half the target) and is z standard errors",
                              "above zero; pass (clearing the alert) when estimate + 1.645·se is below the target.")),
             .setting(.number("detect.leak.z", \.detect.thresholds.leakZ, 0.5...10)),
+            .setting(.integer("detect.leak.confirm_closes", \.detect.thresholds.leakConfirmCloses, 1...30,
+                              "… and only once the estimate has been above the threshold at this many day closes in a row.")),
             .setting(.integer("detect.leak.window_days", \.detect.thresholds.leakWindowDays, 1...90,
                               "Rolling window of the fit (shorter reacts sooner, longer is steadier), and the hours of clean",
                               "segments it needs.")),
