@@ -126,8 +126,8 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
     var lastReadingSeq: [String: Int64] = [:]
     var alerting: Set<String> = []
 
-    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds = DetectionThresholds(),
-                          quality: [String: GaugeQuality] = [:], emit: inout [DetectorEvent]) {
+    mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds,
+                          quality: [String: GaugeQuality], emit: inout [DetectorEvent]) {
         if lastReading.count > 1, !alerting.contains(Self.allGauges), let latest = lastReading.values.max(),
            let interval = quality[r.tank]?.intervalSeconds, case let span = thresholds.stationSilenceIntervals * interval,
            latest.seconds(to: r.at) > span {
