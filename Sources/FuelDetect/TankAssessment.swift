@@ -72,6 +72,8 @@ public struct TankAssessment: Sendable, Hashable, Codable {
     public var targetLPH: Double
     /// What is beyond the marks in the gauge's quality.
     public var limitations: [GaugeLimitation]
+    /// The meter test's view of each of the tank's nozzles that has an estimate.
+    public var meters: [NozzleMeterAssessment] = []
 
     /// Whether the test can find the target leak (nil: not known yet).
     public var meetsTarget: Bool? { detectionLimitLPH.map { $0 <= targetLPH } }
@@ -82,7 +84,7 @@ public struct TankAssessment: Sendable, Hashable, Codable {
         case tank, stepMM = "step_mm", noiseMM = "noise_mm", intervalSeconds = "interval_seconds", readings
         case glitchShare = "glitch_share", method, windowDays = "window_days", daysWithData = "days_with_data"
         case leakRateLPH = "leak_rate_l_per_h", leakStandardErrorLPH = "standard_error_l_per_h"
-        case detectionLimitLPH = "detection_limit_l_per_h", targetLPH = "target_l_per_h", limitations
+        case detectionLimitLPH = "detection_limit_l_per_h", targetLPH = "target_l_per_h", limitations, meters
     }
 }
 

@@ -368,6 +368,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             a.detectionLimitLPH = fit.detectionLimit(thresholds: th)
         }
         if a.meetsTarget == false { a.limitations = GaugeLimitation.reasons(q, thresholds: th) }
+        if let t = tanks[id], let day = t.currentDay {
+            let fits = meterFits(t, through: day, thresholds: th)
+            a.meters = t.nozzles.enumerated().compactMap { NozzleMeterAssessment.of($0.element, index: $0.offset, fits: fits, thresholds: th) }
+        }
         return a
     }
 
@@ -488,6 +492,25 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         }
     }
 
+    /// The fits the meters are judged on: both methods over `meterWindowDays` through `day`.
+    private func meterFits(_ t: Tank, through day: CivilDate, thresholds th: DetectionThresholds) -> [BalanceFit] {
+        fits(t, days: th.meterWindowDays, through: day, hours: Double(th.meterWindowDays) * 24 * th.meterMinCoverage, thresholds: th)
+    }
+
+    /// Nozzle `n`'s meter estimate: the quiet-segment fit where it can decide (a fine gauge), else the
+    /// surer of the two — with the nozzle's factor against the tank's other nozzles.
+    static func meterEstimate(_ n: Int, fits: [BalanceFit], thresholds th: DetectionThresholds)
+        -> (fit: BalanceFit, relative: (factor: Double, reference: Double, se: Double))? {
+        let options = fits.compactMap { fit -> (BalanceFit, (factor: Double, reference: Double, se: Double))? in
+            guard let r = fit.relativeFactor(n), r.factor > th.meterMinFactor, fit.nozzleLitres[n] > th.meterMinLitres,
+                  (fit.clusters ?? .max) >= th.meterMinClusters else { return nil }
+            return (fit, r)
+        }
+        let decisive = (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ
+        return options.first(where: { $0.0.method == .quietSegments && $0.1.se / $0.1.factor * 100 <= decisive })
+            ?? options.min(by: { $0.1.se / $0.1.factor < $1.1.se / $1.1.factor })
+    }
+
     /// Meter factors, judged at every settled segment and hourly on the inventory-variance fit, so a
     /// drifting nozzle is caught as soon as a window holds the evidence; each nozzle by the fit that
     /// knows its factor best.
@@ -495,20 +518,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                       thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         let station = profile.station.id
         let seqs = (point.chainSeq, point.chainSeq)
-        let meterFits = fits(t, days: th.meterWindowDays, through: day, hours: Double(th.meterWindowDays) * 24 * th.meterMinCoverage, thresholds: th)
+        let meterFits = meterFits(t, through: day, thresholds: th)
         guard !meterFits.isEmpty else { return }
         for (n, nozzle) in t.nozzles.enumerated() {
             let fp = AlertSignal.fingerprint(rule: .meterDrift, station: station, subject: nozzle)
-            let options = meterFits.compactMap { fit -> (BalanceFit, (factor: Double, reference: Double, se: Double))? in
-                guard let r = fit.relativeFactor(n), r.factor > th.meterMinFactor, fit.nozzleLitres[n] > th.meterMinLitres,
-                      (fit.clusters ?? .max) >= th.meterMinClusters else { return nil }
-                return (fit, r)
-            }
-            // The quiet-segment fit where it can decide (a fine gauge), else the surer of the two; a
-            // nozzle whose best estimate could not find `meterTargetPercent` is inconclusive: not judged.
-            let decisive = (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ
-            guard let (fit, r) = options.first(where: { $0.0.method == .quietSegments && $0.1.se / $0.1.factor * 100 <= decisive })
-                    ?? options.min(by: { $0.1.se / $0.1.factor < $1.1.se / $1.1.factor }) else { continue }
+            guard let (fit, r) = Self.meterEstimate(n, fits: meterFits, thresholds: th) else { continue }
             let absolute = (1 / r.factor - 1) * 100  // % the meter registers above what leaves the tank
             let relative = (r.reference / r.factor - 1) * 100
             let sePct = r.se / r.factor * 100

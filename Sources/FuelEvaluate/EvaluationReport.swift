@@ -47,6 +47,13 @@ package struct EvaluationReport: Sendable {
     package var gaugeFlaggedTanks = 0
     package var detectionLimits: [Double] = []
     package var leakStandardErrors: [Double] = []
+    /// Nozzles with ≥ `busyFillsPerDay` fills a day over the run's last meter window: the meter
+    /// test's standard error and smallest error found at 95 % (%) at the end of the run, and how many
+    /// of those nozzles had no estimate sure enough to judge.
+    package var meterStandardErrors: [Double] = []
+    package var meterLimits: [Double] = []
+    package var busyNozzles = 0
+    package var busyNozzlesInconclusive = 0
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
     package var falseAlarmSamples: [String] = []
     /// Faults not detected within their deadline (leaks aside), and the alerts raised on their subject.
@@ -55,6 +62,8 @@ package struct EvaluationReport: Sendable {
     package var evidenceKeys: Set<String> = []
 
     package static let maxFalseAlarmsPerStationMonth = 0.1
+    /// Issue 13's short-fill target holds for nozzles with at least this many fills a day.
+    package static let busyFillsPerDay = 30.0
     package static let maxFalseLeakTankMonths = 0.01
 
     package init(runs: [StationRun], plan: FaultPlan, thresholds: DetectionThresholds = DetectionThresholds()) {
@@ -119,20 +128,37 @@ package struct EvaluationReport: Sendable {
                 case .undeclaredDelivery, .shortDelivery: deadline += Self.unreadHours(outages, from: start, hours: deadline)
                 default: break
                 }
-                var row = byKind[fault.kind] ?? Row(name: fault.kind, targetRate: target, deadlineText: deadlineText)
+                var kind = fault.kind
+                // A short-filling nozzle with fewer fills than the target's is reported apart, without a target.
+                if case .nozzleShortFill(let nozzle, _, _) = fault, run.fillsPerDay(nozzle, from: start, days: 3) < Self.busyFillsPerDay {
+                    kind = "\(fault.kind) (<\(fmt(Self.busyFillsPerDay))/d)"
+                    target = 0
+                }
+                var row = byKind[kind] ?? Row(name: kind, targetRate: target, deadlineText: deadlineText)
                 row.count(hours, within: deadline)
                 if hours.map({ $0 > deadline }) ?? true, missedSamples.count < 30 {
                     let nearby = run.alerts.filter { $0.signal.subject.hasPrefix(fault.subject) && $0.raisedAt >= start.adding(seconds: -3600) }
                         .map { "\($0.signal.rule.rawValue) \($0.signal.subject) at \($0.raisedAt)" }
                     missedSamples.append("\(station.id) \(fault) — \(hours.map { "found after \(fmt($0)) h" } ?? "not found"); alerts on it: \(nearby.isEmpty ? "none" : nearby.joined(separator: ", "))")
                 }
-                byKind[fault.kind] = row
+                byKind[kind] = row
             }
             tanks += station.tanks.count
             gaugeFlaggedTanks += Set(run.alerts.filter { $0.signal.rule == .gaugeQuality }.map(\.signal.subject)).count
             for a in run.assessments where a.settled {
                 if let l = a.detectionLimitLPH { detectionLimits.append(l) }
                 if let se = a.leakStandardErrorLPH { leakStandardErrors.append(se) }
+            }
+            let meterDays = Double(thresholds.meterWindowDays)
+            let meterFrom = end.adding(seconds: -meterDays * 86_400)
+            for nozzle in station.nozzles where run.fillsPerDay(nozzle.id, from: meterFrom, days: meterDays) >= Self.busyFillsPerDay {
+                busyNozzles += 1
+                let meter = run.assessments.lazy.flatMap(\.meters).first { $0.nozzle == nozzle.id }
+                if let meter {
+                    meterStandardErrors.append(meter.standardErrorPercent)
+                    meterLimits.append(meter.detectionLimitPercent)
+                }
+                if meter?.conclusive != true { busyNozzlesInconclusive += 1 }
             }
             for o in outages where o.from.seconds(to: o.to) > flaggable && o.to <= end {
                 let hit = run.alerts.contains {
@@ -232,6 +258,13 @@ package struct EvaluationReport: Sendable {
             let limits = detectionLimits.sorted(), ses = leakStandardErrors.sorted()
             t += "gauges: \(gaugeFlaggedTanks) of \(tanks) tanks raised gauge_quality; settled tanks' detection limit median \(fmt3(quantile(limits, 0.5))) L/h "
                 + "(p95 \(fmt3(quantile(limits, 0.95)))), leak standard error median \(fmt3(quantile(ses, 0.5))) L/h\n"
+        }
+        if busyNozzles > 0 {
+            t += "meters: \(busyNozzlesInconclusive) of \(busyNozzles) nozzles with ≥ \(fmt(Self.busyFillsPerDay)) fills a day inconclusive at the run's end"
+            if !meterLimits.isEmpty {
+                t += "; their standard error median \(fmt3(quantile(meterStandardErrors.sorted(), 0.5)))%, smallest error found at 95% median \(fmt3(quantile(meterLimits.sorted(), 0.5)))%"
+            }
+            t += "\n"
         }
         t += "smallest leak detected at ≥ 95% within 7 days: " + (smallestLeakAt95In7Days.map { "\(fmt($0)) L/h" } ?? "none of the swept rates") + "\n"
         t += "records: \(records) through the push codec and validator, \(rejected) rejected\n"

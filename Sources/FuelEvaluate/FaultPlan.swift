@@ -107,6 +107,9 @@ package struct FaultPlan: Sendable {
         case "phantom_delivery":
             return .phantomDelivery(tank: tank, litres: (5 + (rng.uniform() * 10).rounded()) * 1000, at: at)
         case "nozzle_short_fill":
+            // Issue 13's short-fill target is for nozzles with ≥ 30 fills a day: the station's trade is
+            // raised so its ordinary nozzles average 40 (popularity still spreads them about 20–60).
+            scenario.usage.fillsPerDay = max(scenario.usage.fillsPerDay, 40 * Double(busyNozzles.count))
             return .nozzleShortFill(nozzle: busyNozzles.contains(nozzle) ? nozzle : pick(busyNozzles), percent: 2, from: at)
         case "totalizer_reset":
             return .totalizerReset(nozzle: nozzle, at: at)

@@ -53,6 +53,12 @@ package struct MatrixRow: Sendable {
         if failures.contains(where: { $0.hasPrefix("leak ") }), let limit = medianLimit, let se = medianSE {
             failures.append("median tank: leak standard error \(fmt(se)) L/h, detection limit \(fmt(limit)) L/h at 95 %")
         }
+        // Where short-filling is missed, the meter test's standard error on busy nozzles says why.
+        if failures.contains(where: { $0.hasPrefix("nozzle_short_fill:") }), let se = median(r.meterStandardErrors),
+           let limit = median(r.meterLimits) {
+            failures.append("median nozzle with ≥ \(fmt(EvaluationReport.busyFillsPerDay)) fills a day: meter standard error \(fmt(se))%, "
+                + "smallest error found at 95 % in 3 d \(fmt(limit))% (\(r.busyNozzlesInconclusive) of \(r.busyNozzles) inconclusive)")
+        }
         // Issue 13: 95 % of 0.76 L/h leaks within 7 days where the gauge steps 0.1 mm or finer.
         if profile.heightStepMM <= 0.1, leaksInjected > 0, Double(leaksIn7Days) / Double(leaksInjected) < 0.95 {
             failures.append("leak \(fmt(targetLeakLPH)) L/h: \(leaksIn7Days) of \(leaksInjected) within 7 d, target 95 % (step ≤ 0.1 mm)")

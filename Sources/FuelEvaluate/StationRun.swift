@@ -35,6 +35,8 @@ package struct StationRun: Sendable {
     package var deliveryEnds: [String: [Timestamp]] = [:]
     /// Each tank's gauge quality, leak method and detection limit at the end of the run.
     package var assessments: [TankAssessment] = []
+    /// When each nozzle's fills ended: issue 13's short-fill target holds for nozzles with ≥ 30 a day.
+    package var fills: [String: [Timestamp]] = [:]
 
     package init(scenario: StationScenario) { self.scenario = scenario }
 
@@ -55,7 +57,11 @@ package struct StationRun: Sendable {
             }
             chainSeq += 1
             records += 1
-            if case .delivery(let d) = decoded.record { deliveryEnds[d.tank, default: []].append(d.endedAt) }
+            switch decoded.record {
+            case .delivery(let d): deliveryEnds[d.tank, default: []].append(d.endedAt)
+            case .sale(let s): fills[s.nozzle, default: []].append(s.endedAt)
+            default: break
+            }
             let entry = LedgerEntry(station: scenario.station.id, chainSeq: chainSeq, source: .push, sourceSeq: decoded.seq, record: decoded.record)
             for event in detector.observe(entry, profile: profile, thresholds: thresholds) {
                 let now = detector.dataClock ?? decoded.record.at
@@ -75,5 +81,11 @@ package struct StationRun: Sendable {
             }
         }
         assessments = detector.tankAssessments(thresholds: thresholds)
+    }
+
+    /// Fills a day nozzle `nozzle` took over `days` days from `from`.
+    package func fillsPerDay(_ nozzle: String, from: Timestamp, days: Double) -> Double {
+        let to = from.adding(seconds: days * 86_400)
+        return Double(fills[nozzle, default: []].count { $0 >= from && $0 < to }) / days
     }
 }

@@ -82,9 +82,15 @@ import Testing
                 #expect(flagged.allSatisfy { $0.signal.severity == .info && $0.signal.evidence["reasons"] == .text("coarse_steps,noisy,too_few_readings") },
                         "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == false && $0.method == .inventoryVariance })
+                // Nor can it judge a meter within three days: every nozzle it has an estimate for is inconclusive.
+                #expect(assessed.flatMap(\.meters).allSatisfy { !$0.conclusive && $0.detectionLimitPercent > $0.targetPercent })
             } else {
                 #expect(flagged.isEmpty, "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == true && $0.method == .quietSegments && $0.limitations.isEmpty }, "\(assessed)")
+                // A fine gauge judges every nozzle's meter, and finds the target error within the window.
+                let meters = assessed.flatMap(\.meters)
+                #expect(Set(meters.map(\.nozzle)) == Set(station.nozzles.map(\.id)), "\(meters)")
+                #expect(meters.allSatisfy { $0.conclusive && $0.detectionLimitPercent <= $0.targetPercent }, "\(meters)")
             }
         }
     }

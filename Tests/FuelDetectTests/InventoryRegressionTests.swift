@@ -168,6 +168,30 @@ import Testing
         #expect(fit.leakCritical(3) == 3 && abs(fit.leakSE - 0.1) < 1e-12)
     }
 
+    /// A nozzle's meter assessment reads its factor against the tank's other nozzles: the error, its
+    /// standard error and the smallest error the test finds at 95 %, max(flag, legal + c·se) + 1.645·se.
+    @Test func aNozzlesMeterLimitFollowsItsStandardError() throws {
+        let th = DetectionThresholds()
+        // Factors 0.98 and 1.0, variances 0.0001 and 0.0001, covariance 0.00002: the difference's se is 0.0126.
+        let v = [[1e-4, 2e-5, 0], [2e-5, 1e-4, 0], [0, 0, 1]]
+        var fit = BalanceFit(method: .quietSegments, factors: [0.98, 1.0], leakLPH: 0, covariances: [v], nozzleLitres: [3_000, 3_000],
+                             hours: 72, observations: 500, residualSD: 1)
+        let m = try #require(NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th))
+        let se = (1e-4 + 1e-4 - 2 * 2e-5).squareRoot() / 0.98 * 100
+        #expect(abs(m.standardErrorPercent - se) < 1e-9)
+        #expect(abs(m.errorPercent - (1 / 0.98 - 1) * 100) < 1e-9 && abs(m.versusTankPercent - (1 / 0.98 - 1) * 100) < 1e-9)
+        #expect(abs(m.detectionLimitPercent - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se) + 1.645 * se)) < 1e-9)
+        #expect(m.conclusive == (se <= (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ))
+        #expect(m.conclusive == false)  // 1.29 % against (2 − 0.3) / 2.75 = 0.62 %
+        // Ten times surer: conclusive, and the limit is the flag plus 1.645 se.
+        fit.covariances = [v.map { $0.map { $0 / 100 } }]
+        let sure = try #require(NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th))
+        #expect(sure.conclusive && abs(sure.detectionLimitPercent - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se / 10) + 1.645 * se / 10)) < 1e-9)
+        // A nozzle that sold too little to judge has no assessment.
+        fit.nozzleLitres = [500, 3_000]
+        #expect(NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th) == nil)
+    }
+
     // MARK: The rule
 
     /// A 20 °C tank read every 15 minutes through a millimetre gauge (≈ 20 L steps, 8 L noise).

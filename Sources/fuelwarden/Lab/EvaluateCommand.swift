@@ -38,6 +38,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     var endToEnd = false
     @OptionGroup var common: CommonOptions
     @Flag(help: "Print up to 30 alerts no injected fault explains, and up to 30 faults missed.") var showFalseAlarms = false
+    @Option(help: "Write the plan's records (DIR/STATION.ndjson, push lines) and DIR/ground-truth.jsonl instead of evaluating, for analysis elsewhere.")
+    var writeRecords: String?
 
     func run() async throws {
         guard stations > 0, days >= 1 else { fail("--stations must be ≥ 1 and --days ≥ 1") }
@@ -79,6 +81,13 @@ struct EvaluateCommand: AsyncParsableCommand {
             }
             try (lines.joined(separator: "\n") + "\n").write(toFile: groundTruth, atomically: true, encoding: .utf8)
             say("ground truth: \(lines.count) faults written to \(groundTruth)")
+        }
+        if let writeRecords {
+            var replay = SimulationReplay(target: "", stations: registry.stations, keys: [:], start: plan.start)
+            replay.scenarios = plan.scenarios(registry: registry, prices: DemoRegistry.prices)
+            let n = try replay.write(to: writeRecords)
+            say("wrote \(n) records of \(stations) stations × \(JSONText.number(days)) days (gauge \(plan.gauge.name)) to \(writeRecords)/STATION.ndjson, faults to \(writeRecords)/ground-truth.jsonl")
+            return
         }
         say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed), gauge \(plan.gauge.name) every \(JSONText.number(plan.readingIntervalSeconds)) s) …")
         let began = ContinuousClock.now

@@ -1,0 +1,44 @@
+import FuelModel
+
+/// What the meter test knows about one nozzle now: its registration error over the meter window,
+/// how well that is known, and the smallest error the test would find — so a regulator sees which
+/// nozzles are watched and which are `inconclusive` (too few fills, or a gauge too coarse to judge
+/// them within the window).
+///
+/// The test raises when the error against the tank's other nozzles exceeds `meterFlagPercent` and
+/// the legal ±`meterLegalPercent` by its critical value c times the standard error se, so the
+/// smallest error found with 95 % probability is max(flag, legal + c·se) + 1.645·se.
+public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
+    public var nozzle: String
+    /// The method the estimate comes from and the window (days) it covers.
+    public var method: BalanceMethod
+    public var windowDays: Int
+    /// How much more the meter registers than leaves the tank (%), and against the tank's other nozzles.
+    public var errorPercent: Double
+    public var versusTankPercent: Double
+    /// Standard error (%) of the nozzle's factor against the tank's other nozzles.
+    public var standardErrorPercent: Double
+    /// The smallest registration error (%) found at 95 % within the window, and the target.
+    public var detectionLimitPercent: Double
+    public var targetPercent: Double
+    /// Whether the estimate is sure enough to be judged (else the nozzle's verdict is inconclusive).
+    public var conclusive: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case nozzle, method, windowDays = "window_days", errorPercent = "error_percent", versusTankPercent = "versus_tank_percent"
+        case standardErrorPercent = "standard_error_percent", detectionLimitPercent = "detection_limit_percent"
+        case targetPercent = "target_percent", conclusive
+    }
+
+    /// The assessment of nozzle `nozzle` (index `n` of its tank) from its best estimate among `fits`.
+    static func of(_ nozzle: String, index n: Int, fits: [BalanceFit], thresholds th: DetectionThresholds) -> NozzleMeterAssessment? {
+        guard let (fit, r) = TankBalanceRule.meterEstimate(n, fits: fits, thresholds: th) else { return nil }
+        let se = r.se / r.factor * 100
+        let critical = fit.critical(th.meterZ)
+        return NozzleMeterAssessment(
+            nozzle: nozzle, method: fit.method, windowDays: th.meterWindowDays, errorPercent: (1 / r.factor - 1) * 100,
+            versusTankPercent: (r.reference / r.factor - 1) * 100, standardErrorPercent: se,
+            detectionLimitPercent: max(th.meterFlagPercent, th.meterLegalPercent + critical * se) + 1.645 * se,
+            targetPercent: th.meterTargetPercent, conclusive: se <= (th.meterTargetPercent - th.meterLegalPercent) / critical)
+    }
+}

@@ -1,0 +1,39 @@
+import FuelEvaluate
+import FuelModel
+import FuelSim
+import FuelWire
+import Testing
+
+/// Issue 13's short-fill target holds for nozzles with at least 30 fills a day: `evaluate` counts a
+/// short-filling nozzle against it only when the nozzle had that many in the three days after the
+/// fault began, and reports the others apart, without a target.
+@Suite struct ShortFillTargetTests {
+    let t0 = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!
+
+    func run(_ station: Station, shortFilling nozzle: String, fillsPerDay: Int) -> StationRun {
+        var s = StationScenario(station: station, seed: 1, start: t0, days: 6, prices: DemoRegistry.prices)
+        s.faults = [.nozzleShortFill(nozzle: nozzle, percent: 2, from: t0.adding(seconds: 86_400))]
+        var run = StationRun(scenario: s)
+        run.fills[nozzle] = (0..<(6 * fillsPerDay)).map { t0.adding(seconds: Double($0) * 86_400 / Double(fillsPerDay)) }
+        return run
+    }
+
+    @Test func onlyBusyNozzlesCountAgainstTheTarget() throws {
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 3))
+        let runs = [
+            run(registry.stations[0], shortFilling: "N1", fillsPerDay: 40),
+            run(registry.stations[1], shortFilling: "N2", fillsPerDay: 12),
+            run(registry.stations[2], shortFilling: "N1", fillsPerDay: 30),
+        ]
+        #expect(runs[1].fillsPerDay("N2", from: t0.adding(seconds: 86_400), days: 3) == 12)
+        let report = EvaluationReport(runs: runs, plan: FaultPlan(stations: 3, days: 6, seed: 1, start: t0))
+        let busy = try #require(report.rows.first { $0.name == "nozzle_short_fill" })
+        let quiet = try #require(report.rows.first { $0.name == "nozzle_short_fill (<30/d)" })
+        #expect(busy.injected == 2 && busy.detected == 0 && busy.targetRate == 0.95)
+        #expect(quiet.injected == 1 && quiet.targetRate == 0 && quiet.met)
+        // The busy nozzles' miss is a failure; the quiet one's is not.
+        #expect(report.failures.filter { $0.hasPrefix("nozzle_short_fill") } == ["nozzle_short_fill: 0% detected, target 95% within 3 d"])
+        // Nozzles with ≥ 30 fills a day over the last meter window (3 days): N1 of the first and third station.
+        #expect(report.busyNozzles == 2 && report.busyNozzlesInconclusive == 2 && report.meterLimits.isEmpty)
+    }
+}
