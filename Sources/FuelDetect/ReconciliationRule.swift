@@ -144,7 +144,10 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
     private mutating func cumulative(_ d: Day, tank: String, variance: Double, salesTCL: Double, profile: StationProfile, thresholds th: DetectionThresholds,
                                      emit: inout [DetectorEvent]) {
         var h = history[tank] ?? []
-        h.append([variance, salesTCL])
+        // Kept to the centilitre, in memory as in the stored state: a month of closed days at full
+        // precision was a tenth of a station's state budget, and 30 roundings of half a centilitre
+        // cannot move a verdict whose margin is hundreds of litres.
+        h.append([(variance * 100).rounded() / 100, (salesTCL * 100).rounded() / 100])
         if h.count > th.cumulativeDays { h.removeFirst(h.count - th.cumulativeDays) }
         history[tank] = h
         guard h.count >= th.cumulativeDays else { return }
