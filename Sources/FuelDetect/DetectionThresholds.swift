@@ -194,7 +194,8 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var readingGapIntervals: Double = 3
     /// … and, on a gauge that loses single readings (a share p of its intervals skip one), for so many
     /// intervals k that p^(k−1) — losing them all by chance — is below this. Until the tank's
-    /// interval is measured, `readingGapIntervals` × `readingGapMinutes` must pass.
+    /// interval is measured, it is taken as `readingGapMinutes` losing readings at the gauge-quality
+    /// prior's share (one in ten), as it is once measured before its own losses are counted.
     public var readingGapChance: Double = 1e-5
     /// No tank of a station with several read for more than this many of a tank's reading intervals:
     /// the collector or gauge console was out, not each probe, so each tank's silence counts from the
@@ -221,7 +222,11 @@ extension DetectionThresholds {
     /// measured) that loses a share `lossShare` of its readings one by one is silent:
     /// `readingGapMinutes`, and enough of its intervals k that p^(k−1) ≤ `readingGapChance`.
     public func readingSilence(intervalSeconds: Double?, lossShare: Double?) -> Double {
-        guard let interval = intervalSeconds else { return readingGapMinutes * 60 * max(1, readingGapIntervals) }
+        // An unknown interval assumed at the prior's losses too: a 30-minute gauge losing one reading in
+        // ten, whose two first readings after the start were lost, raised a gap 90 minutes in before.
+        guard let interval = intervalSeconds else {
+            return readingSilence(intervalSeconds: readingGapMinutes * 60, lossShare: GaugeQuality.lossPrior.skipped / GaugeQuality.lossPrior.intervals)
+        }
         var k = readingGapIntervals
         if let p = lossShare, p > 0 {
             // The fewest lost readings in a row m with p^m ≤ chance (p capped: a share near 1 is a slower

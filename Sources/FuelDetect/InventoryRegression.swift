@@ -192,7 +192,11 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let k = nozzles + 1  // regressors: the nozzles' litres and hours
         var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k + 1)
         var count = 0
-        for e in epochs.values {
+        // Summed in epoch order: a dictionary's order differs between instances (a detector restored
+        // from its state summed in another order than the one that kept running, and its estimates
+        // differed in the last bits — enough to flip a verdict sitting on its threshold).
+        for key in epochs.keys.sorted() {
+            let e = epochs[key]!
             for i in 0...k { for j in 0...k { a[i][j] += e.centred(i, j) } }
             count += e.count
         }

@@ -124,8 +124,16 @@ package struct EvaluationReport: Sendable {
                 var (target, deadline, deadlineText) = Self.target(fault, plan: plan)
                 // A delivery's deadline runs from the gauge's readings: a collector outage inside it (no
                 // reading of any tank) pushes it out by its length, as no detector can see fuel unread.
+                // And it waits for the tank's readings, which a gauge losing them one by one (`missingShare`)
+                // delays: see `readingDeadline`.
                 switch fault {
-                case .undeclaredDelivery, .shortDelivery: deadline += Self.unreadHours(outages, from: start, hours: deadline)
+                case .undeclaredDelivery(let tank, let litres, _):
+                    deadline += Self.unreadHours(outages, from: start, hours: deadline)
+                    deadline = Self.readingDeadline(run: run, tank: tank, start: start, in: start.adding(seconds: litres / 100 * 60),
+                                                    hours: deadline, interval: interval)
+                case .shortDelivery(let tank, _, _):
+                    deadline += Self.unreadHours(outages, from: start, hours: deadline)
+                    deadline = Self.readingDeadline(run: run, tank: tank, start: start, in: start, hours: deadline, interval: interval)
                 default: break
                 }
                 var kind = fault.kind
@@ -199,6 +207,22 @@ package struct EvaluationReport: Sendable {
             end = end.adding(seconds: seconds)
         }
         return unread / 3600
+    }
+
+    /// A delivery's deadline (hours from `start`) on the readings `tank` actually sent: a rise is
+    /// measured once a reading shows the level stopped rising — the second after the fuel was in (at
+    /// `in`), due at the latest two intervals after — so it is pushed out by as much as that one came
+    /// late; and a verdict is taken at a reading, so where none came within the interval before the
+    /// deadline it runs to the first that came.
+    package static func readingDeadline(run: StationRun, tank: String, start: Timestamp, in fuelIn: Timestamp,
+                                        hours: Double, interval: Double) -> Double {
+        var deadline = hours
+        let two = run.readings(of: tank, from: fuelIn, count: 2)
+        if two.count == 2 { deadline += max(0, fuelIn.adding(seconds: 2 * interval).seconds(to: two[1]) / 3600) }
+        if let next = run.readings(of: tank, from: start.adding(seconds: deadline * 3600 - interval), count: 1).first {
+            deadline = max(deadline, start.seconds(to: next) / 3600)
+        }
+        return deadline
     }
 
     /// Required rate, deadline in hours and its description for a fault kind.

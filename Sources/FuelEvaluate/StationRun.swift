@@ -37,6 +37,9 @@ package struct StationRun: Sendable {
     package var assessments: [TankAssessment] = []
     /// When each nozzle's fills ended: issue 13's short-fill target holds for nozzles with ≥ 30 a day.
     package var fills: [String: [Timestamp]] = [:]
+    /// When each tank was read (the readings that reached the detector, in data order): a delivery's
+    /// deadline runs from the first reading that could show it.
+    package var readings: [String: [Timestamp]] = [:]
 
     package init(scenario: StationScenario) { self.scenario = scenario }
 
@@ -60,6 +63,7 @@ package struct StationRun: Sendable {
             switch decoded.record {
             case .delivery(let d): deliveryEnds[d.tank, default: []].append(d.endedAt)
             case .sale(let s): fills[s.nozzle, default: []].append(s.endedAt)
+            case .tankReading(let r): readings[r.tank, default: []].append(r.at)
             default: break
             }
             let entry = LedgerEntry(station: scenario.station.id, chainSeq: chainSeq, source: .push, sourceSeq: decoded.seq, record: decoded.record)
@@ -81,6 +85,17 @@ package struct StationRun: Sendable {
             }
         }
         assessments = detector.tankAssessments(thresholds: thresholds)
+    }
+
+    /// The first `count` readings of `tank` at or after `time` (fewer if the run ended first).
+    package func readings(of tank: String, from time: Timestamp, count: Int) -> [Timestamp] {
+        let times = readings[tank, default: []]
+        var low = 0, high = times.count
+        while low < high {
+            let mid = (low + high) / 2
+            if times[mid] < time { low = mid + 1 } else { high = mid }
+        }
+        return Array(times[low..<min(times.count, low + count)])
     }
 
     /// Fills a day nozzle `nozzle` took over `days` days from `from`.

@@ -115,14 +115,16 @@ import Testing
         #expect(f.raised.map(\.subject) == ["gauges", "tank T2"])
     }
 
-    /// Before a tank's interval is known a silence must last `readingGapIntervals` × `readingGapMinutes`.
+    /// Before a tank's interval is known it is taken as `readingGapMinutes` (30) losing one reading in
+    /// ten (the prior): p = 0.1 needs seven intervals (p⁵ is 1e-5 up to rounding, not below), 3.5 h.
     /// After, a gauge must be silent long enough that losing every reading by chance is below
     /// `readingGapChance` (1e-5), its loss share counted from its first interval on with one loss in
     /// ten beforehand: one that loses one reading in ten (p = 21/206) needs seven intervals (p⁵ =
     /// 1.1e-5, p⁶ = 1.1e-6); a clean one read 199 times (p = 1/206) four (p² = 2.4e-5, p³ = 1.1e-7).
     @Test func silenceAdaptsToTheGaugesIntervalAndLosses() {
         let th = DetectionThresholds()
-        #expect(th.readingSilence(intervalSeconds: nil, lossShare: nil) == 90 * 60)
+        #expect(th.readingSilence(intervalSeconds: nil, lossShare: nil) == 7 * 1800)
+        #expect(th.readingSilence(intervalSeconds: nil, lossShare: nil) == th.readingSilence(intervalSeconds: 1800, lossShare: 0.1))
         var clean = GaugeQuality(), lossy = GaugeQuality()
         var at = local(1, "00:00"), lossyAt = at
         for i in 0..<200 {
