@@ -43,12 +43,14 @@ package struct DemoRunner: Sendable {
     /// The demo's injected faults, by station index (1-based).
     package static func faults(stations: Int) -> [Int: [InjectedFault]] {
         let day1 = start.adding(seconds: 86_400)
-        return [
-            min(3, stations): [.leak(tank: "T1", litresPerHour: 25, from: start.adding(seconds: 3600))],
-            min(7, stations): [.undeclaredDelivery(tank: "T2", litres: 800, at: day1.adding(seconds: 14 * 3600))],
-            min(12, stations): [.priceAboveCeiling(grade: "92", unitPrice: 8.35, from: day1.adding(seconds: 10 * 3600),
-                                                   until: day1.adding(seconds: 11 * 3600))],
-        ]
+        // Appended, not a literal: with fewer than 12 stations two faults share the last one (a
+        // dictionary literal with a repeated key traps: `demo --stations 2` crashed).
+        var faults: [Int: [InjectedFault]] = [:]
+        faults[min(3, stations), default: []].append(.leak(tank: "T1", litresPerHour: 25, from: start.adding(seconds: 3600)))
+        faults[min(7, stations), default: []].append(.undeclaredDelivery(tank: "T2", litres: 800, at: day1.adding(seconds: 14 * 3600)))
+        faults[min(12, stations), default: []].append(.priceAboveCeiling(grade: "92", unitPrice: 8.35, from: day1.adding(seconds: 10 * 3600),
+                                                                        until: day1.adding(seconds: 11 * 3600)))
+        return faults
     }
 
     package func run() async throws {

@@ -41,6 +41,16 @@ import Testing
 
     /// `simulate --out`: push NDJSON per station that decodes with the ingest codec, seqs rising
     /// with the injected hole, and a ground-truth file that reads back as the faults injected.
+    /// The demo's three faults land on stations 3, 7 and 12, or on the last one of a smaller demo
+    /// (`demo --stations 2` trapped on a dictionary literal with a repeated key).
+    @Test(arguments: [1, 2, 5, 7, 11, 12, 20])
+    func theDemosFaultsFitAnyNumberOfStations(stations: Int) {
+        let faults = DemoRunner.faults(stations: stations)
+        #expect(faults.values.reduce(0) { $0 + $1.count } == 3)
+        #expect(faults.keys.allSatisfy { (1...stations).contains($0) })
+        #expect(faults.keys.count == [3, 7, 12].map { min($0, stations) }.reduce(into: Set<Int>()) { $0.insert($1) }.count)
+    }
+
     @Test func writesPushLinesAndTheGroundTruth() throws {
         let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 2))
         let start = try #require(Timestamp(rfc3339: "2026-11-01T08:00:00+08:00"))
