@@ -32,13 +32,23 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
 
     /// The assessment of nozzle `nozzle` (index `n` of its tank) from its best estimate among `fits`.
     static func of(_ nozzle: String, index n: Int, fits: [BalanceFit], thresholds th: DetectionThresholds) -> NozzleMeterAssessment? {
-        guard let (fit, r) = TankBalanceRule.meterEstimate(n, fits: fits, thresholds: th) else { return nil }
-        let se = r.se / r.factor * 100
-        let critical = fit.critical(th.meterZ)
-        return NozzleMeterAssessment(
-            nozzle: nozzle, method: fit.method, windowDays: th.meterWindowDays, errorPercent: (1 / r.factor - 1) * 100,
-            versusTankPercent: (r.reference / r.factor - 1) * 100, standardErrorPercent: se,
-            detectionLimitPercent: max(th.meterFlagPercent, th.meterLegalPercent + critical * se) + 1.645 * se,
-            targetPercent: th.meterTargetPercent, conclusive: se <= (th.meterTargetPercent - th.meterLegalPercent) / critical)
+        TankBalanceRule.meterEstimate(n, fits: fits, thresholds: th).map { NozzleMeterAssessment(nozzle, estimate: $0, thresholds: th) }
+    }
+
+}
+
+extension NozzleMeterAssessment {
+    /// The assessment from an estimate: the figures the meter test judges by (`TankBalanceRule` takes
+    /// them from here, so what a regulator reads is what was judged).
+    init(_ nozzle: String, estimate: (fit: BalanceFit, relative: (factor: Double, reference: Double, se: Double)), thresholds th: DetectionThresholds) {
+        let (fit, r) = estimate
+        let se: Double = r.se / r.factor * 100
+        let critical: Double = fit.critical(th.meterZ)
+        let error: Double = (1 / r.factor - 1) * 100
+        let versusTank: Double = (r.reference / r.factor - 1) * 100
+        let limit: Double = max(th.meterFlagPercent, th.meterLegalPercent + critical * se) + 1.645 * se
+        let conclusive = se <= (th.meterTargetPercent - th.meterLegalPercent) / critical
+        self.init(nozzle: nozzle, method: fit.method, windowDays: th.meterWindowDays, errorPercent: error, versusTankPercent: versusTank,
+                  standardErrorPercent: se, detectionLimitPercent: limit, targetPercent: th.meterTargetPercent, conclusive: conclusive)
     }
 }

@@ -522,11 +522,13 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard !meterFits.isEmpty else { return }
         for (n, nozzle) in t.nozzles.enumerated() {
             let fp = AlertSignal.fingerprint(rule: .meterDrift, station: station, subject: nozzle)
-            guard let (fit, r) = Self.meterEstimate(n, fits: meterFits, thresholds: th) else { continue }
-            let absolute = (1 / r.factor - 1) * 100  // % the meter registers above what leaves the tank
-            let relative = (r.reference / r.factor - 1) * 100
-            let sePct = r.se / r.factor * 100
-            guard sePct <= (th.meterTargetPercent - th.meterLegalPercent) / fit.critical(th.meterZ) || t.meterAlerts.contains(nozzle) else { continue }
+            guard let estimate = Self.meterEstimate(n, fits: meterFits, thresholds: th) else { continue }
+            let (fit, r) = estimate
+            let m = NozzleMeterAssessment(nozzle, estimate: estimate, thresholds: th)
+            // % the meter registers above what leaves the tank, against the tank's other nozzles, and its standard error.
+            let (absolute, relative, sePct) = (m.errorPercent, m.versusTankPercent, m.standardErrorPercent)
+            // A nozzle whose estimate could not find `meterTargetPercent` is inconclusive: not judged.
+            guard m.conclusive || t.meterAlerts.contains(nozzle) else { continue }
             emit.append(.measured(DailyFigure(kind: .meterError, subject: nozzle, day: day, at: point.at, value: absolute,
                                               low: absolute - 1.96 * sePct, high: absolute + 1.96 * sePct,
                                               bandLow: -th.meterLegalPercent, bandHigh: th.meterLegalPercent, method: fit.method.rawValue)))

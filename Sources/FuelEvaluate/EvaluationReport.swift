@@ -129,7 +129,8 @@ package struct EvaluationReport: Sendable {
                 switch fault {
                 case .undeclaredDelivery(let tank, let litres, _):
                     deadline += Self.unreadHours(outages, from: start, hours: deadline)
-                    deadline = Self.readingDeadline(run: run, tank: tank, start: start, in: start.adding(seconds: litres / 100 * 60),
+                    let fuelIn = start.adding(seconds: litres / StationSimulator.undeclaredLitresPerMinute * 60)
+                    deadline = Self.readingDeadline(run: run, tank: tank, start: start, in: fuelIn,
                                                     hours: deadline, interval: interval)
                 case .shortDelivery(let tank, _, _):
                     deadline += Self.unreadHours(outages, from: start, hours: deadline)
@@ -229,8 +230,8 @@ package struct EvaluationReport: Sendable {
     static func target(_ f: InjectedFault, plan: FaultPlan) -> (Double, Double, String) {
         switch f {
         case .undeclaredDelivery(_, let litres, _):
-            // Within an hour of the next gauge reading after the fuel went in (100 L/min).
-            let hours = 1 + plan.readingIntervalSeconds / 3600 + litres / 100 / 60
+            // Within an hour of the next gauge reading after the fuel went in.
+            let hours = 1 + plan.readingIntervalSeconds / 3600 + litres / StationSimulator.undeclaredLitresPerMinute / 60
             return (0.99, hours, "1 h after reading")
         case .nozzleShortFill: return (0.95, 72, "3 d")
         case .shortDelivery:

@@ -23,6 +23,8 @@ public struct NumberedRecord: Hashable, Sendable {
 public struct StationSimulator: Sendable {
     public let scenario: StationScenario
     private var rng: SeededRandom
+    /// How fast an undeclared load goes in (a minute of the simulation at a time).
+    public static let undeclaredLitresPerMinute = 100.0
 
     public init(_ scenario: StationScenario) {
         self.scenario = scenario
@@ -177,7 +179,7 @@ public struct StationSimulator: Sendable {
                     }
                 }
                 if tanks[i].undeclaredRemainingL > 0 {
-                    let step = min(tanks[i].undeclaredRemainingL, 100)
+                    let step = min(tanks[i].undeclaredRemainingL, Self.undeclaredLitresPerMinute)
                     mix(&tanks[i], addTCL: step, atC: airC)
                     tanks[i].undeclaredRemainingL -= step
                 }

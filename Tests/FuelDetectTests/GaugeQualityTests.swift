@@ -83,7 +83,8 @@ import Testing
                         "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == false && $0.method == .inventoryVariance })
                 // Nor can it judge a meter within three days: every nozzle it has an estimate for is inconclusive.
-                #expect(assessed.flatMap(\.meters).allSatisfy { !$0.conclusive && $0.detectionLimitPercent > $0.targetPercent })
+                let meters = assessed.flatMap(\.meters)
+                #expect(!meters.isEmpty && meters.allSatisfy { !$0.conclusive && $0.detectionLimitPercent > $0.targetPercent }, "\(meters)")
             } else {
                 #expect(flagged.isEmpty, "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == true && $0.method == .quietSegments && $0.limitations.isEmpty }, "\(assessed)")
