@@ -37,6 +37,10 @@ struct BalanceFit: Sendable {
     var clusters: Int?
     /// Local days of the window that hold data.
     var days = 0
+    /// A fit of a leak since this local day (days since 1970-01-01; nil: over the whole window),
+    /// and the clusters from that day on, on which alone its leak rate rests.
+    var leakSince: Int64? = nil
+    var leakClusters: Int? = nil
 
     /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a
     /// robust standard error from G clusters has G − 1 degrees of freedom, so its test takes
@@ -49,12 +53,15 @@ struct BalanceFit: Sendable {
 
     /// The leak test's critical value: where the floor sets the leak's standard error, that
     /// standard error rests on a few days, and a test on it takes Student's t on its degrees of freedom.
+    /// A leak since a day rests on the clusters from that day on only.
     func leakCritical(_ z: Double) -> Double {
         let model = variance(of: Self.unit(factors.count + 1, at: factors.count)).squareRoot()
+        var c = critical(z)
+        if let g = leakClusters { c = max(c, Self.studentCritical(z, degreesOfFreedom: g - 1)) }
         if let df = leakFloorDegreesOfFreedom, leakSEFloor > model {
-            return max(critical(z), Self.studentCritical(z, degreesOfFreedom: df))
+            c = max(c, Self.studentCritical(z, degreesOfFreedom: df))
         }
-        return critical(z)
+        return c
     }
 
     /// Student's t critical value that would be `z` on a normal estimate (Cornish–Fisher
@@ -86,6 +93,13 @@ struct BalanceFit: Sendable {
             for i in a.indices where a[i] != 0 { for j in a.indices where a[j] != 0 { s += a[i] * a[j] * v[i][j] } }
             return s
         }.max() ?? .infinity
+    }
+
+    /// The leak rate's standard error by the model alone (errors independent reading to reading):
+    /// what the window's design and noise allow, which a leak starting inside it does not inflate.
+    var leakModelSE: Double {
+        let n = factors.count
+        return covariances.first.map { max(0, $0[n][n]).squareRoot() } ?? leakSE
     }
 
     var leakSE: Double {

@@ -145,6 +145,14 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var leakPassZ: Double = 1.645
     /// The cumulative inventory-variance method (coarse gauges): the leak test's window in days …
     public var inventoryWindowDays: Int = 10
+    /// … and a leak that began inside it is also tested from each day that leaves at least this many
+    /// days of the window (0: not tested), at its own rate rather than averaged with the days before.
+    public var leakOnsetMinDays: Int = 2
+    /// … at this many standard errors (the scan over start days is several tests, not one).
+    public var leakOnsetZ: Double = 3.0
+    /// … on tanks whose whole window's model standard error of the leak is at most this (L/h): above
+    /// it the leak is confounded with the meters (steady trade day and night on a coarse gauge).
+    public var leakOnsetMaxModelSE: Double = 0.25
     /// … a rise of the sales-corrected level by more than `levelBreakSigmas` times its noise, and at
     /// least `levelBreakMinL`, starts a new epoch (an offset of its own: fuel came in) …
     public var levelBreakSigmas: Double = 5

@@ -53,7 +53,7 @@ import Testing
 
     /// A tank read every `interval` minutes through a gauge that rounds to `stepL` litres with noise
     /// `noiseL`, two nozzles (N2's meter `n2Factor`), a leak of `leak` L/h, a delivery every three days.
-    func regression(days: Double, leak: Double, n2Factor: Double = 1, interval: Int = 15, stepL: Double = 20,
+    func regression(days: Double, leak: Double, leakFromMinute: Int = 0, n2Factor: Double = 1, interval: Int = 15, stepL: Double = 20,
                     noiseL: Double = 8, seed: UInt64 = 1) -> InventoryRegression {
         var r = InventoryRegression(nozzles: 2)
         var rng = Xorshift(seed: seed)
@@ -62,7 +62,7 @@ import Testing
         let th = DetectionThresholds()
         for m in 0..<Int(days * 1440) {
             let now = Self.start.adding(seconds: Double(m * 60))
-            stock -= leak / 60
+            if m >= leakFromMinute { stock -= leak / 60 }
             let hour = (m / 60) % 24
             if (7..<22).contains(hour), rng.uniform() < 0.1 {
                 let n = rng.uniform() < 0.5 ? 0 : 1
@@ -98,6 +98,40 @@ import Testing
         #expect(f.method == .inventoryVariance && (f.clusters ?? 0) >= 5)
         // Deliveries and the 24-hour limit each start an epoch.
         #expect(r.epoch >= 6)
+    }
+
+    @Test func aLeakSinceADayIsMeasuredAtItsOwnRate() throws {
+        // Exact readings; the leak (1 L/h) begins with the delivery of day 6 (minute 2·4320 + 600), so
+        // the epochs from the next local day on leak and those before do not.
+        let onset = 2 * 4320 + 600
+        let r = regression(days: 11, leak: 1.0, leakFromMinute: onset, n2Factor: 0.98, stepL: 1e-9, noiseL: 0)
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
+        let from = through - 9
+        let since = clock.day(of: Self.start.adding(seconds: Double(onset * 60))).daysSinceEpoch + 1
+        let whole = try #require(r.fit(from: from, through: through))
+        let recent = try #require(r.fit(from: from, through: through, leakSince: since))
+        // The whole window averages the leak with the tight days before it; the fit since the day does not.
+        #expect(whole.leakLPH < 0.9, "whole window \(whole.leakLPH)")
+        #expect(abs(recent.leakLPH - 1.0) < 1e-3, "since day \(since): \(recent.leakLPH)")
+        #expect(abs(recent.factors[1]! - 0.98) < 1e-4, "factors \(recent.factors)")
+        // Its test rests on the clusters from that day on only.
+        let clusters = try #require(recent.leakClusters)
+        #expect(clusters > 0 && clusters < (recent.clusters ?? 0), "\(clusters) of \(recent.clusters ?? 0)")
+        #expect(recent.leakSince == since && whole.leakSince == nil && whole.leakClusters == nil)
+        #expect(recent.leakCritical(3) >= BalanceFit.studentCritical(3, degreesOfFreedom: clusters - 1))
+    }
+
+    @Test func aLeakSinceTheWindowsFirstDayIsTheWholeWindowsLeak() throws {
+        // Property: with the start on or before the window's first day no epoch is held tight, so the
+        // fit is the whole window's, whatever the data.
+        for seed in 1...8 {
+            let r = regression(days: 6, leak: Double(seed % 3) * 0.5, seed: UInt64(seed))
+            let through = LocalClock(timezone: "Asia/Shanghai").day(of: try #require(r.lastAt)).daysSinceEpoch
+            let whole = try #require(r.fit(from: through - 4, through: through))
+            let since = try #require(r.fit(from: through - 4, through: through, leakSince: through - 4 - Int64(seed % 2)))
+            #expect(abs(whole.leakLPH - since.leakLPH) < 1e-9 && abs(whole.leakSE - since.leakSE) < 1e-9, "seed \(seed)")
+        }
     }
 
     @Test func aCoarseGaugesLeakIsFoundWithinItsStandardError() {
@@ -195,13 +229,14 @@ import Testing
     // MARK: The rule
 
     /// A 20 °C tank read every 15 minutes through a millimetre gauge (≈ 20 L steps, 8 L noise).
-    func coarseFeed(days: Double, leak: Double, seed: UInt64) -> DetectorFeed {
+    func coarseFeed(days: Double, leak: Double, leakFromDay: Double = 0, seed: UInt64, thresholds: DetectionThresholds = DetectionThresholds()) -> DetectorFeed {
         var f = DetectorFeed(profile: TankBalanceTests.profile())
+        f.thresholds = thresholds
         var rng = Xorshift(seed: seed)
         var stock = 25_000.0
         for m in 0..<Int(days * 1440) {
             let now = Self.start.adding(seconds: Double(m * 60))
-            stock -= leak / 60
+            if Double(m) >= leakFromDay * 1440 { stock -= leak / 60 }
             if (6 * 60..<22 * 60).contains(m % 1440), rng.uniform() < 0.5 {
                 let nozzle = rng.uniform() < 0.5 ? "N1" : "N2"
                 let litres = ((20 + rng.uniform() * 30) * 100).rounded() / 100
@@ -229,5 +264,29 @@ import Testing
         let tight = coarseFeed(days: 14, leak: 0, seed: 7)
         #expect(!tight.raised.contains { $0.rule == .leakSuspected || $0.rule == .meterDrift || $0.rule == .stockGain },
                 "\(tight.raised.map(\.rule))")
+    }
+
+    @Test func aLeakThatBeginsInsideTheWindowIsRaisedFromItsStart() throws {
+        // 1 L/h from day 9 of 16: the ten-day window averages it with eight tight days; the test
+        // from each day inside the window finds it sooner, and says since when.
+        let leaking = coarseFeed(days: 16, leak: 1.0, leakFromDay: 9, seed: 11)
+        let alert = try #require(leaking.raised.first { $0.rule == .leakSuspected })
+        guard case .text(let since)? = alert.evidence["leak_since_day"] else {
+            Issue.record("no leak_since_day: \(alert.evidence)")
+            return
+        }
+        // The day picked is the one whose test is most decisive: within two days of the leak's start
+        // (including a tight day or two buys clusters), never the window's first.
+        #expect(since >= "2026-11-08" && since <= "2026-11-12", "since \(since)")
+        guard case .number(let rate)? = alert.evidence["leak_rate_l_per_h"] else { return }
+        #expect(abs(rate - 1.0) < 0.5, "rate \(rate)")
+        var off = DetectionThresholds()
+        off.leakOnsetMinDays = 0
+        let without = coarseFeed(days: 16, leak: 1.0, leakFromDay: 9, seed: 11, thresholds: off)
+        let later = without.raised.first { $0.rule == .leakSuspected }?.openedAt
+        #expect(later.map { alert.openedAt < $0 } ?? true, "with the scan \(alert.openedAt), without \(String(describing: later))")
+        // And a tight tank stays quiet with it.
+        let tight = coarseFeed(days: 16, leak: 0, seed: 11)
+        #expect(!tight.raised.contains { $0.rule == .leakSuspected }, "\(tight.raised.map(\.rule))")
     }
 }
