@@ -140,8 +140,8 @@ extension ConsoleController {
                     "days": "\(a.daysWithData ?? 0)/\(a.windowDays ?? 0)",
                     // Each nozzle's meter as the test sees it: a nozzle it cannot judge is named inconclusive.
                     "meters": a.meters.map { m in
-                        ["nozzle": m.nozzle, "error": (m.errorPercent >= 0 ? "+" : "") + fmt(m.errorPercent), "se": fmt(m.standardErrorPercent),
-                         "limit": fmt(m.detectionLimitPercent, 10), "conclusive": m.conclusive] as [String: Any]
+                        ["nozzle": m.nozzle, "error": ((m.errorPercent ?? -1) >= 0 ? "+" : "") + fmt(m.errorPercent), "se": fmt(m.standardErrorPercent),
+                         "limit": fmt(m.detectionLimitPercent, 10), "conclusive": m.conclusive, "measured": m.method != nil] as [String: Any]
                     },
                     "hasMeters": !a.meters.isEmpty, "meterDays": a.meters.first?.windowDays ?? 0,
                     "meterTarget": fmt(a.meters.first?.targetPercent),

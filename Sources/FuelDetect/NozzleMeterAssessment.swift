@@ -3,23 +3,24 @@ import FuelModel
 /// What the meter test knows about one nozzle now: its registration error over the meter window,
 /// how well that is known, and the smallest error the test would find — so a regulator sees which
 /// nozzles are watched and which are `inconclusive` (too few fills, or a gauge too coarse to judge
-/// them within the window).
+/// them within the window). A nozzle the window holds no estimate for at all is listed too, without
+/// figures and inconclusive, rather than left out.
 ///
 /// The test raises when the error against the tank's other nozzles exceeds `meterFlagPercent` and
 /// the legal ±`meterLegalPercent` by its critical value c times the standard error se, so the
 /// smallest error found with 95 % probability is max(flag, legal + c·se) + 1.645·se.
 public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
     public var nozzle: String
-    /// The method the estimate comes from and the window (days) it covers.
-    public var method: BalanceMethod
+    /// The method the estimate comes from (nil: no estimate) and the window (days) it covers.
+    public var method: BalanceMethod?
     public var windowDays: Int
     /// How much more the meter registers than leaves the tank (%), and against the tank's other nozzles.
-    public var errorPercent: Double
-    public var versusTankPercent: Double
+    public var errorPercent: Double?
+    public var versusTankPercent: Double?
     /// Standard error (%) of the nozzle's factor against the tank's other nozzles.
-    public var standardErrorPercent: Double
+    public var standardErrorPercent: Double?
     /// The smallest registration error (%) found at 95 % within the window, and the target.
-    public var detectionLimitPercent: Double
+    public var detectionLimitPercent: Double?
     public var targetPercent: Double
     /// Whether the estimate is sure enough to be judged (else the nozzle's verdict is inconclusive).
     public var conclusive: Bool
@@ -31,8 +32,11 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
     }
 
     /// The assessment of nozzle `nozzle` (index `n` of its tank) from its best estimate among `fits`.
-    static func of(_ nozzle: String, index n: Int, fits: [BalanceFit], thresholds th: DetectionThresholds) -> NozzleMeterAssessment? {
+    /// The assessment of nozzle `nozzle` (index `n` of its tank) from its best estimate among `fits`;
+    /// without one, inconclusive and without figures.
+    static func of(_ nozzle: String, index n: Int, fits: [BalanceFit], thresholds th: DetectionThresholds) -> NozzleMeterAssessment {
         TankBalanceRule.meterEstimate(n, fits: fits, thresholds: th).map { NozzleMeterAssessment(nozzle, estimate: $0, thresholds: th) }
+            ?? NozzleMeterAssessment(nozzle: nozzle, windowDays: th.meterWindowDays, targetPercent: th.meterTargetPercent, conclusive: false)
     }
 
 }

@@ -410,7 +410,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         if a.meetsTarget == false { a.limitations = GaugeLimitation.reasons(q, thresholds: th) }
         if let t = tanks[id], let day = t.currentDay {
             let fits = meterFits(t, through: day, thresholds: th)
-            a.meters = t.nozzles.enumerated().compactMap { NozzleMeterAssessment.of($0.element, index: $0.offset, fits: fits, thresholds: th) }
+            a.meters = t.nozzles.enumerated().map { NozzleMeterAssessment.of($0.element, index: $0.offset, fits: fits, thresholds: th) }
         }
         return a
     }
@@ -578,7 +578,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             let (fit, r) = estimate
             let m = NozzleMeterAssessment(nozzle, estimate: estimate, thresholds: th)
             // % the meter registers above what leaves the tank, against the tank's other nozzles, and its standard error.
-            let (absolute, relative, sePct) = (m.errorPercent, m.versusTankPercent, m.standardErrorPercent)
+            guard let absolute = m.errorPercent, let relative = m.versusTankPercent, let sePct = m.standardErrorPercent else { continue }
             // A nozzle whose estimate could not find `meterTargetPercent` is inconclusive: not judged.
             guard m.conclusive || t.meterAlerts.contains(nozzle) else { continue }
             emit.append(.measured(DailyFigure(kind: .meterError, subject: nozzle, day: day, at: point.at, value: absolute,

@@ -163,9 +163,9 @@ package struct EvaluationReport: Sendable {
             for nozzle in station.nozzles where run.fillsPerDay(nozzle.id, from: meterFrom, days: meterDays) >= Self.busyFillsPerDay {
                 busyNozzles += 1
                 let meter = run.assessments.lazy.flatMap(\.meters).first { $0.nozzle == nozzle.id }
-                if let meter {
-                    meterStandardErrors.append(meter.standardErrorPercent)
-                    meterLimits.append(meter.detectionLimitPercent)
+                if let se = meter?.standardErrorPercent, let limit = meter?.detectionLimitPercent {
+                    meterStandardErrors.append(se)
+                    meterLimits.append(limit)
                 }
                 if meter?.conclusive != true { busyNozzlesInconclusive += 1 }
             }

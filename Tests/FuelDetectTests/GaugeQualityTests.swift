@@ -85,17 +85,21 @@ import Testing
                 #expect(flagged.allSatisfy { $0.signal.severity == .info && $0.signal.evidence["reasons"] == .text("coarse_steps,noisy,too_few_readings") },
                         "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == false && $0.method == .inventoryVariance })
-                // Nor can it judge a meter within three days: every nozzle it has an estimate for is
-                // inconclusive (on some days it has none: three days of 24-hour epochs are too few clusters).
+                // Nor can it judge a meter within three days: every nozzle is listed and inconclusive, with
+                // a limit above the target where it has an estimate (on some days none: three days of
+                // 24-hour epochs are too few clusters), without figures where it has none.
                 let meters = assessed.flatMap(\.meters)
-                #expect(meters.allSatisfy { !$0.conclusive && $0.detectionLimitPercent > $0.targetPercent }, "\(meters)")
+                #expect(Set(meters.map(\.nozzle)) == Set(station.nozzles.map(\.id)), "\(meters)")
+                #expect(meters.allSatisfy { m in
+                    !m.conclusive && (m.method == nil ? m.errorPercent == nil && m.detectionLimitPercent == nil : (m.detectionLimitPercent ?? 0) > m.targetPercent)
+                }, "\(meters)")
             } else {
                 #expect(flagged.isEmpty, "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == true && $0.method == .quietSegments && $0.limitations.isEmpty }, "\(assessed)")
                 // A fine gauge judges every nozzle's meter, and finds the target error within the window.
                 let meters = assessed.flatMap(\.meters)
                 #expect(Set(meters.map(\.nozzle)) == Set(station.nozzles.map(\.id)), "\(meters)")
-                #expect(meters.allSatisfy { $0.conclusive && $0.detectionLimitPercent <= $0.targetPercent }, "\(meters)")
+                #expect(meters.allSatisfy { $0.conclusive && ($0.detectionLimitPercent ?? .infinity) <= $0.targetPercent }, "\(meters)")
             }
         }
     }

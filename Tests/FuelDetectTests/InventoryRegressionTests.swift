@@ -210,20 +210,22 @@ import Testing
         let v = [[1e-4, 2e-5, 0], [2e-5, 1e-4, 0], [0, 0, 1]]
         var fit = BalanceFit(method: .quietSegments, factors: [0.98, 1.0], leakLPH: 0, covariances: [v], nozzleLitres: [3_000, 3_000],
                              hours: 72, observations: 500, residualSD: 1)
-        let m = try #require(NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th))
+        let m = NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th)
         let se = (1e-4 + 1e-4 - 2 * 2e-5).squareRoot() / 0.98 * 100
-        #expect(abs(m.standardErrorPercent - se) < 1e-9)
-        #expect(abs(m.errorPercent - (1 / 0.98 - 1) * 100) < 1e-9 && abs(m.versusTankPercent - (1 / 0.98 - 1) * 100) < 1e-9)
-        #expect(abs(m.detectionLimitPercent - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se) + 1.645 * se)) < 1e-9)
+        let (mse, error, versus, limit) = try (#require(m.standardErrorPercent), #require(m.errorPercent), #require(m.versusTankPercent), #require(m.detectionLimitPercent))
+        #expect(m.method == .quietSegments && abs(mse - se) < 1e-9)
+        #expect(abs(error - (1 / 0.98 - 1) * 100) < 1e-9 && abs(versus - (1 / 0.98 - 1) * 100) < 1e-9)
+        #expect(abs(limit - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se) + 1.645 * se)) < 1e-9)
         #expect(m.conclusive == (se <= (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ))
         #expect(m.conclusive == false)  // 1.29 % against (2 − 0.3) / 2.75 = 0.62 %
         // Ten times surer: conclusive, and the limit is the flag plus 1.645 se.
         fit.covariances = [v.map { $0.map { $0 / 100 } }]
-        let sure = try #require(NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th))
-        #expect(sure.conclusive && abs(sure.detectionLimitPercent - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se / 10) + 1.645 * se / 10)) < 1e-9)
-        // A nozzle that sold too little to judge has no assessment.
+        let sure = NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th)
+        #expect(sure.conclusive && abs((sure.detectionLimitPercent ?? 0) - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se / 10) + 1.645 * se / 10)) < 1e-9)
+        // A nozzle that sold too little to judge is listed without figures, inconclusive.
         fit.nozzleLitres = [500, 3_000]
-        #expect(NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th) == nil)
+        let none = NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th)
+        #expect(none.nozzle == "N1" && !none.conclusive && none.method == nil && none.errorPercent == nil && none.detectionLimitPercent == nil)
     }
 
     // MARK: The rule
