@@ -173,8 +173,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard let used = t.levels!.lastAt else { return }
         let day = clock.day(of: used)
         close(&t, through: day, at: reading, quality: quality, profile: profile, thresholds: th, emit: &emit)
-        let keep = max(th.inventoryWindowDays, th.meterWindowDays, th.stockGainDays) + 1
-        t.levels!.forget(before: day.daysSinceEpoch - Int64(keep))
+        // The cells every window through `day` needs (the close at the next day's first reading
+        // judges windows ending at `day`): two days fewer than were kept, ~12 % of the cells.
+        let keep = max(th.inventoryWindowDays, th.meterWindowDays, th.stockGainDays)
+        t.levels!.forget(before: day.daysSinceEpoch - Int64(keep - 1))
         if t.levelsJudgedAt.map({ $0.seconds(to: used) >= Self.levelsJudgeHours * 3600 }) ?? true {
             t.levelsJudgedAt = used
             judgeMeters(&t, through: day, at: reading, profile: profile, thresholds: th, emit: &emit)
