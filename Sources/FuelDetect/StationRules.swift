@@ -122,9 +122,14 @@ struct TotalizerRule: Hashable, Sendable, Codable {
 struct TelemetryGapRule: Hashable, Sendable, Codable {
     static let allGauges = "gauges"
 
+    /// Per tank, when its silence is counted from: its newest reading, or the end of a station-wide
+    /// silence that came after it.
     var lastReading: [String: Timestamp] = [:]
     var lastReadingSeq: [String: Int64] = [:]
     var alerting: Set<String> = []
+    /// Per tank, when its newest reading was taken — what an alert reports, whatever its silence is
+    /// counted from (nil: a state saved before it was kept; then the count's start stands in).
+    var readAt: [String: Timestamp]?
 
     mutating func reading(_ r: TankReading, chainSeq: Int64, profile: StationProfile, thresholds: DetectionThresholds,
                           quality: [String: GaugeQuality], emit: inout [DetectorEvent]) {
@@ -137,6 +142,8 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
             for (tank, last) in lastReading where last.seconds(to: latest) <= span { lastReading[tank] = max(last, r.at) }
         }
         lastReading[r.tank] = max(lastReading[r.tank] ?? r.at, r.at)
+        readAt = readAt ?? lastReading
+        readAt![r.tank] = max(readAt![r.tank] ?? r.at, r.at)
         lastReadingSeq[r.tank] = chainSeq
         if alerting.remove(Self.allGauges) != nil {
             for tank in lastReading.keys { lastReading[tank] = max(lastReading[tank]!, r.at) }
@@ -174,7 +181,7 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
         }
         if lastReading.count > 1, silent.count == lastReading.count, !silent.keys.contains(where: { alerting.contains("tank \($0)") }) {
             alerting.insert(Self.allGauges)
-            let last = silent.values.max()!
+            let last = silent.keys.map { readAt?[$0] ?? lastReading[$0]! }.max()!
             let lastSeq = lastReadingSeq.values.max() ?? chainSeq
             emit.append(.raise(AlertSignal(
                 rule: .telemetryGap, station: profile.station.id, subject: Self.allGauges, severity: .warning, openedAt: now,
@@ -183,13 +190,17 @@ struct TelemetryGapRule: Hashable, Sendable, Codable {
                 seqFrom: min(lastSeq, chainSeq), seqTo: chainSeq)))
             return
         }
-        for (tank, last) in silent {
+        for (tank, counted) in silent {
             let subject = "tank \(tank)"
             guard alerting.insert(subject).inserted else { continue }
+            // The tank's own last reading; where its silence was counted from the end of a station-wide
+            // one, that too (the minutes before it did not count against the probe).
+            let last = readAt?[tank] ?? counted
+            var evidence: Evidence = ["last_reading_at": .text(last.rfc3339), "silent_minutes": .number(last.seconds(to: now) / 60)]
+            if counted > last { evidence["counted_from"] = .text(counted.rfc3339) }
             emit.append(.raise(AlertSignal(
                 rule: .telemetryGap, station: profile.station.id, subject: subject, severity: .warning, openedAt: now,
-                evidence: ["last_reading_at": .text(last.rfc3339), "silent_minutes": .number(last.seconds(to: now) / 60)],
-                seqFrom: lastReadingSeq[tank] ?? chainSeq, seqTo: chainSeq)))
+                evidence: evidence, seqFrom: lastReadingSeq[tank] ?? chainSeq, seqTo: chainSeq)))
         }
     }
 }

@@ -178,6 +178,12 @@ import Testing
         var at = back.adding(seconds: 2 * 1800)
         while back.seconds(to: at) <= silence { at = at.adding(seconds: 1800); read("T1", at) }
         #expect(raised == ["tank T2"])
+        // The alert reports T2's own last reading (before the outage) and that its silence was
+        // counted from the outage's end.
+        let alert = events.compactMap { if case .raise(let a) = $0 { a } else { nil } }.first { $0.subject == "tank T2" }
+        let lastT2 = t0.adding(seconds: 95 * 1800)
+        #expect(alert?.evidence["last_reading_at"] == .text(lastT2.rfc3339), "\(String(describing: alert?.evidence))")
+        #expect(alert?.evidence["counted_from"] == .text(back.rfc3339), "\(String(describing: alert?.evidence))")
         // A probe that died an hour and a half before an outage keeps its silence through it: flagged
         // at the first reading after the outage, the outage not counted in its favour.
         rule = TelemetryGapRule()
