@@ -126,7 +126,8 @@ package struct HJ212ListenerBenchmark: Sendable {
                                 p50: latencies.quantile(0.5) ?? 0, p99: latencies.quantile(0.99) ?? 0)
             print(String(format: "  %.0f packets/s (%d in %.2f s), answer latency p50 %.1f ms, p99 %.1f ms; %lld records stored (2 a packet)",
                          result.rate, result.packets, seconds, result.p50 * 1000, result.p99 * 1000, stored))
-            if let stages { IngestBenchmark.printProfile(stages, clientSeconds: latencies.reduce(0, +), print: print) }
+            if let stages { IngestBenchmark.printProfile(stages, clientSeconds: latencies.reduce(0, +), unit: "packets",
+                                                       outside: "TCP, decoding and answering", print: print) }
             guard stored == Int64(2 * connections * packets) else {
                 throw StoreError.invalid("expected \(2 * connections * packets) records, found \(stored)")
             }

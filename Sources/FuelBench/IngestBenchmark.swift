@@ -162,17 +162,19 @@ package struct IngestBenchmark: Sendable {
     }
 
     /// Each stage's time per record, and what is left of the client's wait outside the handler.
-    static func printProfile(_ profile: IngestProfile, clientSeconds: Double, print: (String) -> Void) {
+    /// `unit` names what was sent (HTTP pushes, HJ 212 packets) and `outside` what the time outside
+    /// the append's stages was spent in.
+    static func printProfile(_ profile: IngestProfile, clientSeconds: Double, unit: String = "pushes",
+                             outside: String = "HTTP outside the handler", print: (String) -> Void) {
         let p = profile.perRecord
         let handler = p.stages.map(\.1).reduce(0, +)
         let client = clientSeconds * 1e6 / Double(max(1, p.records))
-        print(String(format: "where a record's time goes (%d pushes, %d records, %d batches; summed over pushes in flight, µs per record):",
-                     p.pushes, p.records, p.batches))
+        print("where a record's time goes (\(p.pushes) \(unit), \(p.records) records, \(p.batches) batches; summed over \(unit) in flight, µs per record):")
         func row(_ label: String, _ us: Double) {
             print("  " + label.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: "%8.2f µs  %5.1f %%", us, 100 * us / max(client, handler)))
         }
         for (stage, us) in p.stages { row(stage.label, us) }
-        row("HTTP outside the handler", max(0, client - handler))
+        row(outside, max(0, client - handler))
         row("client's wait per record", client)
     }
 
