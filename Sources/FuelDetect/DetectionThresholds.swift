@@ -152,6 +152,10 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var leakOnsetMinDays: Int = 2
     /// … at this many standard errors (the scan over start days is several tests, not one).
     public var leakOnsetZ: Double = 3.0
+    /// … failing at this many day closes in a row. One: the onset test's bar (above the threshold by
+    /// its pass margin and `leakOnsetZ` above zero) already guards it, and a second close cost most
+    /// leaks that began in a run's first days their 7-day deadline on 0.1 mm gauges.
+    public var leakOnsetConfirmCloses: Int = 1
     /// … on tanks whose whole window's model standard error of the leak is at most this (L/h): above
     /// it the leak is confounded with the meters (steady trade day and night on a coarse gauge).
     public var leakOnsetMaxModelSE: Double = 0.25

@@ -490,7 +490,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             t.leakOnsetCloses = onsetCloses > 0 ? onsetCloses : nil
             // The whole window's verdict, or a leak since a day inside it.
             let fails = above && (t.leakAlert || closes >= th.leakConfirmCloses) && Self.leakMargin(whole, thresholds: th) > 0 ? whole
-                : (t.leakAlert || onsetCloses >= th.leakConfirmCloses) ? onset : nil
+                : (t.leakAlert || onsetCloses >= th.leakOnsetConfirmCloses) ? onset : nil
             let verdict: LeakVerdict = fails != nil ? .fail
                 : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
             if verdict == .fail, let fit = fails {

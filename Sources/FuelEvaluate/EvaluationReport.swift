@@ -117,6 +117,10 @@ package struct EvaluationReport: Sendable {
                         var row = sweepRows[rate] ?? Row(name: "leak \(fmt(rate)) L/h (info)", targetRate: 0.95, deadlineText: "7 d", sweepRate: rate)
                         row.count(hours, within: 7 * 24)
                         sweepRows[rate] = row
+                        // The target leak's 7-day misses are listed too: which tanks and starts the sooner target loses.
+                        if abs(rate - plan.targetLeakLPH) < 1e-9, hours.map({ $0 > 7 * 24 }) ?? true, missedSamples.count < 30 {
+                            missedSamples.append("\(station.id) \(fault) — \(hours.map { "found after \(fmt($0)) h" } ?? "not found") (7-day target)")
+                        }
                     }
                     continue
                 }

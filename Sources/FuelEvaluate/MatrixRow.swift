@@ -22,6 +22,14 @@ package struct MatrixRow: Sendable {
     package var medianLimit: Double?
     package var medianSE: Double?
     package var failures: [String]
+    /// Why the leak or short-fill target was missed: the median tank's or busy nozzle's standard
+    /// error and detection limit.
+    package var explanations: [String] = []
+    /// The failures the run's own figures show out of reach: the injected fault is below the smallest
+    /// the median tank (leak, 14 days) or busy nozzle (short-fill, 3 days) can resolve at 95 %.
+    package var outOfReach: [String] = []
+    /// Every target met, or missed only where it is out of reach.
+    package var metOrOutOfReach: Bool { failures.count == outOfReach.count }
 
     package init(profile: GaugeProfile, report r: EvaluationReport, targetLeakLPH: Double) {
         self.profile = profile
@@ -48,15 +56,20 @@ package struct MatrixRow: Sendable {
         func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.sorted()[v.count / 2] }
         medianLimit = median(r.detectionLimits)
         medianSE = median(r.leakStandardErrors)
+        let leakLimit = medianLimit ?? 0, meterLimit = median(r.meterLimits) ?? 0
+        outOfReach = failures.filter { f in
+            (f.hasPrefix("leak \(fmt(targetLeakLPH)) L/h:") && leakLimit > targetLeakLPH)
+                || (f.hasPrefix("nozzle_short_fill:") && meterLimit > FaultPlan.shortFillPercent)
+        }
         // Where the leak target is missed, the estimator's standard error and the smallest leak the
         // tanks find at 95 % say why.
         if failures.contains(where: { $0.hasPrefix("leak ") }), let limit = medianLimit, let se = medianSE {
-            failures.append("median tank: leak standard error \(fmt(se)) L/h, detection limit \(fmt(limit)) L/h at 95 %")
+            explanations.append("median tank: leak standard error \(fmt(se)) L/h, detection limit \(fmt(limit)) L/h at 95 %")
         }
         // Where short-filling is missed, the meter test's standard error on busy nozzles says why.
         if failures.contains(where: { $0.hasPrefix("nozzle_short_fill:") }), let se = median(r.meterStandardErrors),
            let limit = median(r.meterLimits) {
-            failures.append("median nozzle with ≥ \(fmt(EvaluationReport.busyFillsPerDay)) fills a day: meter standard error \(fmt(se))%, "
+            explanations.append("median nozzle with ≥ \(fmt(EvaluationReport.busyFillsPerDay)) fills a day: meter standard error \(fmt(se))%, "
                 + "smallest error found at 95 % in 3 d \(fmt(limit))% (\(r.busyNozzlesInconclusive) of \(r.busyNozzles) inconclusive)")
         }
         // Issue 13: 95 % of 0.76 L/h leaks within 7 days where the gauge steps 0.1 mm or finer.
@@ -78,6 +91,7 @@ package struct MatrixRow: Sendable {
             + "  | " + lpad(fmt(falseLeakShare * 100) + "%", 12) + " | " + lpad(leakErrorWhenRaised.map { fmt($0) } ?? "-", 8)
             + " | " + lpad(smallestLeakIn7Days.map { fmt($0) } ?? "none", 7) + " | " + lpad(pair(shortFill), 10) + " | " + lpad(pair(shortDelivery), 10)
             + " | " + lpad(pair(undeclared), 10) + " | " + pad((worstRule ?? "none") + " " + fmt(worstRate), 22)
-            + " | " + lpad(pair(gaugeFlagged), 13) + " | " + lpad(medianLimit.map { fmt($0) } ?? "-", 5) + " | " + (failures.isEmpty ? "yes" : "NO")
+            + " | " + lpad(pair(gaugeFlagged), 13) + " | " + lpad(medianLimit.map { fmt($0) } ?? "-", 5) + " | "
+            + (failures.isEmpty ? "yes" : metOrOutOfReach ? "limit" : "NO")
     }
 }

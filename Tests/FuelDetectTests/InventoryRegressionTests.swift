@@ -287,6 +287,12 @@ import Testing
         let without = coarseFeed(days: 16, leak: 1.0, leakFromDay: 9, seed: 11, thresholds: off)
         let later = without.raised.first { $0.rule == .leakSuspected }?.openedAt
         #expect(later.map { alert.openedAt < $0 } ?? true, "with the scan \(alert.openedAt), without \(String(describing: later))")
+        // Raised at the first close whose onset test fails; asking for two in a row raises it later.
+        var twice = DetectionThresholds()
+        twice.leakOnsetConfirmCloses = 2
+        let confirmed = coarseFeed(days: 16, leak: 1.0, leakFromDay: 9, seed: 11, thresholds: twice).raised.first { $0.rule == .leakSuspected }
+        #expect(DetectionThresholds().leakOnsetConfirmCloses == 1)
+        #expect(confirmed.map { alert.openedAt < $0.openedAt } ?? true, "one close \(alert.openedAt), two \(String(describing: confirmed?.openedAt))")
         // And a tight tank stays quiet with it.
         let tight = coarseFeed(days: 16, leak: 0, seed: 11)
         #expect(!tight.raised.contains { $0.rule == .leakSuspected }, "\(tight.raised.map(\.rule))")

@@ -186,6 +186,8 @@ public enum ConfigTable {
                               "days of it (0: not tested), at its own rate instead of averaged with the days before it.")),
             .setting(.number("detect.leak.onset_z", \.detect.thresholds.leakOnsetZ, 0.5...10,
                              "… at this many standard errors (the scan over start days is several tests, not one).")),
+            .setting(.integer("detect.leak.onset_confirm_closes", \.detect.thresholds.leakOnsetConfirmCloses, 1...30,
+                              "… failing at this many day closes in a row (the whole window's test: `confirm_closes`).")),
             .setting(.number("detect.leak.onset_max_model_se_l_per_h", \.detect.thresholds.leakOnsetMaxModelSE, 0...1000,
                              "… on tanks whose window's model standard error of the leak is at most this: above it the leak is",
                              "confounded with the meters (steady trade day and night on a coarse gauge).")),
