@@ -47,6 +47,9 @@ package struct EvaluationReport: Sendable {
     package var gaugeFlaggedTanks = 0
     package var detectionLimits: [Double] = []
     package var leakStandardErrors: [Double] = []
+    /// On settled tanks no fault touched, the run's-end leak estimate in its own standard errors:
+    /// spread about 1 where the standard error is honest, wider where it is too small.
+    package var leakFreeZ: [Double] = []
     /// Nozzles with ≥ `busyFillsPerDay` fills a day over the run's last meter window: the meter
     /// test's standard error and smallest error found at 95 % (%) at the end of the run, and how many
     /// of those nozzles had no estimate sure enough to judge.
@@ -158,9 +161,11 @@ package struct EvaluationReport: Sendable {
             }
             tanks += station.tanks.count
             gaugeFlaggedTanks += Set(run.alerts.filter { $0.signal.rule == .gaugeQuality }.map(\.signal.subject)).count
+            let faulted = Set(run.scenario.faults.map(\.subject))
             for a in run.assessments where a.settled {
                 if let l = a.detectionLimitLPH { detectionLimits.append(l) }
                 if let se = a.leakStandardErrorLPH { leakStandardErrors.append(se) }
+                if !faulted.contains(a.tank), let rate = a.leakRateLPH, let se = a.leakStandardErrorLPH, se > 0 { leakFreeZ.append(rate / se) }
             }
             let meterDays = Double(thresholds.meterWindowDays)
             let meterFrom = end.adding(seconds: -meterDays * 86_400)
@@ -287,6 +292,12 @@ package struct EvaluationReport: Sendable {
             let limits = detectionLimits.sorted(), ses = leakStandardErrors.sorted()
             t += "gauges: \(gaugeFlaggedTanks) of \(tanks) tanks raised gauge_quality; settled tanks' detection limit median \(fmt3(quantile(limits, 0.5))) L/h "
                 + "(p95 \(fmt3(quantile(limits, 0.95)))), leak standard error median \(fmt3(quantile(ses, 0.5))) L/h\n"
+        }
+        if leakFreeZ.count > 1 {
+            let mean = leakFreeZ.reduce(0, +) / Double(leakFreeZ.count)
+            let sd = (leakFreeZ.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(leakFreeZ.count - 1)).squareRoot()
+            t += "leak-free tanks: estimate ÷ its standard error at the run's end mean \(fmt3(mean)), sd \(fmt3(sd)) (1 where the standard error is honest), "
+                + "beyond ±3 on \(leakFreeZ.filter { abs($0) > 3 }.count) of \(leakFreeZ.count)\n"
         }
         if busyNozzles > 0 {
             t += "meters: \(busyNozzlesInconclusive) of \(busyNozzles) nozzles with ≥ \(fmt(Self.busyFillsPerDay)) fills a day inconclusive at the run's end"
