@@ -56,10 +56,10 @@ package struct MatrixRow: Sendable {
         func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.sorted()[v.count / 2] }
         medianLimit = median(r.detectionLimits)
         medianSE = median(r.leakStandardErrors)
-        let leakLimit = medianLimit ?? 0, meterLimit = median(r.meterLimits) ?? 0
+        let meterLimit = median(r.meterLimits)
         outOfReach = failures.filter { f in
-            (f.hasPrefix("leak \(fmt(targetLeakLPH)) L/h:") && leakLimit > targetLeakLPH)
-                || (f.hasPrefix("nozzle_short_fill:") && meterLimit > FaultPlan.shortFillPercent)
+            (f.hasPrefix("leak \(fmt(targetLeakLPH)) L/h:") && (medianLimit ?? 0) > targetLeakLPH)
+                || (f.hasPrefix("nozzle_short_fill:") && (meterLimit ?? 0) > FaultPlan.shortFillPercent)
         }
         // Where the leak target is missed, the estimator's standard error and the smallest leak the
         // tanks find at 95 % say why.
@@ -68,7 +68,7 @@ package struct MatrixRow: Sendable {
         }
         // Where short-filling is missed, the meter test's standard error on busy nozzles says why.
         if failures.contains(where: { $0.hasPrefix("nozzle_short_fill:") }), let se = median(r.meterStandardErrors),
-           let limit = median(r.meterLimits) {
+           let limit = meterLimit {
             explanations.append("median nozzle with ≥ \(fmt(EvaluationReport.busyFillsPerDay)) fills a day: meter standard error \(fmt(se))%, "
                 + "smallest error found at 95 % in 3 d \(fmt(limit))% (\(r.busyNozzlesInconclusive) of \(r.busyNozzles) inconclusive)")
         }
