@@ -38,6 +38,10 @@ struct TestDaemon: Sendable {
             config.detect.stationMinPass = .zero
             config.ingest.maxBodyBytes = 64 * 1024
             config.auth.cacheTTL = .seconds(0)
+            // As the harness's own pools (`TestPostgres`): the whole suite's daemons and clusters share two
+            // cores, and a 4-station registry import behind them outlasted the production 5 s. A test of
+            // the deadline itself sets its own in `tweak`.
+            config.database.requestDeadline = .seconds(20)
             tweak(&config)
             // As `fuelwarden migrate` does: the suite is chosen before anything is written.
             try await LedgerSuiteStore(database: db).choose(config.ledger.suite)
