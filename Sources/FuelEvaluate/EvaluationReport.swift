@@ -50,6 +50,8 @@ package struct EvaluationReport: Sendable {
     /// On settled tanks no fault touched, the run's-end leak estimate in its own standard errors:
     /// spread about 1 where the standard error is honest, wider where it is too small.
     package var leakFreeZ: [Double] = []
+    /// The same at every day close of every tank no fault touched (``StationRun/closeLeakZ``).
+    package var leakFreeCloseZ: [Double] = []
     /// Nozzles with ≥ `busyFillsPerDay` fills a day over the run's last meter window: the meter
     /// test's standard error and smallest error found at 95 % (%) at the end of the run, and how many
     /// of those nozzles had no estimate sure enough to judge.
@@ -162,6 +164,7 @@ package struct EvaluationReport: Sendable {
             tanks += station.tanks.count
             gaugeFlaggedTanks += Set(run.alerts.filter { $0.signal.rule == .gaugeQuality }.map(\.signal.subject)).count
             let faulted = Set(run.scenario.faults.map(\.subject))
+            for (tank, zs) in run.closeLeakZ.sorted(by: { $0.key < $1.key }) where !faulted.contains(tank) { leakFreeCloseZ += zs }
             for a in run.assessments where a.settled {
                 if let l = a.detectionLimitLPH { detectionLimits.append(l) }
                 if let se = a.leakStandardErrorLPH { leakStandardErrors.append(se) }
@@ -293,11 +296,12 @@ package struct EvaluationReport: Sendable {
             t += "gauges: \(gaugeFlaggedTanks) of \(tanks) tanks raised gauge_quality; settled tanks' detection limit median \(fmt3(quantile(limits, 0.5))) L/h "
                 + "(p95 \(fmt3(quantile(limits, 0.95)))), leak standard error median \(fmt3(quantile(ses, 0.5))) L/h\n"
         }
-        if leakFreeZ.count > 1 {
-            let mean = leakFreeZ.reduce(0, +) / Double(leakFreeZ.count)
-            let sd = (leakFreeZ.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(leakFreeZ.count - 1)).squareRoot()
+        if let (mean, sd) = Self.meanAndSD(leakFreeZ) {
             t += "leak-free tanks: estimate ÷ its standard error at the run's end mean \(fmt3(mean)), sd \(fmt3(sd)) (1 where the standard error is honest), "
                 + "beyond ±3 on \(leakFreeZ.filter { abs($0) > 3 }.count) of \(leakFreeZ.count)\n"
+        }
+        if let (mean, sd) = Self.meanAndSD(leakFreeCloseZ) {
+            t += "  at every day close: mean \(fmt3(mean)), sd \(fmt3(sd)), above +3 at \(leakFreeCloseZ.filter { $0 > 3 }.count) of \(leakFreeCloseZ.count) closes\n"
         }
         if busyNozzles > 0 {
             t += "meters: \(busyNozzlesInconclusive) of \(busyNozzles) nozzles with ≥ \(fmt(Self.busyFillsPerDay)) fills a day inconclusive at the run's end"
@@ -309,6 +313,15 @@ package struct EvaluationReport: Sendable {
         t += "smallest leak detected at ≥ 95% within 7 days: " + (smallestLeakAt95In7Days.map { "\(fmt($0)) L/h" } ?? "none of the swept rates") + "\n"
         t += "records: \(records) through the push codec and validator, \(rejected) rejected\n"
         return t
+    }
+}
+
+extension EvaluationReport {
+    /// Mean and sample standard deviation of `values` (nil with fewer than two).
+    static func meanAndSD(_ values: [Double]) -> (Double, Double)? {
+        guard values.count > 1 else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        return (mean, (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot())
     }
 }
 

@@ -40,6 +40,9 @@ package struct StationRun: Sendable {
     /// When each tank was read (the readings that reached the detector, in data order): a delivery's
     /// deadline runs from the first reading that could show it.
     package var readings: [String: [Timestamp]] = [:]
+    /// Each tank's leak estimate in its own standard errors at every day close, in data order: a false
+    /// leak comes from the closes, so their spread is what the leak test's false-alarm rate rests on.
+    package var closeLeakZ: [String: [Double]] = [:]
 
     package init(scenario: StationScenario) { self.scenario = scenario }
 
@@ -79,8 +82,10 @@ package struct StationRun: Sendable {
                     }
                 case .clear(let fingerprint, let at, _):
                     if let i = open.removeValue(forKey: fingerprint) { alerts[i].clearedAt = at }
-                case .measured:
-                    break  // a chart's figure, not an alert
+                case .measured(let figure):
+                    if figure.kind == .leakRate, let high = figure.high, high > figure.value {
+                        closeLeakZ[figure.subject, default: []].append(figure.value / ((high - figure.value) / 1.96))
+                    }
                 }
             }
         }

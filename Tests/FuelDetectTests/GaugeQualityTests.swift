@@ -80,6 +80,11 @@ import Testing
             let flagged = run.alerts.filter { $0.signal.rule == .gaugeQuality }
             let assessed = run.assessments.filter { $0.settled }
             #expect(assessed.count == station.tanks.count, "\(gauge.name): \(run.assessments)")
+            // Each tank's leak estimate in standard errors at every day close once the test has data
+            // (`leakMinHours`, 72, from the run's start): what evaluate's calibration line counts.
+            #expect(Set(run.closeLeakZ.keys) == Set(station.tanks.map(\.id)))
+            #expect(run.closeLeakZ.values.allSatisfy { $0.count >= Int(days) - 4 && $0.count <= Int(days) && $0.allSatisfy(\.isFinite) },
+                    "\(gauge.name): \(run.closeLeakZ)")
             if gauge.name == "poor" {
                 #expect(Set(flagged.map(\.signal.subject)) == Set(station.tanks.map(\.id)), "\(gauge.name)")
                 #expect(flagged.allSatisfy { $0.signal.severity == .info && $0.signal.evidence["reasons"] == .text("coarse_steps,noisy,too_few_readings") },

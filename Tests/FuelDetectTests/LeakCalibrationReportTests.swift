@@ -38,4 +38,17 @@ import Testing
         #expect(report.table.contains("mean 1.0, sd 2.828"), "\(report.table)")
         #expect(report.table.contains("beyond ±3 on 0 of 2"))
     }
+
+    @Test func everyCloseOfEveryLeakFreeTankIsCounted() throws {
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
+        let ids = registry.stations[0].tanks.map(\.id)
+        var scenario = StationScenario(station: registry.stations[0], seed: 1, start: t0, days: 21, prices: DemoRegistry.prices)
+        scenario.faults = [.leak(tank: ids[1], litresPerHour: 0.76, from: t0.adding(seconds: 86_400))]
+        var run = StationRun(scenario: scenario)
+        run.closeLeakZ = [ids[0]: [3.5, 1, -0.5], ids[1]: [5, 6], ids[2]: [0]]
+        let report = EvaluationReport(runs: [run], plan: FaultPlan(stations: 1, days: 21, seed: 1, start: t0))
+        #expect(report.leakFreeCloseZ.sorted() == [-0.5, 0, 1, 3.5])  // the leaking tank's closes left out
+        // Mean 1, sd √(9.5/3) = 1.780; one close above +3.
+        #expect(report.table.contains("at every day close: mean 1.0, sd 1.78, above +3 at 1 of 4 closes"), "\(report.table)")
+    }
 }
