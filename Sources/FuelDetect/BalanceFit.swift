@@ -41,6 +41,17 @@ struct BalanceFit: Sendable {
     /// and the clusters from that day on, on which alone its leak rate rests.
     var leakSince: Int64? = nil
     var leakClusters: Int? = nil
+    /// A fit that lets one nozzle's meter factor step on a day: the step (litres leaving per litre
+    /// metered, positive when more leave than before) and its standard error.
+    var meterChange: MeterStep? = nil
+
+    struct MeterStep: Sendable, Hashable {
+        var nozzle: Int
+        /// Local day of the step, as days since 1970-01-01.
+        var since: Int64
+        var step: Double
+        var se: Double
+    }
 
     /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a
     /// robust standard error from G clusters has G − 1 degrees of freedom, so its test takes

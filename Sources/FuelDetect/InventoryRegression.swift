@@ -193,7 +193,11 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// the days before was tried: it leaves the meter factors less determined, so the leak since the
     /// day is known less well — mm-15m found 18 of 20 within 14 days instead of 20 — and it raised as
     /// many false leaks on the busy 24-hour millimetre tanks.)
-    func fit(from: Int64, through: Int64, leakSince: Int64? = nil) -> BalanceFit? {
+    ///
+    /// With `meterChange`, that nozzle's meter factor may step on that local day: a column of its
+    /// litres in the epochs from that day on is added, whose coefficient is the step (see
+    /// ``BalanceFit/meterChange``).
+    func fit(from: Int64, through: Int64, leakSince: Int64? = nil, meterChange: MeterChange? = nil) -> BalanceFit? {
         let window = (cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 0 }
         guard !window.isEmpty else { return nil }
         var epochs: [Int: CentredMoments] = [:]
@@ -202,13 +206,19 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             epochs[c.epoch, default: CentredMoments(variables: nozzles + 2)].merge(c.moments)
             epochDay[c.epoch] = max(epochDay[c.epoch] ?? c.day, c.day)
         }
-        // Design columns: the nozzles' litres, hours, and the level last; an epoch before the leak's
-        // start has no hours column (its moments of time are left out).
-        let k = nozzles + 1
+        // Design columns: the nozzles' litres, hours, a changed meter's litres from its change on,
+        // and the level last (`source`: each column's variable in the moments). An epoch before the
+        // leak's start has no hours column (its moments of time are left out), one before the meter's
+        // change no change column.
+        let changeColumn = meterChange.map { _ in nozzles + 1 }
+        let k = nozzles + 1 + (changeColumn == nil ? 0 : 1)
+        let source = Array(0...nozzles) + (meterChange.map { [$0.nozzle] } ?? []) + [nozzles + 1]
         let before = { (epoch: Int) in leakSince.map { (epochDay[epoch] ?? .min) < $0 } ?? false }
+        let unchanged = { (epoch: Int) in meterChange.map { (epochDay[epoch] ?? .min) < $0.since } ?? false }
         let designed = { (epoch: Int, m: (Int, Int) -> Double) -> [[Double]] in
-            let tight = before(epoch)
-            return (0...k).map { i in (0...k).map { j in tight && (i == nozzles || j == nozzles) ? 0 : m(i, j) } }
+            let tight = before(epoch), old = unchanged(epoch)
+            let absent = { (i: Int) in (tight && i == nozzles) || (old && i == changeColumn) }
+            return (0...k).map { i in (0...k).map { j in absent(i) || absent(j) ? 0 : m(source[i], source[j]) } }
         }
         var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k + 1)
         var count = 0
@@ -253,18 +263,31 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         var factors = [Double?](repeating: nil, count: nozzles)
         for (r, i) in used.enumerated() where i < nozzles { factors[i] = -beta[r] }
         let leak = -beta[used.firstIndex(of: nozzles)!]
+        // The step is in the level's coefficient: a factor that grows by Δ lowers the level by Δ a litre.
+        let change = meterChange.flatMap { c -> BalanceFit.MeterStep? in
+            guard let column = changeColumn, let r = used.firstIndex(of: column) else { return nil }
+            return BalanceFit.MeterStep(nozzle: c.nozzle, since: c.since, step: -beta[r],
+                                        se: max(ols[column][column], robust[column][column]).squareRoot())
+        }
         var sold = [Double](repeating: 0, count: nozzles)
         for c in window { for n in 0..<nozzles { sold[n] += c.sold[n] } }
         return BalanceFit(method: .inventoryVariance, factors: factors, leakLPH: leak, covariances: [ols, robust],
                           nozzleLitres: sold, hours: window.reduce(0) { $0 + $1.hours }, observations: count,
                           residualSD: sigma2.squareRoot(), clusters: window.count, days: Set(window.map(\.day)).count,
-                          leakSince: leakSince, leakClusters: leakSince.map { _ in window.filter { !before($0.epoch) }.count })
+                          leakSince: leakSince, leakClusters: leakSince.map { _ in window.filter { !before($0.epoch) }.count },
+                          meterChange: change)
     }
 
     static func push(_ v: Double, to values: inout [Double]) { GaugeQuality.push(v, to: &values, limit: 24) }
 }
 
 extension InventoryRegression {
+    /// A nozzle whose meter factor may have stepped on a local day (days since 1970-01-01).
+    struct MeterChange: Hashable, Sendable {
+        var nozzle: Int
+        var since: Int64
+    }
+
     /// A reading as this method needs it: when, and the level at 20 °C. Stored as a pair of figures.
     struct Level: Hashable, Sendable, Codable {
         var at: Timestamp

@@ -53,8 +53,8 @@ import Testing
 
     /// A tank read every `interval` minutes through a gauge that rounds to `stepL` litres with noise
     /// `noiseL`, two nozzles (N2's meter `n2Factor`), a leak of `leak` L/h, a delivery every three days.
-    func regression(days: Double, leak: Double, leakFromMinute: Int = 0, n2Factor: Double = 1, interval: Int = 15, stepL: Double = 20,
-                    noiseL: Double = 8, seed: UInt64 = 1) -> InventoryRegression {
+    func regression(days: Double, leak: Double, leakFromMinute: Int = 0, n2Factor: Double = 1, n2FactorFromMinute: (Int, Double)? = nil,
+                    interval: Int = 15, stepL: Double = 20, noiseL: Double = 8, seed: UInt64 = 1) -> InventoryRegression {
         var r = InventoryRegression(nozzles: 2)
         var rng = Xorshift(seed: seed)
         var stock = 25_000.0
@@ -67,7 +67,8 @@ import Testing
             if (7..<22).contains(hour), rng.uniform() < 0.1 {
                 let n = rng.uniform() < 0.5 ? 0 : 1
                 let litres = 20 + rng.uniform() * 30
-                stock -= n == 1 ? litres * n2Factor : litres
+                let factor = n2FactorFromMinute.map { m >= $0.0 ? $0.1 : n2Factor } ?? n2Factor
+                stock -= n == 1 ? litres * factor : litres
                 r.sale(nozzle: n, volume: TimedVolume(from: now.adding(seconds: 5), to: now.adding(seconds: 50), litres: litres))
             }
             if m % (3 * 1440) == 600, m > 0 {
@@ -120,6 +121,33 @@ import Testing
         #expect(clusters > 0 && clusters < (recent.clusters ?? 0), "\(clusters) of \(recent.clusters ?? 0)")
         #expect(recent.leakSince == since && whole.leakSince == nil && whole.leakClusters == nil)
         #expect(recent.leakCritical(3) >= BalanceFit.studentCritical(3, degreesOfFreedom: clusters - 1))
+    }
+
+    @Test func aMeterThatStepsIsMeasuredAtItsDay() throws {
+        // Exact readings, a tight tank; N2's meter goes from 1 to 0.98 with the delivery of day 6, so
+        // the epochs from the next local day on have the new factor.
+        let change = 2 * 4320 + 600
+        let r = regression(days: 11, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: 0)
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
+        let from = through - 9
+        let since = clock.day(of: Self.start.adding(seconds: Double(change * 60))).daysSinceEpoch + 1
+        let whole = try #require(r.fit(from: from, through: through))
+        let stepped = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 1, since: since)))
+        // One factor for the window misfits both halves; with the step the fit is the truth.
+        #expect(whole.residualSD > 1, "whole window's residual \(whole.residualSD) L")
+        let step = try #require(stepped.meterChange)
+        #expect(step.nozzle == 1 && step.since == since)
+        #expect(abs(step.step + 0.02) < 1e-4, "step \(step.step)")
+        #expect(abs(stepped.factors[1]! - 1) < 1e-4 && abs(stepped.factors[0]! - 1) < 1e-4, "factors \(stepped.factors)")
+        #expect(abs(stepped.leakLPH) < 1e-3, "leak \(stepped.leakLPH)")
+        #expect(whole.meterChange == nil)
+        // What is left is the stored moments' rounding (six figures of a 25,000 L level).
+        #expect(stepped.residualSD < whole.residualSD / 2, "residual \(stepped.residualSD) L, whole window's \(whole.residualSD) L")
+        // A step put on the wrong nozzle explains less, and leaves a leak.
+        let wrong = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since)))
+        #expect(wrong.residualSD > stepped.residualSD && abs(wrong.leakLPH) > 10 * max(abs(stepped.leakLPH), 1e-3),
+                "wrong nozzle: residual \(wrong.residualSD) L, leak \(wrong.leakLPH) L/h")
     }
 
     @Test func aLeakSinceTheWindowsFirstDayIsTheWholeWindowsLeak() throws {
