@@ -352,6 +352,16 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         fits(t, days: th.leakWindowDays, levelsDays: th.inventoryWindowDays, through: day, hours: th.leakMinHours, thresholds: th)
     }
 
+    /// The inventory-variance window through `day` (local days since 1970-01-01) and the days inside
+    /// it from which a change is tested: from its second day to the one that leaves
+    /// `leakOnsetMinDays` of it (at least the closing day); nil when there is none.
+    static func daysInside(through day: CivilDate, thresholds th: DetectionThresholds) -> (from: Int64, through: Int64, starts: ClosedRange<Int64>)? {
+        let through = day.daysSinceEpoch
+        let from = through - Int64(th.inventoryWindowDays - 1)
+        let last = through - Int64(max(th.leakOnsetMinDays, 1) - 1)
+        return from + 1 <= last ? (from, through, (from + 1)...last) : nil
+    }
+
     /// The inventory-variance fits of a leak that began inside the window: one per day from which
     /// at least `leakOnsetMinDays` of the window remain (see ``InventoryRegression/fit(from:through:leakSince:)``).
     ///
@@ -365,11 +375,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     private func onsetFits(_ t: Tank, whole: BalanceFit?, through day: CivilDate, thresholds th: DetectionThresholds) -> [BalanceFit] {
         guard th.leakOnsetMinDays > 0, (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let levels = t.levels,
               let whole, whole.method == .inventoryVariance, whole.leakSince == nil else { return [] }
-        let through = day.daysSinceEpoch
-        let from = through - Int64(th.inventoryWindowDays - 1)
-        let last = through - Int64(th.leakOnsetMinDays - 1)
-        guard from + 1 <= last else { return [] }
-        let fits = (from + 1...last).compactMap { since in
+        guard let (from, through, starts) = Self.daysInside(through: day, thresholds: th) else { return [] }
+        let fits = starts.compactMap { since in
             levels.fit(from: from, through: through, leakSince: since).flatMap { $0.hours >= th.leakMinHours ? $0 : nil }
         }
         // The model standard error with the residual spread of the best-fitting of these models: a
@@ -385,16 +392,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// up on the busiest nozzle (more leaves the tank per litre metered), often at 6–10 standard
     /// errors, and with such a step in the model real leaks of 0.4–0.9 L/h fell just under the
     /// threshold (8 tanks, one profile-seed run); a loss never looks like a meter that over-reads.
-    private func meterChangeFit(_ t: Tank, whole: BalanceFit?, through day: CivilDate, thresholds th: DetectionThresholds) -> BalanceFit? {
-        guard th.meterChangeZ > 0, let levels = t.levels, let whole, whole.method == .inventoryVariance, whole.leakSince == nil
-        else { return nil }
-        let through = day.daysSinceEpoch
-        let from = through - Int64(th.inventoryWindowDays - 1)
-        let last = through - Int64(max(th.leakOnsetMinDays, 1) - 1)
-        guard from + 1 <= last else { return nil }
+    private func meterChangeFit(_ t: Tank, whole: BalanceFit, through day: CivilDate, thresholds th: DetectionThresholds) -> BalanceFit? {
+        guard th.meterChangeZ > 0, let levels = t.levels, whole.method == .inventoryVariance, whole.leakSince == nil,
+              let (from, through, starts) = Self.daysInside(through: day, thresholds: th) else { return nil }
         var best: (fit: BalanceFit, z: Double)?
         for n in whole.factors.indices where whole.factors[n] != nil && whole.nozzleLitres[n] > 0 {
-            for since in (from + 1)...last {
+            for since in starts {
                 guard let fit = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: since)),
                       fit.hours >= th.leakMinHours, let step = fit.meterChange, step.se > 0, step.step < 0 else { continue }
                 let z = -step.step / step.se
