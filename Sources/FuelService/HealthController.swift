@@ -100,7 +100,9 @@ public struct HealthController: Sendable {
 
     @Sendable func scrape(_ request: Request, context: FuelRequestContext) async throws -> Response {
         let alerts = self.alerts
-        if let counts = try? await withDeadline(.seconds(1), "open alerts", { try await alerts.openCounts() }) {
+        // 5 s, half Prometheus's default scrape timeout: with 1 s the gauge went missing from a scrape
+        // under the whole test suite on two cores (CI of 2026-12-05); on a failure the last values stay.
+        if let counts = try? await withDeadline(.seconds(5), "open alerts", { try await alerts.openCounts() }) {
             metrics.setOpenAlerts(counts, rules: AlertRule.allCases.map(\.rawValue))
         }
         metrics.inFlight.set(Double(database.inFlight.value))
