@@ -163,7 +163,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// stepped down on a day inside it (it began to count more than it delivers) by more than this
     /// many standard errors and, with the step in the model, the leak no longer fails: a meter set
     /// to short-fill misfits one factor per window, and where trade runs day and night the misfit
-    /// lands on the leak (a 2 % step read as 8.4 ± 0.8 L/h, mm-15m-24h seed 13). 0: never.
+    /// lands on the leak (a 2 % step read as 8.4 ± 0.8 L/h, mm-15m-24h seed 13). Such a step beyond
+    /// `meterFlagPercent` (and `meterLegalPercent` by `meterZ` of its standard errors) raises
+    /// `meter_drift` for the nozzle. 0: never.
     public var meterChangeZ: Double = 4
     /// … a rise of the sales-corrected level by more than `levelBreakSigmas` times its noise, and at
     /// least `levelBreakMinL`, starts a new epoch (an offset of its own: fuel came in) …

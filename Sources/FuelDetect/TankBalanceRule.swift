@@ -408,6 +408,37 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return best.flatMap { $0.z > th.meterChangeZ ? $0.fit : nil }
     }
 
+    /// A nozzle whose meter factor stepped down inside the cumulative window (``meterChangeFit``) by
+    /// more than `meterFlagPercent`, and beyond `meterLegalPercent` by `meterZ` of the step's standard
+    /// errors, raises `meter_drift`: it began to register more than it dispenses. Where trade runs
+    /// day and night a meter's own factor over 3 days is known to ±3 % on a millimetre gauge (too
+    /// uncertain to judge), but its *change* is measured against the same nozzle's litres before it:
+    /// a 2 % step to ±0.07 % (mm-15m-24h, seed 13). The alert clears as a drifting meter's does.
+    private mutating func judgeMeterStep(_ t: inout Tank, fit: BalanceFit, closing day: CivilDate, at point: GaugePoint,
+                                         profile: StationProfile, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
+        guard let step = fit.meterChange, step.nozzle < t.nozzles.count, let before = fit.factors[step.nozzle] else { return }
+        let nozzle = t.nozzles[step.nozzle], after = before + step.step
+        guard after > 0, !t.meterAlerts.contains(nozzle) else { return }
+        // Litres metered per litre that left the tank, before and after: the registration error the step added.
+        let percent = (before / after - 1) * 100, sePercent = step.se * before / (after * after) * 100
+        // Its 95 % lower bound beyond the flag: on leak-free 0.1 mm tanks steps of 1.0–1.15 % ± 0.15–0.18 %
+        // appeared two days into a new fill level (the strapping chart's slope, not the meter), 0.11
+        // false `meter_drift` a station-month with the estimate merely above the flag (tenth-15m, seed 3).
+        guard percent - 1.645 * sePercent > th.meterFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else { return }
+        t.meterAlerts.insert(nozzle)
+        emit.append(.raise(AlertSignal(
+            rule: .meterDrift, station: profile.station.id, subject: nozzle, severity: .critical, openedAt: point.at,
+            evidence: [
+                "finding": .text("meter began to register more than it dispenses (customers short-filled)"),
+                "method": .text("meter_step"), "registration_change_percent": .number(percent), "standard_error_percent": .number(sePercent),
+                "step_since_day": .text(CivilDate(daysSinceEpoch: step.since).description),
+                "meter_factor_before": .number(before), "meter_factor_after": .number(after),
+                "legal_percent": .number(th.meterLegalPercent), "window_days": .integer(Int64(th.inventoryWindowDays)),
+                "metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "through_day": .text(day.description),
+            ],
+            seqFrom: point.chainSeq, seqTo: point.chainSeq)))
+    }
+
     /// How far a fit is past failing the leak test: its estimate beyond the threshold and beyond
     /// its critical value of standard errors, whichever is less (positive: it fails). A leak since a
     /// day is the most telling of several fits, so its estimate must be above the threshold by
@@ -499,6 +530,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         let leading = Self.leading(leakFits, thresholds: th)
         // A leak that began inside the window, measured from the day that shows it most clearly.
         let inventory = leakFits.first { $0.method == .inventoryVariance }
+        // One nozzle's meter factor stepping down inside the cumulative window: a meter set to
+        // short-fill (judged below) and, where it misfits the whole window, no leak.
+        let stepped = inventory.flatMap { meterChangeFit(t, whole: $0, through: day, thresholds: th) }
         let onset = onsetFits(t, whole: inventory, through: day, thresholds: th)
             .max { Self.leakMargin($0, thresholds: th) < Self.leakMargin($1, thresholds: th) }
             .flatMap { Self.leakMargin($0, thresholds: th) > 0 ? $0 : nil }
@@ -525,8 +559,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             // whole window's fail is not taken when a step down on one nozzle is significant and, with
             // the step in the model, the leak no longer fails (see ``meterChangeFit``).
             var wholeFails = above && (t.leakAlert || closes >= th.leakConfirmCloses) && Self.leakMargin(whole, thresholds: th) > 0
-            if wholeFails, let stepped = meterChangeFit(t, whole: whole, through: day, thresholds: th),
-               Self.leakMargin(stepped, thresholds: th) <= 0 {
+            if wholeFails, whole.method == .inventoryVariance, let stepped, Self.leakMargin(stepped, thresholds: th) <= 0 {
                 wholeFails = false
             }
             let fails = wholeFails ? whole
@@ -560,6 +593,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         }
 
         judgeGauge(&t, fit: leading, quality: quality, at: point, profile: profile, thresholds: th, emit: &emit)
+        if let stepped { judgeMeterStep(&t, fit: stepped, closing: day, at: point, profile: profile, thresholds: th, emit: &emit) }
 
         // Stock gain: metered litres that did not leave the tank, from the surer fit; an estimate that
         // is not `stockGainZ` standard errors beyond the limit is inconclusive and raises nothing.
