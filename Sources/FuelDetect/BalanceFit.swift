@@ -51,6 +51,10 @@ struct BalanceFit: Sendable {
         var since: Int64
         var step: Double
         var se: Double
+        /// The other nozzle of the tank whose step since the same day is likeliest (nil: none tested)
+        /// and that step's z: the nozzle the step may be on instead (see ``TankBalanceRule``).
+        var rival: Int?
+        var rivalZ = 0.0
     }
 
     /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a

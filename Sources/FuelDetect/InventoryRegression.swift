@@ -197,7 +197,11 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// With `meterChange`, that nozzle's meter factor may step on that local day: a column of its
     /// litres in the epochs from that day on is added, whose coefficient is the step (see
     /// ``BalanceFit/meterChange``).
-    func fit(from: Int64, through: Int64, leakSince: Int64? = nil, meterChange: MeterChange? = nil) -> BalanceFit? {
+    ///
+    /// `knownSteps` are meters already found to have stepped: each gets its step column too, so a
+    /// tested nozzle on the same tank is not credited with their steps.
+    func fit(from: Int64, through: Int64, leakSince: Int64? = nil, meterChange: MeterChange? = nil,
+             knownSteps: [MeterChange] = []) -> BalanceFit? {
         let window = (cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 0 }
         guard !window.isEmpty else { return nil }
         var epochs: [Int: CentredMoments] = [:]
@@ -206,18 +210,18 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             epochs[c.epoch, default: CentredMoments(variables: nozzles + 2)].merge(c.moments)
             epochDay[c.epoch] = max(epochDay[c.epoch] ?? c.day, c.day)
         }
-        // Design columns: the nozzles' litres, hours, a changed meter's litres from its change on,
-        // and the level last (`source`: each column's variable in the moments). An epoch before the
-        // leak's start has no hours column (its moments of time are left out), one before the meter's
-        // change no change column.
-        let changeColumn = meterChange.map { _ in nozzles + 1 }
-        let k = nozzles + 1 + (changeColumn == nil ? 0 : 1)
-        let source = Array(0...nozzles) + (meterChange.map { [$0.nozzle] } ?? []) + [nozzles + 1]
+        // Design columns: the nozzles' litres, hours, each stepped meter's litres from its step on
+        // (the known ones, then the one tested), and the level last (`source`: each column's variable
+        // in the moments). An epoch before the leak's start has no hours column (its moments of time
+        // are left out), one before a meter's step no column of that step.
+        let steps = knownSteps.filter { $0 != meterChange } + (meterChange.map { [$0] } ?? [])
+        let changeColumn = meterChange.map { _ in nozzles + steps.count }
+        let k = nozzles + 1 + steps.count
+        let source = Array(0...nozzles) + steps.map(\.nozzle) + [nozzles + 1]
         let before = { (epoch: Int) in leakSince.map { (epochDay[epoch] ?? .min) < $0 } ?? false }
-        let unchanged = { (epoch: Int) in meterChange.map { (epochDay[epoch] ?? .min) < $0.since } ?? false }
         let designed = { (epoch: Int, m: (Int, Int) -> Double) -> [[Double]] in
-            let tight = before(epoch), old = unchanged(epoch)
-            let absent = { (i: Int) in (tight && i == nozzles) || (old && i == changeColumn) }
+            let tight = before(epoch), day = epochDay[epoch] ?? .min
+            let absent = { (i: Int) in (tight && i == nozzles) || (i > nozzles && i < k && day < steps[i - nozzles - 1].since) }
             return (0...k).map { i in (0...k).map { j in absent(i) || absent(j) ? 0 : m(source[i], source[j]) } }
         }
         var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k + 1)

@@ -115,7 +115,8 @@ public enum InjectedFault: Hashable, Sendable, Codable {
 
     /// Whether an alert is explained by this fault: its expected finding, or what the fault
     /// legitimately sets off besides (an undeclared delivery is also a gain in that day's book; a
-    /// short-filling nozzle is a stock gain of its tank).
+    /// short-filling nozzle is a stock gain of its tank). A `meter_drift` on another nozzle of the
+    /// short-filling nozzle's tank is not: it sends the inspector to the wrong meter.
     public func explains(rule: String, subject s: String, station: Station) -> Bool {
         if isDetection(rule: rule, subject: s) { return true }
         let tankOfNozzle = station.nozzle(subject)?.tank
@@ -128,7 +129,6 @@ public enum InjectedFault: Hashable, Sendable, Codable {
             return rule == "reconciliation_variance" && s.hasPrefix(tank)
         case .nozzleShortFill:
             return s == tankOfNozzle && ["stock_gain", "reconciliation_variance"].contains(rule)
-                || rule == "meter_drift" && station.nozzle(s)?.tank == tankOfNozzle
         case .vapourRecoveryFailure:
             return rule == "vapour_recovery" && tankOfNozzle.map { s == "\($0):pressure" } == true
         case .totalizerReset: return false

@@ -150,6 +150,28 @@ import Testing
                 "wrong nozzle: residual \(wrong.residualSD) L, leak \(wrong.leakLPH) L/h")
     }
 
+    @Test func aKnownStepIsNotCreditedToTheTanksOtherNozzle() throws {
+        // N2's meter steps from 1 to 0.98; tested alone, N1 takes part of that step as its own. With
+        // N2's step known (raised before), N1's step is what it is: none.
+        let change = 2 * 4320 + 600
+        let r = regression(days: 11, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: 0)
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
+        let from = through - 9
+        let since = clock.day(of: Self.start.adding(seconds: Double(change * 60))).daysSinceEpoch + 1
+        let known = InventoryRegression.MeterChange(nozzle: 1, since: since)
+        let alone = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since))?.meterChange)
+        let beside = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since), knownSteps: [known]))
+        #expect(abs(alone.step) > 1e-3, "N1 alone: \(alone.step)")
+        let step = try #require(beside.meterChange)
+        #expect(step.nozzle == 0 && abs(step.step) < 1e-4, "N1 beside N2's known step: \(step.step)")
+        #expect(abs(beside.factors[1]! - 1) < 1e-4 && abs(beside.leakLPH) < 1e-3, "factors \(beside.factors), leak \(beside.leakLPH)")
+        // The known step alone is the fit with it tested.
+        let known1 = try #require(r.fit(from: from, through: through, knownSteps: [known]))
+        let tested = try #require(r.fit(from: from, through: through, meterChange: known))
+        #expect(abs(known1.residualSD - tested.residualSD) < 1e-9 && abs(known1.leakLPH - tested.leakLPH) < 1e-9)
+    }
+
     @Test func aLeakSinceTheWindowsFirstDayIsTheWholeWindowsLeak() throws {
         // Property: with the start on or before the window's first day no epoch is held tight, so the
         // fit is the whole window's, whatever the data.
@@ -307,9 +329,9 @@ import Testing
         let f = coarseFeed(days: 12, leak: 0, seed: 5, shortFill: ("N2", 2, 8))
         let alert = try #require(f.raised.first { $0.rule == .meterDrift })
         #expect(alert.subject == "N2" && alert.evidence["method"] == .text("meter_step"), "\(alert.evidence)")
-        // At the close of the third day after the change, which a tank quiet overnight reaches with
-        // its first readings of the next morning.
-        #expect(alert.openedAt <= Self.start.adding(seconds: 11.5 * 86_400), "\(alert.openedAt)")
+        // Within 3 days of the change: the recent steps are scanned hourly, not only at day closes.
+        #expect(alert.openedAt <= Self.start.adding(seconds: 11 * 86_400), "\(alert.openedAt)")
+        #expect(alert.evidence["step_z"].map { if case .number(let z) = $0 { z > DetectionThresholds().meterChangeZ } else { false } } == true)
         guard case .number(let percent) = alert.evidence["registration_change_percent"], case .number(let se) = alert.evidence["standard_error_percent"] else {
             Issue.record("no change figures: \(alert.evidence)"); return
         }
