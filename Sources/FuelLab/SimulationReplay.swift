@@ -87,7 +87,9 @@ package struct SimulationReplay: Sendable {
                     var next = 0
                     while next < records.count {
                         let elapsed = (ContinuousClock.now - launched) / .seconds(1)
-                        let due = start.adding(seconds: elapsed * speed)
+                        // Capped at ~3,000 years of data time: an "as fast as it goes" speed (1e12) would
+                        // otherwise pass Int64's microseconds after 9 s and trap.
+                        let due = start.adding(seconds: min(elapsed * speed, 1e11))
                         var end = next
                         while end < records.count, end - next < batch, records[end].record.at <= due { end += 1 }
                         if end == next {
