@@ -123,15 +123,21 @@ import Testing
         #expect(recent.leakCritical(3) >= BalanceFit.studentCritical(3, degreesOfFreedom: clusters - 1))
     }
 
-    @Test func aMeterThatStepsIsMeasuredAtItsDay() throws {
-        // Exact readings, a tight tank; N2's meter goes from 1 to 0.98 with the delivery of day 6, so
-        // the epochs from the next local day on have the new factor.
+    /// Exact readings of a tight tank whose N2 meter goes from 1 to 0.98 with the delivery of day 6:
+    /// the regression, a 10-day window through its last day, and the first local day after the change.
+    func steppedMeterTank() throws -> (InventoryRegression, from: Int64, through: Int64, since: Int64) {
         let change = 2 * 4320 + 600
         let r = regression(days: 11, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: 0)
         let clock = LocalClock(timezone: "Asia/Shanghai")
         let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
-        let from = through - 9
         let since = clock.day(of: Self.start.adding(seconds: Double(change * 60))).daysSinceEpoch + 1
+        return (r, through - 9, through, since)
+    }
+
+    @Test func aMeterThatStepsIsMeasuredAtItsDay() throws {
+        // Exact readings, a tight tank; N2's meter goes from 1 to 0.98 with the delivery of day 6, so
+        // the epochs from the next local day on have the new factor.
+        let (r, from, through, since) = try steppedMeterTank()
         let whole = try #require(r.fit(from: from, through: through))
         let stepped = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 1, since: since)))
         // One factor for the window misfits both halves; with the step the fit is the truth.
@@ -153,12 +159,7 @@ import Testing
     @Test func aKnownStepIsNotCreditedToTheTanksOtherNozzle() throws {
         // N2's meter steps from 1 to 0.98; tested alone, N1 takes part of that step as its own. With
         // N2's step known (raised before), N1's step is what it is: none.
-        let change = 2 * 4320 + 600
-        let r = regression(days: 11, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: 0)
-        let clock = LocalClock(timezone: "Asia/Shanghai")
-        let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
-        let from = through - 9
-        let since = clock.day(of: Self.start.adding(seconds: Double(change * 60))).daysSinceEpoch + 1
+        let (r, from, through, since) = try steppedMeterTank()
         let known = InventoryRegression.MeterChange(nozzle: 1, since: since)
         let alone = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since))?.meterChange)
         let beside = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since), knownSteps: [known]))
