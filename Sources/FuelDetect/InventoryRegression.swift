@@ -200,16 +200,13 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     ///
     /// `knownSteps` are meters already found to have stepped: each gets its step column too, so a
     /// tested nozzle on the same tank is not credited with their steps.
+    ///
+    /// `prepared`: the window of the same days from ``window(from:through:)``, which a scan of many
+    /// models over one window computes once.
     func fit(from: Int64, through: Int64, leakSince: Int64? = nil, meterChange: MeterChange? = nil,
-             knownSteps: [MeterChange] = []) -> BalanceFit? {
-        let window = (cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 0 }
-        guard !window.isEmpty else { return nil }
-        var epochs: [Int: CentredMoments] = [:]
-        var epochDay: [Int: Int64] = [:]
-        for c in window {
-            epochs[c.epoch, default: CentredMoments(variables: nozzles + 2)].merge(c.moments)
-            epochDay[c.epoch] = max(epochDay[c.epoch] ?? c.day, c.day)
-        }
+             knownSteps: [MeterChange] = [], prepared: Window? = nil) -> BalanceFit? {
+        guard let w = prepared ?? window(from: from, through: through) else { return nil }
+        let window = w.cells, epochs = w.epochs, epochDay = w.epochDay
         // Design columns: the nozzles' litres, hours, each stepped meter's litres from its step on
         // (the known ones, then the one tested), and the level last (`source`: each column's variable
         // in the moments). An epoch before the leak's start has no hours column (its moments of time
@@ -245,8 +242,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let sigma2 = rss / Double(count - epochs.count - used.count)
         // Cluster-robust (sandwich) covariance, a cluster per cell: each cell's score about its epoch's mean.
         var meat = [[Double]](repeating: [Double](repeating: 0, count: used.count), count: used.count)
-        for c in window {
-            let products = c.moments.crossProducts(about: epochs[c.epoch]!.mean)
+        for (c, products) in zip(window, w.products) {
             let s = designed(c.epoch) { products[$0][$1] }
             let score = used.map { i in s[i][k] - used.indices.reduce(0.0) { $0 + s[i][used[$1]] * beta[$1] } }
             for r in used.indices { for q in used.indices { meat[r][q] += score[r] * score[q] } }
@@ -286,6 +282,29 @@ struct InventoryRegression: Hashable, Sendable, Codable {
 }
 
 extension InventoryRegression {
+    /// The cells of a window of local days, their epochs' merged moments and days, and each cell's
+    /// cross-products about its epoch's mean: what every fit over the window shares.
+    struct Window: Sendable {
+        var cells: [Cell]
+        var epochs: [Int: CentredMoments]
+        var epochDay: [Int: Int64]
+        var products: [[[Double]]]
+    }
+
+    /// The window of local days `from…through`, or nil when it holds no reading.
+    func window(from: Int64, through: Int64) -> Window? {
+        let cells = (self.cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 0 }
+        guard !cells.isEmpty else { return nil }
+        var epochs: [Int: CentredMoments] = [:]
+        var epochDay: [Int: Int64] = [:]
+        for c in cells {
+            epochs[c.epoch, default: CentredMoments(variables: nozzles + 2)].merge(c.moments)
+            epochDay[c.epoch] = max(epochDay[c.epoch] ?? c.day, c.day)
+        }
+        let products = cells.map { $0.moments.crossProducts(about: epochs[$0.epoch]!.mean) }
+        return Window(cells: cells, epochs: epochs, epochDay: epochDay, products: products)
+    }
+
     /// A nozzle whose meter factor may have stepped on a local day (days since 1970-01-01).
     struct MeterChange: Hashable, Sendable {
         var nozzle: Int

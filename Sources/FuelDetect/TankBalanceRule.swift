@@ -401,9 +401,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     private func onsetFits(_ t: Tank, whole: BalanceFit?, through day: CivilDate, thresholds th: DetectionThresholds) -> [BalanceFit] {
         guard th.leakOnsetMinDays > 0, (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let levels = t.levels,
               let whole, whole.method == .inventoryVariance, whole.leakSince == nil else { return [] }
-        guard let (from, through, starts) = Self.daysInside(through: day, thresholds: th) else { return [] }
+        guard let (from, through, starts) = Self.daysInside(through: day, thresholds: th),
+              let window = levels.window(from: from, through: through) else { return [] }
+        let known = knownSteps(t, from: from)
         let fits = starts.compactMap { since in
-            levels.fit(from: from, through: through, leakSince: since, knownSteps: knownSteps(t, from: from)).flatMap { $0.hours >= th.leakMinHours ? $0 : nil }
+            levels.fit(from: from, through: through, leakSince: since, knownSteps: known, prepared: window)
+                .flatMap { $0.hours >= th.leakMinHours ? $0 : nil }
         }
         // The model standard error with the residual spread of the best-fitting of these models: a
         // leak that began inside the window leaves the whole-window model residuals it does not explain.
@@ -431,10 +434,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // otherwise read as one on its tank's others once the first was raised — 24 such alerts on a
         // sibling nozzle for 32 short-fills (mm-15m, seed 3).
         let known = knownSteps(t, from: from)
+        // One window for the scan's many fits.
+        guard let window = levels.window(from: from, through: through) else { return nil }
         var zs: [Int64: [Int: Double]] = [:]
         for n in whole.factors.indices where whole.factors[n] != nil && whole.nozzleLitres[n] > 0 && !t.meterAlerts.contains(t.nozzles[n]) {
             for since in earliest...starts.upperBound {
-                guard let fit = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: since), knownSteps: known),
+                guard let fit = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: since), knownSteps: known, prepared: window),
                       fit.hours >= th.leakMinHours, let step = fit.meterChange, step.se > 0, step.step < 0 else { continue }
                 let z = -step.step / step.se
                 zs[since, default: [:]][n] = z
