@@ -190,7 +190,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// The step scan of ``meterChangeFit`` hourly, over steps since the days of the meter window
     /// (`meterWindowDays`) — the day closes scan the whole cumulative window. A meter set to
     /// short-fill late on a day was otherwise judged first at the fourth close after it: found after
-    /// 72–97 hours instead of within 3 days (mm-15m, seed 3: 19 → 30 of 32 within 3 days).
+    /// 72–97 hours instead of within 3 days (mm-15m, seed 3: 19 → 30 of 32 within 3 days, counting an
+    /// alert on the tank's other nozzle as explained; 19 → 26 counting it false, with the known steps).
     private mutating func judgeRecentMeterStep(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, profile: StationProfile,
                                                thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         guard (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let whole = levelsFit(t, days: th.inventoryWindowDays, through: day, withSteps: true),
