@@ -194,9 +194,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// alert on the tank's other nozzle as explained; 19 → 26 counting it false, with the known steps).
     private mutating func judgeRecentMeterStep(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, profile: StationProfile,
                                                thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
-        guard (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let whole = levelsFit(t, days: th.inventoryWindowDays, through: day, withSteps: true),
+        // The whole window's fit and the scan share one window.
+        guard (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let levels = t.levels,
+              let (from, through, _) = Self.daysInside(through: day, thresholds: th), let window = levels.window(from: from, through: through),
+              let whole = levels.fit(from: from, through: through, knownSteps: knownSteps(t, from: from), prepared: window),
               whole.hours >= th.leakMinHours,
-              let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, thresholds: th) else { return }
+              let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, window: window, thresholds: th) else { return }
         judgeMeterStep(&t, fit: stepped, closing: day, at: point, profile: profile, thresholds: th, emit: &emit)
     }
 
@@ -423,9 +426,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// errors, and with such a step in the model real leaks of 0.4–0.76 L/h fell just under the
     /// threshold (14 tanks over three profiles of one seed; the five checked were all real leaks);
     /// a loss never looks like a meter that over-reads.
-    /// With `sinceDays`, only steps since the last that many days of the window are tested.
+    /// With `sinceDays`, only steps since the last that many days of the window are tested; `window`
+    /// is the window's from ``InventoryRegression/window(from:through:)`` where the caller has it.
     private func meterChangeFit(_ t: Tank, whole: BalanceFit, through day: CivilDate, sinceDays: Int? = nil,
-                                thresholds th: DetectionThresholds) -> BalanceFit? {
+                                window prepared: InventoryRegression.Window? = nil, thresholds th: DetectionThresholds) -> BalanceFit? {
         guard th.meterChangeZ > 0, let levels = t.levels, whole.method == .inventoryVariance, whole.leakSince == nil,
               let (from, through, starts) = Self.daysInside(through: day, thresholds: th) else { return nil }
         let earliest = sinceDays.map { max(starts.lowerBound, through - Int64($0 - 1)) } ?? starts.lowerBound
@@ -436,7 +440,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // sibling nozzle for 32 short-fills (mm-15m, seed 3).
         let known = knownSteps(t, from: from)
         // One window for the scan's many fits.
-        guard let window = levels.window(from: from, through: through) else { return nil }
+        guard let window = prepared ?? levels.window(from: from, through: through) else { return nil }
         var zs: [Int64: [Int: Double]] = [:]
         for n in whole.factors.indices where whole.factors[n] != nil && whole.nozzleLitres[n] > 0 && !t.meterAlerts.contains(t.nozzles[n]) {
             for since in earliest...starts.upperBound {
