@@ -63,10 +63,13 @@ struct CentredMoments: Hashable, Sendable {
         count += other.count
     }
 
-    /// Σ w (v − c)(v − c)ᵀ about another centre `c` (the group's epoch mean, say), as a full matrix.
-    func crossProducts(about c: [Double]) -> [[Double]] {
-        let d = zip(mean, c).map { $0 - $1 }
-        return (0..<variables).map { i in (0..<variables).map { j in centred(i, j) + weight * d[i] * d[j] } }
+    /// Σ w (v − c)(v − c)ᵀ about another centre `c` (the group's epoch mean, say), as a full matrix
+    /// appended row by row to `out`.
+    func appendCrossProducts(about c: [Double], to out: inout [Double]) {
+        for i in 0..<variables {
+            let di = mean[i] - c[i]
+            for j in 0..<variables { out.append(centred(i, j) + weight * di * (mean[j] - c[j])) }
+        }
     }
 
     /// The same moments with every figure rounded to `digits` significant digits: a closed group is

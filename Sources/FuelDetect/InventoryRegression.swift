@@ -213,39 +213,55 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         // are left out), one before a meter's step no column of that step.
         let steps = knownSteps.filter { $0 != meterChange } + (meterChange.map { [$0] } ?? [])
         let changeColumn = meterChange.map { _ in nozzles + steps.count }
-        let k = nozzles + 1 + steps.count
+        let k = nozzles + 1 + steps.count, size = k + 1, p = w.variables
         let source = Array(0...nozzles) + steps.map(\.nozzle) + [nozzles + 1]
         let before = { (epoch: Int) in leakSince.map { (epochDay[epoch] ?? .min) < $0 } ?? false }
-        let designed = { (epoch: Int, m: (Int, Int) -> Double) -> [[Double]] in
+        // Which columns an epoch has (0 or 1 each). Flat buffers and no matrix built per epoch or
+        // per cell: this fit runs nozzles × days + 1 times a tank-hour in the step scan, and building
+        // its small matrices as arrays of arrays spent more time allocating than summing (perf,
+        // end-to-end mm-15m). The sums are the same terms in the same order as before.
+        var present = [Double](repeating: 1, count: size)
+        let presence = { (epoch: Int) in
             let tight = before(epoch), day = epochDay[epoch] ?? .min
-            let absent = { (i: Int) in (tight && i == nozzles) || (i > nozzles && i < k && day < steps[i - nozzles - 1].since) }
-            return (0...k).map { i in (0...k).map { j in absent(i) || absent(j) ? 0 : m(source[i], source[j]) } }
+            for i in 0..<size {
+                present[i] = (tight && i == nozzles) || (i > nozzles && i < k && day < steps[i - nozzles - 1].since) ? 0 : 1
+            }
         }
-        var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k + 1)
+        var a = [Double](repeating: 0, count: size * size)
         var count = 0
         // Summed in epoch order: a dictionary's order differs between instances (a detector restored
         // from its state summed in another order than the one that kept running, and its estimates
         // differed in the last bits — enough to flip a verdict sitting on its threshold).
         for key in epochs.keys.sorted() {
             let e = epochs[key]!
-            let d = designed(key) { e.centred($0, $1) }
-            for i in 0...k { for j in 0...k { a[i][j] += d[i][j] } }
+            presence(key)
+            for i in 0..<size where present[i] != 0 {
+                for j in 0..<size where present[j] != 0 { a[i * size + j] += e.centred(source[i], source[j]) }
+            }
             count += e.count
         }
         // Columns with data (a nozzle that sold nothing within its epochs has none); the leak's always.
-        let used = (0..<k).filter { a[$0][$0] > 1e-9 }
+        let used = (0..<k).filter { a[$0 * size + $0] > 1e-9 }
         guard used.contains(nozzles), count > epochs.count + used.count + 2,
-              let inv = inverted(used.map { i in used.map { a[i][$0] } }) else { return nil }
-        let xy = used.map { a[$0][k] }
+              let inv = inverted(used.map { i in used.map { a[i * size + $0] } }) else { return nil }
+        let xy = used.map { a[$0 * size + k] }
         let beta = used.indices.map { r in used.indices.reduce(0.0) { $0 + inv[r][$1] * xy[$1] } }
-        let rss = max(0, a[k][k] - zip(beta, xy).reduce(0) { $0 + $1.0 * $1.1 })
+        let rss = max(0, a[k * size + k] - zip(beta, xy).reduce(0) { $0 + $1.0 * $1.1 })
         let sigma2 = rss / Double(count - epochs.count - used.count)
         // Cluster-robust (sandwich) covariance, a cluster per cell: each cell's score about its epoch's mean.
-        var meat = [[Double]](repeating: [Double](repeating: 0, count: used.count), count: used.count)
-        for (c, products) in zip(window, w.products) {
-            let s = designed(c.epoch) { products[$0][$1] }
-            let score = used.map { i in s[i][k] - used.indices.reduce(0.0) { $0 + s[i][used[$1]] * beta[$1] } }
-            for r in used.indices { for q in used.indices { meat[r][q] += score[r] * score[q] } }
+        let m = used.count
+        var meat = [Double](repeating: 0, count: m * m)
+        var score = [Double](repeating: 0, count: m)
+        for (c, cell) in window.enumerated() {
+            presence(cell.epoch)
+            let base = c * p * p
+            let s = { (i: Int, j: Int) in present[i] * present[j] == 0 ? 0 : w.products[base + source[i] * p + source[j]] }
+            for r in 0..<m {
+                var fitted = 0.0
+                for q in 0..<m { fitted += s(used[r], used[q]) * beta[q] }
+                score[r] = s(used[r], k) - fitted
+            }
+            for r in 0..<m { for q in 0..<m { meat[r * m + q] += score[r] * score[q] } }
         }
         let g = Double(window.count)
         let correction = g > 1 ? g / (g - 1) : 1
@@ -255,7 +271,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             for (q, j) in used.enumerated() {
                 ols[i][j] = sigma2 * inv[r][q]
                 var v = 0.0
-                for u in used.indices { for w in used.indices { v += inv[r][u] * meat[u][w] * inv[w][q] } }
+                for u in 0..<m { for x in 0..<m { v += inv[r][u] * meat[u * m + x] * inv[x][q] } }
                 robust[i][j] = v * correction
             }
         }
@@ -288,7 +304,10 @@ extension InventoryRegression {
         var cells: [Cell]
         var epochs: [Int: CentredMoments]
         var epochDay: [Int: Int64]
-        var products: [[[Double]]]
+        /// Variables in the moments (the nozzles' litres, hours, level).
+        var variables: Int
+        /// Cell by cell, its variables × variables cross-products, row by row.
+        var products: [Double]
     }
 
     /// The window of local days `from…through`, or nil when it holds no reading.
@@ -301,8 +320,10 @@ extension InventoryRegression {
             epochs[c.epoch, default: CentredMoments(variables: nozzles + 2)].merge(c.moments)
             epochDay[c.epoch] = max(epochDay[c.epoch] ?? c.day, c.day)
         }
-        let products = cells.map { $0.moments.crossProducts(about: epochs[$0.epoch]!.mean) }
-        return Window(cells: cells, epochs: epochs, epochDay: epochDay, products: products)
+        var products: [Double] = []
+        products.reserveCapacity(cells.count * (nozzles + 2) * (nozzles + 2))
+        for c in cells { c.moments.appendCrossProducts(about: epochs[c.epoch]!.mean, to: &products) }
+        return Window(cells: cells, epochs: epochs, epochDay: epochDay, variables: nozzles + 2, products: products)
     }
 
     /// A nozzle whose meter factor may have stepped on a local day (days since 1970-01-01).
