@@ -51,10 +51,17 @@ struct BalanceFit: Sendable {
         var since: Int64
         var step: Double
         var se: Double
+        /// The step's model (OLS) standard error alone.
+        var modelSE = 0.0
         /// The other nozzle of the tank whose step since the same day is likeliest (nil: none tested)
-        /// and that step's z: the nozzle the step may be on instead (see ``TankBalanceRule``).
+        /// and that step's ``modelZ``: the nozzle the step may be on instead (see ``TankBalanceRule``).
         var rival: Int?
         var rivalZ = 0.0
+
+        /// The step in its model standard errors: how much better the fit is with the step than
+        /// without it (for one added column the residual sum of squares falls by z² σ²). The test
+        /// takes the larger, robust standard error; which nozzle the step is on is chosen by this.
+        var modelZ: Double { modelSE > 0 ? -step / modelSE : -step / se }
     }
 
     /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a

@@ -283,7 +283,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let change = meterChange.flatMap { c -> BalanceFit.MeterStep? in
             guard let column = changeColumn, let r = used.firstIndex(of: column) else { return nil }
             return BalanceFit.MeterStep(nozzle: c.nozzle, since: c.since, step: -beta[r],
-                                        se: max(ols[column][column], robust[column][column]).squareRoot())
+                                        se: max(ols[column][column], robust[column][column]).squareRoot(),
+                                        modelSE: ols[column][column].squareRoot())
         }
         var sold = [Double](repeating: 0, count: nozzles)
         for c in window { for n in 0..<nozzles { sold[n] += c.sold[n] } }

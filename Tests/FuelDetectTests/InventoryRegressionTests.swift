@@ -173,6 +173,24 @@ import Testing
         #expect(abs(known1.residualSD - tested.residualSD) < 1e-9 && abs(known1.leakLPH - tested.leakLPH) < 1e-9)
     }
 
+    @Test func theStepIsPickedOnTheModelsStandardErrorAndItsRivalNamedWithinTwo() throws {
+        // The stepping meter's model z is the larger of the two, and its model standard error no
+        // larger than the one tested (the larger of model and robust).
+        let (r, from, through, since) = try steppedMeterTank()
+        let culprit = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 1, since: since))?.meterChange)
+        let sibling = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since))?.meterChange)
+        #expect(culprit.modelZ > sibling.modelZ, "culprit \(culprit.modelZ), sibling \(sibling.modelZ)")
+        #expect(culprit.modelSE > 0 && culprit.modelSE <= culprit.se)
+        // The rival is named when its model z is within 2 of the raised step's model z — not of its robust z.
+        var step = BalanceFit.MeterStep(nozzle: 1, since: since, step: -0.02, se: 0.004, modelSE: 0.002)
+        #expect(step.modelZ == 10)
+        step.rival = 0
+        step.rivalZ = 8.5
+        #expect(TankBalanceRule.rivalEvidence(step, nozzles: ["N1", "N2"])["also_possible_nozzle"] == .text("N1"))
+        step.rivalZ = 7.5 // above the robust z (5) − 2, but not within 2 of the model z
+        #expect(TankBalanceRule.rivalEvidence(step, nozzles: ["N1", "N2"]).isEmpty)
+    }
+
     @Test func aLeakSinceTheWindowsFirstDayIsTheWholeWindowsLeak() throws {
         // Property: with the start on or before the window's first day no epoch is held tight, so the
         // fit is the whole window's, whatever the data.
