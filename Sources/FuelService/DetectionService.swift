@@ -88,59 +88,77 @@ public struct DetectionService: Service {
     public func runOnce() async throws -> Int {
         let backlog = try await store.backlog()
         metrics.backlog.set(Double(backlog.count))
+        // Passed over now, taken on a later tick (at most `stationMinPass` after its last pass).
+        let due = backlog.filter { spacing.take($0.station, pending: $0.headSeq - $0.cursor, batchSize: settings.batchSize) }
+        // Stations are independent (each its own state, committed with its cursor), so up to
+        // `workers` of them run at once: one at a time, a replay's catch-up used one core of two.
+        var pending = due.makeIterator()
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<settings.effectiveWorkers {
+                guard let item = pending.next() else { break }
+                group.addTask { try await self.process(item) }
+            }
+            var processed = 0
+            while let n = try await group.next() {
+                processed += n
+                if let item = pending.next() { group.addTask { try await self.process(item) } }
+            }
+            return processed
+        }
+    }
+
+    /// Feeds one station's unprocessed records to its detectors and commits them batch by batch.
+    /// Returns the number of entries processed.
+    func process(_ item: DetectionBacklog) async throws -> Int {
+        guard let profile = try await registry.profileReloadingIfUnknown(item.station) else { return 0 }
         var processed = 0
-        for item in backlog {
-            // Passed over now, taken on a later tick (at most `stationMinPass` after its last pass).
-            guard spacing.take(item.station, pending: item.headSeq - item.cursor, batchSize: settings.batchSize) else { continue }
-            guard let profile = try await registry.profileReloadingIfUnknown(item.station) else { continue }
-            var detector: StationDetector
-            switch try await store.loadState(StationDetector.self, station: item.station) {
-            case .state(let stored): detector = stored
-            case .none: detector = StationDetector(station: item.station)
-            case .undecodable(let reason):
-                // A format change: start this station's detectors afresh from the stored cursor, and say so.
-                metrics.undecodableDetectorStates.increment()
-                logger.error("stored detector state does not decode; detection restarts from the cursor", metadata: [
-                    "station": "\(item.station)", "cursor": "\(item.cursor)", "error": "\(reason)"])
-                detector = StationDetector(station: item.station)
-            }
-            detector.skip(to: item.cursor)
-            var cursor = item.cursor
-            while cursor < item.headSeq {
-                let entries = try await ledger.entries(station: item.station, after: cursor, limit: settings.batchSize)
-                guard let last = entries.last else { break }
-                var events: [DetectorEvent] = []
-                for (i, e) in entries.enumerated() {
-                    // Detection is CPU work between database round trips: let requests have the threads now and then.
-                    if i % 256 == 255 { await Task.yield() }
-                    let record: Record
-                    do {
-                        record = try PushRecordCodec.decodeBody(Array(e.body.utf8))
-                    } catch {
-                        logger.error("ledger body does not decode", metadata: ["station": "\(item.station)", "seq": "\(e.chainSeq)", "error": "\(error)"])
-                        continue
-                    }
-                    let entry = LedgerEntry(station: item.station, chainSeq: e.chainSeq, source: e.source, sourceSeq: e.sourceSeq, record: record,
-                                            receivedAt: e.receivedAt.map(Timestamp.init))
-                    events += detector.observe(entry, profile: profile, thresholds: settings.thresholds)
-                }
-                if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }
-                let applied: DetectionStore.Applied
+        var detector: StationDetector
+        switch try await store.loadState(StationDetector.self, station: item.station) {
+        case .state(let stored): detector = stored
+        case .none: detector = StationDetector(station: item.station)
+        case .undecodable(let reason):
+            // A format change: start this station's detectors afresh from the stored cursor, and say so.
+            metrics.undecodableDetectorStates.increment()
+            logger.error("stored detector state does not decode; detection restarts from the cursor", metadata: [
+                "station": "\(item.station)", "cursor": "\(item.cursor)", "error": "\(reason)"])
+            detector = StationDetector(station: item.station)
+        }
+        detector.skip(to: item.cursor)
+        var cursor = item.cursor
+        while cursor < item.headSeq {
+            let entries = try await ledger.entries(station: item.station, after: cursor, limit: settings.batchSize)
+            guard let last = entries.last else { break }
+            var events: [DetectorEvent] = []
+            for (i, e) in entries.enumerated() {
+                // Detection is CPU work between database round trips: let requests have the threads now and then.
+                if i % 256 == 255 { await Task.yield() }
+                let record: Record
                 do {
-                    applied = try await store.commit(detector, station: item.station, cursor: detector.cursor, previousCursor: cursor, events: events)
-                } catch StoreError.conflict {
-                    break  // another replica processed this station; pick it up next pass
+                    record = try PushRecordCodec.decodeBody(Array(e.body.utf8))
+                } catch {
+                    logger.error("ledger body does not decode", metadata: ["station": "\(item.station)", "seq": "\(e.chainSeq)", "error": "\(error)"])
+                    continue
                 }
-                for (id, s) in applied.raisedNew {
-                    metrics.alertRaised(rule: s.rule.rawValue)
-                    logger.notice("alert raised", metadata: [
-                        "id": "\(id)", "rule": "\(s.rule.rawValue)", "station": "\(s.station)", "subject": "\(s.subject)",
-                        "severity": "\(s.severity.rawValue)",
-                    ])
-                }
-                processed += entries.count
-                cursor = last.chainSeq
+                let entry = LedgerEntry(station: item.station, chainSeq: e.chainSeq, source: e.source, sourceSeq: e.sourceSeq, record: record,
+                                        receivedAt: e.receivedAt.map(Timestamp.init))
+                events += detector.observe(entry, profile: profile, thresholds: settings.thresholds)
             }
+            if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }
+            let applied: DetectionStore.Applied
+            do {
+                applied = try await store.commit(detector, station: item.station, cursor: detector.cursor, previousCursor: cursor, events: events)
+            } catch StoreError.conflict {
+                break  // another replica processed this station; pick it up next pass
+            }
+            for (id, s) in applied.raisedNew {
+                metrics.alertRaised(rule: s.rule.rawValue)
+                logger.notice("alert raised", metadata: [
+                    "id": "\(id)", "rule": "\(s.rule.rawValue)", "station": "\(s.station)", "subject": "\(s.subject)",
+                    "severity": "\(s.severity.rawValue)",
+                ])
+            }
+            processed += entries.count
+            cursor = last.chainSeq
         }
         return processed
     }

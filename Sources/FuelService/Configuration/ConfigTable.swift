@@ -119,6 +119,8 @@ public enum ConfigTable {
                               "A station's detectors run at most this often while fewer than batch_size of its records wait:",
                               "under load its pushes are detected together, its state read and written once for them. 0: a pass",
                               "after every push.")),
+            .setting(.integer("detect.workers", \.detect.workers, 0...256,
+                              "Stations whose detectors run at once (each station's own state and cursor; 0: one per core).")),
             .setting(.number("detect.reconciliation.percent", \.detect.thresholds.reconciliationPercent, 0...100,
                              "Daily book-vs-gauge variance allowed per tank: percent of the day's sales …")),
             .setting(.number("detect.reconciliation.fixed_l", \.detect.thresholds.reconciliationFixedL, 0...100_000,

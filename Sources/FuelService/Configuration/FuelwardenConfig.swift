@@ -144,6 +144,10 @@ public struct DetectSettings: Sendable {
     public var batchSize = 5_000
     /// A station's detectors run at most this often while its backlog is under a batch (``DetectionPassSpacing``).
     public var stationMinPass: Duration = .seconds(5)
+    /// Stations whose detectors run at once (0: one per core).
+    public var workers = 0
+    /// ``workers``, or the machine's cores when 0.
+    public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
     /// Wall-clock time without any record before a station's feed is flagged stale.
     public var staleFeedAfter: Duration = .seconds(15 * 60)
     public var thresholds = DetectionThresholds()
