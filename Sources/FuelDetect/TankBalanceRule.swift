@@ -76,6 +76,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         /// The local day (days since 1970-01-01) from which each nozzle raised for a step in its meter
         /// stepped (nil: none; states saved before it was kept have no key).
         var meterSteps: [String: Int64]?
+        /// The nozzle whose step passed at the latest scans, and how many scans in a row (nil: none).
+        var stepCandidate: String?
+        var stepHits: Int?
         /// The cumulative inventory-variance method's state (nil in states saved before it was kept).
         var levels: InventoryRegression?
         /// When the meters were last judged on it (every `levelsJudgeHours` of data).
@@ -199,7 +202,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
               let (from, through, _) = Self.daysInside(through: day, thresholds: th), let window = levels.window(from: from, through: through),
               let whole = levels.fit(from: from, through: through, knownSteps: knownSteps(t, from: from), prepared: window),
               whole.hours >= th.leakMinHours,
-              let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, window: window, thresholds: th) else { return }
+              let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, window: window, thresholds: th) else {
+            (t.stepCandidate, t.stepHits) = (nil, nil)
+            return
+        }
         judgeMeterStep(&t, fit: stepped, closing: day, at: point, profile: profile, thresholds: th, emit: &emit)
     }
 
@@ -480,7 +486,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // Its 95 % lower bound beyond the flag: on leak-free 0.1 mm tanks steps of 1.0–1.15 % ± 0.15–0.18 %
         // appeared two days into a new fill level (the strapping chart's slope, not the meter), 0.11
         // false `meter_drift` a station-month with the estimate merely above the flag (tenth-15m, seed 3).
-        guard percent - 1.645 * sePercent > th.meterFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else { return }
+        guard percent - 1.645 * sePercent > th.meterFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else {
+            (t.stepCandidate, t.stepHits) = (nil, nil)
+            return
+        }
+        let hits = (t.stepCandidate == nozzle ? t.stepHits ?? 0 : 0) + 1
+        (t.stepCandidate, t.stepHits) = (nozzle, hits)
+        guard hits >= th.meterStepConfirmScans else { return }
+        (t.stepCandidate, t.stepHits) = (nil, nil)
         t.meterAlerts.insert(nozzle)
         t.meterSteps = (t.meterSteps ?? [:]).merging([nozzle: step.since]) { $1 }
         emit.append(.raise(AlertSignal(

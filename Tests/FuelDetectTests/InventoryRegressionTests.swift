@@ -362,6 +362,22 @@ import Testing
         }
     }
 
+    @Test func aMeterStepIsRaisedOnlyOnceFoundAtItsScansInARow() throws {
+        // Found at one scan, the step waits for the next ones (hourly): asking for 3 in a row raises
+        // it at least two hours after asking for 1, on the same nozzle; asking for more scans than
+        // the data has, never.
+        func first(_ scans: Int) -> AlertSignal? {
+            var th = DetectionThresholds()
+            th.meterStepConfirmScans = scans
+            return coarseFeed(days: 12, leak: 0, seed: 5, thresholds: th, shortFill: ("N2", 2, 8)).raised.first { $0.rule == .meterDrift }
+        }
+        #expect(DetectionThresholds().meterStepConfirmScans == 3)
+        let once = try #require(first(1)), thrice = try #require(first(3))
+        #expect(once.subject == "N2" && thrice.subject == "N2")
+        #expect(once.openedAt.seconds(to: thrice.openedAt) >= 2 * 3600 - 1, "1 scan \(once.openedAt), 3 scans \(thrice.openedAt)")
+        #expect(first(10_000) == nil)
+    }
+
     @Test func aLeakThatBeginsInsideTheWindowIsRaisedFromItsStart() throws {
         // 1 L/h from day 9 of 16: the ten-day window averages it with eight tight days; the test
         // from each day inside the window finds it sooner, and says since when.
