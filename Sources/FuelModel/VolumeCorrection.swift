@@ -17,8 +17,14 @@ public enum VolumeCorrection {
 
     /// Whether a grade is diesel (柴油, `0#`, `-10#`, …), which corrects to 20 °C with its own coefficients.
     public static func isDiesel(_ grade: String) -> Bool {
-        let g = grade.lowercased()
-        return g.hasPrefix("0") || g.hasPrefix("-") || g.contains("diesel") || g.contains("柴")
+        // Asked for every sale and reading corrected to 20 °C: the usual grades (`92#`, `0#`) answer
+        // from their bytes; only a grade with a `d` in it pays for the lowercased copy "diesel" needs.
+        // (Lowercasing every time was 2.9 % of an end-to-end run's samples.)
+        let bytes = grade.utf8
+        if let first = bytes.first, first == UInt8(ascii: "0") || first == UInt8(ascii: "-") { return true }
+        if grade.contains("柴") { return true }
+        guard bytes.contains(where: { $0 | 0x20 == UInt8(ascii: "d") }) else { return false }
+        return grade.lowercased().contains("diesel")
     }
 
     /// Thermal expansion coefficient per °C at the reference temperature.
@@ -30,7 +36,7 @@ public enum VolumeCorrection {
     /// Factor that turns a volume at `temperatureC` into the volume at 20 °C.
     public static func factor(temperatureC: Double, grade: String, densityKgM3: Double? = nil) -> Double {
         let diesel = isDiesel(grade)
-        let a = alpha(densityKgM3: densityKgM3 ?? typicalDensity(grade: grade), diesel: diesel)
+        let a = alpha(densityKgM3: densityKgM3 ?? (diesel ? 835 : 740), diesel: diesel)
         let dt = temperatureC - 20
         return exp(-a * dt * (1 + 0.8 * a * dt))
     }

@@ -76,26 +76,3 @@ import Testing
         #expect(!night.isOpen(minuteOfDay: 720))
     }
 }
-
-@Suite struct VolumeCorrectionTests {
-    @Test func factorIsOneAtReferenceAndFallsWithTemperature() {
-        #expect(abs(VolumeCorrection.factor(temperatureC: 20, grade: "92") - 1) < 1e-12)
-        #expect(VolumeCorrection.factor(temperatureC: 30, grade: "92") < 1)
-        #expect(VolumeCorrection.factor(temperatureC: 5, grade: "92") > 1)
-    }
-
-    @Test func gasolineExpandsMoreThanDiesel() {
-        // Typical coefficients: gasoline ≈ 0.0012 /°C, diesel ≈ 0.0008 /°C.
-        let g = 1 - VolumeCorrection.factor(temperatureC: 30, grade: "92")
-        let d = 1 - VolumeCorrection.factor(temperatureC: 30, grade: "0")
-        #expect(g > 0.011 && g < 0.014)
-        #expect(d > 0.007 && d < 0.0095)
-    }
-
-    @Test func conversionIsMonotoneInTemperature() async {
-        await propertyCheck(input: Gen.double(in: -30...50), Gen.double(in: 0.1...5)) { t, dt in
-            #expect(VolumeCorrection.to20C(volumeL: 1000, temperatureC: t + dt, grade: "95")
-                < VolumeCorrection.to20C(volumeL: 1000, temperatureC: t, grade: "95"))
-        }
-    }
-}
