@@ -1,0 +1,63 @@
+import FuelModel
+import FuelService
+import FuelSim
+import FuelTestSupport
+import FuelWire
+import Testing
+
+/// Detection runs `detect.workers` stations at once; each station's alerts must be those it gets
+/// when stations are detected one at a time.
+@Suite struct ParallelDetectionTests {
+    /// Every station's (station, rule, subject) alerts after pushing the same day of records, each
+    /// station with an undeclared delivery on a tank of its own.
+    static func alerts(workers: Int) async throws -> Set<[String]> {
+        let found = AlertsSeen()
+        try await TestDaemon.with(stations: 4, tweak: { $0.detect.workers = workers }) { d in
+            let start = Timestamp(rfc3339: "2026-11-01T00:00:00+08:00")!
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (i, station) in d.registry.stations.enumerated() {
+                    let key = try await d.token(.station, station: station.id)
+                    group.addTask {
+                        let tank = station.tanks[i % station.tanks.count].id
+                        var sim = StationSimulator(StationScenario(
+                            station: station, seed: UInt64(11 + i), start: start, days: 1, prices: DemoRegistry.prices,
+                            faults: [.undeclaredDelivery(tank: tank, litres: 800, at: start.adding(seconds: Double(7 + i) * 3600))]))
+                        let lines = sim.records().enumerated().map { PushRecordCodec.encode(PushLine(seq: Int64($0.offset + 1), record: $0.element)) }
+                        for chunk in stride(from: 0, to: lines.count, by: 250) {
+                            let v = try await d.client.push(station: station.id, key: key, lines: Array(lines[chunk..<min(chunk + 250, lines.count)]))
+                            #expect(v.rejected.isEmpty)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await d.detectionCaughtUp()
+            let viewer = try await d.token(.viewer)
+            let (status, body) = try await d.client.send(.GET, "/v1/alerts?status=all&limit=500", token: viewer)
+            #expect(status == 200)
+            guard case .array(let alerts)? = try d.json(body)["alerts"] else { Issue.record("no alerts array: \(body)"); return }
+            for case .object(let o) in alerts {
+                guard case .string(let s)? = o["station"], case .string(let r)? = o["rule"], case .string(let t)? = o["subject"] else { continue }
+                found.add([s, r, t])
+            }
+        }
+        return found.all
+    }
+
+    @Test func stationsDetectedAtOnceRaiseWhatOneAtATimeRaises() async throws {
+        let serial = try await Self.alerts(workers: 1)
+        let parallel = try await Self.alerts(workers: 4)
+        #expect(serial == parallel, "one at a time \(serial.sorted { $0.lexicographicallyPrecedes($1) }), four at once \(parallel.sorted { $0.lexicographicallyPrecedes($1) })")
+        // Each station's own undeclared delivery is among them.
+        #expect(Set(parallel.filter { $0[1] == "undeclared_delivery" }.map { $0[0] }).count == 4, "\(parallel)")
+    }
+}
+
+import Synchronization
+
+/// Alerts collected inside a daemon's run.
+final class AlertsSeen: Sendable {
+    private let seen = Mutex<Set<[String]>>([])
+    func add(_ a: [String]) { seen.withLock { _ = $0.insert(a) } }
+    var all: Set<[String]> { seen.withLock { $0 } }
+}
