@@ -61,7 +61,9 @@ struct BalanceFit: Sendable {
         /// The step in its model standard errors: how much better the fit is with the step than
         /// without it (for one added column the residual sum of squares falls by z² σ²). The test
         /// takes the larger, robust standard error; which nozzle the step is on is chosen by this.
-        var modelZ: Double { modelSE > 0 ? -step / modelSE : -step / se }
+        var modelZ: Double { modelSE > 0 ? -step / modelSE : z }
+        /// The step in its standard errors (the larger of model and robust): what the test takes.
+        var z: Double { -step / se }
     }
 
     /// The critical value to use for a one-sided test that would take `z` on a normal estimate: a

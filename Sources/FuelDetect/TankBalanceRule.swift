@@ -51,6 +51,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             return r
         }
     }
+    /// A meter step found at consecutive scans on one nozzle (``DetectionThresholds/meterStepConfirmScans``).
+    struct StepStreak: Hashable, Sendable, Codable {
+        var nozzle: String
+        var scans: Int
+    }
+
     struct Tank: Hashable, Sendable, Codable {
         var id: String
         var nozzles: [String]
@@ -77,8 +83,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         /// stepped (nil: none; states saved before it was kept have no key).
         var meterSteps: [String: Int64]?
         /// The nozzle whose step passed at the latest scans, and how many scans in a row (nil: none).
-        var stepCandidate: String?
-        var stepHits: Int?
+        var stepStreak: StepStreak?
         /// The cumulative inventory-variance method's state (nil in states saved before it was kept).
         var levels: InventoryRegression?
         /// When the meters were last judged on it (every `levelsJudgeHours` of data).
@@ -203,7 +208,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
               let whole = levels.fit(from: from, through: through, knownSteps: knownSteps(t, from: from), prepared: window),
               whole.hours >= th.leakMinHours,
               let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, window: window, thresholds: th) else {
-            (t.stepCandidate, t.stepHits) = (nil, nil)
+            t.stepStreak = nil
             return
         }
         judgeMeterStep(&t, fit: stepped, closing: day, at: point, profile: profile, thresholds: th, emit: &emit)
@@ -458,7 +463,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                 // 263 short-fills within 3 days instead of 217 (seed 3, eight coarse profiles) and
                 // 235 of 265 instead of 220 (seed 8), with fewer false `meter_drift` on every profile.
                 zs[since, default: [:]][n] = step.modelZ
-                if -step.step / step.se > th.meterChangeZ, step.modelZ > best?.z ?? 0 { best = (fit, step.modelZ) }
+                if step.z > th.meterChangeZ, step.modelZ > best?.z ?? 0 { best = (fit, step.modelZ) }
             }
         }
         // The likeliest of the other nozzles' steps since the same day: how sure the attribution is.
@@ -487,13 +492,13 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // appeared two days into a new fill level (the strapping chart's slope, not the meter), 0.11
         // false `meter_drift` a station-month with the estimate merely above the flag (tenth-15m, seed 3).
         guard percent - 1.645 * sePercent > th.meterFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else {
-            (t.stepCandidate, t.stepHits) = (nil, nil)
+            t.stepStreak = nil
             return
         }
-        let hits = (t.stepCandidate == nozzle ? t.stepHits ?? 0 : 0) + 1
-        (t.stepCandidate, t.stepHits) = (nozzle, hits)
-        guard hits >= th.meterStepConfirmScans else { return }
-        (t.stepCandidate, t.stepHits) = (nil, nil)
+        let scans = (t.stepStreak?.nozzle == nozzle ? t.stepStreak?.scans ?? 0 : 0) + 1
+        t.stepStreak = StepStreak(nozzle: nozzle, scans: scans)
+        guard scans >= th.meterStepConfirmScans else { return }
+        t.stepStreak = nil
         t.meterAlerts.insert(nozzle)
         t.meterSteps = (t.meterSteps ?? [:]).merging([nozzle: step.since]) { $1 }
         emit.append(.raise(AlertSignal(
@@ -505,7 +510,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                 "meter_factor_before": .number(before), "meter_factor_after": .number(after),
                 "legal_percent": .number(th.meterLegalPercent), "window_days": .integer(Int64(th.inventoryWindowDays)),
                 "metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "through_day": .text(day.description),
-                "step_z": .number(-step.step / step.se), "step_model_z": .number(step.modelZ),
+                "step_z": .number(step.z), "step_model_z": .number(step.modelZ),
             ].merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 },
             seqFrom: point.chainSeq, seqTo: point.chainSeq)))
     }

@@ -12,8 +12,10 @@ import Glibc  // exp(): FoundationEssentials does not re-export the C library's 
 public enum VolumeCorrection {
     /// Density at 20 °C typical of a grade when a delivery does not state one (kg/m³).
     public static func typicalDensity(grade: String) -> Double {
-        isDiesel(grade) ? 835 : 740
+        typicalDensity(diesel: isDiesel(grade))
     }
+
+    static func typicalDensity(diesel: Bool) -> Double { diesel ? 835 : 740 }
 
     /// Whether a grade is diesel (柴油, `0#`, `-10#`, …), which corrects to 20 °C with its own coefficients.
     public static func isDiesel(_ grade: String) -> Bool {
@@ -36,7 +38,7 @@ public enum VolumeCorrection {
     /// Factor that turns a volume at `temperatureC` into the volume at 20 °C.
     public static func factor(temperatureC: Double, grade: String, densityKgM3: Double? = nil) -> Double {
         let diesel = isDiesel(grade)
-        let a = alpha(densityKgM3: densityKgM3 ?? (diesel ? 835 : 740), diesel: diesel)
+        let a = alpha(densityKgM3: densityKgM3 ?? typicalDensity(diesel: diesel), diesel: diesel)
         let dt = temperatureC - 20
         return exp(-a * dt * (1 + 0.8 * a * dt))
     }

@@ -3,6 +3,7 @@ import FuelService
 import FuelSim
 import FuelTestSupport
 import FuelWire
+import Synchronization
 import Testing
 
 /// Detection runs `detect.workers` stations at once; each station's alerts must be those it gets
@@ -11,7 +12,7 @@ import Testing
     /// Every station's (station, rule, subject) alerts after pushing the same day of records, each
     /// station with an undeclared delivery on a tank of its own.
     static func alerts(workers: Int) async throws -> Set<[String]> {
-        let found = AlertsSeen()
+        let found = Mutex<Set<[String]>>([])
         try await TestDaemon.with(stations: 4, tweak: { $0.detect.workers = workers }) { d in
             let start = Timestamp(rfc3339: "2026-11-01T00:00:00+08:00")!
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -38,10 +39,10 @@ import Testing
             guard case .array(let alerts)? = try d.json(body)["alerts"] else { Issue.record("no alerts array: \(body)"); return }
             for case .object(let o) in alerts {
                 guard case .string(let s)? = o["station"], case .string(let r)? = o["rule"], case .string(let t)? = o["subject"] else { continue }
-                found.add([s, r, t])
+                found.withLock { _ = $0.insert([s, r, t]) }
             }
         }
-        return found.all
+        return found.withLock { $0 }
     }
 
     @Test func stationsDetectedAtOnceRaiseWhatOneAtATimeRaises() async throws {
@@ -51,13 +52,4 @@ import Testing
         // Each station's own undeclared delivery is among them.
         #expect(Set(parallel.filter { $0[1] == "undeclared_delivery" }.map { $0[0] }).count == 4, "\(parallel)")
     }
-}
-
-import Synchronization
-
-/// Alerts collected inside a daemon's run.
-final class AlertsSeen: Sendable {
-    private let seen = Mutex<Set<[String]>>([])
-    func add(_ a: [String]) { seen.withLock { _ = $0.insert(a) } }
-    var all: Set<[String]> { seen.withLock { $0 } }
 }
