@@ -162,6 +162,17 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// … on tanks whose whole window's model standard error of the leak is at most this (L/h): above
     /// it the leak is confounded with the meters (steady trade day and night on a coarse gauge).
     public var leakOnsetMaxModelSE: Double = 0.25
+    /// The whole window's cumulative leak estimate takes, as a floor under its standard error, the
+    /// model's scaled by the tank's own *design effect*: how far its robust variance has exceeded the
+    /// model's over its recent day closes (an average over this many closes; 0: no floor). The robust
+    /// standard error rests on the window's epochs, a dozen or fewer, and at some closes it comes out
+    /// below the model's by chance while the same tank's errors stay correlated over hours: a busy
+    /// 24-hour millimetre tank whose robust standard error ran 1.4–2.5 × the model's read 1.69 ± 0.35
+    /// L/h on the one close (of 17) at which it fell to 1.0 ×, a false leak (mm-15m-24h, seed 21).
+    public var leakDesignEffectCloses: Int = 7
+    /// … from the closes whose window has at least this many epochs (clusters): from fewer the robust
+    /// variance is too rough to say anything of the tank.
+    public var leakDesignEffectMinClusters: Int = 4
     /// A whole window's leak on the cumulative method is not raised when one nozzle's meter factor
     /// stepped down on a day inside it (it began to count more than it delivers) by more than this
     /// many standard errors and, with the step in the model, the leak no longer fails: a meter set

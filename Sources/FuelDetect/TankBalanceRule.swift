@@ -84,6 +84,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var meterSteps: [String: Int64]?
         /// The nozzle whose step passed at the latest scans, and how many scans in a row (nil: none).
         var stepStreak: StepStreak?
+        /// The whole window's cumulative leak estimate at the latest day closes: its robust variance
+        /// over its model variance, newest last (nil: none yet; see ``DetectionThresholds/leakDesignEffectCloses``).
+        var leakVarianceRatios: [Double]?
         /// The cumulative inventory-variance method's state (nil in states saved before it was kept).
         var levels: InventoryRegression?
         /// When the meters were last judged on it (every `levelsJudgeHours` of data).
@@ -359,9 +362,34 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     }
 
     /// The inventory-variance fit over `days` through `day`.
-    private func levelsFit(_ t: Tank, days: Int, through day: CivilDate, withSteps: Bool = false) -> BalanceFit? {
+    private func levelsFit(_ t: Tank, days: Int, through day: CivilDate, withSteps: Bool = false, thresholds th: DetectionThresholds) -> BalanceFit? {
         let from = day.daysSinceEpoch - Int64(days - 1)
-        return t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [])
+        guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : []) else { return nil }
+        if let ratio = Self.designEffect(t, thresholds: th) { fit.leakSEFloor = max(fit.leakSEFloor, fit.leakModelSE * ratio.squareRoot()) }
+        return fit
+    }
+
+    /// The tank's design effect: the median of its recent closes' robust-over-model variance ratios
+    /// (``Tank/leakVarianceRatios``), nil when there are none. A median, not a mean: a close whose
+    /// window holds a leak's start or a meter's step misfits by far more than the tank's errors do.
+    static func designEffect(_ t: Tank, thresholds th: DetectionThresholds) -> Double? {
+        guard th.leakDesignEffectCloses > 0, let ratios = t.leakVarianceRatios, !ratios.isEmpty else { return nil }
+        let sorted = ratios.sorted(), m = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2
+    }
+
+    /// Keeps the whole window's robust-over-model variance ratio of the leak at this close, when its
+    /// window has enough epochs to say it (``DetectionThresholds/leakDesignEffectMinClusters``).
+    static func recordDesignEffect(_ t: inout Tank, whole: BalanceFit, thresholds th: DetectionThresholds) {
+        let n = whole.factors.count
+        guard th.leakDesignEffectCloses > 0, whole.method == .inventoryVariance, whole.leakSince == nil,
+              let g = whole.clusters, g >= th.leakDesignEffectMinClusters, whole.covariances.count >= 2 else { return }
+        let model = whole.covariances[0][n][n], robust = whole.covariances[1][n][n]
+        guard model > 0, robust.isFinite, robust >= 0 else { return }
+        var ratios = t.leakVarianceRatios ?? []
+        ratios.append(robust / model)
+        if ratios.count > th.leakDesignEffectCloses { ratios.removeFirst(ratios.count - th.leakDesignEffectCloses) }
+        t.leakVarianceRatios = ratios
     }
 
     /// The meters found to have stepped inside a window from local day `from`, as the fit's
@@ -380,7 +408,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // The inventory-variance method is for coarse gauges: on a fine one, errors of a litre or two that
         // persist for a day (clocks, the chart) outweigh its noise and its standard error would flatter it.
         if (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL,
-           let l = levelsFit(t, days: levelsDays ?? days, through: day, withSteps: withSteps), l.hours >= hours { out.append(l) }
+           let l = levelsFit(t, days: levelsDays ?? days, through: day, withSteps: withSteps, thresholds: th), l.hours >= hours { out.append(l) }
         return out
     }
 
@@ -679,6 +707,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             }
         }
 
+        if let inventory { Self.recordDesignEffect(&t, whole: inventory, thresholds: th) }
         judgeGauge(&t, fit: leading, quality: quality, at: point, profile: profile, thresholds: th, emit: &emit)
         if let stepped { judgeMeterStep(&t, fit: stepped, closing: day, at: point, profile: profile, thresholds: th, emit: &emit) }
 

@@ -408,3 +408,42 @@ import Testing
         #expect(!tight.raised.contains { $0.rule == .leakSuspected }, "\(tight.raised.map(\.rule))")
     }
 }
+
+/// The tank's design effect: the median of its recent closes' robust-over-model variance ratios,
+/// the floor it puts under the whole window's leak standard error.
+@Suite struct DesignEffectTests {
+    /// A whole-window cumulative fit whose leak variance is `model` by the model and `robust` by the clusters.
+    static func fit(model: Double, robust: Double, clusters: Int) -> BalanceFit {
+        let cov = { (v: Double) in [[1e-6, 0], [0, v]] }
+        return BalanceFit(method: .inventoryVariance, factors: [1], leakLPH: 0.5, covariances: [cov(model), cov(robust)],
+                          nozzleLitres: [1000], hours: 100, observations: 400, residualSD: 8, clusters: clusters)
+    }
+
+    @Test func theMedianOfTheLatestClosesIsKeptAndFewClustersSayNothing() {
+        var th = DetectionThresholds()
+        th.leakDesignEffectCloses = 3
+        th.leakDesignEffectMinClusters = 4
+        var t = TankBalanceRule.Tank(id: "T1", nozzles: ["N1"])
+        #expect(TankBalanceRule.designEffect(t, thresholds: th) == nil)
+        TankBalanceRule.recordDesignEffect(&t, whole: Self.fit(model: 0.01, robust: 0.09, clusters: 3), thresholds: th)
+        #expect(t.leakVarianceRatios == nil, "three clusters are below the minimum")
+        for robust in [0.04, 0.01, 0.25, 0.05] {
+            TankBalanceRule.recordDesignEffect(&t, whole: Self.fit(model: 0.01, robust: robust, clusters: 8), thresholds: th)
+        }
+        // The oldest (4) is dropped; the median of 1, 25 and 5 is 5: one close's misfit does not set it.
+        let kept = (t.leakVarianceRatios ?? []).map { ($0 * 1e9).rounded() / 1e9 }
+        #expect(kept == [1, 25, 5])
+        #expect(abs((TankBalanceRule.designEffect(t, thresholds: th) ?? 0) - 5) < 1e-9)
+        th.leakDesignEffectCloses = 0
+        #expect(TankBalanceRule.designEffect(t, thresholds: th) == nil, "0 closes: no floor")
+    }
+
+    @Test func aLeakSinceADayIsNotRecorded() {
+        let th = DetectionThresholds()
+        var t = TankBalanceRule.Tank(id: "T1", nozzles: ["N1"])
+        var onset = Self.fit(model: 0.01, robust: 0.04, clusters: 8)
+        onset.leakSince = 20_000
+        TankBalanceRule.recordDesignEffect(&t, whole: onset, thresholds: th)
+        #expect(t.leakVarianceRatios == nil)
+    }
+}
