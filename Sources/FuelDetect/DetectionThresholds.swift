@@ -150,6 +150,16 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// (14: with the test of a leak since a day inside it, a longer window no longer finds a new leak
     /// later, and its meters and detection limit are surer — mm-15m's median limit 0.74 → 0.60 L/h) …
     public var inventoryWindowDays: Int = 14
+    /// … with this many columns for the tank's strapping chart (0: none): the tank's litres weighed by
+    /// powers (1, 2, …) of each epoch's mean level about the window's. A chart whose error changes its
+    /// slope with the level makes the litres leave the gauge faster at some levels than at others;
+    /// one factor per nozzle for the whole window then misfits, and over a window whose level sweeps
+    /// the chart the misfit passed for a leak of ±0.3–0.7 L/h (a leak-free tank's estimate climbing
+    /// day after day to 0.7 ± 0.15 L/h, mm-15m-field seed 21). One column: seeds 3, 8 and 21, eight
+    /// coarse profiles, leak-free tank-months flagged 6 → 3 of 2,016, 0.76 L/h leaks missed within 14
+    /// days 2 → 0 (busy 24-hour tanks, out of reach, aside), standard errors no larger; two columns
+    /// found fewer leaks on busy 24-hour tanks and flagged more.
+    public var leakChartTerms: Int = 1
     /// … and a leak that began inside it is also tested from each day that leaves at least this many
     /// days of the window (0: not tested), at its own rate rather than averaged with the days before.
     public var leakOnsetMinDays: Int = 2
@@ -181,6 +191,8 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// `meterFlagPercent` (and `meterLegalPercent` by `meterZ` of its standard errors) raises
     /// `meter_drift` for the nozzle. 0: never.
     public var meterChangeZ: Double = 4
+    /// A meter step is raised only when its 95 % lower bound is beyond this registration change (%).
+    public var meterStepFlagPercent: Double = 1.0
     /// A meter step is raised once it has been found at this many scans in a row (hourly and at day
     /// closes) on the same nozzle: a step that passes at one hour's scan and not the next is the
     /// window's noise. Short-fill set, eight coarse profiles, 1 → 3: found 221 → 223 of 263 (seed 3)

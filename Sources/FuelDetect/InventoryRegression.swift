@@ -201,10 +201,16 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// `knownSteps` are meters already found to have stepped: each gets its step column too, so a
     /// tested nozzle on the same tank is not credited with their steps.
     ///
+    /// `chartTerms` columns model the strapping chart: the tank's litres (all nozzles) weighed by the
+    /// 1st, 2nd, … power of each epoch's mean level about the window's (in 1,000 L). A chart's error
+    /// whose slope changes with the level makes a litre sold lower the gauge by more at some levels
+    /// than at others; with an epoch's level taken as its mean, the column's coefficient is how that
+    /// slope changes with the level, and the meter factors stay the nozzles' own.
+    ///
     /// `prepared`: the window of the same days from ``window(from:through:)``, which a scan of many
     /// models over one window computes once.
     func fit(from: Int64, through: Int64, leakSince: Int64? = nil, meterChange: MeterChange? = nil,
-             knownSteps: [MeterChange] = [], prepared: Window? = nil) -> BalanceFit? {
+             knownSteps: [MeterChange] = [], chartTerms: Int = 0, prepared: Window? = nil) -> BalanceFit? {
         guard let w = prepared ?? window(from: from, through: through) else { return nil }
         let window = w.cells, epochs = w.epochs, epochDay = w.epochDay
         // Design columns: the nozzles' litres, hours, each stepped meter's litres from its step on
@@ -213,10 +219,31 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         // are left out), one before a meter's step no column of that step.
         let steps = knownSteps.filter { $0 != meterChange } + (meterChange.map { [$0] } ?? [])
         let changeColumn = meterChange.map { _ in nozzles + steps.count }
-        let k = nozzles + 1 + steps.count, size = k + 1, p = w.variables
-        let source = Array(0...nozzles) + steps.map(\.nozzle) + [nozzles + 1]
+        let chart = max(0, chartTerms), firstChart = nozzles + 1 + steps.count
+        let k = firstChart + chart, size = k + 1, p = w.variables
+        // Each epoch's mean level about the window's (weighted as the fit weighs readings), in 1,000 L.
+        let level = nozzles + 1
+        var levels: [Int: Double] = [:]
+        if chart > 0 {
+            let total = epochs.values.reduce(0.0) { $0 + $1.weight }
+            let centre = epochs.values.reduce(0.0) { $0 + $1.weight * $1.mean[level] } / max(total, 1e-12)
+            for (key, e) in epochs { levels[key] = (e.mean[level] - centre) / 1_000 }
+        }
+        // A chart column's variable is every nozzle's litres at once (`every`): its moments are the sums
+        // of the nozzles' (`pairSum`), weighed by the epoch's power of level (`present`).
+        let every = -1
+        let source = Array(0...nozzles) + steps.map(\.nozzle) + Array(repeating: every, count: chart) + [level]
+        let pairSum = { (i: Int, j: Int, value: (Int, Int) -> Double) -> Double in
+            let si = source[i], sj = source[j]
+            if si != every && sj != every { return value(si, sj) }
+            var total = 0.0
+            for u in si == every ? 0..<self.nozzles : si..<(si + 1) {
+                for v in sj == every ? 0..<self.nozzles : sj..<(sj + 1) { total += value(u, v) }
+            }
+            return total
+        }
         let before = { (epoch: Int) in leakSince.map { (epochDay[epoch] ?? .min) < $0 } ?? false }
-        // Which columns an epoch has (0 or 1 each). Flat buffers and no matrix built per epoch or
+        // Which columns an epoch has (0 or 1 each; a chart column its weight). Flat buffers and no matrix built per epoch or
         // per cell: this fit runs nozzles × days + 1 times a tank-hour in the step scan, and building
         // its small matrices as arrays of arrays spent more time allocating than summing (perf,
         // end-to-end mm-15m). The sums are the same terms in the same order as before.
@@ -224,7 +251,15 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let presence = { (epoch: Int) in
             let tight = before(epoch), day = epochDay[epoch] ?? .min
             for i in 0..<size {
-                present[i] = (tight && i == nozzles) || (i > nozzles && i < k && day < steps[i - nozzles - 1].since) ? 0 : 1
+                present[i] = (tight && i == nozzles) || (i > nozzles && i < firstChart && day < steps[i - nozzles - 1].since) ? 0 : 1
+            }
+            // A chart column is present in every epoch, at the power of its level.
+            if chart > 0, let x = levels[epoch] {
+                var power = 1.0
+                for c in 0..<chart {
+                    power *= x
+                    present[firstChart + c] = power
+                }
             }
         }
         var a = [Double](repeating: 0, count: size * size)
@@ -236,7 +271,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             let e = epochs[key]!
             presence(key)
             for i in 0..<size where present[i] != 0 {
-                for j in 0..<size where present[j] != 0 { a[i * size + j] += e.centred(source[i], source[j]) }
+                for j in 0..<size where present[j] != 0 { a[i * size + j] += present[i] * present[j] * pairSum(i, j) { e.centred($0, $1) } }
             }
             count += e.count
         }
@@ -255,7 +290,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         for (c, cell) in window.enumerated() {
             presence(cell.epoch)
             let base = c * p * p
-            let s = { (i: Int, j: Int) in present[i] * present[j] == 0 ? 0 : w.products[base + source[i] * p + source[j]] }
+            let s = { (i: Int, j: Int) in present[i] * present[j] == 0 ? 0 : present[i] * present[j] * pairSum(i, j) { w.products[base + $0 * p + $1] } }
             for r in 0..<m {
                 var fitted = 0.0
                 for q in 0..<m { fitted += s(used[r], used[q]) * beta[q] }

@@ -364,7 +364,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// The inventory-variance fit over `days` through `day`.
     private func levelsFit(_ t: Tank, days: Int, through day: CivilDate, withSteps: Bool = false, thresholds th: DetectionThresholds) -> BalanceFit? {
         let from = day.daysSinceEpoch - Int64(days - 1)
-        guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : []) else { return nil }
+        guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [], chartTerms: th.leakChartTerms) else { return nil }
         if let ratio = Self.designEffect(t, thresholds: th) { fit.leakSEFloor = max(fit.leakSEFloor, fit.leakModelSE * ratio.squareRoot()) }
         return fit
     }
@@ -519,7 +519,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // Its 95 % lower bound beyond the flag: on leak-free 0.1 mm tanks steps of 1.0–1.15 % ± 0.15–0.18 %
         // appeared two days into a new fill level (the strapping chart's slope, not the meter), 0.11
         // false `meter_drift` a station-month with the estimate merely above the flag (tenth-15m, seed 3).
-        guard percent - 1.645 * sePercent > th.meterFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else {
+        guard percent - 1.645 * sePercent > th.meterStepFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else {
             t.stepStreak = nil
             return
         }

@@ -53,8 +53,10 @@ import Testing
 
     /// A tank read every `interval` minutes through a gauge that rounds to `stepL` litres with noise
     /// `noiseL`, two nozzles (N2's meter `n2Factor`), a leak of `leak` L/h, a delivery every three days.
+    /// `chartCurvature`: the gauge's chart errs by c·(V − 18,000)² / 2,000 L (V the litres in the tank), so
+    /// the gauge falls by 1 + c·(V − 18,000)/1,000 of a litre sold: its slope changes with the level.
     func regression(days: Double, leak: Double, leakFromMinute: Int = 0, n2Factor: Double = 1, n2FactorFromMinute: (Int, Double)? = nil,
-                    interval: Int = 15, stepL: Double = 20, noiseL: Double = 8, seed: UInt64 = 1) -> InventoryRegression {
+                    interval: Int = 15, stepL: Double = 20, noiseL: Double = 8, chartCurvature: Double = 0, seed: UInt64 = 1) -> InventoryRegression {
         var r = InventoryRegression(nozzles: 2)
         var rng = Xorshift(seed: seed)
         var stock = 25_000.0
@@ -76,7 +78,8 @@ import Testing
                 r.inflow(TimeSpan(from: now.adding(seconds: -600), to: now.adding(seconds: 1800)))
             }
             if m % interval == 0 {
-                let v = ((stock + rng.normal() * noiseL) / stepL).rounded() * stepL
+                let chart = chartCurvature * (stock - 18_000) * (stock - 18_000) / 2_000
+                let v = ((stock + chart + rng.normal() * noiseL) / stepL).rounded() * stepL
                 r.reading(GaugePoint(at: now.adding(seconds: 55), tcVolumeL: v, temperatureC: 20, chainSeq: Int64(m), heightMM: nil))
             }
             r.advance(through: now.adding(seconds: -900), day: { clock.day(of: $0).daysSinceEpoch }, thresholds: th)
@@ -99,6 +102,29 @@ import Testing
         #expect(f.method == .inventoryVariance && (f.clusters ?? 0) >= 5)
         // Deliveries and the 24-hour limit each start an epoch.
         #expect(r.epoch >= 6)
+    }
+
+    @Test func aChartWhoseSlopeChangesWithTheLevelIsNotALeak() throws {
+        // Exact readings of a tight tank whose chart's slope changes by 0.1 % per 1,000 L, with both
+        // meters exact: one factor per nozzle misfits the levels the tank sweeps between deliveries,
+        // and the misfit lands on the leak and on the two meters unequally. With the chart's column
+        // (each epoch's litres weighed by its mean level) the leak is less than half as far off, the
+        // two exact meters read alike (the chart's slope at the window's centre is in both), and the
+        // residuals are those of the curvature left inside an epoch.
+        let r = regression(days: 11, leak: 0, stepL: 1e-9, noiseL: 0, chartCurvature: 0.001)
+        let through = LocalClock(timezone: "Asia/Shanghai").day(of: try #require(r.lastAt)).daysSinceEpoch
+        let plain = try #require(r.fit(from: through - 9, through: through))
+        let charted = try #require(r.fit(from: through - 9, through: through, chartTerms: 1))
+        #expect(abs(plain.leakLPH) > 0.05, "without the chart's column: \(plain.leakLPH) L/h")
+        #expect(abs(charted.leakLPH) < abs(plain.leakLPH) / 2, "with it: \(charted.leakLPH) L/h, without: \(plain.leakLPH) L/h")
+        let spread = { (f: BalanceFit) in abs(f.factors[0]! - f.factors[1]!) }
+        #expect(spread(plain) > 0.005 && spread(charted) < 0.001, "factors \(plain.factors) → \(charted.factors)")
+        #expect(charted.residualSD < plain.residualSD / 2, "residual \(charted.residualSD) L, without \(plain.residualSD) L")
+        // A tank with a straight chart is unchanged by the column but for rounding.
+        let straight = regression(days: 11, leak: 0.8, n2Factor: 0.98, stepL: 1e-9, noiseL: 0)
+        let both = (try #require(straight.fit(from: through - 9, through: through)), try #require(straight.fit(from: through - 9, through: through, chartTerms: 1)))
+        #expect(abs(both.0.leakLPH - 0.8) < 1e-3 && abs(both.1.leakLPH - 0.8) < 1e-3, "leaks \(both.0.leakLPH), \(both.1.leakLPH)")
+        #expect(abs(both.1.factors[0]! - 1) < 1e-4 && abs(both.1.factors[1]! - 0.98) < 1e-4, "factors \(both.1.factors)")
     }
 
     @Test func aLeakSinceADayIsMeasuredAtItsOwnRate() throws {
