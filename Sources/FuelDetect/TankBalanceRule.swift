@@ -523,6 +523,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             t.stepStreak = nil
             return
         }
+        // Which of the tank's nozzles stepped is not yet told apart: wait, keeping the streak as it is.
+        if step.rival != nil, step.modelZ - step.rivalZ < th.meterStepAttributionZ { return }
         let scans = (t.stepStreak?.nozzle == nozzle ? t.stepStreak?.scans ?? 0 : 0) + 1
         t.stepStreak = StepStreak(nozzle: nozzle, scans: scans)
         guard scans >= th.meterStepConfirmScans else { return }

@@ -208,6 +208,8 @@ public enum ConfigTable {
                              "(and detect.meter.legal_percent by detect.meter.z of its standard errors) raises meter_drift (0: never).")),
             .setting(.number("detect.leak.meter_step_flag_percent", \.detect.thresholds.meterStepFlagPercent, 0.01...100,
                              "… and only when the step's 95 % lower bound is beyond this registration change (%).")),
+            .setting(.number("detect.leak.meter_step_attribution_z", \.detect.thresholds.meterStepAttributionZ, 0...100,
+                             "… counting only scans where its model z is this far above the tank's next likeliest nozzle's.")),
             .setting(.integer("detect.leak.meter_step_confirm_scans", \.detect.thresholds.meterStepConfirmScans, 1...1_000,
                               "A meter step is raised once it has been found at this many scans in a row (hourly and at day",
                               "closes) on the same nozzle.")),
