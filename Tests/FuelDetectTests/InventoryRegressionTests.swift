@@ -396,15 +396,18 @@ import Testing
         }
     }
 
+    /// The first `meter_drift` on the millimetre tank whose N2 short-fills 2 % from day 8, with these thresholds.
+    func firstShortFillAlert(_ configure: (inout DetectionThresholds) -> Void) -> AlertSignal? {
+        var th = DetectionThresholds()
+        configure(&th)
+        return coarseFeed(days: 12, leak: 0, seed: 5, thresholds: th, shortFill: ("N2", 2, 8)).raised.first { $0.rule == .meterDrift }
+    }
+
     @Test func aMeterStepIsRaisedOnlyOnceFoundAtItsScansInARow() throws {
         // Found at one scan, the step waits for the next ones (hourly): asking for 3 in a row raises
         // it at least two hours after asking for 1, on the same nozzle; asking for more scans than
         // the data has, never.
-        func first(_ scans: Int) -> AlertSignal? {
-            var th = DetectionThresholds()
-            th.meterStepConfirmScans = scans
-            return coarseFeed(days: 12, leak: 0, seed: 5, thresholds: th, shortFill: ("N2", 2, 8)).raised.first { $0.rule == .meterDrift }
-        }
+        func first(_ scans: Int) -> AlertSignal? { firstShortFillAlert { $0.meterStepConfirmScans = scans } }
         #expect(DetectionThresholds().meterStepConfirmScans == 3)
         let once = try #require(first(1)), thrice = try #require(first(3))
         #expect(once.subject == "N2" && thrice.subject == "N2")
@@ -416,11 +419,7 @@ import Testing
         // A scan counts toward the streak only where the step's model z is `meterStepAttributionZ`
         // above the tank's other nozzle's: with no margin asked the step is raised at its third
         // scan; with the default (0.3) on the same nozzle, no earlier; with a margin no scan shows, never.
-        func first(_ margin: Double) -> AlertSignal? {
-            var th = DetectionThresholds()
-            th.meterStepAttributionZ = margin
-            return coarseFeed(days: 12, leak: 0, seed: 5, thresholds: th, shortFill: ("N2", 2, 8)).raised.first { $0.rule == .meterDrift }
-        }
+        func first(_ margin: Double) -> AlertSignal? { firstShortFillAlert { $0.meterStepAttributionZ = margin } }
         #expect(DetectionThresholds().meterStepAttributionZ == 0.3)
         let any = try #require(first(0)), margin = try #require(first(0.3))
         #expect(any.subject == "N2" && margin.subject == "N2")
