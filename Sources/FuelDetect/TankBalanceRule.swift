@@ -361,7 +361,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return (fit, w)
     }
 
-    /// The inventory-variance fit over `days` through `day`.
+    /// The inventory-variance fit over `days` through `day`, with the chart's columns
+    /// (``DetectionThresholds/leakChartTerms``) and its leak's standard error floored by the tank's
+    /// design effect (``designEffect(_:thresholds:)``).
     private func levelsFit(_ t: Tank, days: Int, through day: CivilDate, withSteps: Bool = false, thresholds th: DetectionThresholds) -> BalanceFit? {
         let from = day.daysSinceEpoch - Int64(days - 1)
         guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [], chartTerms: th.leakChartTerms) else { return nil }
