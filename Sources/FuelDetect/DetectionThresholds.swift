@@ -174,7 +174,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var leakOnsetMaxModelSE: Double = 0.25
     /// The whole window's cumulative leak estimate takes, as a floor under its standard error, the
     /// model's scaled by the tank's own *design effect*: how far its robust variance has exceeded the
-    /// model's over its recent day closes (an average over this many closes; 0: no floor). The robust
+    /// model's over its recent day closes (the median of this many closes; 0: no floor). The robust
     /// standard error rests on the window's epochs, a dozen or fewer, and at some closes it comes out
     /// below the model's by chance while the same tank's errors stay correlated over hours: a busy
     /// 24-hour millimetre tank whose robust standard error ran 1.4–2.5 × the model's read 1.69 ± 0.35

@@ -225,8 +225,11 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let level = nozzles + 1
         var levels: [Int: Double] = [:]
         if chart > 0 {
-            let total = epochs.values.reduce(0.0) { $0 + $1.weight }
-            let centre = epochs.values.reduce(0.0) { $0 + $1.weight * $1.mean[level] } / max(total, 1e-12)
+            // Summed in epoch order, as the fit's sums are (below): a dictionary's order differs between
+            // a running detector and one restored from its state, and so would the last bits of the centre.
+            let ordered = epochs.keys.sorted().map { epochs[$0]! }
+            let total = ordered.reduce(0.0) { $0 + $1.weight }
+            let centre = ordered.reduce(0.0) { $0 + $1.weight * $1.mean[level] } / max(total, 1e-12)
             for (key, e) in epochs { levels[key] = (e.mean[level] - centre) / 1_000 }
         }
         // A chart column's variable is every nozzle's litres at once (`every`): its moments are the sums
@@ -243,8 +246,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             return total
         }
         let before = { (epoch: Int) in leakSince.map { (epochDay[epoch] ?? .min) < $0 } ?? false }
-        // Which columns an epoch has (0 or 1 each; a chart column its weight). Flat buffers and no matrix built per epoch or
-        // per cell: this fit runs nozzles × days + 1 times a tank-hour in the step scan, and building
+        // Which columns an epoch has (0 or 1 each; a chart column its weight). Flat buffers and no
+        // matrix built per epoch or per cell: this fit runs nozzles × days + 1 times a tank-hour in the step scan, and building
         // its small matrices as arrays of arrays spent more time allocating than summing (perf,
         // end-to-end mm-15m). The sums are the same terms in the same order as before.
         var present = [Double](repeating: 1, count: size)

@@ -198,7 +198,7 @@ public enum ConfigTable {
                              "confounded with the meters (steady trade day and night on a coarse gauge).")),
             .setting(.integer("detect.leak.design_effect_closes", \.detect.thresholds.leakDesignEffectCloses, 0...365,
                               "The whole window's cumulative leak standard error is at least the model's times the tank's",
-                              "design effect (its robust over its model variance) averaged over this many day closes (0: none).")),
+                              "design effect (its robust over its model variance), the median of its last this many day closes (0: none).")),
             .setting(.integer("detect.leak.design_effect_min_clusters", \.detect.thresholds.leakDesignEffectMinClusters, 2...1000,
                               "… taken from the closes whose window has at least this many epochs.")),
             .setting(.number("detect.leak.meter_change_z", \.detect.thresholds.meterChangeZ, 0...100,
