@@ -163,6 +163,10 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// … and a leak that began inside it is also tested from each day that leaves at least this many
     /// days of the window (0: not tested), at its own rate rather than averaged with the days before.
     public var leakOnsetMinDays: Int = 2
+    /// … and, on a fine gauge, over the quiet segments of this many days (a leak since each day that
+    /// leaves `leakOnsetMinDays` of them; at most `leakOnsetMinDays`: not tested). Each day more is
+    /// kept in the detector's state.
+    public var leakQuietOnsetWindowDays: Int = 9
     /// … at this many standard errors (the scan over start days is several tests, not one).
     public var leakOnsetZ: Double = 3.0
     /// … failing at this many day closes in a row. One: the onset test's bar (above the threshold by

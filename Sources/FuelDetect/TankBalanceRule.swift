@@ -190,7 +190,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // The cells every window through `day` needs (the close at the next day's first reading
         // judges windows ending at `day`): two days fewer than were kept, ~12 % of the cells.
         let keep = max(th.inventoryWindowDays, th.meterWindowDays, th.stockGainDays)
-        t.levels!.forget(before: day.daysSinceEpoch - Int64(keep - 1))
+        // A clearly fine gauge never fits its cells (its quiet segments judge it, see `fits`): they are
+        // not kept, which leaves room in the state for the quiet-segment days of ``quietOnsetFits``.
+        // Clearly: its height steps well under the fine mark as well as its noise well under the
+        // method's — a quantised gauge's level often holds still, and its measured noise then dipped
+        // under that mark for hours (a 20 L-step test tank lost the days a leak's start was found from).
+        let fineSteps = (quality?.stepMM).map { $0 <= th.gaugeFineStepMM / 2 } ?? false
+        let fine = fineSteps && (t.levels!.noiseL.map { $0 < th.levelMinNoiseL / 2 } ?? false)
+        t.levels!.forget(before: fine ? .max : day.daysSinceEpoch - Int64(keep - 1))
         if t.levelsJudgedAt.map({ $0.seconds(to: used) >= Self.levelsJudgeHours * 3600 }) ?? true {
             t.levelsJudgedAt = used
             judgeMeters(&t, through: day, at: reading, profile: profile, thresholds: th, emit: &emit)
@@ -243,7 +250,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                        nozzleL: Array(repeating: 0, count: t.nozzles.count)))
                 // The stock-gain window may reach past the kept days: it then sums those there are (the
                 // inventory-variance fit covers it whole), which keeps the state within its 32 KB.
-                let keep = max(thresholds.leakWindowDays, thresholds.meterWindowDays) + 1
+                // The days of a leak since a day inside them only where the quiet segments may judge the leak.
+                let onsetDays = (t.levels?.noiseL ?? 0) < thresholds.levelMinNoiseL ? thresholds.leakQuietOnsetWindowDays : 0
+                let keep = max(thresholds.leakWindowDays, thresholds.meterWindowDays, onsetDays) + 1
                 if t.days.count > keep { t.days.removeFirst(t.days.count - keep) }
             }
             let i = t.days.count - 1
@@ -263,10 +272,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
 
     /// Standard error of the mean of the days' leak rates (litres not explained by the fitted meter
     /// factors, per hour), weighted by hours; nil with fewer than `leakMinDays` days.
-    private func batchStandardError(_ t: Tank, fit: LeastSquares.Fit, from: CivilDate, through day: CivilDate,
+    /// With `leakSince`, the days from it on only (the days before it hold no leak).
+    private func batchStandardError(_ days: [DayStats], fit: LeastSquares.Fit, leakSince: CivilDate?,
                                     thresholds th: DetectionThresholds) -> Double? {
         var rates: [(Double, Double)] = []
-        for d in t.days where d.day >= from && d.day <= day && d.hours >= th.leakDayMinHours {
+        for d in days where d.hours >= th.leakDayMinHours && d.day >= (leakSince ?? d.day) {
             var explained = 0.0
             for (n, litres) in d.nozzleL.enumerated() { explained += (fit.beta[n] ?? 1) * litres }
             rates.append(((d.dropL - explained) / d.hours, d.hours))
@@ -281,9 +291,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// The leak rate's standard error with the window's days as clusters (a sandwich: each day's
     /// score from its sums, so errors that persist within a day — the chart's as the level sweeps
     /// it, the temperature's — count), and the days it rests on; nil with fewer than two days.
-    private func clusteredLeakSE(_ t: Tank, fit: LeastSquares.Fit, from: CivilDate, through day: CivilDate) -> (se: Double, days: Int)? {
-        let days = t.days.filter { $0.day >= from && $0.day <= day && $0.fit.n > 0 }
-        let k = t.nozzles.count + 1
+    private func clusteredLeakSE(_ window: [DayStats], fit: LeastSquares.Fit) -> (se: Double, days: Int)? {
+        let days = window.filter { $0.fit.n > 0 }
+        guard let k = days.first?.fit.k else { return nil }
         let used = (0..<k).filter { fit.beta[$0] != nil }
         guard days.count >= 2, let leak = used.firstIndex(of: k - 1) else { return nil }
         var total = LeastSquares(k: k)
@@ -315,10 +325,28 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return p
     }
 
-    private func window(_ t: Tank, days: Int, through day: CivilDate) -> DayStats? {
+    /// The kept days of the `days` through `day`; with `leakSince`, the days before it with the
+    /// leak's column taken out of their sums (their segments pin the meters, not the leak): the
+    /// sums of a fit whose leak column is zero before that day, exactly.
+    private func keptDays(_ t: Tank, days: Int, through day: CivilDate, leakSince: CivilDate? = nil) -> [DayStats] {
         let from = day.adding(days: -(days - 1))
+        return t.days.filter { $0.day >= from && $0.day <= day }.map { d in
+            guard let since = leakSince, d.day < since else { return d }
+            var m = d
+            let k = d.fit.k, leak = k - 1
+            for i in 0..<k {
+                m.fit.xtx[i * k + leak] = 0
+                m.fit.xtx[leak * k + i] = 0
+            }
+            m.fit.xty[leak] = 0
+            return m
+        }
+    }
+
+    /// The sums of `days`.
+    private func total(_ days: [DayStats]) -> DayStats? {
         var sum: DayStats?
-        for d in t.days where d.day >= from && d.day <= day {
+        for d in days {
             if sum == nil {
                 sum = d
             } else {
@@ -334,30 +362,36 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     }
 
     /// The quiet-segment fit over `days` through `day`, with its window's totals.
-    private func quietFit(_ t: Tank, days: Int, through day: CivilDate, thresholds th: DetectionThresholds) -> (fit: BalanceFit, window: DayStats)? {
+    /// With `leakSince`, the fit of a leak since that day (see ``keptDays(_:days:through:leakSince:)``).
+    private func quietFit(_ t: Tank, days: Int, through day: CivilDate, leakSince: CivilDate? = nil,
+                          thresholds th: DetectionThresholds) -> (fit: BalanceFit, window: DayStats)? {
         let k = t.nozzles.count
-        guard let w = window(t, days: days, through: day), let f = w.fit.fit(), let rate = f.beta[k] else { return nil }
+        let kept = keptDays(t, days: days, through: day, leakSince: leakSince)
+        guard let w = total(kept), let f = w.fit.fit(), let rate = f.beta[k] else { return nil }
         var fit = BalanceFit(method: .quietSegments, factors: Array(f.beta[0..<k]), leakLPH: rate, covariances: [f.covariance],
                              nozzleLitres: w.nozzleL, hours: w.hours, observations: f.n, residualSD: f.residualSD)
         // The regression's standard error assumes independent segments; errors that persist for
         // hours (temperature, evaporation, a gauge's own drift) make it too small. Batch means —
         // each day's leak rate with the window's meter factors — bound it from below.
-        let from = day.adding(days: -(days - 1))
-        fit.leakSEFloor = batchStandardError(t, fit: f, from: from, through: day, thresholds: th) ?? 0
+        fit.leakSEFloor = batchStandardError(kept, fit: f, leakSince: leakSince, thresholds: th) ?? 0
         // Segments of one day share errors (the chart as a busy tank's level sweeps it, the fuel's
         // temperature), which the model's standard error assumes away: where the day-clustered one
         // is larger, the two are pooled with equal weight (the model's as a prior worth as many
         // degrees of freedom as the days give), and the test takes Student's t on their sum — on a
         // busy 24-hour tank the leak otherwise passed for significant about once a tank-month.
         let model = f.se[k] ?? 0
-        if let clustered = clusteredLeakSE(t, fit: f, from: from, through: day), clustered.se > model {
+        if let clustered = clusteredLeakSE(kept, fit: f), clustered.se > model {
             let pooled = ((clustered.se * clustered.se + model * model) / 2).squareRoot()
             if pooled > fit.leakSEFloor {
                 fit.leakSEFloor = pooled
                 fit.leakFloorDegreesOfFreedom = 2 * (clustered.days - 1)
             }
         }
-        fit.days = t.days.filter { $0.day >= day.adding(days: -(days - 1)) && $0.day <= day && $0.hours > 0 }.count
+        fit.days = kept.filter { $0.hours > 0 }.count
+        // A leak since a day keeps the standard errors above, and their degrees of freedom: unlike the
+        // inventory-variance method's, its standard error is not a sandwich over the days from that
+        // day on (Student's t on two or three days — a critical value of 8–15 — found no leak sooner).
+        fit.leakSince = leakSince?.daysSinceEpoch
         return (fit, w)
     }
 
@@ -457,6 +491,29 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // leak that began inside the window leaves the whole-window model residuals it does not explain.
         let spread = fits.map(\.residualSD).min().map { min(1, $0 / max(whole.residualSD, 1e-9)) } ?? 1
         return whole.leakModelSE * spread <= th.leakOnsetMaxModelSE ? fits : []
+    }
+
+    /// The quiet-segment fits of a leak that began inside the last `leakQuietOnsetWindowDays` days: one
+    /// per day from which at least `leakOnsetMinDays` of them remain, the days before it pinning the
+    /// meters. Only where the quiet-segment method leads (a fine gauge). On a busy 24-hour tank the
+    /// quiet segments are few and the leak is half confounded with the meters, so the leak window's
+    /// standard error is 0.14 L/h on the median fine tank and a leak that began inside it was averaged
+    /// with the days before: a quarter of 0.76 L/h leaks were found after 7 days (fine-5m-24h, seed 21).
+    private func quietOnsetFits(_ t: Tank, leading: BalanceFit?, through day: CivilDate, thresholds th: DetectionThresholds) -> [BalanceFit] {
+        let days = th.leakQuietOnsetWindowDays
+        guard th.leakOnsetMinDays > 0, days > th.leakOnsetMinDays, leading?.method == .quietSegments else { return [] }
+        // From the day after the window's first with segments: a leak since then has days before it.
+        let from = day.adding(days: -(days - 1)), last = day.adding(days: -(th.leakOnsetMinDays - 1))
+        guard let firstKept = t.days.first(where: { $0.day >= from && $0.hours > 0 })?.day else { return [] }
+        var out: [BalanceFit] = []
+        var since = firstKept.adding(days: 1)
+        while since <= last {
+            if let q = quietFit(t, days: days, through: day, leakSince: since, thresholds: th), q.window.hours >= th.leakMinHours {
+                out.append(q.fit)
+            }
+            since = since.adding(days: 1)
+        }
+        return out
     }
 
     /// The inventory-variance fit over the leak window that lets one nozzle's meter factor step *down*
@@ -652,7 +709,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // One nozzle's meter factor stepping down inside the cumulative window: a meter set to
         // short-fill (judged below) and, where it misfits the whole window, no leak.
         let stepped = inventory.flatMap { meterChangeFit(t, whole: $0, through: day, thresholds: th) }
-        let onset = onsetFits(t, whole: inventory, through: day, thresholds: th)
+        let onset = (onsetFits(t, whole: inventory, through: day, thresholds: th) + quietOnsetFits(t, leading: leading, through: day, thresholds: th))
             .max { Self.leakMargin($0, thresholds: th) < Self.leakMargin($1, thresholds: th) }
             .flatMap { Self.leakMargin($0, thresholds: th) > 0 ? $0 : nil }
         if let whole = leading {

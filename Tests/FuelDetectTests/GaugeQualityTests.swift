@@ -139,7 +139,7 @@ import Testing
 /// read every minute, and on the coarse gauges whose inventory-variance cells the state also keeps,
 /// a busy 24-hour station's among them.
 @Suite struct DetectorStateSizeTests {
-    @Test(arguments: ["fine-1m", "mm-15m", "tenth-30m-irregular", "mm-15m-24h"])
+    @Test(arguments: ["fine-1m", "fine-5m-24h", "mm-15m", "tenth-30m-irregular", "mm-15m-24h"])
     func aBusyStationsStateStaysSmall(gauge: String) throws {
         let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
         let station = registry.stations[0]

@@ -19,7 +19,8 @@ import Testing
 
     /// A 20 °C tank read every minute for `days`, losing `leak` L/h; every `every` minutes a 30 L fill
     /// goes to N1 or N2 at random from 06:00 to 22:00, and N1's meter registers `overRegistration` more than it dispenses.
-    func feed(days: Double, leak: Double, every: Int = 12, overRegistration: Double = 0, noise: Double = 0.3, seed: UInt64 = 1,
+    /// The leak begins `leakFrom` days into the feed.
+    func feed(days: Double, leak: Double, leakFrom: Double = 0, every: Int = 12, overRegistration: Double = 0, noise: Double = 0.3, seed: UInt64 = 1,
               thresholds: DetectionThresholds = DetectionThresholds()) -> DetectorFeed {
         var f = DetectorFeed(profile: Self.profile())
         f.thresholds = thresholds
@@ -28,7 +29,7 @@ import Testing
         var fill = 0
         for m in 0..<Int(days * 1440) {
             let now = Self.start.adding(seconds: Double(m * 60))
-            stock -= leak / 60
+            if Double(m) >= leakFrom * 1440 { stock -= leak / 60 }
             // Busy by day, quiet at night: the variation that tells meter factors from a leak.
             if m % every == 5, (6 * 60..<22 * 60).contains(m % 1440) {
                 let nozzle = rng.uniform() < 0.5 ? "N1" : "N2"
@@ -148,6 +149,24 @@ import Testing
         let figures = confirmed.figures(.leakRate)
         let at = try #require(figures.firstIndex { $0.day.description == day })
         #expect(at >= 1 && figures[at - 1].value > confirmed.thresholds.leakThresholdLPH && figures[at].value > confirmed.thresholds.leakThresholdLPH)
+    }
+
+    @Test func aLeakThatBeginsInsideTheWindowIsMeasuredFromItsDay() throws {
+        // Tight for five days, then 0.8 L/h: the days before pin the meters, the leak is measured from
+        // the day it began, and it is raised before the whole window's average would cross the bar.
+        let f = feed(days: 9, leak: 0.8, leakFrom: 5)
+        let leak = try #require(f.raised.first { $0.rule == .leakSuspected })
+        #expect(leak.evidence["leak_since_day"] == .text("2026-11-06"), "\(leak.evidence)")
+        guard case .number(let rate)? = leak.evidence["leak_rate_l_per_h"], case .text(let day)? = leak.evidence["through_day"] else {
+            Issue.record("no rate")
+            return
+        }
+        #expect(abs(rate - 0.8) < 0.15)
+        var without = DetectionThresholds()
+        without.leakQuietOnsetWindowDays = 0
+        let averaged = feed(days: 9, leak: 0.8, leakFrom: 5, thresholds: without).raised.first { $0.rule == .leakSuspected }
+        if case .text(let later)? = averaged?.evidence["through_day"] { #expect(day < later) }
+        #expect(averaged?.evidence["leak_since_day"] == nil)
     }
 
     @Test func aTightTankPassesAndMetersWithinTheLawAreQuiet() {
