@@ -25,9 +25,11 @@ struct BalanceFit: Sendable {
     /// (temperature, a gauge's drift) cannot make an estimate look surer than it is.
     var covariances: [[[Double]]]
     /// A lower bound on the leak rate's standard error from another argument (batch means, or a
-    /// day-clustered sandwich), and the degrees of freedom a test on it has.
+    /// day-clustered sandwich pooled with the model's).
     var leakSEFloor = 0.0
-    var leakFloorDegreesOfFreedom: Int?
+    /// The degrees of freedom of the leak's standard error, whichever sets it (nil: many): a test on
+    /// it takes Student's t. The quiet-segment method's rests on its days however its errors compare.
+    var leakDegreesOfFreedom: Int?
     /// Litres metered per nozzle, hours and observations in the window.
     var nozzleLitres: [Double]
     var hours: Double
@@ -75,16 +77,12 @@ struct BalanceFit: Sendable {
         return Self.studentCritical(z, degreesOfFreedom: g - 1)
     }
 
-    /// The leak test's critical value: where the floor sets the leak's standard error, that
-    /// standard error rests on a few days, and a test on it takes Student's t on its degrees of freedom.
-    /// A leak since a day rests on the clusters from that day on only.
+    /// The leak test's critical value: a standard error that rests on a few days (``leakDegreesOfFreedom``)
+    /// takes Student's t on its degrees of freedom. A leak since a day rests on the clusters from that day on only.
     func leakCritical(_ z: Double) -> Double {
-        let model = variance(of: Self.unit(factors.count + 1, at: factors.count)).squareRoot()
         var c = critical(z)
         if let g = leakClusters { c = max(c, Self.studentCritical(z, degreesOfFreedom: g - 1)) }
-        if let df = leakFloorDegreesOfFreedom, leakSEFloor > model {
-            c = max(c, Self.studentCritical(z, degreesOfFreedom: df))
-        }
+        if let df = leakDegreesOfFreedom { c = max(c, Self.studentCritical(z, degreesOfFreedom: df)) }
         return c
     }
 

@@ -278,23 +278,25 @@ import Testing
         #expect(abs(fit.critical(2.576) - 4.032) < 0.1)
     }
 
-    /// The leak test takes Student's t where a floor resting on few days sets the standard error
-    /// (scipy: t.isf(norm.sf(3), 8) = 4.277), and z where the model's own standard error does.
-    @Test func aLeakFloorFromFewDaysTakesStudentsT() {
+    /// The leak test takes Student's t where the standard error rests on few days (scipy:
+    /// t.isf(norm.sf(3), 8) = 4.277), whichever of the model's and the floor sets it; z without them.
+    @Test func aLeakStandardErrorFromFewDaysTakesStudentsT() {
         let model = [[0.0, 0], [0, 0.01]]  // leak variance 0.01: standard error 0.1
         var fit = BalanceFit(method: .quietSegments, factors: [1], leakLPH: 0.5, covariances: [model], nozzleLitres: [100], hours: 100,
                              observations: 100, residualSD: 1)
         #expect(fit.leakCritical(3) == 3)
         fit.leakSEFloor = 0.2
         #expect(fit.leakCritical(3) == 3)  // a floor without its degrees of freedom: z
-        fit.leakFloorDegreesOfFreedom = 8
+        fit.leakDegreesOfFreedom = 8
         #expect(abs(fit.leakCritical(3) - 4.277) < 0.05)
         #expect(abs(fit.leakSE - 0.2) < 1e-12)
         // The limit grows with the critical value: max(threshold, t·se) + 1.645·se.
         let th = DetectionThresholds()
         #expect(abs(fit.detectionLimit(thresholds: th) - (max(th.leakThresholdLPH, fit.leakCritical(3) * 0.2) + 1.645 * 0.2)) < 1e-12)
-        fit.leakSEFloor = 0.05  // below the model's: the model's z test
-        #expect(fit.leakCritical(3) == 3 && abs(fit.leakSE - 0.1) < 1e-12)
+        fit.leakSEFloor = 0.05  // below the model's: the model's standard error, still Student's t
+        #expect(abs(fit.leakCritical(3) - 4.277) < 0.05 && abs(fit.leakSE - 0.1) < 1e-12)
+        fit.leakDegreesOfFreedom = 40  // many days: near z
+        #expect(fit.leakCritical(3) > 3 && fit.leakCritical(3) < 3.3)
     }
 
     /// A nozzle's meter assessment reads its factor against the tank's other nozzles: the error, its
