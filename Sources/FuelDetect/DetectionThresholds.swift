@@ -169,6 +169,10 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var leakQuietOnsetWindowDays: Int = 9
     /// … at this many standard errors (the scan over start days is several tests, not one).
     public var leakOnsetZ: Double = 3.0
+    /// … and only where the whole window's estimate is no more than this many of its standard errors
+    /// below what the leak since that day leaves in it (its rate × the share of the window since
+    /// then; 0: not checked) — else the days before it, taken as tight, stand for another misfit.
+    public var leakOnsetConsistencyZ: Double = 2.5
     /// … failing at this many day closes in a row. One: the onset test's bar (above the threshold by
     /// its pass margin and `leakOnsetZ` above zero) already guards it, and a second close cost most
     /// leaks that began in a run's first days their 7-day deadline on 0.1 mm gauges.

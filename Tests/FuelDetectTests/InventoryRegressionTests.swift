@@ -500,3 +500,33 @@ import Testing
         #expect(t.leakVarianceRatios == nil)
     }
 }
+
+/// A leak since a day inside the window is taken only where the whole window's estimate holds the
+/// share of it that such a leak leaves there.
+@Suite struct OnsetAgreementTests {
+    static func fit(rate: Double, se: Double, since: Int64? = nil) -> BalanceFit {
+        var f = BalanceFit(method: .inventoryVariance, factors: [1], leakLPH: rate, covariances: [[[1e-6, 0], [0, se * se]]],
+                           nozzleLitres: [1000], hours: 300, observations: 1000, residualSD: 5)
+        f.leakSince = since
+        return f
+    }
+
+    @Test func aLeakSinceADayMustLeaveItsShareInTheWholeWindow() {
+        let th = DetectionThresholds()
+        #expect(th.leakOnsetConsistencyZ == 2.5)
+        // Window days 100…113; 0.7 L/h since day 107 (half the window) leaves about 0.35 in the whole.
+        let onset = Self.fit(rate: 0.7, se: 0.15, since: 107)
+        #expect(TankBalanceRule.onsetAgrees(onset, whole: Self.fit(rate: 0.35, se: 0.1), from: 100, through: 113, thresholds: th))
+        // 2.5 standard errors below it is the edge: 0.35 − 0.25 = 0.10.
+        #expect(TankBalanceRule.onsetAgrees(onset, whole: Self.fit(rate: 0.11, se: 0.1), from: 100, through: 113, thresholds: th))
+        #expect(!TankBalanceRule.onsetAgrees(onset, whole: Self.fit(rate: 0.09, se: 0.1), from: 100, through: 113, thresholds: th))
+        // The false leak it stopped: 0.69 ± 0.15 since the window's second day against −0.09 ± 0.26 over it.
+        let second = Self.fit(rate: 0.69, se: 0.15, since: 101), whole = Self.fit(rate: -0.09, se: 0.26)
+        #expect(!TankBalanceRule.onsetAgrees(second, whole: whole, from: 100, through: 113, thresholds: th))
+        // A start before the window counts as the whole window; 0 switches the check off.
+        #expect(!TankBalanceRule.onsetAgrees(Self.fit(rate: 0.69, se: 0.15, since: 90), whole: whole, from: 100, through: 113, thresholds: th))
+        var off = th
+        off.leakOnsetConsistencyZ = 0
+        #expect(TankBalanceRule.onsetAgrees(second, whole: whole, from: 100, through: 113, thresholds: off))
+    }
+}
