@@ -598,6 +598,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             t.stepStreak = nil
             return
         }
+        // A factor before the step that no legal meter has: the fit is not describing the meters.
+        if th.meterStepBeforeZ > 0 {
+            let beforeSE = fit.variance(of: BalanceFit.unit(fit.factors.count + 1, at: step.nozzle)).squareRoot()
+            guard abs(before - 1) * 100 - th.meterLegalPercent <= th.meterStepBeforeZ * beforeSE * 100 else {
+                t.stepStreak = nil
+                return
+            }
+        }
         // Which of the tank's nozzles stepped is not yet told apart: wait, keeping the streak as it is.
         if step.rival != nil, step.modelZ - step.rivalZ < th.meterStepAttributionZ { return }
         let scans = (t.stepStreak?.nozzle == nozzle ? t.stepStreak?.scans ?? 0 : 0) + 1

@@ -330,7 +330,8 @@ import Testing
     /// A 20 °C tank read every 15 minutes through a millimetre gauge (≈ 20 L steps, 8 L noise).
     /// With `shortFill`, that nozzle's meter registers `percent` more than it dispenses from `fromDay` on.
     func coarseFeed(days: Double, leak: Double, leakFromDay: Double = 0, seed: UInt64, thresholds: DetectionThresholds = DetectionThresholds(),
-                    shortFill: (nozzle: String, percent: Double, fromDay: Double)? = nil) -> DetectorFeed {
+                    shortFill: (nozzle: String, percent: Double, fromDay: Double)? = nil,
+                    registersMore: (nozzle: String, percent: Double)? = nil) -> DetectorFeed {
         var f = DetectorFeed(profile: TankBalanceTests.profile())
         f.thresholds = thresholds
         var rng = Xorshift(seed: seed)
@@ -343,6 +344,7 @@ import Testing
                 var litres = ((20 + rng.uniform() * 30) * 100).rounded() / 100
                 stock -= litres
                 if let s = shortFill, s.nozzle == nozzle, Double(m) >= s.fromDay * 1440 { litres = (litres * (1 + s.percent / 100) * 100).rounded() / 100 }
+                if let r = registersMore, r.nozzle == nozzle { litres = (litres * (1 + r.percent / 100) * 100).rounded() / 100 }
                 f.add(.sale(Sale(nozzle: nozzle, grade: "92", volumeL: litres, unitPrice: 7.9, amount: (litres * 790).rounded() / 100,
                                  startedAt: now.adding(seconds: 1), endedAt: now.adding(seconds: 50))))
             }
@@ -396,6 +398,23 @@ import Testing
         for quiet in [coarseFeed(days: 12, leak: 0, seed: 5), coarseFeed(days: 12, leak: 1.5, leakFromDay: 6, seed: 5)] {
             #expect(!quiet.raised.contains { $0.rule == .meterDrift }, "\(quiet.raised.map(\.subject))")
         }
+    }
+
+    @Test func aStepFromAFactorNoLegalMeterHasIsNotRaised() throws {
+        // N2 registers 5 % more than it dispenses from the start — before its step its factor is no
+        // legal meter's (the fit's "before" was 1.024 or 0.94 where it raised false steps) — and 2 % more from day 8.
+        var off = DetectionThresholds()
+        off.meterStepBeforeZ = 0
+        let stepped = { (th: DetectionThresholds) in
+            self.coarseFeed(days: 12, leak: 0, seed: 5, thresholds: th, shortFill: ("N2", 2, 8), registersMore: ("N2", 5))
+                .raised.first { $0.rule == .meterDrift && $0.evidence["method"] == .text("meter_step") }
+        }
+        let unchecked = try #require(stepped(off))
+        guard case .number(let before)? = unchecked.evidence["meter_factor_before"] else { Issue.record("\(unchecked.evidence)"); return }
+        #expect(abs(before - 1 / 1.05) < 0.01, "before \(before)")
+        #expect(stepped(DetectionThresholds()) == nil)
+        // A legal meter's step is raised with the check on (aMeterSetToShortFillIsRaisedFromItsStep).
+        #expect(firstShortFillAlert { _ in }?.evidence["method"] == .text("meter_step"))
     }
 
     /// The first `meter_drift` on the millimetre tank whose N2 short-fills 2 % from day 8, with these thresholds.
