@@ -37,7 +37,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Flag(help: "Push through the HTTP API of a real daemon into PostgreSQL and judge the alerts it stored (a throwaway cluster unless --database-url is given).")
     var endToEnd = false
     @OptionGroup var common: CommonOptions
-    @Flag(help: "Print up to 30 alerts no injected fault explains, and up to 30 faults missed.") var showFalseAlarms = false
+    @Flag(help: "Print up to 30 alerts no injected fault explains, and up to 30 faults missed (with --matrix: per profile).")
+    var showFalseAlarms = false
     @Option(help: "Write the plan's records (DIR/STATION.ndjson, push lines) and DIR/ground-truth.jsonl instead of evaluating, for analysis elsewhere.")
     var writeRecords: String?
 
@@ -133,6 +134,7 @@ extension EvaluateCommand {
         say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed)) on \(selected.count) gauge profiles …")
         say(MatrixRow.header)
         var rows: [MatrixRow] = []
+        var samples: [(profile: String, falseAlarms: [String], missed: [String])] = []
         for profile in selected {
             var plan = base
             plan.gauge = profile
@@ -140,9 +142,16 @@ extension EvaluateCommand {
             let report = Evaluation.run(plan: plan, registry: registry, thresholds: thresholds) { _, _ in }
             let row = MatrixRow(profile: profile, report: report, targetLeakLPH: plan.targetLeakLPH)
             rows.append(row)
+            samples.append((profile.name, report.falseAlarmSamples, report.missedSamples))
             say(row.line + String(format: "   (%.0f s)", (ContinuousClock.now - began) / .seconds(1)))
         }
         say("")
+        if showFalseAlarms {
+            for s in samples {
+                for line in s.falseAlarms { say("  \(s.profile) false alarm: \(line)") }
+                for line in s.missed { say("  \(s.profile) missed: \(line)") }
+            }
+        }
         for r in rows where !r.failures.isEmpty {
             say("\(r.profile.name): " + (r.failures.map { r.outOfReach.contains($0) ? $0 + " (out of reach: limit above it)" : $0 }
                 + r.explanations).joined(separator: "; "))
