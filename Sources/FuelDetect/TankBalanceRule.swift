@@ -213,7 +213,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     private mutating func judgeRecentMeterStep(_ t: inout Tank, through day: CivilDate, at point: GaugePoint, profile: StationProfile,
                                                thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         // The whole window's fit and the scan share one window.
-        guard (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let levels = t.levels,
+        guard Self.levelsMayJudge(t, thresholds: th), let levels = t.levels,
               let (from, through, _) = Self.daysInside(through: day, thresholds: th), let window = levels.window(from: from, through: through),
               let whole = levels.fit(from: from, through: through, knownSteps: knownSteps(t, from: from), prepared: window),
               whole.hours >= th.leakMinHours,
@@ -251,7 +251,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                 // The stock-gain window may reach past the kept days: it then sums those there are (the
                 // inventory-variance fit covers it whole), which keeps the state within its 32 KB.
                 // The days of a leak since a day inside them only where the quiet segments may judge the leak.
-                let onsetDays = (t.levels?.noiseL ?? 0) < thresholds.levelMinNoiseL ? thresholds.leakQuietOnsetWindowDays : 0
+                let onsetDays = Self.levelsMayJudge(t, thresholds: thresholds) ? 0 : thresholds.leakQuietOnsetWindowDays
                 let keep = max(thresholds.leakWindowDays, thresholds.meterWindowDays, onsetDays) + 1
                 if t.days.count > keep { t.days.removeFirst(t.days.count - keep) }
             }
@@ -445,9 +445,15 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         if let q = quietFit(t, days: days, through: day, thresholds: th), q.window.hours >= hours { out.append(q.fit) }
         // The inventory-variance method is for coarse gauges: on a fine one, errors of a litre or two that
         // persist for a day (clocks, the chart) outweigh its noise and its standard error would flatter it.
-        if (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL,
+        if Self.levelsMayJudge(t, thresholds: th),
            let l = levelsFit(t, days: levelsDays ?? days, through: day, withSteps: withSteps, thresholds: th), l.hours >= hours { out.append(l) }
         return out
+    }
+
+    /// Whether the inventory-variance method may judge the tank: its measured reading noise is a
+    /// coarse gauge's (`levelMinNoiseL`); else its quiet segments do.
+    static func levelsMayJudge(_ t: Tank, thresholds th: DetectionThresholds) -> Bool {
+        (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL
     }
 
     static func windowDays(_ method: BalanceMethod, thresholds th: DetectionThresholds) -> Int {
@@ -480,7 +486,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// meters on days that may differ, and it raised false leaks in 3–4 of 84 leak-free tank-months
     /// (mm-15m-24h, seeds 3 and 11).
     private func onsetFits(_ t: Tank, whole: BalanceFit?, through day: CivilDate, thresholds th: DetectionThresholds) -> [BalanceFit] {
-        guard th.leakOnsetMinDays > 0, (t.levels?.noiseL ?? 0) >= th.levelMinNoiseL, let levels = t.levels,
+        guard th.leakOnsetMinDays > 0, Self.levelsMayJudge(t, thresholds: th), let levels = t.levels,
               let whole, whole.method == .inventoryVariance, whole.leakSince == nil else { return [] }
         guard let (from, through, starts) = Self.daysInside(through: day, thresholds: th),
               let window = levels.window(from: from, through: through) else { return [] }
