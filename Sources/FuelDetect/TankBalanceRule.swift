@@ -491,7 +491,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard let (from, through, starts) = Self.daysInside(through: day, thresholds: th),
               let window = levels.window(from: from, through: through) else { return [] }
         let known = knownSteps(t, from: from)
-        let fits = starts.compactMap { since in
+        let fits = Self.onsetStarts(from: from, starts: starts, thresholds: th).compactMap { since in
             levels.fit(from: from, through: through, leakSince: since, knownSteps: known, prepared: window)
                 .flatMap { $0.hours >= th.leakMinHours ? $0 : nil }
         }
@@ -500,6 +500,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         let spread = fits.map(\.residualSD).min().map { min(1, $0 / max(whole.residualSD, 1e-9)) } ?? 1
         guard whole.leakModelSE * spread <= th.leakOnsetMaxModelSE else { return [] }
         return fits.filter { Self.onsetAgrees($0, whole: whole, from: from, through: through, thresholds: th) }
+    }
+
+    /// The days of the cumulative window from which a leak since that day is tested: those of
+    /// `starts` that leave `leakOnsetMinDaysBefore` days of the window before them to pin the meters.
+    static func onsetStarts(from: Int64, starts: ClosedRange<Int64>, thresholds th: DetectionThresholds) -> [Int64] {
+        starts.filter { $0 >= from + Int64(max(th.leakOnsetMinDaysBefore, 1)) }
     }
 
     /// Whether a leak since a day inside the window agrees with the whole window's estimate: a leak

@@ -548,4 +548,19 @@ import Testing
         off.leakOnsetConsistencyZ = 0
         #expect(TankBalanceRule.onsetAgrees(second, whole: whole, from: 100, through: 113, thresholds: off))
     }
+
+    @Test func aLeakSinceADayLeavesTwoDaysBeforeItToPinTheMeters() throws {
+        var th = DetectionThresholds()
+        #expect(th.leakOnsetMinDaysBefore == 2)
+        // A 14-day window through day 113 begins on day 100; starts run to the day leaving 2 days.
+        let window = try #require(TankBalanceRule.daysInside(through: CivilDate(daysSinceEpoch: 113), thresholds: th))
+        #expect(window.from == 100 && window.starts == 101...112)
+        // Day 101 would leave one day (100) before it: not tested; day 102 leaves two.
+        #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, thresholds: th) == Array(102...112))
+        th.leakOnsetMinDaysBefore = 1
+        #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, thresholds: th) == Array(101...112))
+        // More days before than the window holds: nothing is tested.
+        th.leakOnsetMinDaysBefore = 20
+        #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, thresholds: th).isEmpty)
+    }
 }

@@ -197,6 +197,8 @@ public enum ConfigTable {
             .setting(.number("detect.leak.onset_consistency_z", \.detect.thresholds.leakOnsetConsistencyZ, 0...10,
                              "… and only where the whole window's estimate is at most this many of its standard errors below",
                              "the leak's rate × the share of the window since its day (0: not checked).")),
+            .setting(.integer("detect.leak.onset_min_days_before", \.detect.thresholds.leakOnsetMinDaysBefore, 1...365,
+                              "… on the cumulative method, from a day that leaves at least this many days of the window before it.")),
             .setting(.integer("detect.leak.onset_confirm_closes", \.detect.thresholds.leakOnsetConfirmCloses, 1...30,
                               "… failing at this many day closes in a row (the whole window's test: `confirm_closes`).")),
             .setting(.number("detect.leak.onset_max_model_se_l_per_h", \.detect.thresholds.leakOnsetMaxModelSE, 0...1000,
