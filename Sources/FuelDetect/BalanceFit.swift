@@ -128,6 +128,31 @@ struct BalanceFit: Sendable {
         max(variance(of: Self.unit(factors.count + 1, at: factors.count)).squareRoot(), leakSEFloor)
     }
 
+    /// The leak rate were every meter factor below the legal range (more than `legalPercent` % under 1:
+    /// less leaving the tank per litre metered) set to its lowest legal value and the other
+    /// coefficients refitted; nil when no factor is below it.
+    ///
+    /// Fixing coefficients of a least-squares fit and refitting the rest gives the rest's estimates
+    /// moved by their covariance with the fixed ones: L + Σ_LF Σ_FF⁻¹ (f_F,legal − f_F), on the
+    /// model covariance. Only factors *below* the range: a factor too low is paid for by a higher leak
+    /// (the fit can trade one for the other where trade is steady), while a real leak the meters took
+    /// up shows as factors too *high*, which are left as they are.
+    func leakWithLegalMeters(legalPercent: Double) -> Double? {
+        let n = factors.count
+        guard let v = covariances.first, v.count > n else { return nil }
+        let floor = 1 - legalPercent / 100
+        let low = factors.indices.filter { factors[$0].map { $0 < floor } ?? false }
+        guard !low.isEmpty, let inverse = inverted(low.map { i in low.map { v[i][$0] } }) else { return nil }
+        let shift = low.map { floor - factors[$0]! }
+        var leak = leakLPH
+        for r in low.indices {
+            var weight = 0.0
+            for q in low.indices { weight += v[n][low[q]] * inverse[q][r] }
+            leak += weight * shift[r]
+        }
+        return leak
+    }
+
     /// Metered litres that did not leave the tank, as a share (%) of what was metered, and its
     /// standard error: a stock gain (customers short-filled on the tank's nozzles).
     var stockGain: (percent: Double, se: Double)? {

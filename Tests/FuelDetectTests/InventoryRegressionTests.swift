@@ -563,4 +563,28 @@ import Testing
         th.leakOnsetMinDaysBefore = 20
         #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, thresholds: th).isEmpty)
     }
+
+    @Test func aLeakPaidForByAMeterBelowTheLawIsMeasuredWithThatMeterLegal() {
+        // Factors (0.99, 1.001), leak 0.74 L/h; the first factor and the leak covary: −1e-5 (L/h per unit).
+        var f = BalanceFit(method: .inventoryVariance, factors: [0.99, 1.001], leakLPH: 0.74,
+                           covariances: [[[1e-5, 0, -2e-4], [0, 1e-6, 0], [-2e-4, 0, 0.04]]],
+                           nozzleLitres: [1000, 1000], hours: 300, observations: 1000, residualSD: 5)
+        // Setting the first factor to 0.997 moves the leak by Σ_LF/Σ_FF × 0.007 = −20 × 0.007 = −0.14.
+        let legal = f.leakWithLegalMeters(legalPercent: 0.3)
+        #expect(legal.map { abs($0 - 0.60) < 1e-9 } == true)
+        // A factor too high is left alone (a real leak the meters took up), and so is every legal one.
+        f.factors = [1.01, 1.001]
+        #expect(f.leakWithLegalMeters(legalPercent: 0.3) == nil)
+        f.factors = [0.998, 1.001]
+        #expect(f.leakWithLegalMeters(legalPercent: 0.3) == nil)
+        // The rule: 0.74 ± 0.2 fails at the threshold 0.38 only if 0.74 − z·0.2 clears it; with the meter legal
+        // the estimate drops, and a fail that no longer holds is not taken.
+        f.factors = [0.97, 1.001]
+        let th = DetectionThresholds()
+        #expect(th.leakLegalMeters)
+        #expect(TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: th))
+        var off = th
+        off.leakLegalMeters = false
+        #expect(!TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: off))
+    }
 }
