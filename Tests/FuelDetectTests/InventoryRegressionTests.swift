@@ -565,26 +565,32 @@ import Testing
     }
 
     @Test func aLeakPaidForByAMeterBelowTheLawIsMeasuredWithThatMeterLegal() {
-        // Factors (0.99, 1.001), leak 0.74 L/h; the first factor and the leak covary: −1e-5 (L/h per unit).
+        // Factors (0.99, 1.001), leak 0.74 ± 0.05 L/h; the first factor and the leak covary (−1e-4 against
+        // the factor's variance 1e-5: a factor 0.001 lower is paid for by a leak 0.01 L/h higher).
         var f = BalanceFit(method: .inventoryVariance, factors: [0.99, 1.001], leakLPH: 0.74,
-                           covariances: [[[1e-5, 0, -2e-4], [0, 1e-6, 0], [-2e-4, 0, 0.04]]],
+                           covariances: [[[1e-5, 0, -1e-4], [0, 1e-6, 0], [-1e-4, 0, 0.0025]]],
                            nozzleLitres: [1000, 1000], hours: 300, observations: 1000, residualSD: 5)
-        // Setting the first factor to 0.997 moves the leak by Σ_LF/Σ_FF × 0.007 = −20 × 0.007 = −0.14.
+        // Setting the first factor to 0.997 moves the leak by Σ_LF/Σ_FF × 0.007 = −10 × 0.007 = −0.07.
         let legal = f.leakWithLegalMeters(legalPercent: 0.3)
-        #expect(legal.map { abs($0 - 0.60) < 1e-9 } == true)
+        #expect(legal.map { abs($0 - 0.67) < 1e-9 } == true)
         // A factor too high is left alone (a real leak the meters took up), and so is every legal one.
         f.factors = [1.01, 1.001]
         #expect(f.leakWithLegalMeters(legalPercent: 0.3) == nil)
         f.factors = [0.998, 1.001]
         #expect(f.leakWithLegalMeters(legalPercent: 0.3) == nil)
-        // The rule: 0.74 ± 0.2 fails at the threshold 0.38 only if 0.74 − z·0.2 clears it; with the meter legal
-        // the estimate drops, and a fail that no longer holds is not taken.
-        f.factors = [0.97, 1.001]
         let th = DetectionThresholds()
         #expect(th.leakLegalMeters)
+        // The fit fails as it stands: 0.74 ± 0.05 is beyond the threshold and its critical value.
+        #expect(TankBalanceRule.leakMargin(f, thresholds: th) > 0)
+        // A meter 0.5 % under the law pays for 0.47 L/h of it: with the meter legal, 0.27 L/h, no fail.
+        f.factors = [0.95, 1.001]
         #expect(TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: th))
+        // A meter just under the law pays for 0.02 L/h: 0.72 still fails, and the fail is taken.
+        f.factors = [0.995, 1.001]
+        #expect(!TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: th))
         var off = th
         off.leakLegalMeters = false
+        f.factors = [0.95, 1.001]
         #expect(!TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: off))
     }
 }
