@@ -179,6 +179,15 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// unchanged; the price, one 0.76 L/h leak present from the data's second day found after 14.5
     /// days instead of 12.5 (mm-15m, seed 21) and one busy-tank leak fewer (out of reach there).
     public var leakLegalMeters = true
+    /// What a meter factor is known to be before any reading, as a standard deviation in % about 1: the
+    /// cumulative method's leak verdict takes its estimate with every meter within it a priori (0: not).
+    /// Meters are verified within the legal ±0.3 %; uniform over that range, 0.17 %. A fail found only
+    /// with it must hold at `leakConfirmCloses` closes in a row (see ``TankBalanceRule``).
+    public var leakMeterPriorPercent = 0.17
+    /// … and a fail found only with it is taken where the readings alone tell the leak from the meters:
+    /// the window's model standard error of the leak at most this (L/h; 0.13 on the median ordinary
+    /// millimetre tank over 14 days, 0.3 on a busy 24-hour one).
+    public var leakMeterPriorMaxModelSE = 0.25
     /// … and, on a fine gauge, over the quiet segments of this many days (a leak since each day that
     /// leaves `leakOnsetMinDays` of them; at most `leakOnsetMinDays`: not tested). Each day more is
     /// kept in the detector's state.

@@ -62,7 +62,7 @@ import Testing
 
     /// Detection's view of a gauge over a full leak window: a gauge far outside the envelope
     /// (2 mm steps, 1 mm noise, a reading every 30 minutes) raises one `gauge_quality` alert naming
-    /// why, and its detection limit is above the target; a fine gauge's is within it, with none.
+    /// why where its detection limit is above the target; a fine gauge's is within it, with none.
     @Test func aGaugeThatCannotReachTheTargetIsNamed() throws {
         let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
         let station = registry.stations[0]
@@ -86,10 +86,15 @@ import Testing
             #expect(run.closeLeakZ.values.allSatisfy { $0.count >= Int(days) - 4 && $0.count <= Int(days) && $0.allSatisfy(\.isFinite) },
                     "\(gauge.name): \(run.closeLeakZ)")
             if gauge.name == "poor" {
-                #expect(Set(flagged.map(\.signal.subject)) == Set(station.tanks.map(\.id)), "\(gauge.name)")
+                // Every tank whose limit is above the target is named, and no other. With the meters known
+                // legal a priori (`leakMeterPriorPercent`) one of the demo station's four tanks (T3) reaches the
+                // target even on this gauge; the others do not.
+                let short = assessed.filter { $0.meetsTarget == false }
+                #expect(Set(flagged.map(\.signal.subject)) == Set(short.map(\.tank)), "\(gauge.name): \(assessed)")
+                #expect(short.count >= station.tanks.count - 1, "\(assessed)")
                 #expect(flagged.allSatisfy { $0.signal.severity == .info && $0.signal.evidence["reasons"] == .text("coarse_steps,noisy,too_few_readings") },
                         "\(flagged.map(\.signal.evidence))")
-                #expect(assessed.allSatisfy { $0.meetsTarget == false && $0.method == .inventoryVariance })
+                #expect(assessed.allSatisfy { $0.method == .inventoryVariance })
                 // Nor can it judge a meter within three days: every nozzle is listed and inconclusive, with
                 // a limit above the target where it has an estimate (on some days none: three days of
                 // 24-hour epochs are too few clusters), without figures where it has none.
