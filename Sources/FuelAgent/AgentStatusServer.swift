@@ -23,17 +23,12 @@ struct AgentStatusServer: Service {
     let onPort: @Sendable (Int) async -> Void
 
     func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // A status client that goes quiet is let go: the server holds nothing for it.
-                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: .seconds(30)), CloseOnIdle()])
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let bound = server.channel.localAddress?.port ?? port
+        let server = try await ConnectionAcceptor<HTTPServerRequestPart, HTTPServerResponsePart>.bind(host: host, port: port) { channel in
+            // A status client that goes quiet is let go: the server holds nothing for it.
+            try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: .seconds(30)), CloseOnIdle()])
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+        }
+        let bound = server.port ?? port
         logger.notice("agent status server listening", metadata: ["address": "\(host):\(bound)"])
         await onPort(bound)
         do {

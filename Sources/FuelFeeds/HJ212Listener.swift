@@ -84,36 +84,20 @@ public struct HJ212Listener<Sink: FeedRecordSink, Book: HJ212DeviceKeeping>: Ser
 
     private func listen() async throws {
         let idle = TimeAmount(settings.idleTimeout)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: idle), CloseOnIdle()])
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let port = server.channel.localAddress?.port ?? settings.port
+        let server = try await ConnectionAcceptor<ByteBuffer, ByteBuffer>.bind(host: settings.host, port: settings.port) { channel in
+            try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: idle), CloseOnIdle()])
+        }
+        let port = server.port ?? settings.port
         logger.notice("HJ 212 listener ready", metadata: ["address": "\(settings.host):\(port)", "devices": "\(devices.count)"])
         await onListening(port)
-        try await withTaskCancellationHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        guard limit.enter() else {
-                            logger.warning("HJ 212 connection refused: listener full", metadata: ["max": "\(limit.maximum)"])
-                            try? await connection.channel.close()
-                            continue
-                        }
-                        group.addTask {
-                            defer { limit.leave() }
-                            await serve(connection)
-                        }
-                    }
-                }
+        try await serveEachConnection(of: server) { [limit, logger] connection in
+            guard limit.enter() else {
+                logger.warning("HJ 212 connection refused: listener full", metadata: ["max": "\(limit.maximum)"])
+                try? await connection.executeThenClose { _, _ in }
+                return
             }
-        } onCancel: {
-            server.channel.close(promise: nil)
+            defer { limit.leave() }
+            await serve(connection)
         }
     }
 

@@ -46,22 +46,3 @@ public func untilGracefulShutdown(_ body: @escaping @Sendable () async throws ->
     } catch is CancellationError {
     }
 }
-
-/// Serves each connection `server` accepts in a task of its own until the calling task is cancelled
-/// (which closes the listening channel), then waits for the connections' tasks to end.
-public func serveEachConnection<Inbound: Sendable, Outbound: Sendable>(
-    of server: NIOAsyncChannel<NIOAsyncChannel<Inbound, Outbound>, Never>,
-    _ serve: @escaping @Sendable (NIOAsyncChannel<Inbound, Outbound>) async -> Void
-) async throws {
-    try await withTaskCancellationHandler {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    group.addTask { await serve(connection) }
-                }
-            }
-        }
-    } onCancel: {
-        server.channel.close(promise: nil)
-    }
-}

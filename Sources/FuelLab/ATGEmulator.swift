@@ -78,12 +78,8 @@ package struct ATGEmulator: Sendable {
     }
 
     package func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-            }
-        let port = server.channel.localAddress?.port ?? settings.port
+        let server = try await ConnectionAcceptor<ByteBuffer, ByteBuffer>.bind(host: settings.host, port: settings.port)
+        let port = server.port ?? settings.port
         logger.notice("ATG emulator listening", metadata: ["address": "\(settings.host):\(port)", "station": "\(station.id)", "tanks": "\(readings.count)"])
         await onListening(port)
         try await serveEachConnection(of: server) { connection in try? await serve(connection) }
