@@ -86,11 +86,15 @@ package struct HJ212ListenerBenchmark: Sendable {
         let stages = profile ? IngestProfile() : nil
         let components = try FuelwardenComponents(config: config, logger: quiet, feeds: FeedsFile(consoles: [], devices: devices), profile: stages)
         let group = FuelwardenDaemon.serviceGroup(components: components, logger: quiet) { _ in }
+        // Taken out of `components` before the task group: read through the struct the group's closure
+        // captured, `listening` was a bad pointer in the release build (segfault at every run of
+        // `bench hj212`, Swift 6.3.1, 2026-12-06; the debug build and the daemon were not affected).
+        let listening = components.listening, database = components.database
         return try await withThrowingTaskGroup(of: Result?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
             var port: Int?
             for _ in 0..<200 where port == nil {
-                port = components.listening.hj212
+                port = listening.hj212
                 if port == nil { try await Task.sleep(for: .milliseconds(50)) }
             }
             guard let port else { throw StoreError.unavailable("HJ 212 listener did not start") }
@@ -117,7 +121,7 @@ package struct HJ212ListenerBenchmark: Sendable {
                 return all
             }
             let seconds = (ContinuousClock.now - start).inSeconds
-            let stored = try await components.database.connection("count") { conn in
+            let stored = try await database.connection("count") { conn in
                 try await conn.query("SELECT count(*) FROM ledger WHERE source = 'hj212'", logger: quiet).collect().first?.decode(Int64.self) ?? 0
             }
             await group.triggerGracefulShutdown()
