@@ -132,6 +132,8 @@ extension ConsoleController {
                     "step": fmt(a.stepMM), "noise": fmt(a.noiseMM), "interval": fmt(a.intervalSeconds.map { $0 / 60 }, 10),
                     "readings": a.readings, "glitches": fmt(a.glitchShare * 100, 1000),
                     "method": a.method.map { t["method_\($0.rawValue)"] ?? $0.rawValue } ?? "—",
+                    "meterPrior": a.meterPriorPercent.map { "\(t["gauge_meter_prior"] ?? "") ±\(fmt($0))" } ?? "",
+                    "hasMeterPrior": a.meterPriorPercent != nil,
                     "rate": fmt(a.leakRateLPH, 1000), "se": fmt(a.leakStandardErrorLPH, 1000),
                     "limit": fmt(a.detectionLimitLPH), "target": fmt(a.targetLPH),
                     "meets": a.meetsTarget == true, "fails": a.meetsTarget == false,

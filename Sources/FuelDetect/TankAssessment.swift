@@ -70,6 +70,9 @@ public struct TankAssessment: Sendable, Hashable, Codable {
     /// The smallest leak (L/h) found at 95 % within the window, and the target it is held against.
     public var detectionLimitLPH: Double?
     public var targetLPH: Double
+    /// The standard deviation (%) of the meters' factors the estimate and its limit take as known
+    /// before the readings (meters verified legal; nil: from the readings alone).
+    public var meterPriorPercent: Double?
     /// What is beyond the marks in the gauge's quality.
     public var limitations: [GaugeLimitation]
     /// The meter test's view of each of the tank's nozzles that has an estimate.
@@ -85,6 +88,7 @@ public struct TankAssessment: Sendable, Hashable, Codable {
         case glitchShare = "glitch_share", method, windowDays = "window_days", daysWithData = "days_with_data"
         case leakRateLPH = "leak_rate_l_per_h", leakStandardErrorLPH = "standard_error_l_per_h"
         case detectionLimitLPH = "detection_limit_l_per_h", targetLPH = "target_l_per_h", limitations, meters
+        case meterPriorPercent = "meter_prior_percent"
     }
 }
 

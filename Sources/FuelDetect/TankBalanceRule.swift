@@ -545,8 +545,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// would decide alone, and a leak-free busy tank reading 0.75–1.2 L/h by the readings alone for ten
     /// days failed at two closes with it (1.24 ± 0.31 L/h, model standard error 0.36: mm-15m-24h, seed 61).
     static func withMeterPrior(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> BalanceFit {
-        guard fit.method == .inventoryVariance, th.leakMeterPriorPercent > 0, fit.leakModelSE <= th.leakMeterPriorMaxModelSE else { return fit }
+        guard meterPriorApplies(fit, thresholds: th) else { return fit }
         return fit.withMeterPrior(sd: th.leakMeterPriorPercent / 100) ?? fit
+    }
+
+    /// Whether the leak verdict takes `fit` with the meters' prior (``withMeterPrior(_:thresholds:)``).
+    static func meterPriorApplies(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> Bool {
+        fit.method == .inventoryVariance && th.leakMeterPriorPercent > 0 && fit.leakModelSE <= th.leakMeterPriorMaxModelSE
+            && fit.factors.contains { $0 != nil }
     }
 
     /// Whether a leak since a day inside the window agrees with the whole window's estimate: a leak
@@ -715,7 +721,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     func assessment(of id: String, quality q: GaugeQuality, thresholds th: DetectionThresholds) -> TankAssessment {
         var a = TankAssessment(tank: id, stepMM: q.stepMM, noiseMM: q.noiseMM, intervalSeconds: q.intervalSeconds, readings: q.readings,
                                glitchShare: q.glitchShare, targetLPH: th.leakTargetLPH, limitations: GaugeLimitation.of(q, thresholds: th))
-        if let t = tanks[id], let day = t.currentDay, let fit = Self.leading(leakFits(t, through: day, thresholds: th), thresholds: th).map({ Self.withMeterPrior($0, thresholds: th) }) {
+        if let t = tanks[id], let day = t.currentDay, let free = Self.leading(leakFits(t, through: day, thresholds: th), thresholds: th) {
+            let fit = Self.withMeterPrior(free, thresholds: th)
+            if Self.meterPriorApplies(free, thresholds: th), free.withMeterPrior(sd: th.leakMeterPriorPercent / 100) != nil {
+                a.meterPriorPercent = th.leakMeterPriorPercent
+            }
             a.method = fit.method
             a.windowDays = Self.windowDays(fit.method, thresholds: th)
             a.daysWithData = fit.days

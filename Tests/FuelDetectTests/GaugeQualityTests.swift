@@ -95,6 +95,8 @@ import Testing
                 #expect(flagged.allSatisfy { $0.signal.severity == .info && $0.signal.evidence["reasons"] == .text("coarse_steps,noisy,too_few_readings") },
                         "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.method == .inventoryVariance })
+                // The tank that meets it does so with the meters' prior, and says so.
+                #expect(assessed.filter { $0.meetsTarget == true }.allSatisfy { $0.meterPriorPercent == th.leakMeterPriorPercent }, "\(assessed)")
                 // Nor can it judge a meter within three days: every nozzle is listed and inconclusive, with
                 // a limit above the target where it has an estimate (on some days none: three days of
                 // 24-hour epochs are too few clusters), without figures where it has none.
@@ -106,6 +108,8 @@ import Testing
             } else {
                 #expect(flagged.isEmpty, "\(flagged.map(\.signal.evidence))")
                 #expect(assessed.allSatisfy { $0.meetsTarget == true && $0.method == .quietSegments && $0.limitations.isEmpty }, "\(assessed)")
+                // The quiet-segment method takes no prior on the meters.
+                #expect(assessed.allSatisfy { $0.meterPriorPercent == nil })
                 // A fine gauge judges every nozzle's meter, and finds the target error within the window.
                 let meters = assessed.flatMap(\.meters)
                 #expect(Set(meters.map(\.nozzle)) == Set(station.nozzles.map(\.id)), "\(meters)")

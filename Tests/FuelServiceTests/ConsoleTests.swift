@@ -75,7 +75,7 @@ struct ConsoleAgent {
         var needed = AlertRule.allCases.map { "rule_\($0.rawValue)" } + Severity.allCases.map { "severity_\($0.rawValue)" }
         needed += AlertFilter.Status.allCases.map { "status_\($0.rawValue)" } + AccessRole.allCases.filter { $0 != .station }.map { "role_\($0.rawValue)" }
         needed += RecordKind.allCases.map { "kind_\($0.rawValue)" } + StationStatus.allCases.map { "station_status_\($0.rawValue)" }
-        needed += GaugeLimitation.allCases.map { "limitation_\($0.rawValue)" } + ["method_quiet_segments", "method_inventory_variance", "method_meter_step"]
+        needed += GaugeLimitation.allCases.map { "limitation_\($0.rawValue)" } + ["method_quiet_segments", "method_inventory_variance", "method_meter_step", "gauge_meter_prior"]
         needed += Contact.Role.allCases.map { "contact_\($0.rawValue)" } + ["pass", "needs_attention", "fail"].map { "verdict_\($0)" }
         needed += InspectionGap.Kind.allCases.map { "gap_\($0.rawValue)" }
         needed += (InspectionPrecheck.reasonKeys + InspectionGapFinder.detailKeys).map { "reason_\($0)" }
