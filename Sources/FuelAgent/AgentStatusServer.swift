@@ -31,12 +31,9 @@ struct AgentStatusServer: Service {
         let bound = server.port ?? port
         logger.notice("agent status server listening", metadata: ["address": "\(host):\(bound)"])
         await onPort(bound)
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await serveEachConnection(of: server) { connection in try? await serve(connection) }
-            }
-        } catch where Task.isShuttingDownGracefully || Task.isCancelled {
-            // Closed to stop (the agent shutting down): not a failure of the service group.
+        // Graceful shutdown closes the listener: the serving ends, and is not a failure of the service group.
+        await cancelWhenGracefulShutdown {
+            await serveEachConnection(of: server) { connection in try? await serve(connection) }
         }
     }
 

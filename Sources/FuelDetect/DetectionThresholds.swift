@@ -184,8 +184,8 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// Meters are verified within the legal ±0.3 %; uniform over that range, 0.17 %. A fail found only
     /// with it must hold at `leakConfirmCloses` closes in a row (see ``TankBalanceRule``).
     public var leakMeterPriorPercent = 0.17
-    /// … and a fail found only with it is taken where the readings alone tell the leak from the meters:
-    /// the window's model standard error of the leak at most this (L/h; 0.13 on the median ordinary
+    /// … and it is used only where the readings alone tell the leak from the meters (for the verdict,
+    /// the detection limit and `gauge_quality`): the window's model standard error of the leak at most this (L/h; 0.13 on the median ordinary
     /// millimetre tank over 14 days, 0.3 on a busy 24-hour one).
     public var leakMeterPriorMaxModelSE = 0.25
     /// … and, on a fine gauge, over the quiet segments of this many days (a leak since each day that

@@ -545,14 +545,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// would decide alone, and a leak-free busy tank reading 0.75–1.2 L/h by the readings alone for ten
     /// days failed at two closes with it (1.24 ± 0.31 L/h, model standard error 0.36: mm-15m-24h, seed 61).
     static func withMeterPrior(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> BalanceFit {
-        guard meterPriorApplies(fit, thresholds: th) else { return fit }
-        return fit.withMeterPrior(sd: th.leakMeterPriorPercent / 100) ?? fit
+        meterPriorFit(fit, thresholds: th) ?? fit
     }
 
-    /// Whether the leak verdict takes `fit` with the meters' prior (``withMeterPrior(_:thresholds:)``).
-    static func meterPriorApplies(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> Bool {
-        fit.method == .inventoryVariance && th.leakMeterPriorPercent > 0 && fit.leakModelSE <= th.leakMeterPriorMaxModelSE
-            && fit.factors.contains { $0 != nil }
+    /// `fit` with the meters' prior where the leak verdict takes it (``withMeterPrior(_:thresholds:)``);
+    /// nil where it takes the fit as it is.
+    static func meterPriorFit(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> BalanceFit? {
+        guard fit.method == .inventoryVariance, th.leakMeterPriorPercent > 0, fit.leakModelSE <= th.leakMeterPriorMaxModelSE else { return nil }
+        return fit.withMeterPrior(sd: th.leakMeterPriorPercent / 100)
     }
 
     /// Whether a leak since a day inside the window agrees with the whole window's estimate: a leak
@@ -722,10 +722,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var a = TankAssessment(tank: id, stepMM: q.stepMM, noiseMM: q.noiseMM, intervalSeconds: q.intervalSeconds, readings: q.readings,
                                glitchShare: q.glitchShare, targetLPH: th.leakTargetLPH, limitations: GaugeLimitation.of(q, thresholds: th))
         if let t = tanks[id], let day = t.currentDay, let free = Self.leading(leakFits(t, through: day, thresholds: th), thresholds: th) {
-            let fit = Self.withMeterPrior(free, thresholds: th)
-            if Self.meterPriorApplies(free, thresholds: th), free.withMeterPrior(sd: th.leakMeterPriorPercent / 100) != nil {
-                a.meterPriorPercent = th.leakMeterPriorPercent
-            }
+            let prior = Self.meterPriorFit(free, thresholds: th), fit = prior ?? free
+            if prior != nil { a.meterPriorPercent = th.leakMeterPriorPercent }
             a.method = fit.method
             a.windowDays = Self.windowDays(fit.method, thresholds: th)
             a.daysWithData = fit.days
@@ -791,7 +789,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // Leak test: the verdict of the method in force.
         let leakFits = leakFits(t, through: day, thresholds: th)
         let leadingFree = Self.leading(leakFits, thresholds: th)
-        let leading = leadingFree.map { Self.withMeterPrior($0, thresholds: th) }
+        // The leading fit with the meters' prior, where the verdict takes it (nil: as it is).
+        let prior = leadingFree.flatMap { Self.meterPriorFit($0, thresholds: th) }
+        let leading = prior ?? leadingFree
         // A leak that began inside the window, measured from the day that shows it most clearly.
         let inventory = leakFits.first { $0.method == .inventoryVariance }
         // One nozzle's meter factor stepping down inside the cumulative window: a meter set to
@@ -821,15 +821,15 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             let freeFails = confirmed && Self.wholeWindowFails(free, stepped: stepped, thresholds: th)
             // With the meters' prior the cumulative fit's leak is surer where trade follows the hours (a
             // leak present from the data's first day was found after 9.5 days instead of 14.5: mm-15m,
-            // seed 21; see ``withMeterPrior(_:thresholds:)``). A fail the prior alone finds is an assumption about meters the readings could not
-            // pin, so it is taken once it holds at `leakConfirmCloses` closes in a row: a leak-free busy
-            // tank's posterior crossed its critical value at one close only (3.57 against 3.51: mm-15m-24h, seed 21).
-            let priorFails = confirmed && !freeFails && whole.method == .inventoryVariance && th.leakMeterPriorPercent > 0
-                && Self.wholeWindowFails(whole, stepped: stepped, thresholds: th)
+            // seed 21; see ``withMeterPrior(_:thresholds:)``). A fail the prior alone finds is an assumption
+            // about meters the readings could not pin, so it is taken once it holds at `leakConfirmCloses`
+            // closes in a row: a leak-free busy tank's posterior crossed its critical value at one close
+            // only (3.57 against 3.51: mm-15m-24h, seed 21).
+            let priorFails = confirmed && !freeFails && prior.map { Self.wholeWindowFails($0, stepped: stepped, thresholds: th) } == true
             let priorCloses = priorFails ? (t.leakPriorCloses ?? 0) + 1 : 0
             t.leakPriorCloses = priorCloses > 0 ? priorCloses : nil
-            let fails = freeFails ? free
-                : priorFails && (t.leakAlert || priorCloses >= th.leakConfirmCloses) ? whole
+            let byPrior = priorFails && (t.leakAlert || priorCloses >= th.leakConfirmCloses)
+            let fails = freeFails ? free : byPrior ? whole
                 : (t.leakAlert || onsetCloses >= th.leakOnsetConfirmCloses) ? onset : nil
             let verdict: LeakVerdict = fails != nil ? .fail
                 : rate + th.leakPassZ * se < th.leakTargetLPH ? .pass : .inconclusive
@@ -846,7 +846,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                     "through_day": .text(day.description),
                 ]
                 if let since = fit.leakSince { evidence["leak_since_day"] = .text(CivilDate(daysSinceEpoch: since).description) }
-                if !freeFails, fit.leakSince == nil, priorFails {
+                if byPrior {
                     // Found with the meters' prior: say so, and what the readings alone gave.
                     evidence["meter_prior_percent"] = .number(th.leakMeterPriorPercent)
                     evidence["without_meter_prior_l_per_h"] = .number(free.leakLPH)

@@ -54,7 +54,7 @@ public struct ConnectionAcceptor<Inbound: Sendable, Outbound: Sendable>: Sendabl
 public func serveEachConnection<Inbound: Sendable, Outbound: Sendable>(
     of acceptor: ConnectionAcceptor<Inbound, Outbound>,
     _ serve: @escaping @Sendable (NIOAsyncChannel<Inbound, Outbound>) async -> Void
-) async throws {
+) async {
     let stopping = NIOLockedValueBox(false)
     let accepting = Task {
         await withDiscardingTaskGroup { group in

@@ -90,7 +90,7 @@ public struct HJ212Listener<Sink: FeedRecordSink, Book: HJ212DeviceKeeping>: Ser
         let port = server.port ?? settings.port
         logger.notice("HJ 212 listener ready", metadata: ["address": "\(settings.host):\(port)", "devices": "\(devices.count)"])
         await onListening(port)
-        try await serveEachConnection(of: server) { [limit, logger] connection in
+        await serveEachConnection(of: server) { [limit, logger] connection in
             guard limit.enter() else {
                 logger.warning("HJ 212 connection refused: listener full", metadata: ["max": "\(limit.maximum)"])
                 try? await connection.executeThenClose { _, _ in }

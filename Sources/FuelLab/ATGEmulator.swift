@@ -82,7 +82,7 @@ package struct ATGEmulator: Sendable {
         let port = server.port ?? settings.port
         logger.notice("ATG emulator listening", metadata: ["address": "\(settings.host):\(port)", "station": "\(station.id)", "tanks": "\(readings.count)"])
         await onListening(port)
-        try await serveEachConnection(of: server) { connection in try? await serve(connection) }
+        await serveEachConnection(of: server) { connection in try? await serve(connection) }
     }
 
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {

@@ -212,7 +212,7 @@ public enum ConfigTable {
                              "standard deviation in % (meters verified within the legal ±0.3 %; 0: no prior); a fail found only",
                              "with it must hold at `confirm_closes` day closes in a row.")),
             .setting(.number("detect.leak.meter_prior_max_model_se_l_per_h", \.detect.thresholds.leakMeterPriorMaxModelSE, 0...1000,
-                             "… and is taken only where the window's model standard error of the leak is at most this (where",
+                             "… and is used only where the window's model standard error of the leak is at most this (where",
                              "trade is steady day and night the prior alone would decide).")),
             .setting(.integer("detect.leak.design_effect_closes", \.detect.thresholds.leakDesignEffectCloses, 0...365,
                               "The whole window's cumulative leak standard error is at least the model's times the tank's",
