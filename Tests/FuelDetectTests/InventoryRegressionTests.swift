@@ -594,6 +594,27 @@ import Testing
         #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, thresholds: th).isEmpty)
     }
 
+    @Test func aLeakSinceADayThatRestsOnAMeterBelowTheLawIsNotTaken() {
+        // A leak since a day at 0.9 ± 0.1 L/h whose fit put the first meter at 0.95 (five times the legal
+        // 0.3 % under 1); the leak and that factor covary as a busy tank's do (−1e-4 / 1e-5: 0.01 L/h a 0.001).
+        var f = BalanceFit(method: .inventoryVariance, factors: [0.95, 1.001], leakLPH: 0.9,
+                           covariances: [[[1e-5, 0, -1e-4], [0, 1e-6, 0], [-1e-4, 0, 0.01]]],
+                           nozzleLitres: [1000, 1000], hours: 300, observations: 1000, residualSD: 5)
+        f.leakSince = 19_300
+        let th = DetectionThresholds()
+        // As it stands the leak since the day fails: beyond the threshold by its pass margin and beyond 3 SE.
+        #expect(TankBalanceRule.leakMargin(f, thresholds: th) > 0)
+        // With the meter at 0.997 the leak is 0.9 − 0.47 = 0.43 L/h, below the threshold plus its margin: not taken.
+        #expect(f.leakWithLegalMeters(legalPercent: th.meterLegalPercent).map { abs($0 - 0.43) < 1e-9 } == true)
+        #expect(TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: th))
+        // A meter just under the law pays for 0.02 L/h of it: 0.88 still fails and the leak is taken.
+        f.factors = [0.995, 1.001]
+        #expect(!TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: th))
+        // So is one whose meters are legal: nothing to set.
+        f.factors = [0.999, 1.001]
+        #expect(!TankBalanceRule.legalMetersAllowNoLeak(f, thresholds: th))
+    }
+
     @Test func aLeakPaidForByAMeterBelowTheLawIsMeasuredWithThatMeterLegal() {
         // Factors (0.99, 1.001), leak 0.74 ± 0.05 L/h; the first factor and the leak covary (−1e-4 against
         // the factor's variance 1e-5: a factor 0.001 lower is paid for by a leak 0.01 L/h higher).
