@@ -172,9 +172,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// after 15.5 days instead of 13.5 (mm-15m, seed 31), one leak fewer found on busy 24-hour tanks
     /// of seed 21 (out of reach there). 3 lost two of seed 3's busy-tank leaks too.
     public var leakOnsetMinDaysBefore: Int = 2
-    /// The cumulative method's fail is not taken when it rests on a meter factor below the legal
-    /// range (`meterLegalPercent` under 1): with that meter at its lowest legal value the leak must
-    /// still fail (false: not checked). Seeds 61 and 21, seven coarse profiles: leak-free tank-months
+    /// The cumulative method's fail — the whole window's and a leak since a day's — is not taken when
+    /// it rests on a meter factor below the legal range (`meterLegalPercent` under 1): with that meter at
+    /// its lowest legal value the leak must still fail (false: not checked). Seeds 61 and 21, seven coarse profiles: leak-free tank-months
     /// flagged on mm-15m-24h 1 → 0 of 84 (each seed) and mm-15m-field 1 → 0 (seed 21); seeds 3 and 31
     /// unchanged; the price, one 0.76 L/h leak present from the data's second day found after 14.5
     /// days instead of 12.5 (mm-15m, seed 21) and one busy-tank leak fewer (out of reach there).

@@ -546,18 +546,13 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     }
 
     /// The cumulative fit as the leak verdict takes it: with each meter factor known a priori to be 1
-    /// within `leakMeterPriorPercent` (``BalanceFit/withMeterPrior(sd:)``); other fits as they are.
+    /// within `leakMeterPriorPercent` (``BalanceFit/withMeterPrior(sd:)``); nil where the verdict takes
+    /// the fit as it is (another method, or no prior).
     ///
     /// Only where the readings alone tell the leak from the meters: the window's model standard error
     /// of the leak at most `leakMeterPriorMaxModelSE`. Where trade is steady day and night the prior
     /// would decide alone, and a leak-free busy tank reading 0.75–1.2 L/h by the readings alone for ten
     /// days failed at two closes with it (1.24 ± 0.31 L/h, model standard error 0.36: mm-15m-24h, seed 61).
-    static func withMeterPrior(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> BalanceFit {
-        meterPriorFit(fit, thresholds: th) ?? fit
-    }
-
-    /// `fit` with the meters' prior where the leak verdict takes it (``withMeterPrior(_:thresholds:)``);
-    /// nil where it takes the fit as it is.
     static func meterPriorFit(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> BalanceFit? {
         guard fit.method == .inventoryVariance, th.leakMeterPriorPercent > 0, fit.leakModelSE <= th.leakMeterPriorMaxModelSE else { return nil }
         return fit.withMeterPrior(sd: th.leakMeterPriorPercent / 100)
@@ -829,7 +824,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             let freeFails = confirmed && Self.wholeWindowFails(free, stepped: stepped, thresholds: th)
             // With the meters' prior the cumulative fit's leak is surer where trade follows the hours (a
             // leak present from the data's first day was found after 9.5 days instead of 14.5: mm-15m,
-            // seed 21; see ``withMeterPrior(_:thresholds:)``). A fail the prior alone finds is an assumption
+            // seed 21; see ``meterPriorFit(_:thresholds:)``). A fail the prior alone finds is an assumption
             // about meters the readings could not pin, so it is taken once it holds at `leakConfirmCloses`
             // closes in a row: a leak-free busy tank's posterior crossed its critical value at one close
             // only (3.57 against 3.51: mm-15m-24h, seed 21).

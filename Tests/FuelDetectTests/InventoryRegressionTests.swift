@@ -669,12 +669,12 @@ import Testing
         // The rule applies it to the cumulative method only, and not at 0.
         var th = DetectionThresholds()
         #expect(th.leakMeterPriorPercent > 0)
-        #expect(TankBalanceRule.withMeterPrior(f, thresholds: th).leakLPH != f.leakLPH)
+        #expect((TankBalanceRule.meterPriorFit(f, thresholds: th) ?? f).leakLPH != f.leakLPH)
         var quiet = f
         quiet.method = .quietSegments
-        #expect(TankBalanceRule.withMeterPrior(quiet, thresholds: th).leakLPH == f.leakLPH)
+        #expect((TankBalanceRule.meterPriorFit(quiet, thresholds: th) ?? quiet).leakLPH == f.leakLPH)
         th.leakMeterPriorPercent = 0
-        #expect(TankBalanceRule.withMeterPrior(f, thresholds: th).leakLPH == f.leakLPH)
+        #expect((TankBalanceRule.meterPriorFit(f, thresholds: th) ?? f).leakLPH == f.leakLPH)
     }
 
     @Test func aMeterPriorNeverWidensAnEstimateAndTightensAsItNarrows() async {
