@@ -35,6 +35,7 @@ public struct DetectionService: Service {
     let metrics: FuelMetrics
     let logger: Logger
     let spacing: DetectionPassSpacing
+    let states: DetectorStateCache
 
     public init(
         ledger: LedgerStore, store: DetectionStore, registry: RegistryCache, settings: DetectSettings,
@@ -48,6 +49,7 @@ public struct DetectionService: Service {
         self.metrics = metrics
         self.logger = logger
         self.spacing = DetectionPassSpacing(minimum: settings.stationMinPass)
+        self.states = DetectorStateCache(capacity: settings.stateCacheStations)
     }
 
     public func run() async throws {
@@ -112,17 +114,7 @@ public struct DetectionService: Service {
     func process(_ item: DetectionBacklog) async throws -> Int {
         guard let profile = try await registry.profileReloadingIfUnknown(item.station) else { return 0 }
         var processed = 0
-        var detector: StationDetector
-        switch try await store.loadState(StationDetector.self, station: item.station) {
-        case .state(let stored): detector = stored
-        case .none: detector = StationDetector(station: item.station)
-        case .undecodable(let reason):
-            // A format change: start this station's detectors afresh from the stored cursor, and say so.
-            metrics.undecodableDetectorStates.increment()
-            logger.error("stored detector state does not decode; detection restarts from the cursor", metadata: [
-                "station": "\(item.station)", "cursor": "\(item.cursor)", "error": "\(reason)"])
-            detector = StationDetector(station: item.station)
-        }
+        var detector = try await state(of: item)
         detector.skip(to: item.cursor)
         var cursor = item.cursor
         while cursor < item.headSeq {
@@ -148,8 +140,10 @@ public struct DetectionService: Service {
             do {
                 applied = try await store.commit(detector, station: item.station, cursor: detector.cursor, previousCursor: cursor, events: events)
             } catch StoreError.conflict {
+                states.forget(item.station)
                 break  // another replica processed this station; pick it up next pass
             }
+            states.committed(detector, station: item.station, cursor: detector.cursor)
             for (id, s) in applied.raisedNew {
                 metrics.alertRaised(rule: s.rule.rawValue)
                 logger.notice("alert raised", metadata: [
@@ -161,5 +155,25 @@ public struct DetectionService: Service {
             cursor = last.chainSeq
         }
         return processed
+    }
+
+    /// The station's detector state at the backlog's cursor: the one this daemon committed there if
+    /// it still holds it, else the stored one.
+    func state(of item: DetectionBacklog) async throws -> StationDetector {
+        if let held = states.state(of: item.station, at: item.cursor) {
+            metrics.detectorStateRead(fromMemory: true)
+            return held
+        }
+        metrics.detectorStateRead(fromMemory: false)
+        switch try await store.loadState(StationDetector.self, station: item.station) {
+        case .state(let stored): return stored
+        case .none: return StationDetector(station: item.station)
+        case .undecodable(let reason):
+            // A format change: start this station's detectors afresh from the stored cursor, and say so.
+            metrics.undecodableDetectorStates.increment()
+            logger.error("stored detector state does not decode; detection restarts from the cursor", metadata: [
+                "station": "\(item.station)", "cursor": "\(item.cursor)", "error": "\(reason)"])
+            return StationDetector(station: item.station)
+        }
     }
 }

@@ -33,6 +33,9 @@ public final class FuelMetrics: Sendable {
     nonisolated(unsafe) private static let undecodableState = MetricNameDescriptor(
         namespace: "fuelwarden", metricName: "detector_state_undecodable", unitName: "total",
         helpText: "Stored detector states that no longer decoded; those stations restarted detection from their cursor.")
+    nonisolated(unsafe) private static let stateReads = MetricNameDescriptor(
+        namespace: "fuelwarden", metricName: "detector_state_reads", unitName: "total",
+        helpText: "Detection passes by where the station's state came from: memory (this daemon committed it last) or database.")
 
     nonisolated(unsafe) private static let buildSchema = MetricNameDescriptor(
         namespace: "fuelwarden", metricName: "build_schema_version", unitName: "",
@@ -93,6 +96,11 @@ public final class FuelMetrics: Sendable {
     public func count(kind: String, verdict: String, _ n: Int) {
         guard n > 0 else { return }
         registry.makeCounter(descriptor: Self.records, labels: [("kind", kind), ("verdict", verdict)]).increment(by: Int64(n))
+    }
+
+    /// A detection pass started from the state this daemon committed last (`fromMemory`) or read it back.
+    public func detectorStateRead(fromMemory: Bool) {
+        registry.makeCounter(descriptor: Self.stateReads, labels: [("from", fromMemory ? "memory" : "database")]).increment()
     }
 
     public func alertRaised(rule: String) {

@@ -10,10 +10,14 @@ import Testing
 /// when stations are detected one at a time.
 @Suite struct ParallelDetectionTests {
     /// Every station's (station, rule, subject) alerts after pushing the same day of records, each
-    /// station with an undeclared delivery on a tank of its own.
-    static func alerts(workers: Int) async throws -> Set<[String]> {
+    /// station with an undeclared delivery on a tank of its own, and the daemon's metrics then. With
+    /// `settleEachPush` each push waits for detection to catch up before the next (a pass a push).
+    static func alerts(
+        settleEachPush: Bool = false, tweak: @escaping @Sendable (inout FuelwardenConfig) -> Void
+    ) async throws -> (alerts: Set<[String]>, metrics: String) {
         let found = Mutex<Set<[String]>>([])
-        try await TestDaemon.with(stations: 4, tweak: { $0.detect.workers = workers }) { d in
+        let metrics = Mutex("")
+        try await TestDaemon.with(stations: 4, tweak: tweak) { d in
             let start = Timestamp(rfc3339: "2026-11-01T00:00:00+08:00")!
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (i, station) in d.registry.stations.enumerated() {
@@ -27,6 +31,7 @@ import Testing
                         for chunk in stride(from: 0, to: lines.count, by: 250) {
                             let v = try await d.client.push(station: station.id, key: key, lines: Array(lines[chunk..<min(chunk + 250, lines.count)]))
                             #expect(v.rejected.isEmpty)
+                            if settleEachPush { try await d.detectionCaughtUp() }
                         }
                     }
                 }
@@ -41,15 +46,37 @@ import Testing
                 guard case .string(let s)? = o["station"], case .string(let r)? = o["rule"], case .string(let t)? = o["subject"] else { continue }
                 found.withLock { _ = $0.insert([s, r, t]) }
             }
+            let text = try await d.client.send(.GET, "/metrics", token: nil).1
+            metrics.withLock { $0 = text }
         }
-        return found.withLock { $0 }
+        return (found.withLock { $0 }, metrics.withLock { $0 })
     }
 
     @Test func stationsDetectedAtOnceRaiseWhatOneAtATimeRaises() async throws {
-        let serial = try await Self.alerts(workers: 1)
-        let parallel = try await Self.alerts(workers: 4)
+        let serial = try await Self.alerts { $0.detect.workers = 1 }.alerts
+        let parallel = try await Self.alerts { $0.detect.workers = 4 }.alerts
         #expect(serial == parallel, "one at a time \(serial.sorted { $0.lexicographicallyPrecedes($1) }), four at once \(parallel.sorted { $0.lexicographicallyPrecedes($1) })")
         // Each station's own undeclared delivery is among them.
         #expect(Set(parallel.filter { $0[1] == "undeclared_delivery" }.map { $0[0] }).count == 4, "\(parallel)")
+    }
+}
+
+/// A pass starts from the state the daemon committed last, held in memory, instead of reading it
+/// back; the alerts must be those of reading it back every time.
+extension ParallelDetectionTests {
+    @Test func passesFromStatesHeldInMemoryRaiseWhatStoredStatesRaise() async throws {
+        let stored = try await Self.alerts(settleEachPush: true) { $0.detect.stateCacheStations = 0 }
+        let held = try await Self.alerts(settleEachPush: true) { _ in }
+        #expect(stored.alerts == held.alerts, "from the database \(stored.alerts), from memory \(held.alerts)")
+        #expect(held.alerts.contains { $0[1] == "undeclared_delivery" })
+        // Each station pushed in several chunks, each detected before the next: every pass after a
+        // station's first starts from memory when states are held, none when they are not.
+        func reads(_ text: String, _ from: String) -> Int {
+            let prefix = "fuelwarden_detector_state_reads_total{from=\"\(from)\"} "
+            return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+        }
+        #expect(reads(stored.metrics, "memory") == 0 && reads(stored.metrics, "database") >= 8, "\(stored.metrics)")
+        #expect(reads(held.metrics, "memory") >= 4 && reads(held.metrics, "database") <= 4,
+                "memory \(reads(held.metrics, "memory")), database \(reads(held.metrics, "database"))")
     }
 }

@@ -146,6 +146,8 @@ public struct DetectSettings: Sendable {
     public var stationMinPass: Duration = .seconds(5)
     /// Stations whose detectors run at once (0: one per core).
     public var workers = 0
+    /// Stations whose last committed detector state is kept in memory (``DetectorStateCache``; 0: none).
+    public var stateCacheStations = 20_000
     /// ``workers``, or the machine's cores when 0.
     public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
     /// Wall-clock time without any record before a station's feed is flagged stale.
