@@ -104,13 +104,15 @@ package struct LoadBenchmark: Sendable {
         }
     }
 
-    /// The daemon's group-commit totals (batches, requests), from its metrics.
-    private func commits(_ client: FuelwardenClient) async -> (batches: Double, requests: Double) {
-        guard let text = try? await client.send(.GET, "/metrics", token: nil).1 else { return (0, 0) }
+    /// The daemon's group-commit totals (batches, requests) and detection passes (by where each
+    /// station's state came from), from its metrics.
+    private func commits(_ client: FuelwardenClient) async -> (batches: Double, requests: Double, passesFromMemory: Double, passesFromDatabase: Double) {
+        guard let text = try? await client.send(.GET, "/metrics", token: nil).1 else { return (0, 0, 0, 0) }
         func value(_ name: String) -> Double {
             text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
         }
-        return (value("fuelwarden_append_batches_total"), value("fuelwarden_append_batched_requests_total"))
+        return (value("fuelwarden_append_batches_total"), value("fuelwarden_append_batched_requests_total"),
+                value(#"fuelwarden_detector_state_reads_total{from="memory"}"#), value(#"fuelwarden_detector_state_reads_total{from="database"}"#))
     }
 
     private func measure(connections: LoadConnections, metrics: FuelwardenClient, pid: Int32, keys: [String: String], registry: Registry,
@@ -129,6 +131,9 @@ package struct LoadBenchmark: Sendable {
             if batches > 0 {
                 print(String(format: "  group commit: %.0f transactions, %.1f pushes each on average", batches, (after.requests - before.requests) / batches))
             }
+            let fromMemory = after.passesFromMemory - before.passesFromMemory, fromDatabase = after.passesFromDatabase - before.passesFromDatabase
+            print(String(format: "  detection: %.0f station passes (%.0f a second), %.0f of them from the state held in memory, %.0f read from the database",
+                         fromMemory + fromDatabase, (fromMemory + fromDatabase) / seconds, fromMemory, fromDatabase))
             if step.p99 > 1 || Double(step.errors) > Double(step.requests) * 0.05 { break }
         }
         return steps

@@ -4,7 +4,7 @@ import Synchronization
 /// The detector states this daemon committed last, by station, so that the next pass over a station
 /// starts from memory instead of reading its state back and decoding it (~30 KB of JSON a station:
 /// `perf` of the daemon at 6,000 records/s, 2026-12-06, put the decode at 6.4 % of its CPU, and the
-/// read is a round trip and PostgreSQL turning jsonb back into text).
+/// read is a round trip and a TOASTed value decompressed).
 ///
 /// An entry is handed out only for the cursor the database holds (the backlog's), so a station another
 /// replica moved on, or a commit whose answer was lost, is read afresh. Bounded: past `capacity`

@@ -42,12 +42,12 @@ public struct DetectionStore: Sendable {
         case undecodable(reason: String)
     }
 
-    /// The station's detector state, decoded as `State` (the store keeps it as JSON and does not
-    /// know the detectors' types).
+    /// The station's detector state, decoded as `State` (the store keeps it as JSON text and does
+    /// not know the detectors' types).
     public func loadState<State: Decodable & Sendable>(_ type: State.Type, station: String) async throws -> StoredState<State> {
         let logger = database.logger
         return try await database.connection("load detector") { conn in
-            guard let text = try await conn.query("SELECT state::text FROM detector_state WHERE station = \(station)", logger: logger)
+            guard let text = try await conn.query("SELECT state FROM detector_state WHERE station = \(station)", logger: logger)
                 .collect().first?.decode(String.self) else { return .none }
             do {
                 return .state(try JSONDecoder().decode(State.self, from: Data(text.utf8)))
@@ -94,7 +94,7 @@ public struct DetectionStore: Sendable {
             try await Self.write(figures: events.compactMap { if case .measured(let f) = $0 { f } else { nil } },
                                  station: station, on: tx, logger: logger)
             try await tx.query("""
-                INSERT INTO detector_state (station, cursor, state, updated_at) VALUES (\(station), \(cursor), \(state)::jsonb, now())
+                INSERT INTO detector_state (station, cursor, state, updated_at) VALUES (\(station), \(cursor), \(state), now())
                 ON CONFLICT (station) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state, updated_at = now()
                 """, logger: logger)
             return applied

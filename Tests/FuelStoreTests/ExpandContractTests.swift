@@ -33,7 +33,7 @@ import Testing
         #expect(SQLScript.parts(Self.compatibleIndex.sql).map(\.repeats) == [false, true, false])
         // What already shipped keeps its checksum: applying this build to a database migrated before
         // the directives existed finds no edited migration (the migrate test below applies them all).
-        #expect(try Migration.bundled().filter(\.isCompatible).map(\.version) == [3, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+        #expect(try Migration.bundled().filter(\.isCompatible).map(\.version) == [3, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21])
     }
 
     @Test func concurrentIndexBuildsAreRecognised() {
@@ -136,6 +136,40 @@ import Testing
             proceed.yield()
             try await holder.value
             #expect(try await migrator.migrate() == [902])  // once the lock is free it applies
+        }
+    }
+
+    /// Migration 0021 keeps detector states as text: a state the build before stored as jsonb reads
+    /// back after it, and the build before, still running, writes its `::jsonb` beside this build.
+    @Test func detectorStatesStoredAsJsonbReadBackAsTextAndTheBuildBeforeStillWrites() async throws {
+        struct State: Codable, Equatable { var readings: [Double]; var tanks: [String: Int] }
+        try await TestPostgres.withDatabase(migrated: false) { db in
+            let shipped = try Migration.bundled()
+            _ = try await Migrator(database: db, migrations: shipped.filter { $0.version < 21 }, asBuild: nil).migrate()
+            try await Fixtures.importRegistry(db)
+            let before = State(readings: [1.5e-7, 21_034.25, -3], tanks: ["T1": 2, "T2": 0])
+            let json = String(decoding: try JSONEncoder().encode(before), as: UTF8.self)
+            // As the build before wrote it.
+            let write: (String, Int64) -> PostgresQuery = { state, cursor in """
+                INSERT INTO detector_state (station, cursor, state, updated_at) VALUES ('S1', \(cursor), \(state)::jsonb, now())
+                ON CONFLICT (station) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state, updated_at = now()
+                """ }
+            try await db.client.query(write(json, 7), logger: db.logger)
+            #expect(try await Migrator(database: db, migrations: shipped, asBuild: nil).migrate() == [21])
+            let type = try await db.client.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'detector_state' AND column_name = 'state'")
+                .collect().first?.decode(String.self)
+            #expect(type == "text")
+            let store = DetectionStore(database: db)
+            guard case .state(let read) = try await store.loadState(State.self, station: "S1") else { Issue.record("no state"); return }
+            #expect(read == before)
+            // The build before, still running, writes again; this build reads it, and its own write reads back.
+            let after = State(readings: [2], tanks: [:])
+            try await db.client.query(write(String(decoding: try JSONEncoder().encode(after), as: UTF8.self), 8), logger: db.logger)
+            guard case .state(let again) = try await store.loadState(State.self, station: "S1") else { Issue.record("no state"); return }
+            #expect(again == after)
+            _ = try await store.commit(before, station: "S1", cursor: 9, previousCursor: 8, events: [])
+            guard case .state(let mine) = try await store.loadState(State.self, station: "S1") else { Issue.record("no state"); return }
+            #expect(mine == before)
         }
     }
 }
