@@ -210,7 +210,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// `prepared`: the window of the same days from ``window(from:through:)``, which a scan of many
     /// models over one window computes once.
     func fit(from: Int64, through: Int64, leakSince: Int64? = nil, meterChange: MeterChange? = nil,
-             knownSteps: [MeterChange] = [], chartTerms: Int = 0, prepared: Window? = nil) -> BalanceFit? {
+             knownSteps: [MeterChange] = [], chartTerms: Int = 0, jackknife: Bool = false, prepared: Window? = nil) -> BalanceFit? {
         guard let w = prepared ?? window(from: from, through: through) else { return nil }
         let window = w.cells, epochs = w.epochs, epochDay = w.epochDay
         // Design columns: the nozzles' litres, hours, each stepped meter's litres from its step on
@@ -266,6 +266,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             }
         }
         var a = [Double](repeating: 0, count: size * size)
+        // Each epoch's share of `a`, kept for the jackknife (which refits without one epoch at a time).
+        var shares: [[Double]] = []
         var count = 0
         // Summed in epoch order: a dictionary's order differs between instances (a detector restored
         // from its state summed in another order than the one that kept running, and its estimates
@@ -273,9 +275,15 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         for key in epochs.keys.sorted() {
             let e = epochs[key]!
             presence(key)
+            var share = jackknife ? [Double](repeating: 0, count: size * size) : []
             for i in 0..<size where present[i] != 0 {
-                for j in 0..<size where present[j] != 0 { a[i * size + j] += present[i] * present[j] * pairSum(i, j) { e.centred($0, $1) } }
+                for j in 0..<size where present[j] != 0 {
+                    let v = present[i] * present[j] * pairSum(i, j) { e.centred($0, $1) }
+                    a[i * size + j] += v
+                    if jackknife { share[i * size + j] = v }
+                }
             }
+            if jackknife { shares.append(share) }
             count += e.count
         }
         // Columns with data (a nozzle that sold nothing within its epochs has none); the leak's always.
@@ -324,13 +332,32 @@ struct InventoryRegression: Hashable, Sendable, Codable {
                                         se: max(ols[column][column], robust[column][column]).squareRoot(),
                                         modelSE: ols[column][column].squareRoot())
         }
+        let leakJackknifeSE = jackknife ? Self.jackknifeSE(of: used.firstIndex(of: nozzles)!, estimate: -leak, used: used, size: size,
+                                                           total: a, shares: shares) : nil
         var sold = [Double](repeating: 0, count: nozzles)
         for c in window { for n in 0..<nozzles { sold[n] += c.sold[n] } }
         return BalanceFit(method: .inventoryVariance, factors: factors, leakLPH: leak, covariances: [ols, robust],
                           nozzleLitres: sold, hours: window.reduce(0) { $0 + $1.hours }, observations: count,
                           residualSD: sigma2.squareRoot(), clusters: window.count, days: Set(window.map(\.day)).count,
                           leakSince: leakSince, leakClusters: leakSince.map { _ in window.filter { !before($0.epoch) }.count },
-                          meterChange: change)
+                          meterChange: change, leakJackknifeSE: leakJackknifeSE)
+    }
+
+    /// The delete-one-epoch jackknife standard error of coefficient `r` (of the `used` columns): the
+    /// fit redone without each epoch in turn, `√((G − 1)/G · Σ (β₋ₑ − β)²)` — the CR3 variance, which
+    /// unlike the sandwich is not biased low when the clusters are few and one of them carries the
+    /// estimate. Nil when leaving an epoch out leaves a column without data or the fit singular.
+    static func jackknifeSE(of r: Int, estimate: Double, used: [Int], size: Int, total: [Double], shares: [[Double]]) -> Double? {
+        let g = shares.count, k = size - 1
+        guard g >= 3 else { return nil }
+        var sum = 0.0
+        for share in shares {
+            let a = { (i: Int, j: Int) in total[i * size + j] - share[i * size + j] }
+            guard used.allSatisfy({ a($0, $0) > 1e-9 }), let inv = inverted(used.map { i in used.map { a(i, $0) } }) else { return nil }
+            let beta = used.indices.reduce(0.0) { $0 + inv[r][$1] * a(used[$1], k) }
+            sum += (beta - estimate) * (beta - estimate)
+        }
+        return (Double(g - 1) / Double(g) * sum).squareRoot()
     }
 
     static func push(_ v: Double, to values: inout [Double]) { GaugeQuality.push(v, to: &values, limit: 24) }

@@ -94,6 +94,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         var levels: InventoryRegression?
         /// When the meters were last judged on it (every `levelsJudgeHours` of data).
         var levelsJudgedAt: Timestamp?
+        /// Its gauge's height steps are coarser than twice `gaugeFineStepMM`, as last measured (nil: not
+        /// measured, or a state saved before it was kept).
+        var coarseSteps: Bool?
 
         /// Starts the inventory-variance state for a state saved before it was kept (or whose nozzles changed).
         mutating func ensureLevels() {
@@ -199,6 +202,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // method's — a quantised gauge's level often holds still, and its measured noise then dipped
         // under that mark for hours (a 20 L-step test tank lost the days a leak's start was found from).
         let fineSteps = (quality?.stepMM).map { $0 <= th.gaugeFineStepMM / 2 } ?? false
+        t.coarseSteps = (quality?.stepMM).map { $0 > 2 * th.gaugeFineStepMM }
         let fine = fineSteps && (t.levels!.noiseL.map { $0 < th.levelMinNoiseL / 2 } ?? false)
         t.levels!.forget(before: fine ? .max : day.daysSinceEpoch - Int64(keep - 1))
         if t.levelsJudgedAt.map({ $0.seconds(to: used) >= Self.levelsJudgeHours * 3600 }) ?? true {
@@ -405,8 +409,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// design effect (``designEffect(_:thresholds:)``).
     private func levelsFit(_ t: Tank, days: Int, through day: CivilDate, withSteps: Bool = false, thresholds th: DetectionThresholds) -> BalanceFit? {
         let from = day.daysSinceEpoch - Int64(days - 1)
-        guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [], chartTerms: th.leakChartTerms) else { return nil }
+        guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [],
+                                      chartTerms: th.leakChartTerms, jackknife: Self.jackknifes(t, thresholds: th)) else { return nil }
         if let ratio = Self.designEffect(t, thresholds: th) { fit.leakSEFloor = max(fit.leakSEFloor, fit.leakModelSE * ratio.squareRoot()) }
+        if let jackknife = fit.leakJackknifeSE { fit.leakSEFloor = max(fit.leakSEFloor, jackknife) }
         return fit
     }
 
@@ -451,6 +457,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         if Self.levelsMayJudge(t, thresholds: th),
            let l = levelsFit(t, days: levelsDays ?? days, through: day, withSteps: withSteps, thresholds: th), l.hours >= hours { out.append(l) }
         return out
+    }
+
+    /// Whether the leak's standard error on the inventory-variance method is floored by its jackknife
+    /// (``DetectionThresholds/leakJackknife``): on gauges with millimetre-like steps.
+    static func jackknifes(_ t: Tank, thresholds th: DetectionThresholds) -> Bool {
+        th.leakJackknife && t.coarseSteps == true
     }
 
     /// Whether the inventory-variance method may judge the tank: its measured reading noise is a
@@ -502,8 +514,13 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
               let window = levels.window(from: from, through: through) else { return [] }
         let known = knownSteps(t, from: from)
         let fits = Self.onsetStarts(from: from, starts: starts, thresholds: th).compactMap { since in
-            levels.fit(from: from, through: through, leakSince: since, knownSteps: known, prepared: window)
-                .flatMap { $0.hours >= th.leakMinHours ? $0 : nil }
+            levels.fit(from: from, through: through, leakSince: since, knownSteps: known, jackknife: Self.jackknifes(t, thresholds: th), prepared: window)
+                .flatMap { fit -> BalanceFit? in
+                    guard fit.hours >= th.leakMinHours else { return nil }
+                    var fit = fit
+                    if let jackknife = fit.leakJackknifeSE { fit.leakSEFloor = max(fit.leakSEFloor, jackknife) }
+                    return fit
+                }
         }
         // The model standard error with the residual spread of the best-fitting of these models: a
         // leak that began inside the window leaves the whole-window model residuals it does not explain.

@@ -248,6 +248,41 @@ import Testing
         #expect(rms > 0.4 && rms < 1.6, "rms of standardised errors \(rms)")
     }
 
+    /// The jackknife on the real fit: asked for, it comes with every coarse window and agrees with the
+    /// sandwich in size (both estimate the same spread; over 40 seeds their ratio's median lies near 1),
+    /// and the leak's errors measured in the larger of the two still spread as a standard normal does.
+    @Test func aCoarseFitsJackknifeAgreesWithItsSandwichInSize() throws {
+        var ratios: [Double] = [], errors: [Double] = []
+        for seed in 1...40 {
+            let r = regression(days: 12, leak: 0.76, seed: UInt64(seed))
+            let last = try #require(r.lastAt)
+            let day = LocalClock(timezone: "Asia/Shanghai").day(of: last).daysSinceEpoch
+            #expect(r.fit(from: day - 9, through: day)?.leakJackknifeSE == nil, "not asked for")
+            guard let f = r.fit(from: day - 9, through: day, jackknife: true), let jackknife = f.leakJackknifeSE else {
+                Issue.record("seed \(seed): no jackknife")
+                continue
+            }
+            ratios.append(jackknife / f.leakSE)
+            errors.append((f.leakLPH - 0.76) / max(f.leakSE, jackknife))
+        }
+        let median = ratios.sorted()[ratios.count / 2]
+        #expect(median > 0.7 && median < 1.5, "jackknife / sandwich: median \(median), \(ratios.sorted())")
+        let rms = (errors.reduce(0) { $0 + $1 * $1 } / Double(max(errors.count, 1))).squareRoot()
+        #expect(rms > 0.4 && rms < 1.6, "rms of standardised errors \(rms)")
+    }
+
+    @Test func theJackknifeFloorsOnlyMillimetreGauges() {
+        var t = TankBalanceRule.Tank(id: "T1", nozzles: ["N1"])
+        var th = DetectionThresholds()
+        #expect(!TankBalanceRule.jackknifes(t, thresholds: th), "steps not measured yet")
+        t.coarseSteps = false
+        #expect(!TankBalanceRule.jackknifes(t, thresholds: th))
+        t.coarseSteps = true
+        #expect(TankBalanceRule.jackknifes(t, thresholds: th))
+        th.leakJackknife = false
+        #expect(!TankBalanceRule.jackknifes(t, thresholds: th))
+    }
+
     @Test func anUnexplainedRiseStartsANewEpoch() {
         var r = InventoryRegression(nozzles: 1)
         let th = DetectionThresholds()
@@ -276,6 +311,21 @@ import Testing
         #expect(abs(fit.critical(2.326) - 2.764) < 0.01)
         fit.clusters = 6  // t(0.995, 5 df) = 4.032
         #expect(abs(fit.critical(2.576) - 4.032) < 0.1)
+    }
+
+    /// The delete-one-epoch jackknife on a one-column regression y = βx by hand: epochs (Σxx, Σxy)
+    /// (1, 2), (2, 2), (1, 0) give β = 4/4 = 1; without each in turn 2/3, 1, 4/3; the CR3 variance
+    /// (G − 1)/G · Σ(β₋ₑ − β)² = 2/3 · 2/9, a standard error of √(4/27) = 0.3849.
+    @Test func theJackknifeRefitsWithoutEachEpochInTurn() throws {
+        let epochs: [(xx: Double, xy: Double, yy: Double)] = [(1, 2, 5), (2, 2, 3), (1, 0, 1)]
+        let shares = epochs.map { [$0.xx, $0.xy, $0.xy, $0.yy] }
+        let total = (0..<4).map { i in shares.reduce(0) { $0 + $1[i] } }
+        let se = try #require(InventoryRegression.jackknifeSE(of: 0, estimate: 1, used: [0], size: 2, total: total, shares: shares))
+        #expect(abs(se - (4.0 / 27).squareRoot()) < 1e-12, "\(se)")
+        // Two epochs are too few; an epoch that alone carries the column leaves nothing to refit.
+        #expect(InventoryRegression.jackknifeSE(of: 0, estimate: 1, used: [0], size: 2, total: total, shares: Array(shares.prefix(2))) == nil)
+        let alone = [[4.0, 4, 4, 9], [0, 0, 0, 0], [0, 0, 0, 0]]
+        #expect(InventoryRegression.jackknifeSE(of: 0, estimate: 1, used: [0], size: 2, total: [4, 4, 4, 9], shares: alone) == nil)
     }
 
     /// The leak test takes Student's t where the standard error rests on few days (scipy:
