@@ -54,6 +54,41 @@ import Testing
         #expect(f.cleared.contains("tank_safety/S1/T1:level"))
     }
 
+    /// A delivery fills the tank to 97 %; the nozzles sell 300 L before the gauge's next reading, which
+    /// shows 94.2 %: the level the delivery left (9,420 + 300 L of 10,000) is an overfill all the same.
+    @Test func theLevelADeliveryLeftIsJudgedFromItsFirstReadingAndTheSalesSince() {
+        func delivery(end: Timestamp) -> Record {
+            .delivery(Delivery(tank: "T1", supplier: "SUP-001", batch: "B1", billNo: "BL1", grade: "92", declaredVolumeL: 4_700,
+                               startedAt: end.adding(seconds: -1_200), endedAt: end))
+        }
+        func safety(_ f: DetectorFeed) -> [AlertSignal] { f.raised.filter { $0.rule == .tankSafety } }
+        var f = DetectorFeed(profile: Self.profile(hours: "24h"))
+        f.add(reading(local(1, "08:00"), volume: 5_000))
+        f.add(sale(local(1, "08:15")))  // ends before the delivery does: not counted
+        f.add(delivery(end: local(1, "08:20")))
+        for minute in stride(from: 21, to: 30, by: 1) { f.add(sale(local(1, "08:\(minute)"))) }  // 9 × 30 L
+        f.add(sale(local(1, "08:29")))  // 300 L since the end
+        f.add(reading(local(1, "08:30"), volume: 9_420))
+        let raised = safety(f)
+        #expect(raised.map(\.subject) == ["T1:level"], "\(raised)")
+        func number(_ key: String) -> Double? { if case .number(let v)? = raised.first?.evidence[key] { v } else { nil } }
+        #expect(abs((number("delivered_percent") ?? 0) - 97.2) < 1e-9 && number("sold_since_delivery_l") == 300)
+        #expect(abs((number("percent") ?? 0) - 94.2) < 1e-9)
+        // The next reading judges only itself: back within the limit.
+        f.add(reading(local(1, "08:45"), volume: 9_380))
+        #expect(f.cleared.filter { $0.hasPrefix("tank_safety/") } == ["tank_safety/S1/T1:level"])
+
+        // A delivery to 92 %, and one whose first reading comes three hours later: neither is judged an overfill.
+        var g = DetectorFeed(profile: Self.profile(hours: "24h"))
+        g.add(delivery(end: local(1, "10:00")))
+        for minute in 1..<11 { g.add(sale(local(1, "10:\(minute < 10 ? "0" : "")\(minute)"))) }
+        g.add(reading(local(1, "10:15"), volume: 8_900))  // 8,900 + 300: 92 %
+        g.add(delivery(end: local(1, "11:00")))
+        for minute in 1..<11 { g.add(sale(local(1, "11:\(minute < 10 ? "0" : "")\(minute)"))) }
+        g.add(reading(local(1, "14:05"), volume: 9_400))  // 9,400 + 300 would say 97 %, but three hours on
+        #expect(safety(g).isEmpty, "\(safety(g))")
+    }
+
     @Test func totalizerBackwardsJumpAndSpan() {
         var f = DetectorFeed(profile: Self.profile(hours: "24h"))
         f.add(sale(local(1, "08:00"), start: 1000, end: 1030))
