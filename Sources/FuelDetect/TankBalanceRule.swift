@@ -410,9 +410,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     private func levelsFit(_ t: Tank, days: Int, through day: CivilDate, withSteps: Bool = false, thresholds th: DetectionThresholds) -> BalanceFit? {
         let from = day.daysSinceEpoch - Int64(days - 1)
         guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [],
-                                      chartTerms: th.leakChartTerms, jackknife: Self.jackknifes(t, thresholds: th)) else { return nil }
+                                      chartTerms: th.leakChartTerms) else { return nil }
         if let ratio = Self.designEffect(t, thresholds: th) { fit.leakSEFloor = max(fit.leakSEFloor, fit.leakModelSE * ratio.squareRoot()) }
-        if let jackknife = fit.leakJackknifeSE { fit.leakSEFloor = max(fit.leakSEFloor, jackknife) }
         return fit
     }
 
@@ -459,8 +458,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return out
     }
 
-    /// Whether the leak's standard error on the inventory-variance method is floored by its jackknife
-    /// (``DetectionThresholds/leakJackknife``): on gauges with millimetre-like steps.
+    /// Whether a leak since a day on the inventory-variance method has its standard error floored by
+    /// its jackknife (``DetectionThresholds/leakJackknife``): on gauges with millimetre-like steps.
     static func jackknifes(_ t: Tank, thresholds th: DetectionThresholds) -> Bool {
         th.leakJackknife && t.coarseSteps == true
     }
