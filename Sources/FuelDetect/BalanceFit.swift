@@ -46,7 +46,7 @@ struct BalanceFit: Sendable {
     /// A fit that lets one nozzle's meter factor step on a day: the step (litres leaving per litre
     /// metered, positive when more leave than before) and its standard error.
     var meterChange: MeterStep? = nil
-    /// The leak rate's delete-one-cluster jackknife standard error, where the fit computed one.
+    /// The leak rate's delete-one-epoch jackknife standard error, where the fit computed one.
     var leakJackknifeSE: Double? = nil
 
     struct MeterStep: Sendable, Hashable {

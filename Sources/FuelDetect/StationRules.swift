@@ -61,7 +61,9 @@ struct TankSafetyRule: Hashable, Sendable, Codable {
     static let deliveryReach = 2 * 3600.0
 
     mutating func delivery(_ d: Delivery) {
-        afterDelivery = (afterDelivery ?? [:]).merging([d.tank: AfterDelivery(endedAt: d.endedAt, soldL: 0)]) { _, new in new }
+        var tanks = afterDelivery ?? [:]
+        tanks[d.tank] = AfterDelivery(endedAt: d.endedAt, soldL: 0)
+        afterDelivery = tanks
     }
 
     mutating func sale(_ s: Sale, tank: String) {
