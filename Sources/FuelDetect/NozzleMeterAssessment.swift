@@ -7,8 +7,9 @@ import FuelModel
 /// figures and inconclusive, rather than left out.
 ///
 /// The test raises when the error against the tank's other nozzles exceeds `meterFlagPercent` and
-/// the legal ±`meterLegalPercent` by its critical value c times the standard error se, so the
-/// smallest error found with 95 % probability is max(flag, legal + c·se) + 1.645·se.
+/// the legal ±`meterLegalPercent` by its critical value c times the standard error se, and the
+/// error itself (standard error se₀) exceeds the flag at its 95 % lower bound, so the smallest
+/// error found with 95 % probability is max(flag + 1.645·se₀, legal + c·se) + 1.645·se.
 public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
     public var nozzle: String
     /// The method the estimate comes from (nil: no estimate) and the window (days) it covers.
@@ -19,6 +20,8 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
     public var versusTankPercent: Double?
     /// Standard error (%) of the nozzle's factor against the tank's other nozzles.
     public var standardErrorPercent: Double?
+    /// Standard error (%) of the registration error itself (`errorPercent`).
+    public var errorStandardErrorPercent: Double?
     /// The smallest registration error (%) found at 95 % within the window, and the target.
     public var detectionLimitPercent: Double?
     public var targetPercent: Double
@@ -27,7 +30,8 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case nozzle, method, windowDays = "window_days", errorPercent = "error_percent", versusTankPercent = "versus_tank_percent"
-        case standardErrorPercent = "standard_error_percent", detectionLimitPercent = "detection_limit_percent"
+        case standardErrorPercent = "standard_error_percent", errorStandardErrorPercent = "error_standard_error_percent"
+        case detectionLimitPercent = "detection_limit_percent"
         case targetPercent = "target_percent", conclusive
     }
 
@@ -35,7 +39,7 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
     /// The assessment of nozzle `nozzle` (index `n` of its tank) from its best estimate among `fits`;
     /// without one, inconclusive and without figures.
     static func of(_ nozzle: String, index n: Int, fits: [BalanceFit], thresholds th: DetectionThresholds) -> NozzleMeterAssessment {
-        TankBalanceRule.meterEstimate(n, fits: fits, thresholds: th).map { NozzleMeterAssessment(nozzle, estimate: $0, thresholds: th) }
+        TankBalanceRule.meterEstimate(n, fits: fits, thresholds: th).map { NozzleMeterAssessment(nozzle, index: n, estimate: $0, thresholds: th) }
             ?? NozzleMeterAssessment(nozzle: nozzle, windowDays: th.meterWindowDays, targetPercent: th.meterTargetPercent, conclusive: false)
     }
 
@@ -44,15 +48,18 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
 extension NozzleMeterAssessment {
     /// The assessment from an estimate: the figures the meter test judges by (`TankBalanceRule` takes
     /// them from here, so what a regulator reads is what was judged).
-    init(_ nozzle: String, estimate: (fit: BalanceFit, relative: (factor: Double, reference: Double, se: Double)), thresholds th: DetectionThresholds) {
+    init(_ nozzle: String, index n: Int, estimate: (fit: BalanceFit, relative: (factor: Double, reference: Double, se: Double)), thresholds th: DetectionThresholds) {
         let (fit, r) = estimate
         let se: Double = r.se / r.factor * 100
         let critical: Double = fit.critical(th.meterZ)
         let error: Double = (1 / r.factor - 1) * 100
         let versusTank: Double = (r.reference / r.factor - 1) * 100
-        let limit: Double = max(th.meterFlagPercent, th.meterLegalPercent + critical * se) + 1.645 * se
+        // d(1/f) = −df / f²: the error's standard error from the factor's.
+        let errorSE: Double = (fit.factor(n)?.se ?? r.se) / (r.factor * r.factor) * 100
+        let limit: Double = max(th.meterFlagPercent + 1.645 * errorSE, th.meterLegalPercent + critical * se) + 1.645 * se
         let conclusive = se <= (th.meterTargetPercent - th.meterLegalPercent) / critical
         self.init(nozzle: nozzle, method: fit.method, windowDays: th.meterWindowDays, errorPercent: error, versusTankPercent: versusTank,
-                  standardErrorPercent: se, detectionLimitPercent: limit, targetPercent: th.meterTargetPercent, conclusive: conclusive)
+                  standardErrorPercent: se, errorStandardErrorPercent: errorSE, detectionLimitPercent: limit, targetPercent: th.meterTargetPercent,
+                  conclusive: conclusive)
     }
 }

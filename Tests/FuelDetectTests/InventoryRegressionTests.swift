@@ -350,7 +350,8 @@ import Testing
     }
 
     /// A nozzle's meter assessment reads its factor against the tank's other nozzles: the error, its
-    /// standard error and the smallest error the test finds at 95 %, max(flag, legal + c·se) + 1.645·se.
+    /// standard error and the smallest error the test finds at 95 %, max(flag + 1.645·se₀, legal + c·se) +
+    /// 1.645·se, where se₀ is the error's own standard error (the factor's, over the factor squared).
     @Test func aNozzlesMeterLimitFollowsItsStandardError() throws {
         let th = DetectionThresholds()
         // Factors 0.98 and 1.0, variances 0.0001 and 0.0001, covariance 0.00002: the difference's se is 0.0126.
@@ -359,16 +360,18 @@ import Testing
                              hours: 72, observations: 500, residualSD: 1)
         let m = NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th)
         let se = (1e-4 + 1e-4 - 2 * 2e-5).squareRoot() / 0.98 * 100
+        let own = 1e-4.squareRoot() / (0.98 * 0.98) * 100
         let (mse, error, versus, limit) = try (#require(m.standardErrorPercent), #require(m.errorPercent), #require(m.versusTankPercent), #require(m.detectionLimitPercent))
-        #expect(m.method == .quietSegments && abs(mse - se) < 1e-9)
+        #expect(m.method == .quietSegments && abs(mse - se) < 1e-9 && abs((m.errorStandardErrorPercent ?? 0) - own) < 1e-9)
         #expect(abs(error - (1 / 0.98 - 1) * 100) < 1e-9 && abs(versus - (1 / 0.98 - 1) * 100) < 1e-9)
-        #expect(abs(limit - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se) + 1.645 * se)) < 1e-9)
+        #expect(abs(limit - (max(th.meterFlagPercent + 1.645 * own, th.meterLegalPercent + th.meterZ * se) + 1.645 * se)) < 1e-9)
         #expect(m.conclusive == (se <= (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ))
         #expect(m.conclusive == false)  // 1.29 % against (2 − 0.3) / 2.75 = 0.62 %
-        // Ten times surer: conclusive, and the limit is the flag plus 1.645 se.
+        // Ten times surer: conclusive, and the limit is the flag plus 1.645 of each standard error.
         fit.covariances = [v.map { $0.map { $0 / 100 } }]
         let sure = NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th)
-        #expect(sure.conclusive && abs((sure.detectionLimitPercent ?? 0) - (max(th.meterFlagPercent, th.meterLegalPercent + th.meterZ * se / 10) + 1.645 * se / 10)) < 1e-9)
+        #expect(sure.conclusive && abs((sure.detectionLimitPercent ?? 0)
+            - (max(th.meterFlagPercent + 1.645 * own / 10, th.meterLegalPercent + th.meterZ * se / 10) + 1.645 * se / 10)) < 1e-9)
         // A nozzle that sold too little to judge is listed without figures, inconclusive.
         fit.nozzleLitres = [500, 3_000]
         let none = NozzleMeterAssessment.of("N1", index: 0, fits: [fit], thresholds: th)

@@ -189,6 +189,34 @@ import Testing
         #expect(figures.filter { $0.subject != "N1" }.allSatisfy { abs($0.value) < 1 })
     }
 
+    /// A meter's error is raised only once it is beyond the flag at its 95 % lower bound, not merely
+    /// above it: a 1.25 % over-registration read on noisy readings stays a figure, a 2.5 % one is raised.
+    @Test func aMeterErrorIsRaisedOnlyBeyondTheFlagAtItsLowerBound() throws {
+        let th = DetectionThresholds()
+        // 1.5 % on readings with 1 L of noise: against the tank's other nozzle it is past the flag and past
+        // the legal band by more than z of its standard errors, but its own error is not past the flag
+        // at its 95 % lower bound — a figure, not an alert.
+        let near = feed(days: 4, leak: 0, overRegistration: 0.015, noise: 1.0)
+        let figures = near.figures(.meterError).filter { $0.subject == "N1" }
+        #expect(figures.contains { f in
+            let se = (f.high! - f.value) / 1.96
+            return f.value > th.meterFlagPercent && (f.value - th.meterLegalPercent) / se > th.meterZ
+        }, "\(figures.map(\.value))")
+        #expect(!near.raised.contains { $0.rule == .meterDrift }, "\(near.raised.map(\.evidence))")
+        // 2.5 % on the same readings is raised, with its error past the flag at its lower bound.
+        let far = feed(days: 4, leak: 0, overRegistration: 0.025, noise: 1.0)
+        let raised = far.raised.filter { $0.rule == .meterDrift }
+        #expect(Set(raised.map(\.subject)) == ["N1"])
+        for alert in raised {
+            guard case .number(let error)? = alert.evidence["registration_error_percent"],
+                  case .number(let se)? = alert.evidence["error_standard_error_percent"] else {
+                Issue.record("no figures: \(alert.evidence)")
+                continue
+            }
+            #expect(error - 1.645 * se > th.meterFlagPercent && se > 0)
+        }
+    }
+
     @Test func theLeakAlertClearsWhenTheTestPassesAgain() {
         var f = feed(days: 6, leak: 1.5)
         #expect(f.raised.contains { $0.rule == .leakSuspected })

@@ -27,7 +27,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self, AgentBench.self, Growth.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Ingest.self, Load.self, Export.self, Console.self, HJ212Bench.self, AgentBench.self, Growth.self, State.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -68,6 +68,28 @@ struct Bench: AsyncParsableCommand {
             } else {
                 say("no step held p99 ≤ 250 ms without errors")
             }
+        }
+    }
+
+    struct State: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A station's detector state: its size, JSON encode and decode time (median), and its bytes by part, per gauge profile (build with -c release).")
+        @Option(help: "Gauge profiles, comma-separated.") var profiles = "fine-1m,fine-5m,mm-15m,mm-15m-24h"
+        @Option(help: "Days simulated before the state is measured.") var days = 16.0
+        @Option(help: "Seed of the simulation.") var seed: UInt64 = 9
+        @Option(help: "Encodes and decodes timed per profile.") var rounds = 200
+
+        func run() throws {
+            guard days > 0, rounds > 0 else { fail("--days and --rounds must be positive") }
+            #if DEBUG
+            say("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench state")
+            #endif
+            var bench = StateBenchmark(print: say)
+            bench.profiles = profiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            bench.days = days
+            bench.seed = seed
+            bench.rounds = rounds
+            do { _ = try bench.run() } catch { fail("\(error)") }
         }
     }
 
