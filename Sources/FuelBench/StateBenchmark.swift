@@ -78,7 +78,7 @@ package struct StateBenchmark: Sendable {
             let parts = try Self.parts(of: data)
             let row = Row(profile: name, bytes: data.count, encodeMicroseconds: Self.median(encodes), decodeMicroseconds: Self.median(decodes), parts: parts)
             rows.append(row)
-            let top = parts.prefix(6).map { "\($0.part) \($0.bytes)" }.joined(separator: ", ")
+            let top = parts.prefix(8).map { "\($0.part) \($0.bytes)" }.joined(separator: ", ")
             print(name.padding(toLength: 20, withPad: " ", startingAt: 0)
                   + String(format: " %7d %10.0f %10.0f   ", row.bytes, row.encodeMicroseconds, row.decodeMicroseconds) + top)
         }
@@ -98,7 +98,14 @@ package struct StateBenchmark: Sendable {
             }
             for (field, v) in rule where field != "tanks" { sizes["\(key).\(field)", default: 0] += try size(v) }
             for case let tank as [String: Any] in tanks.values {
-                for (field, v) in tank { sizes["\(key).tanks.\(field)", default: 0] += try size(v) }
+                for (field, v) in tank {
+                    // A tank's own parts (the inventory-variance method's state) by their fields too.
+                    if let inner = v as? [String: Any] {
+                        for (sub, w) in inner { sizes["\(key).tanks.\(field).\(sub)", default: 0] += try size(w) }
+                    } else {
+                        sizes["\(key).tanks.\(field)", default: 0] += try size(v)
+                    }
+                }
             }
         }
         return sizes.map { (part: $0.key, bytes: $0.value) }.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.part < $1.part }

@@ -113,7 +113,7 @@ extension CentredMoments: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        guard let m = Self(figures: try c.decode([Double].self)) else {
+        guard let m = Self(figures: try c.decodeFigures()) else {
             throw DecodingError.dataCorruptedError(in: c, debugDescription: "centred moments: the figures fit no variable count")
         }
         self = m
@@ -121,6 +121,6 @@ extension CentredMoments: Codable {
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(figures)
+        try c.encodeFigures(figures)
     }
 }

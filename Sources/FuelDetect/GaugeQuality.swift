@@ -17,10 +17,10 @@ public struct GaugeQuality: Hashable, Sendable, Codable {
     /// The smallest non-zero height change seen (mm).
     public private(set) var stepMM: Double?
     /// Recent quiet second differences of height (mm) and intervals (s), newest last.
-    var secondDifferences: [Double] = []
-    var intervals: [Double] = []
+    @Figures var secondDifferences: [Double] = []
+    @Figures var intervals: [Double] = []
     /// The last two readings' height (mm) and time, and whether the tank sold in between.
-    var lastHeights: [Double] = []
+    @Figures var lastHeights: [Double] = []
     var lastAt: Timestamp?
     /// Intervals counted since the median was known, and those that skipped a reading (nil in states
     /// saved before they were kept).

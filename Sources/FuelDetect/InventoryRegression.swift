@@ -41,7 +41,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
 
     let nozzles: Int
     /// Litres metered per nozzle from sales that ended before the last reading used.
-    private(set) var cumulative: [Double]
+    @Figures private(set) var cumulative: [Double]
     /// Sales not yet wholly before the last reading used.
     var sales: [Sale] = []
     /// Readings waiting for the sales to catch up with them: time and level at 20 °C.
@@ -50,23 +50,23 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     var inflows: [TimeSpan] = []
     var epoch = 0
     var epochStart: Timestamp?
-    var epochCumulative: [Double]
+    @Figures var epochCumulative: [Double]
     /// The last readings used in this epoch: their sales-corrected level and flow uncertainty (L²).
     var recent: [[Double]] = []
     var lastAt: Timestamp?
     /// |second differences| of the corrected level: over quiet triplets, and over any triplet.
-    var quietNoise: [Double] = []
-    var anyNoise: [Double] = []
+    @Figures var quietNoise: [Double] = []
+    @Figures var anyNoise: [Double] = []
     var open: Cell?
     /// The open cell's last reading and the cumulative litres at its first.
     var openLastAt: Timestamp?
-    var openFirstCumulative: [Double] = []
+    @Figures var openFirstCumulative: [Double] = []
     var cells: [Cell] = []
 
     init(nozzles: Int) {
         self.nozzles = nozzles
         cumulative = Array(repeating: 0, count: nozzles)
-        epochCumulative = cumulative
+        epochCumulative = Array(repeating: 0, count: nozzles)
     }
 
     /// A sale from nozzle index `nozzle` at 20 °C.
@@ -410,7 +410,7 @@ extension InventoryRegression {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            let v = try c.decode([Double].self)
+            let v = try c.decodeFigures()
             guard v.count == 2, let micros = Int64(exactly: v[0]) else {
                 throw DecodingError.dataCorruptedError(in: c, debugDescription: "level: expected microseconds and litres")
             }
@@ -419,7 +419,7 @@ extension InventoryRegression {
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
-            try c.encode([Double(at.microseconds), tcVolumeL])
+            try c.encodeFigures([Double(at.microseconds), tcVolumeL])
         }
     }
 }
@@ -429,7 +429,7 @@ extension InventoryRegression.Cell: Codable {
     /// cell costs its figures and no keys.
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        let v = try c.decode([Double].self)
+        let v = try c.decodeFigures()
         guard v.count >= 4, let n = Int(exactly: v[3]), n >= 0, v.count > 4 + n,
               let m = CentredMoments(figures: Array(v[(4 + n)...])), m.variables == n + 2 else {
             throw DecodingError.dataCorruptedError(in: c, debugDescription: "inventory cell: \(v.count) figures do not fit")
@@ -439,6 +439,6 @@ extension InventoryRegression.Cell: Codable {
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode([Double(epoch), Double(day), hours, Double(sold.count)] + sold + moments.figures)
+        try c.encodeFigures([Double(epoch), Double(day), hours, Double(sold.count)] + sold + moments.figures)
     }
 }

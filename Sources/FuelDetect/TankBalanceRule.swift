@@ -1019,7 +1019,7 @@ extension TankBalanceRule.DayStats: Codable {
     /// per nozzle its litres, the upper triangle of XᵀX and Xᵀy — because a tank keeps a week of
     /// them; states saved with keys decode too.
     init(from decoder: any Decoder) throws {
-        if let v = try? decoder.singleValueContainer().decode([Double].self) {
+        if let v = try? decoder.singleValueContainer().decodeFigures() {
             // 7 + (k − 1) + k(k+1)/2 + k figures for k columns.
             var k = 1
             while 7 + (k - 1) + k * (k + 1) / 2 + k < v.count { k += 1 }
@@ -1057,6 +1057,6 @@ extension TankBalanceRule.DayStats: Codable {
         for a in 0..<k { for b in a..<k { v.append(fit.xtx[a * k + b]) } }
         v += fit.xty
         var c = encoder.singleValueContainer()
-        try c.encode(v)
+        try c.encodeFigures(v)
     }
 }

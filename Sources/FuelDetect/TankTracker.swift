@@ -17,7 +17,7 @@ extension GaugePoint: Codable {
     /// Stored as a flat list — microseconds, litres, °C, chain seq, mm (nulls for what the gauge did
     /// not say) — because the detector keeps dozens of readings per tank; states saved with keys decode too.
     public init(from decoder: any Decoder) throws {
-        if let flat = try? decoder.singleValueContainer().decode([Double?].self) {
+        if let flat = try? decoder.singleValueContainer().decode(FigureList.self).values {
             guard flat.count == 5, let at = flat[0], let tc = flat[1], let seq = flat[3], let micros = Int64(exactly: at),
                   let chainSeq = Int64(exactly: seq) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "gauge point: expected 5 figures"))
@@ -33,7 +33,7 @@ extension GaugePoint: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode([Double(at.microseconds), tcVolumeL, temperatureC, Double(chainSeq), heightMM])
+        try c.encode(FigureList(optional: [Double(at.microseconds), tcVolumeL, temperatureC, Double(chainSeq), heightMM]))
     }
 }
 

@@ -8,7 +8,7 @@ import FuelModel
 /// written; the old keyed layout still decodes.
 extension TimedVolume {
     public init(from decoder: any Decoder) throws {
-        if let figures = try? decoder.singleValueContainer().decode([Double].self) {
+        if let figures = try? decoder.singleValueContainer().decodeFigures() {
             guard let v = TimedVolume(figures: figures[...]) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "timed volume: expected start, duration and litres"))
             }
@@ -22,7 +22,7 @@ extension TimedVolume {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(figures)
+        try c.encodeFigures(figures)
     }
 
     private enum Keys: String, CodingKey { case from, to, litres }
@@ -45,7 +45,7 @@ enum NozzleVolumeFigures {
     private enum Keys: String, CodingKey { case nozzle, volume }
 
     static func decode(_ decoder: any Decoder) throws -> (nozzle: Int, volume: TimedVolume) {
-        if let figures = try? decoder.singleValueContainer().decode([Double].self) {
+        if let figures = try? decoder.singleValueContainer().decodeFigures() {
             guard let first = figures.first, let nozzle = Int(exactly: first), nozzle >= 0,
                   let volume = TimedVolume(figures: figures.dropFirst()) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "pending sale: expected nozzle, start, duration and litres"))
@@ -58,7 +58,7 @@ enum NozzleVolumeFigures {
 
     static func encode(nozzle: Int, volume: TimedVolume, to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode([Double(nozzle)] + volume.figures)
+        try c.encodeFigures([Double(nozzle)] + volume.figures)
     }
 }
 

@@ -1,5 +1,6 @@
 import FuelAsync
 import AsyncAlgorithms
+import Foundation
 import FuelDetect
 import FuelModel
 import Prometheus
@@ -138,7 +139,8 @@ public struct DetectionService: Service {
             if detector.cursor < last.chainSeq { detector.skip(to: last.chainSeq) }
             let applied: DetectionStore.Applied
             do {
-                applied = try await store.commit(detector, station: item.station, cursor: detector.cursor, previousCursor: cursor, events: events)
+                applied = try await store.commit(detector, station: item.station, cursor: detector.cursor, previousCursor: cursor, events: events,
+                                                 encoder: Self.stateEncoder(figuresAsText: settings.stateFiguresAsText))
             } catch StoreError.conflict {
                 states.forget(item.station)
                 break  // another replica processed this station; pick it up next pass
@@ -155,6 +157,14 @@ public struct DetectionService: Service {
             cursor = last.chainSeq
         }
         return processed
+    }
+
+    /// How a detector state is written: its lists of figures as text, or as the JSON arrays builds
+    /// before 2026-12-07 read (`detect.state_figures_as_text`).
+    static func stateEncoder(figuresAsText: Bool) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        if !figuresAsText { encoder.userInfo[.figuresAsArrays] = true }
+        return encoder
     }
 
     /// The station's detector state at the backlog's cursor: the one this daemon committed there if

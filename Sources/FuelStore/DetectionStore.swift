@@ -64,14 +64,15 @@ public struct DetectionStore: Sendable {
         public var cleared = 0
     }
 
-    /// Writes the detector's state and the alert events it produced in one transaction. When the
-    /// stored cursor is no longer `previousCursor` another replica got there first: nothing is
-    /// written and ``StoreError/conflict(_:)`` is thrown.
+    /// Writes the detector's state (as JSON, by `encoder`) and the alert events it produced in one
+    /// transaction. When the stored cursor is no longer `previousCursor` another replica got there
+    /// first: nothing is written and ``StoreError/conflict(_:)`` is thrown.
     public func commit<State: Encodable>(
-        _ detector: State, station: String, cursor: Int64, previousCursor: Int64, events: [DetectorEvent]
+        _ detector: State, station: String, cursor: Int64, previousCursor: Int64, events: [DetectorEvent],
+        encoder: JSONEncoder = JSONEncoder()
     ) async throws -> Applied {
         let logger = database.logger
-        let state = String(decoding: try JSONEncoder().encode(detector), as: UTF8.self)
+        let state = String(decoding: try encoder.encode(detector), as: UTF8.self)
         return try await database.transaction("commit detection") { tx in
             let stored = try await tx.query(
                 "SELECT cursor FROM detector_state WHERE station = \(station) FOR UPDATE", logger: logger

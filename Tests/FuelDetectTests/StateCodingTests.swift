@@ -13,16 +13,55 @@ import Testing
 @Suite struct StateCodingTests {
     let t0 = Timestamp(rfc3339: "2026-11-16T22:26:00.016191Z")!
 
+    /// An encoder as a daemon with `detect.state_figures_as_text: false` has it.
+    static var arraysEncoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.userInfo[.figuresAsArrays] = true
+        return e
+    }
+
     @Test func aTimedVolumeIsThreeFigures() throws {
         let v = TimedVolume(from: t0, to: t0.adding(seconds: 35.5), litres: 17.964588395632397)
         let text = String(decoding: try JSONEncoder().encode(v), as: UTF8.self)
-        #expect(text == "[\(t0.microseconds),35500000,17.964588395632397]")
-        #expect(try JSONDecoder().decode(TimedVolume.self, from: Data(text.utf8)) == v)
+        #expect(text == "\"\(t0.microseconds),35500000,17.964588395632397\"")
+        let array = String(decoding: try Self.arraysEncoder.encode(v), as: UTF8.self)
+        #expect(array == "[\(t0.microseconds),35500000,17.964588395632397]")
+        for stored in [text, array] { #expect(try JSONDecoder().decode(TimedVolume.self, from: Data(stored.utf8)) == v) }
         let sale = TankBalanceRule.PendingSale(nozzle: 1, volume: v)
         let saleText = String(decoding: try JSONEncoder().encode(sale), as: UTF8.self)
-        #expect(saleText == "[1,\(t0.microseconds),35500000,17.964588395632397]")
-        #expect(try JSONDecoder().decode(TankBalanceRule.PendingSale.self, from: Data(saleText.utf8)) == sale)
-        #expect(try JSONDecoder().decode(InventoryRegression.Sale.self, from: Data(saleText.utf8)) == InventoryRegression.Sale(nozzle: 1, volume: v))
+        #expect(saleText == "\"1,\(t0.microseconds),35500000,17.964588395632397\"")
+        let saleArray = String(decoding: try Self.arraysEncoder.encode(sale), as: UTF8.self)
+        #expect(saleArray == "[1,\(t0.microseconds),35500000,17.964588395632397]")
+        for stored in [saleText, saleArray] {
+            #expect(try JSONDecoder().decode(TankBalanceRule.PendingSale.self, from: Data(stored.utf8)) == sale)
+            #expect(try JSONDecoder().decode(InventoryRegression.Sale.self, from: Data(stored.utf8)) == InventoryRegression.Sale(nozzle: 1, volume: v))
+        }
+    }
+
+    /// Figures as text read back to the same bits, whole numbers without a fraction; an empty field
+    /// is a figure not given; a field that is not a number is refused.
+    @Test func figuresAsTextReadBackExactly() async throws {
+        #expect(FigureList([3, -2, 1.5, 1_762_000_000_000_000, 1e-7, 9_007_199_254_740_993]).text == "3,-2,1.5,1762000000000000,1e-07,9007199254740992.0")
+        #expect(FigureList(optional: [1, nil, 2.5]).text == "1,,2.5" && FigureList([]).text == "")
+        #expect(FigureList(text: "1,,2.5")?.values == [1, nil, 2.5] && FigureList(text: "")?.values == [])
+        for bad in ["1,x", "a", "1;2"] { #expect(FigureList(text: bad[...]) == nil, "\(bad)") }
+        // Minus zero keeps its sign.
+        #expect(FigureList(text: FigureList([-0.0]).text[...])?.figures?.first?.sign == .minus)
+        #expect(FigureList(text: "1,2,")?.values == [1, 2, nil])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(TimedVolume.self, from: Data(#""1,x,3""#.utf8)) }
+        await propertyCheck(input: Gen.int(in: 1...1_000_000)) { seed in
+            var rng = Xorshift(seed: UInt64(seed))
+            let values: [Double] = (0..<20).map { i in
+                switch i % 4 {
+                case 0: (rng.uniform() - 0.5) * 1e6
+                case 1: ((rng.uniform() - 0.5) * 1e15).rounded()
+                case 2: rng.uniform() * 1e-9
+                default: Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF)
+                }
+            }
+            let back = FigureList(text: FigureList(values).text[...])?.figures
+            #expect(back?.map(\.bitPattern) == values.map(\.bitPattern), "\(values)")
+        }
     }
 
     @Test func theKeyedLayoutOfEarlierBuildsStillReads() throws {
@@ -90,5 +129,9 @@ import Testing
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         #expect(try encoder.encode(running) == encoder.encode(restarted))
+        // The same state written with its figures as arrays (a daemon with detect.state_figures_as_text
+        // false, or a build before) reads as the same state.
+        let fromArrays = try JSONDecoder().decode(StationDetector.self, from: Self.arraysEncoder.encode(running))
+        #expect(try encoder.encode(fromArrays) == encoder.encode(running))
     }
 }

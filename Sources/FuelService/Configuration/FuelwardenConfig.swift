@@ -148,6 +148,9 @@ public struct DetectSettings: Sendable {
     public var workers = 0
     /// Stations whose last committed detector state is kept in memory (``DetectorStateCache``; 0: none).
     public var stateCacheStations = 20_000
+    /// Detector states store their figures as text (one string a list: encoded in about half the time);
+    /// false: as JSON arrays, which builds before 2026-12-07 read.
+    public var stateFiguresAsText = true
     /// ``workers``, or the machine's cores when 0.
     public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
     /// Wall-clock time without any record before a station's feed is flagged stale.

@@ -1,0 +1,124 @@
+import FuelModel
+
+/// A flat list of figures as a detector's state stores it: one JSON string of the figures' shortest
+/// round-trip decimal forms separated by commas (`"1762000000000000,17285.2,,-3.5e-05"`; an empty
+/// field is a figure the source did not give), instead of a JSON array of numbers.
+///
+/// Why not the array: a state is encoded at every detection pass that commits, and Foundation's
+/// JSONEncoder spends about 0.4 µs a number boxing it into its value tree — a busy station's state of
+/// ~2,000 figures cost 1.3–2.2 ms to encode, the daemon's largest own cost at 10,000 records/s (issue 19).
+/// One string of `Double.description`s (Swift's exact shortest form, which `Double(_:)` reads back
+/// to the same bits) costs a third of that. States stored as arrays decode too.
+struct FigureList: Hashable, Sendable {
+    var values: [Double?]
+
+    init(_ values: [Double]) { self.values = values }
+    init(optional values: [Double?]) { self.values = values }
+
+    /// The figures, none of them missing; nil if one is.
+    var figures: [Double]? {
+        var out: [Double] = []
+        out.reserveCapacity(values.count)
+        for v in values {
+            guard let v else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    var text: String {
+        var s = ""
+        s.reserveCapacity(values.count * 12)
+        for (i, v) in values.enumerated() {
+            if i > 0 { s.append(",") }
+            guard let v else { continue }
+            // A whole number (epochs, days, microseconds, counts) without ".0": as short as the JSON number it replaces.
+            if v == v.rounded(.towardZero), abs(v) < 9_007_199_254_740_992, !(v == 0 && v.sign == .minus) {
+                s.append(Int64(v).description)
+            } else {
+                s.append(v.description)
+            }
+        }
+        return s
+    }
+
+    /// The figures of `text`; nil if a field is not a number.
+    init?(text: Substring) {
+        var values: [Double?] = []
+        if !text.isEmpty {
+            // Split on the bytes: splitting a String by Characters costs more than reading the numbers.
+            for field in text.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                if field.isEmpty {
+                    values.append(nil)
+                } else if let v = Double(Substring(field)) {
+                    values.append(v)
+                } else {
+                    return nil
+                }
+            }
+        }
+        self.values = values
+    }
+}
+
+extension FigureList: Codable {
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let text = try? c.decode(String.self) {
+            guard let list = FigureList(text: text[...]) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "figures: a field of \"\(text.prefix(60))\" is not a number")
+            }
+            self = list
+        } else {
+            // The layout before: a JSON array of numbers (and nulls).
+            values = try c.decode([Double?].self)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if encoder.userInfo[.figuresAsArrays] as? Bool == true {
+            try c.encode(values)
+        } else {
+            try c.encode(text)
+        }
+    }
+}
+
+extension CodingUserInfoKey {
+    /// `true`: a state's figures are encoded as JSON arrays of numbers, the layout builds before
+    /// 2026-12-07 read (`detect.state_figures_as_text: false`, while such a build may run again).
+    public static let figuresAsArrays = CodingUserInfoKey(rawValue: "fuelwarden.figuresAsArrays")!
+}
+
+extension SingleValueDecodingContainer {
+    /// Figures stored as a ``FigureList`` (or the array of numbers before it), none missing.
+    func decodeFigures() throws -> [Double] {
+        guard let figures = try decode(FigureList.self).figures else {
+            throw DecodingError.dataCorruptedError(in: self, debugDescription: "figures: one is missing")
+        }
+        return figures
+    }
+}
+
+extension SingleValueEncodingContainer {
+    /// Stores `figures` as a ``FigureList``.
+    mutating func encodeFigures(_ figures: [Double]) throws { try encode(FigureList(figures)) }
+}
+
+/// A state's list of figures stored as a ``FigureList`` (one string) instead of a JSON array: for the
+/// rolling windows of numbers the rules keep (a gauge's recent second differences and intervals, the
+/// inventory method's noise and cumulative litres). Arrays stored before decode too.
+@propertyWrapper
+struct Figures: Hashable, Sendable, Codable {
+    var wrappedValue: [Double]
+
+    init(wrappedValue: [Double]) { self.wrappedValue = wrappedValue }
+
+    init(from decoder: any Decoder) throws { wrappedValue = try decoder.singleValueContainer().decodeFigures() }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encodeFigures(wrappedValue)
+    }
+}
