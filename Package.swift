@@ -202,7 +202,7 @@ let package = Package(
         .target(
             name: "FuelBench",
             dependencies: [
-                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelAsync", "FuelSim", "FuelLab",
+                "FuelModel", "FuelWire", "FuelLedger", "FuelDetect", "FuelStore", "FuelService", "FuelClient", "FuelAsync", "FuelSim", "FuelEvaluate", "FuelLab",
                 "FuelPostgresFixture", "FuelGuomi", "FuelAgent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,16 +1,13 @@
 import Foundation
 import FuelDetect
-import FuelModel
-import FuelSim
-import FuelWire
+import FuelEvaluate
 
 /// `fuelwarden bench state`: what a station's detector state costs to store — its size, the time to
 /// encode and decode it as the daemon does (JSON, once per detection pass that committed), and where
 /// its bytes are, by rule and, for the tank balance, by field — so the next step on issue 19's
 /// "state JSON encoding" share of the daemon is chosen by figures.
 ///
-/// Each profile's station is the demo registry's first (four tanks, eight nozzles), simulated for
-/// `days` with vapour monitoring, its records fed to a ``StationDetector`` in chain order.
+/// Each profile's station is ``SimulatedStationState``'s: the demo registry's first, simulated for `days`.
 package struct StateBenchmark: Sendable {
     package var profiles = ["fine-1m", "fine-5m", "mm-15m", "mm-15m-24h"]
     package var days = 16.0
@@ -32,37 +29,11 @@ package struct StateBenchmark: Sendable {
         package var parts: [(part: String, bytes: Int)]
     }
 
-    package enum Failure: Error, CustomStringConvertible {
-        case unknownProfile(String)
-        case noStation
-        package var description: String {
-            switch self {
-            case .unknownProfile(let name): "unknown gauge profile \(name) (one of: \(GaugeProfile.matrix.map(\.name).joined(separator: ", ")))"
-            case .noStation: "the demo registry has no station"
-            }
-        }
-    }
-
     package func run() throws -> [Row] {
-        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
-        guard let station = registry.stations.first, let profile = StationProfile(stationID: station.id, registry: registry) else {
-            throw Failure.noStation
-        }
         print("profile               bytes   encode µs  decode µs   largest parts (bytes)")
         var rows: [Row] = []
         for name in profiles {
-            guard let gauge = GaugeProfile.named(name) else { throw Failure.unknownProfile(name) }
-            var scenario = StationScenario(station: station, seed: seed, start: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!, days: days,
-                                           prices: DemoRegistry.prices)
-            scenario.gauge = gauge
-            scenario.usage = gauge.usage
-            scenario.vapourMonitoring = true
-            var simulator = StationSimulator(scenario)
-            var detector = StationDetector(station: station.id)
-            for (i, record) in simulator.records().enumerated() {
-                _ = detector.observe(LedgerEntry(station: station.id, chainSeq: Int64(i + 1), source: .push, sourceSeq: Int64(i + 1), record: record),
-                                     profile: profile, thresholds: DetectionThresholds())
-            }
+            let detector = try SimulatedStationState.detector(gauge: name, days: days, seed: seed)
             let encoder = JSONEncoder(), decoder = JSONDecoder()
             let data = try encoder.encode(detector)
             var encodes: [Double] = [], decodes: [Double] = []

@@ -150,19 +150,7 @@ import Testing
 @Suite struct DetectorStateSizeTests {
     @Test(arguments: ["fine-1m", "fine-5m-24h", "mm-15m", "tenth-30m-irregular", "mm-15m-24h"])
     func aBusyStationsStateStaysSmall(gauge: String) throws {
-        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
-        let station = registry.stations[0]
-        let profile = try #require(StationProfile(stationID: station.id, registry: registry))
-        var s = StationScenario(station: station, seed: 9, start: GaugeQualityTests.t0, days: 16, prices: DemoRegistry.prices)
-        s.gauge = try #require(GaugeProfile.named(gauge))
-        s.usage = s.gauge.usage
-        s.vapourMonitoring = true
-        var sim = StationSimulator(s)
-        var detector = StationDetector(station: station.id)
-        for (i, r) in sim.records().enumerated() {
-            _ = detector.observe(LedgerEntry(station: station.id, chainSeq: Int64(i + 1), source: .push, sourceSeq: Int64(i + 1), record: r),
-                                 profile: profile, thresholds: DetectionThresholds())
-        }
+        let detector = try SimulatedStationState.detector(gauge: gauge, days: 16, seed: 9, start: GaugeQualityTests.t0)
         let bytes = try JSONEncoder().encode(detector).count
         #expect(bytes <= 32 * 1024, "\(gauge): the detector state is \(bytes) bytes")
     }
