@@ -41,7 +41,7 @@ import Testing
     /// Figures as text read back to the same bits, whole numbers without a fraction; an empty field
     /// is a figure not given; a field that is not a number is refused.
     @Test func figuresAsTextReadBackExactly() async throws {
-        #expect(FigureList([3, -2, 1.5, 1_762_000_000_000_000, 1e-7, 9_007_199_254_740_993]).text == "3,-2,1.5,1762000000000000,1e-07,9007199254740992.0")
+        #expect(FigureList([3, -2, 1.5, 1_762_000_000_000_000, 1e-7, 9_007_199_254_740_992]).text == "3,-2,1.5,1762000000000000,1e-07,9007199254740992.0")
         #expect(FigureList(optional: [1, nil, 2.5]).text == "1,,2.5" && FigureList([]).text == "")
         #expect(FigureList(text: "1,,2.5")?.values == [1, nil, 2.5] && FigureList(text: "")?.values == [])
         for bad in ["1,x", "a", "1;2"] { #expect(FigureList(text: bad[...]) == nil, "\(bad)") }
