@@ -210,10 +210,9 @@ struct BalanceFit: Sendable {
         return ((1 - factor) * 100, variance(of: a).squareRoot() * 100)
     }
 
-    /// Nozzle `n`'s meter factor and its standard error (nil: the nozzle sold nothing in the window).
-    func factor(_ n: Int) -> (factor: Double, se: Double)? {
-        guard let f = factors[n] else { return nil }
-        return (f, max(0, variance(of: Self.unit(factors.count + 1, at: n))).squareRoot())
+    /// The standard error of nozzle `n`'s meter factor.
+    func factorSE(_ n: Int) -> Double {
+        max(0, variance(of: Self.unit(factors.count + 1, at: n))).squareRoot()
     }
 
     /// Nozzle `n`'s meter factor against the tank's other nozzles (weighted by their litres), so

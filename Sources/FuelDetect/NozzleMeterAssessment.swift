@@ -55,7 +55,7 @@ extension NozzleMeterAssessment {
         let error: Double = (1 / r.factor - 1) * 100
         let versusTank: Double = (r.reference / r.factor - 1) * 100
         // d(1/f) = −df / f²: the error's standard error from the factor's.
-        let errorSE: Double = (fit.factor(n)?.se ?? r.se) / (r.factor * r.factor) * 100
+        let errorSE: Double = fit.factorSE(n) / (r.factor * r.factor) * 100
         let limit: Double = max(th.meterFlagPercent + 1.645 * errorSE, th.meterLegalPercent + critical * se) + 1.645 * se
         let conclusive = se <= (th.meterTargetPercent - th.meterLegalPercent) / critical
         self.init(nozzle: nozzle, method: fit.method, windowDays: th.meterWindowDays, errorPercent: error, versusTankPercent: versusTank,
