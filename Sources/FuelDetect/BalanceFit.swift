@@ -24,6 +24,9 @@ struct BalanceFit: Sendable {
     /// robust one; a variance is the larger of what they give, so errors that persist for hours
     /// (temperature, a gauge's drift) cannot make an estimate look surer than it is.
     var covariances: [[[Double]]]
+    /// The residual sum of squares (model units; 0 where the method does not say): two fits of one
+    /// window that differ by which nozzle a column belongs to compare by it.
+    var residualSS = 0.0
     /// A lower bound on the leak rate's standard error from another argument (batch means, or a
     /// day-clustered sandwich pooled with the model's).
     var leakSEFloor = 0.0
@@ -61,6 +64,10 @@ struct BalanceFit: Sendable {
         /// and that step's ``modelZ``: the nozzle the step may be on instead (see ``TankBalanceRule``).
         var rival: Int?
         var rivalZ = 0.0
+        /// How much better the step fits on its nozzle than on ``rival``, each placed inside the
+        /// epoch that holds it: the fall in the residual sum of squares in the model's variance (nil:
+        /// not compared that way).
+        var attributionGap: Double?
 
         /// The step in its model standard errors: how much better the fit is with the step than
         /// without it (for one added column the residual sum of squares falls by z² σ²). The test

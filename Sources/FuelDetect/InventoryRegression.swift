@@ -219,7 +219,9 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         // are left out), one before a meter's step no column of that step.
         let steps = knownSteps.filter { $0 != meterChange } + (meterChange.map { [$0] } ?? [])
         let changeColumn = meterChange.map { _ in nozzles + steps.count }
-        let chart = max(0, chartTerms), firstChart = nozzles + 1 + steps.count
+        // A step at an epoch's end has that epoch's litres of the nozzle as a column of their own (after the steps).
+        let transition = meterChange?.transition, transitionColumn = nozzles + 1 + steps.count
+        let chart = max(0, chartTerms), firstChart = nozzles + 1 + steps.count + (transition == nil ? 0 : 1)
         let k = firstChart + chart, size = k + 1, p = w.variables
         // Each epoch's mean level about the window's (weighted as the fit weighs readings), in 1,000 L.
         let level = nozzles + 1
@@ -235,7 +237,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         // A chart column's variable is every nozzle's litres at once (`every`): its moments are the sums
         // of the nozzles' (`pairSum`), weighed by the epoch's power of level (`present`).
         let every = -1
-        let source = Array(0...nozzles) + steps.map(\.nozzle) + Array(repeating: every, count: chart) + [level]
+        let source = Array(0...nozzles) + steps.map(\.nozzle) + (transition == nil ? [] : [meterChange!.nozzle])
+            + Array(repeating: every, count: chart) + [level]
         let pairSum = { (i: Int, j: Int, value: (Int, Int) -> Double) -> Double in
             let si = source[i], sj = source[j]
             if si != every && sj != every { return value(si, sj) }
@@ -254,7 +257,13 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let presence = { (epoch: Int) in
             let tight = before(epoch), day = epochDay[epoch] ?? .min
             for i in 0..<size {
-                present[i] = (tight && i == nozzles) || (i > nozzles && i < firstChart && day < steps[i - nozzles - 1].since) ? 0 : 1
+                if transition != nil, i == transitionColumn {
+                    present[i] = epoch == transition ? 1 : 0
+                } else if i > nozzles && i < firstChart, let t = steps[i - nozzles - 1].transition {
+                    present[i] = epoch > t ? 1 : 0
+                } else {
+                    present[i] = (tight && i == nozzles) || (i > nozzles && i < firstChart && day < steps[i - nozzles - 1].since) ? 0 : 1
+                }
             }
             // A chart column is present in every epoch, at the power of its level.
             if chart > 0, let x = levels[epoch] {
@@ -336,7 +345,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
                                                            total: a, shares: shares) : nil
         var sold = [Double](repeating: 0, count: nozzles)
         for c in window { for n in 0..<nozzles { sold[n] += c.sold[n] } }
-        return BalanceFit(method: .inventoryVariance, factors: factors, leakLPH: leak, covariances: [ols, robust],
+        return BalanceFit(method: .inventoryVariance, factors: factors, leakLPH: leak, covariances: [ols, robust], residualSS: rss,
                           nozzleLitres: sold, hours: window.reduce(0) { $0 + $1.hours }, observations: count,
                           residualSD: sigma2.squareRoot(), clusters: window.count, days: Set(window.map(\.day)).count,
                           leakSince: leakSince, leakClusters: leakSince.map { _ in window.filter { !before($0.epoch) }.count },
@@ -396,6 +405,12 @@ extension InventoryRegression {
     struct MeterChange: Hashable, Sendable {
         var nozzle: Int
         var since: Int64
+        /// With an epoch: the step falls inside that epoch — the factor steps in the epochs after
+        /// it, and the nozzle's litres within it are a column of their own — instead of at the start
+        /// of local day `since`. A short-fill set at 16:00 is in neither the day it began nor the
+        /// next for the whole of that day's epoch; which of a tank's nozzles stepped is told by how
+        /// their fills interleave, and a step placed hours wrong on the one misreads that.
+        var transition: Int? = nil
     }
 
     /// A reading as this method needs it: when, and the level at 20 °C. Stored as a pair of figures.

@@ -634,7 +634,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         // One window for the scan's many fits.
         guard let window = prepared ?? levels.window(from: from, through: through) else { return nil }
         var zs: [Int64: [Int: Double]] = [:]
-        for n in whole.factors.indices where whole.factors[n] != nil && whole.nozzleLitres[n] > 0 && !t.meterAlerts.contains(t.nozzles[n]) {
+        // Each nozzle's likeliest step that passes the test: the one raised if the step is found on it.
+        var passing: [Int: (fit: BalanceFit, z: Double)] = [:]
+        let testable = whole.factors.indices.filter { whole.factors[$0] != nil && whole.nozzleLitres[$0] > 0 && !t.meterAlerts.contains(t.nozzles[$0]) }
+        for n in testable {
             for since in earliest...starts.upperBound {
                 guard let fit = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: since), knownSteps: known, prepared: window),
                       fit.hours >= th.leakMinHours, let step = fit.meterChange, step.se > 0, step.step < 0 else { continue }
@@ -645,6 +648,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                 // 235 of 265 instead of 220 (seed 8), with fewer false `meter_drift` on every profile.
                 zs[since, default: [:]][n] = step.modelZ
                 if step.z > th.meterChangeZ, step.modelZ > best?.z ?? 0 { best = (fit, step.modelZ) }
+                if step.z > th.meterChangeZ, step.modelZ > passing[n]?.z ?? 0 { passing[n] = (fit, step.modelZ) }
             }
         }
         // The likeliest of the other nozzles' steps since the same day: how sure the attribution is.
@@ -653,7 +657,46 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             fit.meterChange?.rival = rival.key
             fit.meterChange?.rivalZ = rival.value
         }
+        guard th.meterStepAttributionEvidence > 0, testable.count > 1 else { return fit }
+        // Which nozzle stepped, with the step placed inside the epoch that holds it: on a day's scale
+        // the hours on the wrong side of the step are misread, and where a tank's nozzles sell alike
+        // that misreading decided between them.
+        guard let (nozzle, gap, rival) = attributedStep(t, step: step, nozzles: testable, from: from, through: through, known: known,
+                                                        window: window, residualVariance: fit.residualSD * fit.residualSD) else { return fit }
+        if nozzle != step.nozzle {
+            // Found on another nozzle: that nozzle's own likeliest step is the one judged, if it passes.
+            guard var other = passing[nozzle]?.fit, let since = other.meterChange?.since else { return nil }
+            other.meterChange?.rivalZ = (zs[since] ?? [:])[step.nozzle] ?? 0
+            fit = other
+        }
+        fit.meterChange?.rival = rival
+        fit.meterChange?.attributionGap = gap
         return fit
+    }
+
+    /// The nozzle whose step, placed inside one of the epochs about the step's day
+    /// (``InventoryRegression/MeterChange/transition``), fits the window best; how much better than
+    /// the next nozzle's best (the fall in the residual sum of squares, in the model's variance); and
+    /// that next nozzle. Nil when fewer than two nozzles have such a fit.
+    private func attributedStep(_ t: Tank, step: BalanceFit.MeterStep, nozzles: [Int], from: Int64, through: Int64, known: [InventoryRegression.MeterChange],
+                                window: InventoryRegression.Window, residualVariance: Double) -> (Int, Double, Int)? {
+        guard let levels = t.levels, residualVariance > 0 else { return nil }
+        let last = window.epochs.keys.max() ?? 0
+        let epochs = window.epochDay.filter { $0.value >= step.since - 1 && $0.value <= step.since + 1 && $0.key < last }.keys.sorted()
+        var rss: [(nozzle: Int, rss: Double)] = []
+        for n in nozzles {
+            var lowest: Double?
+            for e in epochs {
+                guard let f = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: step.since, transition: e),
+                                         knownSteps: known, prepared: window),
+                      let s = f.meterChange, s.step < 0 else { continue }
+                lowest = min(lowest ?? .infinity, f.residualSS)
+            }
+            if let lowest { rss.append((n, lowest)) }
+        }
+        let ranked = rss.sorted { ($0.rss, $0.nozzle) < ($1.rss, $1.nozzle) }
+        guard ranked.count >= 2 else { return nil }
+        return (ranked[0].nozzle, (ranked[1].rss - ranked[0].rss) / residualVariance, ranked[1].nozzle)
     }
 
     /// A nozzle whose meter factor stepped down inside the cumulative window (``meterChangeFit``) by
@@ -685,7 +728,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             }
         }
         // Which of the tank's nozzles stepped is not yet told apart: wait, keeping the streak as it is.
-        if step.rival != nil, step.modelZ - step.rivalZ < th.meterStepAttributionZ { return }
+        if let gap = step.attributionGap {
+            if gap < th.meterStepAttributionEvidence { return }
+        } else if step.rival != nil, step.modelZ - step.rivalZ < th.meterStepAttributionZ { return }
         let scans = (t.stepStreak?.nozzle == nozzle ? t.stepStreak?.scans ?? 0 : 0) + 1
         t.stepStreak = StepStreak(nozzle: nozzle, scans: scans)
         guard scans >= th.meterStepConfirmScans else { return }
@@ -702,7 +747,8 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                 "legal_percent": .number(th.meterLegalPercent), "window_days": .integer(Int64(th.inventoryWindowDays)),
                 "metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "through_day": .text(day.description),
                 "step_z": .number(step.z), "step_model_z": .number(step.modelZ),
-            ].merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 },
+            ].merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 }
+                .merging(step.attributionGap.map { ["attribution_evidence": .number($0)] } ?? [:]) { $1 },
             seqFrom: point.chainSeq, seqTo: point.chainSeq)))
     }
 

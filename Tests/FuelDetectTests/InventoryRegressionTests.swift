@@ -182,6 +182,35 @@ import Testing
                 "wrong nozzle: residual \(wrong.residualSD) L, leak \(wrong.leakLPH) L/h")
     }
 
+    @Test func aStepInsideAnEpochIsPlacedThereAndToldFromTheOtherNozzle() throws {
+        // Exact readings; N2's meter goes from 1 to 0.98 at 15:00 on day 4, inside an epoch (the
+        // deliveries come at 10:00 every third day). A step at a day's start misplaces the hours on
+        // one side of it; placed inside that epoch (the epoch's N2 litres a column of their own) it is
+        // measured to its size, fits better than at either day's start, and better than on N1.
+        let change = 4 * 1440 + 900
+        let r = regression(days: 9, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: 0)
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch, from = through - 7
+        let window = try #require(r.window(from: from, through: through))
+        func best(_ nozzle: Int) throws -> BalanceFit {
+            let fits = window.epochs.keys.sorted().compactMap { e in
+                r.fit(from: from, through: through, meterChange: .init(nozzle: nozzle, since: 0, transition: e), prepared: window)
+            }.filter { $0.meterChange != nil }
+            return try #require(fits.min { $0.residualSS < $1.residualSS })
+        }
+        let placed = try best(1), other = try best(0)
+        let step = try #require(placed.meterChange)
+        #expect(abs(step.step + 0.02) < 2e-3, "step \(step.step)")
+        // (What is left on N2 is the kink inside the epoch that holds the step, which one column of that
+        // epoch's litres fits only in the mean: 591 L² against N1's 1,050.)
+        #expect(placed.residualSS * 1.5 < other.residualSS, "N2 \(placed.residualSS), N1 \(other.residualSS)")
+        let stepDay = clock.day(of: Self.start.adding(seconds: Double(change * 60))).daysSinceEpoch
+        for since in [stepDay, stepDay + 1] {
+            let atDay = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 1, since: since), prepared: window))
+            #expect(placed.residualSS < atDay.residualSS, "since day \(since - stepDay): \(atDay.residualSS) against \(placed.residualSS)")
+        }
+    }
+
     @Test func aKnownStepIsNotCreditedToTheTanksOtherNozzle() throws {
         // N2's meter steps from 1 to 0.98; tested alone, N1 takes part of that step as its own. With
         // N2's step known (raised before), N1's step is what it is: none.
@@ -437,6 +466,7 @@ import Testing
     @Test func aMeterSetToShortFillIsRaisedFromItsStep() throws {
         var every = DetectionThresholds()
         every.meterStepAttributionZ = 0
+        every.meterStepAttributionEvidence = 0
         let f = coarseFeed(days: 12, leak: 0, seed: 5, thresholds: every, shortFill: ("N2", 2, 8))
         let alert = try #require(f.raised.first { $0.rule == .meterDrift })
         #expect(alert.subject == "N2" && alert.evidence["method"] == .text("meter_step"), "\(alert.evidence)")
@@ -496,7 +526,12 @@ import Testing
         // A scan counts toward the streak only where the step's model z is `meterStepAttributionZ`
         // above the tank's other nozzle's: with no margin asked the step is raised at its third
         // scan; with the default (0.3) on the same nozzle, no earlier; with a margin no scan shows, never.
-        func first(_ margin: Double) -> AlertSignal? { firstShortFillAlert { $0.meterStepAttributionZ = margin } }
+        func first(_ margin: Double) -> AlertSignal? {
+            firstShortFillAlert {
+                $0.meterStepAttributionEvidence = 0
+                $0.meterStepAttributionZ = margin
+            }
+        }
         #expect(DetectionThresholds().meterStepAttributionZ == 0.3)
         let any = try #require(first(0)), margin = try #require(first(0.3))
         #expect(any.subject == "N2" && margin.subject == "N2")
@@ -504,6 +539,20 @@ import Testing
         guard case .number(let z)? = margin.evidence["step_model_z"] else { return }
         if case .number(let rival)? = margin.evidence["also_possible_step_z"] { #expect(z - rival >= 0.3, "z \(z), rival \(rival)") }
         #expect(first(1_000) == nil)
+    }
+
+    @Test func aStepIsCountedOnlyWhereItFitsItsNozzleBetterThanTheOther() throws {
+        // With the step placed inside its epoch, a scan counts only where the step on its nozzle leaves
+        // `meterStepAttributionEvidence` less of the residual sum of squares (in the model's variance)
+        // than on the other: by default (6) it is raised on N2, saying by how much; asked for more
+        // than any scan shows, never.
+        func first(_ evidence: Double) -> AlertSignal? { firstShortFillAlert { $0.meterStepAttributionEvidence = evidence } }
+        #expect(DetectionThresholds().meterStepAttributionEvidence == 6)
+        let alert = try #require(first(6))
+        #expect(alert.subject == "N2", "\(alert.evidence)")
+        guard case .number(let gap)? = alert.evidence["attribution_evidence"] else { Issue.record("\(alert.evidence)"); return }
+        #expect(gap >= 6)
+        #expect(first(1e9) == nil)
     }
 
     /// A leak present from the data's first day on a millimetre gauge: over the first days its rate and

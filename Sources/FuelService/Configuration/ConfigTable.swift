@@ -240,6 +240,8 @@ public enum ConfigTable {
                              "… and only when the step's 95 % lower bound is beyond this registration change (%).")),
             .setting(.number("detect.leak.meter_step_attribution_z", \.detect.thresholds.meterStepAttributionZ, 0...100,
                              "… counting only scans where its model z is this far above the tank's next likeliest nozzle's.")),
+            .setting(.number("detect.leak.meter_step_attribution_evidence", \.detect.thresholds.meterStepAttributionEvidence, 0...10_000,
+                             "… or, where set, which nozzle stepped is judged with the step placed inside the epoch that holds it, counting only scans where it fits better on that nozzle than on the next by this fall in the residual sum of squares (in the model's variance; 0: by model z).")),
             .setting(.number("detect.leak.meter_step_before_z", \.detect.thresholds.meterStepBeforeZ, 0...100,
                              "… and only where its factor before the step is within the legal error of 1 and this many of its",
                              "standard errors (0: not checked): else the fit is not describing the meters.")),
