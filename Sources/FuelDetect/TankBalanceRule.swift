@@ -677,22 +677,27 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// The nozzle whose step, placed inside one of the epochs about the step's day
     /// (``InventoryRegression/MeterChange/transition``), fits the window best; how much better than
     /// the next nozzle's best (the fall in the residual sum of squares, in the model's variance); and
-    /// that next nozzle. Nil when fewer than two nozzles have such a fit.
+    /// that next nozzle (a nozzle with no step down there counts as fitting with none). Nil without
+    /// such an epoch.
     private func attributedStep(_ t: Tank, step: BalanceFit.MeterStep, nozzles: [Int], from: Int64, through: Int64, known: [InventoryRegression.MeterChange],
                                 window: InventoryRegression.Window, residualVariance: Double) -> (Int, Double, Int)? {
-        guard let levels = t.levels, residualVariance > 0 else { return nil }
+        guard let levels = t.levels, residualVariance > 0,
+              let none = levels.fit(from: from, through: through, knownSteps: known, prepared: window)?.residualSS else { return nil }
         let last = window.epochs.keys.max() ?? 0
         let epochs = window.epochDay.filter { $0.value >= step.since - 1 && $0.value <= step.since + 1 && $0.key < last }.keys.sorted()
+        guard !epochs.isEmpty else { return nil }
         var rss: [(nozzle: Int, rss: Double)] = []
         for n in nozzles {
-            var lowest: Double?
+            // Only a step down is a short-fill: a nozzle whose best placement steps up fits no better
+            // than with no step at all.
+            var lowest = none
             for e in epochs {
                 guard let f = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: step.since, transition: e),
                                          knownSteps: known, prepared: window),
                       let s = f.meterChange, s.step < 0 else { continue }
-                lowest = min(lowest ?? .infinity, f.residualSS)
+                lowest = min(lowest, f.residualSS)
             }
-            if let lowest { rss.append((n, lowest)) }
+            rss.append((n, lowest))
         }
         let ranked = rss.sorted { ($0.rss, $0.nozzle) < ($1.rss, $1.nozzle) }
         guard ranked.count >= 2 else { return nil }
