@@ -143,7 +143,8 @@ extension ConsoleController {
                     // Each nozzle's meter as the test sees it: a nozzle it cannot judge is named inconclusive.
                     "meters": a.meters.map { m in
                         ["nozzle": m.nozzle, "error": ((m.errorPercent ?? -1) >= 0 ? "+" : "") + fmt(m.errorPercent), "se": fmt(m.standardErrorPercent),
-                         "limit": fmt(m.detectionLimitPercent, 10), "conclusive": m.conclusive, "measured": m.method != nil] as [String: Any]
+                         "limit": fmt(m.detectionLimitPercent, 10), "conclusive": m.conclusive, "measured": m.method != nil,
+                         "stepLimit": fmt(m.stepDetectionLimitPercent, 10), "hasStepLimit": m.stepDetectionLimitPercent != nil] as [String: Any]
                     },
                     "hasMeters": !a.meters.isEmpty, "meterDays": a.meters.first?.windowDays ?? 0,
                     "meterTarget": fmt(a.meters.first?.targetPercent),

@@ -27,12 +27,35 @@ public struct NozzleMeterAssessment: Sendable, Hashable, Codable {
     public var targetPercent: Double
     /// Whether the estimate is sure enough to be judged (else the nozzle's verdict is inconclusive).
     public var conclusive: Bool
+    /// On a coarse gauge (the inventory-variance method): the standard error (%) of a step of the
+    /// meter's registration since the meter window's first day — what the step scan knows of a meter
+    /// set to short-fill that long ago — and the smallest such step found at 95 % within the window.
+    /// A short-fill is judged by this where the meter's own error is too uncertain (inconclusive).
+    public var stepStandardErrorPercent: Double?
+    /// The model standard error (%) of that step's difference from the same step on the tank's least
+    /// distinguishable other nozzle: which of the two stepped is told to this.
+    public var stepVersusTankStandardErrorPercent: Double?
+    public var stepDetectionLimitPercent: Double?
 
     enum CodingKeys: String, CodingKey {
         case nozzle, method, windowDays = "window_days", errorPercent = "error_percent", versusTankPercent = "versus_tank_percent"
         case standardErrorPercent = "standard_error_percent", errorStandardErrorPercent = "error_standard_error_percent"
         case detectionLimitPercent = "detection_limit_percent"
         case targetPercent = "target_percent", conclusive
+        case stepStandardErrorPercent = "step_standard_error_percent", stepDetectionLimitPercent = "step_detection_limit_percent"
+        case stepVersusTankStandardErrorPercent = "step_versus_tank_standard_error_percent"
+    }
+
+    /// The smallest registration step (%) the step scan raises on the right nozzle with 95 %
+    /// probability when the step's standard error is `se` (%) and its difference from the same step
+    /// on the tank's other nozzle has model standard error `versusTank`: it raises a step beyond
+    /// `meterStepFlagPercent` at its 95 % lower bound, beyond the legal `meterLegalPercent` by `meterZ`
+    /// standard errors and beyond nought by `meterChangeZ`, on the nozzle it fits better than the
+    /// other by `meterStepAttributionEvidence` model variances (a difference of √that standard errors).
+    static func stepLimit(standardError se: Double, versusTank: Double? = nil, thresholds th: DetectionThresholds) -> Double {
+        let found = max(th.meterStepFlagPercent + 1.645 * se, th.meterLegalPercent + th.meterZ * se, th.meterChangeZ * se) + 1.645 * se
+        guard let v = versusTank, th.meterStepAttributionEvidence > 0 else { return found }
+        return max(found, (th.meterStepAttributionEvidence.squareRoot() + 1.645) * v)
     }
 
     /// The assessment of nozzle `nozzle` (index `n` of its tank) from its best estimate among `fits`.

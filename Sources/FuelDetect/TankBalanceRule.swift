@@ -805,8 +805,43 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         if let t = tanks[id], let day = t.currentDay {
             let fits = meterFits(t, through: day, thresholds: th)
             a.meters = t.nozzles.enumerated().map { NozzleMeterAssessment.of($0.element, index: $0.offset, fits: fits, thresholds: th) }
+            for (n, se) in stepStandardErrors(t, through: day, thresholds: th) where n < a.meters.count {
+                a.meters[n].stepStandardErrorPercent = se.step
+                a.meters[n].stepVersusTankStandardErrorPercent = se.versusTank
+                a.meters[n].stepDetectionLimitPercent = NozzleMeterAssessment.stepLimit(standardError: se.step, versusTank: se.versusTank, thresholds: th)
+            }
         }
         return a
+    }
+
+    /// Each nozzle's standard error (%) of a meter step since the meter window's first day, on a tank
+    /// the inventory-variance method judges (as the step scan fits it), and the model standard error
+    /// of that step's difference from the same step on the tank's least distinguishable other nozzle
+    /// (nil: it has none) — which of the two stepped is told only to that; none elsewhere.
+    private func stepStandardErrors(_ t: Tank, through day: CivilDate, thresholds th: DetectionThresholds) -> [Int: (step: Double, versusTank: Double?)] {
+        guard th.meterChangeZ > 0, Self.levelsMayJudge(t, thresholds: th), let levels = t.levels,
+              let (from, through, starts) = Self.daysInside(through: day, thresholds: th),
+              let window = levels.window(from: from, through: through) else { return [:] }
+        let since = max(starts.lowerBound, through - Int64(th.meterWindowDays - 1))
+        let known = knownSteps(t, from: from).filter { $0.since < since }
+        var out: [Int: (step: Double, versusTank: Double?)] = [:]
+        for n in t.nozzles.indices {
+            let tested = InventoryRegression.MeterChange(nozzle: n, since: since)
+            guard let fit = levels.fit(from: from, through: through, meterChange: tested, knownSteps: known, prepared: window),
+                  let step = fit.meterChange, let factor = fit.factors[n], factor > 0 else { continue }
+            // Both steps in one fit: the tested one's column is last, the other's before it.
+            var versus: Double?
+            for m in t.nozzles.indices where m != n && !known.contains(where: { $0.nozzle == m }) {
+                guard let both = levels.fit(from: from, through: through, meterChange: tested, knownSteps: known + [.init(nozzle: m, since: since)],
+                                            prepared: window), both.meterChange != nil, let model = both.covariances.first else { continue }
+                let a = t.nozzles.count + known.count + 2, b = a - 1
+                guard a < model.count else { continue }
+                let v = model[a][a] + model[b][b] - 2 * model[a][b]
+                if v > 0 { versus = max(versus ?? 0, v.squareRoot() / factor * 100) }
+            }
+            out[n] = (step.se / factor * 100, versus)
+        }
+        return out
     }
 
     /// Once the leak window is full: a tank whose detection limit is above the target at

@@ -53,10 +53,13 @@ package struct EvaluationReport: Sendable {
     /// The same at every day close of every tank no fault touched (``StationRun/closeLeakZ``).
     package var leakFreeCloseZ: [Double] = []
     /// Nozzles with ≥ `busyFillsPerDay` fills a day over the run's last meter window: the meter
-    /// test's standard error and smallest error found at 95 % (%) at the end of the run, and how many
-    /// of those nozzles had no estimate sure enough to judge.
+    /// test's standard error and smallest error found at 95 % (%) at the end of the run — by the
+    /// meter's own error or by its step, whichever resolves less — and how many of those nozzles had
+    /// no estimate sure enough to judge.
     package var meterStandardErrors: [Double] = []
     package var meterLimits: [Double] = []
+    /// … and the smallest meter step found at 95 % within the meter window, where the step scan judges.
+    package var meterStepLimits: [Double] = []
     package var busyNozzles = 0
     package var busyNozzlesInconclusive = 0
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
@@ -177,8 +180,10 @@ package struct EvaluationReport: Sendable {
                 let meter = run.assessments.lazy.flatMap(\.meters).first { $0.nozzle == nozzle.id }
                 if let se = meter?.standardErrorPercent, let limit = meter?.detectionLimitPercent {
                     meterStandardErrors.append(se)
-                    meterLimits.append(limit)
+                    // A short-fill is found from the meter's own error or from its step, whichever resolves less.
+                    meterLimits.append(min(limit, meter?.stepDetectionLimitPercent ?? .infinity))
                 }
+                if let step = meter?.stepDetectionLimitPercent { meterStepLimits.append(step) }
                 if meter?.conclusive != true { busyNozzlesInconclusive += 1 }
             }
             for o in outages where o.from.seconds(to: o.to) > flaggable && o.to <= end {
@@ -307,6 +312,7 @@ package struct EvaluationReport: Sendable {
             t += "meters: \(busyNozzlesInconclusive) of \(busyNozzles) nozzles with ≥ \(fmt(Self.busyFillsPerDay)) fills a day inconclusive at the run's end"
             if !meterLimits.isEmpty {
                 t += "; their standard error median \(fmt3(quantile(meterStandardErrors.sorted(), 0.5)))%, smallest error found at 95% median \(fmt3(quantile(meterLimits.sorted(), 0.5)))%"
+                + (meterStepLimits.isEmpty ? "" : " (a step from \(fmt3(quantile(meterStepLimits.sorted(), 0.5)))%)")
             }
             t += "\n"
         }

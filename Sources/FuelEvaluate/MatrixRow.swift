@@ -69,8 +69,9 @@ package struct MatrixRow: Sendable {
         // Where short-filling is missed, the meter test's standard error on busy nozzles says why.
         if failures.contains(where: { $0.hasPrefix("nozzle_short_fill:") }), let se = median(r.meterStandardErrors),
            let limit = meterLimit {
+            let step = median(r.meterStepLimits).map { ", a step from \(fmt($0))%" } ?? ""
             explanations.append("median nozzle with ≥ \(fmt(EvaluationReport.busyFillsPerDay)) fills a day: meter standard error \(fmt(se))%, "
-                + "smallest error found at 95 % in 3 d \(fmt(limit))% (\(r.busyNozzlesInconclusive) of \(r.busyNozzles) inconclusive)")
+                + "smallest error found at 95 % in 3 d \(fmt(limit))%\(step) (\(r.busyNozzlesInconclusive) of \(r.busyNozzles) inconclusive)")
         }
         // Issue 13: 95 % of 0.76 L/h leaks within 7 days where the gauge steps 0.1 mm or finer.
         if profile.heightStepMM <= 0.1, leaksInjected > 0, Double(leaksIn7Days) / Double(leaksInjected) < 0.95 {

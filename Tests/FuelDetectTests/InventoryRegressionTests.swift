@@ -407,6 +407,44 @@ import Testing
         #expect(none.nozzle == "N1" && !none.conclusive && none.method == nil && none.errorPercent == nil && none.detectionLimitPercent == nil)
     }
 
+    @Test func aStepsLimitIsTheTestsAndTheAttributions() {
+        // A step is raised beyond the flag at its 95 % lower bound, the legal error by `meterZ` and nought
+        // by `meterChangeZ` standard errors, on the nozzle it fits better than the other by
+        // `meterStepAttributionEvidence` model variances: the smallest step found at 95 % is the larger.
+        let th = DetectionThresholds()
+        let found = max(th.meterStepFlagPercent + 1.645 * 0.1, th.meterLegalPercent + th.meterZ * 0.1, th.meterChangeZ * 0.1) + 1.645 * 0.1
+        #expect(abs(NozzleMeterAssessment.stepLimit(standardError: 0.1, thresholds: th) - found) < 1e-12)
+        #expect(abs(NozzleMeterAssessment.stepLimit(standardError: 0.1, versusTank: 0.05, thresholds: th) - found) < 1e-12)
+        // Nozzles that sell alike: which one stepped is resolved to 0.5 %, so a step must be (√6 + 1.645) × 0.5.
+        let told = (th.meterStepAttributionEvidence.squareRoot() + 1.645) * 0.5
+        #expect(told > found && abs(NozzleMeterAssessment.stepLimit(standardError: 0.1, versusTank: 0.5, thresholds: th) - told) < 1e-12)
+        var byZ = th
+        byZ.meterStepAttributionEvidence = 0
+        #expect(abs(NozzleMeterAssessment.stepLimit(standardError: 0.1, versusTank: 0.5, thresholds: byZ) - found) < 1e-12)
+    }
+
+    @Test func aCoarseTanksMetersSayWhatStepTheyResolve() throws {
+        // The millimetre tank of two nozzles: each meter's step since the meter window's first day has a
+        // standard error, and its difference from the other nozzle's one no smaller (two nozzles that sell
+        // alike are told apart less well than a step is seen); the limit is the larger test.
+        let th = DetectionThresholds()
+        let f = coarseFeed(days: 12, leak: 0, seed: 5)
+        let tank = try #require(f.detector.tankAssessments(thresholds: th).first { $0.tank == "T1" })
+        #expect(tank.method == .inventoryVariance)
+        let meters = tank.meters.filter { ["N1", "N2"].contains($0.nozzle) }
+        #expect(meters.count == 2)
+        for m in meters {
+            let (se, versus, limit) = try (#require(m.stepStandardErrorPercent), #require(m.stepVersusTankStandardErrorPercent),
+                                           #require(m.stepDetectionLimitPercent))
+            #expect(se > 0 && se < 5 && versus >= se, "\(m.nozzle): step ± \(se) %, against the other ± \(versus) %")
+            #expect(abs(limit - NozzleMeterAssessment.stepLimit(standardError: se, versusTank: versus, thresholds: th)) < 1e-12)
+        }
+        // A fine gauge's meters are judged on their quiet segments: no step figures.
+        let fine = try #require(TankBalanceTests().feed(days: 6, leak: 0).detector.tankAssessments(thresholds: th).first { $0.tank == "T1" })
+        #expect(fine.method == .quietSegments && !fine.meters.isEmpty)
+        #expect(fine.meters.allSatisfy { $0.stepStandardErrorPercent == nil && $0.stepDetectionLimitPercent == nil })
+    }
+
     // MARK: The rule
 
     /// A 20 °C tank read every 15 minutes through a millimetre gauge (≈ 20 L steps, 8 L noise).
