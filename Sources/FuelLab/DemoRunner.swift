@@ -18,6 +18,8 @@ import ServiceLifecycle
 package struct DemoRunner: Sendable {
     package var stations = 20
     package var days = 2.0
+    /// The simulated stations' tank gauges (nil: the simulator's default, a fine gauge read every 5 minutes).
+    package var gauge: GaugeProfile?
     package var port = 8080
     package var waitForInterrupt = true
     package var config: FuelwardenConfig
@@ -203,9 +205,10 @@ package struct DemoRunner: Sendable {
                 next += 1
                 let station = stations[idx]
                 let key = keys[station.id]!
-                let scenario = StationScenario(
+                var scenario = StationScenario(
                     station: station, seed: UInt64(idx + 1), start: Self.start, days: days, prices: DemoRegistry.prices,
                     faults: faults[idx + 1] ?? [])
+                if let gauge = self.gauge { scenario.gauge = gauge }
                 group.addTask {
                     var sim = StationSimulator(scenario)
                     let lines = sim.records().enumerated().map { PushRecordCodec.encode(PushLine(seq: Int64($0.offset + 1), record: $0.element)) }

@@ -5,6 +5,7 @@ import FuelService
 import FuelLab
 import FuelBench
 import Foundation
+import FuelSim
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +14,8 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "HTTP port of the demo daemon.") var port = 8080
     @Option(help: "Number of simulated stations.") var stations = 20
     @Option(help: "Simulated days.") var days = 2.0
+    @Option(help: "Gauge profile of the simulated tanks (as evaluate's --gauge: fine-5m, tenth-15m, mm-15m, …); a coarse gauge's meters and leak method show on the console's station pages after a few days.")
+    var gauge: String?
     @Flag(help: "Exit after printing the alerts instead of waiting for Ctrl-C.") var noWait = false
 
     func run() async throws {
@@ -21,6 +24,12 @@ struct Demo: AsyncParsableCommand {
         demo.port = port
         demo.stations = max(1, min(stations, 500))
         demo.days = max(1, min(days, 31))
+        if let gauge {
+            guard let profile = GaugeProfile.named(gauge) else {
+                throw ValidationError("--gauge: unknown profile \(gauge); known: \(GaugeProfile.matrix.map(\.name).joined(separator: ", "))")
+            }
+            demo.gauge = profile
+        }
         demo.waitForInterrupt = !noWait
         try await demo.run()
     }
