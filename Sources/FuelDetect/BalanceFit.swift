@@ -60,6 +60,9 @@ struct BalanceFit: Sendable {
         var se: Double
         /// The step's model (OLS) standard error alone.
         var modelSE = 0.0
+        /// The step's column in ``BalanceFit/covariances``; the known steps the fit was given come
+        /// just before it, in their order (see ``InventoryRegression/fit(from:through:leakSince:meterChange:knownSteps:chartTerms:jackknife:prepared:)``).
+        var column = 0
         /// The other nozzle of the tank whose step since the same day is likeliest (nil: none tested)
         /// and that step's ``modelZ``: the nozzle the step may be on instead (see ``TankBalanceRule``).
         var rival: Int?

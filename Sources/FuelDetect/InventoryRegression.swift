@@ -339,7 +339,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             guard let column = changeColumn, let r = used.firstIndex(of: column) else { return nil }
             return BalanceFit.MeterStep(nozzle: c.nozzle, since: c.since, step: -beta[r],
                                         se: max(ols[column][column], robust[column][column]).squareRoot(),
-                                        modelSE: ols[column][column].squareRoot())
+                                        modelSE: ols[column][column].squareRoot(), column: column)
         }
         let leakJackknifeSE = jackknife ? Self.jackknifeSE(of: used.firstIndex(of: nozzles)!, estimate: -leak, used: used, size: size,
                                                            total: a, shares: shares) : nil

@@ -626,7 +626,6 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
               let (from, through, starts) = Self.daysInside(through: day, thresholds: th) else { return nil }
         let earliest = sinceDays.map { max(starts.lowerBound, through - Int64($0 - 1)) } ?? starts.lowerBound
         guard earliest <= starts.upperBound else { return nil }
-        var best: (fit: BalanceFit, z: Double)?
         // Meters already raised for a step are in the model, not tested again: a step on one nozzle
         // otherwise read as one on its tank's others once the first was raised — 24 such alerts on a
         // sibling nozzle for 32 short-fills (mm-15m, seed 3).
@@ -647,30 +646,34 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                 // 263 short-fills within 3 days instead of 217 (seed 3, eight coarse profiles) and
                 // 235 of 265 instead of 220 (seed 8), with fewer false `meter_drift` on every profile.
                 zs[since, default: [:]][n] = step.modelZ
-                if step.z > th.meterChangeZ, step.modelZ > best?.z ?? 0 { best = (fit, step.modelZ) }
                 if step.z > th.meterChangeZ, step.modelZ > passing[n]?.z ?? 0 { passing[n] = (fit, step.modelZ) }
             }
         }
-        // The likeliest of the other nozzles' steps since the same day: how sure the attribution is.
+        // The likeliest step of all (on ties the first nozzle's, as the scan meets them).
+        var best: (fit: BalanceFit, z: Double)?
+        for n in testable { if let p = passing[n], p.z > best?.z ?? 0 { best = p } }
         guard var fit = best?.fit, let step = fit.meterChange else { return nil }
-        if let rival = (zs[step.since] ?? [:]).filter({ $0.key != step.nozzle }).max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) {
-            fit.meterChange?.rival = rival.key
-            fit.meterChange?.rivalZ = rival.value
+        // The step's rival: the likeliest of the other nozzles' steps since the same day or, where the
+        // step is placed inside its epoch, the nozzle that fits next best there.
+        var rival = (zs[step.since] ?? [:]).filter({ $0.key != step.nozzle }).max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key
+        if th.meterStepAttributionEvidence > 0, testable.count > 1,
+           // Which nozzle stepped, with the step placed inside the epoch that holds it: on a day's scale
+           // the hours on the wrong side of the step are misread, and where a tank's nozzles sell alike
+           // that misreading decided between them.
+           let (nozzle, gap, next) = attributedStep(t, step: step, nozzles: testable, from: from, through: through, known: known,
+                                                    window: window, residualVariance: fit.residualSD * fit.residualSD) {
+            if nozzle != step.nozzle {
+                // Found on another nozzle: that nozzle's own likeliest step is the one judged, if it passes.
+                guard let other = passing[nozzle]?.fit else { return nil }
+                fit = other
+            }
+            rival = next
+            fit.meterChange?.attributionGap = gap
         }
-        guard th.meterStepAttributionEvidence > 0, testable.count > 1 else { return fit }
-        // Which nozzle stepped, with the step placed inside the epoch that holds it: on a day's scale
-        // the hours on the wrong side of the step are misread, and where a tank's nozzles sell alike
-        // that misreading decided between them.
-        guard let (nozzle, gap, rival) = attributedStep(t, step: step, nozzles: testable, from: from, through: through, known: known,
-                                                        window: window, residualVariance: fit.residualSD * fit.residualSD) else { return fit }
-        if nozzle != step.nozzle {
-            // Found on another nozzle: that nozzle's own likeliest step is the one judged, if it passes.
-            guard var other = passing[nozzle]?.fit, let since = other.meterChange?.since else { return nil }
-            other.meterChange?.rivalZ = (zs[since] ?? [:])[step.nozzle] ?? 0
-            fit = other
+        if let rival, let since = fit.meterChange?.since {
+            fit.meterChange?.rival = rival
+            fit.meterChange?.rivalZ = (zs[since] ?? [:])[rival] ?? 0
         }
-        fit.meterChange?.rival = rival
-        fit.meterChange?.attributionGap = gap
         return fit
     }
 
@@ -829,13 +832,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             let tested = InventoryRegression.MeterChange(nozzle: n, since: since)
             guard let fit = levels.fit(from: from, through: through, meterChange: tested, knownSteps: known, prepared: window),
                   let step = fit.meterChange, let factor = fit.factors[n], factor > 0 else { continue }
-            // Both steps in one fit: the tested one's column is last, the other's before it.
+            // Both steps in one fit: the other's, given last of the known steps, has the column before the tested one's.
             var versus: Double?
             for m in t.nozzles.indices where m != n && !known.contains(where: { $0.nozzle == m }) {
                 guard let both = levels.fit(from: from, through: through, meterChange: tested, knownSteps: known + [.init(nozzle: m, since: since)],
-                                            prepared: window), both.meterChange != nil, let model = both.covariances.first else { continue }
-                let a = t.nozzles.count + known.count + 2, b = a - 1
-                guard a < model.count else { continue }
+                                            prepared: window), let a = both.meterChange?.column, let model = both.covariances.first else { continue }
+                let b = a - 1
                 let v = model[a][a] + model[b][b] - 2 * model[a][b]
                 if v > 0 { versus = max(versus ?? 0, v.squareRoot() / factor * 100) }
             }
