@@ -31,6 +31,9 @@ func makeLogger(_ level: Logger.Level, label: String = "fuelwarden") -> Logger {
 
 /// Prints a message to standard error and exits non-zero: for errors an operator must act on.
 func fail(_ message: String, code: Int32 = 1) -> Never {
+    // What was printed before goes out first: through a pipe or file stdout is buffered until exit,
+    // and the reason would otherwise come before the lines it follows.
+    fflush(nil)
     FileHandle.standardError.write(Data("fuelwarden: \(message)\n".utf8))
     exit(code)
 }
