@@ -19,7 +19,7 @@ import NIOPosix
 /// records are committed) — closed loop, as devices do. Editions: 2017 plain, 2025 SM4-encrypted.
 package struct HJ212ListenerBenchmark: Sendable {
     package var connections = 500
-    package var packets = 20
+    package var packets = 100
     package var editions: [HJ212.Version] = [.v2017, .v2025]
     /// Prints where a packet's records spend their time in the daemon (the append's stages).
     package var profile = false
@@ -111,16 +111,7 @@ package struct HJ212ListenerBenchmark: Sendable {
                 }
             }
             print("\(edition.rawValue)\(edition == .v2025 ? " (SM4-encrypted CP)" : " (plain)"): \(connections) devices × \(packets) packets, each answered after commit …")
-            let start = ContinuousClock.now
-            let latencies = try await withThrowingTaskGroup(of: [Double].self) { devicesGroup in
-                for i in 0..<connections {
-                    devicesGroup.addTask { try await Self.device(port: port, frames: frames[i]) }
-                }
-                var all: [Double] = []
-                for try await l in devicesGroup { all += l }
-                return all
-            }
-            let seconds = (ContinuousClock.now - start).inSeconds
+            let (latencies, seconds) = try await HJ212BenchDevices.run(port: port, frames: frames)
             let stored = try await database.connection("count") { conn in
                 try await conn.query("SELECT count(*) FROM ledger WHERE source = 'hj212'", logger: quiet).collect().first?.decode(Int64.self) ?? 0
             }
@@ -136,36 +127,6 @@ package struct HJ212ListenerBenchmark: Sendable {
                 throw StoreError.invalid("expected \(2 * connections * packets) records, found \(stored)")
             }
             return result
-        }
-    }
-
-    /// One device: connects, sends each packet and waits for its answer; the answer latencies.
-    static func device(port: Int, frames: [[UInt8]]) async throws -> [Double] {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { ch in
-                ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            var reader = HJ212FrameReader()
-            var answers = inbound.makeAsyncIterator()
-            var out: [Double] = []
-            for f in frames {
-                let sent = ContinuousClock.now
-                try await outbound.write(ByteBuffer(bytes: f))
-                var answered = false
-                while !answered {
-                    while let item = reader.next() {
-                        guard case .frame(let a) = item, let p = try? HJ212.decode(a) else { continue }
-                        guard p.cn == "9014" else { throw StoreError.invalid("device answered \(p.cn ?? "?"): \(p.item("QnRtn") ?? "")") }
-                        answered = true
-                    }
-                    if answered { break }
-                    guard let chunk = try await answers.next() else { throw StoreError.unavailable("listener closed the connection") }
-                    reader.append(chunk.readableBytesView)
-                }
-                out.append((ContinuousClock.now - sent).inSeconds)
-            }
-            return out
         }
     }
 }

@@ -187,7 +187,7 @@ struct Bench: AsyncParsableCommand {
             commandName: "hj212",
             abstract: "The HJ 212 listener under many devices: each on its own connection sends its packets one after another, each answered after commit; packets/s and answer latency, 2017 plain and 2025 SM4-encrypted (build with -c release).")
         @Option(help: "Devices, one connection each.") var connections = 500
-        @Option(help: "Packets per device.") var packets = 20
+        @Option(help: "Packets per device (the first second or two are the daemon warming up: its registry, clocks and chain heads).") var packets = 100
         @Option(help: "Editions to run: 2017, 2025 or both.") var edition = "both"
         @Flag(help: "Print where a packet's records spend their time in the daemon, stage by stage.") var profile = false
 
