@@ -52,7 +52,7 @@ def read_answer(sock: socket.socket, buffer: bytearray) -> str:
     while b"\r\n" not in buffer:
         chunk = sock.recv(4096)
         if not chunk:
-            raise SystemExit("the listener closed the connection without an answer")
+            raise ConnectionError("the listener closed the connection without an answer")
         buffer.extend(chunk)
     line, _, rest = bytes(buffer).partition(b"\r\n")
     buffer[:] = rest
@@ -88,7 +88,10 @@ def main():
         segment = (f"QN={qn};ST=31;CN=2051;PW={PASSWORD};MN={MN};Flag=9;"
                    f"CP=&&DataTime={dt};q01-Rtd=1.0{n},q01-Flag=N;q02-Rtd=1.10,q02-Flag=N;p01-Rtd=-8{n},p01-Flag=N&&")
         sock.sendall(frame(segment, text_form=text_form))
-        answer = read_answer(sock, buffer)
+        try:
+            answer = read_answer(sock, buffer)
+        except (socket.timeout, ConnectionError) as error:
+            raise SystemExit(f"{form}: {error}")
         flag = int(field(answer, "Flag") or "-1")
         if field(answer, "CN") != "9014" or field(answer, "QN") != qn or (flag >> 2) & 0x3F != 2:
             raise SystemExit(f"{form}: expected CN=9014 for QN={qn} in the 2025 edition, got {answer}")
@@ -101,7 +104,7 @@ def main():
     sock.settimeout(5)
     try:
         answer = read_answer(sock, buffer)
-    except (socket.timeout, SystemExit):
+    except (socket.timeout, ConnectionError):
         answer = None
     if answer is not None and field(answer, "CN") == "9014":
         raise SystemExit(f"a packet under a wrong key was acknowledged: {answer}")

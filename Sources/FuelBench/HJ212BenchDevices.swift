@@ -1,7 +1,6 @@
 import FuelAsync
 import FuelStore
 import FuelWire
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -25,7 +24,7 @@ enum HJ212BenchDevices {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(DeviceHandler(frames: f, done: done))
+                        try channel.pipeline.syncOperations.addHandler(HJ212BenchDevice(frames: f, done: done))
                     }
                 }
                 .connect(host: "127.0.0.1", port: port).get()
@@ -34,7 +33,7 @@ enum HJ212BenchDevices {
         }
         defer { for c in channels { c.close(promise: nil) } }
         let start = ContinuousClock.now
-        for c in channels { c.pipeline.fireUserInboundEventTriggered(DeviceHandler.Start()) }
+        for c in channels { c.pipeline.fireUserInboundEventTriggered(HJ212BenchDevice.Start()) }
         var all: [Double] = []
         for f in finished { all += try await f.get() }
         return (all, (ContinuousClock.now - start).inSeconds)
@@ -42,7 +41,7 @@ enum HJ212BenchDevices {
 }
 
 /// One device: writes a packet, waits for its answer (CN 9014), writes the next; fails on any other answer.
-final class DeviceHandler: ChannelInboundHandler {
+private final class HJ212BenchDevice: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

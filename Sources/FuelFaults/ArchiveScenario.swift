@@ -104,13 +104,13 @@ extension FaultTest {
             let station = done.first { !$0.acknowledged.isEmpty }?.station ?? fixture.registry.stations[0].id
             // The daemon signs a checkpoint every few seconds here: one may land between the two
             // requests, so the pair is taken again until the proof leads to the checkpoint fetched.
+            func field(_ body: String, _ key: String) -> String? {
+                (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?[key] as? String
+            }
             var (cs, checkpointBody, ps, proofBody) = (0, "", 0, "")
             for _ in 0..<5 {
                 (cs, checkpointBody) = try await client.send(.GET, "/v1/checkpoints/latest", token: fixture.adminToken, timeoutSeconds: 10)
                 (ps, proofBody) = try await client.send(.GET, "/v1/stations/\(station)/records/1/proof", token: fixture.adminToken, timeoutSeconds: 30)
-                func field(_ body: String, _ key: String) -> String? {
-                    (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?[key] as? String
-                }
                 guard cs == 200, ps == 200, field(checkpointBody, "root_hash") != field(proofBody, "checkpoint_root_hash") else { break }
             }
             var proofText = "checkpoint \(cs), proof \(ps): \(String(proofBody.prefix(200)))"
