@@ -67,16 +67,21 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                        thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let inflow = s.netInflowL
         let fellBefore = fell?.removeValue(forKey: s.tank)
+        // Litres of sales recorded late that flowed inside an episode's earlier steps (from `start`).
+        func earlier(since start: GaugePoint) -> Double {
+            guard let prev = s.previous else { return 0 }
+            return s.earlierSales.reduce(0) { $0 + $1.litres(from: start.at, to: prev.at) }
+        }
         if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
             if var e = open[s.tank] {
                 e.end = s.current
-                e.inflowL += inflow
+                e.inflowL += inflow + earlier(since: e.start)
                 open[s.tank] = e
             } else {
                 var e = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
                 if let f = fellBefore, f.end.chainSeq == prev.chainSeq {
                     e.start = f.start
-                    e.inflowL += f.inflowL
+                    e.inflowL += f.inflowL + earlier(since: f.start)
                 }
                 open[s.tank] = e
             }
@@ -91,11 +96,20 @@ struct DeliveryRule: Hashable, Sendable, Codable {
             // to the last that rose: a delivery's last litres may fall in that step, and a spike on the
             // last rising reading (it is not a glitch: the level does not come back to where it was
             // before the delivery) would otherwise count as fuel.
-            e.inflowL += inflow
+            e.inflowL += inflow + earlier(since: e.start)
             // A rise near a delivery that was already judged is not that delivery's: its litres would
             // be added to a verdict nobody looks at again (an undeclared load an hour after a declared one
             // on a busy tank vanished that way).
-            if let i = declared.lastIndex(where: { !$0.settled && matches(e, $0, thresholds) }) {
+            // One rise over two declared deliveries (a gauge read every 30 minutes merges a delivery and
+            // another 40 minutes later into one) is shared in proportion to what each declared: the gauge
+            // cannot tell which litres were whose, and all of them given to the last made the first a
+            // "phantom" and the last "more fuel than declared".
+            let during = declared.indices.filter { !declared[$0].settled && e.tank == declared[$0].tank
+                && declared[$0].from <= e.end.at && e.start.at <= declared[$0].to }
+            let declaredL = during.reduce(0) { $0 + declared[$1].volumeL }
+            if during.count > 1, declaredL > 0 {
+                for i in during { declared[i].gaugedL += e.inflowL * declared[i].volumeL / declaredL }
+            } else if let i = declared.lastIndex(where: { !$0.settled && matches(e, $0, thresholds) }) {
                 declared[i].gaugedL += e.inflowL
             } else if e.inflowL >= thresholds.undeclaredMinL {
                 pending.append(e)

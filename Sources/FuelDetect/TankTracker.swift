@@ -42,8 +42,13 @@ public struct GaugeStep: Hashable, Sendable {
     public var tank: String
     public var previous: GaugePoint?
     public var current: GaugePoint
-    /// Sales from this tank's nozzles recorded since `previous`, corrected to 20 °C.
+    /// Sales from this tank's nozzles that flowed since `previous`, corrected to 20 °C.
     public var salesTCL: Double
+    /// What sales recorded since the last step flowed *before* `previous` (a fill is recorded when it
+    /// ends: a truck's five-minute fill spans several readings of a gauge read every minute). Those
+    /// litres left the tank in steps already handed on; a rule that spans steps (a delivery's rise)
+    /// takes the part inside its span, where counting them in this step would make fuel appear.
+    public var earlierSales: [TimedVolume] = []
 
     /// The gauge's own change between the readings.
     public var gaugeChangeL: Double {
@@ -92,6 +97,9 @@ struct TankTracker: Hashable, Sendable, Codable {
     var heldSales: [String: [TimedVolume]] = [:]
     /// The reading that came back after a held one (which of the two is the glitch, the next says).
     var returned: [String: GaugePoint] = [:]
+    /// Per tank, the parts of sales recorded since its last reading that flowed before it (see
+    /// ``GaugeStep/earlierSales``), handed on with the next step.
+    var earlier: [String: [TimedVolume]] = [:]
 
     init() {}
 
@@ -104,6 +112,7 @@ struct TankTracker: Hashable, Sendable, Codable {
         held = try c.decodeIfPresent([String: GaugePoint].self, forKey: .held) ?? [:]
         heldSales = try c.decodeIfPresent([String: [TimedVolume]].self, forKey: .heldSales) ?? [:]
         returned = try c.decodeIfPresent([String: GaugePoint].self, forKey: .returned) ?? [:]
+        earlier = try c.decodeIfPresent([String: [TimedVolume]].self, forKey: .earlier) ?? [:]
     }
 
     /// Counts a sale against its tank at 20 °C (the tank's last temperature); answers the tank and litres.
@@ -111,11 +120,21 @@ struct TankTracker: Hashable, Sendable, Codable {
         guard let tank = profile.tankOf(nozzle: s.nozzle) else { return nil }
         let temp = last[tank.id]?.temperatureC ?? 20
         let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
+        var sale = TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc)
+        // The part that flowed before the last reading handed on belongs to steps already passed
+        // (until 2026-12-07 it was counted in the next one: on a millimetre gauge read every minute
+        // a truck's 200 L fill recorded at its end showed as 200 L arriving in a minute where the
+        // gauge ticked up a step — a false undeclared delivery, 0.9 a station-month).
+        if let passed = last[tank.id]?.at, sale.from < passed {
+            let before = sale.to <= passed ? tc : sale.litres(from: sale.from, to: passed)
+            earlier[tank.id, default: []].append(TimedVolume(from: sale.from, to: min(sale.to, passed), litres: before))
+            sale = TimedVolume(from: max(sale.from, min(sale.to, passed)), to: sale.to, litres: tc - before)
+        }
         if held[tank.id] != nil {
             // Split at the held reading's time when it is passed on.
-            heldSales[tank.id, default: []].append(TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc))
+            heldSales[tank.id, default: []].append(sale)
         } else {
-            salesSince[tank.id, default: 0] += tc
+            salesSince[tank.id, default: 0] += sale.litres
         }
         quality[tank.id, default: GaugeQuality()].sale()
         return (tank.id, tc)
@@ -170,7 +189,8 @@ struct TankTracker: Hashable, Sendable, Codable {
 
     /// Hands `point` to the rules as the tank's next step and makes it the last reading.
     private mutating func pass(_ point: GaugePoint, tank: String, sales: Double) -> GaugeStep {
-        let step = GaugeStep(tank: tank, previous: last[tank], current: point, salesTCL: sales)
+        let step = GaugeStep(tank: tank, previous: last[tank], current: point, salesTCL: sales,
+                             earlierSales: earlier.removeValue(forKey: tank) ?? [])
         last[tank] = point
         salesSince[tank] = 0
         return step

@@ -8,11 +8,11 @@ import FuelWire
 /// ``StationDetector`` in chain order — what the state's size test and `bench state` measure.
 package enum SimulatedStationState {
     package enum Failure: Error, CustomStringConvertible {
-        case unknownProfile(String)
+        case profile(GaugeProfile.SpecError)
         case noStation
         package var description: String {
             switch self {
-            case .unknownProfile(let name): "unknown gauge profile \(name) (one of: \(GaugeProfile.matrix.map(\.name).joined(separator: ", ")))"
+            case .profile(let error): error.description
             case .noStation: "the demo registry has no station"
             }
         }
@@ -24,7 +24,8 @@ package enum SimulatedStationState {
         guard let station = registry.stations.first, let profile = StationProfile(stationID: station.id, registry: registry) else {
             throw Failure.noStation
         }
-        guard let gauge = GaugeProfile.named(name) else { throw Failure.unknownProfile(name) }
+        let gauge: GaugeProfile
+        do { gauge = try GaugeProfile.parse(name) } catch { throw Failure.profile(error) }
         var scenario = StationScenario(station: station, seed: seed, start: start, days: days, prices: DemoRegistry.prices)
         scenario.gauge = gauge
         scenario.usage = gauge.usage

@@ -78,6 +78,69 @@ import Testing
         #expect(g.raised.first?.evidence["finding"] == .text("more fuel than declared"))
     }
 
+    /// A millimetre gauge (25 L a step) read every minute, and a truck's 200 L fill over six minutes
+    /// recorded when it ends: the level falls while it flows, then ticks up one step. The fill's
+    /// litres flowed in the steps before the one after its record, so they are not fuel arriving
+    /// there (before 2026-12-07 they were: 200 + 25 L "undeclared"). The same late record inside a
+    /// real delivery's rise still counts for that delivery.
+    @Test func aLongFillRecordedAtItsEndIsNotFuelArriving() {
+        var f = DetectorFeed(profile: Self.profile)
+        func gauge(_ minute: Int, _ litres: Double) {
+            f.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(minute) * 60), volumeL: litres, tcVolumeL: litres,
+                                           heightMM: (litres / 25).rounded(), temperatureC: 20)))
+        }
+        func fill(_ from: Int, _ minutes: Int, _ litres: Double) {
+            f.add(.sale(Sale(nozzle: "N1", grade: "92", volumeL: litres, unitPrice: 7, amount: litres * 7,
+                             startedAt: t0.adding(seconds: Double(from) * 60), endedAt: t0.adding(seconds: Double(from + minutes) * 60))))
+        }
+        var stock = 10_000.0
+        for m in 0...5 { gauge(m, stock) }
+        for m in 6...11 { stock -= 200.0 / 6; gauge(m, (stock / 25).rounded() * 25) }  // the fill flows from minute 5 to 11
+        fill(5, 6, 200)
+        gauge(12, (stock / 25).rounded() * 25 + 25)  // a step up: rounding and noise
+        for m in 13...80 { gauge(m, (stock / 25).rounded() * 25) }
+        #expect(f.raised.isEmpty, "\(f.raised.map(\.evidence))")
+
+        // A 12,000 L delivery over minutes 100–130 while a 300 L fill (minutes 95–125) flows, recorded at its end.
+        for m in 81...99 { gauge(m, (stock / 25).rounded() * 25) }
+        for m in 100...130 {
+            stock += 12_000.0 / 31 - (m < 125 ? 300.0 / 30 : 0)
+            gauge(m, (stock / 25).rounded() * 25)
+            if m == 125 { fill(95, 30, 300) }
+        }
+        f.add(.delivery(Delivery(tank: "T1", supplier: "SUP-001", batch: "B1", billNo: "BL-2", grade: "92", declaredVolumeL: 12_000,
+                                 startedAt: t0.adding(seconds: 100 * 60), endedAt: t0.adding(seconds: 130 * 60))))
+        for m in 131...300 { gauge(m, (stock / 25).rounded() * 25) }
+        #expect(f.raised.isEmpty, "\(f.raised.map(\.evidence))")
+    }
+
+    /// Two declared deliveries 40 minutes apart, read every 30 minutes: one rise covers both, shared
+    /// by what each declared — neither a phantom nor over (before 2026-12-07 the whole rise went to
+    /// the second). Short by 5 % together, both are short.
+    @Test func oneRiseOverTwoDeliveriesIsShared() {
+        for (delivered, findings) in [(22_600.0, [String]()), (21_470, ["short delivery", "short delivery"])] {
+            var f = DetectorFeed(profile: Self.profile)
+            var stock = 5_000.0
+            for i in 0..<30 {
+                let t = t0.adding(seconds: Double(i) * 1800)
+                if i == 2 { stock += delivered * 18_000 / 22_600 * 0.6 }
+                if i == 3 { stock += delivered * 18_000 / 22_600 * 0.4 }
+                if i == 4 { stock += delivered * 4_600 / 22_600 }
+                f.add(reading(t, stock))
+                if i == 3 {
+                    f.add(.delivery(Delivery(tank: "T1", supplier: "SUP-001", batch: "B1", billNo: "BL-1", grade: "92", declaredVolumeL: 18_000,
+                                             startedAt: t0.adding(seconds: 1800 + 600), endedAt: t0.adding(seconds: 2 * 1800 + 600))))
+                }
+                if i == 4 {
+                    f.add(.delivery(Delivery(tank: "T1", supplier: "SUP-001", batch: "B2", billNo: "BL-2", grade: "92", declaredVolumeL: 4_600,
+                                             startedAt: t0.adding(seconds: 3 * 1800 + 300), endedAt: t0.adding(seconds: 3 * 1800 + 900))))
+                }
+            }
+            #expect(f.raised.compactMap { if case .text(let t)? = $0.evidence["finding"] { t } else { nil } } == findings,
+                    "\(f.raised.map(\.evidence))")
+        }
+    }
+
     @Test func matchingDeliveryIsQuiet() {
         #expect(run(declared: 12_000, delivered: 12_020).raised.isEmpty)
         #expect(run(declared: 12_000, delivered: 11_860).raised.isEmpty)  // within 150 L

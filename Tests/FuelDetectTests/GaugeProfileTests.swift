@@ -113,4 +113,28 @@ import Testing
         }
         for n in station.nozzles where !rareIDs.contains(n.id) { #expect(Double(rare.perNozzle[n.id] ?? 0) / days > 10) }
     }
+
+    /// A profile's text: a matrix profile by name with `:key=value` overrides, any point of the envelope.
+    @Test func aProfilesTextOverridesANamedProfile() throws {
+        let p = try GaugeProfile.parse("mm-15m:noise=1:every=30m:spikes=0.001:spike=5-50:usage=busy:bias=0.5:ticket=0.003")
+        #expect(p.name == "mm-15m:noise=1:every=30m:spikes=0.001:spike=5-50:usage=busy:bias=0.5:ticket=0.003")
+        #expect(p.heightStepMM == 1 && p.heightNoiseMM == 1 && p.readingIntervalSeconds == 1800)
+        #expect(p.spikeShare == 0.001 && p.spikeMM == 5...50 && p.usage == .busyAllDay)
+        #expect(p.probeBiasMaxC == 0.5 && p.declaredErrorSD == 0.003)
+        #expect(try GaugeProfile.parse("tenth-15m:every=90s").readingIntervalSeconds == 90)
+        #expect(try GaugeProfile.parse("tenth-15m:every=2h").readingIntervalSeconds == 7200)
+        // A bare name is the matrix's profile itself.
+        #expect(try GaugeProfile.parse("mm-5m") == GaugeProfile.named("mm-5m"))
+    }
+
+    @Test func aProfilesTextWithAnErrorSaysWhich() {
+        #expect(throws: GaugeProfile.SpecError.unknownProfile("mm-7m")) { try GaugeProfile.parse("mm-7m") }
+        #expect(throws: GaugeProfile.SpecError.unknownKey("colour")) { try GaugeProfile.parse("mm-5m:colour=red") }
+        #expect(throws: GaugeProfile.SpecError.self) { try GaugeProfile.parse("mm-5m:step=0") }
+        #expect(throws: GaugeProfile.SpecError.self) { try GaugeProfile.parse("mm-5m:spikes=1.5") }
+        #expect(throws: GaugeProfile.SpecError.self) { try GaugeProfile.parse("mm-5m:spike=50-5") }
+        #expect(throws: GaugeProfile.SpecError.self) { try GaugeProfile.parse("mm-5m:every=-3m") }
+        #expect(throws: GaugeProfile.SpecError.self) { try GaugeProfile.parse("mm-5m:noise") }
+        #expect(throws: GaugeProfile.SpecError.self) { try GaugeProfile.parse("mm-5m:usage=weekend") }
+    }
 }

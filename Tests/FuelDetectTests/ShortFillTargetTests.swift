@@ -55,4 +55,23 @@ import Testing
         let reachable = MatrixRow(profile: profile, report: report, targetLeakLPH: 0.76)
         #expect(reachable.outOfReach.isEmpty && !reachable.metOrOutOfReach && reachable.line.hasSuffix("| NO"))
     }
+
+    /// The leak targets hold for steps ≤ 1 mm, noise ≤ 0.5 mm and a reading at least every 15 minutes;
+    /// outside that a leak miss is not counted (and says so), inside it counts.
+    @Test func leakTargetsHoldOnlyInsideTheirEnvelope() throws {
+        #expect(MatrixRow.outsideLeakEnvelope(try GaugeProfile.parse("mm-15m")) == nil)
+        #expect(MatrixRow.outsideLeakEnvelope(try GaugeProfile.parse("mm-15m:noise=1:every=30m")) == "noise 1 mm, a reading every 30 min")
+        #expect(MatrixRow.outsideLeakEnvelope(try GaugeProfile.parse("mm-5m:step=2")) == "steps of 2 mm")
+        let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
+        var s = StationScenario(station: registry.stations[0], seed: 1, start: t0, days: 15, prices: DemoRegistry.prices)
+        s.faults = [.leak(tank: "T1", litresPerHour: 0.76, from: t0)]
+        let report = EvaluationReport(runs: [StationRun(scenario: s)], plan: FaultPlan(stations: 1, days: 15, seed: 1, start: t0))
+        let missed = try #require(report.failures.first { $0.hasPrefix("leak 0.76 L/h:") })
+        let inside = MatrixRow(profile: try GaugeProfile.parse("tenth-15m"), report: report, targetLeakLPH: 0.76)
+        #expect(!inside.metOrOutOfReach && inside.annotated(missed) == missed)
+        let outside = MatrixRow(profile: try GaugeProfile.parse("tenth-15m:noise=1"), report: report, targetLeakLPH: 0.76)
+        #expect(outside.metOrOutOfReach && outside.line.hasSuffix("| limit"))
+        #expect(outside.annotated(missed).hasSuffix("(not a target on this gauge)"))
+        #expect(outside.explanations.contains { $0.contains("this gauge: noise 1 mm") })
+    }
 }

@@ -25,10 +25,7 @@ struct Demo: AsyncParsableCommand {
         demo.stations = max(1, min(stations, 500))
         demo.days = max(1, min(days, 31))
         if let gauge {
-            guard let profile = GaugeProfile.named(gauge) else {
-                throw ValidationError("--gauge: unknown profile \(gauge); known: \(GaugeProfile.matrix.map(\.name).joined(separator: ", "))")
-            }
-            demo.gauge = profile
+            do { demo.gauge = try GaugeProfile.parse(gauge) } catch { throw ValidationError("--gauge: \(error)") }
         }
         demo.waitForInterrupt = !noWait
         try await demo.run()

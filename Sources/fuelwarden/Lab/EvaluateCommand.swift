@@ -27,7 +27,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Days of data per station.") var days = 30.0
     @Option(help: "Seed of the scenarios.") var seed: UInt64 = 1
     @Option(help: "Seconds between gauge readings (of the fine gauge; a --gauge profile has its own).") var readingInterval = 60.0
-    @Option(help: "Gauge profile: \(GaugeProfile.matrix.map(\.name).joined(separator: ", ")) (default: fine, at --reading-interval).")
+    @Option(help: "Gauge profile: \(GaugeProfile.matrix.map(\.name).joined(separator: ", ")) (default: fine, at --reading-interval), optionally with :key=value overrides, e.g. mm-15m:noise=1:every=30m (keys: step, noise, every, missing, outages, outage, spikes, spike, bias, swing, ticket, usage).")
     var gauge: String?
     @Flag(help: "Run every gauge profile (or those of --profiles) and print one line each against issue 13's targets.") var matrix = false
     @Option(help: "With --matrix: the profiles to run, comma-separated.") var profiles: String?
@@ -65,10 +65,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             if !unknown.isEmpty { fail("--faults names stations outside the \(stations) simulated: \(unknown.sorted().joined(separator: ", "))") }
         }
         if let gauge {
-            guard let profile = GaugeProfile.named(gauge) else {
-                fail("--gauge: unknown profile \(gauge); known: \(GaugeProfile.matrix.map(\.name).joined(separator: ", "))")
-            }
-            plan.gauge = profile
+            do { plan.gauge = try GaugeProfile.parse(gauge) } catch { fail("--gauge: \(error)") }
         }
         let config = try await common.load()
         let thresholds = config.detect.thresholds
@@ -126,10 +123,9 @@ extension EvaluateCommand {
         var selected = GaugeProfile.matrix
         if let profiles {
             let names = profiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            for n in names where GaugeProfile.named(n) == nil {
-                fail("--profiles: unknown profile \(n); known: \(GaugeProfile.matrix.map(\.name).joined(separator: ", "))")
+            selected = names.map { n in
+                do { return try GaugeProfile.parse(n) } catch { fail("--profiles: \(error)") }
             }
-            selected = names.compactMap(GaugeProfile.named)
         }
         say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed)) on \(selected.count) gauge profiles …")
         say(MatrixRow.header)
@@ -153,7 +149,7 @@ extension EvaluateCommand {
             }
         }
         for r in rows where !r.failures.isEmpty {
-            say("\(r.profile.name): " + (r.failures.map { r.outOfReach.contains($0) ? $0 + " (out of reach: limit above it)" : $0 }
+            say("\(r.profile.name): " + (r.failures.map(r.annotated)
                 + r.explanations).joined(separator: "; "))
         }
         if rows.allSatisfy({ $0.failures.isEmpty }) {
