@@ -86,7 +86,20 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 open[s.tank] = e
             }
         } else if open[s.tank] == nil {
-            if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {
+            // A rise not yet raised is measured to the latest reading until its grace ends: a delivery
+            // stays in the tank, two spikes in a row (readings 30 mm up, then back) do not — the glitch
+            // filter, which judges one reading by the next, passed them as a rise, and on a gauge read
+            // every minute, where two of its 0.1 % spikes fall together a few times a station-year, that
+            // was a false undeclared delivery (0.14 a station-month).
+            for i in pending.indices where pending[i].tank == s.tank && !pending[i].raised {
+                pending[i].inflowL += inflow + earlier(since: pending[i].end)
+            }
+            if var f = fellBefore, let prev = s.previous, f.end.chainSeq == prev.chainSeq, inflow < 0 {
+                // A fall that goes on falling (two spikes down in a row, then back) is one fall.
+                f.end = s.current
+                f.inflowL += inflow + earlier(since: f.start)
+                fell = (fell ?? [:]).merging([s.tank: f]) { $1 }
+            } else if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {
                 var f = fell ?? [:]
                 f[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
                 fell = f
@@ -113,6 +126,13 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 declared[i].gaugedL += e.inflowL
             } else if e.inflowL >= thresholds.undeclaredMinL {
                 pending.append(e)
+            } else if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {
+                // A rise of a step or two (a millimetre gauge's tick) that ends in a fall by a glitch's
+                // height: the fall is kept as any other, so a rise right after it is measured from before it
+                // (a spike down, then one up, on a gauge read every minute was 540 L "undeclared").
+                var f = fell ?? [:]
+                f[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
+                fell = f
             }
         }
         check(now: s.current.at, held: held, gauges: gauges, profile: profile, thresholds: thresholds, emit: &emit)
@@ -126,9 +146,17 @@ struct DeliveryRule: Hashable, Sendable, Codable {
     mutating func check(now: Timestamp, held: Set<String> = [], gauges: [String: GaugeQuality] = [:], profile: StationProfile,
                         thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let grace = thresholds.undeclaredGraceMinutes * 60
-        for i in pending.indices where !pending[i].raised {
+        // A rise is judged once its own gauge has read past the grace and that reading is not held (it
+        // may be the level coming back): on a gauge read every 15 minutes the grace ended at the same
+        // instant as the next reading, and another tank's reading at that instant judged the rise before
+        // this tank's showed it gone.
+        func due(_ e: Episode) -> Bool {
+            !e.raised && e.end.at.seconds(to: now) >= grace && !held.contains(e.tank)
+                && (gauges[e.tank]?.lastAt).map { e.end.at.seconds(to: $0) >= grace } ?? true
+        }
+        pending.removeAll { due($0) && $0.inflowL < thresholds.undeclaredMinL }
+        for i in pending.indices where due(pending[i]) {
             let e = pending[i]
-            guard e.end.at.seconds(to: now) >= grace else { continue }
             pending[i].raised = true
             emit.append(.raise(AlertSignal(
                 rule: .undeclaredDelivery, station: profile.station.id, subject: e.tank, severity: .critical,

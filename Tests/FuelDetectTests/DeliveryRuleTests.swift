@@ -114,6 +114,60 @@ import Testing
         #expect(f.raised.isEmpty, "\(f.raised.map(\.evidence))")
     }
 
+    /// Two spikes in a row (two readings 30 mm up, then back) pass the glitch filter as a rise, but
+    /// the level does not stay: a rise is measured to the latest reading until its grace ends, so it
+    /// is no undeclared delivery. The same rise that stays is one, at what stayed.
+    @Test func aRiseThatComesBackWithinItsGraceIsNoDelivery() {
+        for stays in [false, true] {
+            var f = DetectorFeed(profile: Self.profile)
+            for m in 0...120 {
+                let up = m == 30 || m == 31 || (stays && m > 31)
+                let litres = up ? 8_750.0 : 8_000
+                f.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(m) * 60), volumeL: litres, tcVolumeL: litres,
+                                               heightMM: litres / 25, temperatureC: 20)))
+            }
+            #expect(f.raised.map(\.rule) == (stays ? [.undeclaredDelivery] : []), "\(f.raised.map(\.evidence))")
+            if stays { #expect(f.raised.first?.evidence["inflow_l"] == .number(750)) }
+        }
+    }
+
+    /// Two spikes in a row that the glitch filter cannot tell from a fall and a rise, on a millimetre
+    /// gauge (15.5 L a step) read every minute whose level ticks a step up and down: a spike down then
+    /// one up, and two down then back. The rise after the fall is measured from before the fall —
+    /// also where a tick up had opened a rise just before it, and where the fall went on a reading
+    /// longer — so neither is fuel (both were 250–540 L "undeclared" before 2026-12-07).
+    @Test func aFallThenARiseBackIsNoDelivery() {
+        let ticks: [Double] = (0..<200).map { $0 % 3 == 0 ? 1103 : 1102 }
+        for glitch in [[1103, 1064, 1136] as [Double], [1103, 1079, 1075]] {
+            var f = DetectorFeed(profile: Self.profile)
+            for (m, h) in (ticks + glitch + ticks).enumerated() {
+                let litres = 13_019.3 + (h - 1102) * 15.5
+                f.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(m) * 60), volumeL: litres, tcVolumeL: litres,
+                                               heightMM: h, temperatureC: 20)))
+            }
+            #expect(f.raised.isEmpty, "\(glitch): \(f.raised.map(\.evidence))")
+        }
+    }
+
+    /// Read every 15 minutes, two spikes in a row end the rise's 30-minute grace at the very instant of
+    /// the tank's next reading (the one back down), and another tank read first at that instant must not
+    /// judge the rise before this tank's reading is seen.
+    @Test func aRiseIsJudgedOnlyOnceItsOwnGaugeReadPastTheGrace() {
+        let profile = StationProfile(
+            station: Station(id: "S2", name: "站", city: "210100",
+                             tanks: [Tank(id: "T1", grade: "92", capacityL: 30000), Tank(id: "T2", grade: "95", capacityL: 30000)],
+                             nozzles: [Nozzle(id: "N1", tank: "T1", maxFlowLPM: 50), Nozzle(id: "N2", tank: "T2", maxFlowLPM: 50)]),
+            ceilings: [], suppliers: Array(Self.profile.suppliers.values))
+        var f = DetectorFeed(profile: profile)
+        for i in 0..<60 {
+            let t = t0.adding(seconds: Double(i) * 900)
+            for (tank, litres) in [("T2", 9_000.0), ("T1", i == 30 || i == 31 ? 8_750.0 : 8_000)] {
+                f.add(.tankReading(TankReading(tank: tank, at: t, volumeL: litres, tcVolumeL: litres, heightMM: litres / 25, temperatureC: 20)))
+            }
+        }
+        #expect(f.raised.isEmpty, "\(f.raised.map(\.evidence))")
+    }
+
     /// Two declared deliveries 40 minutes apart, read every 30 minutes: one rise covers both, shared
     /// by what each declared — neither a phantom nor over (before 2026-12-07 the whole rise went to
     /// the second). Short by 5 % together, both are short.
