@@ -58,6 +58,9 @@ public struct GaugeProfile: Sendable, Hashable, Codable {
         // Busy 24-hour stations (700 fills a day, nights at 80 % of the peak): tanks never quiet.
         make("fine-5m-24h") { $0.readingIntervalSeconds = 300; $0.usage = .busyAllDay },
         make("mm-15m-24h") { $0.heightStepMM = 1; $0.heightNoiseMM = 0.5; $0.readingIntervalSeconds = 900; $0.usage = .busyAllDay },
+        // Between the two: a tenth-millimetre gauge at a busy 24-hour station (added 2026-12-07, when
+        // `evaluate --profiles tenth-15m:usage=busy` showed it missing targets the other two do not).
+        make("tenth-15m-24h") { $0.heightStepMM = 0.1; $0.heightNoiseMM = 0.2; $0.readingIntervalSeconds = 900; $0.usage = .busyAllDay },
         // Two nozzles a station with about three fills a day: their meters cannot be judged.
         make("tenth-15m-rare") { $0.heightStepMM = 0.1; $0.heightNoiseMM = 0.2; $0.readingIntervalSeconds = 900; $0.usage = .rareNozzles },
     ]
