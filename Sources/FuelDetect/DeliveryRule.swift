@@ -63,8 +63,8 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         supplier(d, chainSeq: chainSeq, profile: profile, emit: &emit)
     }
 
-    mutating func step(_ s: GaugeStep, held: Set<String> = [], gauges: [String: GaugeQuality] = [:], profile: StationProfile,
-                       thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    mutating func step(_ s: GaugeStep, held: Set<String> = [], heldFalling: Set<String> = [], gauges: [String: GaugeQuality] = [:],
+                       profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let inflow = s.netInflowL
         let fellBefore = fell?.removeValue(forKey: s.tank)
         // Litres of sales recorded late that flowed inside an episode's earlier steps (from `start`).
@@ -72,7 +72,13 @@ struct DeliveryRule: Hashable, Sendable, Codable {
             guard let prev = s.previous else { return 0 }
             return s.earlierSales.reduce(0) { $0 + $1.litres(from: start.at, to: prev.at) }
         }
-        if s.gaugeChangeL > thresholds.riseStepL, let prev = s.previous {
+        // A rise: the gauge itself rises — or, where a busy tank's sales over the interval outweigh a
+        // load (a 222 L undeclared delivery read every 30 minutes at a 24-hour station: the gauge fell),
+        // what entered it net of the litres sold inside the interval reaches an undeclared delivery's
+        // size. Sales recorded after the reading that flowed before it are not counted there
+        // (``GaugeStep/earlierSales``), so a late record cannot make one.
+        let rises = s.gaugeChangeL > thresholds.riseStepL || (thresholds.riseNetInflow && inflow >= thresholds.undeclaredMinL)
+        if rises, let prev = s.previous {
             if var e = open[s.tank] {
                 e.end = s.current
                 e.inflowL += inflow + earlier(since: e.start)
@@ -135,7 +141,7 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 fell = f
             }
         }
-        check(now: s.current.at, held: held, gauges: gauges, profile: profile, thresholds: thresholds, emit: &emit)
+        check(now: s.current.at, held: held, heldFalling: heldFalling, gauges: gauges, profile: profile, thresholds: thresholds, emit: &emit)
     }
 
     /// Raises pending episodes whose grace period has passed at data time `now`, and judges
@@ -143,15 +149,17 @@ struct DeliveryRule: Hashable, Sendable, Codable {
     /// holds (`held`): the rise it may carry has not been counted yet — nor on a tank whose gauge
     /// has not read since the delivery ended (`gauges`: a collector outage over a delivery must not
     /// make it a phantom; the gap is telemetry_gap's to report).
-    mutating func check(now: Timestamp, held: Set<String> = [], gauges: [String: GaugeQuality] = [:], profile: StationProfile,
-                        thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
+    mutating func check(now: Timestamp, held: Set<String> = [], heldFalling: Set<String> = [], gauges: [String: GaugeQuality] = [:],
+                        profile: StationProfile, thresholds: DetectionThresholds, emit: inout [DetectorEvent]) {
         let grace = thresholds.undeclaredGraceMinutes * 60
-        // A rise is judged once its own gauge has read past the grace and that reading is not held (it
-        // may be the level coming back): on a gauge read every 15 minutes the grace ended at the same
-        // instant as the next reading, and another tank's reading at that instant judged the rise before
-        // this tank's showed it gone.
+        // A rise is judged once its own gauge has read past the grace and that reading is not held
+        // falling (it may be the level coming back): on a gauge read every 15 minutes the grace ended at
+        // the same instant as the next reading, and another tank's reading at that instant judged the
+        // rise before this tank's showed it gone. A held reading that rises (the next delivery filling
+        // the tank) does not wait: an undeclared load 25 minutes before a declared one was otherwise
+        // judged only with that delivery, past its deadline.
         func due(_ e: Episode) -> Bool {
-            !e.raised && e.end.at.seconds(to: now) >= grace && !held.contains(e.tank)
+            !e.raised && e.end.at.seconds(to: now) >= grace && !heldFalling.contains(e.tank)
                 && (gauges[e.tank]?.lastAt).map { e.end.at.seconds(to: $0) >= grace } ?? true
         }
         pending.removeAll { due($0) && $0.inflowL < thresholds.undeclaredMinL }
@@ -252,14 +260,17 @@ struct DeliveryRule: Hashable, Sendable, Codable {
 extension DeliveryRule: DetectionRule {
     mutating func observe(_ c: inout RuleContext) {
         let (record, chainSeq, gaugeSteps, now, profile, th) = (c.entry.record, c.chainSeq, c.gaugeSteps, c.now, c.profile, c.thresholds)
-        let (held, gauges) = (c.heldTanks, c.gaugeQuality)
+        let (held, heldFalling, gauges) = (c.heldTanks, c.heldFallingTanks, c.gaugeQuality)
         c.emitting { emit in
             switch record {
             case .delivery(let d): delivery(d, chainSeq: chainSeq, profile: profile, thresholds: th, emit: &emit)
-            case .tankReading: for s in gaugeSteps { step(s, held: held, gauges: gauges, profile: profile, thresholds: th, emit: &emit) }
+            case .tankReading:
+                for s in gaugeSteps {
+                    step(s, held: held, heldFalling: heldFalling, gauges: gauges, profile: profile, thresholds: th, emit: &emit)
+                }
             default: break
             }
-            check(now: now, held: held, gauges: gauges, profile: profile, thresholds: th, emit: &emit)
+            check(now: now, held: held, heldFalling: heldFalling, gauges: gauges, profile: profile, thresholds: th, emit: &emit)
         }
     }
 }

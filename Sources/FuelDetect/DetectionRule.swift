@@ -25,6 +25,9 @@ public struct RuleContext: Sendable {
     let saleTank: SaleTank?
     /// Tanks whose latest reading the tank tracker holds (a suspected glitch, or a jump not yet confirmed).
     let heldTanks: Set<String>
+    /// Those of them whose held reading is below the tank's last reading handed on (it may be the
+    /// level coming back from a rise).
+    let heldFallingTanks: Set<String>
     /// What each tank's readings say about its gauge, by tank.
     public let gaugeQuality: [String: GaugeQuality]
     /// Alert events emitted for this entry, in order.
@@ -36,7 +39,8 @@ public struct RuleContext: Sendable {
     }
 
     init(entry: LedgerEntry, profile: StationProfile, thresholds: DetectionThresholds, now: Timestamp,
-         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil, heldTanks: Set<String> = [], gaugeQuality: [String: GaugeQuality] = [:]) {
+         gaugeSteps: [GaugeStep] = [], saleTank: SaleTank? = nil, heldTanks: Set<String> = [], heldFallingTanks: Set<String> = [],
+         gaugeQuality: [String: GaugeQuality] = [:]) {
         self.entry = entry
         self.profile = profile
         self.thresholds = thresholds
@@ -44,6 +48,7 @@ public struct RuleContext: Sendable {
         self.gaugeSteps = gaugeSteps
         self.saleTank = saleTank
         self.heldTanks = heldTanks
+        self.heldFallingTanks = heldFallingTanks
         self.gaugeQuality = gaugeQuality
     }
 

@@ -9,6 +9,11 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var reconciliationDeliveryPercent: Double = 0.5
     /// A per-reading gauge rise (at 20 °C) above this starts or extends a delivery episode.
     public var riseStepL: Double = 10
+    /// … or where the net inflow of one interval (the gauge's change plus the litres sold inside it)
+    /// reaches `undeclaredMinL`: at a busy station read every 30 minutes the sales of an interval
+    /// outweigh a small load and the gauge never rises (`mm-5m:every=30m:usage=busy`, seed 311: 2 of 20
+    /// undeclared deliveries of 222–322 L never raised).
+    public var riseNetInflow = true
     /// An episode that adds at least this many litres with no delivery record is an undeclared delivery.
     public var undeclaredMinL: Double = 150
     /// A delivery record whose window lies within this many minutes of the rise explains it.

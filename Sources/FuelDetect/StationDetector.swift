@@ -42,7 +42,7 @@ public struct StationDetector: Hashable, Sendable, Codable {
         default: break
         }
         var context = RuleContext(entry: entry, profile: profile, thresholds: thresholds, now: dataClock ?? at,
-                                  gaugeSteps: gaugeSteps, saleTank: saleTank, heldTanks: Set(tanks.held.keys),
+                                  gaugeSteps: gaugeSteps, saleTank: saleTank, heldTanks: Set(tanks.held.keys), heldFallingTanks: tanks.heldFalling,
                                   gaugeQuality: tanks.quality)
         // Each rule's events keep their order; rules emit on fingerprints of their own, so their order
         // among each other does not change what is stored.

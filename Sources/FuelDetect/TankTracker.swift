@@ -115,6 +115,11 @@ struct TankTracker: Hashable, Sendable, Codable {
         earlier = try c.decodeIfPresent([String: [TimedVolume]].self, forKey: .earlier) ?? [:]
     }
 
+    /// Tanks whose held reading stands below their last reading handed on.
+    var heldFalling: Set<String> {
+        Set(held.compactMap { tank, h in last[tank].map { h.tcVolumeL < $0.tcVolumeL } == true ? tank : nil })
+    }
+
     /// Counts a sale against its tank at 20 °C (the tank's last temperature); answers the tank and litres.
     mutating func sale(_ s: Sale, profile: StationProfile) -> (tank: String, tcL: Double)? {
         guard let tank = profile.tankOf(nozzle: s.nozzle) else { return nil }

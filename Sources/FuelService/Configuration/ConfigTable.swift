@@ -340,6 +340,8 @@ public enum ConfigTable {
                              "The alert clears once a day's standard deviation reaches this many times al_min_sd.")),
             .setting(.number("detect.undeclared_delivery.rise_step_l", \.detect.thresholds.riseStepL, 0...10_000,
                              "A gauge rise (at 20 °C) above this between two readings starts or extends a delivery episode.")),
+            .setting(.flag("detect.undeclared_delivery.rise_on_net_inflow", \.detect.thresholds.riseNetInflow,
+                           "… as does an interval whose net inflow (the gauge's change plus the litres sold inside it) reaches min_l: at a busy station read every 30 minutes a small load is outweighed by the interval's sales and the gauge itself never rises.")),
             .setting(.number("detect.undeclared_delivery.min_l", \.detect.thresholds.undeclaredMinL, 1...100_000,
                              "An episode adding at least this many litres needs a delivery record.")),
             .setting(.number("detect.undeclared_delivery.match_minutes", \.detect.thresholds.deliveryMatchMinutes, 0...1440,
