@@ -104,11 +104,9 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 // A fall that goes on falling (two spikes down in a row, then back) is one fall.
                 f.end = s.current
                 f.inflowL += inflow + earlier(since: f.start)
-                fell = (fell ?? [:]).merging([s.tank: f]) { $1 }
+                keepFall(f)
             } else if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {
-                var f = fell ?? [:]
-                f[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
-                fell = f
+                keepFall(Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow))
             }
         } else if var e = open.removeValue(forKey: s.tank) {
             // The episode is measured to the first reading that stopped rising (sales added back), not
@@ -136,12 +134,17 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 // A rise of a step or two (a millimetre gauge's tick) that ends in a fall by a glitch's
                 // height: the fall is kept as any other, so a rise right after it is measured from before it
                 // (a spike down, then one up, on a gauge read every minute was 540 L "undeclared").
-                var f = fell ?? [:]
-                f[s.tank] = Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow)
-                fell = f
+                keepFall(Episode(tank: s.tank, start: prev, end: s.current, inflowL: inflow))
             }
         }
         check(now: s.current.at, held: held, heldFalling: heldFalling, gauges: gauges, profile: profile, thresholds: thresholds, emit: &emit)
+    }
+
+    /// Keeps `f` as its tank's last fall (see ``fell``).
+    private mutating func keepFall(_ f: Episode) {
+        var kept = fell ?? [:]
+        kept[f.tank] = f
+        fell = kept
     }
 
     /// Raises pending episodes whose grace period has passed at data time `now`, and judges

@@ -133,7 +133,7 @@ struct TankTracker: Hashable, Sendable, Codable {
         if let passed = last[tank.id]?.at, sale.from < passed {
             let before = sale.to <= passed ? tc : sale.litres(from: sale.from, to: passed)
             earlier[tank.id, default: []].append(TimedVolume(from: sale.from, to: min(sale.to, passed), litres: before))
-            sale = TimedVolume(from: max(sale.from, min(sale.to, passed)), to: sale.to, litres: tc - before)
+            sale = TimedVolume(from: min(sale.to, passed), to: sale.to, litres: tc - before)
         }
         if held[tank.id] != nil {
             // Split at the held reading's time when it is passed on.

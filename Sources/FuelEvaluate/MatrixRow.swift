@@ -74,7 +74,6 @@ package struct MatrixRow: Sendable {
         if let outside, failures.contains(where: { $0.hasPrefix("leak ") }) {
             explanations.append("the leak targets hold for steps ≤ 1 mm, noise ≤ 0.5 mm and a reading at least every 15 min; this gauge: \(outside)")
         }
-
         // Where the leak target is missed, the estimator's standard error and the smallest leak the
         // tanks find at 95 % say why.
         if failures.contains(where: { $0.hasPrefix("leak ") }), let limit = medianLimit, let se = medianSE {
