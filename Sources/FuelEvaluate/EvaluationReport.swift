@@ -127,7 +127,12 @@ package struct EvaluationReport: Sendable {
                         sweepRows[rate] = row
                         // The target leak's 7-day misses are listed too: which tanks and starts the sooner target loses.
                         if abs(rate - plan.targetLeakLPH) < 1e-9, hours.map({ $0 > 7 * 24 }) ?? true, missedSamples.count < 30 {
-                            missedSamples.append("\(station.id) \(fault) — \(hours.map { "found after \(fmt($0)) h" } ?? "not found") (7-day target)")
+                            // The tank's own figures at the run's end say whether its data could show the leak at all.
+                            let own = run.assessments.first { $0.tank == fault.subject }
+                            let figures = own.map { a in
+                                " — tank at the end: rate \(a.leakRateLPH.map(fmt) ?? "–") ± \(a.leakStandardErrorLPH.map(fmt) ?? "–") L/h, limit \(a.detectionLimitLPH.map(fmt) ?? "–") L/h"
+                            } ?? ""
+                            missedSamples.append("\(station.id) \(fault) — \(hours.map { "found after \(fmt($0)) h" } ?? "not found") (7-day target)\(figures)")
                         }
                     }
                     continue

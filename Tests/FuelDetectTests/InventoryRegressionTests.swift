@@ -149,6 +149,27 @@ import Testing
         #expect(recent.leakCritical(3) >= BalanceFit.studentCritical(3, degreesOfFreedom: clusters - 1))
     }
 
+    @Test func aLeakSinceADayIsFittedWithTheChartAsTheWholeWindowIs() throws {
+        // Exact readings of a tight tank whose chart's slope changes with the level: the whole window's
+        // chart column takes the curvature, and so must the fit of a leak since a day — without it the
+        // epochs after the start, lower on the chart than those before, misfit as a leak.
+        let r = regression(days: 11, leak: 0, stepL: 1e-9, noiseL: 0, chartCurvature: 0.001)
+        let clock = LocalClock(timezone: "Asia/Shanghai")
+        let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
+        let from = through - 9, th = DetectionThresholds()
+        #expect(th.leakChartTerms >= 1)
+        for since in (from + 2)...(through - 1) {
+            let plain = try #require(r.fit(from: from, through: through, leakSince: since))
+            let onset = try #require(TankBalanceRule.onsetFit(r, from: from, through: through, since: since, known: [],
+                                                               jackknife: false, window: nil, thresholds: th))
+            #expect(onset.leakSince == since)
+            #expect(abs(onset.leakLPH) < max(0.02, abs(plain.leakLPH) / 3), "since \(since - from): \(onset.leakLPH) L/h, without the chart \(plain.leakLPH)")
+        }
+        // Somewhere in the window the chart alone reads as a leak since a day.
+        let worst = ((from + 2)...(through - 1)).compactMap { r.fit(from: from, through: through, leakSince: $0)?.leakLPH }.map(abs).max() ?? 0
+        #expect(worst > 0.1, "without the chart's column at most \(worst) L/h")
+    }
+
     /// Exact readings of a tight tank whose N2 meter goes from 1 to 0.98 with the delivery of day 6:
     /// the regression, a 10-day window through its last day, and the first local day after the change.
     func steppedMeterTank() throws -> (InventoryRegression, from: Int64, through: Int64, since: Int64) {
