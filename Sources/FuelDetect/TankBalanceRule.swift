@@ -530,7 +530,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     /// Without the chart's columns a leak-free tank whose level swept its chart read a leak "since" a
     /// day the whole window did not show: busy 24-hour 0.1 mm tanks (tenth-15m-24h and the same gauge
     /// read every 5 or 30 minutes, seeds 3, 311, 361) flagged 15 of 756 leak-free tank-months, 7 with
-    /// the columns, and missed 11 of 180 leaks of 0.76 L/h within 14 days (38 within 7), none with them (13).
+    /// the columns, and missed 11 of 180 leaks of 0.76 L/h within 14 days (42 within 7), none with them (15).
     static func onsetFit(_ levels: InventoryRegression, from: Int64, through: Int64, since: Int64, known: [InventoryRegression.MeterChange],
                          jackknife: Bool, window: InventoryRegression.Window?, thresholds th: DetectionThresholds) -> BalanceFit? {
         guard var fit = levels.fit(from: from, through: through, leakSince: since, knownSteps: known, chartTerms: th.leakChartTerms,
