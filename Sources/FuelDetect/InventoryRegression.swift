@@ -171,7 +171,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         guard var o = open else { return }
         o.moments = o.moments.rounded(significantDigits: 6)
         o.sold = o.sold.map { ($0 * 100).rounded() / 100 }
-        o.hours = (o.hours * 1e4).rounded() / 1e4
+        o.hours = (o.hours * 1e3).rounded() / 1e3  // to 3.6 s: a cell's span only weighs its coverage
         cells.append(o)
         open = nil
         openLastAt = nil

@@ -721,6 +721,12 @@ import Testing
         return f
     }
 
+    static func quietFit(rate: Double, se: Double) -> BalanceFit {
+        var f = fit(rate: rate, se: se)
+        f.method = .quietSegments
+        return f
+    }
+
     @Test func aLeakSinceADayMustLeaveItsShareInTheWholeWindow() {
         let th = DetectionThresholds()
         #expect(th.leakOnsetConsistencyZ == 2.5)
@@ -753,6 +759,32 @@ import Testing
         // More days before than the window holds: nothing is tested.
         th.leakOnsetMinDaysBefore = 20
         #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, thresholds: th).isEmpty)
+        // A tank whose first reading is on day 106 (its first two weeks): starts from day 107 only, the
+        // days before the data being no days at all.
+        th.leakOnsetMinDaysBefore = 2
+        #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, firstDataDay: 106, thresholds: th) == Array(107...112))
+        #expect(TankBalanceRule.onsetStarts(from: window.from, starts: window.starts, firstDataDay: 90, thresholds: th) == Array(102...112))
+    }
+
+    @Test func aFineGaugesCumulativeLeakMustAgreeWithItsQuietSegments() {
+        let th = DetectionThresholds()
+        #expect(th.leakMethodsAgreeZ == 2.5)
+        // A busy fine tank: 0.68 ± 0.14 L/h by the cumulative method, −0.28 ± 0.27 by its quiet segments
+        // (3.2 combined standard errors apart): not taken. A real leak is in both.
+        let cumulative = Self.fit(rate: 0.68, se: 0.14)
+        #expect(!TankBalanceRule.quietSegmentsAgree(cumulative, quiet: Self.quietFit(rate: -0.28, se: 0.27), through: 113, thresholds: th))
+        #expect(TankBalanceRule.quietSegmentsAgree(cumulative, quiet: Self.quietFit(rate: 0.55, se: 0.27), through: 113, thresholds: th))
+        #expect(TankBalanceRule.quietSegmentsAgree(cumulative, quiet: nil, through: 113, thresholds: th))
+        // A leak since day 112 leaves two of the quiet segments' five days: it must agree with 2/5 of its rate.
+        let recent = Self.fit(rate: 1.0, se: 0.1, since: 112)
+        #expect(TankBalanceRule.quietSegmentsAgree(recent, quiet: Self.quietFit(rate: 0.1, se: 0.1), through: 113, thresholds: th))
+        #expect(!TankBalanceRule.quietSegmentsAgree(Self.fit(rate: 1.0, se: 0.1, since: 100), quiet: Self.quietFit(rate: 0.1, se: 0.1),
+                                                    through: 113, thresholds: th))
+        // The quiet segments' own fail is not checked against anything; 0 switches the check off.
+        #expect(TankBalanceRule.quietSegmentsAgree(Self.quietFit(rate: 0.9, se: 0.1), quiet: Self.quietFit(rate: 0, se: 0.1), through: 113, thresholds: th))
+        var off = th
+        off.leakMethodsAgreeZ = 0
+        #expect(TankBalanceRule.quietSegmentsAgree(cumulative, quiet: Self.quietFit(rate: -0.28, se: 0.27), through: 113, thresholds: off))
     }
 
     @Test func aLeakSinceADayThatRestsOnAMeterBelowTheLawIsNotTaken() {

@@ -46,6 +46,57 @@ import Testing
         return f
     }
 
+    /// A fine gauge (0.3 L noise) read every five minutes on a tank that sells day and night: a 20–40 L
+    /// fill starting in 60 % of the day's minutes and 35 % of the night's, so few readings are quiet;
+    /// both meters exact, losing `leak` L/h.
+    func busyFeed(days: Double, leak: Double, thresholds: DetectionThresholds) -> DetectorFeed {
+        var f = DetectorFeed(profile: Self.profile())
+        f.thresholds = thresholds
+        var stock = 28_000.0
+        var rng = Xorshift(seed: 5)
+        for m in 0..<Int(days * 1440) {
+            let now = Self.start.adding(seconds: Double(m * 60))
+            stock -= leak / 60
+            // Busier by day than by night: the variation that tells meter factors from a leak.
+            let busy = (7 * 60..<23 * 60).contains(m % 1440) ? 0.6 : 0.35
+            if rng.uniform() < busy {
+                let nozzle = rng.uniform() < 0.5 ? "N1" : "N2"
+                let litres = 20 + 20 * rng.uniform()
+                stock -= litres
+                f.add(.sale(Sale(nozzle: nozzle, grade: "92", volumeL: litres, unitPrice: 7.9, amount: litres * 7.9,
+                                 startedAt: now.adding(seconds: 1), endedAt: now.adding(seconds: 50))))
+            }
+            if stock < 8_000 { stock += 18_000 }
+            if m % 5 == 0 {
+                let v = stock + rng.normal() * 0.3
+                f.add(.tankReading(TankReading(tank: "T1", at: now.adding(seconds: 55), volumeL: v, tcVolumeL: v, temperatureC: 20)))
+            }
+        }
+        return f
+    }
+
+    @Test func aBusyFineTankIsJudgedByTheSurerOfTheTwoMethods() throws {
+        // Few quiet readings: the quiet segments alone cannot decide the leak; every reading counts in the
+        // cumulative method. With it (`detect.leak.inventory_on_fine_gauges`) the tank's verdict is the
+        // surer of the two, and its limit is lower; its meters stay with the quiet segments.
+        let quietOnly = DetectionThresholds()
+        #expect(!quietOnly.leakInventoryOnFineGauges)
+        var th = quietOnly
+        th.leakInventoryOnFineGauges = true
+        let both = try #require(busyFeed(days: 15, leak: 0, thresholds: th).detector.tankAssessments(thresholds: th).first)
+        let quiet = try #require(busyFeed(days: 15, leak: 0, thresholds: quietOnly).detector.tankAssessments(thresholds: quietOnly).first)
+        #expect(quiet.method != .inventoryVariance && both.method == .inventoryVariance, "\(quiet.method.map(\.rawValue) ?? "–") → \(both.method.map(\.rawValue) ?? "–")")
+        let limitBoth = try #require(both.detectionLimitLPH), limitQuiet = quiet.detectionLimitLPH ?? .infinity
+        #expect(limitBoth < th.leakTargetLPH && limitBoth < limitQuiet * 0.8, "limit \(limitQuiet) → \(limitBoth) L/h")
+        // Tight: nothing raised either way. Leaking 1.2 L/h: found with it.
+        let tight = busyFeed(days: 15, leak: 0, thresholds: th)
+        #expect(!tight.raised.contains { [.leakSuspected, .meterDrift, .stockGain].contains($0.rule) }, "\(tight.raised.map { "\($0.rule) \($0.evidence)" })")
+        let leaking = busyFeed(days: 15, leak: 1.2, thresholds: th)
+        let alert = try #require(leaking.raised.first { $0.rule == .leakSuspected })
+        guard case .number(let rate)? = alert.evidence["leak_rate_l_per_h"] else { Issue.record("no rate"); return }
+        #expect(abs(rate - 1.2) < 0.4, "\(alert.evidence)")
+    }
+
     @Test func readingsSentAheadOfTheSalesAreNotMisread() {
         // A collector that sends each three hours' gauge readings before that period's sales: the
         // segments wait for the sales, so a tight tank stays tight.

@@ -262,6 +262,13 @@ public enum ConfigTable {
                              "by its quiet segments; this method is for coarse gauges read every 5–30 minutes).")),
             .setting(.number("detect.leak.level_min_noise_l", \.detect.thresholds.levelMinNoiseL, 0...1000,
                              "The method is used on tanks whose measured reading noise is at least these litres (a coarse gauge).")),
+            .setting(.flag("detect.leak.inventory_on_fine_gauges", \.detect.thresholds.leakInventoryOnFineGauges,
+                           "The method may judge the leak on fine gauges too (their meters stay with the quiet segments): where",
+                           "a busy tank's quiet segments cannot decide alone, its verdict is the surer of the two methods' (off:",
+                           "a busy station's state may exceed 32 KB).")),
+            .setting(.number("detect.leak.methods_agree_z", \.detect.thresholds.leakMethodsAgreeZ, 0...100,
+                             "On a fine gauge the method's leak fails only within this many combined standard errors of the",
+                             "quiet segments' estimate (0: not checked).")),
             .section("detect.meter", [
                 "Per-nozzle meter factor (rule meter_drift): a nozzle off by more than flag_percent, both",
                 "absolutely and against its tank's other nozzles, by z standard errors beyond legal_percent",
