@@ -98,9 +98,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         /// measured, or a state saved before it was kept).
         var coarseSteps: Bool?
         /// Its quiet segments decided the leak test at the last day close (their standard error small
-        /// enough for the test to decide; nil: not judged yet, or a state saved before it was kept). A
-        /// fine gauge's tank keeps the cumulative method's cells only where they did not, and the days of
-        /// the quiet segments' scan of a leak since a day only where they did: the state holds one or the other.
+        /// enough for the test to decide; nil: not judged yet, not kept without
+        /// ``DetectionThresholds/leakInventoryOnFineGauges``, or a state saved before it was kept). With
+        /// that option a fine gauge's tank keeps the cumulative method's cells only where they did not.
         var quietDecides: Bool?
 
         /// Starts the inventory-variance state for a state saved before it was kept (or whose nozzles changed).
@@ -954,9 +954,11 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         let inventory = leakFits.first { $0.method == .inventoryVariance }
         // One nozzle's meter factor stepping down inside the cumulative window: a meter set to
         // short-fill (judged below) and, where it misfits the whole window, no leak.
-        let stepped = Self.levelsMayJudge(t, thresholds: th) ? inventory.flatMap { meterChangeFit(t, whole: $0, through: day, thresholds: th) } : nil
+        // Only on a coarse gauge: a fine one's meters stay with its quiet segments.
+        let coarse = Self.levelsMayJudge(t, thresholds: th)
+        let stepped = coarse ? inventory.flatMap { meterChangeFit(t, whole: $0, through: day, thresholds: th) } : nil
         // On a fine gauge the cumulative method's fail must agree with the quiet segments (``quietSegmentsAgree``).
-        let quiet = Self.levelsMayJudge(t, thresholds: th) ? nil : leakFits.first { $0.method == .quietSegments }
+        let quiet = coarse ? nil : leakFits.first { $0.method == .quietSegments }
         let agrees = { (fit: BalanceFit) in Self.quietSegmentsAgree(fit, quiet: quiet, through: day.daysSinceEpoch, thresholds: th) }
         let onset = (onsetFits(t, whole: inventory, through: day, thresholds: th).filter(agrees) + quietOnsetFits(t, leading: leading, through: day, thresholds: th))
             .max { Self.leakMargin($0, thresholds: th) < Self.leakMargin($1, thresholds: th) }

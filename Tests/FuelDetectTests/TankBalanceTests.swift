@@ -83,13 +83,13 @@ import Testing
         #expect(!quietOnly.leakInventoryOnFineGauges)
         var th = quietOnly
         th.leakInventoryOnFineGauges = true
-        let both = try #require(busyFeed(days: 15, leak: 0, thresholds: th).detector.tankAssessments(thresholds: th).first)
+        let tight = busyFeed(days: 15, leak: 0, thresholds: th)
+        let both = try #require(tight.detector.tankAssessments(thresholds: th).first)
         let quiet = try #require(busyFeed(days: 15, leak: 0, thresholds: quietOnly).detector.tankAssessments(thresholds: quietOnly).first)
         #expect(quiet.method != .inventoryVariance && both.method == .inventoryVariance, "\(quiet.method.map(\.rawValue) ?? "–") → \(both.method.map(\.rawValue) ?? "–")")
         let limitBoth = try #require(both.detectionLimitLPH), limitQuiet = quiet.detectionLimitLPH ?? .infinity
         #expect(limitBoth < th.leakTargetLPH && limitBoth < limitQuiet * 0.8, "limit \(limitQuiet) → \(limitBoth) L/h")
-        // Tight: nothing raised either way. Leaking 1.2 L/h: found with it.
-        let tight = busyFeed(days: 15, leak: 0, thresholds: th)
+        // Tight: nothing raised. Leaking 1.2 L/h: found with it.
         #expect(!tight.raised.contains { [.leakSuspected, .meterDrift, .stockGain].contains($0.rule) }, "\(tight.raised.map { "\($0.rule) \($0.evidence)" })")
         let leaking = busyFeed(days: 15, leak: 1.2, thresholds: th)
         let alert = try #require(leaking.raised.first { $0.rule == .leakSuspected })
