@@ -14,6 +14,10 @@ package struct StateBenchmark: Sendable {
     package var seed: UInt64 = 9
     /// Encodes and decodes timed per profile (the median is printed).
     package var rounds = 200
+    /// The detectors' settings (the configuration's `detect.*`).
+    package var thresholds = DetectionThresholds()
+    /// A directory to write each profile's state to (`<profile>.json`), to read what the bytes are.
+    package var jsonDirectory: String?
     let print: @Sendable (String) -> Void
 
     package init(print: @escaping @Sendable (String) -> Void = { Swift.print($0) }) {
@@ -33,9 +37,13 @@ package struct StateBenchmark: Sendable {
         print("profile               bytes   encode µs  decode µs   largest parts (bytes)")
         var rows: [Row] = []
         for name in profiles {
-            let detector = try SimulatedStationState.detector(gauge: name, days: days, seed: seed)
+            let detector = try SimulatedStationState.detector(gauge: name, days: days, seed: seed, thresholds: thresholds)
             let encoder = JSONEncoder(), decoder = JSONDecoder()
             let data = try encoder.encode(detector)
+            if let dir = jsonDirectory {
+                let file = name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+                try data.write(to: URL(fileURLWithPath: dir).appendingPathComponent(String(file) + ".json"))
+            }
             var encodes: [Double] = [], decodes: [Double] = []
             for _ in 0..<max(1, rounds) {
                 let t0 = DispatchTime.now().uptimeNanoseconds

@@ -52,7 +52,7 @@ struct DeliveryRule: Hashable, Sendable, Codable {
         let explained = pending.filter { matches($0, w, thresholds) }
         pending = pending.filter { !matches($0, w, thresholds) }
         for e in explained {
-            w.gaugedL += e.inflowL
+            w.gaugedL = StoredLitres.rounded(w.gaugedL + e.inflowL)
             if e.raised {
                 emit.append(.clear(fingerprint: fingerprint(.undeclaredDelivery, e.tank, profile), at: d.endedAt,
                                    reason: "delivery \(d.billNo) declared for the rise"))
@@ -125,9 +125,9 @@ struct DeliveryRule: Hashable, Sendable, Codable {
                 && declared[$0].from <= e.end.at && e.start.at <= declared[$0].to }
             let declaredL = during.reduce(0) { $0 + declared[$1].volumeL }
             if during.count > 1, declaredL > 0 {
-                for i in during { declared[i].gaugedL += e.inflowL * declared[i].volumeL / declaredL }
+                for i in during { declared[i].gaugedL = StoredLitres.rounded(declared[i].gaugedL + e.inflowL * declared[i].volumeL / declaredL) }
             } else if let i = declared.lastIndex(where: { !$0.settled && matches(e, $0, thresholds) }) {
-                declared[i].gaugedL += e.inflowL
+                declared[i].gaugedL = StoredLitres.rounded(declared[i].gaugedL + e.inflowL)
             } else if e.inflowL >= thresholds.undeclaredMinL {
                 pending.append(e)
             } else if let prev = s.previous, Self.fellUnexplained(s, noiseMM: gauges[s.tank]?.noiseMM, thresholds: thresholds) {

@@ -302,20 +302,24 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// The method is used on tanks whose measured reading noise is at least these litres (a coarse
     /// gauge); a fine gauge's quiet segments judge it better …
     public var levelMinNoiseL: Double = 1.5
-    /// … but for the leak test, where the method may judge fine gauges too (off by default: not yet
-    /// within the state's budget everywhere). On, a fine gauge's tank whose quiet segments cannot decide
-    /// the leak alone (a busy 24-hour tank: few quiet readings) keeps the method's cells and its verdict is
-    /// the surer of the two methods'; its meters and meter steps stay with the quiet segments (on fine
-    /// gauges the step scan raised false `meter_drift`, 0.11–0.14 a station-month on fine-1m and
-    /// fine-5m). Measured on (40 stations × 21 days, seeds 3 and 311): fine-5m-24h's median detection
-    /// limit 0.80 → 0.57–0.59 L/h, tanks unable to find the target leak 86–88 → 43–55 of 160, no false
-    /// alarm more; but a busy station read every 30 minutes (`fine-5m:every=30m:usage=busy`) flagged one
-    /// leak-free tank of 84 on seed 311 and its state reached 33.1 KB (seed 3), over issue 13's 32 KB.
-    /// With the cells kept on every fine tank instead (and the quiet segments' scan of a leak since a
-    /// day dropped for them), the limit was 0.52 and the states within budget, but a leak that began
-    /// mid-window on an ordinary fine tank was no longer found within four days (test
-    /// `aLeakThatBeginsInsideTheWindowIsMeasuredFromItsDay`).
-    public var leakInventoryOnFineGauges = false
+    /// … but for the leak test, where the method may judge fine gauges too. A fine gauge's tank whose
+    /// quiet segments cannot decide the leak alone (a busy 24-hour tank: few quiet readings) keeps the
+    /// method's cells and its verdict is the surer of the two methods'; its meters and meter steps stay
+    /// with the quiet segments (on fine gauges the step scan raised false `meter_drift`, 0.11–0.14 a
+    /// station-month on fine-1m and fine-5m). Measured on against off (40 stations × 21 days, seeds 3
+    /// and 311): fine-5m-24h's median detection limit 0.80 → 0.59–0.60 L/h, tanks unable to find the
+    /// target leak 86–88 → 45–59 of 160, 0.76 L/h leaks found within 7 days 19–20 → 20 of 20, no false
+    /// alarm more; a busy station read every 30 minutes (`fine-5m:every=30m:usage=busy`) 16–17 → 18–20
+    /// of 20 within 7 days, leak-free tanks flagged 3 → 1 of 168. Off until 2026-12-07 because the
+    /// state then passed 32 KB on such stations (33.1 KB); the state's litres kept to the millilitre,
+    /// runs of one figure stored once and one-reading epochs dropped brought the worst of eight seeds
+    /// to 32.4 KB (`bench state --days 21`). With the cells kept on every fine tank instead (and the
+    /// quiet segments' scan of a leak since a day dropped for them), the limit was 0.52 but a leak that
+    /// began mid-window on an ordinary fine tank was no longer found within four days (test
+    /// `aLeakThatBeginsInsideTheWindowIsMeasuredFromItsDay`); with that scan dropped only where the
+    /// quiet segments did not decide at the last close, leaks on ordinary fine tanks were found two
+    /// days later (a leak that begins inflates their standard error) — neither kept.
+    public var leakInventoryOnFineGauges = true
     /// … where its fail must agree with the quiet segments: not more than this many of their combined
     /// standard errors above their estimate (0: not checked; see ``TankBalanceRule``).
     public var leakMethodsAgreeZ: Double = 2.5

@@ -1,8 +1,9 @@
 import FuelModel
 
 /// A flat list of figures as a detector's state stores it: one JSON string of the figures' shortest
-/// round-trip decimal forms separated by commas (`"1762000000000000,17285.2,,-3.5e-05"`; an empty
-/// field is a figure the source did not give), instead of a JSON array of numbers.
+/// round-trip decimal forms separated by commas (`"1762000000000000,17285.2,,-3.5e-05,1800*48"`; an
+/// empty field is a figure the source did not give, `v*n` the figure v n times in a row), instead of
+/// a JSON array of numbers.
 ///
 /// Why not the array: a state is encoded at every detection pass that commits — the daemon's largest
 /// own cost at 10,000 records/s (issue 19) — and Foundation's JSONEncoder spends its time boxing every
@@ -30,18 +31,38 @@ struct FigureList: Hashable, Sendable {
     var text: String {
         var s = ""
         s.reserveCapacity(values.count * 12)
-        for (i, v) in values.enumerated() {
+        var i = 0
+        while i < values.count {
             if i > 0 { s.append(",") }
-            guard let v else { continue }
+            guard let v = values[i] else {
+                i += 1
+                continue
+            }
             // A whole number (epochs, days, microseconds, counts) without ".0": as short as the JSON number it replaces.
             if v == v.rounded(.towardZero), abs(v) < 9_007_199_254_740_992, !(v == 0 && v.sign == .minus) {
                 s.append(Int64(v).description)
             } else {
                 s.append(v.description)
             }
+            // A run of one figure as `figure*count`: a gauge read on a fixed clock keeps the same
+            // interval dozens of times (48 × "1800," was a kilobyte of a four-tank station's state).
+            var run = 1
+            while i + run < values.count, let w = values[i + run], w.bitPattern == v.bitPattern { run += 1 }
+            if run >= Self.shortestRun {
+                s.append("*")
+                s.append(run.description)
+                i += run
+            } else {
+                i += 1
+            }
         }
         return s
     }
+
+    /// Runs this long or longer are stored as `figure*count`.
+    static let shortestRun = 3
+    /// The longest run read back: far above any list a state keeps (the longest hold a few thousand).
+    static let longestRun = 1_000_000
 
     /// The figures of `text`; nil if a field is not a number.
     init?(text: Substring) {
@@ -51,6 +72,11 @@ struct FigureList: Hashable, Sendable {
             for field in text.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
                 if field.isEmpty {
                     values.append(nil)
+                } else if let star = field.firstIndex(of: UInt8(ascii: "*")) {
+                    // A run: bounded so a corrupt count cannot allocate without limit.
+                    guard let v = Double(Substring(field[..<star])), let n = Int(Substring(field[field.index(after: star)...])),
+                          n >= 1, n <= Self.longestRun else { return nil }
+                    values.append(contentsOf: repeatElement(Double?.some(v), count: n))
                 } else if let v = Double(Substring(field)) {
                     values.append(v)
                 } else {

@@ -169,6 +169,15 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// epoch, so its means are never compared with another cell's and six figures carry the fit).
     private mutating func close() {
         guard var o = open else { return }
+        // A one-reading epoch (the level settling after a delivery breaks the epoch twice) carries no
+        // slope: its offset absorbs its only level. Kept, it cost ~45 bytes and counted as a cluster
+        // whose score is zero — degrees of freedom the robust test does not have.
+        guard o.moments.count >= 2 else {
+            open = nil
+            openLastAt = nil
+            openFirstCumulative = []
+            return
+        }
         o.moments = o.moments.rounded(significantDigits: 6)
         o.sold = o.sold.map { ($0 * 100).rounded() / 100 }
         o.hours = (o.hours * 1e3).rounded() / 1e3  // to 3.6 s: a cell's span only weighs its coverage
@@ -387,7 +396,7 @@ extension InventoryRegression {
 
     /// The window of local days `from…through`, or nil when it holds no reading.
     func window(from: Int64, through: Int64) -> Window? {
-        let cells = (self.cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 0 }
+        let cells = (self.cells + (open.map { [$0] } ?? [])).filter { $0.day >= from && $0.day <= through && $0.moments.count > 1 }
         guard !cells.isEmpty else { return nil }
         var epochs: [Int: CentredMoments] = [:]
         var epochDay: [Int: Int64] = [:]

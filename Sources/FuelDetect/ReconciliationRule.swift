@@ -70,7 +70,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         // Sales that began after the opening reading and ended by this one are the open day's.
         if var pending = sales[s.tank] {
             let opening = d.opening.at, now = s.current.at
-            for v in pending where v.from >= opening && v.to <= now { d.salesTCL += v.litres }
+            for v in pending where v.from >= opening && v.to <= now { d.salesTCL = StoredLitres.rounded(d.salesTCL + v.litres) }
             pending.removeAll { $0.from >= opening && $0.to <= now }
             sales[s.tank] = pending
         }
@@ -89,7 +89,7 @@ struct ReconciliationRule: Hashable, Sendable, Codable {
         if delivering, var open = days[tank], open.opening == d.closing {
             open.opening = d.opening
             open.since = d.since ?? d.day
-            open.salesTCL += d.salesTCL
+            open.salesTCL = StoredLitres.rounded(open.salesTCL + d.salesTCL)
             days[tank] = open
             return
         }

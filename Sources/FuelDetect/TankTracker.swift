@@ -124,22 +124,22 @@ struct TankTracker: Hashable, Sendable, Codable {
     mutating func sale(_ s: Sale, profile: StationProfile) -> (tank: String, tcL: Double)? {
         guard let tank = profile.tankOf(nozzle: s.nozzle) else { return nil }
         let temp = last[tank.id]?.temperatureC ?? 20
-        let tc = VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade)
+        let tc = StoredLitres.rounded(VolumeCorrection.to20C(volumeL: s.volumeL, temperatureC: temp, grade: tank.grade))
         var sale = TimedVolume(from: s.startedAt, to: s.endedAt, litres: tc)
         // The part that flowed before the last reading handed on belongs to steps already passed
         // (until 2026-12-07 it was counted in the next one: on a millimetre gauge read every minute
         // a truck's 200 L fill recorded at its end showed as 200 L arriving in a minute where the
         // gauge ticked up a step — a false undeclared delivery, 0.9 a station-month).
         if let passed = last[tank.id]?.at, sale.from < passed {
-            let before = sale.to <= passed ? tc : sale.litres(from: sale.from, to: passed)
+            let before = sale.to <= passed ? tc : StoredLitres.rounded(sale.litres(from: sale.from, to: passed))
             earlier[tank.id, default: []].append(TimedVolume(from: sale.from, to: min(sale.to, passed), litres: before))
-            sale = TimedVolume(from: min(sale.to, passed), to: sale.to, litres: tc - before)
+            sale = TimedVolume(from: min(sale.to, passed), to: sale.to, litres: StoredLitres.rounded(tc - before))
         }
         if held[tank.id] != nil {
             // Split at the held reading's time when it is passed on.
             heldSales[tank.id, default: []].append(sale)
         } else {
-            salesSince[tank.id, default: 0] += sale.litres
+            salesSince[tank.id] = StoredLitres.rounded(salesSince[tank.id, default: 0] + sale.litres)
         }
         quality[tank.id, default: GaugeQuality()].sale()
         return (tank.id, tc)
@@ -163,7 +163,7 @@ struct TankTracker: Hashable, Sendable, Codable {
             let (kept, soldToKept) = Self.isGlitch(before: h, held: n, after: point, soldBefore: toN - toH, soldAfter: all - toN,
                                                    threshold: threshold, returnShare: thresholds.glitchReturnShare) ? (h, toH) : (n, toN)
             steps.append(pass(kept, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + soldToKept))
-            salesSince[r.tank] = all - soldToKept
+            salesSince[r.tank] = StoredLitres.rounded(all - soldToKept)
         } else if let h = held[r.tank] {
             let sales = heldSales[r.tank] ?? []
             // Sales that came while the reading was held, split at its time (a fill may straddle it).
@@ -180,7 +180,7 @@ struct TankTracker: Hashable, Sendable, Codable {
             held[r.tank] = nil
             heldSales[r.tank] = nil
             steps.append(pass(h, tank: r.tank, sales: (salesSince[r.tank] ?? 0) + upTo))
-            salesSince[r.tank] = after
+            salesSince[r.tank] = StoredLitres.rounded(after)
         }
         // The noise (a median) is looked at only for a jump past the fixed minimum: most readings are not.
         if let a = last[r.tank], case let jump = Self.jump(from: a, to: point, sold: salesSince[r.tank] ?? 0), jump >= thresholds.glitchMinMM,

@@ -51,8 +51,10 @@ struct VapourRecoveryRule: Hashable, Sendable, Codable {
             var d = nozzles[nozzle] ?? NozzleDay()
             d.fills += 1
             if al >= th.alMin && al <= th.alMax { d.good += 1 }
-            d.sum += al
-            d.sumSquares += al * al
+            // To a millionth, as a sum of ratios read to a thousandth is: repeated adding leaves the
+            // last bits of a binary fraction that the stored state would spell out in full.
+            d.sum = ((d.sum + al) * 1e6).rounded() / 1e6
+            d.sumSquares = ((d.sumSquares + al * al) * 1e6).rounded() / 1e6
             nozzles[nozzle] = d
         }
         if let tank = r.tank, let p = r.pressurePa {

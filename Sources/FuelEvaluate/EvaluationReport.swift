@@ -64,6 +64,8 @@ package struct EvaluationReport: Sendable {
     package var busyNozzlesInconclusive = 0
     /// Unexplained alerts, for the reader who wants to see what cried wolf.
     package var falseAlarmSamples: [String] = []
+    /// Up to 30 `gauge_quality` alerts with their evidence (`evaluate --show-gauge-alerts`).
+    package var gaugeAlertSamples: [String] = []
     /// Faults not detected within their deadline (leaks aside), and the alerts raised on their subject.
     package var missedSamples: [String] = []
     /// Every evidence key the runs' alerts carried (a console's catalogue names each).
@@ -170,7 +172,11 @@ package struct EvaluationReport: Sendable {
                 byKind[kind] = row
             }
             tanks += station.tanks.count
-            gaugeFlaggedTanks += Set(run.alerts.filter { $0.signal.rule == .gaugeQuality }.map(\.signal.subject)).count
+            let gaugeAlerts = run.alerts.filter { $0.signal.rule == .gaugeQuality }
+            gaugeFlaggedTanks += Set(gaugeAlerts.map(\.signal.subject)).count
+            for a in gaugeAlerts where gaugeAlertSamples.count < 30 {
+                gaugeAlertSamples.append("\(station.id) \(a.signal.subject) at \(a.raisedAt): \(a.signal.evidence.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            }
             let faulted = Set(run.scenario.faults.map(\.subject))
             for (tank, zs) in run.closeLeakZ.sorted(by: { $0.key < $1.key }) where !faulted.contains(tank) { leakFreeCloseZ += zs }
             for a in run.assessments where a.settled {

@@ -19,7 +19,8 @@ package enum SimulatedStationState {
     }
 
     package static func detector(gauge name: String, days: Double, seed: UInt64,
-                                 start: Timestamp = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!) throws -> StationDetector {
+                                 start: Timestamp = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!,
+                                 thresholds: DetectionThresholds = DetectionThresholds()) throws -> StationDetector {
         let registry = try RegistryFileDecoder.decode(yaml: DemoRegistry.yaml(stations: 1))
         guard let station = registry.stations.first, let profile = StationProfile(stationID: station.id, registry: registry) else {
             throw Failure.noStation
@@ -34,7 +35,7 @@ package enum SimulatedStationState {
         var detector = StationDetector(station: station.id)
         for (i, record) in simulator.records().enumerated() {
             _ = detector.observe(LedgerEntry(station: station.id, chainSeq: Int64(i + 1), source: .push, sourceSeq: Int64(i + 1), record: record),
-                                 profile: profile, thresholds: DetectionThresholds())
+                                 profile: profile, thresholds: thresholds)
         }
         return detector
     }

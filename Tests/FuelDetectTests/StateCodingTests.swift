@@ -48,16 +48,25 @@ import Testing
         // Minus zero keeps its sign.
         #expect(FigureList(text: FigureList([-0.0]).text[...])?.figures?.first?.sign == .minus)
         #expect(FigureList(text: "1,2,")?.values == [1, 2, nil])
+        // Runs of three or more as `figure*count`; shorter runs, gaps and minus zero against zero stay apart.
+        #expect(FigureList([1800, 1800, 1800, 1800, 900, 900, 2.5, 2.5, 2.5]).text == "1800*4,900,900,2.5*3")
+        #expect(FigureList(optional: [7, 7, nil, 7, 7, 7]).text == "7,7,,7*3")
+        #expect(FigureList([0, -0.0, -0.0, -0.0]).text == "0,-0.0*3")
+        #expect(FigureList(text: "1800*4,900,,2.5*3")?.values == [1800, 1800, 1800, 1800, 900, nil, 2.5, 2.5, 2.5])
+        for bad in ["1*0", "1*-2", "*3", "1*", "1*x", "1*2*3", "1*99999999999"] { #expect(FigureList(text: bad[...]) == nil, "\(bad)") }
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(TimedVolume.self, from: Data(#""1,x,3""#.utf8)) }
         await propertyCheck(input: Gen.int(in: 1...1_000_000)) { seed in
             var rng = Xorshift(seed: UInt64(seed))
-            let values: [Double] = (0..<20).map { i in
-                switch i % 4 {
+            var values: [Double] = []
+            for i in 0..<20 {
+                let v: Double = switch i % 4 {
                 case 0: (rng.uniform() - 0.5) * 1e6
                 case 1: ((rng.uniform() - 0.5) * 1e15).rounded()
                 case 2: rng.uniform() * 1e-9
                 default: Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF)
                 }
+                // Runs of any length (a figure repeated 0–5 times more), as a fixed clock's intervals are.
+                values += repeatElement(v, count: 1 + Int(rng.next() % 6))
             }
             let back = FigureList(text: FigureList(values).text[...])?.figures
             #expect(back?.map(\.bitPattern) == values.map(\.bitPattern), "\(values)")

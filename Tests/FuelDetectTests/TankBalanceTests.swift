@@ -79,10 +79,10 @@ import Testing
         // Few quiet readings: the quiet segments alone cannot decide the leak; every reading counts in the
         // cumulative method. With it (`detect.leak.inventory_on_fine_gauges`) the tank's verdict is the
         // surer of the two, and its limit is lower; its meters stay with the quiet segments.
-        let quietOnly = DetectionThresholds()
-        #expect(!quietOnly.leakInventoryOnFineGauges)
-        var th = quietOnly
-        th.leakInventoryOnFineGauges = true
+        let th = DetectionThresholds()
+        #expect(th.leakInventoryOnFineGauges, "on by default")
+        var quietOnly = th
+        quietOnly.leakInventoryOnFineGauges = false
         let tight = busyFeed(days: 15, leak: 0, thresholds: th)
         let both = try #require(tight.detector.tankAssessments(thresholds: th).first)
         let quiet = try #require(busyFeed(days: 15, leak: 0, thresholds: quietOnly).detector.tankAssessments(thresholds: quietOnly).first)

@@ -77,16 +77,19 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    struct State: ParsableCommand {
+    struct State: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A station's detector state: its size, JSON encode and decode time (median), and its bytes by part, per gauge profile (build with -c release).")
+            abstract: "A station's detector state: its size, JSON encode and decode time (median), and its bytes by part, per gauge profile, with the detect.* settings of the configuration (build with -c release).")
+        @OptionGroup var common: CommonOptions
         @Option(help: "Gauge profiles, comma-separated.") var profiles = "fine-1m,fine-5m,mm-15m,mm-15m-24h"
         @Option(help: "Days simulated before the state is measured.") var days = 16.0
         @Option(help: "Seed of the simulation.") var seed: UInt64 = 9
         @Option(help: "Encodes and decodes timed per profile.") var rounds = 200
+        @Option(help: "Write each profile's state to DIR/<profile>.json.") var json: String?
 
-        func run() throws {
+        func run() async throws {
             guard days > 0, rounds > 0 else { fail("--days and --rounds must be positive") }
+            let config = try await common.load()
             #if DEBUG
             say("warning: this is a debug build; time a release build: swift run -c release fuelwarden bench state")
             #endif
@@ -95,6 +98,8 @@ struct Bench: AsyncParsableCommand {
             bench.days = days
             bench.seed = seed
             bench.rounds = rounds
+            bench.thresholds = config.detect.thresholds
+            bench.jsonDirectory = json
             do { _ = try bench.run() } catch { fail("\(error)") }
         }
     }

@@ -39,6 +39,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Flag(help: "Print up to 30 alerts no injected fault explains, and up to 30 faults missed (with --matrix: per profile).")
     var showFalseAlarms = false
+    @Flag(help: "Print up to 30 gauge_quality alerts with their evidence (with --matrix: per profile).")
+    var showGaugeAlerts = false
     @Option(help: "Write the plan's records (DIR/STATION.ndjson, push lines) and DIR/ground-truth.jsonl instead of evaluating, for analysis elsewhere.")
     var writeRecords: String?
 
@@ -108,6 +110,9 @@ struct EvaluateCommand: AsyncParsableCommand {
             for line in report.falseAlarmSamples { say("  false alarm: \(line)") }
             for line in report.missedSamples { say("  missed: \(line)") }
         }
+        if showGaugeAlerts {
+            for line in report.gaugeAlertSamples { say("  gauge_quality: \(line)") }
+        }
         let failures = report.failures
         if failures.isEmpty {
             say("every target met")
@@ -130,7 +135,7 @@ extension EvaluateCommand {
         say("evaluating \(stations) stations × \(JSONText.number(days)) days (seed \(seed)) on \(selected.count) gauge profiles …")
         say(MatrixRow.header)
         var rows: [MatrixRow] = []
-        var samples: [(profile: String, falseAlarms: [String], missed: [String])] = []
+        var samples: [(profile: String, falseAlarms: [String], missed: [String], gauges: [String])] = []
         for profile in selected {
             var plan = base
             plan.gauge = profile
@@ -138,7 +143,7 @@ extension EvaluateCommand {
             let report = Evaluation.run(plan: plan, registry: registry, thresholds: thresholds) { _, _ in }
             let row = MatrixRow(profile: profile, report: report, targetLeakLPH: plan.targetLeakLPH)
             rows.append(row)
-            samples.append((profile.name, report.falseAlarmSamples, report.missedSamples))
+            samples.append((profile.name, report.falseAlarmSamples, report.missedSamples, report.gaugeAlertSamples))
             say(row.line + String(format: "   (%.0f s)", (ContinuousClock.now - began) / .seconds(1)))
         }
         say("")
@@ -147,6 +152,9 @@ extension EvaluateCommand {
                 for line in s.falseAlarms { say("  \(s.profile) false alarm: \(line)") }
                 for line in s.missed { say("  \(s.profile) missed: \(line)") }
             }
+        }
+        if showGaugeAlerts {
+            for s in samples { for line in s.gauges { say("  \(s.profile) gauge_quality: \(line)") } }
         }
         for r in rows where !r.failures.isEmpty {
             say("\(r.profile.name): " + (r.failures.map(r.annotated)
