@@ -286,6 +286,14 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// and 235 → 237 of 265 (seed 8), false `meter_drift` summed over the profiles 2.37 → 1.83 and
     /// 2.49 → 1.81 a station-month; 6 cut the false further but found 216 (seed 3).
     public var meterStepConfirmScans = 3
+    /// Once a meter step is raised, a step on another nozzle of its tank is not tested from the day
+    /// before the raised one's day to this many days after it (0: always tested). The raised step is
+    /// modelled from the start of a day while the meter changed inside an epoch, and the misfit of its
+    /// first hours read as a step on a sibling a day or two later: on the short-fill set (seeds 3 and
+    /// 301, six coarse profiles, 40 stations × 21 days) false `meter_drift` on tenth-15m-24h 0.25 →
+    /// 0.11–0.14 a station-month, mm-15m-24h 0.11–0.14 → 0.04–0.07, tenth-15m 0.11 → 0.07 (seed 301),
+    /// short-fills found as before but one of 40 on tenth-15m-24h (seed 301).
+    public var meterStepSiblingDays = 2
     /// … a rise of the sales-corrected level by more than `levelBreakSigmas` times its noise, and at
     /// least `levelBreakMinL`, starts a new epoch (an offset of its own: fuel came in) …
     public var levelBreakSigmas: Double = 5

@@ -682,6 +682,12 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         let testable = whole.factors.indices.filter { whole.factors[$0] != nil && whole.nozzleLitres[$0] > 0 && !t.meterAlerts.contains(t.nozzles[$0]) }
         for n in testable {
             for since in earliest...starts.upperBound {
+                // Not a step on another nozzle of the tank about the day one was raised from: that step is
+                // modelled from a day's start, yet the meter changed inside an epoch, and the misfit of its
+                // first hours read as a step on a sibling a day or two later (4 of the 7 false `meter_drift`
+                // on tenth-15m-24h's short-fill set, seed 3; ``DetectionThresholds/meterStepSiblingDays``).
+                if th.meterStepSiblingDays > 0,
+                   known.contains(where: { $0.nozzle != n && since >= $0.since - 1 && since <= $0.since + Int64(th.meterStepSiblingDays) }) { continue }
                 guard let fit = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: since), knownSteps: known, prepared: window),
                       fit.hours >= th.leakMinHours, let step = fit.meterChange, step.se > 0, step.step < 0 else { continue }
                 // Tested on the robust standard error, picked on the model's: the robust one rests

@@ -569,6 +569,32 @@ import Testing
         return coarseFeed(days: 12, leak: 0, seed: 5, thresholds: th, shortFill: ("N2", 2, 8)).raised.first { $0.rule == .meterDrift }
     }
 
+    @Test func aRaisedStepIsNotFoundAgainOnItsSibling() throws {
+        // N2 short-fills 2 % from the middle of a day of day-and-night trade: its step is raised and then
+        // modelled from a day's start, and without `meterStepSiblingDays` the misfit of its first hours
+        // read as a step on N1 a day or two later on some of these tanks. With it, no tank raises N1
+        // after N2, and N2 is raised on the same tanks. (A tank that raises N1 *first* — the step placed
+        // on the wrong nozzle — is another matter, left to the attribution.)
+        #expect(DetectionThresholds().meterStepSiblingDays == 2)
+        var off = DetectionThresholds()
+        off.meterStepSiblingDays = 0
+        /// The first N2 raise and whether N1 was raised after it.
+        func run(_ seed: UInt64, _ th: DetectionThresholds) -> (n2: Timestamp?, siblingAfter: Bool) {
+            let raised = coarseFeed(days: 14, leak: 0, seed: seed, thresholds: th, shortFill: ("N2", 2, 7.5), fillsPerMinute: 0.6, nightShare: 0.6)
+                .raised.filter { $0.rule == .meterDrift }
+            let n2 = raised.first { $0.subject == "N2" }?.openedAt
+            return (n2, n2.map { t in raised.contains { $0.subject == "N1" && $0.openedAt > t } } ?? false)
+        }
+        var siblingsWithout: [UInt64] = []
+        for seed: UInt64 in 1...8 {
+            let with = run(seed, DetectionThresholds()), without = run(seed, off)
+            #expect(!with.siblingAfter, "seed \(seed)")
+            #expect((with.n2 != nil) == (without.n2 != nil), "seed \(seed): N2 raised \(String(describing: with.n2)) with the rule, \(String(describing: without.n2)) without")
+            if without.siblingAfter { siblingsWithout.append(seed) }
+        }
+        #expect(!siblingsWithout.isEmpty, "no tank raised its sibling after the step without the rule: the test shows nothing")
+    }
+
     @Test func aMeterStepIsRaisedOnlyOnceFoundAtItsScansInARow() throws {
         // Found at one scan, the step waits for the next ones (hourly): asking for 3 in a row raises
         // it at least two hours after asking for 1, on the same nozzle; asking for more scans than
