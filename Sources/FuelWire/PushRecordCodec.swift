@@ -63,11 +63,18 @@ public enum PushRecordCodec {
             throw FieldError("line", error.description)
         }
         guard case .object(let pairs) = value else { throw FieldError("line", "expected a JSON object, got \(value.typeName)") }
-        var obj = FieldReader(kind: "record")
-        for (k, v) in pairs {
-            guard obj.values.updateValue(v, forKey: k) == nil else { throw FieldError("record.\(k)", "appears twice") }
+        // A record has a dozen fields: they are looked up by a scan of the pairs, which costs less than
+        // hashing every key into a dictionary (the push path's parse, issue 19). A line with many
+        // more fields (unknown ones are allowed) is checked for repeats through a set instead.
+        if pairs.count <= FieldReader.scanLimit {
+            for i in pairs.indices where pairs[..<i].contains(where: { $0.0 == pairs[i].0 }) {
+                throw FieldError("record.\(pairs[i].0)", "appears twice")
+            }
+        } else {
+            var seen = Set<String>()
+            for (k, _) in pairs where !seen.insert(k).inserted { throw FieldError("record.\(k)", "appears twice") }
         }
-        return obj
+        return FieldReader(kind: "record", pairs: pairs)
     }
 
     private static func record(_ obj: inout FieldReader) throws(FieldError) -> Record {
@@ -156,12 +163,23 @@ extension FieldValue {
 /// Typed access to a decoded object's fields with errors that name `kind.field`.
 struct FieldReader {
     var kind: String
-    var values: [String: JSONValue] = [:]
+    /// The object's fields in their order, each name once.
+    let pairs: [(String, JSONValue)]
+    /// Objects with at most this many fields are checked for a repeated name pair by pair.
+    static let scanLimit = 32
 
-    init(kind: String) { self.kind = kind }
+    init(kind: String, pairs: [(String, JSONValue)]) {
+        self.kind = kind
+        self.pairs = pairs
+    }
+
+    private func value(_ name: String) -> JSONValue? {
+        for (k, v) in pairs where k == name { return v }
+        return nil
+    }
 
     private func present(_ name: String) -> JSONValue? {
-        switch values[name] {
+        switch value(name) {
         case .none, .some(.null): nil
         case .some(let v): v
         }
@@ -170,7 +188,7 @@ struct FieldReader {
     private func err(_ name: String, _ m: String) -> FieldError { FieldError("\(kind).\(name)", m) }
 
     func seq() throws(FieldError) -> Int64 {
-        guard let v = values["seq"] else { throw FieldError("seq", "missing") }
+        guard let v = value("seq") else { throw FieldError("seq", "missing") }
         guard case .number(_, let exact?) = v, exact >= 0 else {
             throw FieldError("seq", "must be a non-negative integer, got \(v.jsonText)")
         }

@@ -47,6 +47,21 @@ import Testing
         }
     }
 
+    /// A repeated name is refused however many fields the line has (a dozen are checked pair by pair,
+    /// more through a set); many unknown fields without a repeat are read.
+    @Test func aRepeatedFieldIsRefusedInLinesOfAnyLength() throws {
+        let base = #"{"seq":3,"kind":"tank_reading","tank":"T1","at":"2026-11-01T08:00:00Z","volume_l":1"#
+        // The pair-by-pair check covers lines of up to 32 fields (`FieldReader.scanLimit`).
+        for extra in [0, 5, 26, 27, 40] {
+            let unknown = (0..<extra).map { #","x\#($0)":\#($0)"# }.joined()
+            let ok = try decode(base + unknown + "}")
+            guard case .tankReading(let r) = ok.record else { Issue.record("not a reading"); return }
+            #expect(ok.seq == 3 && r.volumeL == 1, "\(extra) fields more")
+            let repeated = base + unknown + #","tank":"T2"}"#
+            #expect { try decode(repeated) } throws: { "\($0)".hasPrefix("record.tank: appears twice") }
+        }
+    }
+
     @Test func unknownFieldsAreIgnoredAndNullIsAbsent() throws {
         let l = try decode(#"{"seq":1,"kind":"tank_reading","tank":"T1","at":"2026-11-01T08:00:00Z","volume_l":1,"tc_volume_l":null,"vendor_x":5}"#)
         guard case .tankReading(let r) = l.record else { Issue.record("not a reading"); return }
