@@ -321,7 +321,7 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// of 20 within 7 days, leak-free tanks flagged 3 → 1 of 168. Off until 2026-12-07 because the
     /// state then passed 32 KB on such stations (33.1 KB); the state's litres kept to the millilitre,
     /// runs of one figure stored once and one-reading epochs dropped brought the worst of eight seeds
-    /// to 32.4 KB (`bench state --days 21`). With the cells kept on every fine tank instead (and the
+    /// to 32,681 bytes (`bench state --days 21`: the 30-minute busy station, seed 301 — a thin margin). With the cells kept on every fine tank instead (and the
     /// quiet segments' scan of a leak since a day dropped for them), the limit was 0.52 but a leak that
     /// began mid-window on an ordinary fine tank was no longer found within four days (test
     /// `aLeakThatBeginsInsideTheWindowIsMeasuredFromItsDay`); with that scan dropped only where the

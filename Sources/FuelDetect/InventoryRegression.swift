@@ -168,23 +168,19 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// Closes the open cell: stored rounded to six significant figures (a cell is its
     /// epoch, so its means are never compared with another cell's and six figures carry the fit).
     private mutating func close() {
-        guard var o = open else { return }
-        // A one-reading epoch (the level settling after a delivery breaks the epoch twice) carries no
-        // slope: its offset absorbs its only level. Kept, it cost ~45 bytes and counted as a cluster
-        // whose score is zero — degrees of freedom the robust test does not have.
-        guard o.moments.count >= 2 else {
+        defer {
             open = nil
             openLastAt = nil
             openFirstCumulative = []
-            return
         }
+        // A one-reading epoch (the level settling after a delivery breaks the epoch twice) carries no
+        // slope: its offset absorbs its only level. Kept, it cost ~45 bytes and counted as a cluster
+        // whose score is zero — degrees of freedom the robust test does not have.
+        guard var o = open, o.moments.count >= 2 else { return }
         o.moments = o.moments.rounded(significantDigits: 6)
         o.sold = o.sold.map { ($0 * 100).rounded() / 100 }
         o.hours = (o.hours * 1e3).rounded() / 1e3  // to 3.6 s: a cell's span only weighs its coverage
         cells.append(o)
-        open = nil
-        openLastAt = nil
-        openFirstCumulative = []
     }
 
     /// Forgets cells before local day `day`.

@@ -66,6 +66,11 @@ package struct EvaluationReport: Sendable {
     package var falseAlarmSamples: [String] = []
     /// Up to 30 `gauge_quality` alerts with their evidence (`evaluate --show-gauge-alerts`).
     package var gaugeAlertSamples: [String] = []
+
+    /// An alert's evidence for a sample line: `key=value` pairs by key.
+    static func evidenceText(_ evidence: Evidence) -> String {
+        evidence.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
     /// Faults not detected within their deadline (leaks aside), and the alerts raised on their subject.
     package var missedSamples: [String] = []
     /// Every evidence key the runs' alerts carried (a console's catalogue names each).
@@ -175,7 +180,7 @@ package struct EvaluationReport: Sendable {
             let gaugeAlerts = run.alerts.filter { $0.signal.rule == .gaugeQuality }
             gaugeFlaggedTanks += Set(gaugeAlerts.map(\.signal.subject)).count
             for a in gaugeAlerts where gaugeAlertSamples.count < 30 {
-                gaugeAlertSamples.append("\(station.id) \(a.signal.subject) at \(a.raisedAt): \(a.signal.evidence.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+                gaugeAlertSamples.append("\(station.id) \(a.signal.subject) at \(a.raisedAt): \(Self.evidenceText(a.signal.evidence))")
             }
             let faulted = Set(run.scenario.faults.map(\.subject))
             for (tank, zs) in run.closeLeakZ.sorted(by: { $0.key < $1.key }) where !faulted.contains(tank) { leakFreeCloseZ += zs }
@@ -216,7 +221,7 @@ package struct EvaluationReport: Sendable {
                     falseAlarms[a.signal.rule.rawValue, default: 0] += 1
                     if a.signal.rule == .leakSuspected { falseLeakTanks += 1 }
                     if falseAlarmSamples.count < 30 {
-                        falseAlarmSamples.append("\(station.id) \(a.signal.rule.rawValue) \(a.signal.subject) at \(a.raisedAt): \(a.signal.evidence.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+                        falseAlarmSamples.append("\(station.id) \(a.signal.rule.rawValue) \(a.signal.subject) at \(a.raisedAt): \(Self.evidenceText(a.signal.evidence))")
                     }
                 }
             }
