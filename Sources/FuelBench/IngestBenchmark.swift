@@ -37,6 +37,33 @@ package struct IngestBenchmark: Sendable {
         self.print = print
     }
 
+    /// The pure path stage by stage (each stage timed alone over all lines, best of three), so the
+    /// next piece of work on it is chosen by figures.
+    static func purePathSplit(lines: [[UInt8]], station: Station, suite: LedgerSuite) -> String {
+        func best(_ body: () -> Void) -> Double {
+            var b = Double.infinity
+            for _ in 0..<3 {
+                let t = ContinuousClock.now
+                body()
+                b = min(b, (ContinuousClock.now - t).inSeconds * 1e6 / Double(max(lines.count, 1)))
+            }
+            return b
+        }
+        let decoded = lines.compactMap { try? PushRecordCodec.decode($0) }
+        let bodies = decoded.map { CanonicalEncoding.encode(station: station.id, source: .push, sourceSeq: $0.seq, record: $0.record) }
+        let decode = best { for l in lines { _ = try? PushRecordCodec.decode(l) } }
+        let validate = best { for l in decoded { _ = try? RecordValidator.validate(l.record, station: station) } }
+        let canonical = best { for l in decoded { _ = CanonicalEncoding.encode(station: station.id, source: .push, sourceSeq: l.seq, record: l.record) } }
+        let hashes = best {
+            var appender = ChainAppender(headPosition: 0, headHash: HashChain.genesis, suite: suite)
+            for b in bodies {
+                _ = HashChain.contentHash(b, suite: suite)
+                _ = appender.append(body: b)
+            }
+        }
+        return String(format: "decode %.2f · validate %.2f · canonical %.2f · hashes %.2f µs", decode, validate, canonical, hashes)
+    }
+
     package struct Result: Sendable {
         package var records: Int
         package var apiSeconds: Double
@@ -93,6 +120,7 @@ package struct IngestBenchmark: Sendable {
             let e = ContinuousClock.now - t
             let us = e.inSeconds * 1e6 / Double(lines.count)
             print(String(format: "pure path    : %.1f µs per record on one core (decode, validate, canonical body, %@ hashes)", us, suite.hashName))
+            print("               " + Self.purePathSplit(lines: lines, station: station, suite: suite))
         }
 
         // Our path.

@@ -24,15 +24,45 @@ extension FieldValue {
     }
 }
 
+/// One field's value as ``Record/forEachField(_:)`` hands it over: what ``FieldValue`` holds,
+/// with times still as ``Timestamp`` (the canonical encoding writes them straight into bytes).
+public enum FieldRef {
+    case string(String)
+    case number(Double)
+    case integer(Int64)
+    case time(Timestamp)
+    case strings([String])
+
+    /// The value in its flat wire form (times as RFC 3339 strings).
+    public var value: FieldValue {
+        switch self {
+        case .string(let s): .string(s)
+        case .number(let d): .number(d)
+        case .integer(let i): .integer(i)
+        case .time(let t): .string(t.rfc3339)
+        case .strings(let a): .strings(a)
+        }
+    }
+}
+
 extension Record {
     /// The record's fields under their wire names (the push contract), `kind` first, absent
     /// optionals omitted. The NDJSON codec and the ledger's canonical encoding both read this,
     /// so a field has one name everywhere.
     public var fields: [(name: String, value: FieldValue)] {
-        var out: [(String, FieldValue)] = [("kind", .string(kind.rawValue))]
-        func s(_ n: String, _ v: String?) { if let v { out.append((n, .string(v))) } }
-        func d(_ n: String, _ v: Double?) { if let v { out.append((n, .number(v))) } }
-        func t(_ n: String, _ v: Timestamp) { out.append((n, .string(v.rfc3339))) }
+        var out: [(name: String, value: FieldValue)] = []
+        out.reserveCapacity(12)
+        forEachField { name, value in out.append((name.description, value.value)) }
+        return out
+    }
+
+    /// Visits ``fields`` in their order without building the list (the canonical encoding runs for
+    /// every record the ledger appends).
+    public func forEachField(_ visit: (_ name: StaticString, _ value: FieldRef) -> Void) {
+        visit("kind", .string(kind.rawValue))
+        func s(_ n: StaticString, _ v: String?) { if let v { visit(n, .string(v)) } }
+        func d(_ n: StaticString, _ v: Double?) { if let v { visit(n, .number(v)) } }
+        func t(_ n: StaticString, _ v: Timestamp) { visit(n, .time(v)) }
         switch self {
         case .sale(let x):
             s("nozzle", x.nozzle); s("grade", x.grade); d("volume_l", x.volumeL); d("unit_price", x.unitPrice)
@@ -46,19 +76,18 @@ extension Record {
             s("tank", x.tank); t("at", x.at); d("volume_l", x.volumeL); d("tc_volume_l", x.tcVolumeL)
             d("height_mm", x.heightMM); d("ullage_l", x.ullageL); d("water_mm", x.waterMM)
             d("temperature_c", x.temperatureC)
-            if let st = x.status { out.append(("status", .integer(Int64(st)))) }
+            if let st = x.status { visit("status", .integer(Int64(st))) }
         case .totalizerReading(let x):
             s("nozzle", x.nozzle); t("at", x.at); d("volume_total_l", x.volumeTotalL); d("amount_total", x.amountTotal)
         case .vapourReading(let x):
             s("nozzle", x.nozzle); s("tank", x.tank); s("device", x.device); t("at", x.at); d("al_ratio", x.alRatio)
             d("pressure_pa", x.pressurePa); d("concentration_g_m3", x.concentrationGM3)
-            if !x.factors.isEmpty { out.append(("factors", .strings(x.factors))) }
+            if !x.factors.isEmpty { visit("factors", .strings(x.factors)) }
         case .deviceStatus(let x):
             s("device", x.device); t("at", x.at); s("state", x.state.rawValue)
-            out.append(("codes", .strings(x.codes)))
+            visit("codes", .strings(x.codes))
         case .priceChange(let x):
             s("grade", x.grade); d("unit_price", x.unitPrice); t("effective_at", x.effectiveAt)
         }
-        return out
     }
 }

@@ -30,31 +30,43 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
 
     /// RFC 3339 in UTC: `2026-11-01T08:00:00Z`, with a fraction only when there is one.
     public var rfc3339: String {
+        var b: [UInt8] = []
+        b.reserveCapacity(27)
+        appendRFC3339(to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339``'s bytes to `out`: the canonical encoding writes every record's times this way
+    /// (digit by digit, no intermediate string).
+    public func appendRFC3339(to out: inout [UInt8]) {
         let (secs, micros) = microseconds.floorDivided(by: 1_000_000)
         let (days, secOfDay) = secs.floorDivided(by: 86_400)
         let civil = CivilDate(daysSinceEpoch: days)
-        guard (0...9999).contains(civil.year) else { return slowRFC3339(civil, secOfDay, micros) }
-        // Written digit by digit: this runs for every record the ledger encodes.
-        var b = [UInt8](repeating: 0, count: 27)
-        func put(_ v: Int, _ at: Int, _ width: Int) {
+        guard (0...9999).contains(civil.year) else {
+            out.append(contentsOf: slowRFC3339(civil, secOfDay, micros).utf8)
+            return
+        }
+        func put(_ v: Int, _ width: Int) {
+            var d = 1
+            for _ in 1..<width { d *= 10 }
             var v = v
-            for i in stride(from: at + width - 1, through: at, by: -1) {
-                b[i] = UInt8(48 + v % 10)
-                v /= 10
+            while d > 0 {
+                out.append(UInt8(48 + v / d))
+                v %= d
+                d /= 10
             }
         }
-        put(civil.year, 0, 4); b[4] = 45; put(civil.month, 5, 2); b[7] = 45; put(civil.day, 8, 2); b[10] = 84
-        put(Int(secOfDay / 3600), 11, 2); b[13] = 58; put(Int(secOfDay % 3600 / 60), 14, 2); b[16] = 58
-        put(Int(secOfDay % 60), 17, 2)
-        var n = 19
+        put(civil.year, 4); out.append(45); put(civil.month, 2); out.append(45); put(civil.day, 2); out.append(84)
+        put(Int(secOfDay / 3600), 2); out.append(58); put(Int(secOfDay % 3600 / 60), 2); out.append(58)
+        put(Int(secOfDay % 60), 2)
         if micros != 0 {
-            b[19] = 46
-            put(Int(micros), 20, 6)
-            n = 26
-            while b[n - 1] == 48 { n -= 1 }
+            out.append(46)
+            var m = Int(micros)
+            var digits = 6
+            while m % 10 == 0 { m /= 10; digits -= 1 }
+            put(m, digits)
         }
-        b[n] = 90
-        return String(decoding: b[0...n], as: UTF8.self)
+        out.append(90)
     }
 
     private func slowRFC3339(_ civil: CivilDate, _ secOfDay: Int64, _ micros: Int64) -> String {
@@ -86,7 +98,13 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
 
     /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`); a space may stand for `T`.
     public init?(rfc3339 text: some StringProtocol) {
-        let b = Array(text.utf8)
+        // Read in place where the text is contiguous (every push line's times are): no copy per time.
+        let parsed = text.utf8.withContiguousStorageIfAvailable { Self.parseRFC3339($0) }
+        guard let micros = parsed ?? Array(text.utf8).withUnsafeBufferPointer({ Self.parseRFC3339($0) }) else { return nil }
+        self.microseconds = micros
+    }
+
+    private static func parseRFC3339(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard b.count >= 20 else { return nil }
         func num(_ from: Int, _ len: Int) -> Int? {
             var v = 0
@@ -131,7 +149,7 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
         guard i == b.count else { return nil }
         let days = CivilDate(year: year, month: month, day: day).daysSinceEpoch
         let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
-        self.microseconds = secs * 1_000_000 + micros
+        return secs * 1_000_000 + micros
     }
 }
 
