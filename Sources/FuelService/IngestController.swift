@@ -152,7 +152,6 @@ public struct IngestController: Sendable {
             guard nonEmpty <= settings.maxLines else {
                 throw APIError(.contentTooLarge, "more than \(settings.maxLines) records in one push; split the push")
             }
-            let raw = String(decoding: line, as: UTF8.self)
             do throws(PushLineError) {
                 let decoded = try profile.time(.parse) { () throws(PushLineError) in try PushRecordCodec.decode(line) }
                 do {
@@ -160,9 +159,9 @@ public struct IngestController: Sendable {
                 } catch {
                     throw PushLineError(seq: decoded.seq, error: error)
                 }
-                records.append(IncomingRecord(line: lineNo, raw: raw, source: .push, sourceSeq: decoded.seq, record: decoded.record))
+                records.append(IncomingRecord(line: lineNo, rawBytes: ByteBuffer(line), source: .push, sourceSeq: decoded.seq, record: decoded.record))
             } catch {
-                rejected.append(RejectedInput(line: lineNo, raw: raw, seq: error.seq, reason: error.description))
+                rejected.append(RejectedInput(line: lineNo, raw: String(decoding: line, as: UTF8.self), seq: error.seq, reason: error.description))
             }
         }
         guard nonEmpty > 0 else { throw APIError(.badRequest, "empty body: send one JSON record per line") }

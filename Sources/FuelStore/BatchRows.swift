@@ -45,14 +45,23 @@ struct BatchRows {
     var rejects: [QuarantineStore.Row] = []
     var conflicts: [AlertSignal] = []
 
+    private static let allKinds = RecordKind.allCases
+
     init(suite: LedgerSuite, receivedAt: Timestamp) {
         self.suite = suite
         self.receivedAt = receivedAt.rfc3339
     }
 
+    /// COPY text handed to `flush` in pieces of about this many bytes (a few hundred rows).
+    static let flushBytes = 128 * 1024
+
     /// Judges member `m` against `chain` (the ledger plus the batch so far), chains its new records
-    /// and adds their rows; returns the member's outcome.
-    mutating func add(_ m: Int, to chain: inout LedgerStore.StationChain) -> AppendOutcome {
+    /// and adds their rows; returns the member's outcome. With `flush`, the rows written so far are
+    /// handed over (and taken out of ``copy``) whenever they pass ``flushBytes``: the append streams
+    /// them into its COPY, so PostgreSQL inserts while the daemon chains the rest.
+    nonisolated(nonsending) mutating func add(
+        _ m: Int, to chain: inout LedgerStore.StationChain, flush: (nonisolated(nonsending) (ByteBuffer) async throws -> Void)? = nil
+    ) async throws -> AppendOutcome {
         let member = members[m]
         let records = member.records, contents = member.prepared.contents
         let sorting = AppendSorting(records: records, contents: contents, known: &chain.known, archived: chain.archived)
@@ -64,6 +73,11 @@ struct BatchRows {
 
         if !sorting.new.isEmpty {
             var appender = ChainAppender(headPosition: chain.headSeq, headHash: chain.headHash, suite: suite)
+            // Counted by the member's own keys (no station string hashed per record), merged below.
+            var quarters: [Int64: Int64] = [:]
+            var kinds = [Int](repeating: 0, count: Self.allKinds.count)
+            var scratch: [UInt8] = []
+            scratch.reserveCapacity(32)
             for i in sorting.new {
                 let r = records[i]
                 let link = appender.append(body: member.prepared.bodies[i])
@@ -71,12 +85,12 @@ struct BatchRows {
                 let at = r.record.at
                 chain.latestAt = max(chain.latestAt ?? at, at)
                 let us = at.microseconds
-                quarterHours[StationQuarter(station: member.station, quarter: us.floorDivided(by: 900_000_000) * 900), default: 0] += 1
+                quarters[us.floorDivided(by: 900_000_000) * 900, default: 0] += 1
                 CopyText.row(
                     into: &copy, station: member.station, chainSeq: link.position, source: r.source.rawValue, sourceSeq: r.sourceSeq,
-                    kind: r.record.kind.rawValue, at: at.rfc3339, body: member.prepared.bodies[i], contentHash: contents[i],
-                    previous: link.previous, hash: link.hash, receivedAt: receivedAt)
-                outcome.appendedByKind[r.record.kind, default: 0] += 1
+                    kind: r.record.kind.rawValue, at: at, body: member.prepared.bodies[i], contentHash: contents[i],
+                    previous: link.previous, hash: link.hash, receivedAt: receivedAt, scratch: &scratch)
+                kinds[Self.allKinds.firstIndex(of: r.record.kind)!] += 1
                 switch r.record {
                 case .delivery(let d):
                     let key = StationTank(station: member.station, tank: d.tank)
@@ -87,10 +101,17 @@ struct BatchRows {
                 default: break
                 }
                 if r.source == .push { chain.maxPushSeq = max(chain.maxPushSeq ?? r.sourceSeq, r.sourceSeq) }
+                if let flush, copy.readableBytes >= Self.flushBytes {
+                    let rows = copy
+                    copy = ByteBuffer()
+                    try await flush(rows)
+                }
             }
             chain.headSeq = appender.headPosition
             chain.headHash = appender.headHash
             outcome.accepted = sorting.new.count
+            for (quarter, n) in quarters { quarterHours[StationQuarter(station: member.station, quarter: quarter), default: 0] += n }
+            for (k, n) in zip(Self.allKinds, kinds) where n > 0 { outcome.appendedByKind[k, default: 0] += n }
         }
         outcome.headSeq = chain.headSeq
 

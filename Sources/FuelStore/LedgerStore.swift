@@ -9,14 +9,23 @@ import PostgresNIO
 public struct IncomingRecord: Sendable {
     /// 1-based line in the request (or packet number of a feed).
     public var line: Int
-    public var raw: String
+    /// The line as received. A push's lines are slices of the request body (no copy): the text is
+    /// only made when a line is quarantined, which almost none are (push path CPU, issue 19).
+    public var rawBytes: ByteBuffer
     public var source: RecordSource
     public var sourceSeq: Int64
     public var record: Record
 
+    /// The line as received, as text (what quarantine stores).
+    public var raw: String { String(buffer: rawBytes) }
+
     public init(line: Int, raw: String, source: RecordSource, sourceSeq: Int64, record: Record) {
+        self.init(line: line, rawBytes: ByteBuffer(string: raw), source: source, sourceSeq: sourceSeq, record: record)
+    }
+
+    public init(line: Int, rawBytes: ByteBuffer, source: RecordSource, sourceSeq: Int64, record: Record) {
         self.line = line
-        self.raw = raw
+        self.rawBytes = rawBytes
         self.source = source
         self.sourceSeq = sourceSeq
         self.record = record
@@ -191,34 +200,50 @@ enum CopyText {
     static let ledgerColumns = ["station", "chain_seq", "source", "source_seq", "kind", "at", "body", "content_hash", "prev_hash", "hash", "received_at"]
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    /// One ledger row. `scratch` is reused from row to row for the time's digits.
     static func row(
         into buf: inout ByteBuffer, station: String, chainSeq: Int64, source: String, sourceSeq: Int64, kind: String,
-        at: String, body: [UInt8], contentHash: [UInt8], previous: [UInt8], hash: [UInt8], receivedAt: String
+        at: Timestamp, body: [UInt8], contentHash: [UInt8], previous: [UInt8], hash: [UInt8], receivedAt: String,
+        scratch: inout [UInt8]
     ) {
         text(station, into: &buf)
-        buf.writeString("\t\(chainSeq)\t")
+        buf.writeInteger(UInt8(ascii: "\t"))
+        buf.writeString(String(chainSeq))
+        buf.writeInteger(UInt8(ascii: "\t"))
         text(source, into: &buf)
-        buf.writeString("\t\(sourceSeq)\t")
+        buf.writeInteger(UInt8(ascii: "\t"))
+        buf.writeString(String(sourceSeq))
+        buf.writeInteger(UInt8(ascii: "\t"))
         text(kind, into: &buf)
         buf.writeInteger(UInt8(ascii: "\t"))
-        buf.writeString(at)
+        scratch.removeAll(keepingCapacity: true)
+        at.appendRFC3339(to: &scratch)
+        buf.writeBytes(scratch)
         buf.writeInteger(UInt8(ascii: "\t"))
         escaped(body, into: &buf)
-        for h in [contentHash, previous, hash] {
-            buf.writeInteger(UInt8(ascii: "\t"))
-            bytea(h, into: &buf)
-        }
+        buf.writeInteger(UInt8(ascii: "\t"))
+        bytea(contentHash, into: &buf)
+        buf.writeInteger(UInt8(ascii: "\t"))
+        bytea(previous, into: &buf)
+        buf.writeInteger(UInt8(ascii: "\t"))
+        bytea(hash, into: &buf)
         buf.writeInteger(UInt8(ascii: "\t"))
         buf.writeString(receivedAt)
         buf.writeInteger(UInt8(ascii: "\n"))
     }
 
-    static func text(_ s: String, into buf: inout ByteBuffer) { escaped(Array(s.utf8), into: &buf) }
+    static func text(_ s: String, into buf: inout ByteBuffer) {
+        if s.utf8.contains(where: isSpecial) { escaped(Array(s.utf8), into: &buf) } else { buf.writeString(s) }
+    }
+
+    private static func isSpecial(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: "\\") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r")
+    }
 
     /// Backslash, tab, newline and carriage return are the characters COPY text gives meaning to.
     static func escaped(_ bytes: [UInt8], into buf: inout ByteBuffer) {
         // Canonical bodies are JSON: tabs and newlines never occur raw, backslashes rarely.
-        if !bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+        if !bytes.contains(where: isSpecial) {
             buf.writeBytes(bytes)
             return
         }

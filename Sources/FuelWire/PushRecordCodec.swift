@@ -174,7 +174,9 @@ struct FieldReader {
     }
 
     private func value(_ name: String) -> JSONValue? {
-        for (k, v) in pairs where k == name { return v }
+        // Lengths first: most names differ in length, and comparing two counts is cheaper than two strings.
+        let length = name.utf8.count
+        for (k, v) in pairs where k.utf8.count == length && k == name { return v }
         return nil
     }
 
