@@ -29,6 +29,8 @@ package struct IngestBenchmark: Sendable {
     package var profile = false
     /// COPY the identical rows into a second database and compare (off when only the push path is compared).
     package var withCopy = true
+    /// Print the pure path's cost before the push run (once where several rounds run).
+    package var printPurePath = true
     let logger: Logger
     let print: @Sendable (String) -> Void
 
@@ -106,7 +108,7 @@ package struct IngestBenchmark: Sendable {
         print("workload: \(stations) stations × \(recordsPerStation) records = \(total) records (~\(meanBytes) B per line), \(batchSize) per push, \(concurrency) concurrent pushers")
 
         // CPU per record of the pure part of our path (decode, validate, canonical body, two SHA-256), one core.
-        do {
+        if printPurePath {
             let lines = workload.prefix(4).flatMap(\.1).map { Array($0.utf8) }
             let station = registry.stations[0]
             var appender = ChainAppender(headPosition: 0, headHash: HashChain.genesis, suite: suite)

@@ -13,7 +13,7 @@ import Testing
             try await withTimeLimit(.milliseconds(300), timeoutError: TooSlow()) {
                 // Work that does not react to cancellation (a query on a server that stopped answering).
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 600) {
                         workEnded.withLock { $0 = true }
                         c.resume()
                     }
@@ -21,7 +21,7 @@ import Testing
                 return 1
             }
         }
-        // The answer came while the work still ran: it did not wait for the work (which takes 30 s).
+        // The answer came while the work still ran: it did not wait for the work (which takes 10 min: on a CI machine running two test suites at once the 300 ms timer once fired after 30 s).
         // (A flag, not a clock bound: parallel tests on two cores can delay the timer by seconds.)
         #expect(workEnded.withLock { $0 } == false)
     }
@@ -32,7 +32,7 @@ import Testing
         let caller = Task {
             try await withTimeLimit(.seconds(3600), timeoutError: TooSlow()) {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 600) {
                         workEnded.withLock { $0 = true }
                         c.resume()
                     }

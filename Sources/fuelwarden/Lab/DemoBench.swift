@@ -148,11 +148,13 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Ledger suite of the database: international (SHA-256), guomi (SM3), or both: the push path into each, alternated --pairs times, and guomi's rate as a share of international's.") var suite = "international"
         @Option(help: "With --suite both: how many international/guomi pairs.") var pairs = 3
         @Flag(help: "Print where a record's time goes: HTTP, parse, validate, canonical + hash, batch wait, round trips, COMMIT.") var profile = false
+        @Option(help: "Push runs, each followed by the raw COPY of its rows; the ratio reported is the median of the rounds' (this machine's speed drifts run to run).") var rounds = 3
 
         func run() async throws {
             let ledgerSuite = LedgerSuite(rawValue: suite)
             guard ledgerSuite != nil || suite == "both" else { fail("--suite: expected international, guomi or both, got \"\(suite)\"") }
             guard pairs >= 1 else { fail("--pairs: at least 1") }
+            guard rounds >= 1 else { fail("--rounds: at least 1") }
             var bench = IngestBenchmark(logger: makeLogger(.warning), print: say)
             bench.stations = m
             bench.recordsPerStation = n
@@ -165,7 +167,7 @@ struct Bench: AsyncParsableCommand {
                 return
             }
             bench.suite = ledgerSuite
-            try await bench.run()
+            _ = try await bench.compareWithCopy(rounds: rounds)
         }
     }
 
