@@ -294,6 +294,13 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// 0.11–0.14 a station-month, mm-15m-24h 0.11–0.14 → 0.04–0.07, tenth-15m 0.11 → 0.07 (seed 301),
     /// short-fills found as before but one of 40 on tenth-15m-24h (seed 301).
     public var meterStepSiblingDays = 2
+    /// A raised meter step is moved to another nozzle of its tank when, with the days that followed it,
+    /// the window fits better with the step on that nozzle (since the same day, a step down) by this fall
+    /// in the residual sum of squares, in the model's variance (0: never moved). Which nozzle stepped is
+    /// decided a day after the step; where it was the wrong one, the sibling rule above then hid the
+    /// right one's step for good (seed 3, LN-SY-0004: N3 raised, N4 short-filling, on tenth-15m-24h
+    /// and tenth-15m-rare).
+    public var meterStepReattributeEvidence: Double = 0
     /// … a rise of the sales-corrected level by more than `levelBreakSigmas` times its noise, and at
     /// least `levelBreakMinL`, starts a new epoch (an offset of its own: fuel came in) …
     public var levelBreakSigmas: Double = 5

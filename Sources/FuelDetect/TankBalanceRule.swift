@@ -230,12 +230,65 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard Self.levelsMayJudge(t, thresholds: th), let levels = t.levels,
               let (from, through, _) = Self.daysInside(through: day, thresholds: th), let window = levels.window(from: from, through: through),
               let whole = levels.fit(from: from, through: through, knownSteps: knownSteps(t, from: from), prepared: window),
-              whole.hours >= th.leakMinHours,
-              let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, window: window, thresholds: th) else {
+              whole.hours >= th.leakMinHours else {
+            t.stepStreak = nil
+            return
+        }
+        if reattributeMeterSteps(&t, whole: whole, from: from, through: through, window: window, closing: day, at: point, profile: profile,
+                                 thresholds: th, emit: &emit) { return }
+        guard let stepped = meterChangeFit(t, whole: whole, through: day, sinceDays: th.meterWindowDays, window: window, thresholds: th) else {
             t.stepStreak = nil
             return
         }
         judgeMeterStep(&t, fit: stepped, closing: day, at: point, profile: profile, thresholds: th, emit: &emit)
+    }
+
+    /// Moves a raised meter step to the tank's nozzle that explains it better now that days have
+    /// followed it (``DetectionThresholds/meterStepReattributeEvidence``): the window refitted with the
+    /// step on another nozzle since the same day (the other known steps kept), a step down there, whose
+    /// residual sum of squares is lower than with the step where it was raised by that many of the
+    /// model's variance. The first nozzle's `meter_drift` is cleared, the other's raised. True when one moved
+    /// (at most one a call: the tank's known steps have changed).
+    private mutating func reattributeMeterSteps(_ t: inout Tank, whole: BalanceFit, from: Int64, through: Int64,
+                                                window: InventoryRegression.Window, closing day: CivilDate, at point: GaugePoint,
+                                                profile: StationProfile, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) -> Bool {
+        guard th.meterStepReattributeEvidence > 0, let levels = t.levels, whole.residualSD > 0, whole.residualSS > 0 else { return false }
+        let variance = whole.residualSD * whole.residualSD
+        for known in knownSteps(t, from: from) {
+            let others = knownSteps(t, from: from).filter { $0.nozzle != known.nozzle }
+            var best: (nozzle: Int, fit: BalanceFit, gain: Double)?
+            for n in whole.factors.indices where n != known.nozzle && whole.factors[n] != nil && whole.nozzleLitres[n] > 0
+                && !t.meterAlerts.contains(t.nozzles[n]) {
+                guard let f = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: known.since), knownSteps: others,
+                                         prepared: window),
+                      let step = f.meterChange, step.step < 0, Self.significantStep(f, thresholds: th) != nil else { continue }
+                let gain = (whole.residualSS - f.residualSS) / variance
+                if gain > (best?.gain ?? th.meterStepReattributeEvidence) { best = (n, f, gain) }
+            }
+            guard let best, let step = best.fit.meterChange, let before = best.fit.factors[best.nozzle],
+                  let (percent, sePercent) = Self.significantStep(best.fit, thresholds: th) else { continue }
+            let wrong = t.nozzles[known.nozzle], right = t.nozzles[best.nozzle]
+            t.meterAlerts.remove(wrong)
+            t.meterSteps?[wrong] = nil
+            t.meterAlerts.insert(right)
+            t.meterSteps = (t.meterSteps ?? [:]).merging([right: known.since]) { $1 }
+            emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .meterDrift, station: profile.station.id, subject: wrong), at: point.at,
+                               reason: "the meter step is on \(right) of the same tank (re-attributed as the days after it came in)"))
+            let after = before + step.step
+            emit.append(.raise(AlertSignal(
+                rule: .meterDrift, station: profile.station.id, subject: right, severity: .critical, openedAt: point.at,
+                evidence: [
+                    "finding": .text("meter began to register more than it dispenses (customers short-filled)"),
+                    "method": .text("meter_step"), "registration_change_percent": .number(percent), "standard_error_percent": .number(sePercent),
+                    "step_since_day": .text(CivilDate(daysSinceEpoch: known.since).description),
+                    "meter_factor_before": .number(before), "meter_factor_after": .number(after),
+                    "reattributed_from_nozzle": .text(wrong), "attribution_evidence": .number(best.gain),
+                    "window_days": .integer(Int64(th.inventoryWindowDays)), "through_day": .text(day.description),
+                ],
+                seqFrom: point.chainSeq, seqTo: point.chainSeq)))
+            return true
+        }
+        return false
     }
 
     /// Judges the days before `day` the first time data of a later day arrives (from either method).
@@ -757,6 +810,29 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         return (ranked[0].nozzle, (ranked[1].rss - ranked[0].rss) / residualVariance, ranked[1].nozzle)
     }
 
+    /// A fit's meter step as the registration error it added (percent, its standard error) where it is one
+    /// to judge: beyond the flag at its 95 % lower bound, beyond the legal error by `meterZ` of its standard
+    /// errors, and from a factor a legal meter has; nil otherwise.
+    static func significantStep(_ fit: BalanceFit, thresholds th: DetectionThresholds) -> (percent: Double, sePercent: Double)? {
+        guard let step = fit.meterChange, let before = fit.factors[step.nozzle] else { return nil }
+        let after = before + step.step
+        guard after > 0 else { return nil }
+        // Litres metered per litre that left the tank, before and after: the registration error the step added.
+        let percent = (before / after - 1) * 100, sePercent = step.se * before / (after * after) * 100
+        // Its 95 % lower bound beyond the flag: on leak-free 0.1 mm tanks steps of 1.0–1.15 % ± 0.15–0.18 %
+        // appeared two days into a new fill level (the strapping chart's slope, not the meter), 0.11
+        // false `meter_drift` a station-month with the estimate merely above the flag (tenth-15m, seed 3).
+        guard percent - 1.645 * sePercent > th.meterStepFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else {
+            return nil
+        }
+        // A factor before the step that no legal meter has: the fit is not describing the meters.
+        if th.meterStepBeforeZ > 0 {
+            let beforeSE = fit.variance(of: BalanceFit.unit(fit.factors.count + 1, at: step.nozzle)).squareRoot()
+            guard abs(before - 1) * 100 - th.meterLegalPercent <= th.meterStepBeforeZ * beforeSE * 100 else { return nil }
+        }
+        return (percent, sePercent)
+    }
+
     /// A nozzle whose meter factor stepped down inside the cumulative window (``meterChangeFit``) by
     /// more than `meterFlagPercent`, and beyond `meterLegalPercent` by `meterZ` of the step's standard
     /// errors, raises `meter_drift`: it began to register more than it dispenses. Where trade runs
@@ -768,22 +844,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard let step = fit.meterChange, step.nozzle < t.nozzles.count, let before = fit.factors[step.nozzle] else { return }
         let nozzle = t.nozzles[step.nozzle], after = before + step.step
         guard after > 0, !t.meterAlerts.contains(nozzle) else { return }
-        // Litres metered per litre that left the tank, before and after: the registration error the step added.
-        let percent = (before / after - 1) * 100, sePercent = step.se * before / (after * after) * 100
-        // Its 95 % lower bound beyond the flag: on leak-free 0.1 mm tanks steps of 1.0–1.15 % ± 0.15–0.18 %
-        // appeared two days into a new fill level (the strapping chart's slope, not the meter), 0.11
-        // false `meter_drift` a station-month with the estimate merely above the flag (tenth-15m, seed 3).
-        guard percent - 1.645 * sePercent > th.meterStepFlagPercent, (percent - th.meterLegalPercent) / max(sePercent, 1e-9) > th.meterZ else {
+        guard let (percent, sePercent) = Self.significantStep(fit, thresholds: th) else {
             t.stepStreak = nil
             return
-        }
-        // A factor before the step that no legal meter has: the fit is not describing the meters.
-        if th.meterStepBeforeZ > 0 {
-            let beforeSE = fit.variance(of: BalanceFit.unit(fit.factors.count + 1, at: step.nozzle)).squareRoot()
-            guard abs(before - 1) * 100 - th.meterLegalPercent <= th.meterStepBeforeZ * beforeSE * 100 else {
-                t.stepStreak = nil
-                return
-            }
         }
         // Which of the tank's nozzles stepped is not yet told apart: wait, keeping the streak as it is.
         if let gap = step.attributionGap {
