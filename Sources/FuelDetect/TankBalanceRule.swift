@@ -274,18 +274,10 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             t.meterSteps = (t.meterSteps ?? [:]).merging([right: known.since]) { $1 }
             emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .meterDrift, station: profile.station.id, subject: wrong), at: point.at,
                                reason: "the meter step is on \(right) of the same tank (re-attributed as the days after it came in)"))
-            let after = before + step.step
-            emit.append(.raise(AlertSignal(
-                rule: .meterDrift, station: profile.station.id, subject: right, severity: .critical, openedAt: point.at,
-                evidence: [
-                    "finding": .text("meter began to register more than it dispenses (customers short-filled)"),
-                    "method": .text("meter_step"), "registration_change_percent": .number(percent), "standard_error_percent": .number(sePercent),
-                    "step_since_day": .text(CivilDate(daysSinceEpoch: known.since).description),
-                    "meter_factor_before": .number(before), "meter_factor_after": .number(after),
-                    "reattributed_from_nozzle": .text(wrong), "attribution_evidence": .number(best.gain),
-                    "window_days": .integer(Int64(th.inventoryWindowDays)), "through_day": .text(day.description),
-                ],
-                seqFrom: point.chainSeq, seqTo: point.chainSeq)))
+            emit.append(.raise(Self.meterStepAlert(
+                station: profile.station.id, nozzle: right, at: point, since: known.since, percent: percent, sePercent: sePercent,
+                before: before, after: before + step.step, through: day, thresholds: th,
+                more: ["reattributed_from_nozzle": .text(wrong), "attribution_evidence": .number(best.gain)])))
             return true
         }
         return false
@@ -858,19 +850,30 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         t.stepStreak = nil
         t.meterAlerts.insert(nozzle)
         t.meterSteps = (t.meterSteps ?? [:]).merging([nozzle: step.since]) { $1 }
-        emit.append(.raise(AlertSignal(
-            rule: .meterDrift, station: profile.station.id, subject: nozzle, severity: .critical, openedAt: point.at,
+        emit.append(.raise(Self.meterStepAlert(
+            station: profile.station.id, nozzle: nozzle, at: point, since: step.since, percent: percent, sePercent: sePercent,
+            before: before, after: after, through: day, thresholds: th,
+            more: ["metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "step_z": .number(step.z), "step_model_z": .number(step.modelZ)]
+                .merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 }
+                .merging(step.attributionGap.map { ["attribution_evidence": .number($0)] } ?? [:]) { $1 })))
+    }
+
+    /// The `meter_drift` alert of a meter step: the registration error it added, the factors before and
+    /// after, with `more` evidence from whoever found it.
+    static func meterStepAlert(station: String, nozzle: String, at point: GaugePoint, since: Int64, percent: Double, sePercent: Double,
+                               before: Double, after: Double, through day: CivilDate, thresholds th: DetectionThresholds,
+                               more: Evidence) -> AlertSignal {
+        AlertSignal(
+            rule: .meterDrift, station: station, subject: nozzle, severity: .critical, openedAt: point.at,
             evidence: [
                 "finding": .text("meter began to register more than it dispenses (customers short-filled)"),
                 "method": .text("meter_step"), "registration_change_percent": .number(percent), "standard_error_percent": .number(sePercent),
-                "step_since_day": .text(CivilDate(daysSinceEpoch: step.since).description),
+                "step_since_day": .text(CivilDate(daysSinceEpoch: since).description),
                 "meter_factor_before": .number(before), "meter_factor_after": .number(after),
                 "legal_percent": .number(th.meterLegalPercent), "window_days": .integer(Int64(th.inventoryWindowDays)),
-                "metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "through_day": .text(day.description),
-                "step_z": .number(step.z), "step_model_z": .number(step.modelZ),
-            ].merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 }
-                .merging(step.attributionGap.map { ["attribution_evidence": .number($0)] } ?? [:]) { $1 },
-            seqFrom: point.chainSeq, seqTo: point.chainSeq)))
+                "through_day": .text(day.description),
+            ].merging(more) { $1 },
+            seqFrom: point.chainSeq, seqTo: point.chainSeq)
     }
 
     /// The tank's other nozzle whose meter could have made the same step, when its step since the
