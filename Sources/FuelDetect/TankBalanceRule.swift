@@ -254,19 +254,20 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                                 profile: StationProfile, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) -> Bool {
         guard th.meterStepReattributeEvidence > 0, let levels = t.levels, whole.residualSD > 0, whole.residualSS > 0 else { return false }
         let variance = whole.residualSD * whole.residualSD
-        for known in knownSteps(t, from: from) {
-            let others = knownSteps(t, from: from).filter { $0.nozzle != known.nozzle }
-            var best: (nozzle: Int, fit: BalanceFit, gain: Double)?
+        let steps = knownSteps(t, from: from)
+        for known in steps {
+            let others = steps.filter { $0.nozzle != known.nozzle }
+            var best: (nozzle: Int, fit: BalanceFit, gain: Double, percent: Double, sePercent: Double)?
             for n in whole.factors.indices where n != known.nozzle && whole.factors[n] != nil && whole.nozzleLitres[n] > 0
                 && !t.meterAlerts.contains(t.nozzles[n]) {
+                // A step that passes the raise's tests is a step down (its registration error beyond the flag).
                 guard let f = levels.fit(from: from, through: through, meterChange: .init(nozzle: n, since: known.since), knownSteps: others,
                                          prepared: window),
-                      let step = f.meterChange, step.step < 0, Self.significantStep(f, thresholds: th) != nil else { continue }
+                      let (percent, sePercent) = Self.significantStep(f, thresholds: th) else { continue }
                 let gain = (whole.residualSS - f.residualSS) / variance
-                if gain > (best?.gain ?? th.meterStepReattributeEvidence) { best = (n, f, gain) }
+                if gain > (best?.gain ?? th.meterStepReattributeEvidence) { best = (n, f, gain, percent, sePercent) }
             }
-            guard let best, let step = best.fit.meterChange, let before = best.fit.factors[best.nozzle],
-                  let (percent, sePercent) = Self.significantStep(best.fit, thresholds: th) else { continue }
+            guard let best, let step = best.fit.meterChange, let before = best.fit.factors[best.nozzle] else { continue }
             let wrong = t.nozzles[known.nozzle], right = t.nozzles[best.nozzle]
             t.meterAlerts.remove(wrong)
             t.meterSteps?[wrong] = nil
@@ -275,7 +276,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             emit.append(.clear(fingerprint: AlertSignal.fingerprint(rule: .meterDrift, station: profile.station.id, subject: wrong), at: point.at,
                                reason: "the meter step is on \(right) of the same tank (re-attributed as the days after it came in)"))
             emit.append(.raise(Self.meterStepAlert(
-                station: profile.station.id, nozzle: right, at: point, since: known.since, percent: percent, sePercent: sePercent,
+                station: profile.station.id, nozzle: right, at: point, since: known.since, percent: best.percent, sePercent: best.sePercent,
                 before: before, after: before + step.step, through: day, thresholds: th,
                 more: ["reattributed_from_nozzle": .text(wrong), "attribution_evidence": .number(best.gain)])))
             return true

@@ -25,6 +25,8 @@ public enum JSONText {
         out.append(0x22)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     private static func needsEscape(_ c: UInt8) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
 
     private static func appendEscaped(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
@@ -40,8 +42,7 @@ public enum JSONText {
             case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
             case ..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 48, 48, hexDigits[Int(c >> 4)], hexDigits[Int(c & 15)]])
             default: out.append(c)
             }
         }

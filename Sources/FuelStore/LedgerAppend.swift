@@ -73,7 +73,6 @@ extension LedgerStore {
                 }
                 try await chainAll(flush: write)
                 if batch.copy.readableBytes > 0 { try await write(batch.copy) }
-                batch.copy.clear()
             }
             if let profile {
                 // Chaining is what the daemon did between writes; the rest is the COPY's own time.
