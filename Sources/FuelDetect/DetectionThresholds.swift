@@ -311,6 +311,21 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// … and an epoch lasts at most these hours: over days a tank's level sweeps much of its
     /// strapping chart, whose errors (tenths of a percent, curved) would otherwise pass for a trend.
     public var levelEpochMaxHours: Double = 24
+    /// … or these hours on a tank whose measured reading noise is at most `levelEpochLowNoiseL` (litres,
+    /// one reading; 0: never) and whose height steps are those of a tenth-millimetre gauge (coarser than
+    /// half `gaugeFineStepMM`, no coarser than twice it). Each epoch costs the fit an offset, which a noisy gauge needs many
+    /// readings to pin, while a long epoch lets the level sweep more of the chart: a busy 24-hour tank
+    /// sells a third of itself in a day, and over such a sweep the chart's curved error (no column of
+    /// a window can follow it inside an epoch) passed for a leak of 0.5–0.75 L/h on tenth-millimetre
+    /// gauges (tenth-15m-24h, seed 61: 2 of 84 leak-free tank-months flagged, none with the simulator's
+    /// chart made exact). A tenth-millimetre gauge reads to 2–4 L, a millimetre one to 7–12 L: on the
+    /// first, 12-hour epochs lose little of the leak and remove that sweep; on the second they cost it
+    /// (mm-15m: a 0.76 L/h leak of 20 missed in 14 days, mm-15m-24h 6 → 0 of 20 found), so they stay 24 h.
+    /// Off by default (2026-12-07): twice the epochs take a busy 24-hour tenth-millimetre station's state
+    /// to 36,850 bytes, past issue 13's 32 KB (`DetectorStateSizeTests`); at 5 L every row of the matrix
+    /// on seeds 3 and 61 was *yes* or *limit* (README, "Shorter epochs where the gauge reads to a few litres").
+    public var levelEpochMaxHoursLowNoise: Double = 12
+    public var levelEpochLowNoiseL: Double = 0
     /// … and it takes at most one reading per this many minutes (a gauge read every minute is
     /// judged by its quiet segments; the method is for the coarse gauges read every 5–30 minutes).
     public var levelMinIntervalMinutes: Double = 5

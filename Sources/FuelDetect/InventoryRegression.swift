@@ -16,8 +16,9 @@ import FuelModel
 /// - A reading taken while a fill is flowing is uncertain by the flow times the clocks' disagreement
 ///   (`quietMinutes` / 2); it is weighted down by that variance against the gauge's own noise, which
 ///   is measured from the level's second differences over quiet readings.
-/// - An epoch also ends after `levelEpochMaxHours`: over days a tank's level sweeps much of its
-///   strapping chart, whose curved errors of tenths of a percent would otherwise pass for a trend.
+/// - An epoch also ends after `levelEpochMaxHours` (`levelEpochMaxHoursLowNoise` on a
+///   tenth-millimetre gauge whose measured noise is low): over days a tank's level sweeps much of its strapping chart, whose curved
+///   errors of tenths of a percent would otherwise pass for a trend.
 /// - The rule keeps per epoch the readings' weighted means and centred cross-products
 ///   (``CentredMoments``): a window is the epochs whose latest reading falls in it, each epoch's
 ///   offset is absorbed by centring it on its own mean, and each epoch is a cluster for the robust
@@ -90,12 +91,27 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         if waiting.count > 2_000 { waiting.removeFirst(waiting.count - 2_000) }
     }
 
-    /// Uses the waiting readings up to `through` (the data time the sales have reached).
-    mutating func advance(through: Timestamp, day: (Timestamp) -> Int64, thresholds th: DetectionThresholds) {
+    /// Uses the waiting readings up to `through` (the data time the sales have reached); `stepMM` is
+    /// the gauge's measured height step (``epochMaxHours(stepMM:thresholds:)``).
+    mutating func advance(through: Timestamp, day: (Timestamp) -> Int64, stepMM: Double? = nil, thresholds th: DetectionThresholds) {
         while let p = waiting.first, p.at <= through {
             waiting.removeFirst()
-            use(p, day: day(p.at), thresholds: th)
+            use(p, day: day(p.at), maxHours: epochMaxHours(stepMM: stepMM, thresholds: th), thresholds: th)
         }
+    }
+
+    /// How long an epoch may last on this tank: ``DetectionThresholds/levelEpochMaxHoursLowNoise`` on a
+    /// tenth-millimetre gauge — height steps (`stepMM`, measured by ``GaugeQuality``) coarser than half
+    /// the fine mark and no coarser than twice it — whose measured noise is at most
+    /// ``DetectionThresholds/levelEpochLowNoiseL``; else, and until both are known,
+    /// ``DetectionThresholds/levelEpochMaxHours``. Not on a millimetre gauge: its level holds still
+    /// between sales, so its measured noise can read near zero while each reading is uncertain by a step
+    /// of 10–30 L. Not on a fine gauge: its quiet segments judge it where they can, and where its cells
+    /// are kept as well (a busy 30-minute station), twice the cells took its state past 32 KB.
+    func epochMaxHours(stepMM: Double?, thresholds th: DetectionThresholds) -> Double {
+        guard th.levelEpochLowNoiseL > 0, let step = stepMM, step > th.gaugeFineStepMM / 2, step <= 2 * th.gaugeFineStepMM,
+              let noise = noiseL, noise <= th.levelEpochLowNoiseL else { return th.levelEpochMaxHours }
+        return min(th.levelEpochMaxHours, th.levelEpochMaxHoursLowNoise)
     }
 
     /// Measured noise (L, one reading) of the sales-corrected level.
@@ -104,7 +120,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         return values.map { 1.4826 * GaugeQuality.median($0) / 6.0.squareRoot() }
     }
 
-    private mutating func use(_ p: Level, day: Int64, thresholds th: DetectionThresholds) {
+    private mutating func use(_ p: Level, day: Int64, maxHours: Double, thresholds th: DetectionThresholds) {
         guard lastAt.map({ p.at > $0 }) ?? true else { return }
         // Cumulative litres at the reading, sales split by time; and how uncertain a flowing fill makes it.
         var cum = cumulative
@@ -134,7 +150,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         let risen = recent.contains { r in
             level - r[0] > max(th.levelBreakMinL, th.levelBreakSigmas * (2 * noise * noise + flowVariance + r[1]).squareRoot())
         }
-        let long = epochStart.map { $0.seconds(to: p.at) > th.levelEpochMaxHours * 3600 } ?? false
+        let long = epochStart.map { $0.seconds(to: p.at) > maxHours * 3600 } ?? false
         if epochStart == nil || crossed || risen || long {
             epoch += 1
             epochStart = p.at
@@ -151,7 +167,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
 
         let x = (0..<nozzles).map { cum[$0] - epochCumulative[$0] }
         let hours = epochStart!.seconds(to: p.at) / 3600
-        // A cell is an epoch (at most `levelEpochMaxHours`), dated by its latest reading's local day.
+        // A cell is an epoch (at most `maxHours`), dated by its latest reading's local day.
         if let o = open, o.epoch != epoch { close() }
         if open == nil {
             open = Cell(epoch: epoch, day: day, moments: CentredMoments(variables: nozzles + 2), sold: Array(repeating: 0, count: nozzles), hours: 0)

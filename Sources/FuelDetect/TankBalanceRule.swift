@@ -194,7 +194,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         t.ensureLevels()
         t.levels!.reading(reading, minimumInterval: th.levelMinIntervalMinutes * 60 - 1)
         let clock = profile.clock
-        t.levels!.advance(through: now.adding(seconds: -th.settleMinutes * 60), day: { clock.day(of: $0).daysSinceEpoch }, thresholds: th)
+        t.levels!.advance(through: now.adding(seconds: -th.settleMinutes * 60), day: { clock.day(of: $0).daysSinceEpoch }, stepMM: quality?.stepMM, thresholds: th)
         guard let used = t.levels!.lastAt else { return }
         let day = clock.day(of: used)
         close(&t, through: day, at: reading, quality: quality, profile: profile, thresholds: th, emit: &emit)

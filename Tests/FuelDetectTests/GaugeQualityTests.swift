@@ -146,10 +146,10 @@ import Testing
 /// Issue 13's cost target: a station's detector state stays within 32 KB (four tanks, sixteen days
 /// of sales, deliveries and vapour readings: every window of the tank balance full) — on a fine gauge
 /// read every minute, and on the gauges whose inventory-variance cells the state also keeps: coarse
-/// ones, a busy 24-hour station's among them, and fine ones whose quiet segments cannot decide the leak
-/// (busy, read every 30 minutes).
+/// ones, a busy 24-hour station's among them (on a tenth-millimetre gauge with twice the epochs), and
+/// fine ones whose quiet segments cannot decide the leak (busy, read every 30 minutes).
 @Suite struct DetectorStateSizeTests {
-    @Test(arguments: ["fine-1m", "fine-5m-24h", "fine-5m:every=30m:usage=busy", "mm-15m", "tenth-30m-irregular", "mm-15m-24h"])
+    @Test(arguments: ["fine-1m", "fine-5m-24h", "fine-5m:every=30m:usage=busy", "mm-15m", "tenth-30m-irregular", "mm-15m-24h", "tenth-15m-24h"])
     func aBusyStationsStateStaysSmall(gauge: String) throws {
         let detector = try SimulatedStationState.detector(gauge: gauge, days: 16, seed: 9, start: GaugeQualityTests.t0)
         let bytes = try JSONEncoder().encode(detector).count

@@ -61,6 +61,8 @@ import Testing
         var rng = Xorshift(seed: seed)
         var stock = 25_000.0
         let clock = LocalClock(timezone: "Asia/Shanghai")
+        // No height step given: the exact cases below are laid out on 24-hour epochs from the deliveries
+        // (a step or a leak from an epoch's start); epochs shortened on a quiet gauge are tested apart.
         let th = DetectionThresholds()
         for m in 0..<Int(days * 1440) {
             let now = Self.start.adding(seconds: Double(m * 60))
@@ -344,6 +346,38 @@ import Testing
         }
         r.advance(through: Self.start.adding(seconds: 86_400), day: day, thresholds: th)
         #expect(r.epoch == 2)
+    }
+
+    @Test func aGaugeReadingToAFewLitresEndsItsEpochsSooner() {
+        // Two days of a still tank read every 15 minutes, its readings alternating by ±amplitude: the
+        // measured noise is 1.21 × amplitude (second differences of 2 × amplitude), known after 12 of them.
+        var on = DetectionThresholds()
+        on.levelEpochLowNoiseL = 5
+        func epochs(amplitude: Double, stepMM: Double? = 0.1, thresholds th: DetectionThresholds = on) -> (epochs: Int, noise: Double?) {
+            var r = InventoryRegression(nozzles: 1)
+            for i in 0..<192 {
+                r.reading(GaugePoint(at: Self.start.adding(seconds: Double(i * 900)), tcVolumeL: 20_000 + Double(i % 2) * amplitude,
+                                     temperatureC: 20, chainSeq: Int64(i)))
+            }
+            r.advance(through: Self.start.adding(seconds: 2 * 86_400), day: { _ in 1 }, stepMM: stepMM, thresholds: th)
+            return (r.epoch, r.noiseL)
+        }
+        let low = epochs(amplitude: 2), high = epochs(amplitude: 10)
+        #expect(abs((low.noise ?? 0) - 2.42) < 0.01 && abs((high.noise ?? 0) - 12.1) < 0.01, "noise \(String(describing: low.noise)), \(String(describing: high.noise))")
+        // 2.4 L ≤ 5 on 0.1 mm steps: an epoch every 12 h (from 0, 12, 24 and 36 h); 12 L: every 24 h.
+        #expect(low.epochs == 4, "low noise: \(low.epochs) epochs")
+        #expect(high.epochs == 2, "high noise: \(high.epochs) epochs")
+        // A millimetre gauge's still level reads as little noise: its epochs stay long, as a fine gauge's
+        // (its quiet segments judge it) and where the step is unknown.
+        #expect(epochs(amplitude: 2, stepMM: 1).epochs == 2)
+        #expect(epochs(amplitude: 2, stepMM: 0.01).epochs == 2)
+        #expect(epochs(amplitude: 2, stepMM: nil).epochs == 2)
+        #expect(epochs(amplitude: 2, thresholds: DetectionThresholds()).epochs == 2, "off by default")
+        // The exact reading of a still tank (no noise at all) is low noise too.
+        #expect(epochs(amplitude: 0).epochs == 4)
+        var wide = on
+        wide.levelEpochLowNoiseL = 20
+        #expect(epochs(amplitude: 10, thresholds: wide).epochs == 4)
     }
 
     @Test func aStoredCellDecodesToItself() throws {
