@@ -322,8 +322,9 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// first, 12-hour epochs lose little of the leak and remove that sweep; on the second they cost it
     /// (mm-15m: a 0.76 L/h leak of 20 missed in 14 days, mm-15m-24h 6 → 0 of 20 found), so they stay 24 h.
     /// Off by default (2026-12-07): twice the epochs take a busy 24-hour tenth-millimetre station's state
-    /// to 36,850 bytes, past issue 13's 32 KB (`DetectorStateSizeTests`); at 5 L every row of the matrix
-    /// on seeds 3 and 61 was *yes* or *limit* (README, "Shorter epochs where the gauge reads to a few litres").
+    /// to 36,850 bytes, past issue 13's 32 KB (`DetectorStateSizeTests`); at 5 L every tenth-millimetre
+    /// row of the matrix on seeds 3 and 61 was *yes*, while on seed 71 tenth-15m-24h still flagged a
+    /// leak-free tank (README, "Shorter epochs where the gauge reads to a few litres").
     public var levelEpochMaxHoursLowNoise: Double = 12
     public var levelEpochLowNoiseL: Double = 0
     /// … and it takes at most one reading per this many minutes (a gauge read every minute is
