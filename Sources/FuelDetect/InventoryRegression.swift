@@ -92,11 +92,11 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     }
 
     /// Uses the waiting readings up to `through` (the data time the sales have reached); `stepMM` is
-    /// the gauge's measured height step (``epochMaxHours(stepMM:thresholds:)``).
+    /// the gauge's measured height step (``epochMaxHours(stepMM:noiseL:thresholds:)``).
     mutating func advance(through: Timestamp, day: (Timestamp) -> Int64, stepMM: Double? = nil, thresholds th: DetectionThresholds) {
         while let p = waiting.first, p.at <= through {
             waiting.removeFirst()
-            use(p, day: day(p.at), maxHours: epochMaxHours(stepMM: stepMM, thresholds: th), thresholds: th)
+            use(p, day: day(p.at), stepMM: stepMM, thresholds: th)
         }
     }
 
@@ -108,7 +108,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     /// between sales, so its measured noise can read near zero while each reading is uncertain by a step
     /// of 10–30 L. Not on a fine gauge: its quiet segments judge it where they can, and where its cells
     /// are kept as well (a busy 30-minute station), twice the cells took its state past 32 KB.
-    func epochMaxHours(stepMM: Double?, thresholds th: DetectionThresholds) -> Double {
+    /// `noiseL` is the tank's measured noise (``noiseL``), which the caller has at hand.
+    static func epochMaxHours(stepMM: Double?, noiseL: Double?, thresholds th: DetectionThresholds) -> Double {
         guard th.levelEpochLowNoiseL > 0, let step = stepMM, step > th.gaugeFineStepMM / 2, step <= 2 * th.gaugeFineStepMM,
               let noise = noiseL, noise <= th.levelEpochLowNoiseL else { return th.levelEpochMaxHours }
         return min(th.levelEpochMaxHours, th.levelEpochMaxHoursLowNoise)
@@ -120,7 +121,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         return values.map { 1.4826 * GaugeQuality.median($0) / 6.0.squareRoot() }
     }
 
-    private mutating func use(_ p: Level, day: Int64, maxHours: Double, thresholds th: DetectionThresholds) {
+    private mutating func use(_ p: Level, day: Int64, stepMM: Double?, thresholds th: DetectionThresholds) {
         guard lastAt.map({ p.at > $0 }) ?? true else { return }
         // Cumulative litres at the reading, sales split by time; and how uncertain a flowing fill makes it.
         var cum = cumulative
@@ -146,10 +147,13 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             return
         }
         let level = p.tcVolumeL + cum.reduce(0, +)
-        let noise = max(noiseL ?? th.levelNoiseFloorL, th.levelNoiseFloorL)
+        // Measured once a reading (a median of recent figures): the noise weighs it and bounds its epoch.
+        let measured = noiseL
+        let noise = max(measured ?? th.levelNoiseFloorL, th.levelNoiseFloorL)
         let risen = recent.contains { r in
             level - r[0] > max(th.levelBreakMinL, th.levelBreakSigmas * (2 * noise * noise + flowVariance + r[1]).squareRoot())
         }
+        let maxHours = Self.epochMaxHours(stepMM: stepMM, noiseL: measured, thresholds: th)
         let long = epochStart.map { $0.seconds(to: p.at) > maxHours * 3600 } ?? false
         if epochStart == nil || crossed || risen || long {
             epoch += 1
