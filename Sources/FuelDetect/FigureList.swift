@@ -40,7 +40,7 @@ struct FigureList: Hashable, Sendable {
             }
             // A whole number (epochs, days, microseconds, counts) without ".0": as short as the JSON number it replaces.
             if v == v.rounded(.towardZero), abs(v) < 9_007_199_254_740_992, !(v == 0 && v.sign == .minus) {
-                s.append(Int64(v).description)
+                s.append(Self.whole(Int64(v)))
             } else {
                 s.append(v.description)
             }
@@ -57,6 +57,19 @@ struct FigureList: Hashable, Sendable {
             }
         }
         return s
+    }
+
+    /// A whole number, its trailing zeros as an exponent when that is shorter (`-4797e3` for
+    /// −4,797,000: figures rounded to a few significant digits, and microsecond clocks, end in zeros).
+    static func whole(_ n: Int64) -> String {
+        let digits = n.description
+        var zeros = 0
+        for c in digits.utf8.reversed() {
+            guard c == UInt8(ascii: "0") else { break }
+            zeros += 1
+        }
+        guard zeros >= 3, zeros < digits.utf8.count else { return digits }
+        return String(digits.dropLast(zeros)) + "e" + zeros.description
     }
 
     /// Runs this long or longer are stored as `figure*count`.

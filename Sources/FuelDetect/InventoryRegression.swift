@@ -38,6 +38,9 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         /// Litres metered per nozzle and hours spanned between the cell's first and last reading.
         var sold: [Double]
         var hours: Double
+        /// Stored with every figure as it is (the open cell, still growing) instead of in the closed
+        /// cells' compact layout (``storedFigures``).
+        var exact = false
     }
 
     let nozzles: Int
@@ -174,7 +177,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         // A cell is an epoch (at most `maxHours`), dated by its latest reading's local day.
         if let o = open, o.epoch != epoch { close() }
         if open == nil {
-            open = Cell(epoch: epoch, day: day, moments: CentredMoments(variables: nozzles + 2), sold: Array(repeating: 0, count: nozzles), hours: 0)
+            open = Cell(epoch: epoch, day: day, moments: CentredMoments(variables: nozzles + 2), sold: Array(repeating: 0, count: nozzles), hours: 0, exact: true)
             openLastAt = p.at
             openFirstCumulative = cum
         }
@@ -185,8 +188,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         open!.sold = (0..<nozzles).map { cum[$0] - openFirstCumulative[$0] }
     }
 
-    /// Closes the open cell: stored rounded to six significant figures (a cell is its
-    /// epoch, so its means are never compared with another cell's and six figures carry the fit).
+    /// Closes the open cell: kept as it is stored (``Cell/storedFigures``), so a detector holds the
+    /// same cells in memory as after a restart.
     private mutating func close() {
         defer {
             open = nil
@@ -196,11 +199,8 @@ struct InventoryRegression: Hashable, Sendable, Codable {
         // A one-reading epoch (the level settling after a delivery breaks the epoch twice) carries no
         // slope: its offset absorbs its only level. Kept, it cost ~45 bytes and counted as a cluster
         // whose score is zero — degrees of freedom the robust test does not have.
-        guard var o = open, o.moments.count >= 2 else { return }
-        o.moments = o.moments.rounded(significantDigits: 6)
-        o.sold = o.sold.map { ($0 * 100).rounded() / 100 }
-        o.hours = (o.hours * 1e3).rounded() / 1e3  // to 3.6 s: a cell's span only weighs its coverage
-        cells.append(o)
+        guard let o = open, o.moments.count >= 2, let stored = Cell(storedFigures: o.storedFigures) else { return }
+        cells.append(stored)
     }
 
     /// Forgets cells before local day `day`.
@@ -461,24 +461,5 @@ extension InventoryRegression {
             var c = encoder.singleValueContainer()
             try c.encodeFigures([Double(at.microseconds), tcVolumeL])
         }
-    }
-}
-
-extension InventoryRegression.Cell: Codable {
-    /// A flat list — epoch, day, hours, litres per nozzle, then the moments' figures — so a stored
-    /// cell costs its figures and no keys.
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        let v = try c.decodeFigures()
-        guard v.count >= 4, let n = Int(exactly: v[3]), n >= 0, v.count > 4 + n,
-              let m = CentredMoments(figures: Array(v[(4 + n)...])), m.variables == n + 2 else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "inventory cell: \(v.count) figures do not fit")
-        }
-        self.init(epoch: Int(v[0]), day: Int64(v[1]), moments: m, sold: Array(v[4..<(4 + n)]), hours: v[2])
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encodeFigures([Double(epoch), Double(day), hours, Double(sold.count)] + sold + moments.figures)
     }
 }

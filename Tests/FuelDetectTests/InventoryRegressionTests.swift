@@ -49,6 +49,60 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(CentredMoments.self, from: Data("[1,2,3]".utf8)) }
     }
 
+    /// A busy epoch: 48 readings a quarter-hour apart, two nozzles selling ~150 L a reading each
+    /// (meters 0.3 % apart), a 1 L/h leak and 2 L of noise, each reading weighted 0.5–1.
+    static func busyEpoch(seed: UInt64) -> InventoryRegression.Cell {
+        var rng = Xorshift(seed: seed)
+        var m = CentredMoments(variables: 4)
+        var x1 = 0.0, x2 = 0.0
+        for i in 0..<48 {
+            let hours = Double(i) * 0.25
+            x1 += 100 + 100 * rng.uniform()
+            x2 += 100 + 100 * rng.uniform()
+            let level = 30_000 - 0.997 * x1 - 1.003 * x2 - hours + rng.normal() * 2
+            m.add([x1, x2, hours, level], weight: 0.5 + rng.uniform() / 2)
+        }
+        return InventoryRegression.Cell(epoch: 7, day: 20_761, moments: m, sold: [x1, x2], hours: 11.75)
+    }
+
+    /// The residual sum of squares of a cell's own fit of the level on its other variables.
+    static func residualSumOfSquares(_ m: CentredMoments) -> Double {
+        let p = m.variables, y = p - 1
+        let inv = inverted((0..<y).map { i in (0..<y).map { m.centred(i, $0) } })!
+        let xy = (0..<y).map { m.centred($0, y) }
+        let beta = (0..<y).map { r in (0..<y).reduce(0.0) { $0 + inv[r][$1] * xy[$1] } }
+        return m.centred(y, y) - zip(beta, xy).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// A stored cell keeps what the fit reads of it: its residual sum of squares (~100 L² here, of
+    /// products of ~10⁸ L² nearly collinear with the hours') to within 0.5 L² — which each product
+    /// rounded to six figures on its own did not keep — and its epoch, day, count and level; it
+    /// reads back to the same figures. The open cell is stored exactly.
+    @Test func aStoredCellKeepsItsResidualsAndReadsBackToItself() async throws {
+        await propertyCheck(input: Gen.int(in: 1...100_000)) { seed in
+            let cell = Self.busyEpoch(seed: UInt64(seed))
+            let exact = Self.residualSumOfSquares(cell.moments)
+            let stored = try #require(InventoryRegression.Cell(storedFigures: cell.storedFigures))
+            #expect(abs(Self.residualSumOfSquares(stored.moments) - exact) < 0.5, "exact \(exact)")
+            #expect(stored.epoch == cell.epoch && stored.day == cell.day && stored.moments.count == 48 && stored.hours == 11.75)
+            #expect(abs(stored.moments.mean[3] - cell.moments.mean[3]) <= 1 && zip(stored.sold, cell.sold).allSatisfy { abs($0 - $1) <= 0.5 })
+            #expect(InventoryRegression.Cell(storedFigures: stored.storedFigures) == stored)
+            let coded = try JSONDecoder().decode(InventoryRegression.Cell.self, from: JSONEncoder().encode(cell))
+            #expect(coded == stored)
+            var open = cell
+            open.exact = true
+            #expect(try JSONDecoder().decode(InventoryRegression.Cell.self, from: JSONEncoder().encode(open)) == open)
+        }
+        // The layout before (every figure at six significant digits) still reads; its residual was lost.
+        let cell = Self.busyEpoch(seed: 3)
+        let six = cell.moments.rounded(significantDigits: 6)
+        let before = [7, 20_761, 11.75, 2] + cell.sold + six.figures
+        let old = try #require(InventoryRegression.Cell(storedFigures: before))
+        #expect(old.moments == six && old.sold == cell.sold && old.exact)
+        #expect(abs(Self.residualSumOfSquares(six) - Self.residualSumOfSquares(cell.moments)) > 1)
+        #expect(InventoryRegression.Cell(storedFigures: [7, 20_761, 11.75, 2, 1, 2, 3]) == nil)
+    }
+
     // MARK: The fit
 
     /// A tank read every `interval` minutes through a gauge that rounds to `stepL` litres with noise
@@ -174,9 +228,9 @@ import Testing
 
     /// Exact readings of a tight tank whose N2 meter goes from 1 to 0.98 with the delivery of day 6:
     /// the regression, a 10-day window through its last day, and the first local day after the change.
-    func steppedMeterTank() throws -> (InventoryRegression, from: Int64, through: Int64, since: Int64) {
+    func steppedMeterTank(noiseL: Double = 0) throws -> (InventoryRegression, from: Int64, through: Int64, since: Int64) {
         let change = 2 * 4320 + 600
-        let r = regression(days: 11, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: 0)
+        let r = regression(days: 11, leak: 0, n2FactorFromMinute: (change, 0.98), stepL: 1e-9, noiseL: noiseL)
         let clock = LocalClock(timezone: "Asia/Shanghai")
         let through = clock.day(of: try #require(r.lastAt)).daysSinceEpoch
         let since = clock.day(of: Self.start.adding(seconds: Double(change * 60))).daysSinceEpoch + 1
@@ -197,7 +251,7 @@ import Testing
         #expect(abs(stepped.factors[1]! - 1) < 1e-4 && abs(stepped.factors[0]! - 1) < 1e-4, "factors \(stepped.factors)")
         #expect(abs(stepped.leakLPH) < 1e-3, "leak \(stepped.leakLPH)")
         #expect(whole.meterChange == nil)
-        // What is left is the stored moments' rounding (six figures of a 25,000 L level).
+        // What is left is the stored moments' rounding.
         #expect(stepped.residualSD < whole.residualSD / 2, "residual \(stepped.residualSD) L, whole window's \(whole.residualSD) L")
         // A step put on the wrong nozzle explains less, and leaves a leak.
         let wrong = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since)))
@@ -253,8 +307,9 @@ import Testing
 
     @Test func theStepIsPickedOnTheModelsStandardErrorAndItsRivalNamedWithinTwo() throws {
         // The stepping meter's model z is the larger of the two, and its model standard error no
-        // larger than the one tested (the larger of model and robust).
-        let (r, from, through, since) = try steppedMeterTank()
+        // larger than the one tested (the larger of model and robust). A little noise: exact readings
+        // leave no residual to take a model standard error from.
+        let (r, from, through, since) = try steppedMeterTank(noiseL: 0.5)
         let culprit = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 1, since: since))?.meterChange)
         let sibling = try #require(r.fit(from: from, through: through, meterChange: .init(nozzle: 0, since: since))?.meterChange)
         #expect(culprit.modelZ > sibling.modelZ, "culprit \(culprit.modelZ), sibling \(sibling.modelZ)")

@@ -23,13 +23,13 @@ import Testing
     @Test func aTimedVolumeIsThreeFigures() throws {
         let v = TimedVolume(from: t0, to: t0.adding(seconds: 35.5), litres: 17.964588395632397)
         let text = String(decoding: try JSONEncoder().encode(v), as: UTF8.self)
-        #expect(text == "\"\(t0.microseconds),35500000,17.964588395632397\"")
+        #expect(text == "\"\(t0.microseconds),355e5,17.964588395632397\"")
         let array = String(decoding: try Self.arraysEncoder.encode(v), as: UTF8.self)
         #expect(array == "[\(t0.microseconds),35500000,17.964588395632397]")
         for stored in [text, array] { #expect(try JSONDecoder().decode(TimedVolume.self, from: Data(stored.utf8)) == v) }
         let sale = TankBalanceRule.PendingSale(nozzle: 1, volume: v)
         let saleText = String(decoding: try JSONEncoder().encode(sale), as: UTF8.self)
-        #expect(saleText == "\"1,\(t0.microseconds),35500000,17.964588395632397\"")
+        #expect(saleText == "\"1,\(t0.microseconds),355e5,17.964588395632397\"")
         let saleArray = String(decoding: try Self.arraysEncoder.encode(sale), as: UTF8.self)
         #expect(saleArray == "[1,\(t0.microseconds),35500000,17.964588395632397]")
         for stored in [saleText, saleArray] {
@@ -41,8 +41,11 @@ import Testing
     /// Figures as text read back to the same bits, whole numbers without a fraction; an empty field
     /// is a figure not given; a field that is not a number is refused.
     @Test func figuresAsTextReadBackExactly() async throws {
-        #expect(FigureList([3, -2, 1.5, 1_762_000_000_000_000, 1e-7, 9_007_199_254_740_992]).text == "3,-2,1.5,1762000000000000,1e-07,9007199254740992.0")
+        #expect(FigureList([3, -2, 1.5, 1_762_000_000_000_000, 1e-7, 9_007_199_254_740_992]).text == "3,-2,1.5,1762e12,1e-07,9007199254740992.0")
         #expect(FigureList(optional: [1, nil, 2.5]).text == "1,,2.5" && FigureList([]).text == "")
+        // A whole number's trailing zeros as an exponent where that is shorter.
+        #expect(FigureList([-4_797_000, 1_000, 100, 0, 1_800, 2_500_000.5]).text == "-4797e3,1e3,100,0,1800,2500000.5")
+        #expect(FigureList(text: "-4797e3,1e3")?.figures == [-4_797_000, 1_000])
         #expect(FigureList(text: "1,,2.5")?.values == [1, nil, 2.5] && FigureList(text: "")?.values == [])
         for bad in ["1,x", "a", "1;2"] { #expect(FigureList(text: bad[...]) == nil, "\(bad)") }
         // Minus zero keeps its sign.
