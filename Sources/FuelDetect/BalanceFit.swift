@@ -40,6 +40,9 @@ struct BalanceFit: Sendable {
     var residualSD: Double
     /// Clusters behind the robust covariance (nil: the method has none).
     var clusters: Int?
+    /// The clusters counted as epochs of full length, where the tank's epochs are shortened
+    /// (``DetectionThresholds/levelEpochMaxHoursLowNoise``); nil where they are not.
+    var fullLengthEpochs: Int? = nil
     /// Local days of the window that hold data.
     var days = 0
     /// A fit of a leak since this local day (days since 1970-01-01; nil: over the whole window),

@@ -321,12 +321,13 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// chart made exact). A tenth-millimetre gauge reads to 2–4 L, a millimetre one to 7–12 L: on the
     /// first, 12-hour epochs lose little of the leak and remove that sweep; on the second they cost it
     /// (mm-15m: a 0.76 L/h leak of 20 missed in 14 days, mm-15m-24h 6 → 0 of 20 found), so they stay 24 h.
-    /// Off by default (2026-12-07): twice the epochs take a busy 24-hour tenth-millimetre station's state
-    /// to 36,850 bytes, past issue 13's 32 KB (`DetectorStateSizeTests`); at 5 L every tenth-millimetre
-    /// row of the matrix on seeds 3 and 61 was *yes*, while on seed 71 tenth-15m-24h still flagged a
-    /// leak-free tank (README, "Shorter epochs where the gauge reads to a few litres").
+    /// At 5 L since 2026-12-08 (README, "Shorter epochs where the gauge reads to a few litres"):
+    /// tenth-15m-24h flagged 2 of 420 leak-free tank-months on five seeds instead of 6, its short-fills
+    /// found 15 of 15; the price, its median detection limit 0.61–0.65 → 0.75–0.80 L/h. Twice the
+    /// epochs are twice the cells: a busy 24-hour tenth-millimetre station's state is 30 KB (it was 36.9
+    /// before the cells' compact layout, ``InventoryRegression/Cell/storedFigures``).
     public var levelEpochMaxHoursLowNoise: Double = 12
-    public var levelEpochLowNoiseL: Double = 0
+    public var levelEpochLowNoiseL: Double = 5
     /// … and it takes at most one reading per this many minutes (a gauge read every minute is
     /// judged by its quiet segments; the method is for the coarse gauges read every 5–30 minutes).
     public var levelMinIntervalMinutes: Double = 5
@@ -370,7 +371,12 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     public var meterMinLitres: Double = 1000
     public var meterClearSE: Double = 2
     /// A meter factor from the inventory-variance fit is judged only on at least this many epochs:
-    /// its robust standard error rests on them, and from fewer it is too often too small.
+    /// its robust standard error rests on them, and from fewer it is too often too small. Epochs
+    /// shortened on a quiet gauge (`levelEpochMaxHoursLowNoise`) count by their share of
+    /// `levelEpochMaxHours` (two 12-hour epochs as one): two halves of a day sweep the same stretch of the
+    /// strapping chart, and counted whole they let the 3-day window judge busy 24-hour tenth-millimetre
+    /// tanks on 6–7 of them, which raised false `meter_drift` (a factor 1.3–2 % off; 1–2 on each of five
+    /// seeds of tenth-15m-24h, none counted this way).
     public var meterMinClusters: Int = 6
     /// An A/L value within this many seconds of its nozzle's sale belongs to that fill; a falsified
     /// alert clears once the day's standard deviation reaches this many times `regularMaxSD`.

@@ -66,6 +66,9 @@ struct InventoryRegression: Hashable, Sendable, Codable {
     var openLastAt: Timestamp?
     @Figures var openFirstCumulative: [Double] = []
     var cells: [Cell] = []
+    /// The hours its latest epoch was allowed (``epochMaxHours(stepMM:noiseL:thresholds:)``) when
+    /// fewer than ``DetectionThresholds/levelEpochMaxHours``; nil when not.
+    var shortEpochHours: Double?
 
     init(nozzles: Int) {
         self.nozzles = nozzles
@@ -157,6 +160,7 @@ struct InventoryRegression: Hashable, Sendable, Codable {
             level - r[0] > max(th.levelBreakMinL, th.levelBreakSigmas * (2 * noise * noise + flowVariance + r[1]).squareRoot())
         }
         let maxHours = Self.epochMaxHours(stepMM: stepMM, noiseL: measured, thresholds: th)
+        shortEpochHours = maxHours < th.levelEpochMaxHours ? maxHours : nil
         let long = epochStart.map { $0.seconds(to: p.at) > maxHours * 3600 } ?? false
         if epochStart == nil || crossed || risen || long {
             epoch += 1

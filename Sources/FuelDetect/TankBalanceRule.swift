@@ -465,6 +465,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         guard var fit = t.levels?.fit(from: from, through: day.daysSinceEpoch, knownSteps: withSteps ? knownSteps(t, from: from) : [],
                                       chartTerms: th.leakChartTerms) else { return nil }
         if let ratio = Self.designEffect(t, thresholds: th) { fit.leakSEFloor = max(fit.leakSEFloor, fit.leakModelSE * ratio.squareRoot()) }
+        if let hours = t.levels?.shortEpochHours, let g = fit.clusters {
+            fit.fullLengthEpochs = Int((Double(g) * hours / th.levelEpochMaxHours).rounded(.down))
+        }
         return fit
     }
 
@@ -1141,7 +1144,7 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         -> (fit: BalanceFit, relative: (factor: Double, reference: Double, se: Double))? {
         let options = fits.compactMap { fit -> (BalanceFit, (factor: Double, reference: Double, se: Double))? in
             guard let r = fit.relativeFactor(n), r.factor > th.meterMinFactor, fit.nozzleLitres[n] > th.meterMinLitres,
-                  (fit.clusters ?? .max) >= th.meterMinClusters else { return nil }
+                  (fit.fullLengthEpochs ?? fit.clusters ?? .max) >= th.meterMinClusters else { return nil }
             return (fit, r)
         }
         let decisive = (th.meterTargetPercent - th.meterLegalPercent) / th.meterZ

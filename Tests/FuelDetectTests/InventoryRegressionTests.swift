@@ -406,33 +406,47 @@ import Testing
     @Test func aGaugeReadingToAFewLitresEndsItsEpochsSooner() {
         // Two days of a still tank read every 15 minutes, its readings alternating by ±amplitude: the
         // measured noise is 1.21 × amplitude (second differences of 2 × amplitude), known after 12 of them.
-        var on = DetectionThresholds()
-        on.levelEpochLowNoiseL = 5
-        func epochs(amplitude: Double, stepMM: Double? = 0.1, thresholds th: DetectionThresholds = on) -> (epochs: Int, noise: Double?) {
+        let on = DetectionThresholds()
+        var off = on
+        off.levelEpochLowNoiseL = 0
+        func epochs(amplitude: Double, stepMM: Double? = 0.1, thresholds th: DetectionThresholds = on) -> (epochs: Int, noise: Double?, short: Double?) {
             var r = InventoryRegression(nozzles: 1)
             for i in 0..<192 {
                 r.reading(GaugePoint(at: Self.start.adding(seconds: Double(i * 900)), tcVolumeL: 20_000 + Double(i % 2) * amplitude,
                                      temperatureC: 20, chainSeq: Int64(i)))
             }
             r.advance(through: Self.start.adding(seconds: 2 * 86_400), day: { _ in 1 }, stepMM: stepMM, thresholds: th)
-            return (r.epoch, r.noiseL)
+            return (r.epoch, r.noiseL, r.shortEpochHours)
         }
         let low = epochs(amplitude: 2), high = epochs(amplitude: 10)
         #expect(abs((low.noise ?? 0) - 2.42) < 0.01 && abs((high.noise ?? 0) - 12.1) < 0.01, "noise \(String(describing: low.noise)), \(String(describing: high.noise))")
         // 2.4 L ≤ 5 on 0.1 mm steps: an epoch every 12 h (from 0, 12, 24 and 36 h); 12 L: every 24 h.
-        #expect(low.epochs == 4, "low noise: \(low.epochs) epochs")
-        #expect(high.epochs == 2, "high noise: \(high.epochs) epochs")
+        #expect(low.epochs == 4 && low.short == 12, "low noise: \(low.epochs) epochs")
+        #expect(high.epochs == 2 && high.short == nil, "high noise: \(high.epochs) epochs")
         // A millimetre gauge's still level reads as little noise: its epochs stay long, as a fine gauge's
         // (its quiet segments judge it) and where the step is unknown.
         #expect(epochs(amplitude: 2, stepMM: 1).epochs == 2)
         #expect(epochs(amplitude: 2, stepMM: 0.01).epochs == 2)
         #expect(epochs(amplitude: 2, stepMM: nil).epochs == 2)
-        #expect(epochs(amplitude: 2, thresholds: DetectionThresholds()).epochs == 2, "off by default")
+        #expect(on.levelEpochLowNoiseL == 5 && epochs(amplitude: 2, thresholds: off).epochs == 2, "off at 0")
         // The exact reading of a still tank (no noise at all) is low noise too.
         #expect(epochs(amplitude: 0).epochs == 4)
         var wide = on
         wide.levelEpochLowNoiseL = 20
         #expect(epochs(amplitude: 10, thresholds: wide).epochs == 4)
+    }
+
+    /// Shortened epochs count by their share of a full one for the meter's least number of epochs:
+    /// eight 12-hour epochs are four, too few to judge a factor on; eight 24-hour ones are enough.
+    @Test func shortEpochsCountByTheirShareForTheMetersLeastEpochs() {
+        let th = DetectionThresholds()
+        let cov = (0..<3).map { i in (0..<3).map { j in i == j ? 1e-6 : 0 } }
+        var fit = BalanceFit(method: .inventoryVariance, factors: [1, 0.98], leakLPH: 0, covariances: [cov, cov],
+                             nozzleLitres: [5_000, 5_000], hours: 96, observations: 380, residualSD: 2)
+        fit.clusters = 8
+        #expect(TankBalanceRule.meterEstimate(1, fits: [fit], thresholds: th) != nil)
+        fit.fullLengthEpochs = Int((8 * 12 / th.levelEpochMaxHours).rounded(.down))
+        #expect(fit.fullLengthEpochs == 4 && TankBalanceRule.meterEstimate(1, fits: [fit], thresholds: th) == nil)
     }
 
     @Test func aStoredCellDecodesToItself() throws {
