@@ -72,17 +72,7 @@ struct CentredMoments: Hashable, Sendable {
         }
     }
 
-    /// The same moments with every figure rounded to `digits` significant digits: a closed group is
-    /// stored that way, so the detector's state stays small (issue 13: ≤ 32 KB a station) and is the
-    /// same in memory as after a restart.
-    func rounded(significantDigits digits: Int) -> CentredMoments {
-        var r = self
-        r.weight = Self.round(weight, digits)
-        r.mean = mean.map { Self.round($0, digits) }
-        r.centred = centred.map { Self.round($0, digits) }
-        return r
-    }
-
+    /// `x` to `digits` significant digits (what a stored figure needs, not every bit of it).
     static func round(_ x: Double, _ digits: Int) -> Double {
         guard x != 0, x.isFinite else { return x }
         var exponent = digits - 1

@@ -36,14 +36,9 @@ extension InventoryRegression.Cell {
         var out: [Double] = [Double(epoch), Double(day), storedHours, Double(n)] + storedSold
         out += [Double(moments.count), CentredMoments.round(moments.weight, Self.productDigits),
                 CentredMoments.round(moments.mean[p - 1], Self.levelDigits)]
-        var full = [Double](repeating: 0, count: p * p)
-        for i in 0..<p { for j in 0..<p { full[i * p + j] = moments.centred(i, j) } }
         let change = Self.change(rates: Self.rates(sold: storedSold, hours: storedHours), inverse: false)
-        let stored = Self.congruence(change, full, variables: p)
-        for i in 0..<p {
-            for j in i..<p { out.append(CentredMoments.round(stored[i * p + j], Self.productDigits)) }
-        }
-        return out
+        let stored = Self.congruence(change, Self.full(triangle: moments.centred, variables: p), variables: p)
+        return out + Self.triangle(of: stored, variables: p).map { CentredMoments.round($0, Self.productDigits) }
     }
 
     /// Every figure as it is: epoch, day, hours, n, litres per nozzle, then the moments' figures
@@ -58,21 +53,11 @@ extension InventoryRegression.Cell {
         let sold = Array(v[4..<(4 + n)]), rest = Array(v[(4 + n)...])
         let moments: CentredMoments
         if rest.count == 3 + triangle {
-            var stored = [Double](repeating: 0, count: p * p)
-            var k = 3
-            for i in 0..<p {
-                for j in i..<p {
-                    stored[i * p + j] = rest[k]
-                    stored[j * p + i] = rest[k]
-                    k += 1
-                }
-            }
             let back = Self.change(rates: Self.rates(sold: sold, hours: v[2]), inverse: true)
-            let full = Self.congruence(back, stored, variables: p)
-            var triangleOut: [Double] = []
-            for i in 0..<p { for j in i..<p { triangleOut.append(full[i * p + j]) } }
+            let full = Self.congruence(back, Self.full(triangle: Array(rest[3...]), variables: p), variables: p)
             // count, weight, the means (zero but the level's: the fit never reads them), the products.
-            guard let m = CentredMoments(figures: [rest[0], rest[1]] + Array(repeating: 0, count: p - 1) + [rest[2]] + triangleOut) else { return nil }
+            guard let m = CentredMoments(figures: [rest[0], rest[1]] + Array(repeating: 0, count: p - 1) + [rest[2]]
+                                         + Self.triangle(of: full, variables: p)) else { return nil }
             moments = m
         } else {
             guard let m = CentredMoments(figures: rest), m.variables == p else { return nil }
@@ -80,6 +65,26 @@ extension InventoryRegression.Cell {
             return
         }
         self.init(epoch: Int(v[0]), day: Int64(v[1]), moments: moments, sold: sold, hours: v[2])
+    }
+
+    /// The symmetric p × p matrix (row by row) of an upper triangle stored by rows, as
+    /// ``CentredMoments`` keeps its products.
+    static func full(triangle: [Double], variables p: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: p * p)
+        var k = 0
+        for i in 0..<p {
+            for j in i..<p {
+                out[i * p + j] = triangle[k]
+                out[j * p + i] = triangle[k]
+                k += 1
+            }
+        }
+        return out
+    }
+
+    /// The upper triangle, by rows, of a p × p matrix.
+    static func triangle(of full: [Double], variables p: Int) -> [Double] {
+        (0..<p).flatMap { i in (i..<p).map { full[i * p + $0] } }
     }
 
     /// Each nozzle's steady rate over the cell (L/h), zero for a cell without hours.

@@ -466,9 +466,16 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                       chartTerms: th.leakChartTerms) else { return nil }
         if let ratio = Self.designEffect(t, thresholds: th) { fit.leakSEFloor = max(fit.leakSEFloor, fit.leakModelSE * ratio.squareRoot()) }
         if let hours = t.levels?.shortEpochHours, let g = fit.clusters {
-            fit.fullLengthEpochs = Int((Double(g) * hours / th.levelEpochMaxHours).rounded(.down))
+            fit.fullLengthEpochs = Self.fullLengthEpochs(g, epochHours: hours, thresholds: th)
         }
         return fit
+    }
+
+    /// `clusters` epochs of `epochHours` each counted as epochs of ``DetectionThresholds/levelEpochMaxHours``
+    /// (whole ones), for ``DetectionThresholds/meterMinClusters``. The tank's latest epoch length stands
+    /// for the window's: a window that began on longer epochs is counted as short ones.
+    static func fullLengthEpochs(_ clusters: Int, epochHours: Double, thresholds th: DetectionThresholds) -> Int {
+        Int((Double(clusters) * epochHours / th.levelEpochMaxHours).rounded(.down))
     }
 
     /// The tank's design effect: the median of its recent closes' robust-over-model variance ratios

@@ -445,7 +445,7 @@ import Testing
                              nozzleLitres: [5_000, 5_000], hours: 96, observations: 380, residualSD: 2)
         fit.clusters = 8
         #expect(TankBalanceRule.meterEstimate(1, fits: [fit], thresholds: th) != nil)
-        fit.fullLengthEpochs = Int((8 * 12 / th.levelEpochMaxHours).rounded(.down))
+        fit.fullLengthEpochs = TankBalanceRule.fullLengthEpochs(8, epochHours: 12, thresholds: th)
         #expect(fit.fullLengthEpochs == 4 && TankBalanceRule.meterEstimate(1, fits: [fit], thresholds: th) == nil)
     }
 
@@ -1056,5 +1056,14 @@ import Testing
                 #expect(abs(terms.reduce(0, +)) <= 1e-6 * terms.reduce(0) { $0 + abs($1) } + 1e-9)
             }
         }
+    }
+}
+
+extension CentredMoments {
+    /// The same moments with every figure but the count rounded to `digits` significant digits: how
+    /// builds before 2026-12-08 stored a closed inventory cell (six digits), which states still hold.
+    func rounded(significantDigits digits: Int) -> CentredMoments {
+        CentredMoments(figures: [Double(count), Self.round(weight, digits)] + mean.map { Self.round($0, digits) }
+            + centred.map { Self.round($0, digits) })!
     }
 }
