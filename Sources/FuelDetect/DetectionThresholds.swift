@@ -286,6 +286,19 @@ public struct DetectionThresholds: Hashable, Sendable, Codable {
     /// and 235 → 237 of 265 (seed 8), false `meter_drift` summed over the profiles 2.37 → 1.83 and
     /// 2.49 → 1.81 a station-month; 6 cut the false further but found 216 (seed 3).
     public var meterStepConfirmScans = 3
+    /// A step that passes its tests while which of the tank's nozzles made it stays undecided
+    /// (`meterStepAttributionEvidence` not reached) for this many scans in a row raises `meter_drift` on
+    /// both the likeliest nozzle and its rival, each naming the other (`attribution: undecided`), so the
+    /// inspector tests both (0: wait for the evidence, which may never come). Where a tank's two nozzles
+    /// sell alike a gauge cannot tell which one short-fills: on mm-5m (seed 3) three 2 % short-fills
+    /// passed at z 8–13 for days with the evidence between them 0.03–0.3, and nothing was raised.
+    /// Short-fill set (40 stations × 21 days, seven coarse profiles), found within 3 days, 0 → 12:
+    /// seed 3 209 → 230 of 242, seed 5 204 → 234 of 250 (mm-15m 18 → 28 and 30, mm-15m-24h 31 → 36 and
+    /// 23 → 34). The price is the sibling's alert, a false `meter_drift`: summed over the seven 0.33 →
+    /// 1.50 and 0.62 → 1.82 a station-month at that set's density (about one short-fill a station-month);
+    /// at the catalogue's (3 in 28 station-months) 0–0.11 a profile. At 3 more false for a few more
+    /// found; at 24 the wait passes the 3 days (mm-15m 22 of 34).
+    public var meterStepUndecidedScans = 12
     /// Once a meter step is raised, a step on another nozzle of its tank is not tested from the day
     /// before the raised one's day to this many days after it (0: always tested). The raised step is
     /// modelled from the start of a day while the meter changed inside an epoch, and the misfit of its

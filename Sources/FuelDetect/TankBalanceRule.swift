@@ -55,6 +55,9 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
     struct StepStreak: Hashable, Sendable, Codable {
         var nozzle: String
         var scans: Int
+        /// Scans in a row at which a step passed while which nozzle made it stayed undecided, whichever
+        /// nozzle was likeliest (``DetectionThresholds/meterStepUndecidedScans``; nil: none).
+        var undecided: Int? = nil
     }
 
     struct Tank: Hashable, Sendable, Codable {
@@ -851,10 +854,16 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             t.stepStreak = nil
             return
         }
-        // Which of the tank's nozzles stepped is not yet told apart: wait, keeping the streak as it is.
-        if let gap = step.attributionGap {
-            if gap < th.meterStepAttributionEvidence { return }
-        } else if step.rival != nil, step.modelZ - step.rivalZ < th.meterStepAttributionZ { return }
+        // Which of the tank's nozzles stepped is not yet told apart: wait, keeping the streak as it is
+        // and counting the scans undecided; after `meterStepUndecidedScans` of them, raise on both.
+        if let gap = step.attributionGap, gap < th.meterStepAttributionEvidence {
+            let undecided = (t.stepStreak?.undecided ?? 0) + 1
+            t.stepStreak = StepStreak(nozzle: t.stepStreak?.nozzle ?? nozzle, scans: t.stepStreak?.scans ?? 0, undecided: undecided)
+            guard th.meterStepUndecidedScans > 0, undecided >= th.meterStepUndecidedScans else { return }
+            raiseUndecidedStep(&t, fit: fit, closing: day, at: point, profile: profile, thresholds: th, emit: &emit)
+            return
+        }
+        if step.attributionGap == nil, step.rival != nil, step.modelZ - step.rivalZ < th.meterStepAttributionZ { return }
         let scans = (t.stepStreak?.nozzle == nozzle ? t.stepStreak?.scans ?? 0 : 0) + 1
         t.stepStreak = StepStreak(nozzle: nozzle, scans: scans)
         guard scans >= th.meterStepConfirmScans else { return }
@@ -867,6 +876,34 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
             more: ["metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "step_z": .number(step.z), "step_model_z": .number(step.modelZ)]
                 .merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 }
                 .merging(step.attributionGap.map { ["attribution_evidence": .number($0)] } ?? [:]) { $1 })))
+    }
+
+    /// Raises a step whose nozzle stayed undecided (``DetectionThresholds/meterStepUndecidedScans``) on
+    /// its likeliest nozzle and on the rival, each with its own step since the same day where that
+    /// passes the step's tests (the rival's alone otherwise would be a guess) and each naming the other.
+    /// Only the likeliest nozzle's step enters the tank's model as known: the two columns would be nearly
+    /// one, and the scan does not test a nozzle already raised.
+    private mutating func raiseUndecidedStep(_ t: inout Tank, fit: BalanceFit, closing day: CivilDate, at point: GaugePoint,
+                                             profile: StationProfile, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
+        guard let step = fit.meterChange, let rival = step.rival, rival < t.nozzles.count, let levels = t.levels,
+              let (from, through, _) = Self.daysInside(through: day, thresholds: th) else { return }
+        let rivalFit = levels.fit(from: from, through: through, meterChange: .init(nozzle: rival, since: step.since),
+                                  knownSteps: knownSteps(t, from: from))
+        var raised: [(fit: BalanceFit, other: Int)] = [(fit, rival)]
+        if let r = rivalFit, !t.meterAlerts.contains(t.nozzles[rival]), Self.significantStep(r, thresholds: th) != nil { raised.append((r, step.nozzle)) }
+        t.stepStreak = nil
+        for (f, other) in raised {
+            guard let s = f.meterChange, let before = f.factors[s.nozzle], let (percent, sePercent) = Self.significantStep(f, thresholds: th) else { continue }
+            let nozzle = t.nozzles[s.nozzle]
+            t.meterAlerts.insert(nozzle)
+            if s.nozzle == step.nozzle { t.meterSteps = (t.meterSteps ?? [:]).merging([nozzle: s.since]) { $1 } }
+            var more: Evidence = ["metered_tc_l": .number(f.nozzleLitres[s.nozzle]), "step_z": .number(s.z), "step_model_z": .number(s.modelZ),
+                                  "attribution": .text("undecided"), "also_possible_nozzle": .text(t.nozzles[other])]
+            if let gap = step.attributionGap { more["attribution_evidence"] = .number(gap) }
+            emit.append(.raise(Self.meterStepAlert(
+                station: profile.station.id, nozzle: nozzle, at: point, since: s.since, percent: percent, sePercent: sePercent,
+                before: before, after: before + s.step, through: day, thresholds: th, more: more)))
+        }
     }
 
     /// The `meter_drift` alert of a meter step: the registration error it added, the factors before and
