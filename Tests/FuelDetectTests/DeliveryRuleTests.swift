@@ -131,6 +131,23 @@ import Testing
         }
     }
 
+    /// A load with no delivery record on a millimetre gauge (15 L a step) read every 5 minutes, whose
+    /// level then ticks a step up and three down while the rise waits out its grace: it is measured to
+    /// where the level settles, 10 steps above where it was (150 L), and raised. Until 2026-12-08 the
+    /// tick up was a rise of its own, too small to keep, while the ticks down counted: the load read
+    /// 135 L and was never raised (a 203 L load read 166 L, then 136 L, on mm-5m, seed 101).
+    @Test func aRiseIsMeasuredThroughTheTicksOfItsGrace() {
+        let heights: [Double] = Array(repeating: 868, count: 20) + [880, 880, 881, 881, 880, 879, 878] + Array(repeating: 878, count: 30)
+        var f = DetectorFeed(profile: Self.profile)
+        for (i, h) in heights.enumerated() {
+            let litres = 9_000 + (h - 868) * 15
+            f.add(.tankReading(TankReading(tank: "T1", at: t0.adding(seconds: Double(i) * 300), volumeL: litres, tcVolumeL: litres,
+                                           heightMM: h, temperatureC: 20)))
+        }
+        #expect(f.raised.map(\.rule) == [.undeclaredDelivery], "\(f.raised.map(\.evidence))")
+        #expect(f.raised.first?.evidence["inflow_l"] == .number(150), "\(f.raised.map(\.evidence))")
+    }
+
     /// Two spikes in a row that the glitch filter cannot tell from a fall and a rise, on a millimetre
     /// gauge (15.5 L a step) read every minute whose level ticks a step up and down: a spike down then
     /// one up, and two down then back. The rise after the fall is measured from before the fall —
