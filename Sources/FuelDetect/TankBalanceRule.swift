@@ -873,9 +873,14 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
         emit.append(.raise(Self.meterStepAlert(
             station: profile.station.id, nozzle: nozzle, at: point, since: step.since, percent: percent, sePercent: sePercent,
             before: before, after: after, through: day, thresholds: th,
-            more: ["metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "step_z": .number(step.z), "step_model_z": .number(step.modelZ)]
-                .merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 }
-                .merging(step.attributionGap.map { ["attribution_evidence": .number($0)] } ?? [:]) { $1 })))
+            more: Self.stepEvidence(fit, step, attributionGap: step.attributionGap).merging(Self.rivalEvidence(step, nozzles: t.nozzles)) { $1 })))
+    }
+
+    /// What a raised step's alert says of the fit that found it, with the attribution's evidence where it was weighed.
+    static func stepEvidence(_ fit: BalanceFit, _ step: BalanceFit.MeterStep, attributionGap: Double?) -> Evidence {
+        var evidence: Evidence = ["metered_tc_l": .number(fit.nozzleLitres[step.nozzle]), "step_z": .number(step.z), "step_model_z": .number(step.modelZ)]
+        if let gap = attributionGap { evidence["attribution_evidence"] = .number(gap) }
+        return evidence
     }
 
     /// Raises a step whose nozzle stayed undecided (``DetectionThresholds/meterStepUndecidedScans``) on
@@ -887,19 +892,17 @@ struct TankBalanceRule: Hashable, Sendable, Codable {
                                              profile: StationProfile, thresholds th: DetectionThresholds, emit: inout [DetectorEvent]) {
         guard let step = fit.meterChange, let rival = step.rival, rival < t.nozzles.count, let levels = t.levels,
               let (from, through, _) = Self.daysInside(through: day, thresholds: th) else { return }
-        let rivalFit = levels.fit(from: from, through: through, meterChange: .init(nozzle: rival, since: step.since),
-                                  knownSteps: knownSteps(t, from: from))
-        var raised: [(fit: BalanceFit, other: Int)] = [(fit, rival)]
-        if let r = rivalFit, !t.meterAlerts.contains(t.nozzles[rival]), Self.significantStep(r, thresholds: th) != nil { raised.append((r, step.nozzle)) }
+        let rivalFit = t.meterAlerts.contains(t.nozzles[rival]) ? nil
+            : levels.fit(from: from, through: through, meterChange: .init(nozzle: rival, since: step.since), knownSteps: knownSteps(t, from: from))
         t.stepStreak = nil
-        for (f, other) in raised {
+        // The likeliest nozzle's step passed its tests (``judgeMeterStep``); the rival's is tested here, once.
+        for (f, other) in [(fit, rival)] + (rivalFit.map { [($0, step.nozzle)] } ?? []) {
             guard let s = f.meterChange, let before = f.factors[s.nozzle], let (percent, sePercent) = Self.significantStep(f, thresholds: th) else { continue }
             let nozzle = t.nozzles[s.nozzle]
             t.meterAlerts.insert(nozzle)
             if s.nozzle == step.nozzle { t.meterSteps = (t.meterSteps ?? [:]).merging([nozzle: s.since]) { $1 } }
-            var more: Evidence = ["metered_tc_l": .number(f.nozzleLitres[s.nozzle]), "step_z": .number(s.z), "step_model_z": .number(s.modelZ),
-                                  "attribution": .text("undecided"), "also_possible_nozzle": .text(t.nozzles[other])]
-            if let gap = step.attributionGap { more["attribution_evidence"] = .number(gap) }
+            let more = Self.stepEvidence(f, s, attributionGap: step.attributionGap)
+                .merging(["attribution": .text("undecided"), "also_possible_nozzle": .text(t.nozzles[other])]) { $1 }
             emit.append(.raise(Self.meterStepAlert(
                 station: profile.station.id, nozzle: nozzle, at: point, since: s.since, percent: percent, sePercent: sePercent,
                 before: before, after: before + s.step, through: day, thresholds: th, more: more)))

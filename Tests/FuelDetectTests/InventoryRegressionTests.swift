@@ -589,7 +589,7 @@ import Testing
             // where none is possible, so the feeds without night trade stay as they were).
             let share = (6 * 60..<22 * 60).contains(m % 1440) ? 1 : nightShare
             if share > 0, rng.uniform() < fillsPerMinute * share {
-                let draw = rng.uniform()
+                let draw = rng.uniform()  // drawn either way, so the feeds that do not alternate stay as they were
                 turn += 1
                 let nozzle = alternate ? (turn % 2 == 0 ? "N1" : "N2") : draw < 1 - n2Share ? "N1" : "N2"
                 var litres = ((20 + rng.uniform() * 30) * 100).rounded() / 100
